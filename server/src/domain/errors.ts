@@ -1,0 +1,31 @@
+/**
+ * Domain errors. The domain layer raises these; the API layer maps each class to one
+ * gRPC/Connect code in a single place. Messages are written for the caller: they name the
+ * field and the reason and never carry SQL or stack traces.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly kind:
+    | "invalid_argument"
+    | "not_found"
+    | "already_exists"
+    | "failed_precondition"
+    | "resource_exhausted"
+    | "unavailable";
+}
+
+/** Bad input: `field` is a dotted path such as `trigger.fields.hour`. */
+export class InvalidArgumentError extends DomainError {
+  readonly kind = "invalid_argument";
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = "InvalidArgumentError";
+  }
+
+  /** The same error with `prefix.` in front of the field path. */
+  within(prefix: string): InvalidArgumentError {
+    return new InvalidArgumentError(this.field ? `${prefix}.${this.field}` : prefix, this.reason);
+  }
+}

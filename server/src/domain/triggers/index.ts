@@ -1,0 +1,4 @@
+export * from "./spec.js";
+export { compileTrigger, fireTimes, jittered, TRIGGER_LIMITS, type Trigger } from "./trigger.js";
+export { CRON_FIELD_NAMES, type CronFieldName, type CronFields } from "./cron-fields.js";
+export { ZoneRules } from "./zone.js";
