@@ -207,6 +207,13 @@ export function effectiveCronFields(fields: CronFields): Record<CronFieldName, s
   CRON_FIELD_NAMES.forEach((name, i) => {
     if (fields[name] !== undefined) lastGiven = i;
   });
+  if (lastGiven < 0) {
+    // APScheduler reads no fields as "every second"; that is far more often a mistake.
+    throw new InvalidArgumentError(
+      "fields",
+      'give at least one field (for every second: second: "*")',
+    );
+  }
   const result = {} as Record<CronFieldName, string | number>;
   CRON_FIELD_NAMES.forEach((name, i) => {
     result[name] = fields[name] ?? (i > lastGiven ? DEFAULTS[name] : "*");

@@ -71,14 +71,13 @@ function parseField(spec: FieldSpec, text: string): boolean[] {
     return i + (spec.nameBase ?? 0);
   };
   for (const item of text.split(",")) {
-    const m = ITEM_RE.exec(item);
-    if (!m) {
-      if (NON_STANDARD_RE.test(item))
-        fail(
-          `${where}: ${JSON.stringify(item)} is not standard cron (L, W, #, ? and H are not supported)`,
-        );
-      fail(`${where}: unrecognised item ${JSON.stringify(item)}`);
+    if (NON_STANDARD_RE.test(item)) {
+      fail(
+        `${where}: ${JSON.stringify(item)} is not standard cron (L, W, #, ? and H are not supported)`,
+      );
     }
+    const m = ITEM_RE.exec(item);
+    if (!m) fail(`${where}: unrecognised item ${JSON.stringify(item)}`);
     const [, head = "", tail, stepText] = m;
     let first: number;
     let last: number;
