@@ -23,9 +23,9 @@ describeMysql("a test file's own MySQL database", () => {
       expect(tables).toEqual([]);
       await conn.query("CREATE TABLE t (id INT PRIMARY KEY)");
       await conn.query("INSERT INTO t VALUES (1)");
-      const [rows] = await conn.query(`SELECT COUNT(*) AS n FROM \`${other.name}\`.t`).catch(
-        (err: unknown) => [err],
-      );
+      const [rows] = await conn
+        .query(`SELECT COUNT(*) AS n FROM \`${other.name}\`.t`)
+        .catch((err: unknown) => [err]);
       expect(String(rows)).toMatch(/doesn't exist/);
     } finally {
       await conn.end();

@@ -29,7 +29,10 @@ if (!available && process.env.CI === "true") {
 }
 
 /** `describe` for a suite that needs MySQL: skipped without it, except under CI=true. */
-export const describeMysql = available ? describe : describe.skip;
+export function describeMysql(name: string, body: () => void): void {
+  if (available) describe(name, body);
+  else describe.skip(name, body);
+}
 
 /** A fresh database for one test file; `drop()` removes it. */
 export async function createTestDatabase(prefix = "metronome_test"): Promise<{

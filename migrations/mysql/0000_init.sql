@@ -1,0 +1,78 @@
+CREATE TABLE `events` (
+	`cursor` bigint unsigned AUTO_INCREMENT NOT NULL,
+	`type` varchar(32) NOT NULL,
+	`scheduler` varchar(191),
+	`job_id` varchar(191),
+	`run_id` varchar(36),
+	`handler` varchar(191),
+	`time` bigint NOT NULL,
+	`data` mediumtext NOT NULL,
+	CONSTRAINT `events_cursor` PRIMARY KEY(`cursor`)
+);
+--> statement-breakpoint
+CREATE TABLE `jobs` (
+	`scheduler` varchar(191) NOT NULL,
+	`id` varchar(191) NOT NULL,
+	`name` varchar(255) NOT NULL,
+	`handler` varchar(191) NOT NULL,
+	`trigger` text NOT NULL,
+	`args` mediumtext NOT NULL,
+	`kwargs` mediumtext NOT NULL,
+	`coalesce` boolean NOT NULL,
+	`max_instances` int NOT NULL,
+	`misfire_grace_ms` bigint,
+	`timeout_ms` bigint,
+	`retry` text,
+	`paused` boolean NOT NULL,
+	`next_run_time` bigint,
+	`created_at` bigint NOT NULL,
+	`updated_at` bigint NOT NULL,
+	`version` bigint NOT NULL,
+	CONSTRAINT `jobs_scheduler_id_pk` PRIMARY KEY(`scheduler`,`id`)
+);
+--> statement-breakpoint
+CREATE TABLE `runs` (
+	`id` varchar(36) NOT NULL,
+	`scheduler` varchar(191) NOT NULL,
+	`job_id` varchar(191) NOT NULL,
+	`scheduled_time` bigint NOT NULL,
+	`manual` boolean NOT NULL,
+	`fire_time` bigint NOT NULL,
+	`handler` varchar(191) NOT NULL,
+	`args` mediumtext NOT NULL,
+	`kwargs` mediumtext NOT NULL,
+	`attempt` int NOT NULL,
+	`status` varchar(16) NOT NULL,
+	`worker_id` varchar(191),
+	`lease_token` varchar(64),
+	`lease_expires_at` bigint,
+	`started_at` bigint,
+	`finished_at` bigint,
+	`result` mediumtext,
+	`error` mediumtext,
+	`created_at` bigint NOT NULL,
+	`updated_at` bigint NOT NULL,
+	CONSTRAINT `runs_id` PRIMARY KEY(`id`),
+	CONSTRAINT `runs_job_scheduled_time` UNIQUE(`scheduler`,`job_id`,`scheduled_time`,`manual`)
+);
+--> statement-breakpoint
+CREATE TABLE `schedulers` (
+	`name` varchar(191) NOT NULL,
+	`timezone` varchar(64) NOT NULL,
+	`coalesce` boolean NOT NULL,
+	`max_instances` int NOT NULL,
+	`misfire_grace_ms` bigint,
+	`paused` boolean NOT NULL,
+	`created_at` bigint NOT NULL,
+	`updated_at` bigint NOT NULL,
+	`version` bigint NOT NULL,
+	CONSTRAINT `schedulers_name` PRIMARY KEY(`name`)
+);
+--> statement-breakpoint
+CREATE INDEX `events_time` ON `events` (`time`);--> statement-breakpoint
+CREATE INDEX `jobs_next_run_time` ON `jobs` (`next_run_time`);--> statement-breakpoint
+CREATE INDEX `jobs_scheduler_next_run_time` ON `jobs` (`scheduler`,`next_run_time`);--> statement-breakpoint
+CREATE INDEX `jobs_handler` ON `jobs` (`handler`);--> statement-breakpoint
+CREATE INDEX `runs_status_fire_time` ON `runs` (`status`,`fire_time`);--> statement-breakpoint
+CREATE INDEX `runs_lease_expires_at` ON `runs` (`lease_expires_at`);--> statement-breakpoint
+CREATE INDEX `runs_created_at` ON `runs` (`created_at`);

@@ -1,0 +1,168 @@
+/**
+ * Schedulers and jobs as the domain sees them, and the validation of their plain fields.
+ * Instants and durations are milliseconds. Pure: no I/O.
+ */
+import { InvalidArgumentError } from "./errors.js";
+import type { TriggerSpec } from "./triggers/index.js";
+
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = Record<string, JsonValue>;
+
+/** The settings a job inherits from its scheduler's defaults when it does not set them. */
+export interface JobSettings {
+  readonly coalesce: boolean;
+  readonly maxInstances: number;
+  /** Milliseconds; null = no limit. */
+  readonly misfireGraceTimeMs: number | null;
+}
+
+export interface Scheduler {
+  readonly name: string;
+  readonly timezone: string;
+  readonly defaults: JobSettings;
+  readonly paused: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+export interface RetryPolicy {
+  /** Total attempts including the first (1 = no retry). */
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly multiplier: number;
+}
+
+export interface Job extends JobSettings {
+  readonly scheduler: string;
+  readonly id: string;
+  readonly name: string;
+  readonly handler: string;
+  readonly trigger: TriggerSpec;
+  readonly args: JsonValue[];
+  readonly kwargs: JsonObject;
+  /** Milliseconds; null = no timeout. */
+  readonly timeoutMs: number | null;
+  readonly retry: RetryPolicy | null;
+  readonly paused: boolean;
+  /** The next nominal fire time; null when paused or when the trigger has no more fire times. */
+  readonly nextRunTime: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Incremented by every change; compare-and-set for modifications. */
+  readonly version: number;
+}
+
+/** Limits of SPEC section 5 (configurable through the server's settings). */
+export interface Limits {
+  readonly maxIdLength: number;
+  readonly maxPayloadBytes: number;
+  readonly maxPageSize: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxIdLength: 191,
+  maxPayloadBytes: 65_536,
+  maxPageSize: 1000,
+};
+
+/** Ids, scheduler names and handler names: letters, digits and `. _ : -` (and `/` in handlers). */
+const ID_RE = /^[A-Za-z0-9._:-]+$/;
+const HANDLER_RE = /^[A-Za-z0-9._:/-]+$/;
+const ID_CHARS = "letters, digits and . _ : -";
+
+export function checkId(value: unknown, field: string, limits: Limits = DEFAULT_LIMITS): string {
+  if (typeof value !== "string" || value === "")
+    throw new InvalidArgumentError(field, "is required");
+  if (value.length > limits.maxIdLength) {
+    throw new InvalidArgumentError(field, `must be at most ${limits.maxIdLength} characters`);
+  }
+  if (!ID_RE.test(value)) throw new InvalidArgumentError(field, `may contain only ${ID_CHARS}`);
+  return value;
+}
+
+export function checkHandler(
+  value: unknown,
+  field: string,
+  limits: Limits = DEFAULT_LIMITS,
+): string {
+  if (typeof value !== "string" || value === "")
+    throw new InvalidArgumentError(field, "is required");
+  if (value.length > limits.maxIdLength) {
+    throw new InvalidArgumentError(field, `must be at most ${limits.maxIdLength} characters`);
+  }
+  if (!HANDLER_RE.test(value))
+    throw new InvalidArgumentError(field, `may contain only ${ID_CHARS} /`);
+  return value;
+}
+
+/** A display name: any text without control characters, at most 255 characters. */
+export function checkName(value: unknown, field: string): string {
+  if (typeof value !== "string") throw new InvalidArgumentError(field, "must be a string");
+  if (value.length > 255) throw new InvalidArgumentError(field, "must be at most 255 characters");
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    throw new InvalidArgumentError(field, "must not contain control characters");
+  return value;
+}
+
+export function checkPayload(
+  args: unknown,
+  kwargs: unknown,
+  limits: Limits = DEFAULT_LIMITS,
+): void {
+  if (!Array.isArray(args)) throw new InvalidArgumentError("args", "must be a JSON array");
+  if (typeof kwargs !== "object" || kwargs === null || Array.isArray(kwargs)) {
+    throw new InvalidArgumentError("kwargs", "must be a JSON object");
+  }
+  const size = Buffer.byteLength(JSON.stringify(args)) + Buffer.byteLength(JSON.stringify(kwargs));
+  if (size > limits.maxPayloadBytes) {
+    throw new InvalidArgumentError(
+      "args",
+      `args and kwargs together must be at most ${limits.maxPayloadBytes} bytes of JSON (got ${size})`,
+    );
+  }
+}
+
+export function checkSettings(s: JobSettings, prefix = ""): JobSettings {
+  if (!Number.isInteger(s.maxInstances) || s.maxInstances < 1 || s.maxInstances > 10_000) {
+    throw new InvalidArgumentError(
+      `${prefix}max_instances`,
+      "must be a whole number from 1 to 10000",
+    );
+  }
+  if (
+    s.misfireGraceTimeMs !== null &&
+    (!Number.isFinite(s.misfireGraceTimeMs) || s.misfireGraceTimeMs < 0)
+  ) {
+    throw new InvalidArgumentError(
+      `${prefix}misfire_grace_time`,
+      "must be a duration >= 0, or unset for no limit",
+    );
+  }
+  return s;
+}
+
+export function checkRetry(r: RetryPolicy | null): RetryPolicy | null {
+  if (r === null) return null;
+  if (!Number.isInteger(r.maxAttempts) || r.maxAttempts < 1 || r.maxAttempts > 100) {
+    throw new InvalidArgumentError("retry.max_attempts", "must be a whole number from 1 to 100");
+  }
+  if (!(r.initialBackoffMs >= 0))
+    throw new InvalidArgumentError("retry.initial_backoff", "must be >= 0");
+  if (!(r.maxBackoffMs >= r.initialBackoffMs)) {
+    throw new InvalidArgumentError("retry.max_backoff", "must be >= initial_backoff");
+  }
+  if (!(r.multiplier >= 1 && r.multiplier <= 100)) {
+    throw new InvalidArgumentError("retry.backoff_multiplier", "must be from 1 to 100");
+  }
+  return r;
+}
+
+export function checkTimeout(ms: number | null): number | null {
+  if (ms !== null && (!Number.isFinite(ms) || ms <= 0))
+    throw new InvalidArgumentError("timeout", "must be a positive duration");
+  return ms;
+}

@@ -1,0 +1,230 @@
+/**
+ * The MySQL store (MySQL 8.0+, MariaDB 10.6+) through Drizzle and mysql2. A lost or refused
+ * connection surfaces as `StoreUnavailableError`; the pool reconnects by itself when the
+ * database is back.
+ */
+import { and, asc, eq, like, sql, type SQL } from "drizzle-orm";
+import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
+import { migrate } from "drizzle-orm/mysql2/migrator";
+import mysql from "mysql2/promise";
+import type { Job, Scheduler } from "../../domain/jobs.js";
+import { migrationsFolder } from "../../paths.js";
+import { escapeLike, page } from "../paging.js";
+import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
+import {
+  NO_NEXT_RUN,
+  StoreUnavailableError,
+  decodePageToken,
+  type ListJobsQuery,
+  type Page,
+  type Store,
+  type UpdateResult,
+} from "../store.js";
+import { jobs, schedulers } from "./schema.js";
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_CON_COUNT_ERROR",
+  "ER_SERVER_SHUTDOWN",
+  "ER_LOCK_WAIT_TIMEOUT",
+  "POOL_CLOSED",
+]);
+
+function errorCode(err: unknown): string | undefined {
+  for (
+    let e: unknown = err;
+    e instanceof Error || (typeof e === "object" && e !== null);
+    e = (e as { cause?: unknown }).cause
+  ) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    if ((e as { cause?: unknown }).cause === undefined) break;
+  }
+  return undefined;
+}
+
+function isDuplicate(err: unknown): boolean {
+  return errorCode(err) === "ER_DUP_ENTRY";
+}
+
+async function guard<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    const code = errorCode(err);
+    if (code !== undefined && UNAVAILABLE_CODES.has(code)) throw new StoreUnavailableError(err);
+    throw err;
+  }
+}
+
+export class MysqlStore implements Store {
+  private readonly db: MySql2Database;
+
+  private constructor(private readonly pool: mysql.Pool) {
+    this.db = drizzle({ client: pool });
+  }
+
+  static open(url: string, options: { connectionLimit?: number } = {}): MysqlStore {
+    const pool = mysql.createPool({
+      uri: url,
+      connectionLimit: options.connectionLimit ?? 10,
+      timezone: "Z",
+      connectTimeout: 5000,
+      enableKeepAlive: true,
+    });
+    // A pool emits errors of idle connections; they are not fatal (the next query reconnects).
+    pool.on("connection", (conn) => {
+      conn.on("error", () => undefined);
+    });
+    return new MysqlStore(pool);
+  }
+
+  async migrate(): Promise<void> {
+    await guard(async () => {
+      // Drizzle's migrator takes no lock and DDL commits implicitly: serialise nodes starting at once.
+      const lock = await this.pool.getConnection();
+      try {
+        const [rows] = await lock.query("SELECT GET_LOCK('metronome_migrate', 60) AS got");
+        if ((rows as { got: number | null }[])[0]?.got !== 1)
+          throw new Error("timed out waiting for the migration lock");
+        try {
+          await migrate(this.db, { migrationsFolder: migrationsFolder("mysql") });
+        } finally {
+          await lock.query("SELECT RELEASE_LOCK('metronome_migrate')");
+        }
+      } finally {
+        lock.release();
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await guard(() => this.pool.query("SELECT 1"));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  async getScheduler(name: string): Promise<Scheduler | null> {
+    const rows = await guard(() =>
+      this.db.select().from(schedulers).where(eq(schedulers.name, name)),
+    );
+    return rows[0] ? schedulerFromRow(rows[0]) : null;
+  }
+
+  async listSchedulers(): Promise<Scheduler[]> {
+    const rows = await guard(() => this.db.select().from(schedulers).orderBy(asc(schedulers.name)));
+    return rows.map(schedulerFromRow);
+  }
+
+  async saveScheduler(s: Scheduler, expectedVersion: number): Promise<boolean> {
+    const row = schedulerToRow(s);
+    return guard(async () => {
+      if (expectedVersion === 0) {
+        try {
+          await this.db.insert(schedulers).values(row);
+          return true;
+        } catch (err) {
+          if (isDuplicate(err)) return false;
+          throw err;
+        }
+      }
+      const [result] = await this.db
+        .update(schedulers)
+        .set(row)
+        .where(and(eq(schedulers.name, s.name), eq(schedulers.version, expectedVersion)));
+      return result.affectedRows === 1;
+    });
+  }
+
+  async insertJob(job: Job): Promise<boolean> {
+    return guard(async () => {
+      try {
+        await this.db.insert(jobs).values(jobToRow(job));
+        return true;
+      } catch (err) {
+        if (isDuplicate(err)) return false;
+        throw err;
+      }
+    });
+  }
+
+  async getJob(scheduler: string, id: string): Promise<Job | null> {
+    const rows = await guard(() =>
+      this.db
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id))),
+    );
+    return rows[0] ? jobFromRow(rows[0]) : null;
+  }
+
+  async listJobs(q: ListJobsQuery): Promise<Page<Job>> {
+    const where: SQL[] = [];
+    if (q.scheduler !== undefined) where.push(eq(jobs.scheduler, q.scheduler));
+    if (q.handler !== undefined) where.push(eq(jobs.handler, q.handler));
+    if (q.paused !== undefined) where.push(eq(jobs.paused, q.paused));
+    if (q.idPrefix) where.push(like(jobs.id, `${escapeLike(q.idPrefix)}%`));
+    if (q.namePrefix) where.push(like(jobs.name, `${escapeLike(q.namePrefix)}%`));
+    const nextKey = sql`COALESCE(${jobs.nextRunTime}, ${NO_NEXT_RUN})`;
+    const after = q.pageToken ? decodePageToken(q.pageToken) : null;
+    if (after !== null) {
+      where.push(
+        q.orderBy === "id"
+          ? sql`(${jobs.scheduler}, ${jobs.id}) > (${after[0]}, ${after[1]})`
+          : sql`(${nextKey}, ${jobs.scheduler}, ${jobs.id}) > (${after[0]}, ${after[1]}, ${after[2]})`,
+      );
+    }
+    const order =
+      q.orderBy === "id"
+        ? [asc(jobs.scheduler), asc(jobs.id)]
+        : [asc(nextKey), asc(jobs.scheduler), asc(jobs.id)];
+    const rows = await guard(() =>
+      this.db
+        .select()
+        .from(jobs)
+        .where(and(...where))
+        .orderBy(...order)
+        .limit(q.pageSize + 1),
+    );
+    return page(rows, q);
+  }
+
+  async updateJob(job: Job, expectedVersion: number): Promise<UpdateResult> {
+    return guard(async () => {
+      const [result] = await this.db
+        .update(jobs)
+        .set(jobToRow(job))
+        .where(
+          and(
+            eq(jobs.scheduler, job.scheduler),
+            eq(jobs.id, job.id),
+            eq(jobs.version, expectedVersion),
+          ),
+        );
+      if (result.affectedRows === 1) return { status: "updated", job };
+      const current = await this.getJob(job.scheduler, job.id);
+      return current === null ? { status: "not_found" } : { status: "conflict", current };
+    });
+  }
+
+  async deleteJob(scheduler: string, id: string): Promise<boolean> {
+    const [result] = await guard(() =>
+      this.db.delete(jobs).where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id))),
+    );
+    return result.affectedRows === 1;
+  }
+
+  async deleteAllJobs(scheduler: string): Promise<number> {
+    const [result] = await guard(() => this.db.delete(jobs).where(eq(jobs.scheduler, scheduler)));
+    return result.affectedRows;
+  }
+}

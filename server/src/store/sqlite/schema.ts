@@ -1,0 +1,103 @@
+/**
+ * SQLite schema of the embedded store: the same tables and keys as the MySQL schema.
+ * Migrations in `migrations/sqlite` are generated from this file by drizzle-kit.
+ */
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+const ms = (name: string) => integer(name, { mode: "number" });
+const bool = (name: string) => integer(name, { mode: "boolean" });
+
+export const schedulers = sqliteTable("schedulers", {
+  name: text("name").primaryKey(),
+  timezone: text("timezone").notNull(),
+  coalesce: bool("coalesce").notNull(),
+  maxInstances: integer("max_instances").notNull(),
+  misfireGraceMs: ms("misfire_grace_ms"),
+  paused: bool("paused").notNull(),
+  createdAt: ms("created_at").notNull(),
+  updatedAt: ms("updated_at").notNull(),
+  version: ms("version").notNull(),
+});
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    scheduler: text("scheduler").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    handler: text("handler").notNull(),
+    trigger: text("trigger").notNull(),
+    args: text("args").notNull(),
+    kwargs: text("kwargs").notNull(),
+    coalesce: bool("coalesce").notNull(),
+    maxInstances: integer("max_instances").notNull(),
+    misfireGraceMs: ms("misfire_grace_ms"),
+    timeoutMs: ms("timeout_ms"),
+    retry: text("retry"),
+    paused: bool("paused").notNull(),
+    nextRunTime: ms("next_run_time"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+    version: ms("version").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.scheduler, t.id] }),
+    index("jobs_next_run_time").on(t.nextRunTime),
+    index("jobs_scheduler_next_run_time").on(t.scheduler, t.nextRunTime),
+    index("jobs_handler").on(t.handler),
+  ],
+);
+
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    scheduler: text("scheduler").notNull(),
+    jobId: text("job_id").notNull(),
+    scheduledTime: ms("scheduled_time").notNull(),
+    manual: bool("manual").notNull(),
+    fireTime: ms("fire_time").notNull(),
+    handler: text("handler").notNull(),
+    args: text("args").notNull(),
+    kwargs: text("kwargs").notNull(),
+    attempt: integer("attempt").notNull(),
+    status: text("status").notNull(),
+    workerId: text("worker_id"),
+    leaseToken: text("lease_token"),
+    leaseExpiresAt: ms("lease_expires_at"),
+    startedAt: ms("started_at"),
+    finishedAt: ms("finished_at"),
+    result: text("result"),
+    error: text("error"),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("runs_job_scheduled_time").on(t.scheduler, t.jobId, t.scheduledTime, t.manual),
+    index("runs_status_fire_time").on(t.status, t.fireTime),
+    index("runs_lease_expires_at").on(t.leaseExpiresAt),
+    index("runs_created_at").on(t.createdAt),
+  ],
+);
+
+export const events = sqliteTable(
+  "events",
+  {
+    cursor: integer("cursor").primaryKey({ autoIncrement: true }),
+    type: text("type").notNull(),
+    scheduler: text("scheduler"),
+    jobId: text("job_id"),
+    runId: text("run_id"),
+    handler: text("handler"),
+    time: ms("time").notNull(),
+    data: text("data").notNull(),
+  },
+  (t) => [index("events_time").on(t.time)],
+);

@@ -1,0 +1,174 @@
+/**
+ * The embedded SQLite store (better-sqlite3) for a single node: the default when no store URL is
+ * configured. better-sqlite3 is synchronous; this class gives it the same async interface as the
+ * MySQL store. WAL mode and a busy timeout let a second process (e.g. `metronome migrate`) share
+ * the file.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { and, asc, eq, sql, type SQL } from "drizzle-orm";
+import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import type { Job, Scheduler } from "../../domain/jobs.js";
+import { migrationsFolder } from "../../paths.js";
+import { escapeLike, page } from "../paging.js";
+import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
+import {
+  NO_NEXT_RUN,
+  decodePageToken,
+  type ListJobsQuery,
+  type Page,
+  type Store,
+  type UpdateResult,
+} from "../store.js";
+import { jobs, schedulers } from "./schema.js";
+
+function isDuplicate(err: unknown): boolean {
+  const code =
+    (err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
+  return code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE";
+}
+
+export class SqliteStore implements Store {
+  private readonly db: BetterSQLite3Database;
+
+  private constructor(private readonly sqlite: Database.Database) {
+    this.db = drizzle({ client: sqlite });
+  }
+
+  /** Open (creating the file and its folder if needed) a database file, or ":memory:". */
+  static open(path: string): SqliteStore {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    const sqlite = new Database(path);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = NORMAL");
+    sqlite.pragma("busy_timeout = 5000");
+    return new SqliteStore(sqlite);
+  }
+
+  migrate(): Promise<void> {
+    migrate(this.db, { migrationsFolder: migrationsFolder("sqlite") });
+    return Promise.resolve();
+  }
+
+  ping(): Promise<void> {
+    this.sqlite.prepare("SELECT 1").get();
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.sqlite.close();
+    return Promise.resolve();
+  }
+
+  getScheduler(name: string): Promise<Scheduler | null> {
+    const row = this.db.select().from(schedulers).where(eq(schedulers.name, name)).get();
+    return Promise.resolve(row ? schedulerFromRow(row) : null);
+  }
+
+  listSchedulers(): Promise<Scheduler[]> {
+    return Promise.resolve(
+      this.db.select().from(schedulers).orderBy(asc(schedulers.name)).all().map(schedulerFromRow),
+    );
+  }
+
+  saveScheduler(s: Scheduler, expectedVersion: number): Promise<boolean> {
+    const row = schedulerToRow(s);
+    if (expectedVersion === 0) {
+      try {
+        this.db.insert(schedulers).values(row).run();
+        return Promise.resolve(true);
+      } catch (err) {
+        if (isDuplicate(err)) return Promise.resolve(false);
+        throw err;
+      }
+    }
+    const result = this.db
+      .update(schedulers)
+      .set(row)
+      .where(and(eq(schedulers.name, s.name), eq(schedulers.version, expectedVersion)))
+      .run();
+    return Promise.resolve(result.changes === 1);
+  }
+
+  insertJob(job: Job): Promise<boolean> {
+    try {
+      this.db.insert(jobs).values(jobToRow(job)).run();
+      return Promise.resolve(true);
+    } catch (err) {
+      if (isDuplicate(err)) return Promise.resolve(false);
+      throw err;
+    }
+  }
+
+  getJob(scheduler: string, id: string): Promise<Job | null> {
+    const row = this.db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id)))
+      .get();
+    return Promise.resolve(row ? jobFromRow(row) : null);
+  }
+
+  listJobs(q: ListJobsQuery): Promise<Page<Job>> {
+    const where: SQL[] = [];
+    if (q.scheduler !== undefined) where.push(eq(jobs.scheduler, q.scheduler));
+    if (q.handler !== undefined) where.push(eq(jobs.handler, q.handler));
+    if (q.paused !== undefined) where.push(eq(jobs.paused, q.paused));
+    if (q.idPrefix) where.push(sql`${jobs.id} LIKE ${`${escapeLike(q.idPrefix)}%`} ESCAPE '\\'`);
+    if (q.namePrefix)
+      where.push(sql`${jobs.name} LIKE ${`${escapeLike(q.namePrefix)}%`} ESCAPE '\\'`);
+    const nextKey = sql`COALESCE(${jobs.nextRunTime}, ${NO_NEXT_RUN})`;
+    const after = q.pageToken ? decodePageToken(q.pageToken) : null;
+    if (after !== null) {
+      where.push(
+        q.orderBy === "id"
+          ? sql`(${jobs.scheduler}, ${jobs.id}) > (${after[0]}, ${after[1]})`
+          : sql`(${nextKey}, ${jobs.scheduler}, ${jobs.id}) > (${after[0]}, ${after[1]}, ${after[2]})`,
+      );
+    }
+    const order =
+      q.orderBy === "id"
+        ? [asc(jobs.scheduler), asc(jobs.id)]
+        : [asc(nextKey), asc(jobs.scheduler), asc(jobs.id)];
+    const rows = this.db
+      .select()
+      .from(jobs)
+      .where(and(...where))
+      .orderBy(...order)
+      .limit(q.pageSize + 1)
+      .all();
+    return Promise.resolve(page(rows, q));
+  }
+
+  updateJob(job: Job, expectedVersion: number): Promise<UpdateResult> {
+    const result = this.db
+      .update(jobs)
+      .set(jobToRow(job))
+      .where(
+        and(
+          eq(jobs.scheduler, job.scheduler),
+          eq(jobs.id, job.id),
+          eq(jobs.version, expectedVersion),
+        ),
+      )
+      .run();
+    if (result.changes === 1) return Promise.resolve({ status: "updated", job });
+    return this.getJob(job.scheduler, job.id).then((current) =>
+      current === null ? { status: "not_found" } : { status: "conflict", current },
+    );
+  }
+
+  deleteJob(scheduler: string, id: string): Promise<boolean> {
+    const result = this.db
+      .delete(jobs)
+      .where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id)))
+      .run();
+    return Promise.resolve(result.changes === 1);
+  }
+
+  deleteAllJobs(scheduler: string): Promise<number> {
+    return Promise.resolve(this.db.delete(jobs).where(eq(jobs.scheduler, scheduler)).run().changes);
+  }
+}

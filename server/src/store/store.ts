@@ -1,0 +1,83 @@
+/**
+ * The storage interface, shaped by what the scheduler does rather than by tables. Two
+ * implementations: MySQL (production, several nodes) and embedded SQLite (one node). No
+ * connection, transaction or row type leaks out; every method is one atomic operation.
+ */
+import { DomainError } from "../domain/errors.js";
+import type { Job, Scheduler } from "../domain/jobs.js";
+
+/** The database cannot be reached; the operation may be retried. */
+export class StoreUnavailableError extends DomainError {
+  readonly kind = "unavailable";
+  constructor(override readonly cause: unknown) {
+    super("the job store is unavailable");
+    this.name = "StoreUnavailableError";
+  }
+}
+
+export type JobOrder = "next_run_time" | "id";
+
+export interface ListJobsQuery {
+  readonly scheduler?: string | undefined;
+  readonly handler?: string | undefined;
+  readonly paused?: boolean | undefined;
+  readonly idPrefix?: string | undefined;
+  readonly namePrefix?: string | undefined;
+  readonly orderBy: JobOrder;
+  readonly pageSize: number;
+  /** Keyset position from a previous page (`nextPageToken`). */
+  readonly pageToken?: string | undefined;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Empty when there are no more items. */
+  readonly nextPageToken: string;
+}
+
+export type UpdateResult =
+  | { readonly status: "updated"; readonly job: Job }
+  | { readonly status: "not_found" }
+  | { readonly status: "conflict"; readonly current: Job };
+
+export interface Store {
+  /** Apply pending schema migrations (under a lock on MySQL). */
+  migrate(): Promise<void>;
+  /** Round-trip to the database. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  getScheduler(name: string): Promise<Scheduler | null>;
+  listSchedulers(): Promise<Scheduler[]>;
+  /** Insert or overwrite a scheduler when its stored version is `expectedVersion` (0 = absent). */
+  saveScheduler(scheduler: Scheduler, expectedVersion: number): Promise<boolean>;
+
+  /** Insert a job; false when (scheduler, id) exists already. */
+  insertJob(job: Job): Promise<boolean>;
+  getJob(scheduler: string, id: string): Promise<Job | null>;
+  listJobs(query: ListJobsQuery): Promise<Page<Job>>;
+  /** Overwrite a job if its stored version is `expectedVersion`. */
+  updateJob(job: Job, expectedVersion: number): Promise<UpdateResult>;
+  deleteJob(scheduler: string, id: string): Promise<boolean>;
+  /** Delete every job of a scheduler; returns how many. */
+  deleteAllJobs(scheduler: string): Promise<number>;
+}
+
+/** Keyset tokens: opaque to clients, base64url of the last row's sort key. */
+export function encodePageToken(key: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(key)).toString("base64url");
+}
+
+export function decodePageToken(token: string): (string | number)[] | null {
+  try {
+    const key: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (Array.isArray(key) && key.every((k) => typeof k === "string" || typeof k === "number"))
+      return key;
+  } catch {
+    // fall through
+  }
+  return null;
+}
+
+/** Sort key for next-run-time order: jobs without a next run time sort last. */
+export const NO_NEXT_RUN = Number.MAX_SAFE_INTEGER;

@@ -1,0 +1,157 @@
+/**
+ * One store test suite, run against every store (SQLite and MySQL): the scheduler semantics the
+ * rest of the server relies on.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Job, Scheduler } from "../../server/src/domain/jobs.js";
+import type { Store } from "../../server/src/store/store.js";
+
+export function scheduler(name: string, overrides: Partial<Scheduler> = {}): Scheduler {
+  return {
+    name,
+    timezone: "UTC",
+    defaults: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
+    paused: false,
+    createdAt: 1_000,
+    updatedAt: 1_000,
+    version: 1,
+    ...overrides,
+  };
+}
+
+export function job(id: string, overrides: Partial<Job> = {}): Job {
+  return {
+    scheduler: "default",
+    id,
+    name: `job ${id}`,
+    handler: "reports.daily",
+    trigger: { type: "crontab", expression: "0 2 * * *", timezone: "UTC" },
+    args: ["user123", 1, true, null, { nested: [1.5] }],
+    kwargs: { action: "sync", "unicode ✓": "数据同步" },
+    coalesce: true,
+    maxInstances: 1,
+    misfireGraceTimeMs: 60_000,
+    timeoutMs: null,
+    retry: null,
+    paused: false,
+    nextRunTime: 5_000,
+    createdAt: 1_000,
+    updatedAt: 1_000,
+    version: 1,
+    ...overrides,
+  };
+}
+
+export function storeSuite(
+  name: string,
+  open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>,
+): void {
+  describe(`${name} store`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+
+    beforeAll(async () => {
+      ({ store, cleanup } = await open());
+      await store.migrate();
+      await store.migrate(); // idempotent
+    });
+    afterAll(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    it("answers ping", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it("saves schedulers with compare-and-set versions", async () => {
+      expect(await store.getScheduler("s1")).toBeNull();
+      expect(await store.saveScheduler(scheduler("s1"), 0)).toBe(true);
+      expect(await store.saveScheduler(scheduler("s1"), 0)).toBe(false);
+      const paused = scheduler("s1", {
+        paused: true,
+        version: 2,
+        timezone: "Asia/Shanghai",
+        defaults: { coalesce: false, maxInstances: 3, misfireGraceTimeMs: null },
+      });
+      expect(await store.saveScheduler(paused, 5)).toBe(false);
+      expect(await store.saveScheduler(paused, 1)).toBe(true);
+      expect(await store.getScheduler("s1")).toEqual(paused);
+      expect(await store.saveScheduler(scheduler("a0"), 0)).toBe(true);
+      expect((await store.listSchedulers()).map((s) => s.name)).toEqual(["a0", "s1"]);
+    });
+
+    it("round-trips a job exactly, and refuses a duplicate id", async () => {
+      const j = job("j1", {
+        retry: { maxAttempts: 3, initialBackoffMs: 1000, maxBackoffMs: 60_000, multiplier: 2 },
+        timeoutMs: 300_000,
+        misfireGraceTimeMs: null,
+      });
+      expect(await store.insertJob(j)).toBe(true);
+      expect(await store.insertJob(job("j1", { name: "other" }))).toBe(false);
+      expect(await store.getJob("default", "j1")).toEqual(j);
+      expect(await store.getJob("other", "j1")).toBeNull();
+      // The same id in another scheduler is another job.
+      expect(await store.insertJob(job("j1", { scheduler: "other" }))).toBe(true);
+    });
+
+    it("updates only at the expected version", async () => {
+      const j = job("cas");
+      await store.insertJob(j);
+      const v2 = { ...j, name: "renamed", version: 2 };
+      expect(await store.updateJob(v2, 1)).toEqual({ status: "updated", job: v2 });
+      const stale = await store.updateJob({ ...j, name: "stale", version: 2 }, 1);
+      expect(stale).toEqual({ status: "conflict", current: v2 });
+      expect(await store.updateJob(job("missing", { version: 2 }), 1)).toEqual({
+        status: "not_found",
+      });
+    });
+
+    it("lists with filters, both orders, and keyset pages", async () => {
+      const s = "listing";
+      const ids = ["b", "a", "d", "c", "e"];
+      for (const [i, id] of ids.entries()) {
+        await store.insertJob(
+          job(id, {
+            scheduler: s,
+            name: i % 2 ? `nightly ${id}` : `hourly ${id}`,
+            handler: i < 2 ? "h.one" : "h.two",
+            nextRunTime: i === 4 ? null : 10_000 - i,
+            paused: i === 4,
+          }),
+        );
+      }
+      const all = async (orderBy: "id" | "next_run_time", pageSize: number, extra: object = {}) => {
+        const out: string[] = [];
+        let pageToken = "";
+        for (;;) {
+          const p = await store.listJobs({ scheduler: s, orderBy, pageSize, pageToken, ...extra });
+          out.push(...p.items.map((x) => x.id));
+          if (!p.nextPageToken) return out;
+          pageToken = p.nextPageToken;
+        }
+      };
+      expect(await all("id", 2)).toEqual(["a", "b", "c", "d", "e"]);
+      // next_run_time ascending, jobs without one (paused) last
+      expect(await all("next_run_time", 2)).toEqual(["c", "d", "a", "b", "e"]);
+      expect(await all("next_run_time", 10)).toEqual(["c", "d", "a", "b", "e"]);
+      expect(await all("id", 10, { handler: "h.one" })).toEqual(["a", "b"]);
+      expect(await all("id", 10, { paused: true })).toEqual(["e"]);
+      expect(await all("id", 10, { paused: false })).toEqual(["a", "b", "c", "d"]);
+      expect(await all("id", 10, { namePrefix: "nightly" })).toEqual(["a", "c"]);
+      expect(await all("id", 10, { idPrefix: "d" })).toEqual(["d"]);
+      // LIKE wildcards in a prefix are literal
+      expect(await all("id", 10, { namePrefix: "%" })).toEqual([]);
+    });
+
+    it("deletes one job or all of a scheduler's", async () => {
+      await store.insertJob(job("x1", { scheduler: "gone" }));
+      await store.insertJob(job("x2", { scheduler: "gone" }));
+      await store.insertJob(job("x1", { scheduler: "kept" }));
+      expect(await store.deleteJob("gone", "x1")).toBe(true);
+      expect(await store.deleteJob("gone", "x1")).toBe(false);
+      expect(await store.deleteAllJobs("gone")).toBe(1);
+      expect(await store.getJob("kept", "x1")).not.toBeNull();
+    });
+  });
+}
