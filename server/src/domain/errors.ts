@@ -29,3 +29,28 @@ export class InvalidArgumentError extends DomainError {
     return new InvalidArgumentError(this.field ? `${prefix}.${this.field}` : prefix, this.reason);
   }
 }
+
+export class NotFoundError extends DomainError {
+  readonly kind = "not_found";
+  constructor(what: string) {
+    super(`${what} not found`);
+    this.name = "NotFoundError";
+  }
+}
+
+export class AlreadyExistsError extends DomainError {
+  readonly kind = "already_exists";
+  constructor(what: string) {
+    super(`${what} already exists`);
+    this.name = "AlreadyExistsError";
+  }
+}
+
+/** The request is valid but the current state forbids it (e.g. a version mismatch). */
+export class FailedPreconditionError extends DomainError {
+  readonly kind = "failed_precondition";
+  constructor(message: string) {
+    super(message);
+    this.name = "FailedPreconditionError";
+  }
+}

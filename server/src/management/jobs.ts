@@ -1,0 +1,428 @@
+/**
+ * Job and scheduler management: the use cases behind the API. Validates input, applies scheduler
+ * defaults, computes next run times with the trigger engine, and writes through the store with
+ * compare-and-set versions so that concurrent requests on several nodes lose no update.
+ */
+import type { Clock } from "../clock.js";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from "../domain/errors.js";
+import {
+  DEFAULT_LIMITS,
+  checkHandler,
+  checkId,
+  checkName,
+  checkPayload,
+  checkRetry,
+  checkSettings,
+  checkTimeout,
+  type Job,
+  type JobSettings,
+  type JsonObject,
+  type JsonValue,
+  type Limits,
+  type RetryPolicy,
+  type Scheduler,
+} from "../domain/jobs.js";
+import {
+  compileTrigger,
+  ZoneRules,
+  type Trigger,
+  type TriggerSpec,
+} from "../domain/triggers/index.js";
+import type { ListJobsQuery, Page, Store } from "../store/store.js";
+import { randomUUID } from "node:crypto";
+
+export type ConflictPolicy = "error" | "replace" | "keep_existing";
+
+/** A trigger as the caller gives it: the time zone may be empty (the scheduler's) and an interval may lack its start. */
+export type TriggerInput = TriggerSpec;
+
+export interface JobInput {
+  readonly scheduler?: string | undefined;
+  readonly id?: string | undefined;
+  readonly name?: string | undefined;
+  readonly handler: string;
+  readonly trigger: TriggerInput;
+  readonly args?: JsonValue[] | undefined;
+  readonly kwargs?: JsonObject | undefined;
+  readonly coalesce?: boolean | undefined;
+  readonly maxInstances?: number | undefined;
+  /** undefined = the scheduler's default; null = no limit. */
+  readonly misfireGraceTimeMs?: number | null | undefined;
+  readonly timeoutMs?: number | null | undefined;
+  readonly retry?: RetryPolicy | null | undefined;
+  readonly paused?: boolean | undefined;
+}
+
+/** Fields a modification may change (the API's field mask names, snake_case). */
+export const MODIFIABLE_FIELDS = [
+  "name",
+  "handler",
+  "trigger",
+  "args",
+  "kwargs",
+  "coalesce",
+  "max_instances",
+  "misfire_grace_time",
+  "timeout",
+  "retry",
+] as const;
+export type ModifiableField = (typeof MODIFIABLE_FIELDS)[number];
+
+export interface ServerDefaults {
+  readonly timezone: string;
+  readonly settings: JobSettings;
+}
+
+const DEFAULT_SCHEDULER = "default";
+const MAX_CAS_ATTEMPTS = 16;
+
+export class JobManager {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly defaults: ServerDefaults,
+    private readonly limits: Limits = DEFAULT_LIMITS,
+  ) {}
+
+  // ---- schedulers ----
+
+  /** The scheduler, created with the server defaults on first use. */
+  async scheduler(name: string = DEFAULT_SCHEDULER): Promise<Scheduler> {
+    checkId(name, "scheduler", this.limits);
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const found = await this.store.getScheduler(name);
+      if (found) return found;
+      const now = this.clock.now();
+      const created: Scheduler = {
+        name,
+        timezone: this.defaults.timezone,
+        defaults: this.defaults.settings,
+        paused: false,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+      };
+      if (await this.store.saveScheduler(created, 0)) return created;
+    }
+    throw new FailedPreconditionError(`scheduler ${name} is being changed concurrently; retry`);
+  }
+
+  async getScheduler(name: string): Promise<Scheduler> {
+    checkId(name, "name", this.limits);
+    const found = await this.store.getScheduler(name);
+    if (!found) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
+    return found;
+  }
+
+  listSchedulers(): Promise<Scheduler[]> {
+    return this.store.listSchedulers();
+  }
+
+  /** Change a scheduler's time zone, job defaults or paused state (creating it if needed). */
+  async configureScheduler(
+    name: string,
+    patch: {
+      timezone?: string | undefined;
+      defaults?: Partial<JobSettings> | undefined;
+      paused?: boolean | undefined;
+    },
+  ): Promise<Scheduler> {
+    const timezone =
+      patch.timezone === undefined ? undefined : ZoneRules.of(patch.timezone, "timezone").name;
+    return this.updateScheduler(name, (s) => {
+      const defaults = checkSettings({ ...s.defaults, ...patch.defaults }, "job_defaults.");
+      return { ...s, timezone: timezone ?? s.timezone, defaults, paused: patch.paused ?? s.paused };
+    });
+  }
+
+  private async updateScheduler(
+    name: string,
+    change: (s: Scheduler) => Scheduler,
+  ): Promise<Scheduler> {
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const current = await this.scheduler(name);
+      const next = {
+        ...change(current),
+        updatedAt: this.clock.now(),
+        version: current.version + 1,
+      };
+      if (await this.store.saveScheduler(next, current.version)) return next;
+    }
+    throw new FailedPreconditionError(`scheduler ${name} is being changed concurrently; retry`);
+  }
+
+  // ---- jobs ----
+
+  async addJob(
+    input: JobInput,
+    conflict: ConflictPolicy = "error",
+  ): Promise<{ job: Job; outcome: "created" | "replaced" | "kept" }> {
+    const scheduler = await this.scheduler(input.scheduler ?? DEFAULT_SCHEDULER);
+    const id =
+      input.id === undefined || input.id === ""
+        ? randomUUID()
+        : checkId(input.id, "id", this.limits);
+    const now = this.clock.now();
+    const fresh = this.buildJob(scheduler, id, input, now);
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      if (await this.store.insertJob(fresh)) return { job: fresh, outcome: "created" };
+      const existing = await this.store.getJob(scheduler.name, id);
+      if (existing === null) continue; // removed meanwhile: insert again
+      if (conflict === "error")
+        throw new AlreadyExistsError(
+          `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler.name)}`,
+        );
+      if (conflict === "keep_existing") return { job: existing, outcome: "kept" };
+      const replaced: Job = {
+        ...fresh,
+        createdAt: existing.createdAt,
+        version: existing.version + 1,
+      };
+      const result = await this.store.updateJob(replaced, existing.version);
+      if (result.status === "updated") return { job: replaced, outcome: "replaced" };
+    }
+    throw new FailedPreconditionError(`job ${id} is being changed concurrently; retry`);
+  }
+
+  async getJob(scheduler: string, id: string): Promise<Job> {
+    checkId(scheduler, "scheduler", this.limits);
+    checkId(id, "id", this.limits);
+    const job = await this.store.getJob(scheduler, id);
+    if (!job)
+      throw new NotFoundError(
+        `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
+      );
+    return job;
+  }
+
+  listJobs(query: ListJobsQuery): Promise<Page<Job>> {
+    if (query.scheduler !== undefined) checkId(query.scheduler, "scheduler", this.limits);
+    if (
+      !Number.isInteger(query.pageSize) ||
+      query.pageSize < 1 ||
+      query.pageSize > this.limits.maxPageSize
+    ) {
+      throw new InvalidArgumentError("page_size", `must be from 1 to ${this.limits.maxPageSize}`);
+    }
+    return this.store.listJobs(query);
+  }
+
+  /**
+   * Change the fields named in `mask`, taking their values from `patch`. With `expectedVersion`
+   * the change applies only to that version (FAILED_PRECONDITION otherwise); without, it is
+   * retried on concurrent changes so that no update is lost.
+   */
+  async modifyJob(
+    scheduler: string,
+    id: string,
+    patch: Partial<JobInput>,
+    mask: readonly string[],
+    expectedVersion?: number,
+  ): Promise<Job> {
+    if (mask.length === 0)
+      throw new InvalidArgumentError(
+        "update_mask",
+        "names no field; give at least one of " + MODIFIABLE_FIELDS.join(", "),
+      );
+    for (const path of mask) {
+      if (!(MODIFIABLE_FIELDS as readonly string[]).includes(path)) {
+        throw new InvalidArgumentError(
+          "update_mask",
+          `cannot modify ${JSON.stringify(path)}; modifiable fields: ${MODIFIABLE_FIELDS.join(", ")}`,
+        );
+      }
+    }
+    return this.updateJob(scheduler, id, expectedVersion, (job, sched, now) => {
+      const has = (f: ModifiableField) => mask.includes(f);
+      const input: JobInput = {
+        name: has("name") ? (patch.name ?? "") : job.name,
+        handler: has("handler") ? (patch.handler ?? "") : job.handler,
+        trigger: has("trigger") ? (patch.trigger ?? job.trigger) : job.trigger,
+        args: has("args") ? (patch.args ?? []) : job.args,
+        kwargs: has("kwargs") ? (patch.kwargs ?? {}) : job.kwargs,
+        coalesce: has("coalesce") ? (patch.coalesce ?? sched.defaults.coalesce) : job.coalesce,
+        maxInstances: has("max_instances")
+          ? (patch.maxInstances ?? sched.defaults.maxInstances)
+          : job.maxInstances,
+        misfireGraceTimeMs: has("misfire_grace_time")
+          ? patch.misfireGraceTimeMs
+          : job.misfireGraceTimeMs,
+        timeoutMs: has("timeout") ? (patch.timeoutMs ?? null) : job.timeoutMs,
+        retry: has("retry") ? (patch.retry ?? null) : job.retry,
+        paused: job.paused,
+      };
+      const rebuilt = this.buildJob(sched, job.id, input, now);
+      // Keep the schedule unless the trigger changed.
+      return has("trigger") ? rebuilt : { ...rebuilt, nextRunTime: job.nextRunTime };
+    });
+  }
+
+  rescheduleJob(
+    scheduler: string,
+    id: string,
+    trigger: TriggerInput,
+    expectedVersion?: number,
+  ): Promise<Job> {
+    return this.modifyJob(scheduler, id, { trigger }, ["trigger"], expectedVersion);
+  }
+
+  pauseJob(scheduler: string, id: string): Promise<Job> {
+    return this.updateJob(scheduler, id, undefined, (job) => ({
+      ...job,
+      paused: true,
+      nextRunTime: null,
+    }));
+  }
+
+  /** Resume: the next fire time is computed from now (no catch-up of the paused period). */
+  resumeJob(scheduler: string, id: string): Promise<Job> {
+    return this.updateJob(scheduler, id, undefined, (job, _s, now) => {
+      if (!job.paused) return job;
+      const next = compileTrigger(job.trigger).nextAtOrAfter(now);
+      return { ...job, paused: false, nextRunTime: next };
+    });
+  }
+
+  async removeJob(scheduler: string, id: string): Promise<void> {
+    checkId(scheduler, "scheduler", this.limits);
+    checkId(id, "id", this.limits);
+    if (!(await this.store.deleteJob(scheduler, id)))
+      throw new NotFoundError(
+        `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
+      );
+  }
+
+  removeAllJobs(scheduler: string): Promise<number> {
+    checkId(scheduler, "scheduler", this.limits);
+    return this.store.deleteAllJobs(scheduler);
+  }
+
+  /** The next `count` fire times of a trigger after `after`; nothing is stored. */
+  previewTrigger(
+    input: TriggerInput,
+    after: number,
+    count: number,
+    timezone: string = this.defaults.timezone,
+  ): number[] {
+    if (!Number.isInteger(count) || count < 1 || count > 1000)
+      throw new InvalidArgumentError("count", "must be from 1 to 1000");
+    const trigger = compileTrigger(resolveTrigger(input, timezone, after));
+    const times: number[] = [];
+    for (
+      let t = trigger.firstFireTime(after);
+      t !== null && times.length < count;
+      t = trigger.nextFireTime(t)
+    )
+      times.push(t);
+    return times;
+  }
+
+  private async updateJob(
+    scheduler: string,
+    id: string,
+    expectedVersion: number | undefined,
+    change: (job: Job, s: Scheduler, now: number) => Job,
+  ): Promise<Job> {
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const current = await this.getJob(scheduler, id);
+      if (expectedVersion !== undefined && current.version !== expectedVersion) {
+        throw new FailedPreconditionError(
+          `job ${id} is at version ${current.version}, not ${expectedVersion}`,
+        );
+      }
+      const sched = await this.scheduler(scheduler);
+      const now = this.clock.now();
+      const changed = change(current, sched, now);
+      if (changed === current) return current;
+      const next: Job = { ...changed, updatedAt: now, version: current.version + 1 };
+      const result = await this.store.updateJob(next, current.version);
+      if (result.status === "updated") return next;
+      if (result.status === "not_found")
+        throw new NotFoundError(
+          `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
+        );
+      if (expectedVersion !== undefined)
+        throw new FailedPreconditionError(
+          `job ${id} is at version ${result.current.version}, not ${expectedVersion}`,
+        );
+    }
+    throw new FailedPreconditionError(`job ${id} is being changed concurrently; retry`);
+  }
+
+  private buildJob(s: Scheduler, id: string, input: JobInput, now: number): Job {
+    const handler = checkHandler(input.handler, "handler", this.limits);
+    const name = checkName(input.name ?? id, "name");
+    const args = input.args ?? [];
+    const kwargs = input.kwargs ?? {};
+    checkPayload(args, kwargs, this.limits);
+    const settings = checkSettings({
+      coalesce: input.coalesce ?? s.defaults.coalesce,
+      maxInstances: input.maxInstances ?? s.defaults.maxInstances,
+      misfireGraceTimeMs:
+        input.misfireGraceTimeMs === undefined
+          ? s.defaults.misfireGraceTimeMs
+          : input.misfireGraceTimeMs,
+    });
+    const spec = resolveTrigger(input.trigger, s.timezone, now);
+    let trigger: Trigger;
+    try {
+      trigger = compileTrigger(spec);
+    } catch (err) {
+      throw err instanceof InvalidArgumentError ? err.within("trigger") : err;
+    }
+    const paused = input.paused ?? false;
+    const nextRunTime = trigger.firstFireTime(now);
+    if (nextRunTime === null)
+      throw new InvalidArgumentError("trigger", "has no fire time after now");
+    return {
+      scheduler: s.name,
+      id,
+      name,
+      handler,
+      trigger: spec,
+      args,
+      kwargs,
+      ...settings,
+      timeoutMs: checkTimeout(input.timeoutMs ?? null),
+      retry: checkRetry(input.retry ?? null),
+      paused,
+      nextRunTime: paused ? null : nextRunTime,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    };
+  }
+}
+
+/**
+ * Fill what a caller may leave out: an empty time zone becomes the scheduler's, and an interval
+ * without a start starts one interval from now (APScheduler's default), so its grid is fixed
+ * when stored.
+ */
+export function resolveTrigger(spec: TriggerInput, timezone: string, now: number): TriggerSpec {
+  switch (spec.type) {
+    case "and":
+    case "or":
+      return { ...spec, triggers: spec.triggers.map((t) => resolveTrigger(t, timezone, now)) };
+    case "interval": {
+      const tz = spec.timezone || timezone;
+      if (Number.isFinite(spec.startDate))
+        return { ...spec, timezone: tz };
+      const period =
+        ((spec.weeks ?? 0) * 7 * 86_400 +
+          (spec.days ?? 0) * 86_400 +
+          (spec.hours ?? 0) * 3600 +
+          (spec.minutes ?? 0) * 60 +
+          (spec.seconds ?? 0)) *
+        1000;
+      return { ...spec, timezone: tz, startDate: now + Math.round(period) };
+    }
+    default:
+      return { ...spec, timezone: spec.timezone || timezone };
+  }
+}

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from "../../server/src/domain/errors.js";
+import { JobManager } from "../../server/src/management/jobs.js";
+import { SqliteStore } from "../../server/src/store/sqlite/store.js";
+import { ManualClock } from "../support/clock.js";
+
+const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
+const daily230 = { type: "cron" as const, fields: { hour: 2, minute: 30 }, timezone: "" };
+
+describe("job management", () => {
+  const store = SqliteStore.open(":memory:");
+  const clock = new ManualClock(T0);
+  const jobs = new JobManager(store, clock, {
+    timezone: "UTC",
+    settings: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
+  });
+
+  beforeAll(() => store.migrate());
+  afterAll(() => store.close());
+
+  it("adds a job with the scheduler's defaults and its next run time", async () => {
+    const { job, outcome } = await jobs.addJob({
+      id: "daily_report",
+      handler: "reports.daily",
+      trigger: daily230,
+      args: ["u1"],
+      kwargs: { action: "sync" },
+    });
+    expect(outcome).toBe("created");
+    expect(job).toMatchObject({
+      scheduler: "default",
+      id: "daily_report",
+      name: "daily_report",
+      coalesce: true,
+      maxInstances: 1,
+      misfireGraceTimeMs: 60_000,
+      version: 1,
+      paused: false,
+    });
+    expect(job.trigger).toEqual({ ...daily230, timezone: "UTC" });
+    expect(job.nextRunTime).toBe(Date.UTC(2026, 0, 1, 2, 30));
+    expect(await jobs.getJob("default", "daily_report")).toEqual(job);
+  });
+
+  it("creates a scheduler on first use and applies its time zone and defaults", async () => {
+    await jobs.configureScheduler("report", {
+      timezone: "Asia/Shanghai",
+      defaults: { maxInstances: 3, misfireGraceTimeMs: null },
+    });
+    const { job } = await jobs.addJob({
+      scheduler: "report",
+      id: "r1",
+      handler: "reports.daily",
+      trigger: daily230,
+    });
+    expect(job.maxInstances).toBe(3);
+    expect(job.misfireGraceTimeMs).toBeNull();
+    expect(job.nextRunTime).toBe(Date.UTC(2026, 0, 1, 18, 30)); // 02:30 on Jan 2 in Shanghai
+  });
+
+  it("applies the conflict policy: error, keep existing, replace", async () => {
+    const input = { id: "dup", handler: "a.b", trigger: daily230 };
+    await jobs.addJob(input);
+    await expect(jobs.addJob(input)).rejects.toBeInstanceOf(AlreadyExistsError);
+    const kept = await jobs.addJob({ ...input, name: "new name" }, "keep_existing");
+    expect(kept.outcome).toBe("kept");
+    expect(kept.job.name).toBe("dup");
+    const replaced = await jobs.addJob({ ...input, name: "new name" }, "replace");
+    expect(replaced).toMatchObject({ outcome: "replaced", job: { name: "new name", version: 2 } });
+  });
+
+  it("starts an interval one period after it is added unless a start is given", async () => {
+    const { job } = await jobs.addJob({
+      id: "heartbeat",
+      handler: "hb",
+      trigger: { type: "interval", seconds: 30, startDate: Number.NaN, timezone: "" },
+    });
+    expect(job.nextRunTime).toBe(T0 + 30_000);
+  });
+
+  it("modifies the masked fields only, with compare-and-set versions", async () => {
+    const { job } = await jobs.addJob({ id: "mod", handler: "a.b", trigger: daily230, args: [1] });
+    const changed = await jobs.modifyJob(
+      "default",
+      "mod",
+      { name: "renamed", args: [2], kwargs: { ignored: true } },
+      ["name", "args"],
+      job.version,
+    );
+    expect(changed).toMatchObject({
+      name: "renamed",
+      args: [2],
+      kwargs: {},
+      version: 2,
+      nextRunTime: job.nextRunTime,
+    });
+    await expect(
+      jobs.modifyJob("default", "mod", { name: "x" }, ["name"], 1),
+    ).rejects.toBeInstanceOf(FailedPreconditionError);
+    await expect(jobs.modifyJob("default", "mod", { name: "x" }, ["paused"])).rejects.toThrow(
+      /cannot modify "paused"/,
+    );
+    await expect(jobs.modifyJob("default", "mod", {}, [])).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+  });
+
+  it("reschedules, pauses and resumes from now without catch-up", async () => {
+    await jobs.addJob({ id: "p", handler: "a.b", trigger: daily230 });
+    const re = await jobs.rescheduleJob("default", "p", {
+      type: "crontab",
+      expression: "0 3 * * *",
+      timezone: "",
+    });
+    expect(re.nextRunTime).toBe(Date.UTC(2026, 0, 1, 3));
+    const paused = await jobs.pauseJob("default", "p");
+    expect(paused).toMatchObject({ paused: true, nextRunTime: null });
+    clock.set(Date.UTC(2026, 0, 5, 12));
+    const resumed = await jobs.resumeJob("default", "p");
+    expect(resumed).toMatchObject({ paused: false, nextRunTime: Date.UTC(2026, 0, 6, 3) });
+    clock.set(T0);
+  });
+
+  it("removes one job or all jobs of a scheduler", async () => {
+    await jobs.addJob({ scheduler: "cleanup", id: "c1", handler: "a.b", trigger: daily230 });
+    await jobs.addJob({ scheduler: "cleanup", id: "c2", handler: "a.b", trigger: daily230 });
+    await jobs.removeJob("cleanup", "c1");
+    await expect(jobs.removeJob("cleanup", "c1")).rejects.toBeInstanceOf(NotFoundError);
+    expect(await jobs.removeAllJobs("cleanup")).toBe(1);
+    await expect(jobs.getJob("cleanup", "c2")).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("rejects bad input naming the field, and stores nothing", async () => {
+    const bad: [object, string][] = [
+      [{ id: "bad id!", handler: "a", trigger: daily230 }, "id"],
+      [{ id: "x".repeat(192), handler: "a", trigger: daily230 }, "id"],
+      [{ id: "ok1", handler: "", trigger: daily230 }, "handler"],
+      [
+        { id: "ok2", handler: "a", trigger: { ...daily230, fields: { hour: 25 } } },
+        "trigger.fields.hour",
+      ],
+      [
+        { id: "ok3", handler: "a", trigger: { ...daily230, timezone: "Nowhere/City" } },
+        "trigger.timezone",
+      ],
+      [{ id: "ok4", handler: "a", trigger: daily230, args: ["x".repeat(70_000)] }, "args"],
+      [{ id: "ok5", handler: "a", trigger: daily230, maxInstances: 0 }, "max_instances"],
+      [
+        {
+          id: "ok6",
+          handler: "a",
+          trigger: { type: "date", runDate: T0 - 1, timezone: "" },
+          paused: false,
+        },
+        "trigger",
+      ],
+    ];
+    for (const [input, field] of bad) {
+      const err = await jobs.addJob(input as never).catch((e: unknown) => e);
+      if (field === "trigger") {
+        // A past date is fine (the engine decides misfires); it is stored.
+        expect(err).toMatchObject({ outcome: "created" });
+        continue;
+      }
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).field).toBe(field);
+    }
+    for (const id of ["ok1", "ok2", "ok3", "ok4", "ok5"]) {
+      await expect(jobs.getJob("default", id)).rejects.toBeInstanceOf(NotFoundError);
+    }
+  });
+
+  it("previews fire times without storing anything", () => {
+    expect(
+      jobs.previewTrigger(
+        { type: "crontab", expression: "0 9 * * 1-5", timezone: "" },
+        Date.UTC(2026, 0, 2, 10),
+        2,
+      ),
+    ).toEqual([Date.UTC(2026, 0, 5, 9), Date.UTC(2026, 0, 6, 9)]);
+    expect(() => jobs.previewTrigger(daily230, T0, 0)).toThrow(/count/);
+  });
+});
