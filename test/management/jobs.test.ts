@@ -35,7 +35,7 @@ describe("job management", () => {
     expect(job).toMatchObject({
       scheduler: "default",
       id: "daily_report",
-      name: "daily_report",
+      name: "reports.daily",
       coalesce: true,
       maxInstances: 1,
       misfireGraceTimeMs: 60_000,
@@ -69,7 +69,7 @@ describe("job management", () => {
     await expect(jobs.addJob(input)).rejects.toBeInstanceOf(AlreadyExistsError);
     const kept = await jobs.addJob({ ...input, name: "new name" }, "keep_existing");
     expect(kept.outcome).toBe("kept");
-    expect(kept.job.name).toBe("dup");
+    expect(kept.job.name).toBe("a.b");
     const replaced = await jobs.addJob({ ...input, name: "new name" }, "replace");
     expect(replaced).toMatchObject({ outcome: "replaced", job: { name: "new name", version: 2 } });
   });
@@ -122,7 +122,10 @@ describe("job management", () => {
     expect(paused).toMatchObject({ paused: true, nextRunTime: null });
     clock.set(Date.UTC(2026, 0, 5, 12));
     const resumed = await jobs.resumeJob("default", "p");
-    expect(resumed).toMatchObject({ paused: false, nextRunTime: Date.UTC(2026, 0, 6, 3) });
+    expect(resumed).toMatchObject({
+      removed: false,
+      job: { paused: false, nextRunTime: Date.UTC(2026, 0, 6, 3) },
+    });
     clock.set(T0);
   });
 

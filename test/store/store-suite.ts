@@ -91,6 +91,9 @@ export function storeSuite(
       expect(await store.insertJob(job("j1", { name: "other" }))).toBe(false);
       expect(await store.getJob("default", "j1")).toEqual(j);
       expect(await store.getJob("other", "j1")).toBeNull();
+      // Ids are case-sensitive (a binary collation on MySQL).
+      expect(await store.insertJob(job("J1"))).toBe(true);
+      expect((await store.getJob("default", "J1"))?.id).toBe("J1");
       // The same id in another scheduler is another job.
       expect(await store.insertJob(job("j1", { scheduler: "other" }))).toBe(true);
     });

@@ -98,10 +98,11 @@ export function checkHandler(
   return value;
 }
 
-/** A display name: any text without control characters, at most 255 characters. */
+/** A display name: any text without control characters, at most 191 characters. */
 export function checkName(value: unknown, field: string): string {
   if (typeof value !== "string") throw new InvalidArgumentError(field, "must be a string");
-  if (value.length > 255) throw new InvalidArgumentError(field, "must be at most 255 characters");
+  if (Array.from(value).length > 191)
+    throw new InvalidArgumentError(field, "must be at most 191 characters");
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value))
     throw new InvalidArgumentError(field, "must not contain control characters");

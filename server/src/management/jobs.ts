@@ -165,7 +165,7 @@ export class JobManager {
     const scheduler = await this.scheduler(input.scheduler ?? DEFAULT_SCHEDULER);
     const id =
       input.id === undefined || input.id === ""
-        ? randomUUID()
+        ? randomUUID().replaceAll("-", "")
         : checkId(input.id, "id", this.limits);
     const now = this.clock.now();
     const fresh = this.buildJob(scheduler, id, input, now);
@@ -178,11 +178,25 @@ export class JobManager {
           `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler.name)}`,
         );
       if (conflict === "keep_existing") return { job: existing, outcome: "kept" };
-      const replaced: Job = {
+      // A redeploy re-adding its jobs must not postpone them: keep the paused state, and the
+      // schedule unless the trigger changed. An identical replacement writes nothing.
+      const sameTrigger = JSON.stringify(existing.trigger) === JSON.stringify(fresh.trigger);
+      const kept: Job = {
         ...fresh,
+        paused: existing.paused,
+        nextRunTime: existing.paused
+          ? null
+          : sameTrigger
+            ? existing.nextRunTime
+            : fresh.nextRunTime,
         createdAt: existing.createdAt,
-        version: existing.version + 1,
+        updatedAt: existing.updatedAt,
+        version: existing.version,
       };
+      if (JSON.stringify(kept) === JSON.stringify(existing)) {
+        return { job: existing, outcome: "replaced" };
+      }
+      const replaced: Job = { ...kept, updatedAt: now, version: existing.version + 1 };
       const result = await this.store.updateJob(replaced, existing.version);
       if (result.status === "updated") return { job: replaced, outcome: "replaced" };
     }
@@ -279,13 +293,18 @@ export class JobManager {
     }));
   }
 
-  /** Resume: the next fire time is computed from now (no catch-up of the paused period). */
-  resumeJob(scheduler: string, id: string): Promise<Job> {
-    return this.updateJob(scheduler, id, undefined, (job, _s, now) => {
+  /**
+   * Resume: the next fire time is computed from now (no catch-up of the paused period). A job
+   * whose trigger has no fire time left is removed instead (`removed: true`).
+   */
+  async resumeJob(scheduler: string, id: string): Promise<{ job: Job; removed: boolean }> {
+    const job = await this.updateJob(scheduler, id, undefined, (job, _s, now) => {
       if (!job.paused) return job;
-      const next = compileTrigger(job.trigger).nextAtOrAfter(now);
-      return { ...job, paused: false, nextRunTime: next };
+      return { ...job, paused: false, nextRunTime: compileTrigger(job.trigger).nextAtOrAfter(now) };
     });
+    if (job.paused || job.nextRunTime !== null) return { job, removed: false };
+    await this.store.deleteJob(scheduler, id);
+    return { job, removed: true };
   }
 
   async removeJob(scheduler: string, id: string): Promise<void> {
@@ -356,7 +375,7 @@ export class JobManager {
 
   private buildJob(s: Scheduler, id: string, input: JobInput, now: number): Job {
     const handler = checkHandler(input.handler, "handler", this.limits);
-    const name = checkName(input.name ?? id, "name");
+    const name = checkName(input.name || handler, "name");
     const args = input.args ?? [];
     const kwargs = input.kwargs ?? {};
     checkPayload(args, kwargs, this.limits);
@@ -411,8 +430,7 @@ export function resolveTrigger(spec: TriggerInput, timezone: string, now: number
       return { ...spec, triggers: spec.triggers.map((t) => resolveTrigger(t, timezone, now)) };
     case "interval": {
       const tz = spec.timezone || timezone;
-      if (Number.isFinite(spec.startDate))
-        return { ...spec, timezone: tz };
+      if (Number.isFinite(spec.startDate)) return { ...spec, timezone: tz };
       const period =
         ((spec.weeks ?? 0) * 7 * 86_400 +
           (spec.days ?? 0) * 86_400 +

@@ -5,21 +5,33 @@
  */
 import {
   bigint,
+  customType,
   boolean,
   index,
   int,
-  mediumtext,
   mysqlTable,
   primaryKey,
-  text,
   uniqueIndex,
   varchar,
 } from "drizzle-orm/mysql-core";
 
 const ms = (name: string) => bigint(name, { mode: "number" });
 
+/** Identifiers are case-sensitive ASCII (`Daily` and `daily` are two jobs): a binary collation. */
+const ident = customType<{ data: string; driverData: string }>({
+  dataType: () => "varchar(191) CHARACTER SET ascii COLLATE ascii_bin",
+});
+
+/** Names and JSON documents are Unicode whatever the database's default character set. */
+const utf8 = (type: string) =>
+  customType<{ data: string; driverData: string }>({
+    dataType: () => `${type} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+  });
+const displayName = utf8("varchar(191)");
+const json = utf8("mediumtext");
+
 export const schedulers = mysqlTable("schedulers", {
-  name: varchar("name", { length: 191 }).primaryKey(),
+  name: ident("name").primaryKey(),
   timezone: varchar("timezone", { length: 64 }).notNull(),
   coalesce: boolean("coalesce").notNull(),
   maxInstances: int("max_instances").notNull(),
@@ -33,18 +45,18 @@ export const schedulers = mysqlTable("schedulers", {
 export const jobs = mysqlTable(
   "jobs",
   {
-    scheduler: varchar("scheduler", { length: 191 }).notNull(),
-    id: varchar("id", { length: 191 }).notNull(),
-    name: varchar("name", { length: 255 }).notNull(),
-    handler: varchar("handler", { length: 191 }).notNull(),
-    trigger: text("trigger").notNull(),
-    args: mediumtext("args").notNull(),
-    kwargs: mediumtext("kwargs").notNull(),
+    scheduler: ident("scheduler").notNull(),
+    id: ident("id").notNull(),
+    name: displayName("name").notNull(),
+    handler: ident("handler").notNull(),
+    trigger: json("trigger").notNull(),
+    args: json("args").notNull(),
+    kwargs: json("kwargs").notNull(),
     coalesce: boolean("coalesce").notNull(),
     maxInstances: int("max_instances").notNull(),
     misfireGraceMs: ms("misfire_grace_ms"),
     timeoutMs: ms("timeout_ms"),
-    retry: text("retry"),
+    retry: json("retry"),
     paused: boolean("paused").notNull(),
     nextRunTime: ms("next_run_time"),
     createdAt: ms("created_at").notNull(),
@@ -64,25 +76,25 @@ export const runs = mysqlTable(
   "runs",
   {
     id: varchar("id", { length: 36 }).primaryKey(),
-    scheduler: varchar("scheduler", { length: 191 }).notNull(),
-    jobId: varchar("job_id", { length: 191 }).notNull(),
+    scheduler: ident("scheduler").notNull(),
+    jobId: ident("job_id").notNull(),
     /** The nominal fire time (manual runs: the request time). */
     scheduledTime: ms("scheduled_time").notNull(),
     manual: boolean("manual").notNull(),
     /** The nominal time plus jitter: when the run becomes due. */
     fireTime: ms("fire_time").notNull(),
-    handler: varchar("handler", { length: 191 }).notNull(),
-    args: mediumtext("args").notNull(),
-    kwargs: mediumtext("kwargs").notNull(),
+    handler: ident("handler").notNull(),
+    args: json("args").notNull(),
+    kwargs: json("kwargs").notNull(),
     attempt: int("attempt").notNull(),
     status: varchar("status", { length: 16 }).notNull(),
-    workerId: varchar("worker_id", { length: 191 }),
+    workerId: ident("worker_id"),
     leaseToken: varchar("lease_token", { length: 64 }),
     leaseExpiresAt: ms("lease_expires_at"),
     startedAt: ms("started_at"),
     finishedAt: ms("finished_at"),
-    result: mediumtext("result"),
-    error: mediumtext("error"),
+    result: json("result"),
+    error: json("error"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
@@ -101,12 +113,12 @@ export const events = mysqlTable(
     /** Monotonic cursor. */
     cursor: bigint("cursor", { mode: "number", unsigned: true }).autoincrement().primaryKey(),
     type: varchar("type", { length: 32 }).notNull(),
-    scheduler: varchar("scheduler", { length: 191 }),
-    jobId: varchar("job_id", { length: 191 }),
+    scheduler: ident("scheduler"),
+    jobId: ident("job_id"),
     runId: varchar("run_id", { length: 36 }),
-    handler: varchar("handler", { length: 191 }),
+    handler: ident("handler"),
     time: ms("time").notNull(),
-    data: mediumtext("data").notNull(),
+    data: json("data").notNull(),
   },
   (t) => [index("events_time").on(t.time)],
 );
