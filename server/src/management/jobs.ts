@@ -58,6 +58,9 @@ export interface JobInput {
   readonly paused?: boolean | undefined;
 }
 
+/** Any subset of a job's input; ModifyJob reads the fields its mask names. */
+export type JobPatch = { readonly [K in keyof JobInput]?: JobInput[K] | undefined };
+
 /** Fields a modification may change (the API's field mask names, snake_case). */
 export const MODIFIABLE_FIELDS = [
   "name",
@@ -234,7 +237,7 @@ export class JobManager {
   async modifyJob(
     scheduler: string,
     id: string,
-    patch: Partial<JobInput>,
+    patch: JobPatch,
     mask: readonly string[],
     expectedVersion?: number,
   ): Promise<Job> {

@@ -1,0 +1,50 @@
+/**
+ * Cross-cutting behaviour of every RPC: a request id (taken from `x-request-id` or generated)
+ * on the logs and the response, bearer-token authentication when tokens are configured, and the
+ * mapping of thrown errors to codes.
+ */
+import { randomUUID } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "../logger.js";
+import { requestLogger } from "./context.js";
+import { toConnectError } from "./errors.js";
+
+const HEALTH_SERVICE = "grpc.health.v1.Health";
+
+export function requestInterceptor(log: Logger, authTokens: readonly string[]): Interceptor {
+  const tokens = authTokens.map((t) => Buffer.from(t));
+  const authorised = (header: string | null): boolean => {
+    const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
+    if (!m?.[1]) return false;
+    const given = Buffer.from(m[1]);
+    return tokens.some((t) => t.length === given.length && timingSafeEqual(t, given));
+  };
+  return (next) => async (req) => {
+    const requestId = req.header.get("x-request-id") ?? randomUUID();
+    const child = log.child({ requestId, rpc: `${req.service.typeName}/${req.method.name}` });
+    req.contextValues.set(requestLogger, child);
+    const started = performance.now();
+    try {
+      if (
+        tokens.length > 0 &&
+        req.service.typeName !== HEALTH_SERVICE &&
+        !authorised(req.header.get("authorization"))
+      ) {
+        throw new ConnectError("missing or invalid bearer token", Code.Unauthenticated);
+      }
+      const res = await next(req);
+      res.header.set("x-request-id", requestId);
+      child.debug({ ms: Math.round(performance.now() - started) }, "rpc ok");
+      return res;
+    } catch (err) {
+      const mapped = toConnectError(err, child);
+      mapped.metadata.set("x-request-id", requestId);
+      child.info(
+        { ms: Math.round(performance.now() - started), code: Code[mapped.code] },
+        "rpc failed",
+      );
+      throw mapped;
+    }
+  };
+}

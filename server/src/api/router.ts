@@ -1,0 +1,66 @@
+/** The Connect router: every service on one handler (gRPC, gRPC-Web and Connect). */
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../logger.js";
+import type { JobManager, ServerDefaults } from "../management/jobs.js";
+import { Health } from "../../../sdk/src/gen/grpc/health/v1/health_pb.js";
+import { EventService } from "../../../sdk/src/gen/metronome/v1/event_service_pb.js";
+import { JobService } from "../../../sdk/src/gen/metronome/v1/job_service_pb.js";
+import { RunService } from "../../../sdk/src/gen/metronome/v1/run_service_pb.js";
+import { SchedulerService } from "../../../sdk/src/gen/metronome/v1/scheduler_service_pb.js";
+import { TriggerService } from "../../../sdk/src/gen/metronome/v1/trigger_service_pb.js";
+import { WorkerService } from "../../../sdk/src/gen/metronome/v1/worker_service_pb.js";
+import { requestInterceptor } from "./interceptors.js";
+import type { RequestHandler } from "./listen.js";
+import { healthService, type StoreMonitor } from "./services/health.js";
+import { jobService } from "./services/jobs.js";
+import { schedulerService } from "./services/schedulers.js";
+import { triggerService } from "./services/triggers.js";
+
+export interface ApiDeps {
+  readonly jobs: JobManager;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly monitor: StoreMonitor;
+  readonly defaults: ServerDefaults;
+  readonly maxPageSize: number;
+  readonly authTokens: readonly string[];
+}
+
+export const SERVICES = [
+  SchedulerService,
+  JobService,
+  TriggerService,
+  RunService,
+  WorkerService,
+  EventService,
+];
+
+export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(SchedulerService, schedulerService(deps.jobs, deps.defaults, deps.maxPageSize));
+    router.service(JobService, jobService(deps.jobs, deps.maxPageSize));
+    router.service(TriggerService, triggerService(deps.jobs, deps.clock));
+    // Runs, worker sessions and events arrive with the firing engine and the event log; until
+    // then their RPCs answer UNIMPLEMENTED.
+    router.service(RunService, {});
+    router.service(WorkerService, {});
+    router.service(EventService, {});
+    router.service(
+      Health,
+      healthService(
+        deps.monitor,
+        SERVICES.map((s) => s.typeName),
+      ),
+    );
+  };
+}
+
+export function apiHandler(deps: ApiDeps): RequestHandler {
+  return connectNodeAdapter({
+    routes: routes(deps),
+    // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
+    interceptors: [requestInterceptor(deps.log, deps.authTokens)],
+  });
+}

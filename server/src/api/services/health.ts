@@ -1,0 +1,96 @@
+/**
+ * The standard grpc.health.v1.Health service. Status comes from a store monitor that pings the
+ * database in the background, so a health check costs no database round trip.
+ */
+import { EventEmitter, on } from "node:events";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import {
+  HealthCheckResponse_ServingStatus as Status,
+  type Health,
+} from "../../../../sdk/src/gen/grpc/health/v1/health_pb.js";
+import type { Logger } from "../../logger.js";
+import type { Store } from "../../store/store.js";
+
+/** Pings the store every `intervalMs` and tells when it goes down or comes back. */
+export class StoreMonitor extends EventEmitter<{ change: [boolean] }> {
+  private healthy = true;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly intervalMs = 2000,
+  ) {
+    super();
+  }
+
+  get serving(): boolean {
+    return this.healthy;
+  }
+
+  start(): void {
+    const tick = async (): Promise<void> => {
+      await this.check();
+      if (this.timer !== undefined)
+        this.timer = setTimeout(() => void tick(), this.intervalMs).unref();
+    };
+    this.timer = setTimeout(() => void tick(), this.intervalMs).unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Ping now; also called by anyone who sees the store fail or recover. */
+  async check(): Promise<boolean> {
+    const ok = await this.store.ping().then(
+      () => true,
+      () => false,
+    );
+    if (ok !== this.healthy) {
+      this.healthy = ok;
+      this.log.warn(
+        { storeAvailable: ok },
+        ok ? "job store available again" : "job store unavailable",
+      );
+      this.emit("change", ok);
+    }
+    return ok;
+  }
+}
+
+export function healthService(
+  monitor: StoreMonitor,
+  services: readonly string[],
+): ServiceImpl<typeof Health> {
+  const known = new Set(["", ...services]);
+  const status = (): Status => (monitor.serving ? Status.SERVING : Status.NOT_SERVING);
+  return {
+    check(req) {
+      if (!known.has(req.service))
+        throw new ConnectError(`unknown service ${JSON.stringify(req.service)}`, Code.NotFound);
+      return { status: status() };
+    },
+    async *watch(req, ctx) {
+      if (!known.has(req.service)) {
+        yield { status: Status.SERVICE_UNKNOWN };
+        return;
+      }
+      yield { status: status() };
+      try {
+        for await (const [ok] of on(monitor, "change", { signal: ctx.signal }) as AsyncIterable<
+          [boolean]
+        >) {
+          yield { status: ok ? Status.SERVING : Status.NOT_SERVING };
+        }
+      } catch (err) {
+        // The client went away or the server is stopping: the stream just ends.
+        if (!ctx.signal.aborted) throw err;
+      }
+    },
+    list() {
+      return { statuses: Object.fromEntries([...known].map((s) => [s, { status: status() }])) };
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/** JobService: validate, delegate to the job manager, map. */
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { InvalidArgumentError } from "../../domain/errors.js";
+import type { JobManager, ConflictPolicy as Conflict } from "../../management/jobs.js";
+import {
+  AddJobOutcome,
+  ConflictPolicy,
+  JobOrder,
+  type JobService,
+} from "../../../../sdk/src/gen/metronome/v1/job_service_pb.js";
+import { jobInputFromProto, jobPatchFromProto, jobToProto, triggerFromProto } from "../convert.js";
+import { jobFields, jobRefFields, withFields } from "./fields.js";
+
+const CONFLICTS: Record<ConflictPolicy, Conflict> = {
+  [ConflictPolicy.UNSPECIFIED]: "error",
+  [ConflictPolicy.ERROR]: "error",
+  [ConflictPolicy.REPLACE]: "replace",
+  [ConflictPolicy.KEEP_EXISTING]: "keep_existing",
+};
+
+const OUTCOMES = {
+  created: AddJobOutcome.CREATED,
+  replaced: AddJobOutcome.REPLACED,
+  kept: AddJobOutcome.KEPT_EXISTING,
+} as const;
+
+/** Proto field-mask paths accepted by ModifyJob, and the manager's names for them. */
+const MASK_PATHS: Record<string, string> = {
+  name: "name",
+  handler: "handler",
+  trigger: "trigger",
+  args: "args",
+  kwargs: "kwargs",
+  coalesce: "coalesce",
+  max_instances: "max_instances",
+  misfire_grace_time: "misfire_grace_time",
+  timeout: "timeout",
+  retry_policy: "retry",
+};
+
+function pageSize(value: number, max: number): number {
+  if (value === 0) return 100;
+  if (value < 0 || value > max)
+    throw new InvalidArgumentError("page_size", `must be from 1 to ${max} (0 means 100)`);
+  return value;
+}
+
+export function jobService(
+  jobs: JobManager,
+  maxPageSize: number,
+): Partial<ServiceImpl<typeof JobService>> {
+  return {
+    async addJob(req) {
+      if (!req.job) throw new InvalidArgumentError("job", "is required");
+      const pb = req.job;
+      const input = await withFields(() => jobInputFromProto(pb), jobFields("job", undefined));
+      const { job, outcome } = await withFields(
+        () => jobs.addJob(input, CONFLICTS[req.conflictPolicy]),
+        jobFields("job", input.trigger),
+      );
+      return { job: jobToProto(job), outcome: OUTCOMES[outcome] };
+    },
+
+    async getJob(req) {
+      const job = await withFields(
+        () => jobs.getJob(req.scheduler || "default", req.jobId),
+        jobRefFields,
+      );
+      return { job: jobToProto(job) };
+    },
+
+    async listJobs(req) {
+      const page = await withFields(
+        () =>
+          jobs.listJobs({
+            scheduler: req.scheduler || "default",
+            handler: req.handler || undefined,
+            paused: req.paused,
+            idPrefix: req.idPrefix || undefined,
+            namePrefix: req.namePrefix || undefined,
+            orderBy: req.orderBy === JobOrder.NEXT_RUN_TIME ? "next_run_time" : "id",
+            pageSize: pageSize(req.pageSize, maxPageSize),
+            pageToken: req.pageToken || undefined,
+          }),
+        (f) => f,
+      );
+      return { jobs: page.items.map(jobToProto), nextPageToken: page.nextPageToken };
+    },
+
+    async modifyJob(req) {
+      if (!req.job) throw new InvalidArgumentError("job", "is required");
+      const paths = req.updateMask?.paths ?? [];
+      if (paths.length === 0)
+        throw new InvalidArgumentError(
+          "update_mask",
+          `is required: name at least one of ${Object.keys(MASK_PATHS).join(", ")}`,
+        );
+      const mask = paths.map((p) => {
+        const name = MASK_PATHS[p];
+        if (name === undefined)
+          throw new InvalidArgumentError(
+            "update_mask",
+            `cannot modify ${JSON.stringify(p)}; modifiable: ${Object.keys(MASK_PATHS).join(", ")}`,
+          );
+        return name;
+      });
+      const pb = req.job;
+      const needsTrigger = mask.includes("trigger");
+      if (needsTrigger && pb.trigger === undefined)
+        throw new InvalidArgumentError("job.trigger", "cannot be unset");
+      if (mask.includes("handler") && pb.handler === "")
+        throw new InvalidArgumentError("job.handler", "cannot be unset");
+      const input = await withFields(() => jobPatchFromProto(pb), jobFields("job", undefined));
+      const expected = req.expectedVersion === 0n ? undefined : Number(req.expectedVersion);
+      const job = await withFields(
+        () => jobs.modifyJob(pb.scheduler || "default", pb.id, input, mask, expected),
+        (f) => (f === "id" ? "job.id" : jobFields("job", input.trigger)(f)),
+      );
+      return { job: jobToProto(job) };
+    },
+
+    async rescheduleJob(req) {
+      const trigger = await withFields(
+        () => triggerFromProto(req.trigger, "trigger"),
+        (f) => f,
+      );
+      const job = await withFields(
+        () => jobs.rescheduleJob(req.scheduler || "default", req.jobId, trigger),
+        (f) =>
+          f.startsWith("trigger")
+            ? jobFields("job", trigger)(f).slice("job.".length)
+            : jobRefFields(f),
+      );
+      return { job: jobToProto(job) };
+    },
+
+    async pauseJob(req) {
+      const job = await withFields(
+        () => jobs.pauseJob(req.scheduler || "default", req.jobId),
+        jobRefFields,
+      );
+      return { job: jobToProto(job) };
+    },
+
+    async resumeJob(req) {
+      const { job, removed } = await withFields(
+        () => jobs.resumeJob(req.scheduler || "default", req.jobId),
+        jobRefFields,
+      );
+      return { job: jobToProto(job), removed };
+    },
+
+    async removeJob(req) {
+      await withFields(() => jobs.removeJob(req.scheduler || "default", req.jobId), jobRefFields);
+      return {};
+    },
+
+    async removeAllJobs(req) {
+      const n = await withFields(
+        () => jobs.removeAllJobs(req.scheduler || "default"),
+        jobRefFields,
+      );
+      return { removedCount: BigInt(n) };
+    },
+
+    runJobNow() {
+      throw new ConnectError("RunJobNow arrives with the firing engine", Code.Unimplemented);
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * A running Metronome node: store, management, API and listener, with an orderly stop.
+ * `main.ts` builds one from the configuration; tests build them on port 0.
+ */
+import type { Clock } from "./clock.js";
+import type { Config } from "./config.js";
+import { type Listener, listen } from "./api/listen.js";
+import { apiHandler } from "./api/router.js";
+import { StoreMonitor } from "./api/services/health.js";
+import type { Logger } from "./logger.js";
+import { JobManager, type ServerDefaults } from "./management/jobs.js";
+import { openStore } from "./store/open.js";
+import type { Store } from "./store/store.js";
+
+export interface Node {
+  readonly listener: Listener;
+  readonly store: Store;
+  readonly jobs: JobManager;
+  /** Stop accepting, finish open requests (up to the configured grace), close the store. */
+  stop(): Promise<void>;
+}
+
+export function serverDefaults(config: Config): ServerDefaults {
+  const s = config.scheduler;
+  return {
+    timezone: s.timezone,
+    settings: {
+      coalesce: s.coalesce,
+      maxInstances: s.maxInstances,
+      misfireGraceTimeMs:
+        s.misfireGraceTimeSeconds === null ? null : s.misfireGraceTimeSeconds * 1000,
+    },
+  };
+}
+
+export async function startNode(config: Config, log: Logger, clock: Clock): Promise<Node> {
+  const store = openStore(config.store);
+  try {
+    if (config.migrateOnStart) await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const defaults = serverDefaults(config);
+  const jobs = new JobManager(store, clock, defaults, {
+    maxIdLength: 191,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    maxPageSize: config.limits.maxPageSize,
+  });
+  const monitor = new StoreMonitor(store, log);
+  monitor.start();
+  const handler = apiHandler({
+    jobs,
+    clock,
+    log,
+    monitor,
+    defaults,
+    maxPageSize: config.limits.maxPageSize,
+    authTokens: config.server.authTokens,
+  });
+  let listener: Listener;
+  try {
+    listener = await listen(handler, {
+      host: config.server.host,
+      port: config.server.port,
+      tls: config.server.tls ?? undefined,
+    });
+  } catch (err) {
+    monitor.stop();
+    await store.close();
+    throw err;
+  }
+  log.info({ address: listener.address, store: config.store.kind }, "metronome listening");
+  return {
+    listener,
+    store,
+    jobs,
+    stop: async () => {
+      await listener.close(config.server.shutdownGraceSeconds * 1000);
+      monitor.stop();
+      await store.close();
+      log.info("metronome stopped");
+    },
+  };
+}

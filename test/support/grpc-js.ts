@@ -1,0 +1,129 @@
+/**
+ * A client that knows nothing of Metronome's code: @grpc/grpc-js with @grpc/proto-loader
+ * reading the .proto files in proto/. Plain objects in, plain objects out.
+ */
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { repoRoot } from "./paths.js";
+
+const FILES = [
+  "metronome/v1/scheduler_service.proto",
+  "metronome/v1/job_service.proto",
+  "metronome/v1/trigger_service.proto",
+  "metronome/v1/run_service.proto",
+  "grpc/health/v1/health.proto",
+];
+
+type Unary = (
+  request: object,
+  metadata: grpc.Metadata,
+  callback: (err: grpc.ServiceError | null, res: unknown) => void,
+) => void;
+export type Reply = Record<string, unknown>;
+export type Call = (
+  method: string,
+  request: object,
+  metadata?: Record<string, string>,
+) => Promise<Reply>;
+
+export interface GrpcJsClients {
+  scheduler: Call;
+  job: Call;
+  trigger: Call;
+  run: Call;
+  health: Call;
+  close(): void;
+}
+
+export function grpcJsClients(port: number): GrpcJsClients {
+  const definition = protoLoader.loadSync(FILES, {
+    includeDirs: [join(repoRoot, "proto")],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    metronome: { v1: Record<string, grpc.ServiceClientConstructor> };
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+  };
+  const address = `127.0.0.1:${port}`;
+  const credentials = grpc.credentials.createInsecure();
+  const clients: grpc.Client[] = [];
+  const make = (ctor: grpc.ServiceClientConstructor | undefined): Call => {
+    if (!ctor) throw new Error("service missing from the protos");
+    const client = new ctor(address, credentials);
+    clients.push(client);
+    return (method, request, metadata = {}) =>
+      new Promise((resolve, reject) => {
+        const md = new grpc.Metadata();
+        for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+        const fn = (client as unknown as Record<string, Unary>)[method];
+        if (!fn) {
+          reject(new Error(`no method ${method}`));
+          return;
+        }
+        fn.call(client, request, md, (err, res) => {
+          if (err) reject(err);
+          else resolve(res as Reply);
+        });
+      });
+  };
+  const v1 = pkg.metronome.v1;
+  return {
+    scheduler: make(v1.SchedulerService),
+    job: make(v1.JobService),
+    trigger: make(v1.TriggerService),
+    run: make(v1.RunService),
+    health: make(pkg.grpc.health.v1.Health),
+    close: () => {
+      for (const c of clients) c.close();
+    },
+  };
+}
+
+/** A JSON value as a google.protobuf.Value message. */
+export function value(v: unknown): object {
+  if (v === null) return { nullValue: "NULL_VALUE" };
+  if (typeof v === "number") return { numberValue: v };
+  if (typeof v === "string") return { stringValue: v };
+  if (typeof v === "boolean") return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(value) } };
+  return { structValue: struct(v as Record<string, unknown>) };
+}
+
+export function struct(o: Record<string, unknown>): object {
+  return { fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, value(v)])) };
+}
+
+export function list(a: unknown[]): object {
+  return { values: a.map(value) };
+}
+
+/** Back from a google.protobuf.Value message (as proto-loader returns it) to JSON. */
+export function unvalue(v: Record<string, unknown>): unknown {
+  const kind = v.kind as string;
+  const x = v[kind];
+  if (kind === "nullValue") return null;
+  if (kind === "listValue")
+    return ((x as { values?: Record<string, unknown>[] }).values ?? []).map(unvalue);
+  if (kind === "structValue") return unstruct(x as Record<string, unknown>);
+  return x;
+}
+
+export function unstruct(s: Record<string, unknown>): Record<string, unknown> {
+  const fields = (s.fields ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, unvalue(v)]));
+}
+
+export function seconds(iso: string): { seconds: string; nanos: number } {
+  return { seconds: String(Math.floor(Date.parse(iso) / 1000)), nanos: 0 };
+}
+
+export function iso(ts: unknown): string | null {
+  if (ts === null || ts === undefined) return null;
+  const t = ts as { seconds: string; nanos: number };
+  return new Date(Number(t.seconds) * 1000 + Math.round(t.nanos / 1e6)).toISOString();
+}
