@@ -62,5 +62,7 @@ export function apiHandler(deps: ApiDeps): RequestHandler {
     routes: routes(deps),
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
     interceptors: [requestInterceptor(deps.log, deps.authTokens)],
+    // A misspelt JSON field is an error naming it, not silently dropped data.
+    jsonOptions: { ignoreUnknownFields: false },
   });
 }
