@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Metronome. Build: docker build -t metronome .   Run: docker run --rm metronome --help
+# Metronome. Build: docker build -t metronome .
+# Run (embedded SQLite in a volume): docker run -p 8080:8080 -v metronome-data:/app/data metronome
 
 FROM node:22-bookworm-slim AS build
 # Tools to compile better-sqlite3 when no prebuilt binary can be fetched.
@@ -25,6 +26,12 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
 COPY package.json ./
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
+ENV METRONOME_HOST=0.0.0.0 METRONOME_PORT=8080
+EXPOSE 8080
+VOLUME ["/app/data"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.METRONOME_PORT||8080)+'/grpc.health.v1.Health/Check',{method:'POST',headers:{'content-type':'application/json'},body:'{}'}).then(r=>r.json()).then(j=>process.exit(j.status==='SERVING'?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/server/src/cli.js"]
-CMD ["--help"]
+CMD ["serve"]
