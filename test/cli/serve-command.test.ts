@@ -25,7 +25,11 @@ function finish(
 ): Promise<{ code: number | null; stderr: string }> {
   let stderr = "";
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.on("exit", (code) => resolve({ code, stderr })));
+  return new Promise((resolve) =>
+    child.on("exit", (code) => {
+      resolve({ code, stderr });
+    }),
+  );
 }
 
 describe("metronome serve", () => {
