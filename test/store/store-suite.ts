@@ -64,20 +64,20 @@ export function storeSuite(
       await expect(store.ping()).resolves.toBeUndefined();
     });
 
-    it("saves schedulers with compare-and-set versions", async () => {
+    it("inserts schedulers once and updates them under a lock", async () => {
       expect(await store.getScheduler("s1")).toBeNull();
-      expect(await store.saveScheduler(scheduler("s1"), 0)).toBe(true);
-      expect(await store.saveScheduler(scheduler("s1"), 0)).toBe(false);
+      expect(await store.insertScheduler(scheduler("s1"))).toBe(true);
+      expect(await store.insertScheduler(scheduler("s1"))).toBe(false);
       const paused = scheduler("s1", {
         paused: true,
         version: 2,
         timezone: "Asia/Shanghai",
         defaults: { coalesce: false, maxInstances: 3, misfireGraceTimeMs: null },
       });
-      expect(await store.saveScheduler(paused, 5)).toBe(false);
-      expect(await store.saveScheduler(paused, 1)).toBe(true);
+      expect(await store.updateScheduler("s1", () => paused)).toEqual(paused);
       expect(await store.getScheduler("s1")).toEqual(paused);
-      expect(await store.saveScheduler(scheduler("a0"), 0)).toBe(true);
+      expect(await store.updateScheduler("nobody", () => paused)).toBeNull();
+      expect(await store.insertScheduler(scheduler("a0"))).toBe(true);
       expect((await store.listSchedulers()).map((s) => s.name)).toEqual(["a0", "s1"]);
     });
 
@@ -98,16 +98,26 @@ export function storeSuite(
       expect(await store.insertJob(job("j1", { scheduler: "other" }))).toBe(true);
     });
 
-    it("updates only at the expected version", async () => {
-      const j = job("cas");
-      await store.insertJob(j);
-      const v2 = { ...j, name: "renamed", version: 2 };
-      expect(await store.updateJob(v2, 1)).toEqual({ status: "updated", job: v2 });
-      const stale = await store.updateJob({ ...j, name: "stale", version: 2 }, 1);
-      expect(stale).toEqual({ status: "conflict", current: v2 });
-      expect(await store.updateJob(job("missing", { version: 2 }), 1)).toEqual({
-        status: "not_found",
-      });
+    it("updates a job under a lock: concurrent changes all apply, none is lost", async () => {
+      await store.insertJob(job("locked"));
+      const bump = (j: Job): Job => ({ ...j, version: j.version + 1, args: [...j.args, j.version] });
+      await Promise.all(Array.from({ length: 20 }, () => store.updateJob("default", "locked", bump)));
+      const after = await store.getJob("default", "locked");
+      expect(after?.version).toBe(21);
+      expect(after?.args.slice(5)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(await store.updateJob("default", "missing", bump)).toBeNull();
+    });
+
+    it("writes nothing when the change returns the job unchanged, and nothing when it throws", async () => {
+      await store.insertJob(job("same"));
+      const before = await store.getJob("default", "same");
+      expect(await store.updateJob("default", "same", (j) => j)).toEqual(before);
+      await expect(
+        store.updateJob("default", "same", () => {
+          throw new Error("abort");
+        }),
+      ).rejects.toThrow("abort");
+      expect(await store.getJob("default", "same")).toEqual(before);
     });
 
     it("lists with filters, both orders, and keyset pages", async () => {

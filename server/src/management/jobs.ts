@@ -82,7 +82,6 @@ export interface ServerDefaults {
 }
 
 const DEFAULT_SCHEDULER = "default";
-const MAX_CAS_ATTEMPTS = 16;
 
 export class JobManager {
   constructor(
@@ -97,22 +96,23 @@ export class JobManager {
   /** The scheduler, created with the server defaults on first use. */
   async scheduler(name: string = DEFAULT_SCHEDULER): Promise<Scheduler> {
     checkId(name, "scheduler", this.limits);
-    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
-      const found = await this.store.getScheduler(name);
-      if (found) return found;
-      const now = this.clock.now();
-      const created: Scheduler = {
-        name,
-        timezone: this.defaults.timezone,
-        defaults: this.defaults.settings,
-        paused: false,
-        createdAt: now,
-        updatedAt: now,
-        version: 1,
-      };
-      if (await this.store.saveScheduler(created, 0)) return created;
-    }
-    throw new FailedPreconditionError(`scheduler ${name} is being changed concurrently; retry`);
+    const found = await this.store.getScheduler(name);
+    if (found) return found;
+    const now = this.clock.now();
+    const created: Scheduler = {
+      name,
+      timezone: this.defaults.timezone,
+      defaults: this.defaults.settings,
+      paused: false,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    };
+    if (await this.store.insertScheduler(created)) return created;
+    // Another request created it first: schedulers are never deleted, so it is there now.
+    const raced = await this.store.getScheduler(name);
+    if (!raced) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
+    return raced;
   }
 
   async getScheduler(name: string): Promise<Scheduler> {
@@ -147,16 +147,15 @@ export class JobManager {
     name: string,
     change: (s: Scheduler) => Scheduler,
   ): Promise<Scheduler> {
-    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
-      const current = await this.scheduler(name);
-      const next = {
-        ...change(current),
-        updatedAt: this.clock.now(),
-        version: current.version + 1,
-      };
-      if (await this.store.saveScheduler(next, current.version)) return next;
-    }
-    throw new FailedPreconditionError(`scheduler ${name} is being changed concurrently; retry`);
+    await this.scheduler(name);
+    const now = this.clock.now();
+    const updated = await this.store.updateScheduler(name, (current) => ({
+      ...change(current),
+      updatedAt: now,
+      version: current.version + 1,
+    }));
+    if (!updated) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
+    return updated;
   }
 
   // ---- jobs ----
@@ -172,38 +171,40 @@ export class JobManager {
         : checkId(input.id, "id", this.limits);
     const now = this.clock.now();
     const fresh = this.buildJob(scheduler, id, input, now);
-    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+    for (;;) {
       if (await this.store.insertJob(fresh)) return { job: fresh, outcome: "created" };
-      const existing = await this.store.getJob(scheduler.name, id);
-      if (existing === null) continue; // removed meanwhile: insert again
-      if (conflict === "error")
+      if (conflict === "error") {
         throw new AlreadyExistsError(
           `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler.name)}`,
         );
-      if (conflict === "keep_existing") return { job: existing, outcome: "kept" };
-      // A redeploy re-adding its jobs must not postpone them: keep the paused state, and the
-      // schedule unless the trigger changed. An identical replacement writes nothing.
-      const sameTrigger = JSON.stringify(existing.trigger) === JSON.stringify(fresh.trigger);
-      const kept: Job = {
-        ...fresh,
-        paused: existing.paused,
-        nextRunTime: existing.paused
-          ? null
-          : sameTrigger
-            ? existing.nextRunTime
-            : fresh.nextRunTime,
-        createdAt: existing.createdAt,
-        updatedAt: existing.updatedAt,
-        version: existing.version,
-      };
-      if (JSON.stringify(kept) === JSON.stringify(existing)) {
-        return { job: existing, outcome: "replaced" };
       }
-      const replaced: Job = { ...kept, updatedAt: now, version: existing.version + 1 };
-      const result = await this.store.updateJob(replaced, existing.version);
-      if (result.status === "updated") return { job: replaced, outcome: "replaced" };
+      if (conflict === "keep_existing") {
+        const existing = await this.store.getJob(scheduler.name, id);
+        if (existing) return { job: existing, outcome: "kept" };
+        continue; // removed meanwhile: insert again
+      }
+      const replaced = await this.store.updateJob(scheduler.name, id, (existing) => {
+        // A redeploy re-adding its jobs must not postpone them: keep the paused state, and the
+        // schedule unless the trigger changed. An identical replacement writes nothing.
+        const sameTrigger = JSON.stringify(existing.trigger) === JSON.stringify(fresh.trigger);
+        const kept: Job = {
+          ...fresh,
+          paused: existing.paused,
+          nextRunTime: existing.paused
+            ? null
+            : sameTrigger
+              ? existing.nextRunTime
+              : fresh.nextRunTime,
+          createdAt: existing.createdAt,
+          updatedAt: existing.updatedAt,
+          version: existing.version,
+        };
+        if (JSON.stringify(kept) === JSON.stringify(existing)) return existing;
+        return { ...kept, updatedAt: now, version: existing.version + 1 };
+      });
+      if (replaced) return { job: replaced, outcome: "replaced" };
+      // removed meanwhile: insert again
     }
-    throw new FailedPreconditionError(`job ${id} is being changed concurrently; retry`);
   }
 
   async getJob(scheduler: string, id: string): Promise<Job> {
@@ -344,36 +345,35 @@ export class JobManager {
     return times;
   }
 
+  /**
+   * A locked read-modify-write of one job: concurrent changes queue on the row instead of
+   * failing, so none is lost. With `expectedVersion`, a job at another version is left alone
+   * (FAILED_PRECONDITION).
+   */
   private async updateJob(
     scheduler: string,
     id: string,
     expectedVersion: number | undefined,
     change: (job: Job, s: Scheduler, now: number) => Job,
   ): Promise<Job> {
-    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
-      const current = await this.getJob(scheduler, id);
+    checkId(scheduler, "scheduler", this.limits);
+    checkId(id, "id", this.limits);
+    const sched = await this.scheduler(scheduler);
+    const now = this.clock.now();
+    const updated = await this.store.updateJob(scheduler, id, (current) => {
       if (expectedVersion !== undefined && current.version !== expectedVersion) {
         throw new FailedPreconditionError(
           `job ${id} is at version ${current.version}, not ${expectedVersion}`,
         );
       }
-      const sched = await this.scheduler(scheduler);
-      const now = this.clock.now();
       const changed = change(current, sched, now);
       if (changed === current) return current;
-      const next: Job = { ...changed, updatedAt: now, version: current.version + 1 };
-      const result = await this.store.updateJob(next, current.version);
-      if (result.status === "updated") return next;
-      if (result.status === "not_found")
-        throw new NotFoundError(
-          `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
-        );
-      if (expectedVersion !== undefined)
-        throw new FailedPreconditionError(
-          `job ${id} is at version ${result.current.version}, not ${expectedVersion}`,
-        );
+      return { ...changed, updatedAt: now, version: current.version + 1 };
+    });
+    if (!updated) {
+      throw new NotFoundError(`job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`);
     }
-    throw new FailedPreconditionError(`job ${id} is being changed concurrently; retry`);
+    return updated;
   }
 
   private buildJob(s: Scheduler, id: string, input: JobInput, now: number): Job {

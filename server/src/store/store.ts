@@ -49,15 +49,24 @@ export interface Store {
 
   getScheduler(name: string): Promise<Scheduler | null>;
   listSchedulers(): Promise<Scheduler[]>;
-  /** Insert or overwrite a scheduler when its stored version is `expectedVersion` (0 = absent). */
-  saveScheduler(scheduler: Scheduler, expectedVersion: number): Promise<boolean>;
+  /** Insert a scheduler; false when one of that name exists already. */
+  insertScheduler(scheduler: Scheduler): Promise<boolean>;
+  /**
+   * Read a scheduler under a row lock, apply `change` and write its result (unless it returns
+   * the same object). Concurrent changes queue instead of failing, so none is lost. `change`
+   * may throw to abort. Null when the scheduler does not exist.
+   */
+  updateScheduler(
+    name: string,
+    change: (current: Scheduler) => Scheduler,
+  ): Promise<Scheduler | null>;
 
   /** Insert a job; false when (scheduler, id) exists already. */
   insertJob(job: Job): Promise<boolean>;
   getJob(scheduler: string, id: string): Promise<Job | null>;
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
-  /** Overwrite a job if its stored version is `expectedVersion`. */
-  updateJob(job: Job, expectedVersion: number): Promise<UpdateResult>;
+  /** The job counterpart of `updateScheduler`: a locked read-modify-write of one job. */
+  updateJob(scheduler: string, id: string, change: (current: Job) => Job): Promise<Job | null>;
   deleteJob(scheduler: string, id: string): Promise<boolean>;
   /** Delete every job of a scheduler; returns how many. */
   deleteAllJobs(scheduler: string): Promise<number>;

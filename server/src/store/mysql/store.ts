@@ -18,7 +18,6 @@ import {
   type ListJobsQuery,
   type Page,
   type Store,
-  type UpdateResult,
 } from "../store.js";
 import { jobs, schedulers } from "./schema.js";
 
@@ -125,24 +124,37 @@ export class MysqlStore implements Store {
     return rows.map(schedulerFromRow);
   }
 
-  async saveScheduler(s: Scheduler, expectedVersion: number): Promise<boolean> {
-    const row = schedulerToRow(s);
+  async insertScheduler(s: Scheduler): Promise<boolean> {
     return guard(async () => {
-      if (expectedVersion === 0) {
-        try {
-          await this.db.insert(schedulers).values(row);
-          return true;
-        } catch (err) {
-          if (isDuplicate(err)) return false;
-          throw err;
-        }
+      try {
+        await this.db.insert(schedulers).values(schedulerToRow(s));
+        return true;
+      } catch (err) {
+        if (isDuplicate(err)) return false;
+        throw err;
       }
-      const [result] = await this.db
-        .update(schedulers)
-        .set(row)
-        .where(and(eq(schedulers.name, s.name), eq(schedulers.version, expectedVersion)));
-      return result.affectedRows === 1;
     });
+  }
+
+  async updateScheduler(
+    name: string,
+    change: (current: Scheduler) => Scheduler,
+  ): Promise<Scheduler | null> {
+    return guard(() =>
+      this.db.transaction(async (tx) => {
+        const rows = await tx
+          .select()
+          .from(schedulers)
+          .where(eq(schedulers.name, name))
+          .for("update");
+        if (!rows[0]) return null;
+        const current = schedulerFromRow(rows[0]);
+        const next = change(current);
+        if (next !== current)
+          await tx.update(schedulers).set(schedulerToRow(next)).where(eq(schedulers.name, name));
+        return next;
+      }),
+    );
   }
 
   async insertJob(job: Job): Promise<boolean> {
@@ -198,22 +210,22 @@ export class MysqlStore implements Store {
     return page(rows, q);
   }
 
-  async updateJob(job: Job, expectedVersion: number): Promise<UpdateResult> {
-    return guard(async () => {
-      const [result] = await this.db
-        .update(jobs)
-        .set(jobToRow(job))
-        .where(
-          and(
-            eq(jobs.scheduler, job.scheduler),
-            eq(jobs.id, job.id),
-            eq(jobs.version, expectedVersion),
-          ),
-        );
-      if (result.affectedRows === 1) return { status: "updated", job };
-      const current = await this.getJob(job.scheduler, job.id);
-      return current === null ? { status: "not_found" } : { status: "conflict", current };
-    });
+  async updateJob(
+    scheduler: string,
+    id: string,
+    change: (current: Job) => Job,
+  ): Promise<Job | null> {
+    const key = and(eq(jobs.scheduler, scheduler), eq(jobs.id, id));
+    return guard(() =>
+      this.db.transaction(async (tx) => {
+        const rows = await tx.select().from(jobs).where(key).for("update");
+        if (!rows[0]) return null;
+        const current = jobFromRow(rows[0]);
+        const next = change(current);
+        if (next !== current) await tx.update(jobs).set(jobToRow(next)).where(key);
+        return next;
+      }),
+    );
   }
 
   async deleteJob(scheduler: string, id: string): Promise<boolean> {

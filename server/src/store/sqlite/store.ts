@@ -20,7 +20,6 @@ import {
   type ListJobsQuery,
   type Page,
   type Store,
-  type UpdateResult,
 } from "../store.js";
 import { jobs, schedulers } from "./schema.js";
 
@@ -73,23 +72,35 @@ export class SqliteStore implements Store {
     );
   }
 
-  saveScheduler(s: Scheduler, expectedVersion: number): Promise<boolean> {
-    const row = schedulerToRow(s);
-    if (expectedVersion === 0) {
-      try {
-        this.db.insert(schedulers).values(row).run();
-        return Promise.resolve(true);
-      } catch (err) {
-        if (isDuplicate(err)) return Promise.resolve(false);
-        throw err;
-      }
+  insertScheduler(s: Scheduler): Promise<boolean> {
+    try {
+      this.db.insert(schedulers).values(schedulerToRow(s)).run();
+      return Promise.resolve(true);
+    } catch (err) {
+      if (isDuplicate(err)) return Promise.resolve(false);
+      throw err;
     }
-    const result = this.db
-      .update(schedulers)
-      .set(row)
-      .where(and(eq(schedulers.name, s.name), eq(schedulers.version, expectedVersion)))
-      .run();
-    return Promise.resolve(result.changes === 1);
+  }
+
+  updateScheduler(
+    name: string,
+    change: (current: Scheduler) => Scheduler,
+  ): Promise<Scheduler | null> {
+    // One connection, synchronous: the transaction cannot interleave with another change.
+    // (A throw inside the executor becomes a rejection, as callers of an async store expect.)
+    return new Promise((resolve) => {
+      resolve(
+        this.db.transaction((tx) => {
+          const row = tx.select().from(schedulers).where(eq(schedulers.name, name)).get();
+          if (!row) return null;
+          const current = schedulerFromRow(row);
+          const next = change(current);
+          if (next !== current)
+            tx.update(schedulers).set(schedulerToRow(next)).where(eq(schedulers.name, name)).run();
+          return next;
+        }),
+      );
+    });
   }
 
   insertJob(job: Job): Promise<boolean> {
@@ -142,22 +153,20 @@ export class SqliteStore implements Store {
     return Promise.resolve(page(rows, q));
   }
 
-  updateJob(job: Job, expectedVersion: number): Promise<UpdateResult> {
-    const result = this.db
-      .update(jobs)
-      .set(jobToRow(job))
-      .where(
-        and(
-          eq(jobs.scheduler, job.scheduler),
-          eq(jobs.id, job.id),
-          eq(jobs.version, expectedVersion),
-        ),
-      )
-      .run();
-    if (result.changes === 1) return Promise.resolve({ status: "updated", job });
-    return this.getJob(job.scheduler, job.id).then((current) =>
-      current === null ? { status: "not_found" } : { status: "conflict", current },
-    );
+  updateJob(scheduler: string, id: string, change: (current: Job) => Job): Promise<Job | null> {
+    const key = and(eq(jobs.scheduler, scheduler), eq(jobs.id, id));
+    return new Promise((resolve) => {
+      resolve(
+        this.db.transaction((tx) => {
+          const row = tx.select().from(jobs).where(key).get();
+          if (!row) return null;
+          const current = jobFromRow(row);
+          const next = change(current);
+          if (next !== current) tx.update(jobs).set(jobToRow(next)).where(key).run();
+          return next;
+        }),
+      );
+    });
   }
 
   deleteJob(scheduler: string, id: string): Promise<boolean> {
