@@ -100,8 +100,14 @@ export function storeSuite(
 
     it("updates a job under a lock: concurrent changes all apply, none is lost", async () => {
       await store.insertJob(job("locked"));
-      const bump = (j: Job): Job => ({ ...j, version: j.version + 1, args: [...j.args, j.version] });
-      await Promise.all(Array.from({ length: 20 }, () => store.updateJob("default", "locked", bump)));
+      const bump = (j: Job): Job => ({
+        ...j,
+        version: j.version + 1,
+        args: [...j.args, j.version],
+      });
+      await Promise.all(
+        Array.from({ length: 20 }, () => store.updateJob("default", "locked", bump)),
+      );
       const after = await store.getJob("default", "locked");
       expect(after?.version).toBe(21);
       expect(after?.args.slice(5)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));

@@ -371,7 +371,9 @@ export class JobManager {
       return { ...changed, updatedAt: now, version: current.version + 1 };
     });
     if (!updated) {
-      throw new NotFoundError(`job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`);
+      throw new NotFoundError(
+        `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
+      );
     }
     return updated;
   }
