@@ -3,22 +3,15 @@
  * connection surfaces as `StoreUnavailableError`; the pool reconnects by itself when the
  * database is back.
  */
-import { and, asc, eq, like, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
 import { migrate } from "drizzle-orm/mysql2/migrator";
 import mysql from "mysql2/promise";
 import type { Job, Scheduler } from "../../domain/jobs.js";
 import { migrationsFolder } from "../../paths.js";
-import { escapeLike, page } from "../paging.js";
+import { jobListing, page } from "../paging.js";
 import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
-import {
-  NO_NEXT_RUN,
-  StoreUnavailableError,
-  decodePageToken,
-  type ListJobsQuery,
-  type Page,
-  type Store,
-} from "../store.js";
+import { StoreUnavailableError, type ListJobsQuery, type Page, type Store } from "../store.js";
 import { jobs, schedulers } from "./schema.js";
 
 const UNAVAILABLE_CODES = new Set([
@@ -180,30 +173,12 @@ export class MysqlStore implements Store {
   }
 
   async listJobs(q: ListJobsQuery): Promise<Page<Job>> {
-    const where: SQL[] = [];
-    if (q.scheduler !== undefined) where.push(eq(jobs.scheduler, q.scheduler));
-    if (q.handler !== undefined) where.push(eq(jobs.handler, q.handler));
-    if (q.paused !== undefined) where.push(eq(jobs.paused, q.paused));
-    if (q.idPrefix) where.push(like(jobs.id, `${escapeLike(q.idPrefix)}%`));
-    if (q.namePrefix) where.push(like(jobs.name, `${escapeLike(q.namePrefix)}%`));
-    const nextKey = sql`COALESCE(${jobs.nextRunTime}, ${NO_NEXT_RUN})`;
-    const after = q.pageToken ? decodePageToken(q.pageToken) : null;
-    if (after !== null) {
-      where.push(
-        q.orderBy === "id"
-          ? sql`(${jobs.scheduler}, ${jobs.id}) > (${after[0]}, ${after[1]})`
-          : sql`(${nextKey}, ${jobs.scheduler}, ${jobs.id}) > (${after[0]}, ${after[1]}, ${after[2]})`,
-      );
-    }
-    const order =
-      q.orderBy === "id"
-        ? [asc(jobs.scheduler), asc(jobs.id)]
-        : [asc(nextKey), asc(jobs.scheduler), asc(jobs.id)];
+    const { where, order } = jobListing(q, jobs);
     const rows = await guard(() =>
       this.db
         .select()
         .from(jobs)
-        .where(and(...where))
+        .where(where)
         .orderBy(...order)
         .limit(q.pageSize + 1),
     );

@@ -7,20 +7,14 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { and, asc, eq, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import type { Job, Scheduler } from "../../domain/jobs.js";
 import { migrationsFolder } from "../../paths.js";
-import { escapeLike, page } from "../paging.js";
+import { jobListing, page } from "../paging.js";
 import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
-import {
-  NO_NEXT_RUN,
-  decodePageToken,
-  type ListJobsQuery,
-  type Page,
-  type Store,
-} from "../store.js";
+import { type ListJobsQuery, type Page, type Store } from "../store.js";
 import { jobs, schedulers } from "./schema.js";
 
 function isDuplicate(err: unknown): boolean {
@@ -123,30 +117,11 @@ export class SqliteStore implements Store {
   }
 
   listJobs(q: ListJobsQuery): Promise<Page<Job>> {
-    const where: SQL[] = [];
-    if (q.scheduler !== undefined) where.push(eq(jobs.scheduler, q.scheduler));
-    if (q.handler !== undefined) where.push(eq(jobs.handler, q.handler));
-    if (q.paused !== undefined) where.push(eq(jobs.paused, q.paused));
-    if (q.idPrefix) where.push(sql`${jobs.id} LIKE ${`${escapeLike(q.idPrefix)}%`} ESCAPE '\\'`);
-    if (q.namePrefix)
-      where.push(sql`${jobs.name} LIKE ${`${escapeLike(q.namePrefix)}%`} ESCAPE '\\'`);
-    const nextKey = sql`COALESCE(${jobs.nextRunTime}, ${NO_NEXT_RUN})`;
-    const after = q.pageToken ? decodePageToken(q.pageToken) : null;
-    if (after !== null) {
-      where.push(
-        q.orderBy === "id"
-          ? sql`(${jobs.scheduler}, ${jobs.id}) > (${after[0]}, ${after[1]})`
-          : sql`(${nextKey}, ${jobs.scheduler}, ${jobs.id}) > (${after[0]}, ${after[1]}, ${after[2]})`,
-      );
-    }
-    const order =
-      q.orderBy === "id"
-        ? [asc(jobs.scheduler), asc(jobs.id)]
-        : [asc(nextKey), asc(jobs.scheduler), asc(jobs.id)];
+    const { where, order } = jobListing(q, jobs);
     const rows = this.db
       .select()
       .from(jobs)
-      .where(and(...where))
+      .where(where)
       .orderBy(...order)
       .limit(q.pageSize + 1)
       .all();
