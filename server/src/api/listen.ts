@@ -8,7 +8,6 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 
 export type RequestHandler = (
@@ -29,62 +28,6 @@ export interface Listener {
 }
 
 const PREFACE = "PRI * HTTP/2.0";
-
-/** A duplex over a socket whose first bytes were already read: it yields them first. */
-class ReplayingSocket extends Duplex {
-  constructor(
-    private readonly socket: net.Socket,
-    head: Buffer,
-  ) {
-    super();
-    this.push(head);
-    socket.on("data", (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.on("end", () => this.push(null));
-    socket.on("error", (err) => this.destroy(err));
-    socket.on("close", () => this.destroy());
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
-
-  get remotePort(): number | undefined {
-    return this.socket.remotePort;
-  }
-
-  setNoDelay(noDelay?: boolean): this {
-    this.socket.setNoDelay(noDelay);
-    return this;
-  }
-
-  setKeepAlive(enable?: boolean, delay?: number): this {
-    this.socket.setKeepAlive(enable, delay);
-    return this;
-  }
-
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(
-    chunk: Buffer,
-    encoding: BufferEncoding,
-    callback: (error?: Error | null) => void,
-  ): void {
-    this.socket.write(chunk, encoding, callback);
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.socket.end(callback);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.socket.destroy(error ?? undefined);
-    callback(error);
-  }
-}
 
 export async function listen(handler: RequestHandler, options: ListenOptions): Promise<Listener> {
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -114,7 +57,8 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
     });
     const plain = http.createServer(handler);
     h1 = plain;
-    front = net.createServer((socket) => {
+    // No Nagle: small HTTP/2 frames must not wait ~40 ms for the peer's delayed ACK.
+    front = net.createServer({ noDelay: true }, (socket) => {
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
       let head = Buffer.alloc(0);
@@ -125,12 +69,12 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
         if (head.length < PREFACE.length && PREFACE.startsWith(text)) return;
         socket.off("data", onData);
         socket.pause();
+        socket.unshift(head);
         if (text.startsWith(PREFACE)) {
-          // http2 reads the socket's native handle, which no longer holds the bytes read here:
-          // hand it a stream that replays them.
-          h2.emit("connection", new ReplayingSocket(socket, head));
+          // An HTTP/2 session takes the bytes already buffered on the socket (readableLength)
+          // before reading its native handle; resuming here would hand them to nobody.
+          h2.emit("connection", socket);
         } else {
-          socket.unshift(head);
           plain.emit("connection", socket);
           socket.resume();
         }
