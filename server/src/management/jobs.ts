@@ -82,8 +82,16 @@ export interface ServerDefaults {
 }
 
 const DEFAULT_SCHEDULER = "default";
+/**
+ * How long a node reuses a scheduler's settings (time zone, job defaults) for adding and
+ * modifying jobs before reading them again: a change made through another node reaches this one
+ * within this time; a change made here applies at once. Saves a query per AddJob.
+ */
+const SCHEDULER_CACHE_MS = 1000;
 
 export class JobManager {
+  private readonly schedulers = new Map<string, { scheduler: Scheduler; at: number }>();
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -96,8 +104,10 @@ export class JobManager {
   /** The scheduler, created with the server defaults on first use. */
   async scheduler(name: string = DEFAULT_SCHEDULER): Promise<Scheduler> {
     checkId(name, "scheduler", this.limits);
+    const cached = this.schedulers.get(name);
+    if (cached && performance.now() - cached.at < SCHEDULER_CACHE_MS) return cached.scheduler;
     const found = await this.store.getScheduler(name);
-    if (found) return found;
+    if (found) return this.remember(found);
     const now = this.clock.now();
     const created: Scheduler = {
       name,
@@ -108,11 +118,17 @@ export class JobManager {
       updatedAt: now,
       version: 1,
     };
-    if (await this.store.insertScheduler(created)) return created;
+    if (await this.store.insertScheduler(created)) return this.remember(created);
     // Another request created it first: schedulers are never deleted, so it is there now.
     const raced = await this.store.getScheduler(name);
     if (!raced) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
-    return raced;
+    return this.remember(raced);
+  }
+
+  private remember(scheduler: Scheduler): Scheduler {
+    if (this.schedulers.size >= 10_000) this.schedulers.clear();
+    this.schedulers.set(scheduler.name, { scheduler, at: performance.now() });
+    return scheduler;
   }
 
   async getScheduler(name: string): Promise<Scheduler> {
@@ -155,7 +171,7 @@ export class JobManager {
       version: current.version + 1,
     }));
     if (!updated) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
-    return updated;
+    return this.remember(updated);
   }
 
   // ---- jobs ----

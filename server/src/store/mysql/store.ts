@@ -3,12 +3,13 @@
  * connection surfaces as `StoreUnavailableError`; the pool reconnects by itself when the
  * database is back.
  */
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, sql } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
 import { migrate } from "drizzle-orm/mysql2/migrator";
 import mysql from "mysql2/promise";
 import type { Job, Scheduler } from "../../domain/jobs.js";
 import { migrationsFolder } from "../../paths.js";
+import { Batcher } from "../batcher.js";
 import { jobListing, page } from "../paging.js";
 import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
 import { StoreUnavailableError, type ListJobsQuery, type Page, type Store } from "../store.js";
@@ -59,14 +60,56 @@ async function guard<T>(op: () => Promise<T>): Promise<T> {
 export class MysqlStore implements Store {
   private readonly db: MySql2Database;
 
+  /** Concurrent GetJob calls share queries (see Batcher). */
+  private readonly jobReads = new Batcher<{ scheduler: string; id: string }, Job>(
+    async (keys) => {
+      const rows =
+        keys.length === 1 && keys[0]
+          ? await this.hot.getJob.execute(keys[0])
+          : await this.db
+              .select()
+              .from(jobs)
+              .where(
+                sql`(${jobs.scheduler}, ${jobs.id}) IN (${sql.join(
+                  keys.map((k) => sql`(${k.scheduler}, ${k.id})`),
+                  sql`, `,
+                )})`,
+              );
+      return new Map(rows.map((r) => [`${r.scheduler}\u0000${r.id}`, jobFromRow(r)]));
+    },
+    (k) => `${k.scheduler}\u0000${k.id}`,
+  );
+
+  /** The API's hottest statements, built once (Drizzle otherwise rebuilds the SQL per call). */
+  private readonly hot;
+
   private constructor(private readonly pool: mysql.Pool) {
     this.db = drizzle({ client: pool });
+    const p = (name: string) => sql.placeholder(name);
+    this.hot = {
+      getJob: this.db
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.scheduler, p("scheduler")), eq(jobs.id, p("id"))))
+        .prepare(),
+      getScheduler: this.db
+        .select()
+        .from(schedulers)
+        .where(eq(schedulers.name, p("name")))
+        .prepare(),
+      insertJob: this.db
+        .insert(jobs)
+        .values(
+          Object.fromEntries(Object.keys(getTableColumns(jobs)).map((k) => [k, p(k)])) as never,
+        )
+        .prepare(),
+    };
   }
 
   static open(url: string, options: { connectionLimit?: number } = {}): MysqlStore {
     const pool = mysql.createPool({
       uri: url,
-      connectionLimit: options.connectionLimit ?? 10,
+      connectionLimit: options.connectionLimit ?? 20,
       timezone: "Z",
       connectTimeout: 5000,
       enableKeepAlive: true,
@@ -106,9 +149,7 @@ export class MysqlStore implements Store {
   }
 
   async getScheduler(name: string): Promise<Scheduler | null> {
-    const rows = await guard(() =>
-      this.db.select().from(schedulers).where(eq(schedulers.name, name)),
-    );
+    const rows = await guard(() => this.hot.getScheduler.execute({ name }));
     return rows[0] ? schedulerFromRow(rows[0]) : null;
   }
 
@@ -153,7 +194,7 @@ export class MysqlStore implements Store {
   async insertJob(job: Job): Promise<boolean> {
     return guard(async () => {
       try {
-        await this.db.insert(jobs).values(jobToRow(job));
+        await this.hot.insertJob.execute({ ...jobToRow(job) });
         return true;
       } catch (err) {
         if (isDuplicate(err)) return false;
@@ -163,13 +204,7 @@ export class MysqlStore implements Store {
   }
 
   async getJob(scheduler: string, id: string): Promise<Job | null> {
-    const rows = await guard(() =>
-      this.db
-        .select()
-        .from(jobs)
-        .where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id))),
-    );
-    return rows[0] ? jobFromRow(rows[0]) : null;
+    return guard(() => this.jobReads.get({ scheduler, id }));
   }
 
   async listJobs(q: ListJobsQuery): Promise<Page<Job>> {
