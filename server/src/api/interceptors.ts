@@ -7,7 +7,6 @@ import { randomUUID } from "node:crypto";
 import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
-import { requestLogger } from "./context.js";
 import { toConnectError } from "./errors.js";
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
@@ -22,8 +21,9 @@ export function requestInterceptor(log: Logger, authTokens: readonly string[]): 
   };
   return (next) => async (req) => {
     const requestId = req.header.get("x-request-id") ?? randomUUID();
-    const child = log.child({ requestId, rpc: `${req.service.typeName}/${req.method.name}` });
-    req.contextValues.set(requestLogger, child);
+    // Built only when something is logged: most calls succeed and log nothing at info.
+    const child = (): Logger =>
+      log.child({ requestId, rpc: `${req.service.typeName}/${req.method.name}` });
     const started = performance.now();
     try {
       if (
@@ -35,12 +35,14 @@ export function requestInterceptor(log: Logger, authTokens: readonly string[]): 
       }
       const res = await next(req);
       res.header.set("x-request-id", requestId);
-      child.debug({ ms: Math.round(performance.now() - started) }, "rpc ok");
+      if (log.isLevelEnabled("debug"))
+        child().debug({ ms: Math.round(performance.now() - started) }, "rpc ok");
       return res;
     } catch (err) {
-      const mapped = toConnectError(err, child);
+      const reqLog = child();
+      const mapped = toConnectError(err, reqLog);
       mapped.metadata.set("x-request-id", requestId);
-      child.info(
+      reqLog.info(
         { ms: Math.round(performance.now() - started), code: Code[mapped.code] },
         "rpc failed",
       );
