@@ -7,6 +7,7 @@
  */
 const BENCHES = new Map<string, () => Promise<unknown>>([
   ["api", () => import("./api.js")],
+  ["store", () => import("./store.js")],
   ["triggers", () => import("./triggers.js")],
 ]);
 

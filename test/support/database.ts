@@ -1,0 +1,37 @@
+/**
+ * Fresh MySQL databases for tests and benchmarks (no test-runner dependency): each test file or
+ * benchmark run creates its own and drops it afterwards.
+ */
+import { randomBytes } from "node:crypto";
+import mysql from "mysql2/promise";
+
+export const MYSQL_URL = process.env.METRONOME_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+
+/** A fresh database; `drop()` removes it. */
+export async function createTestDatabase(prefix = "metronome_test"): Promise<{
+  name: string;
+  url: string;
+  drop: () => Promise<void>;
+}> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const admin = await mysql.createConnection({ uri: MYSQL_URL });
+  try {
+    await admin.query(`CREATE DATABASE \`${name}\``);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(MYSQL_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      const conn = await mysql.createConnection({ uri: MYSQL_URL });
+      try {
+        await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      } finally {
+        await conn.end();
+      }
+    },
+  };
+}
