@@ -24,12 +24,8 @@
  *   BENCH_WARMUP_SECONDS=2      warm-up of each phase before the first round
  *   BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra Node flags for the server
  */
-import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { fromJson } from "@bufbuild/protobuf";
 import { ListValueSchema } from "@bufbuild/protobuf/wkt";
@@ -38,6 +34,8 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import mysql from "mysql2/promise";
+import { createTestDatabase } from "../test/support/database.js";
+import { startServerProcess, type ServerProcess } from "../test/support/processes.js";
 import {
   Health,
   HealthCheckResponse_ServingStatus,
@@ -45,7 +43,6 @@ import {
 import { AddJobOutcome, JobService } from "../sdk/src/gen/metronome/v1/job_service_pb.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const MYSQL_URL = process.env.METRONOME_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const CLIENTS = 16;
 const SECONDS = positive("BENCH_SECONDS", 5);
 const WARMUP_SECONDS = positive("BENCH_WARMUP_SECONDS", 1);
@@ -61,8 +58,6 @@ const DEADLINE_MS = 30_000;
 /** A phase stops early after this many errors (a dead server would otherwise spin the loops). */
 const MAX_ERRORS = 1000;
 const TARGETS = { add: 0.6, get: 0.8 };
-/** Server log lines passed on to stderr at most. */
-const MAX_SERVER_LINES = 10;
 
 function positive(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -262,117 +257,16 @@ function connectClients(port: number, count: number): ApiClient[] {
 
 // ---- database and server ----
 
-async function createDatabase(): Promise<{ url: string; product: string; drop(): Promise<void> }> {
-  const name = `metronome_bench_${randomBytes(6).toString("hex")}`;
-  const admin = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 5000 });
-  let version = "";
+/** "mariadb" or "mysql", for the report. */
+async function product(url: string): Promise<string> {
+  const conn = await mysql.createConnection({ uri: url, connectTimeout: 5000 });
   try {
-    const [rows] = await admin.query("SELECT VERSION() AS v");
-    version = (rows as { v?: string }[])[0]?.v ?? "";
-    await admin.query(`CREATE DATABASE \`${name}\``);
+    const [rows] = await conn.query("SELECT VERSION() AS v");
+    return ((rows as { v?: string }[])[0]?.v ?? "").toLowerCase().includes("mariadb")
+      ? "mariadb"
+      : "mysql";
   } finally {
-    await admin.end();
-  }
-  const url = new URL(MYSQL_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    product: version.toLowerCase().includes("mariadb") ? "mariadb" : "mysql",
-    drop: async () => {
-      const conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 5000 });
-      try {
-        await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      } finally {
-        await conn.end();
-      }
-    },
-  };
-}
-
-interface Server {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-/** `metronome serve` in its own process; resolves with its port once it logs that it listens. */
-async function startServer(storeUrl: string): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...SERVER_FLAGS,
-      "--import",
-      "tsx",
-      "server/src/cli.ts",
-      "serve",
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--store",
-      storeUrl,
-      "--log-level",
-      "info",
-    ],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, METRONOME_SHUTDOWN_GRACE: "2" },
-    },
-  );
-  const exited = once(child, "exit");
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  // The server's stderr, and its warnings and errors, are passed on (the first few of them).
-  let forwarded = 0;
-  const forward = (line: string): void => {
-    if (forwarded < MAX_SERVER_LINES) process.stderr.write(`server: ${line}\n`);
-    else if (forwarded === MAX_SERVER_LINES) process.stderr.write("server: (more lines omitted)\n");
-    forwarded++;
-  };
-  createInterface({ input: child.stderr }).on("line", forward);
-  // Keep reading stdout for the whole run (a full pipe would block the server): the start line
-  // gives the port.
-  const port = new Promise<number>((resolve) => {
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      let entry: { msg?: unknown; level?: unknown; address?: { port?: unknown } } | undefined;
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        entry = undefined;
-      }
-      if (entry?.msg === "metronome listening" && typeof entry.address?.port === "number") {
-        resolve(entry.address.port);
-      } else if (entry === undefined || typeof entry.level !== "number" || entry.level >= 40) {
-        forward(line);
-      }
-    });
-  });
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const ready = await Promise.race([
-      port,
-      exited.then(([code, signal]) => {
-        throw new Error(
-          `the server exited (${String(code ?? signal)}) before listening (its output is above)`,
-        );
-      }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error("the server did not start listening within 60 s"));
-        }, 60_000);
-      }),
-    ]);
-    return { port: ready, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  } finally {
-    clearTimeout(timer);
+    await conn.end();
   }
 }
 
@@ -454,11 +348,16 @@ async function main(): Promise<number> {
   process.once("SIGINT", () => {
     run.interrupted = true;
   });
-  const db = await createDatabase();
-  let server: Server | undefined;
+  const db = await createTestDatabase("metronome_bench");
+  const store = await product(db.url);
+  let server: ServerProcess | undefined;
   let clients: ApiClient[] = [];
   try {
-    server = await startServer(db.url);
+    server = await startServerProcess("bench-server", db.url, {
+      nodeArgs: SERVER_FLAGS,
+      env: { METRONOME_SHUTDOWN_GRACE: "2" },
+      timeoutMs: 60_000,
+    });
     clients = (CLIENT_KIND === "grpc-js" ? grpcJsClients : connectClients)(server.port, CHANNELS);
 
     const added: string[] = [];
@@ -530,7 +429,7 @@ async function main(): Promise<number> {
         seconds: SECONDS,
         rounds: ROUNDS,
         warmup_seconds: WARMUP_SECONDS,
-        store: db.product,
+        store,
         node: process.version,
         cpu: cpus()[0]?.model ?? "unknown",
         cores: cpus().length,

@@ -53,12 +53,13 @@ function describeExit(exit: Exit): string {
 export function startServerProcess(
   name: string,
   storeUrl: string,
-  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+  options: { timeoutMs?: number; env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
 ): Promise<ServerProcess> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       "--import",
       "tsx",
       "server/src/cli.ts",
