@@ -3,9 +3,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../support/paths.js";
+import { startServerProcess } from "../support/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "metronome-serve-"));
 afterAll(() => {
@@ -58,28 +58,13 @@ describe("metronome serve", () => {
   });
 
   it("serves until SIGTERM, then stops cleanly", async () => {
-    const child = metronome([
-      "serve",
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--store",
-      `sqlite:///${join(dir, "m.db")}`,
-      "--log-level",
-      "info",
-    ]);
-    const done = finish(child);
-    const lines = createInterface({ input: child.stdout });
-    const messages: string[] = [];
-    for await (const line of lines) {
-      const entry = JSON.parse(line) as { msg: string };
-      messages.push(entry.msg);
-      if (entry.msg === "metronome listening") child.kill("SIGTERM");
-      if (entry.msg === "metronome stopped") break;
-    }
-    const { code } = await done;
-    expect(code).toBe(0);
+    const server = await startServerProcess("sigterm", `sqlite:///${join(dir, "m.db")}`);
+    expect(await server.stop()).toEqual({ code: 0, signal: null });
+    const messages = server
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
     expect(messages).toEqual(
       expect.arrayContaining(["metronome listening", "shutting down", "metronome stopped"]),
     );
