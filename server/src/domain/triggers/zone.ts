@@ -37,6 +37,8 @@ const CHUNK_MS = 256 * DAY_MS;
 const SAMPLE_MS = 2 * DAY_MS;
 /** Wider than any offset plus any gap in the IANA database (Apia skipped 24 h). */
 const NEAR_MS = 48 * HOUR_MS;
+/** Bound on the cached chunks of one zone (previews may wander over thousands of years). */
+const MAX_CHUNKS = 4096;
 
 /** Where a wall time lands under the policy, and the gap it falls in, if any. */
 export interface Resolved {
@@ -49,7 +51,10 @@ export class ZoneRules {
 
   /** The rules of an IANA zone name (case-insensitive); throws for an unknown zone. */
   static of(name: string, field = "timezone"): ZoneRules {
-    const cached = ZoneRules.known.get(name);
+    // Keyed by lower case: zone names are case-insensitive, and the cache stays as small as the
+    // IANA list whatever spellings callers send.
+    const key = typeof name === "string" ? name.toLowerCase() : "";
+    const cached = ZoneRules.known.get(key);
     if (cached) return cached;
     if (typeof name !== "string" || name.trim() === "" || !IANAZone.isValidZone(name)) {
       throw new InvalidArgumentError(
@@ -59,9 +64,9 @@ export class ZoneRules {
     }
     const canonical = new Intl.DateTimeFormat("en-US", { timeZone: name }).resolvedOptions()
       .timeZone;
-    const rules = ZoneRules.known.get(canonical) ?? new ZoneRules(canonical);
-    ZoneRules.known.set(canonical, rules);
-    ZoneRules.known.set(name, rules);
+    const rules = ZoneRules.known.get(canonical.toLowerCase()) ?? new ZoneRules(canonical);
+    ZoneRules.known.set(canonical.toLowerCase(), rules);
+    ZoneRules.known.set(key, rules);
     return rules;
   }
 
@@ -133,6 +138,8 @@ export class ZoneRules {
     let chunk = this.chunks.get(k);
     if (chunk === undefined) {
       chunk = this.buildChunk(k);
+      // A chunk is ~256 days; this many cover far more than any schedule walks at once.
+      if (this.chunks.size >= MAX_CHUNKS) this.chunks.clear();
       this.chunks.set(k, chunk);
     }
     return chunk;
