@@ -56,6 +56,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     monitor,
     defaults,
     maxPageSize: config.limits.maxPageSize,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
     authTokens: config.server.authTokens,
   });
   let listener: Listener;
@@ -64,6 +65,9 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
       host: config.server.host,
       port: config.server.port,
       tls: config.server.tls ?? undefined,
+      onError: (err) => {
+        log.error({ err }, "listener error");
+      },
     });
   } catch (err) {
     monitor.stop();

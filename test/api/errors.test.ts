@@ -3,7 +3,13 @@
  * the stored data is unchanged), authentication, and the database vanishing mid-request and
  * coming back (UNAVAILABLE, never a crash).
  */
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus,
+} from "../../sdk/src/gen/grpc/health/v1/health_pb.js";
 import { postJson, type JsonReply } from "../support/connect-json.js";
 import { MYSQL_URL, createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
@@ -206,6 +212,18 @@ describeMysql("error paths", () => {
     body: unknown,
     headers: Record<string, string> = {},
   ): Promise<JsonReply> => postJson(server.port, `/metronome.v1.${path}`, body, headers);
+  /** Watch the health stream until it reports `status` (event-driven, no polling). */
+  const healthBecomes = async (status: HealthCheckResponse_ServingStatus): Promise<void> => {
+    const abort = new AbortController();
+    const health = createClient(Health, createGrpcTransport({ baseUrl: server.url }));
+    try {
+      for await (const res of health.watch({}, { signal: abort.signal })) {
+        if (res.status === status) return;
+      }
+    } finally {
+      abort.abort();
+    }
+  };
   const snapshot = async () => {
     const jobs = await call("JobService/ListJobs", { pageSize: 1000 });
     const schedulers = await call("SchedulerService/ListSchedulers", {});
@@ -271,6 +289,8 @@ describeMysql("error paths", () => {
       expect(res.status).toBe(503);
       expect(res.body).toEqual({ code: "unavailable", message: "the job store is unavailable" });
     }
+    // The health service notices (by its background ping) and says NOT_SERVING.
+    await healthBecomes(HealthCheckResponse_ServingStatus.NOT_SERVING);
     // Trigger preview needs no database.
     expect(
       (await call("TriggerService/PreviewTrigger", { trigger: { cron: { hour: "1" } }, count: 1 }))
@@ -279,6 +299,7 @@ describeMysql("error paths", () => {
 
     // It comes back: the same server answers again, and nothing was lost or half-written.
     proxy.restore();
+    await healthBecomes(HealthCheckResponse_ServingStatus.SERVING);
     const after = await call("JobService/GetJob", { jobId: "seed" });
     expect(after.body).toEqual(before.body);
     const during = await call("JobService/GetJob", { jobId: "during" });

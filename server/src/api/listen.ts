@@ -19,6 +19,7 @@ export interface ListenOptions {
   readonly host: string;
   readonly port: number;
   readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly onError?: ((err: Error) => void) | undefined;
 }
 
 export interface Listener {
@@ -28,6 +29,7 @@ export interface Listener {
 }
 
 const PREFACE = "PRI * HTTP/2.0";
+const SNIFF_TIMEOUT_MS = 10_000;
 
 export async function listen(handler: RequestHandler, options: ListenOptions): Promise<Listener> {
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -68,6 +70,7 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
         // Wait while the bytes so far could still be the start of the preface.
         if (head.length < PREFACE.length && PREFACE.startsWith(text)) return;
         socket.off("data", onData);
+        socket.setTimeout(0);
         socket.pause();
         socket.unshift(head);
         if (text.startsWith(PREFACE)) {
@@ -81,6 +84,8 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
       };
       socket.on("data", onData);
       socket.on("error", () => socket.destroy());
+      // A connection that never says which protocol it speaks is dropped.
+      socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
     });
   }
 
@@ -88,6 +93,8 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
     front.once("error", reject);
     front.listen(options.port, options.host, () => {
       front.off("error", reject);
+      // After start-up an accept error (e.g. out of file descriptors) is logged, not fatal.
+      front.on("error", (err) => options.onError?.(err));
       resolve();
     });
   });

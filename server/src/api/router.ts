@@ -25,6 +25,7 @@ export interface ApiDeps {
   readonly monitor: StoreMonitor;
   readonly defaults: ServerDefaults;
   readonly maxPageSize: number;
+  readonly maxPayloadBytes: number;
   readonly authTokens: readonly string[];
 }
 
@@ -64,5 +65,7 @@ export function apiHandler(deps: ApiDeps): RequestHandler {
     interceptors: [requestInterceptor(deps.log, deps.authTokens)],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },
+    // The largest request is a job with its payload; decompressed bodies count too.
+    readMaxBytes: deps.maxPayloadBytes * 4 + 65_536,
   });
 }

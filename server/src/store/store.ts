@@ -35,11 +35,6 @@ export interface Page<T> {
   readonly nextPageToken: string;
 }
 
-export type UpdateResult =
-  | { readonly status: "updated"; readonly job: Job }
-  | { readonly status: "not_found" }
-  | { readonly status: "conflict"; readonly current: Job };
-
 export interface Store {
   /** Apply pending schema migrations (under a lock on MySQL). */
   migrate(): Promise<void>;

@@ -11,6 +11,8 @@ import {
 import type { Logger } from "../../logger.js";
 import type { Store } from "../../store/store.js";
 
+const PING_TIMEOUT_MS = 1500;
+
 /** Pings the store every `intervalMs` and tells when it goes down or comes back. */
 export class StoreMonitor extends EventEmitter<{ change: [boolean] }> {
   private healthy = true;
@@ -29,12 +31,16 @@ export class StoreMonitor extends EventEmitter<{ change: [boolean] }> {
   }
 
   start(): void {
+    this.setMaxListeners(0); // one listener per Watch stream
     const tick = async (): Promise<void> => {
-      await this.check();
-      if (this.timer !== undefined)
-        this.timer = setTimeout(() => void tick(), this.intervalMs).unref();
+      try {
+        await this.check();
+      } finally {
+        if (this.timer !== undefined)
+          this.timer = setTimeout(() => void tick(), this.intervalMs).unref();
+      }
     };
-    this.timer = setTimeout(() => void tick(), this.intervalMs).unref();
+    this.timer = setTimeout(() => void tick(), 0).unref();
   }
 
   stop(): void {
@@ -44,10 +50,23 @@ export class StoreMonitor extends EventEmitter<{ change: [boolean] }> {
 
   /** Ping now; also called by anyone who sees the store fail or recover. */
   async check(): Promise<boolean> {
-    const ok = await this.store.ping().then(
-      () => true,
-      () => false,
-    );
+    // A database that hangs is as unavailable as one that refuses.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(false);
+      }, PING_TIMEOUT_MS).unref();
+    });
+    const ok = await Promise.race([
+      Promise.resolve()
+        .then(() => this.store.ping())
+        .then(
+          () => true,
+          () => false,
+        ),
+      timeout,
+    ]);
+    clearTimeout(timer);
     if (ok !== this.healthy) {
       this.healthy = ok;
       this.log.warn(
