@@ -117,10 +117,13 @@ const SECONDS = z
 const NO_LIMIT = /^(?:none|null)?$/i;
 const GRACE_TIME = z
   .string()
-  .refine((s) => NO_LIMIT.test(s) || DECIMAL.test(s), {
-    error: (issue) =>
-      `expected a number of seconds >= 0, or none for no limit, ${got(issue.input)}`,
-  })
+  .refine(
+    (s) => NO_LIMIT.test(s) || (DECIMAL.test(s) && Number(s) > 0 && Number(s) <= 31_536_000),
+    {
+      error: (issue) =>
+        `expected a number of seconds > 0 and at most 365 days, or none for no limit, ${got(issue.input)}`,
+    },
+  )
   .transform((s) => (NO_LIMIT.test(s) ? null : Number(s)));
 
 const TIMEZONE = z
@@ -255,7 +258,7 @@ const settingsSchema = z
     SCHEDULER__ENABLED: key(BOOLEAN.default(true)),
     SCHEDULER__TIMEZONE: key(TIMEZONE.default("UTC")),
     SCHEDULER__COALESCE: key(BOOLEAN.default(true)),
-    SCHEDULER__MAX_INSTANCES: key(wholeNumber(1).default(1)),
+    SCHEDULER__MAX_INSTANCES: key(wholeNumber(1, 10_000).default(1)),
     // Blank means "no limit" here, so this key is trimmed but not blank-is-unset.
     SCHEDULER__MISFIRE_GRACE_TIME: z.preprocess(
       (value) => (typeof value === "string" ? value.trim() : value),
@@ -274,7 +277,9 @@ const settingsSchema = z
     METRONOME_RUN_RETENTION: key(wholeNumber(1).default(2_592_000)),
     METRONOME_MIGRATE_ON_START: key(BOOLEAN.default(true)),
     METRONOME_NODE_ID: key(NODE_ID.optional()),
-    METRONOME_SHUTDOWN_GRACE: key(SECONDS.default(10)),
+    METRONOME_SHUTDOWN_GRACE: key(
+      SECONDS.refine((s) => s <= 3600, { error: "expected at most 3600 seconds" }).default(10),
+    ),
     METRONOME_MAX_PAYLOAD_BYTES: key(wholeNumber(1).default(65_536)),
     METRONOME_MAX_PAGE_SIZE: key(wholeNumber(1).default(1000)),
   })

@@ -47,7 +47,7 @@ describe("metronome serve", () => {
     [
       [],
       { SCHEDULER__MAX_INSTANCES: "zero" },
-      'SCHEDULER__MAX_INSTANCES: expected a whole number >= 1, got "zero"',
+      'SCHEDULER__MAX_INSTANCES: expected a whole number from 1 to 10000, got "zero"',
     ],
     [[], { SCHEDULER__TIMEZONE: "Mars/Olympus" }, "SCHEDULER__TIMEZONE"],
     [["--port", "99999"], {}, "METRONOME_PORT"],

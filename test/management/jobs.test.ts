@@ -189,3 +189,99 @@ describe("job management", () => {
     expect(() => jobs.previewTrigger(daily230, T0, 0)).toThrow(/count/);
   });
 });
+
+describe("job management: review findings", () => {
+  const store = SqliteStore.open(":memory:");
+  const clock = new ManualClock(T0);
+  const jobs = new JobManager(store, clock, {
+    timezone: "UTC",
+    settings: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
+  });
+  const every30s = { type: "interval" as const, seconds: 30, startDate: Number.NaN, timezone: "" };
+
+  beforeAll(() => store.migrate());
+  afterAll(() => store.close());
+
+  it("REPLACE of the same interval without a start keeps its grid (a redeploy does not postpone it)", async () => {
+    const first = await jobs.addJob({ id: "hb", handler: "hb", trigger: every30s });
+    clock.advance(10_000);
+    const again = await jobs.addJob({ id: "hb", handler: "hb", trigger: every30s }, "replace");
+    expect(again).toEqual({ outcome: "replaced", job: first.job });
+    const changed = await jobs.addJob(
+      { id: "hb", handler: "hb", trigger: { ...every30s, seconds: 60 } },
+      "replace",
+    );
+    expect(changed.job.nextRunTime).toBe(T0 + 10_000 + 60_000);
+    clock.set(T0);
+  });
+
+  it("pausing a paused job or scheduler changes nothing", async () => {
+    await jobs.addJob({ id: "pp", handler: "a", trigger: daily230 });
+    const paused = await jobs.pauseJob("default", "pp");
+    expect(await jobs.pauseJob("default", "pp")).toEqual(paused);
+    const s = await jobs.configureScheduler("quiet", { paused: true });
+    expect(await jobs.configureScheduler("quiet", { paused: true })).toEqual(s);
+  });
+
+  it("modifies other fields of a job whose trigger has no fire time left", async () => {
+    const end = T0 + 3 * 3_600_000;
+    await jobs.addJob({
+      id: "ending",
+      handler: "a",
+      trigger: { type: "crontab", expression: "0 * * * *", timezone: "", endDate: end },
+    });
+    clock.set(end + 1);
+    const renamed = await jobs.modifyJob("default", "ending", { name: "still here" }, ["name"]);
+    expect(renamed.name).toBe("still here");
+    await expect(
+      jobs.modifyJob(
+        "default",
+        "ending",
+        { trigger: { type: "crontab", expression: "0 * * * *", timezone: "", endDate: end } },
+        ["trigger"],
+      ),
+    ).rejects.toThrow(/no fire time after now/);
+    clock.set(T0);
+  });
+
+  it("does not create a scheduler when a call on one of its jobs fails", async () => {
+    await expect(jobs.pauseJob("ghost", "nope")).rejects.toBeInstanceOf(NotFoundError);
+    await expect(jobs.modifyJob("ghost", "nope", { name: "x" }, ["name"])).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(jobs.getScheduler("ghost")).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("removes a resumed job whose trigger has no fire time left", async () => {
+    await jobs.addJob({
+      id: "once",
+      handler: "a",
+      trigger: { type: "crontab", expression: "0 * * * *", timezone: "", endDate: T0 + 3_600_000 },
+    });
+    await jobs.pauseJob("default", "once");
+    clock.set(T0 + 2 * 3_600_000);
+    const resumed = await jobs.resumeJob("default", "once");
+    expect(resumed.removed).toBe(true);
+    await expect(jobs.getJob("default", "once")).rejects.toBeInstanceOf(NotFoundError);
+    clock.set(T0);
+  });
+
+  it("rejects a page token that is not from this listing, and instants beyond year 9999", async () => {
+    await expect(
+      jobs.listJobs({ orderBy: "id", pageSize: 10, pageToken: "garbage" }),
+    ).rejects.toThrow(/page_token/);
+    const idToken = (await jobs.listJobs({ orderBy: "id", pageSize: 1 })).nextPageToken;
+    await expect(
+      jobs.listJobs({ orderBy: "next_run_time", pageSize: 10, pageToken: idToken }),
+    ).rejects.toThrow(/page_token/);
+    const far = await jobs
+      .addJob({
+        id: "far",
+        handler: "a",
+        trigger: { type: "interval", weeks: 1e6, startDate: Number.NaN, timezone: "" },
+      })
+      .catch((e: unknown) => e);
+    expect(far).toBeInstanceOf(InvalidArgumentError);
+    await expect(jobs.getJob("default", "far")).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

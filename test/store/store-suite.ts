@@ -159,6 +159,8 @@ export function storeSuite(
       expect(await all("id", 10, { paused: false })).toEqual(["a", "b", "c", "d"]);
       expect(await all("id", 10, { namePrefix: "nightly" })).toEqual(["a", "c"]);
       expect(await all("id", 10, { idPrefix: "d" })).toEqual(["d"]);
+      // prefixes are case-sensitive, like the identifiers
+      expect(await all("id", 10, { namePrefix: "Nightly" })).toEqual([]);
       // LIKE wildcards in a prefix are literal
       expect(await all("id", 10, { namePrefix: "%" })).toEqual([]);
     });

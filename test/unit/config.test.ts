@@ -76,7 +76,7 @@ describe("each key", () => {
     ["SCHEDULER__COALESCE", "no", (c) => c.scheduler.coalesce, false],
     ["SCHEDULER__MAX_INSTANCES", "3", (c) => c.scheduler.maxInstances, 3],
     ["SCHEDULER__MAX_INSTANCES", " 12 ", (c) => c.scheduler.maxInstances, 12],
-    ["SCHEDULER__MISFIRE_GRACE_TIME", "0", (c) => c.scheduler.misfireGraceTimeSeconds, 0],
+    ["SCHEDULER__MAX_INSTANCES", "10000", (c) => c.scheduler.maxInstances, 10_000],
     ["SCHEDULER__MISFIRE_GRACE_TIME", "2.5", (c) => c.scheduler.misfireGraceTimeSeconds, 2.5],
     ["SCHEDULER__MISFIRE_GRACE_TIME", "3600", (c) => c.scheduler.misfireGraceTimeSeconds, 3600],
     ["SCHEDULER__MISFIRE_GRACE_TIME", "none", (c) => c.scheduler.misfireGraceTimeSeconds, null],
@@ -275,27 +275,37 @@ describe("invalid values name their key", () => {
     [
       "SCHEDULER__MAX_INSTANCES",
       "zero",
-      'SCHEDULER__MAX_INSTANCES: expected a whole number >= 1, got "zero"',
+      'SCHEDULER__MAX_INSTANCES: expected a whole number from 1 to 10000, got "zero"',
     ],
     [
       "SCHEDULER__MAX_INSTANCES",
       "0",
-      'SCHEDULER__MAX_INSTANCES: expected a whole number >= 1, got "0"',
+      'SCHEDULER__MAX_INSTANCES: expected a whole number from 1 to 10000, got "0"',
     ],
     [
       "SCHEDULER__MAX_INSTANCES",
       "1.5",
-      'SCHEDULER__MAX_INSTANCES: expected a whole number >= 1, got "1.5"',
+      'SCHEDULER__MAX_INSTANCES: expected a whole number from 1 to 10000, got "1.5"',
     ],
     [
       "SCHEDULER__MISFIRE_GRACE_TIME",
       "-1",
-      'SCHEDULER__MISFIRE_GRACE_TIME: expected a number of seconds >= 0, or none for no limit, got "-1"',
+      'SCHEDULER__MISFIRE_GRACE_TIME: expected a number of seconds > 0 and at most 365 days, or none for no limit, got "-1"',
+    ],
+    [
+      "SCHEDULER__MISFIRE_GRACE_TIME",
+      "0",
+      'SCHEDULER__MISFIRE_GRACE_TIME: expected a number of seconds > 0 and at most 365 days, or none for no limit, got "0"',
+    ],
+    [
+      "SCHEDULER__MAX_INSTANCES",
+      "20000",
+      'SCHEDULER__MAX_INSTANCES: expected a whole number from 1 to 10000, got "20000"',
     ],
     [
       "SCHEDULER__MISFIRE_GRACE_TIME",
       "1m",
-      'SCHEDULER__MISFIRE_GRACE_TIME: expected a number of seconds >= 0, or none for no limit, got "1m"',
+      'SCHEDULER__MISFIRE_GRACE_TIME: expected a number of seconds > 0 and at most 365 days, or none for no limit, got "1m"',
     ],
     [
       "SCHEDULER__JOBSTORE_URL",

@@ -15,7 +15,7 @@ export abstract class DomainError extends Error {
 
 /** Bad input: `field` is a dotted path such as `trigger.fields.hour`. */
 export class InvalidArgumentError extends DomainError {
-  readonly kind = "invalid_argument";
+  readonly kind: "invalid_argument" | "resource_exhausted" = "invalid_argument";
   constructor(
     readonly field: string,
     readonly reason: string,
@@ -26,7 +26,20 @@ export class InvalidArgumentError extends DomainError {
 
   /** The same error with `prefix.` in front of the field path. */
   within(prefix: string): InvalidArgumentError {
-    return new InvalidArgumentError(this.field ? `${prefix}.${this.field}` : prefix, this.reason);
+    return this.renamed(this.field ? `${prefix}.${this.field}` : prefix);
+  }
+
+  /** The same error for another field path (the API names fields as its messages do). */
+  renamed(field: string): InvalidArgumentError {
+    return new InvalidArgumentError(field, this.reason);
+  }
+}
+
+/** Input over a configured limit (payload size): RESOURCE_EXHAUSTED, naming the field. */
+export class LimitExceededError extends InvalidArgumentError {
+  override readonly kind = "resource_exhausted";
+  override renamed(field: string): LimitExceededError {
+    return new LimitExceededError(field, this.reason);
   }
 }
 

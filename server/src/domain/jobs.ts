@@ -2,7 +2,7 @@
  * Schedulers and jobs as the domain sees them, and the validation of their plain fields.
  * Instants and durations are milliseconds. Pure: no I/O.
  */
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError, LimitExceededError } from "./errors.js";
 import type { TriggerSpec } from "./triggers/index.js";
 
 export type JsonValue =
@@ -62,6 +62,8 @@ export interface Limits {
   readonly maxPageSize: number;
 }
 
+const DAY = 86_400_000;
+
 export const DEFAULT_LIMITS: Limits = {
   maxIdLength: 191,
   maxPayloadBytes: 65_536,
@@ -120,7 +122,7 @@ export function checkPayload(
   }
   const size = Buffer.byteLength(JSON.stringify(args)) + Buffer.byteLength(JSON.stringify(kwargs));
   if (size > limits.maxPayloadBytes) {
-    throw new InvalidArgumentError(
+    throw new LimitExceededError(
       "args",
       `args and kwargs together must be at most ${limits.maxPayloadBytes} bytes of JSON (got ${size})`,
     );
@@ -151,19 +153,19 @@ export function checkRetry(r: RetryPolicy | null): RetryPolicy | null {
   if (!Number.isInteger(r.maxAttempts) || r.maxAttempts < 1 || r.maxAttempts > 100) {
     throw new InvalidArgumentError("retry.max_attempts", "must be a whole number from 1 to 100");
   }
-  if (!(r.initialBackoffMs >= 0))
-    throw new InvalidArgumentError("retry.initial_backoff", "must be >= 0");
-  if (!(r.maxBackoffMs >= r.initialBackoffMs)) {
-    throw new InvalidArgumentError("retry.max_backoff", "must be >= initial_backoff");
+  if (!(r.initialBackoffMs >= 0 && r.initialBackoffMs <= DAY))
+    throw new InvalidArgumentError("retry.initial_backoff", "must be from 0 to 1 day");
+  if (!(r.maxBackoffMs >= r.initialBackoffMs && r.maxBackoffMs <= DAY)) {
+    throw new InvalidArgumentError("retry.max_backoff", "must be from initial_backoff to 1 day");
   }
-  if (!(r.multiplier >= 1 && r.multiplier <= 100)) {
-    throw new InvalidArgumentError("retry.backoff_multiplier", "must be from 1 to 100");
+  if (!(r.multiplier >= 1 && r.multiplier <= 10)) {
+    throw new InvalidArgumentError("retry.backoff_multiplier", "must be from 1.0 to 10.0");
   }
   return r;
 }
 
 export function checkTimeout(ms: number | null): number | null {
-  if (ms !== null && (!Number.isFinite(ms) || ms <= 0))
-    throw new InvalidArgumentError("timeout", "must be a positive duration");
+  if (ms !== null && (!Number.isFinite(ms) || ms <= 0 || ms > 30 * DAY))
+    throw new InvalidArgumentError("timeout", "must be greater than 0 and at most 30 days");
   return ms;
 }

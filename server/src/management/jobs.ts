@@ -32,9 +32,12 @@ import {
   ZoneRules,
   type Trigger,
   type TriggerSpec,
+  MAX_INSTANT,
+  intervalMs,
 } from "../domain/triggers/index.js";
 import type { ListJobsQuery, Page, Store } from "../store/store.js";
 import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 
 export type ConflictPolicy = "error" | "replace" | "keep_existing";
 
@@ -104,10 +107,8 @@ export class JobManager {
   /** The scheduler, created with the server defaults on first use. */
   async scheduler(name: string = DEFAULT_SCHEDULER): Promise<Scheduler> {
     checkId(name, "scheduler", this.limits);
-    const cached = this.schedulers.get(name);
-    if (cached && performance.now() - cached.at < SCHEDULER_CACHE_MS) return cached.scheduler;
-    const found = await this.store.getScheduler(name);
-    if (found) return this.remember(found);
+    const known = await this.settingsOf(name);
+    if (known.version > 0) return known;
     const now = this.clock.now();
     const created: Scheduler = {
       name,
@@ -123,6 +124,24 @@ export class JobManager {
     const raced = await this.store.getScheduler(name);
     if (!raced) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
     return this.remember(raced);
+  }
+
+  /** A scheduler's settings without creating it (the server defaults when it does not exist). */
+  private async settingsOf(name: string): Promise<Scheduler> {
+    const cached = this.schedulers.get(name);
+    if (cached && performance.now() - cached.at < SCHEDULER_CACHE_MS) return cached.scheduler;
+    const found = await this.store.getScheduler(name);
+    if (found) return this.remember(found);
+    const now = this.clock.now();
+    return {
+      name,
+      timezone: this.defaults.timezone,
+      defaults: this.defaults.settings,
+      paused: false,
+      createdAt: now,
+      updatedAt: now,
+      version: 0,
+    };
   }
 
   private remember(scheduler: Scheduler): Scheduler {
@@ -165,11 +184,12 @@ export class JobManager {
   ): Promise<Scheduler> {
     await this.scheduler(name);
     const now = this.clock.now();
-    const updated = await this.store.updateScheduler(name, (current) => ({
-      ...change(current),
-      updatedAt: now,
-      version: current.version + 1,
-    }));
+    const updated = await this.store.updateScheduler(name, (current) => {
+      const next = change(current);
+      // Pausing a paused scheduler (or configuring what is already so) changes nothing.
+      if (sameJson(next, current)) return current;
+      return { ...next, updatedAt: now, version: current.version + 1 };
+    });
     if (!updated) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
     return this.remember(updated);
   }
@@ -200,22 +220,31 @@ export class JobManager {
         continue; // removed meanwhile: insert again
       }
       const replaced = await this.store.updateJob(scheduler.name, id, (existing) => {
+        const candidate = this.buildJob(
+          scheduler,
+          id,
+          {
+            ...input,
+            trigger: resolveTrigger(input.trigger, scheduler.timezone, now, existing.trigger),
+          },
+          now,
+        );
         // A redeploy re-adding its jobs must not postpone them: keep the paused state, and the
         // schedule unless the trigger changed. An identical replacement writes nothing.
-        const sameTrigger = JSON.stringify(existing.trigger) === JSON.stringify(fresh.trigger);
+        const sameTrigger = sameJson(existing.trigger, candidate.trigger);
         const kept: Job = {
-          ...fresh,
+          ...candidate,
           paused: existing.paused,
           nextRunTime: existing.paused
             ? null
             : sameTrigger
               ? existing.nextRunTime
-              : fresh.nextRunTime,
+              : candidate.nextRunTime,
           createdAt: existing.createdAt,
           updatedAt: existing.updatedAt,
           version: existing.version,
         };
-        if (JSON.stringify(kept) === JSON.stringify(existing)) return existing;
+        if (sameJson(kept, existing)) return existing;
         return { ...kept, updatedAt: now, version: existing.version + 1 };
       });
       if (replaced) return { job: replaced, outcome: "replaced" };
@@ -234,7 +263,7 @@ export class JobManager {
     return job;
   }
 
-  listJobs(query: ListJobsQuery): Promise<Page<Job>> {
+  async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
     if (query.scheduler !== undefined) checkId(query.scheduler, "scheduler", this.limits);
     if (
       !Number.isInteger(query.pageSize) ||
@@ -243,7 +272,7 @@ export class JobManager {
     ) {
       throw new InvalidArgumentError("page_size", `must be from 1 to ${this.limits.maxPageSize}`);
     }
-    return this.store.listJobs(query);
+    return await this.store.listJobs(query);
   }
 
   /**
@@ -290,7 +319,7 @@ export class JobManager {
         retry: has("retry") ? (patch.retry ?? null) : job.retry,
         paused: job.paused,
       };
-      const rebuilt = this.buildJob(sched, job.id, input, now);
+      const rebuilt = this.buildJob(sched, job.id, input, now, has("trigger"));
       // Keep the schedule unless the trigger changed.
       return has("trigger") ? rebuilt : { ...rebuilt, nextRunTime: job.nextRunTime };
     });
@@ -306,11 +335,9 @@ export class JobManager {
   }
 
   pauseJob(scheduler: string, id: string): Promise<Job> {
-    return this.updateJob(scheduler, id, undefined, (job) => ({
-      ...job,
-      paused: true,
-      nextRunTime: null,
-    }));
+    return this.updateJob(scheduler, id, undefined, (job) =>
+      job.paused ? job : { ...job, paused: true, nextRunTime: null },
+    );
   }
 
   /**
@@ -323,7 +350,8 @@ export class JobManager {
       return { ...job, paused: false, nextRunTime: compileTrigger(job.trigger).nextAtOrAfter(now) };
     });
     if (job.paused || job.nextRunTime !== null) return { job, removed: false };
-    await this.store.deleteJob(scheduler, id);
+    // Only the version this call wrote: a change made meanwhile (a reschedule) wins.
+    if (!(await this.store.deleteJob(scheduler, id, job.version))) return { job, removed: false };
     return { job, removed: true };
   }
 
@@ -374,7 +402,8 @@ export class JobManager {
   ): Promise<Job> {
     checkId(scheduler, "scheduler", this.limits);
     checkId(id, "id", this.limits);
-    const sched = await this.scheduler(scheduler);
+    // Read-only: a call on a job of an unknown scheduler must not create the scheduler.
+    const sched = await this.settingsOf(scheduler);
     const now = this.clock.now();
     const updated = await this.store.updateJob(scheduler, id, (current) => {
       if (expectedVersion !== undefined && current.version !== expectedVersion) {
@@ -394,7 +423,13 @@ export class JobManager {
     return updated;
   }
 
-  private buildJob(s: Scheduler, id: string, input: JobInput, now: number): Job {
+  private buildJob(
+    s: Scheduler,
+    id: string,
+    input: JobInput,
+    now: number,
+    checkSchedule = true,
+  ): Job {
     const handler = checkHandler(input.handler, "handler", this.limits);
     const name = checkName(input.name || handler, "name");
     const args = input.args ?? [];
@@ -417,8 +452,9 @@ export class JobManager {
     }
     const paused = input.paused ?? false;
     const nextRunTime = trigger.firstFireTime(now);
-    if (nextRunTime === null)
+    if (checkSchedule && (nextRunTime === null || nextRunTime > MAX_INSTANT)) {
       throw new InvalidArgumentError("trigger", "has no fire time after now");
+    }
     return {
       scheduler: s.name,
       id,
@@ -444,22 +480,41 @@ export class JobManager {
  * without a start starts one interval from now (APScheduler's default), so its grid is fixed
  * when stored.
  */
-export function resolveTrigger(spec: TriggerInput, timezone: string, now: number): TriggerSpec {
+/** Equal as JSON documents (key order and undefined members do not matter). */
+function sameJson(a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+}
+
+export function resolveTrigger(
+  spec: TriggerInput,
+  timezone: string,
+  now: number,
+  previous?: TriggerSpec,
+): TriggerSpec {
   switch (spec.type) {
     case "and":
     case "or":
-      return { ...spec, triggers: spec.triggers.map((t) => resolveTrigger(t, timezone, now)) };
+      return {
+        ...spec,
+        triggers: spec.triggers.map((t, i) =>
+          resolveTrigger(
+            t,
+            timezone,
+            now,
+            previous?.type === spec.type ? previous.triggers[i] : undefined,
+          ),
+        ),
+      };
     case "interval": {
       const tz = spec.timezone || timezone;
       if (Number.isFinite(spec.startDate)) return { ...spec, timezone: tz };
-      const period =
-        ((spec.weeks ?? 0) * 7 * 86_400 +
-          (spec.days ?? 0) * 86_400 +
-          (spec.hours ?? 0) * 3600 +
-          (spec.minutes ?? 0) * 60 +
-          (spec.seconds ?? 0)) *
-        1000;
-      return { ...spec, timezone: tz, startDate: now + Math.round(period) };
+      // Re-adding the same interval (REPLACE on every deploy) keeps its grid instead of
+      // starting a new one.
+      if (previous?.type === "interval") {
+        const kept = { ...spec, timezone: tz, startDate: previous.startDate };
+        if (sameJson(kept, previous)) return previous;
+      }
+      return { ...spec, timezone: tz, startDate: now + intervalMs(spec) };
     }
     default:
       return { ...spec, timezone: spec.timezone || timezone };

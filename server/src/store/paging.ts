@@ -1,4 +1,5 @@
 import { and, asc, eq, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { InvalidArgumentError } from "../domain/errors.js";
 import type { Job } from "../domain/jobs.js";
 import { jobFromRow, type JobRow } from "./rows.js";
 import {
@@ -53,6 +54,12 @@ export function jobListing(
   if (q.namePrefix) where.push(sql`${c.name} LIKE ${`${escapeLike(q.namePrefix)}%`} ESCAPE '!'`);
   const nextKey = sql`COALESCE(${c.nextRunTime}, ${NO_NEXT_RUN})`;
   const after = q.pageToken ? decodePageToken(q.pageToken) : null;
+  if (q.pageToken && (after === null || after.length !== (q.orderBy === "id" ? 2 : 3))) {
+    throw new InvalidArgumentError(
+      "page_token",
+      "is not a token from a previous page of this listing",
+    );
+  }
   if (after !== null) {
     where.push(
       q.orderBy === "id"

@@ -62,7 +62,8 @@ export interface Store {
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
   /** The job counterpart of `updateScheduler`: a locked read-modify-write of one job. */
   updateJob(scheduler: string, id: string, change: (current: Job) => Job): Promise<Job | null>;
-  deleteJob(scheduler: string, id: string): Promise<boolean>;
+  /** Delete a job (only at `expectedVersion` when given); false when nothing was deleted. */
+  deleteJob(scheduler: string, id: string, expectedVersion?: number): Promise<boolean>;
   /** Delete every job of a scheduler; returns how many. */
   deleteAllJobs(scheduler: string): Promise<number>;
 }

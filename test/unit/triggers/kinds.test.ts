@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   compileTrigger,
   fireTimes,
   jittered,
+  TRIGGER_LIMITS,
   type TriggerSpec,
 } from "../../../server/src/domain/triggers/index.js";
 import { at, fires } from "../../support/triggers.js";
@@ -166,5 +167,32 @@ describe("jitter", () => {
     const plain = compileTrigger({ type: "crontab", expression: "0 * * * *", timezone: "UTC" });
     expect(plain.jitterMs).toBe(0);
     expect(jittered(plain, nominal, () => 0.9)).toBe(nominal);
+  });
+});
+
+describe("combinator search budget", () => {
+  it("is shared by nested and-triggers, so nesting cannot multiply the work of one question", () => {
+    const every = (seconds: number): TriggerSpec => ({
+      type: "interval",
+      seconds,
+      startDate: 0,
+      timezone: "UTC",
+    });
+    // Parts that coincide only at the shared start: a later question gives up within one budget.
+    const spec: TriggerSpec = {
+      type: "and",
+      triggers: [{ type: "and", triggers: [every(4), every(3.999)] }, every(31_991.999)],
+    };
+    const trigger = compileTrigger(spec);
+    // Each interval answers with one Math.ceil: count the evaluations of the parts.
+    const ceil = vi.spyOn(Math, "ceil");
+    try {
+      expect(trigger.nextAtOrAfter(1)).toBeNull();
+      // One shared budget of 10,000 rounds, each asking at most the three intervals once;
+      // a budget per level would ask 10,000 x 10,000 times.
+      expect(ceil.mock.calls.length).toBeLessThanOrEqual(3 * TRIGGER_LIMITS.maxAndRounds + 10);
+    } finally {
+      ceil.mockRestore();
+    }
   });
 });

@@ -13,8 +13,7 @@ export async function withFields<T>(
   try {
     return await op();
   } catch (err) {
-    if (err instanceof InvalidArgumentError)
-      throw new InvalidArgumentError(rename(err.field), err.reason);
+    if (err instanceof InvalidArgumentError) throw err.renamed(rename(err.field));
     throw err;
   }
 }

@@ -1,4 +1,13 @@
 export * from "./spec.js";
-export { compileTrigger, fireTimes, jittered, TRIGGER_LIMITS, type Trigger } from "./trigger.js";
+export {
+  compileTrigger,
+  fireTimes,
+  intervalMs,
+  jittered,
+  MAX_INSTANT,
+  MIN_INSTANT,
+  TRIGGER_LIMITS,
+  type Trigger,
+} from "./trigger.js";
 export { CRON_FIELD_NAMES, type CronFieldName, type CronFields } from "./cron-fields.js";
 export { ZoneRules } from "./zone.js";

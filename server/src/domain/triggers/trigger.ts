@@ -134,17 +134,26 @@ class OrTrigger extends BaseTrigger {
   }
 }
 
+/**
+ * Rounds of disagreement all `and` triggers of one tree may spend on one question. Shared, so
+ * nesting (and inside or inside and …) cannot multiply the cost of a search.
+ */
+interface Budget {
+  left: number;
+}
+
 class AndTrigger extends BaseTrigger {
   constructor(
     readonly spec: CombinedTriggerSpec,
     readonly jitterMs: number,
     private readonly parts: readonly Trigger[],
+    private readonly budget: Budget,
   ) {
     super();
   }
   nextAtOrAfter(t: number): number | null {
     let candidate = t;
-    for (let round = 0; round < TRIGGER_LIMITS.maxAndRounds; round++) {
+    while (this.budget.left-- > 0) {
       let latest = candidate;
       let agreed = true;
       for (const part of this.parts) {
@@ -160,9 +169,16 @@ class AndTrigger extends BaseTrigger {
   }
 }
 
+/** The instants a timestamp can carry: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z. */
+export const MIN_INSTANT = -62_135_596_800_000;
+export const MAX_INSTANT = 253_402_300_799_999;
+
 function checkInstant(value: unknown, field: string): number {
   if (typeof value !== "number" || !Number.isFinite(value))
     throw new InvalidArgumentError(field, "must be an instant");
+  if (value < MIN_INSTANT || value > MAX_INSTANT) {
+    throw new InvalidArgumentError(field, "must be between 0001-01-01 and 9999-12-31");
+  }
   return value;
 }
 
@@ -221,6 +237,8 @@ function compileCalendar(
   return trigger;
 }
 
+const MAX_INTERVAL_MS = 100 * 366 * DAY_MS;
+
 const INTERVAL_UNITS = [
   ["weeks", 7 * DAY_MS],
   ["days", DAY_MS],
@@ -229,28 +247,37 @@ const INTERVAL_UNITS = [
   ["seconds", SECOND_MS],
 ] as const;
 
-function compileInterval(spec: IntervalTriggerSpec, jitterMs: number): Trigger {
-  let intervalMs = 0;
+/** An interval's period in milliseconds; throws for a unit that is not a number >= 0. */
+export function intervalMs(
+  spec: Pick<IntervalTriggerSpec, (typeof INTERVAL_UNITS)[number][0]>,
+): number {
+  let total = 0;
   for (const [unit, ms] of INTERVAL_UNITS) {
     const value: unknown = spec[unit] ?? 0;
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
       throw new InvalidArgumentError(unit, "must be a number >= 0");
     }
-    intervalMs += value * ms;
+    total += value * ms;
   }
-  intervalMs = Math.round(intervalMs);
-  if (intervalMs < 1) throw new InvalidArgumentError("interval", "must be longer than zero");
+  return Math.round(total);
+}
+
+function compileInterval(spec: IntervalTriggerSpec, jitterMs: number): Trigger {
+  const period = intervalMs(spec);
+  if (period < 1) throw new InvalidArgumentError("interval", "must be longer than zero");
+  if (period > MAX_INTERVAL_MS)
+    throw new InvalidArgumentError("interval", "must be at most 100 years");
   const { start, end } = bounds(spec);
   if (start === null)
     throw new InvalidArgumentError("start_date", "is required for an interval trigger");
-  return new IntervalTrigger(spec, jitterMs, intervalMs, start, end);
+  return new IntervalTrigger(spec, jitterMs, period, start, end);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean): Trigger {
+function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean, budget: Budget): Trigger {
   if (!topLevel && spec.jitter !== undefined && spec.jitter !== null && spec.jitter !== 0) {
     throw new InvalidArgumentError(
       "jitter",
@@ -292,13 +319,14 @@ function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean): Trigger
       const subs: readonly TriggerSpec[] = spec.triggers;
       const parts = subs.map((sub, i) => {
         try {
-          return compileAt(sub, depth + 1, false);
+          return compileAt(sub, depth + 1, false, budget);
         } catch (err) {
           throw err instanceof InvalidArgumentError ? err.within(`triggers[${i}]`) : err;
         }
       });
       if (spec.type === "or") return new OrTrigger(spec, jitterMs, parts);
-      const and = new AndTrigger(spec, jitterMs, parts);
+      const and = new AndTrigger(spec, jitterMs, parts, budget);
+      budget.left = TRIGGER_LIMITS.maxAndRounds;
       if (and.nextAtOrAfter(EARLIEST_INSTANT) === null) {
         throw new InvalidArgumentError(
           "triggers",
@@ -317,7 +345,37 @@ function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean): Trigger
 
 /** Validate a spec and compile it; throws `InvalidArgumentError` naming the field. */
 export function compileTrigger(spec: TriggerSpec): Trigger {
-  return compileAt(spec, 0, true);
+  const budget: Budget = { left: TRIGGER_LIMITS.maxAndRounds };
+  const root = compileAt(spec, 0, true, budget);
+  return root instanceof BaseTrigger && (spec.type === "and" || spec.type === "or")
+    ? new BudgetedTrigger(root, budget)
+    : root;
+}
+
+/** The root of a combinator tree: each question starts with a full budget. */
+class BudgetedTrigger implements Trigger {
+  constructor(
+    private readonly root: Trigger,
+    private readonly budget: Budget,
+  ) {}
+  get spec(): TriggerSpec {
+    return this.root.spec;
+  }
+  get jitterMs(): number {
+    return this.root.jitterMs;
+  }
+  nextAtOrAfter(t: number): number | null {
+    this.budget.left = TRIGGER_LIMITS.maxAndRounds;
+    return this.root.nextAtOrAfter(t);
+  }
+  firstFireTime(now: number): number | null {
+    this.budget.left = TRIGGER_LIMITS.maxAndRounds;
+    return this.root.firstFireTime(now);
+  }
+  nextFireTime(previous: number): number | null {
+    this.budget.left = TRIGGER_LIMITS.maxAndRounds;
+    return this.root.nextFireTime(previous);
+  }
 }
 
 /**

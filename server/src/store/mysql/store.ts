@@ -238,9 +238,10 @@ export class MysqlStore implements Store {
     );
   }
 
-  async deleteJob(scheduler: string, id: string): Promise<boolean> {
+  async deleteJob(scheduler: string, id: string, expectedVersion?: number): Promise<boolean> {
+    const version = expectedVersion === undefined ? undefined : eq(jobs.version, expectedVersion);
     const [result] = await guard(() =>
-      this.db.delete(jobs).where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id))),
+      this.db.delete(jobs).where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id), version)),
     );
     return result.affectedRows === 1;
   }

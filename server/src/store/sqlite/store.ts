@@ -37,6 +37,8 @@ export class SqliteStore implements Store {
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("busy_timeout = 5000");
+    // Identifiers are case-sensitive: so are prefix filters (LIKE), as on MySQL's _bin columns.
+    sqlite.pragma("case_sensitive_like = ON");
     return new SqliteStore(sqlite);
   }
 
@@ -144,10 +146,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  deleteJob(scheduler: string, id: string): Promise<boolean> {
+  deleteJob(scheduler: string, id: string, expectedVersion?: number): Promise<boolean> {
+    const version = expectedVersion === undefined ? undefined : eq(jobs.version, expectedVersion);
     const result = this.db
       .delete(jobs)
-      .where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id)))
+      .where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id), version))
       .run();
     return Promise.resolve(result.changes === 1);
   }
