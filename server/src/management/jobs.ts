@@ -29,6 +29,7 @@ import {
 } from "../domain/jobs.js";
 import {
   compileTrigger,
+  fireTimes,
   ZoneRules,
   type Trigger,
   type TriggerSpec,
@@ -376,17 +377,9 @@ export class JobManager {
     count: number,
     timezone: string = this.defaults.timezone,
   ): number[] {
-    if (!Number.isInteger(count) || count < 1 || count > 1000)
-      throw new InvalidArgumentError("count", "must be from 1 to 1000");
-    const trigger = compileTrigger(resolveTrigger(input, timezone, after));
-    const times: number[] = [];
-    for (
-      let t = trigger.firstFireTime(after);
-      t !== null && times.length < count;
-      t = trigger.nextFireTime(t)
-    )
-      times.push(t);
-    return times;
+    if (!Number.isInteger(count) || count < 1 || count > 100)
+      throw new InvalidArgumentError("count", "must be from 1 to 100");
+    return fireTimes(compileTrigger(resolveTrigger(input, timezone, after)), after, count);
   }
 
   /**
