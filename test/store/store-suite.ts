@@ -114,13 +114,15 @@ export function storeSuite(
       expect(await store.updateJob("default", "missing", bump)).toBeNull();
     });
 
-    it("writes nothing when the change returns the job unchanged, and nothing when it throws", async () => {
+    it("rolls back when the change throws, and hands back the current row", async () => {
       await store.insertJob(job("same"));
       const before = await store.getJob("default", "same");
       expect(await store.updateJob("default", "same", (j) => j)).toEqual(before);
+      // The change writes a new version, then fails: nothing of it may stay.
       await expect(
-        store.updateJob("default", "same", () => {
-          throw new Error("abort");
+        store.updateJob("default", "same", (j) => {
+          if (j.version === 1) throw new Error("abort");
+          return { ...j, version: j.version + 1 };
         }),
       ).rejects.toThrow("abort");
       expect(await store.getJob("default", "same")).toEqual(before);
