@@ -219,8 +219,12 @@ describe("job management: review findings", () => {
     await jobs.addJob({ id: "pp", handler: "a", trigger: daily230 });
     const paused = await jobs.pauseJob("default", "pp");
     expect(await jobs.pauseJob("default", "pp")).toEqual(paused);
-    const s = await jobs.configureScheduler("quiet", { paused: true });
-    expect(await jobs.configureScheduler("quiet", { paused: true })).toEqual(s);
+    const first = await jobs.configureScheduler("quiet", { paused: true });
+    expect(first.created).toBe(true);
+    expect(await jobs.configureScheduler("quiet", { paused: true })).toEqual({
+      scheduler: first.scheduler,
+      created: false,
+    });
   });
 
   it("modifies other fields of a job whose trigger has no fire time left", async () => {

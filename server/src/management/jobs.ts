@@ -107,9 +107,14 @@ export class JobManager {
 
   /** The scheduler, created with the server defaults on first use. */
   async scheduler(name: string = DEFAULT_SCHEDULER): Promise<Scheduler> {
+    return (await this.ensureScheduler(name)).scheduler;
+  }
+
+  /** The scheduler, created with the server defaults if needed (`created`: by this call). */
+  private async ensureScheduler(name: string): Promise<{ scheduler: Scheduler; created: boolean }> {
     checkId(name, "scheduler", this.limits);
     const known = await this.settingsOf(name);
-    if (known.version > 0) return known;
+    if (known.version > 0) return { scheduler: known, created: false };
     const now = this.clock.now();
     const created: Scheduler = {
       name,
@@ -120,11 +125,12 @@ export class JobManager {
       updatedAt: now,
       version: 1,
     };
-    if (await this.store.insertScheduler(created)) return this.remember(created);
+    if (await this.store.insertScheduler(created))
+      return { scheduler: this.remember(created), created: true };
     // Another request created it first: schedulers are never deleted, so it is there now.
     const raced = await this.store.getScheduler(name);
     if (!raced) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
-    return this.remember(raced);
+    return { scheduler: this.remember(raced), created: false };
   }
 
   /** A scheduler's settings without creating it (the server defaults when it does not exist). */
@@ -170,7 +176,7 @@ export class JobManager {
       defaults?: Partial<JobSettings> | undefined;
       paused?: boolean | undefined;
     },
-  ): Promise<Scheduler> {
+  ): Promise<{ scheduler: Scheduler; created: boolean }> {
     const timezone =
       patch.timezone === undefined ? undefined : ZoneRules.of(patch.timezone, "timezone").name;
     return this.updateScheduler(name, (s) => {
@@ -182,8 +188,8 @@ export class JobManager {
   private async updateScheduler(
     name: string,
     change: (s: Scheduler) => Scheduler,
-  ): Promise<Scheduler> {
-    await this.scheduler(name);
+  ): Promise<{ scheduler: Scheduler; created: boolean }> {
+    const { created } = await this.ensureScheduler(name);
     const now = this.clock.now();
     const updated = await this.store.updateScheduler(name, (current) => {
       const next = change(current);
@@ -192,7 +198,7 @@ export class JobManager {
       return { ...next, updatedAt: now, version: current.version + 1 };
     });
     if (!updated) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
-    return this.remember(updated);
+    return { scheduler: this.remember(updated), created };
   }
 
   // ---- jobs ----

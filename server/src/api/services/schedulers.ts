@@ -22,11 +22,6 @@ export function schedulerService(
   server: ServerDefaults,
   maxPageSize: number,
 ): Partial<ServiceImpl<typeof SchedulerService>> {
-  const exists = (name: string) =>
-    jobs.getScheduler(name).then(
-      () => true,
-      () => false,
-    );
   return {
     async configureScheduler(req) {
       const name = req.name || "default";
@@ -59,8 +54,7 @@ export function schedulerService(
         if (m !== undefined) defaults = { ...defaults, maxInstances: m };
         if (g !== undefined) defaults = { ...defaults, misfireGraceTimeMs: g };
       }
-      const created = !(await withFields(() => exists(name), named));
-      const scheduler = await withFields(
+      const { scheduler, created } = await withFields(
         () => jobs.configureScheduler(name, { timezone, defaults }),
         named,
       );
@@ -92,7 +86,7 @@ export function schedulerService(
     },
 
     async pauseScheduler(req) {
-      const s = await withFields(
+      const { scheduler: s } = await withFields(
         () => jobs.configureScheduler(req.name || "default", { paused: true }),
         named,
       );
@@ -100,7 +94,7 @@ export function schedulerService(
     },
 
     async resumeScheduler(req) {
-      const s = await withFields(
+      const { scheduler: s } = await withFields(
         () => jobs.configureScheduler(req.name || "default", { paused: false }),
         named,
       );
