@@ -9,7 +9,7 @@ import {
   type JobService,
 } from "../../../../sdk/src/gen/metronome/v1/job_service_pb.js";
 import { jobInputFromProto, jobPatchFromProto, jobToProto, triggerFromProto } from "../convert.js";
-import { jobFields, jobRefFields, withFields } from "./fields.js";
+import { jobFields, jobRefFields, pageSize, withFields } from "./fields.js";
 
 const CONFLICTS: Record<ConflictPolicy, Conflict> = {
   [ConflictPolicy.UNSPECIFIED]: "error",
@@ -37,13 +37,6 @@ const MASK_PATHS: Record<string, string> = {
   timeout: "timeout",
   retry_policy: "retry",
 };
-
-function pageSize(value: number, max: number): number {
-  if (value === 0) return 100;
-  if (value < 0 || value > max)
-    throw new InvalidArgumentError("page_size", `must be from 1 to ${max} (0 means 100)`);
-  return value;
-}
 
 export function jobService(
   jobs: JobManager,

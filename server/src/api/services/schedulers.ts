@@ -5,7 +5,7 @@ import type { JobSettings } from "../../domain/jobs.js";
 import type { JobManager, ServerDefaults } from "../../management/jobs.js";
 import type { SchedulerService } from "../../../../sdk/src/gen/metronome/v1/scheduler_service_pb.js";
 import { schedulerToProto, settingsFromProto } from "../convert.js";
-import { withFields } from "./fields.js";
+import { pageSize, withFields } from "./fields.js";
 
 const MASK_PATHS = [
   "timezone",
@@ -67,12 +67,7 @@ export function schedulerService(
     },
 
     async listSchedulers(req) {
-      const size = req.pageSize === 0 ? 100 : req.pageSize;
-      if (size < 1 || size > maxPageSize)
-        throw new InvalidArgumentError(
-          "page_size",
-          `must be from 1 to ${maxPageSize} (0 means 100)`,
-        );
+      const size = pageSize(req.pageSize, maxPageSize);
       const all = await jobs.listSchedulers();
       const after = req.pageToken ? Buffer.from(req.pageToken, "base64url").toString("utf8") : "";
       const rest = all.filter((s) => s.name > after);
