@@ -24,6 +24,7 @@
  *   BENCH_WARMUP_SECONDS=2      warm-up of each phase before the first round
  *   BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra Node flags for the server
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -272,9 +273,61 @@ async function product(url: string): Promise<string> {
 
 // ---- measurement ----
 
+/**
+ * CPU time (ms) used so far by each process the benchmark watches: this client, the server and
+ * the database server if it runs on this machine. Linux only (/proc); elsewhere it reads 0.
+ */
+interface CpuSample {
+  client: number;
+  server: number;
+  db: number;
+}
+
+const cpuWatch = { serverPid: 0, dbPid: 0 };
+
+function procCpuMs(pid: number): number {
+  if (pid === 0) return 0;
+  try {
+    // Fields 14 and 15 of /proc/PID/stat (after the parenthesised command name): utime, stime.
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function cpuSample(): CpuSample {
+  const own = process.cpuUsage();
+  return {
+    client: (own.user + own.system) / 1000,
+    server: procCpuMs(cpuWatch.serverPid),
+    db: procCpuMs(cpuWatch.dbPid),
+  };
+}
+
+/** The pid of a local mariadbd or mysqld, or 0 if there is none (a remote database). */
+function localDbPid(): number {
+  try {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
+        if (comm === "mariadbd" || comm === "mysqld") return Number(entry);
+      } catch {
+        // the process ended while we looked
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return 0;
+}
+
 /** What one kind of call measured, summed over its slices. */
 class Tally {
   readonly latencies: number[] = [];
+  readonly cpu: CpuSample = { client: 0, server: 0, db: 0 };
   measuredMs = 0;
   errors = 0;
   firstError: string | undefined;
@@ -284,7 +337,13 @@ class Tally {
     this.firstError ??= err instanceof Error ? err.message : String(err);
   }
 
-  summary(): { perS: number; ops: number; p50: number; p99: number } {
+  summary(): {
+    perS: number;
+    ops: number;
+    p50: number;
+    p99: number;
+    cpuMsPerCall: CpuSample;
+  } {
     const sorted = Float64Array.from(this.latencies).sort();
     const pct = (p: number): number =>
       round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0, 2);
@@ -294,6 +353,11 @@ class Tally {
       ops,
       p50: pct(0.5),
       p99: pct(0.99),
+      cpuMsPerCall: {
+        client: perCall(this.cpu.client, ops),
+        server: perCall(this.cpu.server, ops),
+        db: perCall(this.cpu.db, ops),
+      },
     };
   }
 }
@@ -317,6 +381,15 @@ async function slice(
 ): Promise<void> {
   const measureStart = performance.now() + warmupMs;
   const measureEnd = measureStart + measureMs;
+  let cpuStart: CpuSample | undefined;
+  const startTimer = setTimeout(() => (cpuStart = cpuSample()), warmupMs);
+  const endTimer = setTimeout(() => {
+    if (cpuStart === undefined) return;
+    const end = cpuSample();
+    tally.cpu.client += end.client - cpuStart.client;
+    tally.cpu.server += end.server - cpuStart.server;
+    tally.cpu.db += end.db - cpuStart.db;
+  }, warmupMs + measureMs);
   const loop = async (client: ApiClient): Promise<void> => {
     while (!run.interrupted && tally.errors < MAX_ERRORS) {
       const started = performance.now();
@@ -334,7 +407,13 @@ async function slice(
   await Promise.all(
     Array.from({ length: CLIENTS }, (_, i) => loop(clients[i % clients.length] as ApiClient)),
   );
+  clearTimeout(startTimer);
+  clearTimeout(endTimer);
   tally.measuredMs += measureMs;
+}
+
+function perCall(ms: number, ops: number): number {
+  return ops === 0 ? 0 : round(ms / ops, 3);
 }
 
 function round(x: number, digits: number): number {
@@ -358,6 +437,8 @@ async function main(): Promise<number> {
       env: { METRONOME_SHUTDOWN_GRACE: "2" },
       timeoutMs: 60_000,
     });
+    cpuWatch.serverPid = server.pid;
+    cpuWatch.dbPid = localDbPid();
     clients = (CLIENT_KIND === "grpc-js" ? grpcJsClients : connectClients)(server.port, CHANNELS);
 
     const added: string[] = [];
@@ -421,6 +502,12 @@ async function main(): Promise<number> {
           get: { p50: get.p50, p99: get.p99 },
         },
         ops: { empty: empty.ops, add: add.ops, get: get.ops },
+        // CPU time per call in the measured windows (10 ms ticks, so roughly): where the time goes.
+        cpu_ms_per_call: {
+          empty: empty.cpuMsPerCall,
+          add: add.cpuMsPerCall,
+          get: get.cpuMsPerCall,
+        },
         errors,
         jobs: added.length,
         clients: CLIENTS,

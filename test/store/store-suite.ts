@@ -98,6 +98,29 @@ export function storeSuite(
       expect(await store.insertJob(job("j1", { scheduler: "other" }))).toBe(true);
     });
 
+    it("concurrent inserts and reads: each row once, duplicates refused, misses null", async () => {
+      // Issued together, these go out in shared statements on MySQL (store/batcher.ts): a
+      // duplicate in a batch must not lose the other rows, and each caller gets its own answer.
+      expect(await store.insertJob(job("b-existing"))).toBe(true);
+      const ids = Array.from({ length: 60 }, (_, i) => `b-${String(i)}`);
+      const inserted = await Promise.all([
+        ...ids.map((id) => store.insertJob(job(id, { name: `name ${id}` }))),
+        store.insertJob(job("b-existing", { name: "second" })),
+        store.insertJob(job("b-7", { name: "twin" })),
+      ]);
+      expect(inserted.slice(0, 60).every((x) => x)).toBe(true);
+      expect(inserted.slice(60)).toEqual([false, false]);
+      const read = await Promise.all([
+        ...ids.map((id) => store.getJob("default", id)),
+        store.getJob("default", "b-missing"),
+        store.getJob("other", "b-3"),
+        store.getJob("default", "B-3"),
+      ]);
+      expect(read.slice(0, 60).map((j) => j?.name)).toEqual(ids.map((id) => `name ${id}`));
+      expect(read.slice(60)).toEqual([null, null, null]);
+      expect((await store.getJob("default", "b-existing"))?.name).toBe(job("b-existing").name);
+    });
+
     it("updates a job under a lock: concurrent changes all apply, none is lost", async () => {
       await store.insertJob(job("locked"));
       const bump = (j: Job): Job => ({

@@ -3,7 +3,7 @@
  * connection surfaces as `StoreUnavailableError`; the pool reconnects by itself when the
  * database is back.
  */
-import { and, asc, eq, getTableColumns, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
 import { migrate } from "drizzle-orm/mysql2/migrator";
 import mysql from "mysql2/promise";
@@ -11,8 +11,15 @@ import type { Job, Scheduler } from "../../domain/jobs.js";
 import { migrationsFolder } from "../../paths.js";
 import { Batcher } from "../batcher.js";
 import { jobListing, page } from "../paging.js";
-import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
+import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow, type JobRow } from "../rows.js";
 import { StoreUnavailableError, type ListJobsQuery, type Page, type Store } from "../store.js";
+import {
+  checkJobColumns,
+  insertJobs,
+  MAX_INSERT_BATCH,
+  MAX_READ_BATCH,
+  selectJobs,
+} from "./hot.js";
 import { jobs, schedulers } from "./schema.js";
 
 const UNAVAILABLE_CODES = new Set([
@@ -60,48 +67,30 @@ async function guard<T>(op: () => Promise<T>): Promise<T> {
 export class MysqlStore implements Store {
   private readonly db: MySql2Database;
 
-  /** Concurrent GetJob calls share queries (see Batcher). */
-  private readonly jobReads = new Batcher<{ scheduler: string; id: string }, Job>(
-    async (keys) => {
-      const rows =
-        keys.length === 1 && keys[0]
-          ? await this.hot.getJob.execute(keys[0])
-          : await this.db
-              .select()
-              .from(jobs)
-              .where(
-                sql`(${jobs.scheduler}, ${jobs.id}) IN (${sql.join(
-                  keys.map((k) => sql`(${k.scheduler}, ${k.id})`),
-                  sql`, `,
-                )})`,
-              );
-      return new Map(rows.map((r) => [`${r.scheduler}\u0000${r.id}`, jobFromRow(r)]));
-    },
-    (k) => `${k.scheduler}\u0000${k.id}`,
+  /** Concurrent GetJob calls share queries, concurrent AddJob inserts share statements. */
+  private readonly jobReads = new Batcher<{ scheduler: string; id: string }, JobRow | null>(
+    (keys) => selectJobs(this.pool.pool, keys),
+    2,
+    MAX_READ_BATCH,
+  );
+  private readonly jobInserts = new Batcher<JobRow, boolean>(
+    (rows) => insertJobs(this.pool.pool, rows),
+    2,
+    MAX_INSERT_BATCH,
   );
 
   /** The API's hottest statements, built once (Drizzle otherwise rebuilds the SQL per call). */
   private readonly hot;
 
   private constructor(private readonly pool: mysql.Pool) {
+    checkJobColumns();
     this.db = drizzle({ client: pool });
     const p = (name: string) => sql.placeholder(name);
     this.hot = {
-      getJob: this.db
-        .select()
-        .from(jobs)
-        .where(and(eq(jobs.scheduler, p("scheduler")), eq(jobs.id, p("id"))))
-        .prepare(),
       getScheduler: this.db
         .select()
         .from(schedulers)
         .where(eq(schedulers.name, p("name")))
-        .prepare(),
-      insertJob: this.db
-        .insert(jobs)
-        .values(
-          Object.fromEntries(Object.keys(getTableColumns(jobs)).map((k) => [k, p(k)])) as never,
-        )
         .prepare(),
     };
   }
@@ -192,19 +181,12 @@ export class MysqlStore implements Store {
   }
 
   async insertJob(job: Job): Promise<boolean> {
-    return guard(async () => {
-      try {
-        await this.hot.insertJob.execute({ ...jobToRow(job) });
-        return true;
-      } catch (err) {
-        if (isDuplicate(err)) return false;
-        throw err;
-      }
-    });
+    return guard(() => this.jobInserts.run(jobToRow(job)));
   }
 
   async getJob(scheduler: string, id: string): Promise<Job | null> {
-    return guard(() => this.jobReads.get({ scheduler, id }));
+    const row = await guard(() => this.jobReads.run({ scheduler, id }));
+    return row === null ? null : jobFromRow(row);
   }
 
   async listJobs(q: ListJobsQuery): Promise<Page<Job>> {
