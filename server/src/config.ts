@@ -68,6 +68,12 @@ export interface Config {
     readonly eventsSeconds: number;
     readonly runsSeconds: number;
   };
+  readonly engine: {
+    /** How long a lease lasts after its assignment or last heartbeat. */
+    readonly leaseMs: number;
+    /** How often the node looks for work changed by other nodes. */
+    readonly pollIntervalMs: number;
+  };
   readonly limits: {
     /** Largest `args` + `kwargs` JSON accepted, in bytes. */
     readonly maxPayloadBytes: number;
@@ -282,6 +288,16 @@ const settingsSchema = z
     ),
     METRONOME_MAX_PAYLOAD_BYTES: key(wholeNumber(1).default(65_536)),
     METRONOME_MAX_PAGE_SIZE: key(wholeNumber(1).default(1000)),
+    METRONOME_LEASE_DURATION: key(
+      SECONDS.refine((s) => s >= 0.3 && s <= 3600, {
+        error: "expected from 0.3 to 3600 seconds",
+      }).default(30),
+    ),
+    METRONOME_POLL_INTERVAL: key(
+      SECONDS.refine((s) => s >= 0.01 && s <= 60, {
+        error: "expected from 0.01 to 60 seconds",
+      }).default(1),
+    ),
   })
   .superRefine(
     (settings, ctx) => {
@@ -376,6 +392,16 @@ const KEY_DOCS = {
     description: "largest args + kwargs JSON of a job, in bytes",
   },
   METRONOME_MAX_PAGE_SIZE: { default: "1000", description: "largest page size of list calls" },
+  METRONOME_LEASE_DURATION: {
+    default: "30",
+    description:
+      "seconds a worker holds a run without a heartbeat before it is retried or failed (workers heartbeat every third of it)",
+  },
+  METRONOME_POLL_INTERVAL: {
+    default: "1",
+    description:
+      "seconds between this node's checks for due jobs and runs changed by other nodes (its own changes wake it at once)",
+  },
 } as const satisfies Record<ConfigKey, { default: string; description: string }>;
 
 export interface ConfigKeyInfo {
@@ -495,6 +521,10 @@ export function loadConfig(options: LoadConfigOptions): Config {
     retention: {
       eventsSeconds: s.METRONOME_EVENT_RETENTION,
       runsSeconds: s.METRONOME_RUN_RETENTION,
+    },
+    engine: {
+      leaseMs: Math.round(s.METRONOME_LEASE_DURATION * 1000),
+      pollIntervalMs: Math.round(s.METRONOME_POLL_INTERVAL * 1000),
     },
     limits: {
       maxPayloadBytes: s.METRONOME_MAX_PAYLOAD_BYTES,

@@ -11,10 +11,12 @@ import type { Logger } from "./logger.js";
 import { JobManager, type ServerDefaults } from "./management/jobs.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
+import { Engine } from "./engine/engine.js";
 
 export interface Node {
   readonly listener: Listener;
   readonly store: Store;
+  readonly engine: Engine;
   readonly jobs: JobManager;
   /** Stop accepting, finish open requests (up to the configured grace), close the store. */
   stop(): Promise<void>;
@@ -42,15 +44,31 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     throw err;
   }
   const defaults = serverDefaults(config);
-  const jobs = new JobManager(store, clock, defaults, {
-    maxIdLength: 191,
-    maxPayloadBytes: config.limits.maxPayloadBytes,
-    maxPageSize: config.limits.maxPageSize,
+  const engine = new Engine(store.engineDb(), clock, log.child({ component: "engine" }), {
+    firing: config.scheduler.enabled,
+    nodeId: config.nodeId,
+    leaseMs: config.engine.leaseMs,
+    pollIntervalMs: config.engine.pollIntervalMs,
+    runRetentionMs: config.retention.runsSeconds * 1000,
   });
+  // Job and scheduler changes made through this node wake its engine at once.
+  const jobs = new JobManager(
+    withWriteHook(store, () => {
+      engine.jobsChanged();
+    }),
+    clock,
+    defaults,
+    {
+      maxIdLength: 191,
+      maxPayloadBytes: config.limits.maxPayloadBytes,
+      maxPageSize: config.limits.maxPageSize,
+    },
+  );
   const monitor = new StoreMonitor(store, log);
   monitor.start();
   const handler = apiHandler({
     jobs,
+    engine,
     clock,
     log,
     monitor,
@@ -74,16 +92,48 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     await store.close();
     throw err;
   }
+  engine.start();
   log.info({ address: listener.address, store: config.store.kind }, "metronome listening");
   return {
     listener,
     store,
+    engine,
     jobs,
     stop: async () => {
       await listener.close(config.server.shutdownGraceSeconds * 1000);
+      await engine.stop();
       monitor.stop();
       await store.close();
       log.info("metronome stopped");
     },
+  };
+}
+
+/** The store, calling `changed` after every successful job or scheduler write. */
+function withWriteHook(store: Store, changed: () => void): Store {
+  const after =
+    <A extends unknown[], R>(op: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const result = await op(...args);
+      changed();
+      return result;
+    };
+  return {
+    migrate: () => store.migrate(),
+    engineDb: () => store.engineDb(),
+    ping: () => store.ping(),
+    close: () => store.close(),
+    getScheduler: (name) => store.getScheduler(name),
+    listSchedulers: () => store.listSchedulers(),
+    insertScheduler: after((s) => store.insertScheduler(s)),
+    updateScheduler: after((name, change) => store.updateScheduler(name, change)),
+    insertJob: after((job) => store.insertJob(job)),
+    getJob: (scheduler, id) => store.getJob(scheduler, id),
+    listJobs: (query) => store.listJobs(query),
+    updateJob: after((scheduler, id, change) => store.updateJob(scheduler, id, change)),
+    deleteJob: after((scheduler, id, expectedVersion) =>
+      store.deleteJob(scheduler, id, expectedVersion),
+    ),
+    deleteAllJobs: after((scheduler) => store.deleteAllJobs(scheduler)),
   };
 }

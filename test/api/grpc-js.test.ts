@@ -269,13 +269,67 @@ describeMysql("management RPCs over @grpc/grpc-js", () => {
     ]);
   });
 
-  it("answers the standard health check, and UNIMPLEMENTED for what the engine brings", async () => {
+  it("answers the standard health check", async () => {
     expect(await c.health("Check", { service: "" })).toEqual({ status: "SERVING" });
     expect(await c.health("Check", { service: "metronome.v1.JobService" })).toEqual({
       status: "SERVING",
     });
     expect(await code(c.health("Check", { service: "nope" }))).toBe("NOT_FOUND");
-    expect(await code(c.job("RunJobNow", { job_id: "mod" }))).toBe("UNIMPLEMENTED");
-    expect(await code(c.run("ListRuns", {}))).toBe("UNIMPLEMENTED");
+  });
+
+  it("runs a job now, then gets, lists and cancels the run", async () => {
+    await c.job("AddJob", {
+      job: {
+        id: "run_now",
+        handler: "reports.adhoc",
+        trigger: { cron: { hour: "3" } },
+        args: list(["a", 1]),
+        kwargs: struct({ k: "v" }),
+      },
+    });
+    const { run } = (await c.job("RunJobNow", { job_id: "run_now" })) as { run: Reply };
+    expect(run).toMatchObject({
+      job_id: "run_now",
+      scheduler: "default",
+      handler: "reports.adhoc",
+      manual: true,
+      attempt: 1,
+      status: "RUN_STATUS_PENDING",
+    });
+    const runId = run.run_id as string;
+    expect(((await c.run("GetRun", { run_id: runId })) as { run: Reply }).run).toMatchObject({
+      run_id: runId,
+      status: "RUN_STATUS_PENDING",
+    });
+    const listed = (await c.run("ListRuns", { job_id: "run_now" })) as { runs: Reply[] };
+    expect(listed.runs.map((r) => r.run_id)).toEqual([runId]);
+    const pendingOnly = (await c.run("ListRuns", {
+      job_id: "run_now",
+      statuses: ["RUN_STATUS_SUCCEEDED"],
+    })) as { runs?: Reply[] };
+    expect(pendingOnly.runs ?? []).toEqual([]);
+    // max_instances 1: a second manual run while the first is pending is skipped.
+    const second = (await c.job("RunJobNow", { job_id: "run_now" })) as { run: Reply };
+    expect(second.run).toMatchObject({ status: "RUN_STATUS_SKIPPED", manual: true });
+    const cancelled = (await c.run("CancelRun", { run_id: runId, reason: "not today" })) as {
+      run: Reply;
+    };
+    expect(cancelled.run).toMatchObject({
+      status: "RUN_STATUS_CANCELLED",
+      status_reason: "not today",
+    });
+    // Cancelling again changes nothing; a run that ended otherwise cannot be cancelled.
+    expect(((await c.run("CancelRun", { run_id: runId })) as { run: Reply }).run).toMatchObject({
+      status: "RUN_STATUS_CANCELLED",
+      status_reason: "not today",
+    });
+    expect(await code(c.run("CancelRun", { run_id: second.run.run_id }))).toBe(
+      "FAILED_PRECONDITION",
+    );
+    expect(await code(c.run("GetRun", { run_id: "nope" }))).toBe("NOT_FOUND");
+    expect(await code(c.job("RunJobNow", { job_id: "nope" }))).toBe("NOT_FOUND");
+    expect(await code(c.run("ListRuns", { statuses: ["RUN_STATUS_UNSPECIFIED"] }))).toBe(
+      "INVALID_ARGUMENT",
+    );
   });
 });

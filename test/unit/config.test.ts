@@ -39,6 +39,7 @@ const DEFAULTS: Config = {
   server: { host: "0.0.0.0", port: 8080, tls: null, authTokens: [], shutdownGraceSeconds: 10 },
   logLevel: "info",
   retention: { eventsSeconds: 604_800, runsSeconds: 2_592_000 },
+  engine: { leaseMs: 30_000, pollIntervalMs: 1000 },
   limits: { maxPayloadBytes: 65_536, maxPageSize: 1000 },
   warnings: [],
 };
@@ -107,6 +108,9 @@ describe("each key", () => {
     ["METRONOME_SHUTDOWN_GRACE", "0.5", (c) => c.server.shutdownGraceSeconds, 0.5],
     ["METRONOME_MAX_PAYLOAD_BYTES", "1048576", (c) => c.limits.maxPayloadBytes, 1_048_576],
     ["METRONOME_MAX_PAGE_SIZE", "50", (c) => c.limits.maxPageSize, 50],
+    ["METRONOME_LEASE_DURATION", "5", (c) => c.engine.leaseMs, 5000],
+    ["METRONOME_LEASE_DURATION", "0.5", (c) => c.engine.leaseMs, 500],
+    ["METRONOME_POLL_INTERVAL", "0.25", (c) => c.engine.pollIntervalMs, 250],
   ];
 
   it.each(cases)("%s=%j", (key, value, read, expected) => {
@@ -370,6 +374,12 @@ describe("invalid values name their key", () => {
       'METRONOME_SHUTDOWN_GRACE: expected a number of seconds >= 0, got "soon"',
     ],
     [
+      "METRONOME_LEASE_DURATION",
+      "0.1",
+      "METRONOME_LEASE_DURATION: expected from 0.3 to 3600 seconds",
+    ],
+    ["METRONOME_POLL_INTERVAL", "120", "METRONOME_POLL_INTERVAL: expected from 0.01 to 60 seconds"],
+    [
       "METRONOME_MAX_PAYLOAD_BYTES",
       "64KiB",
       'METRONOME_MAX_PAYLOAD_BYTES: expected a whole number >= 1, got "64KiB"',
@@ -587,7 +597,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(19);
+    expect(keys).toHaveLength(21);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",
@@ -604,7 +614,7 @@ describe("CONFIG_KEYS", () => {
     for (const info of CONFIG_KEYS) {
       if (info.default !== "" && info.key !== "METRONOME_NODE_ID") env[info.key] = info.default;
     }
-    expect(Object.keys(env)).toHaveLength(15);
+    expect(Object.keys(env)).toHaveLength(17);
     expect(load(env)).toEqual(DEFAULTS);
   });
 });

@@ -15,11 +15,15 @@ import { requestInterceptor } from "./interceptors.js";
 import type { RequestHandler } from "./listen.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
 import { jobService } from "./services/jobs.js";
+import { runService } from "./services/runs.js";
+import { workerService } from "./services/workers.js";
+import type { Engine } from "../engine/engine.js";
 import { schedulerService } from "./services/schedulers.js";
 import { triggerService } from "./services/triggers.js";
 
 export interface ApiDeps {
   readonly jobs: JobManager;
+  readonly engine: Engine;
   readonly clock: Clock;
   readonly log: Logger;
   readonly monitor: StoreMonitor;
@@ -41,12 +45,11 @@ export const SERVICES = [
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
   return (router) => {
     router.service(SchedulerService, schedulerService(deps.jobs, deps.defaults, deps.maxPageSize));
-    router.service(JobService, jobService(deps.jobs, deps.maxPageSize));
+    router.service(JobService, jobService(deps.jobs, deps.engine, deps.maxPageSize));
     router.service(TriggerService, triggerService(deps.jobs, deps.clock));
-    // Runs, worker sessions and events arrive with the firing engine and the event log; until
-    // then their RPCs answer UNIMPLEMENTED.
-    router.service(RunService, {});
-    router.service(WorkerService, {});
+    router.service(RunService, runService(deps.engine, deps.maxPageSize));
+    router.service(WorkerService, workerService(deps.engine, deps.clock, deps.log));
+    // Events arrive with the event log; until then Subscribe answers UNIMPLEMENTED.
     router.service(EventService, {});
     router.service(
       Health,

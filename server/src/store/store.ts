@@ -5,6 +5,7 @@
  */
 import { DomainError } from "../domain/errors.js";
 import type { Job, Scheduler } from "../domain/jobs.js";
+import type { EngineDb } from "./engine/ops.js";
 
 /** The database cannot be reached; the operation may be retried. */
 export class StoreUnavailableError extends DomainError {
@@ -38,6 +39,8 @@ export interface Page<T> {
 export interface Store {
   /** Apply pending schema migrations (under a lock on MySQL). */
   migrate(): Promise<void>;
+  /** Where the firing engine runs its transactions (see store/engine). */
+  engineDb(): EngineDb;
   /** Round-trip to the database. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 /** JobService: validate, delegate to the job manager, map. */
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import type { JobManager, ConflictPolicy as Conflict } from "../../management/jobs.js";
 import {
@@ -8,8 +8,16 @@ import {
   JobOrder,
   type JobService,
 } from "../../../../sdk/src/gen/metronome/v1/job_service_pb.js";
-import { jobInputFromProto, jobPatchFromProto, jobToProto, triggerFromProto } from "../convert.js";
+import {
+  jobInputFromProto,
+  jobPatchFromProto,
+  jobToProto,
+  runToProto,
+  triggerFromProto,
+} from "../convert.js";
 import { jobFields, jobRefFields, pageSize, withFields } from "./fields.js";
+import type { Engine } from "../../engine/engine.js";
+import { checkId } from "../../domain/jobs.js";
 
 const CONFLICTS: Record<ConflictPolicy, Conflict> = {
   [ConflictPolicy.UNSPECIFIED]: "error",
@@ -40,6 +48,7 @@ const MASK_PATHS: Record<string, string> = {
 
 export function jobService(
   jobs: JobManager,
+  engine: Engine,
   maxPageSize: number,
 ): Partial<ServiceImpl<typeof JobService>> {
   return {
@@ -156,8 +165,10 @@ export function jobService(
       return { removedCount: BigInt(n) };
     },
 
-    runJobNow() {
-      throw new ConnectError("RunJobNow arrives with the firing engine", Code.Unimplemented);
+    async runJobNow(req) {
+      const scheduler = checkId(req.scheduler || "default", "scheduler");
+      const jobId = checkId(req.jobId, "job_id");
+      return { run: runToProto(await engine.runNow(scheduler, jobId)) };
     },
   };
 }

@@ -78,6 +78,7 @@ export const runs = mysqlTable(
     id: varchar("id", { length: 36 }).primaryKey(),
     scheduler: ident("scheduler").notNull(),
     jobId: ident("job_id").notNull(),
+    jobName: displayName("job_name").notNull().default(""),
     /** The nominal fire time (manual runs: the request time). */
     scheduledTime: ms("scheduled_time").notNull(),
     manual: boolean("manual").notNull(),
@@ -86,11 +87,21 @@ export const runs = mysqlTable(
     handler: ident("handler").notNull(),
     args: json("args").notNull(),
     kwargs: json("kwargs").notNull(),
+    /** The job's settings when the run was created: the run follows them to its end. */
+    timeoutMs: ms("timeout_ms"),
+    retry: json("retry"),
     attempt: int("attempt").notNull(),
     status: varchar("status", { length: 16 }).notNull(),
+    statusReason: utf8("varchar(1024)")("status_reason").notNull().default(""),
+    /** While pending: the earliest time the run may be handed to a worker. */
+    dueAt: ms("due_at"),
+    /** While pending: when the run becomes missed (fire time + misfire grace; null: never). */
+    expiresAt: ms("expires_at"),
     workerId: ident("worker_id"),
     leaseToken: varchar("lease_token", { length: 64 }),
     leaseExpiresAt: ms("lease_expires_at"),
+    /** While running: when the job's timeout ends the attempt. */
+    deadlineAt: ms("deadline_at"),
     startedAt: ms("started_at"),
     finishedAt: ms("finished_at"),
     result: json("result"),
@@ -101,9 +112,17 @@ export const runs = mysqlTable(
   (t) => [
     // Exactly once: one run per job and nominal fire time, enforced by the database.
     uniqueIndex("runs_job_scheduled_time").on(t.scheduler, t.jobId, t.scheduledTime, t.manual),
-    index("runs_status_fire_time").on(t.status, t.fireTime),
-    index("runs_lease_expires_at").on(t.leaseExpiresAt),
-    index("runs_created_at").on(t.createdAt),
+    // Dispatch: pending runs of a handler by due time.
+    index("runs_dispatch").on(t.status, t.handler, t.dueAt),
+    // max_instances: a job's pending and running runs.
+    index("runs_job_status").on(t.scheduler, t.jobId, t.status),
+    // Sweeps: misfire of pending runs, expired leases and timeouts of running ones.
+    index("runs_status_expires_at").on(t.status, t.expiresAt),
+    index("runs_status_lease_expires_at").on(t.status, t.leaseExpiresAt),
+    index("runs_status_deadline_at").on(t.status, t.deadlineAt),
+    // History: a scheduler's runs newest first, and retention by end time.
+    index("runs_scheduler_scheduled_time").on(t.scheduler, t.scheduledTime),
+    index("runs_finished_at").on(t.finishedAt),
   ],
 );
 

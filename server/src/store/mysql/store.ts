@@ -6,7 +6,10 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
 import { migrate } from "drizzle-orm/mysql2/migrator";
+import { createPool as createCallbackPool } from "mysql2";
 import mysql from "mysql2/promise";
+import type { EngineDb } from "../engine/ops.js";
+import { MysqlEngineDb } from "../engine/runners.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
 import { migrationsFolder } from "../../paths.js";
 import { Batcher } from "../batcher.js";
@@ -54,13 +57,17 @@ function isDuplicate(err: unknown): boolean {
   return errorCode(err) === "ER_DUP_ENTRY";
 }
 
+/** A lost or refused connection as StoreUnavailableError; other errors unchanged. */
+export function storeError(err: unknown): unknown {
+  const code = errorCode(err);
+  return code !== undefined && UNAVAILABLE_CODES.has(code) ? new StoreUnavailableError(err) : err;
+}
+
 async function guard<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
-    const code = errorCode(err);
-    if (code !== undefined && UNAVAILABLE_CODES.has(code)) throw new StoreUnavailableError(err);
-    throw err;
+    throw storeError(err);
   }
 }
 
@@ -95,19 +102,34 @@ export class MysqlStore implements Store {
     };
   }
 
+  /** The engine's transactions (store/engine), on a pool of their own, opened on first use. */
+  engineDb(): EngineDb {
+    this.engine ??= new MysqlEngineDb(
+      createCallbackPool({ ...this.poolOptions, connectionLimit: 10 }),
+      storeError,
+    );
+    return this.engine;
+  }
+
+  private engine: MysqlEngineDb | undefined;
+  private poolOptions: mysql.PoolOptions = {};
+
   static open(url: string, options: { connectionLimit?: number } = {}): MysqlStore {
-    const pool = mysql.createPool({
+    const poolOptions: mysql.PoolOptions = {
       uri: url,
       connectionLimit: options.connectionLimit ?? 20,
       timezone: "Z",
       connectTimeout: 5000,
       enableKeepAlive: true,
-    });
+    };
+    const pool = mysql.createPool(poolOptions);
     // A pool emits errors of idle connections; they are not fatal (the next query reconnects).
     pool.on("connection", (conn) => {
       conn.on("error", () => undefined);
     });
-    return new MysqlStore(pool);
+    const store = new MysqlStore(pool);
+    store.poolOptions = poolOptions;
+    return store;
   }
 
   async migrate(): Promise<void> {
@@ -134,7 +156,7 @@ export class MysqlStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.engine?.end()]);
   }
 
   async getScheduler(name: string): Promise<Scheduler | null> {

@@ -15,6 +15,8 @@ import { migrationsFolder } from "../../paths.js";
 import { jobListing, page } from "../paging.js";
 import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
 import { type ListJobsQuery, type Page, type Store } from "../store.js";
+import type { EngineDb } from "../engine/ops.js";
+import { SqliteEngineDb } from "../engine/runners.js";
 import { jobs, schedulers } from "./schema.js";
 
 function isDuplicate(err: unknown): boolean {
@@ -26,8 +28,16 @@ function isDuplicate(err: unknown): boolean {
 export class SqliteStore implements Store {
   private readonly db: BetterSQLite3Database;
 
+  private readonly engine: SqliteEngineDb;
+
   private constructor(private readonly sqlite: Database.Database) {
     this.db = drizzle({ client: sqlite });
+    this.engine = new SqliteEngineDb(sqlite);
+  }
+
+  /** The engine's transactions (store/engine) on the same connection. */
+  engineDb(): EngineDb {
+    return this.engine;
   }
 
   /** Open (creating the file and its folder if needed) a database file, or ":memory:". */

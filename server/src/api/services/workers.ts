@@ -1,0 +1,358 @@
+/**
+ * WorkerService.Session: the server side of the worker protocol described in
+ * proto/metronome/v1/worker_service.proto and docs/protocol.md. The stream is a thin shell
+ * around the engine: it validates messages, turns engine callbacks into responses, and ends the
+ * session on silence, violations or the worker's close.
+ */
+import { randomUUID } from "node:crypto";
+import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import {
+  durationFromMs,
+  ListValueSchema,
+  timestampFromMs,
+  ValueSchema,
+} from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { Clock } from "../../clock.js";
+import { InvalidArgumentError } from "../../domain/errors.js";
+import { checkHandler, checkId } from "../../domain/jobs.js";
+import { maxAttempts, type Run } from "../../domain/runs.js";
+import { SessionSlots, type Engine, type SessionSink } from "../../engine/engine.js";
+import { AsyncQueue } from "../../engine/queue.js";
+import type { Lease, Outcome, Verdict } from "../../store/engine/queries.js";
+import type { Logger } from "../../logger.js";
+import {
+  CancellationReason,
+  ResultRejectionReason,
+  RunLeaseSchema,
+  SessionResponseSchema,
+  type RunLease,
+  type SessionRequest,
+  type SessionResponse,
+  type WorkerHello,
+  type WorkerService,
+} from "../../../../sdk/src/gen/metronome/v1/worker_service_pb.js";
+import { runStatusToProto } from "../convert.js";
+
+const LIMITS = {
+  handlers: 1000,
+  concurrency: 10_000,
+  labels: 32,
+  labelKey: 63,
+  labelValue: 255,
+  resultBytes: 65_536,
+};
+
+interface Hello {
+  workerId: string;
+  handlers: Map<string, number>;
+  maxConcurrency: number;
+  resumed: Lease[];
+}
+
+function checkHello(h: WorkerHello): Hello {
+  const workerId =
+    h.workerId === "" ? `worker-${randomUUID()}` : checkId(h.workerId, "hello.worker_id");
+  if (h.handlers.length === 0)
+    throw new InvalidArgumentError("hello.handlers", "must name at least one handler");
+  if (h.handlers.length > LIMITS.handlers)
+    throw new InvalidArgumentError(
+      "hello.handlers",
+      `must have at most ${String(LIMITS.handlers)} entries`,
+    );
+  const handlers = new Map<string, number>();
+  h.handlers.forEach((r, i) => {
+    const field = `hello.handlers[${String(i)}]`;
+    const name = checkHandler(r.handler, `${field}.handler`);
+    if (handlers.has(name))
+      throw new InvalidArgumentError(`${field}.handler`, `${name} is registered twice`);
+    if (r.maxConcurrency < 0 || r.maxConcurrency > LIMITS.concurrency)
+      throw new InvalidArgumentError(
+        `${field}.max_concurrency`,
+        `must be from 0 to ${String(LIMITS.concurrency)}`,
+      );
+    if (h.maxConcurrency === 0 && r.maxConcurrency === 0)
+      throw new InvalidArgumentError(
+        `${field}.max_concurrency`,
+        "is required when hello.max_concurrency is 0 (no total limit)",
+      );
+    handlers.set(name, r.maxConcurrency);
+  });
+  if (h.maxConcurrency < 0 || h.maxConcurrency > LIMITS.concurrency)
+    throw new InvalidArgumentError(
+      "hello.max_concurrency",
+      `must be from 0 to ${String(LIMITS.concurrency)}`,
+    );
+  const labels = Object.entries(h.labels);
+  if (labels.length > LIMITS.labels)
+    throw new InvalidArgumentError(
+      "hello.labels",
+      `must have at most ${String(LIMITS.labels)} entries`,
+    );
+  for (const [k, v] of labels) {
+    if (k.length === 0 || k.length > LIMITS.labelKey)
+      throw new InvalidArgumentError(
+        "hello.labels",
+        `keys must be 1 to ${String(LIMITS.labelKey)} characters`,
+      );
+    if (v.length > LIMITS.labelValue)
+      throw new InvalidArgumentError(
+        `hello.labels[${k}]`,
+        `must be at most ${String(LIMITS.labelValue)} characters`,
+      );
+  }
+  const total =
+    h.maxConcurrency > 0 ? h.maxConcurrency : [...handlers.values()].reduce((a, b) => a + b, 0);
+  if (h.resumedLeases.length > total)
+    throw new InvalidArgumentError(
+      "hello.resumed_leases",
+      `must have at most ${String(total)} entries`,
+    );
+  const resumed = h.resumedLeases.map((l, i) =>
+    checkLease(l, `hello.resumed_leases[${String(i)}]`),
+  );
+  return { workerId, handlers, maxConcurrency: h.maxConcurrency, resumed };
+}
+
+function checkLease(l: RunLease | undefined, field: string): Lease {
+  if (l === undefined) throw new InvalidArgumentError(field, "is required");
+  if (l.runId === "" || l.runId.length > 64)
+    throw new InvalidArgumentError(`${field}.run_id`, "is not a run id");
+  if (l.attempt < 1) throw new InvalidArgumentError(`${field}.attempt`, "must be at least 1");
+  if (l.leaseToken === "" || l.leaseToken.length > 64)
+    throw new InvalidArgumentError(`${field}.lease_token`, "is not a lease token");
+  return { runId: l.runId, attempt: l.attempt, token: l.leaseToken };
+}
+
+function leaseToProto(l: Lease): RunLease {
+  return create(RunLeaseSchema, { runId: l.runId, attempt: l.attempt, leaseToken: l.token });
+}
+
+const REVOKE_REASONS = {
+  cancelled: CancellationReason.CANCELLED,
+  timed_out: CancellationReason.TIMED_OUT,
+  lease_lost: CancellationReason.LEASE_LOST,
+} as const;
+
+const REJECT_REASONS = {
+  lease_expired: ResultRejectionReason.LEASE_EXPIRED,
+  cancelled: ResultRejectionReason.CANCELLED,
+  timed_out: ResultRejectionReason.TIMED_OUT,
+  unknown_lease: ResultRejectionReason.UNKNOWN_LEASE,
+} as const;
+
+function assignment(r: Run): SessionResponse {
+  return create(SessionResponseSchema, {
+    payload: {
+      case: "assignment",
+      value: {
+        lease: { runId: r.id, attempt: r.attempt, leaseToken: r.leaseToken ?? "" },
+        scheduler: r.scheduler,
+        jobId: r.jobId,
+        jobName: r.jobName,
+        handler: r.handler,
+        args: fromJson(ListValueSchema, r.args),
+        kwargs: r.kwargs,
+        scheduledTime: timestampFromMs(r.scheduledTime),
+        fireTime: timestampFromMs(r.fireTime),
+        manual: r.manual,
+        timeout: r.timeoutMs === null ? undefined : durationFromMs(r.timeoutMs),
+        maxAttempts: maxAttempts(r),
+      },
+    },
+  });
+}
+
+function outcomeOf(req: Extract<SessionRequest["payload"], { case: "result" }>["value"]): Outcome {
+  const o = req.outcome;
+  if (o.case === "success") {
+    const result: JsonValue =
+      o.value.result === undefined ? null : toJson(ValueSchema, o.value.result);
+    if (Buffer.byteLength(JSON.stringify(result)) > LIMITS.resultBytes)
+      return {
+        kind: "error",
+        error: {
+          message: `the result is larger than ${String(LIMITS.resultBytes)} bytes of JSON`,
+          type: "ResultTooLarge",
+          stack: "",
+          nonRetryable: true,
+        },
+      };
+    return { kind: "success", result: result };
+  }
+  if (o.case === "error")
+    return {
+      kind: "error",
+      error: {
+        message: o.value.message,
+        type: o.value.type || "Error",
+        stack: o.value.stack,
+        nonRetryable: o.value.nonRetryable,
+      },
+    };
+  throw new InvalidArgumentError("result.outcome", "must be success or error");
+}
+
+export function workerService(
+  engine: Engine,
+  clock: Clock,
+  log: Logger,
+): Partial<ServiceImpl<typeof WorkerService>> {
+  const leaseMs = engine.config.leaseMs;
+  const heartbeatMs = Math.max(100, Math.floor(leaseMs / 3));
+  return {
+    async *session(requests: AsyncIterable<SessionRequest>, ctx: HandlerContext) {
+      const inbound = requests[Symbol.asyncIterator]();
+      const first = await inbound.next();
+      if (first.done === true) return;
+      if (first.value.payload.case !== "hello")
+        throw new InvalidArgumentError("payload", "the first message of a session must be hello");
+      const hello = checkHello(first.value.payload.value);
+      const out = new AsyncQueue<SessionResponse>();
+      const sink: SessionSink = {
+        assign: (runs) => {
+          for (const r of runs) out.push(assignment(r));
+        },
+        revoke: (lease, reason, message) => {
+          out.push(
+            create(SessionResponseSchema, {
+              payload: {
+                case: "cancellation",
+                value: { lease: leaseToProto(lease), reason: REVOKE_REASONS[reason], message },
+              },
+            }),
+          );
+        },
+      };
+      const slots = new SessionSlots(
+        randomUUID(),
+        hello.workerId,
+        hello.handlers,
+        hello.maxConcurrency,
+        sink,
+      );
+      const slog = log.child({ sessionId: slots.id, workerId: slots.workerId });
+
+      const lostLeases = async (leases: readonly Lease[]): Promise<void> => {
+        for (const l of await engine.heartbeat(slots, leases))
+          sink.revoke(l, "lease_lost", "the lease is no longer this worker's");
+      };
+
+      // Silence for a whole lease ends the session.
+      let stopSilence: () => void = () => undefined;
+      const armSilence = (): void => {
+        stopSilence();
+        stopSilence = clock.wakeAt(clock.now() + leaseMs, () => {
+          out.fail(
+            new ConnectError(
+              "no message from the worker within the lease duration",
+              Code.DeadlineExceeded,
+            ),
+          );
+        });
+      };
+
+      const pending = new Set<Promise<void>>();
+      const track = (p: Promise<void>): void => {
+        const q = p.catch((err: unknown) => {
+          out.fail(err);
+        });
+        pending.add(q);
+        void q.finally(() => pending.delete(q));
+      };
+
+      const handle = (req: SessionRequest): void => {
+        armSilence();
+        const p = req.payload;
+        switch (p.case) {
+          case "hello":
+            throw new InvalidArgumentError("hello", "is only allowed as the first message");
+          case "heartbeat": {
+            const leases = p.value.activeLeases.map((l, i) =>
+              checkLease(l, `heartbeat.active_leases[${String(i)}]`),
+            );
+            track(lostLeases(leases));
+            return;
+          }
+          case "result": {
+            const lease = checkLease(p.value.lease, "result.lease");
+            const outcome = outcomeOf(p.value);
+            track(
+              engine.complete(slots, lease, outcome).then((v: Verdict) => {
+                out.push(
+                  create(SessionResponseSchema, {
+                    payload: v.accepted
+                      ? {
+                          case: "resultAccepted",
+                          value: {
+                            lease: leaseToProto(lease),
+                            runStatus: runStatusToProto(v.run.status),
+                          },
+                        }
+                      : {
+                          case: "resultRejected",
+                          value: {
+                            lease: leaseToProto(lease),
+                            reason: REJECT_REASONS[v.reason],
+                            message:
+                              v.run === null
+                                ? "no such lease"
+                                : `the run is ${v.run.status} (attempt ${String(v.run.attempt)})`,
+                          },
+                        },
+                  }),
+                );
+              }),
+            );
+            return;
+          }
+          case "drain":
+            engine.drain(slots);
+            return;
+          default:
+            throw new InvalidArgumentError("payload", "must be set");
+        }
+      };
+
+      // Resumed leases move to this session before any new assignment.
+      if (hello.resumed.length > 0) await lostLeases(hello.resumed);
+      yield create(SessionResponseSchema, {
+        payload: {
+          case: "welcome",
+          value: {
+            sessionId: slots.id,
+            workerId: slots.workerId,
+            leaseDuration: durationFromMs(leaseMs),
+            heartbeatInterval: durationFromMs(heartbeatMs),
+          },
+        },
+      });
+      armSilence();
+      engine.addSession(slots);
+      slog.info({ handlers: [...hello.handlers.keys()] }, "worker connected");
+
+      const reading = (async () => {
+        for (let next = await inbound.next(); next.done !== true; next = await inbound.next())
+          handle(next.value);
+        // The worker closed its side: answer what is still being recorded, then end with OK.
+        await Promise.all(pending);
+        out.close();
+      })();
+      reading.catch((err: unknown) => {
+        out.fail(err);
+      });
+      const onAbort = (): void => {
+        out.fail(new ConnectError("the session was cancelled", Code.Canceled));
+      };
+      ctx.signal.addEventListener("abort", onAbort);
+      try {
+        for await (const msg of out) yield msg;
+      } finally {
+        ctx.signal.removeEventListener("abort", onAbort);
+        stopSilence();
+        engine.removeSession(slots);
+        slog.info({ running: slots.active.size }, "worker disconnected");
+      }
+    },
+  };
+}

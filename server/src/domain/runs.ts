@@ -1,0 +1,274 @@
+/**
+ * Runs and the engine's decisions about them, as pure functions of a job, its trigger and one
+ * instant: which fire times become runs, which are missed, coalesced or skipped, and what
+ * follows a failed attempt. The stores apply these decisions inside their transactions; nothing
+ * here does I/O or reads a clock.
+ */
+import type { Job, JsonObject, JsonValue, RetryPolicy } from "./jobs.js";
+import { jittered, MAX_INSTANT, type Trigger } from "./triggers/index.js";
+
+export type RunStatus =
+  "pending" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "missed" | "skipped";
+
+export const FINAL_STATUSES: readonly RunStatus[] = [
+  "succeeded",
+  "failed",
+  "timed_out",
+  "cancelled",
+  "missed",
+  "skipped",
+];
+
+export interface RunError {
+  readonly message: string;
+  readonly type: string;
+  readonly stack: string;
+  readonly nonRetryable: boolean;
+}
+
+export interface Run {
+  readonly id: string;
+  readonly scheduler: string;
+  readonly jobId: string;
+  readonly jobName: string;
+  readonly handler: string;
+  /** The nominal fire time (manual runs: when requested). */
+  readonly scheduledTime: number;
+  /** The nominal time plus jitter. */
+  readonly fireTime: number;
+  readonly manual: boolean;
+  readonly args: JsonValue[];
+  readonly kwargs: JsonObject;
+  readonly timeoutMs: number | null;
+  readonly retry: RetryPolicy | null;
+  readonly attempt: number;
+  readonly status: RunStatus;
+  readonly statusReason: string;
+  /** Pending: the earliest time it may be handed out. */
+  readonly dueAt: number | null;
+  /** Pending: when it becomes missed (null: never). */
+  readonly expiresAt: number | null;
+  readonly workerId: string | null;
+  readonly leaseToken: string | null;
+  readonly leaseExpiresAt: number | null;
+  /** Running: when the job's timeout ends the attempt. */
+  readonly deadlineAt: number | null;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  /** The handler's return value when succeeded (undefined: none recorded). */
+  readonly result: JsonValue | undefined;
+  readonly error: RunError | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** The most fire times one claim turns into runs for one job; the rest wait for the next claim. */
+export const MAX_FIRES_PER_CLAIM = 100;
+
+export const MAX_REASON_CHARS = 1024;
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${String(ms / 1000)}s` : `${(ms / 1000).toFixed(3)}s`;
+}
+
+/** What one claim decided for one job. */
+export interface FirePlan {
+  /** The runs to create, in fire-time order (pending, missed or skipped). */
+  readonly runs: Run[];
+  /** The job's next nominal fire time, or null when its trigger has ended (remove the job). */
+  readonly nextRunTime: number | null;
+}
+
+export interface FireContext {
+  readonly now: number;
+  /** The job's runs that are pending or running (they count toward max_instances). */
+  readonly active: number;
+  readonly newId: () => string;
+  readonly random?: () => number;
+}
+
+function newRun(job: Job, trigger: Trigger, nominal: number, ctx: FireContext): Run {
+  const fireTime = jittered(trigger, nominal, ctx.random);
+  return {
+    id: ctx.newId(),
+    scheduler: job.scheduler,
+    jobId: job.id,
+    jobName: job.name,
+    handler: job.handler,
+    scheduledTime: nominal,
+    fireTime,
+    manual: false,
+    args: job.args,
+    kwargs: job.kwargs,
+    timeoutMs: job.timeoutMs,
+    retry: job.retry,
+    attempt: 1,
+    status: "pending",
+    statusReason: "",
+    dueAt: fireTime,
+    expiresAt: job.misfireGraceTimeMs === null ? null : fireTime + job.misfireGraceTimeMs,
+    workerId: null,
+    leaseToken: null,
+    leaseExpiresAt: null,
+    deadlineAt: null,
+    startedAt: null,
+    finishedAt: null,
+    result: undefined,
+    error: null,
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+  };
+}
+
+/** A run that ends as soon as it is created (missed or skipped). */
+function ended(run: Run, status: RunStatus, reason: string, now: number): Run {
+  return {
+    ...run,
+    status,
+    statusReason: reason.slice(0, MAX_REASON_CHARS),
+    dueAt: null,
+    expiresAt: null,
+    finishedAt: now,
+  };
+}
+
+/**
+ * The latest fire time at or before `now`, starting from a known fire time `from <= now`
+ * without walking every fire time in between: look back from `now` over doubling windows until
+ * one holds a fire time, then walk forward inside it.
+ */
+export function latestFireTime(trigger: Trigger, from: number, now: number): number {
+  for (let back = 1000; ; back *= 2) {
+    const start = Math.max(from, now - back);
+    const first = trigger.nextAtOrAfter(start);
+    if (first !== null && first <= now) {
+      let latest = first;
+      for (let t = trigger.nextFireTime(latest); t !== null && t <= now;) {
+        latest = t;
+        t = trigger.nextFireTime(t);
+      }
+      return latest;
+    }
+    if (start === from) return from;
+  }
+}
+
+/**
+ * Turns a due job's fire times (its next_run_time up to `now`) into runs:
+ * - with coalesce, all of them become one run for the latest (the others are named in its
+ *   status reason); without, each becomes a run, at most MAX_FIRES_PER_CLAIM per claim;
+ * - a fire time older than misfire_grace_time is a `missed` run;
+ * - a fire time that finds max_instances runs of the job pending or running is a `skipped` run.
+ * The job's next_run_time is the first fire time after those handled (null when the trigger has
+ * ended, or passed the last representable instant).
+ */
+export function planFires(job: Job, trigger: Trigger, ctx: FireContext): FirePlan {
+  const first = job.nextRunTime;
+  if (first === null || first > ctx.now) return { runs: [], nextRunTime: first };
+  let times: number[];
+  let coalesced = 0;
+  if (job.coalesce) {
+    const latest = latestFireTime(trigger, first, ctx.now);
+    times = [latest];
+    for (
+      let t: number | null = first;
+      t !== null && t < latest && coalesced <= 1000;
+      t = trigger.nextFireTime(t)
+    ) {
+      coalesced++;
+    }
+  } else {
+    times = [];
+    for (
+      let t: number | null = first;
+      t !== null && t <= ctx.now && times.length < MAX_FIRES_PER_CLAIM;
+      t = trigger.nextFireTime(t)
+    ) {
+      times.push(t);
+    }
+  }
+  const runs: Run[] = [];
+  let active = ctx.active;
+  for (const nominal of times) {
+    let run = newRun(job, trigger, nominal, ctx);
+    const late = ctx.now - run.fireTime;
+    if (job.misfireGraceTimeMs !== null && late > job.misfireGraceTimeMs) {
+      run = ended(
+        run,
+        "missed",
+        `misfire grace ${seconds(job.misfireGraceTimeMs)} exceeded (late by ${seconds(late)})`,
+        ctx.now,
+      );
+    } else if (active >= job.maxInstances) {
+      run = ended(run, "skipped", `max_instances ${String(job.maxInstances)} reached`, ctx.now);
+    } else {
+      active++;
+    }
+    if (coalesced > 0) {
+      const count = coalesced > 1000 ? "over 1000" : String(coalesced);
+      const note = `coalesced ${count} earlier fire time${coalesced === 1 ? "" : "s"} from ${new Date(first).toISOString()}`;
+      run = {
+        ...run,
+        statusReason: (run.statusReason ? `${run.statusReason}; ${note}` : note).slice(
+          0,
+          MAX_REASON_CHARS,
+        ),
+      };
+    }
+    runs.push(run);
+  }
+  const last = times[times.length - 1] ?? first;
+  const next = trigger.nextFireTime(last);
+  return { runs, nextRunTime: next === null || next > MAX_INSTANT ? null : next };
+}
+
+/** A manual run (RunJobNow) of a job at `now`. */
+export function manualRun(job: Job, trigger: Trigger, ctx: FireContext): Run {
+  const run: Run = {
+    ...newRun(job, trigger, ctx.now, ctx),
+    fireTime: ctx.now,
+    dueAt: ctx.now,
+    manual: true,
+  };
+  const withGrace: Run = {
+    ...run,
+    expiresAt: job.misfireGraceTimeMs === null ? null : ctx.now + job.misfireGraceTimeMs,
+  };
+  return ctx.active >= job.maxInstances
+    ? ended(withGrace, "skipped", `max_instances ${String(job.maxInstances)} reached`, ctx.now)
+    : withGrace;
+}
+
+/** The delay before attempt `attempt + 1` after attempt `attempt` failed. */
+export function backoffMs(policy: RetryPolicy, attempt: number): number {
+  const raw = policy.initialBackoffMs * policy.multiplier ** Math.max(0, attempt - 1);
+  return Math.min(policy.maxBackoffMs, Math.round(raw));
+}
+
+/** What follows a failed attempt: another attempt after a backoff, or the end. */
+export type AfterFailure =
+  | { readonly retry: true; readonly attempt: number; readonly dueAt: number }
+  | { readonly retry: false };
+
+export function afterFailure(run: Run, error: RunError, now: number): AfterFailure {
+  const policy = run.retry;
+  if (policy === null || error.nonRetryable || run.attempt >= policy.maxAttempts)
+    return { retry: false };
+  return { retry: true, attempt: run.attempt + 1, dueAt: now + backoffMs(policy, run.attempt) };
+}
+
+/** The attempts a run may have in total (1 without a retry policy). */
+export function maxAttempts(run: Run): number {
+  return run.retry?.maxAttempts ?? 1;
+}
+
+export const ERROR_LIMITS = { message: 4096, type: 191, stack: 16_384 } as const;
+
+export function boundedError(e: RunError): RunError {
+  return {
+    message: e.message.slice(0, ERROR_LIMITS.message),
+    type: e.type.slice(0, ERROR_LIMITS.type),
+    stack: e.stack.slice(0, ERROR_LIMITS.stack),
+    nonRetryable: e.nonRetryable,
+  };
+}

@@ -1,0 +1,460 @@
+/**
+ * The firing engine of one node: it claims due jobs and turns their fire times into runs,
+ * hands pending runs to the worker sessions connected to this node, and sweeps runs whose
+ * misfire grace, lease or timeout ran out. Every guarantee rests on the database: runs are
+ * unique per (job, fire time), claims and leases take row locks that other nodes skip, and a
+ * result is accepted only for its run's current lease. Timers only decide when to look.
+ *
+ * Waking: a node sleeps until the earliest due time it knows (job fire times, pending runs of
+ * its workers' handlers), is woken at once by its own changes, and polls every
+ * `pollIntervalMs` for other nodes' changes.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Clock } from "../clock.js";
+import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
+import type { Job } from "../domain/jobs.js";
+import {
+  afterFailure,
+  boundedError,
+  manualRun,
+  planFires,
+  type Run,
+  type RunError,
+} from "../domain/runs.js";
+import { compileTrigger } from "../domain/triggers/index.js";
+import type { Logger } from "../logger.js";
+import type { EngineDb } from "../store/engine/ops.js";
+import * as q from "../store/engine/queries.js";
+import { Batcher } from "../store/batcher.js";
+import { StoreUnavailableError } from "../store/store.js";
+
+export interface EngineConfig {
+  /** Whether this node claims due jobs (SCHEDULER__ENABLED). Dispatch and sweeps always run. */
+  readonly firing: boolean;
+  readonly nodeId: string;
+  readonly leaseMs: number;
+  readonly pollIntervalMs: number;
+  readonly runRetentionMs: number;
+  /** Jobs claimed per transaction. */
+  readonly claimBatch?: number;
+}
+
+/** How a session hears about its runs. Implemented by the worker service. */
+export interface SessionSink {
+  assign(runs: readonly Run[]): void;
+  /** The run's lease ended on the server side (cancelled, timed out, or lost). */
+  revoke(lease: q.Lease, reason: "cancelled" | "timed_out" | "lease_lost", message: string): void;
+}
+
+/** A worker session as the engine sees it: what it can take, and where to send runs. */
+export class SessionSlots {
+  /** Leases held, by run id. */
+  readonly active = new Map<string, { lease: q.Lease; handler: string; stopTimer?: () => void }>();
+  draining = false;
+
+  constructor(
+    readonly id: string,
+    readonly workerId: string,
+    /** Per-handler limit (0: only the total applies). */
+    readonly handlers: ReadonlyMap<string, number>,
+    /** Total limit (0: only the per-handler limits apply). */
+    readonly maxConcurrency: number,
+    readonly sink: SessionSink,
+  ) {}
+
+  /** Free slots per handler, bounded by the total; empty when none. */
+  free(): { slots: Map<string, number>; total: number } {
+    const slots = new Map<string, number>();
+    if (this.draining) return { slots, total: 0 };
+    const used = new Map<string, number>();
+    for (const a of this.active.values()) used.set(a.handler, (used.get(a.handler) ?? 0) + 1);
+    const totalLimit =
+      this.maxConcurrency > 0
+        ? this.maxConcurrency
+        : [...this.handlers.values()].reduce((a, b) => a + b, 0);
+    const total = Math.max(0, totalLimit - this.active.size);
+    if (total === 0) return { slots, total: 0 };
+    for (const [handler, limit] of this.handlers) {
+      const cap = limit > 0 ? limit - (used.get(handler) ?? 0) : total;
+      if (cap > 0) slots.set(handler, Math.min(cap, total));
+    }
+    return { slots, total };
+  }
+}
+
+/** A sleep that ends at a clock time or when woken, whichever comes first. */
+class Waiter {
+  private wakeNow: (() => void) | undefined;
+  private pending = false;
+
+  wake(): void {
+    if (this.wakeNow) this.wakeNow();
+    else this.pending = true;
+  }
+
+  sleep(clock: Clock, until: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const cancel = clock.wakeAt(until, () => {
+        done();
+      });
+      const done = (): void => {
+        cancel();
+        this.wakeNow = undefined;
+        resolve();
+      };
+      this.wakeNow = done;
+    });
+  }
+}
+
+const LOOP_ERROR_BACKOFF_MS = 1000;
+/** When a due job is locked by another node, look again this soon instead of spinning. */
+const BUSY_RETRY_MS = 20;
+const SWEEP_BATCH = 500;
+const RETENTION_EVERY_MS = 60_000;
+
+export class Engine {
+  private stopped = false;
+  private readonly loops: Promise<void>[] = [];
+  private readonly fireWaiter = new Waiter();
+  private readonly dispatchWaiter = new Waiter();
+  private readonly sweepWaiter = new Waiter();
+  private readonly sessions = new Map<string, SessionSlots>();
+  private lastRetention = 0;
+  private readonly completions: Batcher<{ lease: q.Lease; outcome: q.Outcome }, q.Verdict>;
+
+  constructor(
+    private readonly db: EngineDb,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    readonly config: EngineConfig,
+  ) {
+    this.completions = new Batcher(
+      (items) =>
+        this.db.tx(() => q.completeRuns(this.db.dialect, this.clock.now(), items, this.fail)),
+      2,
+      200,
+    );
+  }
+
+  start(): void {
+    if (this.config.firing) this.loops.push(this.loop("firing", () => this.fireOnce()));
+    this.loops.push(this.loop("dispatch", () => this.dispatchOnce()));
+    this.loops.push(this.loop("sweep", () => this.sweepOnce()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.fireWaiter.wake();
+    this.dispatchWaiter.wake();
+    this.sweepWaiter.wake();
+    await Promise.all(this.loops);
+    for (const s of this.sessions.values()) for (const a of s.active.values()) a.stopTimer?.();
+  }
+
+  /** A job or scheduler changed on this node: look for due jobs now. */
+  jobsChanged(): void {
+    this.fireWaiter.wake();
+  }
+
+  // ---- loops ----
+
+  /** Runs `once` until stopped; `once` returns when to run again (a clock time). */
+  private async loop(name: string, once: () => Promise<number>): Promise<void> {
+    const waiter =
+      name === "firing"
+        ? this.fireWaiter
+        : name === "dispatch"
+          ? this.dispatchWaiter
+          : this.sweepWaiter;
+    while (!this.stopped) {
+      let next: number;
+      try {
+        next = await once();
+      } catch (err) {
+        const unavailable = err instanceof StoreUnavailableError || isConnectionError(err);
+        this.log.warn(
+          { err, loop: name },
+          unavailable ? "store unavailable" : "engine loop failed",
+        );
+        next = this.clock.now() + LOOP_ERROR_BACKOFF_MS;
+      }
+      if (next <= this.clock.now()) continue;
+      await waiter.sleep(this.clock, next);
+    }
+  }
+
+  private plan = (job: Job, active: number) =>
+    planFires(job, compileTrigger(job.trigger), { now: this.clock.now(), active, newId: newRunId });
+
+  private fail = (run: Run, error: RunError): Run => {
+    const now = this.clock.now();
+    const e = boundedError(error);
+    const next = afterFailure(run, e, now);
+    const base = { ...run, error: e, leaseExpiresAt: null, deadlineAt: null, updatedAt: now };
+    if (next.retry) {
+      return {
+        ...base,
+        status: "pending",
+        statusReason: `attempt ${String(run.attempt)} failed (${e.type}); retrying`,
+        attempt: next.attempt,
+        dueAt: next.dueAt,
+        expiresAt: null,
+        leaseToken: null,
+      };
+    }
+    return {
+      ...base,
+      status: "failed",
+      statusReason: e.nonRetryable ? `${e.type}: not retryable` : e.type,
+      finishedAt: now,
+    };
+  };
+
+  private async fireOnce(): Promise<number> {
+    const now = this.clock.now();
+    const batch = this.config.claimBatch ?? 200;
+    const claimed = await this.db.tx(() => q.claimDueJobs(this.db.dialect, now, batch, this.plan));
+    if (claimed.runs.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
+    if (claimed.runs.length > 0) this.logDecisions(claimed.runs);
+    if (claimed.jobs === batch) return now; // more may be due
+    const due = await this.db.read(() => q.nextDueTime());
+    const poll = now + this.config.pollIntervalMs;
+    if (due === null) return poll;
+    // A due job we could not claim is locked by another node: look again shortly.
+    if (due <= now) return now + BUSY_RETRY_MS;
+    return Math.min(due, poll);
+  }
+
+  private logDecisions(runs: readonly Run[]): void {
+    if (!this.log.isLevelEnabled("debug")) return;
+    for (const r of runs)
+      this.log.debug(
+        {
+          runId: r.id,
+          scheduler: r.scheduler,
+          jobId: r.jobId,
+          status: r.status,
+          reason: r.statusReason,
+        },
+        "fire time handled",
+      );
+  }
+
+  private async dispatchOnce(): Promise<number> {
+    const now = this.clock.now();
+    let again = false;
+    const handlers = new Set<string>();
+    for (const s of this.sessions.values()) {
+      const { slots, total } = s.free();
+      if (total === 0) continue;
+      for (const h of slots.keys()) handlers.add(h);
+      const runs = await this.db.tx(() =>
+        q.leaseRuns(this.db.dialect, now, {
+          slots,
+          total,
+          workerId: s.workerId,
+          leaseToken: newLeaseToken(),
+          leaseMs: this.config.leaseMs,
+        }),
+      );
+      if (runs.length === 0) continue;
+      if (!this.sessions.has(s.id)) {
+        // The session ended while its runs were being leased: they expire and are retried.
+        continue;
+      }
+      for (const r of runs) this.track(s, r);
+      s.sink.assign(runs);
+      if (runs.length === total) again = true;
+    }
+    if (again) return now;
+    const poll = now + this.config.pollIntervalMs;
+    if (handlers.size === 0) return poll;
+    const due = await this.db.read(() => q.nextPendingDue([...handlers]));
+    if (due !== null && due <= now) return now + BUSY_RETRY_MS;
+    return Math.min(due ?? poll, poll);
+  }
+
+  private track(s: SessionSlots, r: Run): void {
+    const lease = { runId: r.id, attempt: r.attempt, token: r.leaseToken ?? "" };
+    const entry: { lease: q.Lease; handler: string; stopTimer?: () => void } = {
+      lease,
+      handler: r.handler,
+    };
+    if (r.deadlineAt !== null) {
+      entry.stopTimer = this.clock.wakeAt(r.deadlineAt, () => {
+        void this.timeOut(s, lease);
+      });
+    }
+    s.active.set(r.id, entry);
+  }
+
+  private async timeOut(s: SessionSlots, lease: q.Lease): Promise<void> {
+    try {
+      const run = await this.db.tx(() => q.timeOutRun(this.db.dialect, this.clock.now(), lease));
+      if (run === null) return; // finished meanwhile
+      this.release(s, lease.runId);
+      s.sink.revoke(lease, "timed_out", run.statusReason);
+    } catch (err) {
+      this.log.warn({ err, runId: lease.runId }, "timing out a run failed; the sweeper retries");
+    }
+  }
+
+  private release(s: SessionSlots, runId: string): void {
+    const a = s.active.get(runId);
+    if (a === undefined) return;
+    a.stopTimer?.();
+    s.active.delete(runId);
+    this.dispatchWaiter.wake();
+  }
+
+  private async sweepOnce(): Promise<number> {
+    const now = this.clock.now();
+    const swept = await this.db.tx(() => q.sweep(this.db.dialect, now, SWEEP_BATCH, this.fail));
+    if (swept.expired.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
+    for (const r of swept.missed)
+      this.log.info({ runId: r.id, jobId: r.jobId, scheduler: r.scheduler }, "run missed");
+    // Runs of this node's sessions that ended elsewhere (cancelled through another node, timed
+    // out or expired): tell their workers.
+    await this.checkLeases();
+    if (now - this.lastRetention >= RETENTION_EVERY_MS) {
+      this.lastRetention = now;
+      const before = now - this.config.runRetentionMs;
+      while ((await this.db.tx(() => q.deleteOldRuns(before, 1000))) === 1000) {
+        if (this.stopped) break;
+      }
+    }
+    const full =
+      swept.missed.length === SWEEP_BATCH ||
+      swept.expired.length === SWEEP_BATCH ||
+      swept.timedOut.length === SWEEP_BATCH;
+    return full ? now : now + Math.min(1000, this.config.pollIntervalMs);
+  }
+
+  private async checkLeases(): Promise<void> {
+    const held: { s: SessionSlots; lease: q.Lease }[] = [];
+    for (const s of this.sessions.values())
+      for (const a of s.active.values()) held.push({ s, lease: a.lease });
+    if (held.length === 0) return;
+    const states = await this.db.read(() => q.leaseStates(held.map((h) => h.lease)));
+    for (const { s, lease } of held) {
+      const state = states.get(lease.runId);
+      if (state === undefined || state.current) continue;
+      if (s.active.get(lease.runId)?.lease.token !== lease.token) continue; // changed meanwhile
+      this.release(s, lease.runId);
+      const reason =
+        state.status === "cancelled"
+          ? "cancelled"
+          : state.status === "timed_out"
+            ? "timed_out"
+            : "lease_lost";
+      s.sink.revoke(lease, reason, `the run is ${state.status}`);
+    }
+  }
+
+  // ---- sessions ----
+
+  addSession(s: SessionSlots): void {
+    this.sessions.set(s.id, s);
+    this.dispatchWaiter.wake();
+  }
+
+  /** The session ended: its leases stay until they expire or another session resumes them. */
+  removeSession(s: SessionSlots): void {
+    this.sessions.delete(s.id);
+    for (const a of s.active.values()) a.stopTimer?.();
+  }
+
+  drain(s: SessionSlots): void {
+    s.draining = true;
+  }
+
+  /** Extends the session's listed leases; answers those it no longer holds. */
+  async heartbeat(s: SessionSlots, leases: readonly q.Lease[]): Promise<q.Lease[]> {
+    const lost = await this.db.read(() =>
+      q.extendLeases(this.clock.now(), leases, this.config.leaseMs, s.workerId),
+    );
+    const lostIds = new Set(lost.map((l) => l.runId));
+    for (const l of leases) {
+      if (lostIds.has(l.runId)) {
+        this.release(s, l.runId);
+      } else if (!s.active.has(l.runId)) {
+        // A lease resumed from an earlier session (WorkerHello.resumed_leases).
+        s.active.set(l.runId, { lease: l, handler: "" });
+      }
+    }
+    return lost;
+  }
+
+  /** Records a result; the session's slot is free again either way. */
+  async complete(s: SessionSlots, lease: q.Lease, outcome: q.Outcome): Promise<q.Verdict> {
+    try {
+      return await this.completions.run({ lease, outcome });
+    } finally {
+      if (s.active.get(lease.runId)?.lease.token === lease.token) this.release(s, lease.runId);
+    }
+  }
+
+  // ---- the API ----
+
+  async runNow(scheduler: string, jobId: string): Promise<Run> {
+    const run = await this.db.tx(() =>
+      q.createManualRun(this.db.dialect, scheduler, jobId, (job, active, shift) => {
+        const now = this.clock.now() + shift;
+        return manualRun(job, compileTrigger(job.trigger), { now, active, newId: newRunId });
+      }),
+    );
+    if (run === null) throw new NotFoundError(`job ${jobId} in scheduler ${scheduler}`);
+    if (run.status === "pending") this.dispatchWaiter.wake();
+    return run;
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    const run = await this.db.read(() => q.getRun(runId));
+    if (run === null) throw new NotFoundError(`run ${runId}`);
+    return run;
+  }
+
+  listRuns(query: q.ListRunsQuery): Promise<Run[]> {
+    return this.db.read(() => q.listRuns(query));
+  }
+
+  async cancel(runId: string, reason: string): Promise<Run> {
+    const out = await this.db.tx(() =>
+      q.cancelRun(this.db.dialect, this.clock.now(), runId, reason || "cancelled"),
+    );
+    if (out.kind === "not_found") throw new NotFoundError(`run ${runId}`);
+    if (out.kind === "final")
+      throw new FailedPreconditionError(`run ${runId} has already ended (${out.run.status})`);
+    if (out.wasRunning) {
+      // The worker is told at once if its session is on this node, else by its node's next sweep.
+      for (const s of this.sessions.values()) {
+        const a = s.active.get(runId);
+        if (a === undefined) continue;
+        this.release(s, runId);
+        s.sink.revoke(a.lease, "cancelled", out.run.statusReason);
+      }
+    }
+    return out.run;
+  }
+}
+
+function newRunId(): string {
+  return randomUUID();
+}
+
+function newLeaseToken(): string {
+  return randomBytes(12).toString("base64url");
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === "string" &&
+    ["ECONNREFUSED", "ECONNRESET", "PROTOCOL_CONNECTION_LOST", "ETIMEDOUT", "EPIPE"].includes(code)
+  );
+}

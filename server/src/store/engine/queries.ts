@@ -1,0 +1,726 @@
+/**
+ * The engine's statements and transactions, shared by both stores (see ops.ts). Decisions (which
+ * fire times become which runs, what follows a failure) are pure functions passed in from the
+ * domain; this module only reads, locks and writes.
+ */
+import type { Job, JsonObject, JsonValue, RetryPolicy } from "../../domain/jobs.js";
+import type { Run, RunError, RunStatus } from "../../domain/runs.js";
+import { jobFromRow, type JobRow } from "../rows.js";
+import { all, exec, placeholders, type Dialect, type Param, type Row, type Tx } from "./ops.js";
+
+// ---- rows ----
+
+const RUN_COLUMNS = [
+  "id",
+  "scheduler",
+  "job_id",
+  "job_name",
+  "handler",
+  "scheduled_time",
+  "fire_time",
+  "manual",
+  "args",
+  "kwargs",
+  "timeout_ms",
+  "retry",
+  "attempt",
+  "status",
+  "status_reason",
+  "due_at",
+  "expires_at",
+  "worker_id",
+  "lease_token",
+  "lease_expires_at",
+  "deadline_at",
+  "started_at",
+  "finished_at",
+  "result",
+  "error",
+  "created_at",
+  "updated_at",
+] as const;
+
+const RUN_SELECT = RUN_COLUMNS.map((c) => `\`${c}\``).join(", ");
+
+const num = (v: unknown): number => (typeof v === "number" ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+function strOrNull(v: unknown): string | null {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (Buffer.isBuffer(v)) return v.toString("utf8");
+  return null;
+}
+
+export function runFromRow(r: Row): Run {
+  const result = strOrNull(r.result);
+  const error = strOrNull(r.error);
+  const retry = strOrNull(r.retry);
+  return {
+    id: String(r.id),
+    scheduler: String(r.scheduler),
+    jobId: String(r.job_id),
+    jobName: String(r.job_name),
+    handler: String(r.handler),
+    scheduledTime: num(r.scheduled_time),
+    fireTime: num(r.fire_time),
+    manual: num(r.manual) === 1,
+    args: JSON.parse(String(r.args)) as JsonValue[],
+    kwargs: JSON.parse(String(r.kwargs)) as JsonObject,
+    timeoutMs: numOrNull(r.timeout_ms),
+    retry: retry === null ? null : (JSON.parse(retry) as RetryPolicy),
+    attempt: num(r.attempt),
+    status: String(r.status) as RunStatus,
+    statusReason: String(r.status_reason),
+    dueAt: numOrNull(r.due_at),
+    expiresAt: numOrNull(r.expires_at),
+    workerId: strOrNull(r.worker_id),
+    leaseToken: strOrNull(r.lease_token),
+    leaseExpiresAt: numOrNull(r.lease_expires_at),
+    deadlineAt: numOrNull(r.deadline_at),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+    result: result === null ? undefined : (JSON.parse(result) as JsonValue),
+    error: error === null ? null : (JSON.parse(error) as RunError),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function runCells(r: Run): Param[] {
+  return [
+    r.id,
+    r.scheduler,
+    r.jobId,
+    r.jobName,
+    r.handler,
+    r.scheduledTime,
+    r.fireTime,
+    r.manual ? 1 : 0,
+    JSON.stringify(r.args),
+    JSON.stringify(r.kwargs),
+    r.timeoutMs,
+    r.retry === null ? null : JSON.stringify(r.retry),
+    r.attempt,
+    r.status,
+    r.statusReason,
+    r.dueAt,
+    r.expiresAt,
+    r.workerId,
+    r.leaseToken,
+    r.leaseExpiresAt,
+    r.deadlineAt,
+    r.startedAt,
+    r.finishedAt,
+    r.result === undefined ? null : JSON.stringify(r.result),
+    r.error === null ? null : JSON.stringify(r.error),
+    r.createdAt,
+    r.updatedAt,
+  ];
+}
+
+const JOB_SELECT = [
+  "`scheduler`",
+  "`id`",
+  "`name`",
+  "`handler`",
+  "`trigger`",
+  "`args`",
+  "`kwargs`",
+  "`coalesce`",
+  "`max_instances` AS `maxInstances`",
+  "`misfire_grace_ms` AS `misfireGraceMs`",
+  "`timeout_ms` AS `timeoutMs`",
+  "`retry`",
+  "`paused`",
+  "`next_run_time` AS `nextRunTime`",
+  "`created_at` AS `createdAt`",
+  "`updated_at` AS `updatedAt`",
+  "`version`",
+].join(", ");
+
+function jobFromRaw(r: Row): Job {
+  return jobFromRow({
+    ...(r as unknown as JobRow),
+    coalesce: num(r.coalesce) === 1,
+    paused: num(r.paused) === 1,
+    maxInstances: num(r.maxInstances),
+    misfireGraceMs: numOrNull(r.misfireGraceMs),
+    timeoutMs: numOrNull(r.timeoutMs),
+    nextRunTime: numOrNull(r.nextRunTime),
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
+    version: num(r.version),
+  });
+}
+
+const key = (scheduler: string, id: string): string => `${scheduler}\u0000${id}`;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+// ---- small pieces ----
+
+function* pausedSchedulers(): Tx<string[]> {
+  const rows = yield* all<{ name: string }>("SELECT `name` FROM `schedulers` WHERE `paused` = 1");
+  return rows.map((r) => r.name);
+}
+
+function notIn(column: string, values: readonly string[]): string {
+  return values.length === 0 ? "" : ` AND \`${column}\` NOT IN (${placeholders(values.length)})`;
+}
+
+/** Pending and running runs per job. */
+function* activeCounts(
+  jobs: readonly { scheduler: string; id: string }[],
+): Tx<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const part of chunks(jobs, 200)) {
+    const rows = yield* all(
+      "SELECT `scheduler`, `job_id`, COUNT(*) AS `n` FROM `runs` WHERE `status` IN ('pending', 'running') AND (" +
+        part.map(() => "(`scheduler` = ? AND `job_id` = ?)").join(" OR ") +
+        ") GROUP BY `scheduler`, `job_id`",
+      part.flatMap((j) => [j.scheduler, j.id]),
+    );
+    for (const r of rows) counts.set(key(String(r.scheduler), String(r.job_id)), num(r.n));
+  }
+  return counts;
+}
+
+/** Inserts runs; answers the ids that were new (a run with the same job and time may exist). */
+function* insertRuns(d: Dialect, runs: readonly Run[]): Tx<Set<string>> {
+  const created = new Set<string>();
+  for (const part of chunks(runs, 100)) {
+    const row = `(${placeholders(RUN_COLUMNS.length)})`;
+    const n = yield* exec(
+      `${d.insertIgnore} INTO \`runs\` (${RUN_SELECT}) VALUES ${part.map(() => row).join(", ")}`,
+      part.flatMap(runCells),
+    );
+    if (n === part.length) {
+      for (const r of part) created.add(r.id);
+    } else if (n > 0) {
+      const found = yield* all<{ id: string }>(
+        `SELECT \`id\` FROM \`runs\` WHERE \`id\` IN (${placeholders(part.length)})`,
+        part.map((r) => r.id),
+      );
+      for (const f of found) created.add(f.id);
+    }
+  }
+  return created;
+}
+
+// ---- firing ----
+
+export interface ClaimResult {
+  /** Jobs claimed (due and locked by this transaction). */
+  readonly jobs: number;
+  /** Runs created (pending, missed or skipped). */
+  readonly runs: Run[];
+}
+
+export type PlanFn = (job: Job, active: number) => { runs: Run[]; nextRunTime: number | null };
+
+/**
+ * Claims up to `limit` due jobs (next_run_time <= now, scheduler not paused) with row locks
+ * that other nodes skip, turns their fire times into runs as `plan` decides, advances their
+ * next_run_time, and removes jobs whose trigger has ended. A run that already exists for the
+ * same job and fire time is not created again (the unique key).
+ */
+export function* claimDueJobs(
+  d: Dialect,
+  now: number,
+  limit: number,
+  plan: PlanFn,
+): Tx<ClaimResult> {
+  const paused = yield* pausedSchedulers();
+  const rows = yield* all(
+    `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`next_run_time\` <= ?${notIn("scheduler", paused)} ORDER BY \`next_run_time\` LIMIT ?${d.lockSkipLocked}`,
+    [now, ...paused, limit],
+  );
+  if (rows.length === 0) return { jobs: 0, runs: [] };
+  const jobs = rows.map(jobFromRaw);
+  const active = yield* activeCounts(jobs);
+  const runs: Run[] = [];
+  const advance: { job: Job; next: number }[] = [];
+  const finished: Job[] = [];
+  for (const job of jobs) {
+    const decided = plan(job, active.get(key(job.scheduler, job.id)) ?? 0);
+    runs.push(...decided.runs);
+    if (decided.nextRunTime === null) finished.push(job);
+    else advance.push({ job, next: decided.nextRunTime });
+  }
+  const created = yield* insertRuns(d, runs);
+  for (const part of chunks(advance, 200)) {
+    const match = part.map(() => "(`scheduler` = ? AND `id` = ?)");
+    yield* exec(
+      "UPDATE `jobs` SET `next_run_time` = CASE " +
+        match.map((m) => `WHEN ${m} THEN ?`).join(" ") +
+        " END WHERE " +
+        match.join(" OR "),
+      [
+        ...part.flatMap((a) => [a.job.scheduler, a.job.id, a.next]),
+        ...part.flatMap((a) => [a.job.scheduler, a.job.id]),
+      ],
+    );
+  }
+  for (const part of chunks(finished, 200)) {
+    yield* exec(
+      "DELETE FROM `jobs` WHERE " + part.map(() => "(`scheduler` = ? AND `id` = ?)").join(" OR "),
+      part.flatMap((j) => [j.scheduler, j.id]),
+    );
+  }
+  return { jobs: jobs.length, runs: runs.filter((r) => created.has(r.id)) };
+}
+
+/** The earliest next_run_time of a job whose scheduler is not paused. */
+export function* nextDueTime(): Tx<number | null> {
+  const paused = yield* pausedSchedulers();
+  const rows = yield* all(
+    `SELECT \`next_run_time\` AS \`t\` FROM \`jobs\` WHERE \`next_run_time\` IS NOT NULL${notIn("scheduler", paused)} ORDER BY \`next_run_time\` LIMIT 1`,
+    paused,
+  );
+  return rows[0] === undefined ? null : num(rows[0].t);
+}
+
+/** A manual run of a job, made by `make` from the job (locked) and its active run count. */
+export function* createManualRun(
+  d: Dialect,
+  scheduler: string,
+  jobId: string,
+  make: (job: Job, active: number, attempt: number) => Run,
+): Tx<Run | null> {
+  const rows = yield* all(
+    `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` = ?${d.lock}`,
+    [scheduler, jobId],
+  );
+  const row = rows[0];
+  if (row === undefined) return null;
+  const job = jobFromRaw(row);
+  const active = (yield* activeCounts([job])).get(key(scheduler, jobId)) ?? 0;
+  // Two manual runs requested in the same millisecond: the second takes the next one.
+  for (let shift = 0; ; shift++) {
+    const run = make(job, active, shift);
+    if ((yield* insertRuns(d, [run])).has(run.id)) return run;
+  }
+}
+
+// ---- dispatch ----
+
+export interface LeaseRequest {
+  /** Free slots per handler (already bounded by the worker's total). */
+  readonly slots: ReadonlyMap<string, number>;
+  readonly total: number;
+  readonly workerId: string;
+  readonly leaseToken: string;
+  readonly leaseMs: number;
+}
+
+/**
+ * Hands due pending runs of these handlers to one worker: each becomes running under the given
+ * lease, with its timeout deadline counted from now. Runs past their misfire grace are left to
+ * the sweeper (they become missed).
+ */
+export function* leaseRuns(d: Dialect, now: number, req: LeaseRequest): Tx<Run[]> {
+  const handlers = [...req.slots.keys()];
+  if (handlers.length === 0 || req.total <= 0) return [];
+  const rows = yield* all(
+    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)}) AND \`due_at\` <= ? AND (\`expires_at\` IS NULL OR \`expires_at\` >= ?) ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
+    [...handlers, now, now, req.total],
+  );
+  const left = new Map(req.slots);
+  const taken: Run[] = [];
+  for (const r of rows) {
+    const run = runFromRow(r);
+    const free = left.get(run.handler) ?? 0;
+    if (free <= 0) continue;
+    left.set(run.handler, free - 1);
+    taken.push(run);
+  }
+  if (taken.length === 0) return [];
+  const leaseExpiresAt = now + req.leaseMs;
+  yield* exec(
+    `UPDATE \`runs\` SET \`status\` = 'running', \`worker_id\` = ?, \`lease_token\` = ?, \`lease_expires_at\` = ?, \`started_at\` = ?, \`updated_at\` = ?, \`due_at\` = NULL, \`expires_at\` = NULL, \`deadline_at\` = CASE WHEN \`timeout_ms\` IS NULL THEN NULL ELSE ? + \`timeout_ms\` END WHERE \`id\` IN (${placeholders(taken.length)})`,
+    [req.workerId, req.leaseToken, leaseExpiresAt, now, now, now, ...taken.map((r) => r.id)],
+  );
+  return taken.map((r) => ({
+    ...r,
+    status: "running",
+    workerId: req.workerId,
+    leaseToken: req.leaseToken,
+    leaseExpiresAt,
+    startedAt: now,
+    updatedAt: now,
+    dueAt: null,
+    expiresAt: null,
+    deadlineAt: r.timeoutMs === null ? null : now + r.timeoutMs,
+  }));
+}
+
+/** The earliest due time of a pending run of these handlers (the dispatcher sleeps until it). */
+export function* nextPendingDue(handlers: readonly string[]): Tx<number | null> {
+  if (handlers.length === 0) return null;
+  const rows = yield* all(
+    `SELECT MIN(\`due_at\`) AS \`t\` FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)})`,
+    handlers,
+  );
+  return numOrNull(rows[0]?.t);
+}
+
+export interface Lease {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly token: string;
+}
+
+/**
+ * Extends the leases that are still their run's current, unexpired lease to now + leaseMs
+ * (moving them to `workerId`); answers the others (lost).
+ */
+export function* extendLeases(
+  now: number,
+  leases: readonly Lease[],
+  leaseMs: number,
+  workerId: string,
+): Tx<Lease[]> {
+  if (leases.length === 0) return [];
+  const lost: Lease[] = [];
+  for (const part of chunks(leases, 200)) {
+    const match = part.map(() => "(`id` = ? AND `attempt` = ? AND `lease_token` = ?)").join(" OR ");
+    const params = part.flatMap((l) => [l.runId, l.attempt, l.token]);
+    const n = yield* exec(
+      `UPDATE \`runs\` SET \`lease_expires_at\` = ?, \`worker_id\` = ?, \`updated_at\` = ? WHERE \`status\` = 'running' AND \`lease_expires_at\` >= ? AND (${match})`,
+      [now + leaseMs, workerId, now, now, ...params],
+    );
+    if (n === part.length) continue;
+    const current = yield* all(
+      `SELECT \`id\`, \`attempt\`, \`lease_token\` FROM \`runs\` WHERE \`status\` = 'running' AND \`lease_expires_at\` = ? AND (${match})`,
+      [now + leaseMs, ...params],
+    );
+    const ok = new Set(current.map((r) => `${String(r.id)}/${String(r.attempt)}`));
+    for (const l of part) if (!ok.has(`${l.runId}/${String(l.attempt)}`)) lost.push(l);
+  }
+  return lost;
+}
+
+/** For each lease: is it still its run's current running lease? (false: stop the handler) */
+export function* leaseStates(
+  leases: readonly Lease[],
+): Tx<Map<string, { status: RunStatus; current: boolean }>> {
+  const out = new Map<string, { status: RunStatus; current: boolean }>();
+  for (const part of chunks(leases, 200)) {
+    const rows = yield* all(
+      `SELECT \`id\`, \`attempt\`, \`lease_token\`, \`status\` FROM \`runs\` WHERE \`id\` IN (${placeholders(part.length)})`,
+      part.map((l) => l.runId),
+    );
+    const byId = new Map(rows.map((r) => [String(r.id), r]));
+    for (const l of part) {
+      const r = byId.get(l.runId);
+      const status = (r === undefined ? "failed" : String(r.status)) as RunStatus;
+      out.set(l.runId, {
+        status,
+        current:
+          r !== undefined &&
+          status === "running" &&
+          num(r.attempt) === l.attempt &&
+          String(r.lease_token) === l.token,
+      });
+    }
+  }
+  return out;
+}
+
+// ---- results ----
+
+export type Outcome =
+  | { readonly kind: "success"; readonly result: JsonValue | undefined }
+  | { readonly kind: "error"; readonly error: RunError };
+
+export type Verdict =
+  | { readonly accepted: true; readonly run: Run }
+  | {
+      readonly accepted: false;
+      readonly reason: "lease_expired" | "cancelled" | "timed_out" | "unknown_lease";
+      readonly run: Run | null;
+    };
+
+/** What a failed attempt leads to: the next state of the run (pending for a retry, or final). */
+export type FailFn = (run: Run, error: RunError) => Run;
+
+/**
+ * Records the outcomes of several attempts in one transaction. Each is accepted only for its
+ * run's current lease (run id, attempt and token, run still running); a repeat of an accepted
+ * result for the same lease is accepted again without a change.
+ */
+export function* completeRuns(
+  d: Dialect,
+  now: number,
+  items: readonly { lease: Lease; outcome: Outcome }[],
+  fail: FailFn,
+): Tx<Verdict[]> {
+  const ids = [...new Set(items.map((i) => i.lease.runId))];
+  const rows = yield* all(
+    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`id\` IN (${placeholders(ids.length)})${d.lock}`,
+    ids,
+  );
+  const runs = new Map(rows.map((r) => [String(r.id), runFromRow(r)]));
+  const verdicts: Verdict[] = [];
+  const succeeded: { run: Run; result: string | null }[] = [];
+  for (const { lease, outcome } of items) {
+    const run = runs.get(lease.runId);
+    const same =
+      run !== undefined && run.attempt === lease.attempt && run.leaseToken === lease.token;
+    if (run === undefined || !same) {
+      verdicts.push({
+        accepted: false,
+        reason:
+          run === undefined || run.attempt < lease.attempt ? "unknown_lease" : "lease_expired",
+        run: run ?? null,
+      });
+      continue;
+    }
+    if (run.status !== "running") {
+      if (run.status === "cancelled" || run.status === "timed_out")
+        verdicts.push({ accepted: false, reason: run.status, run });
+      else if (run.status === "succeeded" || run.status === "failed" || run.status === "pending")
+        // A repeat of a result that was already recorded (pending: a retry follows).
+        verdicts.push({ accepted: true, run });
+      else verdicts.push({ accepted: false, reason: "lease_expired", run });
+      continue;
+    }
+    let next: Run;
+    if (outcome.kind === "success") {
+      next = {
+        ...run,
+        status: "succeeded",
+        result: outcome.result === undefined ? null : outcome.result,
+        leaseExpiresAt: null,
+        deadlineAt: null,
+        finishedAt: now,
+        updatedAt: now,
+      };
+      succeeded.push({ run: next, result: JSON.stringify(next.result) });
+    } else {
+      next = fail(run, outcome.error);
+      yield* writeRun(next);
+    }
+    runs.set(run.id, next);
+    verdicts.push({ accepted: true, run: next });
+  }
+  for (const part of chunks(succeeded, 200)) {
+    yield* exec(
+      "UPDATE `runs` SET `status` = 'succeeded', `lease_expires_at` = NULL, `deadline_at` = NULL, `finished_at` = ?, `updated_at` = ?, `result` = CASE `id` " +
+        part.map(() => "WHEN ? THEN ?").join(" ") +
+        ` END WHERE \`id\` IN (${placeholders(part.length)})`,
+      [now, now, ...part.flatMap((s) => [s.run.id, s.result]), ...part.map((s) => s.run.id)],
+    );
+  }
+  return verdicts;
+}
+
+/** Writes every mutable column of a run. */
+function* writeRun(r: Run): Tx<void> {
+  yield* exec(
+    "UPDATE `runs` SET `attempt` = ?, `status` = ?, `status_reason` = ?, `due_at` = ?, `expires_at` = ?, `worker_id` = ?, `lease_token` = ?, `lease_expires_at` = ?, `deadline_at` = ?, `started_at` = ?, `finished_at` = ?, `result` = ?, `error` = ?, `updated_at` = ? WHERE `id` = ?",
+    [
+      r.attempt,
+      r.status,
+      r.statusReason,
+      r.dueAt,
+      r.expiresAt,
+      r.workerId,
+      r.leaseToken,
+      r.leaseExpiresAt,
+      r.deadlineAt,
+      r.startedAt,
+      r.finishedAt,
+      r.result === undefined ? null : JSON.stringify(r.result),
+      r.error === null ? null : JSON.stringify(r.error),
+      r.updatedAt,
+      r.id,
+    ],
+  );
+}
+
+// ---- cancellation ----
+
+export type CancelOutcome =
+  | { readonly kind: "not_found" }
+  | { readonly kind: "final"; readonly run: Run }
+  | {
+      readonly kind: "cancelled";
+      readonly run: Run;
+      readonly wasRunning: boolean;
+      readonly already: boolean;
+    };
+
+export function* cancelRun(
+  d: Dialect,
+  now: number,
+  runId: string,
+  reason: string,
+): Tx<CancelOutcome> {
+  const rows = yield* all(`SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`id\` = ?${d.lock}`, [runId]);
+  const row = rows[0];
+  if (row === undefined) return { kind: "not_found" };
+  const run = runFromRow(row);
+  if (run.status === "cancelled")
+    return { kind: "cancelled", run, wasRunning: false, already: true };
+  if (run.status !== "pending" && run.status !== "running") return { kind: "final", run };
+  const next: Run = {
+    ...run,
+    status: "cancelled",
+    statusReason: reason,
+    dueAt: null,
+    expiresAt: null,
+    leaseExpiresAt: null,
+    deadlineAt: null,
+    finishedAt: now,
+    updatedAt: now,
+  };
+  yield* writeRun(next);
+  return { kind: "cancelled", run: next, wasRunning: run.status === "running", already: false };
+}
+
+// ---- sweeps ----
+
+export interface SweepResult {
+  readonly missed: Run[];
+  readonly expired: Run[];
+  readonly timedOut: Run[];
+}
+
+/**
+ * One pass of the sweeper, up to `limit` runs of each kind: pending runs past their misfire
+ * grace become missed; running runs whose lease expired are retried or failed (`fail`);
+ * running runs past their timeout become timed_out.
+ */
+export function* sweep(d: Dialect, now: number, limit: number, fail: FailFn): Tx<SweepResult> {
+  const missedRows = yield* all(
+    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`expires_at\` < ? ORDER BY \`expires_at\` LIMIT ?${d.lockSkipLocked}`,
+    [now, limit],
+  );
+  const missed = missedRows.map(runFromRow).map((r): Run => ({
+    ...r,
+    status: "missed",
+    statusReason: `no worker took it within its misfire grace (due ${new Date(r.fireTime).toISOString()})`,
+    dueAt: null,
+    expiresAt: null,
+    finishedAt: now,
+    updatedAt: now,
+  }));
+  if (missed.length > 0) {
+    yield* exec(
+      `UPDATE \`runs\` SET \`status\` = 'missed', \`status_reason\` = CASE \`id\` ${missed.map(() => "WHEN ? THEN ?").join(" ")} END, \`due_at\` = NULL, \`expires_at\` = NULL, \`finished_at\` = ?, \`updated_at\` = ? WHERE \`id\` IN (${placeholders(missed.length)})`,
+      [...missed.flatMap((r) => [r.id, r.statusReason]), now, now, ...missed.map((r) => r.id)],
+    );
+  }
+  const timedOutRows = yield* all(
+    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'running' AND \`deadline_at\` <= ? ORDER BY \`deadline_at\` LIMIT ?${d.lockSkipLocked}`,
+    [now, limit],
+  );
+  const timedOut = timedOutRows.map(runFromRow).map((r) => timedOutRun(r, now));
+  for (const r of timedOut) yield* writeRun(r);
+  const expiredRows = yield* all(
+    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'running' AND \`lease_expires_at\` < ? ORDER BY \`lease_expires_at\` LIMIT ?${d.lockSkipLocked}`,
+    [now, limit],
+  );
+  const expired = expiredRows
+    .map(runFromRow)
+    .filter((r) => !timedOut.some((t) => t.id === r.id))
+    .map((r) =>
+      fail(r, {
+        message: `the lease of worker ${r.workerId ?? "?"} expired (no heartbeat)`,
+        type: "LeaseExpired",
+        stack: "",
+        nonRetryable: false,
+      }),
+    );
+  for (const r of expired) yield* writeRun(r);
+  return { missed, expired, timedOut };
+}
+
+export function timedOutRun(r: Run, now: number): Run {
+  return {
+    ...r,
+    status: "timed_out",
+    statusReason: `timeout of ${String((r.timeoutMs ?? 0) / 1000)}s passed`,
+    error: {
+      message: `the job's timeout (${String((r.timeoutMs ?? 0) / 1000)}s) passed`,
+      type: "TimeoutError",
+      stack: "",
+      nonRetryable: true,
+    },
+    leaseExpiresAt: null,
+    deadlineAt: null,
+    finishedAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Ends one running attempt as timed out if it is still running under this lease. */
+export function* timeOutRun(d: Dialect, now: number, lease: Lease): Tx<Run | null> {
+  const rows = yield* all(`SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`id\` = ?${d.lock}`, [
+    lease.runId,
+  ]);
+  const row = rows[0];
+  if (row === undefined) return null;
+  const run = runFromRow(row);
+  if (run.status !== "running" || run.attempt !== lease.attempt || run.leaseToken !== lease.token)
+    return null;
+  const next = timedOutRun(run, now);
+  yield* writeRun(next);
+  return next;
+}
+
+/** Deletes up to `limit` runs that ended before `before`; answers how many. */
+export function* deleteOldRuns(before: number, limit: number): Tx<number> {
+  const rows = yield* all(
+    "SELECT `id` FROM `runs` WHERE `finished_at` < ? ORDER BY `finished_at` LIMIT ?",
+    [before, limit],
+  );
+  if (rows.length === 0) return 0;
+  return yield* exec(
+    `DELETE FROM \`runs\` WHERE \`id\` IN (${placeholders(rows.length)})`,
+    rows.map((r) => String(r.id)),
+  );
+}
+
+// ---- reads ----
+
+export function* getRun(runId: string): Tx<Run | null> {
+  const rows = yield* all(`SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`id\` = ?`, [runId]);
+  return rows[0] === undefined ? null : runFromRow(rows[0]);
+}
+
+export interface ListRunsQuery {
+  readonly scheduler: string;
+  readonly jobId?: string | undefined;
+  readonly statuses: readonly RunStatus[];
+  readonly limit: number;
+  /** Keyset: runs strictly before (scheduled_time, id) in the descending order. */
+  readonly after?: { readonly scheduledTime: number; readonly id: string } | undefined;
+}
+
+export function* listRuns(q: ListRunsQuery): Tx<Run[]> {
+  const where = ["`scheduler` = ?"];
+  const params: Param[] = [q.scheduler];
+  if (q.jobId !== undefined) {
+    where.push("`job_id` = ?");
+    params.push(q.jobId);
+  }
+  if (q.statuses.length > 0) {
+    where.push(`\`status\` IN (${placeholders(q.statuses.length)})`);
+    params.push(...q.statuses);
+  }
+  if (q.after !== undefined) {
+    where.push("(`scheduled_time` < ? OR (`scheduled_time` = ? AND `id` < ?))");
+    params.push(q.after.scheduledTime, q.after.scheduledTime, q.after.id);
+  }
+  const rows = yield* all(
+    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE ${where.join(" AND ")} ORDER BY \`scheduled_time\` DESC, \`id\` DESC LIMIT ?`,
+    [...params, q.limit],
+  );
+  return rows.map(runFromRow);
+}
