@@ -12,6 +12,7 @@ const FILES = [
   "metronome/v1/job_service.proto",
   "metronome/v1/trigger_service.proto",
   "metronome/v1/run_service.proto",
+  "metronome/v1/worker_service.proto",
   "grpc/health/v1/health.proto",
 ];
 
@@ -36,7 +37,7 @@ export interface GrpcJsClients {
   close(): void;
 }
 
-export function grpcJsClients(port: number): GrpcJsClients {
+function loadPackage() {
   const definition = protoLoader.loadSync(FILES, {
     includeDirs: [join(repoRoot, "proto")],
     keepCase: true,
@@ -45,10 +46,14 @@ export function grpcJsClients(port: number): GrpcJsClients {
     defaults: true,
     oneofs: true,
   });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+  return grpc.loadPackageDefinition(definition) as unknown as {
     metronome: { v1: Record<string, grpc.ServiceClientConstructor> };
     grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
   };
+}
+
+export function grpcJsClients(port: number): GrpcJsClients {
+  const pkg = loadPackage();
   const address = `127.0.0.1:${port}`;
   const credentials = grpc.credentials.createInsecure();
   const clients: grpc.Client[] = [];
@@ -126,4 +131,73 @@ export function iso(ts: unknown): string | null {
   if (ts === null || ts === undefined) return null;
   const t = ts as { seconds: string; nanos: number };
   return new Date(Number(t.seconds) * 1000 + Math.round(t.nanos / 1e6)).toISOString();
+}
+
+/**
+ * One WorkerService.Session stream over @grpc/grpc-js: what a worker in another language would
+ * do with its generated stub. Messages are read in order with `next()`.
+ */
+export interface RawSession {
+  send(message: object): void;
+  /** The next message from the server (rejects if the stream ends or fails first). */
+  next(): Promise<Reply>;
+  /** Ends the worker's side; resolves with the stream's final status code. */
+  end(): Promise<number>;
+  /** Cancels the call (as a crashed worker's connection would end). */
+  cancel(): void;
+  close(): void;
+}
+
+export function rawWorkerSession(port: number): RawSession {
+  const ctor = loadPackage().metronome.v1.WorkerService;
+  if (!ctor) throw new Error("WorkerService missing from the protos");
+  const client = new ctor(`127.0.0.1:${String(port)}`, grpc.credentials.createInsecure());
+  const call = (
+    client as unknown as Record<string, () => grpc.ClientDuplexStream<object, Reply>>
+  ).Session?.call(client);
+  if (!call) throw new Error("no Session method");
+  const inbox: Reply[] = [];
+  const waiters: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  let ended: Error | undefined;
+  let status: number | undefined;
+  const statusWaiters: ((code: number) => void)[] = [];
+  call.on("data", (m: Reply) => {
+    const w = waiters.shift();
+    if (w) w.resolve(m);
+    else inbox.push(m);
+  });
+  const finish = (err: Error): void => {
+    ended = err;
+    for (const w of waiters.splice(0)) w.reject(err);
+  };
+  call.on("error", (err: Error) => {
+    finish(err);
+  });
+  call.on("end", () => {
+    finish(new Error("stream ended"));
+  });
+  call.on("status", (s: grpc.StatusObject) => {
+    status = s.code;
+    for (const w of statusWaiters.splice(0)) w(s.code);
+  });
+  return {
+    send: (m) => call.write(m),
+    next: () => {
+      const m = inbox.shift();
+      if (m) return Promise.resolve(m);
+      if (ended) return Promise.reject(ended);
+      return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+    },
+    end: () => {
+      call.end();
+      if (status !== undefined) return Promise.resolve(status);
+      return new Promise((resolve) => statusWaiters.push(resolve));
+    },
+    cancel: () => {
+      call.cancel();
+    },
+    close: () => {
+      client.close();
+    },
+  };
 }

@@ -33,6 +33,7 @@ import {
   type WorkerService,
 } from "../../../../sdk/src/gen/metronome/v1/worker_service_pb.js";
 import { runStatusToProto } from "../convert.js";
+import { toConnectError } from "../errors.js";
 
 const LIMITS = {
   handlers: 1000,
@@ -202,157 +203,169 @@ export function workerService(
   const heartbeatMs = Math.max(100, Math.floor(leaseMs / 3));
   return {
     async *session(requests: AsyncIterable<SessionRequest>, ctx: HandlerContext) {
-      const inbound = requests[Symbol.asyncIterator]();
-      const first = await inbound.next();
-      if (first.done === true) return;
-      if (first.value.payload.case !== "hello")
-        throw new InvalidArgumentError("payload", "the first message of a session must be hello");
-      const hello = checkHello(first.value.payload.value);
-      const out = new AsyncQueue<SessionResponse>();
-      const sink: SessionSink = {
-        assign: (runs) => {
-          for (const r of runs) out.push(assignment(r));
-        },
-        revoke: (lease, reason, message) => {
-          out.push(
-            create(SessionResponseSchema, {
-              payload: {
-                case: "cancellation",
-                value: { lease: leaseToProto(lease), reason: REVOKE_REASONS[reason], message },
-              },
-            }),
-          );
-        },
-      };
-      const slots = new SessionSlots(
-        randomUUID(),
-        hello.workerId,
-        hello.handlers,
-        hello.maxConcurrency,
-        sink,
-      );
-      const slog = log.child({ sessionId: slots.id, workerId: slots.workerId });
-
-      const lostLeases = async (leases: readonly Lease[]): Promise<void> => {
-        for (const l of await engine.heartbeat(slots, leases))
-          sink.revoke(l, "lease_lost", "the lease is no longer this worker's");
-      };
-
-      // Silence for a whole lease ends the session.
-      let stopSilence: () => void = () => undefined;
-      const armSilence = (): void => {
-        stopSilence();
-        stopSilence = clock.wakeAt(clock.now() + leaseMs, () => {
-          out.fail(
-            new ConnectError(
-              "no message from the worker within the lease duration",
-              Code.DeadlineExceeded,
-            ),
-          );
-        });
-      };
-
-      const pending = new Set<Promise<void>>();
-      const track = (p: Promise<void>): void => {
-        const q = p.catch((err: unknown) => {
-          out.fail(err);
-        });
-        pending.add(q);
-        void q.finally(() => pending.delete(q));
-      };
-
-      const handle = (req: SessionRequest): void => {
-        armSilence();
-        const p = req.payload;
-        switch (p.case) {
-          case "hello":
-            throw new InvalidArgumentError("hello", "is only allowed as the first message");
-          case "heartbeat": {
-            const leases = p.value.activeLeases.map((l, i) =>
-              checkLease(l, `heartbeat.active_leases[${String(i)}]`),
-            );
-            track(lostLeases(leases));
-            return;
-          }
-          case "result": {
-            const lease = checkLease(p.value.lease, "result.lease");
-            const outcome = outcomeOf(p.value);
-            track(
-              engine.complete(slots, lease, outcome).then((v: Verdict) => {
-                out.push(
-                  create(SessionResponseSchema, {
-                    payload: v.accepted
-                      ? {
-                          case: "resultAccepted",
-                          value: {
-                            lease: leaseToProto(lease),
-                            runStatus: runStatusToProto(v.run.status),
-                          },
-                        }
-                      : {
-                          case: "resultRejected",
-                          value: {
-                            lease: leaseToProto(lease),
-                            reason: REJECT_REASONS[v.reason],
-                            message:
-                              v.run === null
-                                ? "no such lease"
-                                : `the run is ${v.run.status} (attempt ${String(v.run.attempt)})`,
-                          },
-                        },
-                  }),
-                );
-              }),
-            );
-            return;
-          }
-          case "drain":
-            engine.drain(slots);
-            return;
-          default:
-            throw new InvalidArgumentError("payload", "must be set");
-        }
-      };
-
-      // Resumed leases move to this session before any new assignment.
-      if (hello.resumed.length > 0) await lostLeases(hello.resumed);
-      yield create(SessionResponseSchema, {
-        payload: {
-          case: "welcome",
-          value: {
-            sessionId: slots.id,
-            workerId: slots.workerId,
-            leaseDuration: durationFromMs(leaseMs),
-            heartbeatInterval: durationFromMs(heartbeatMs),
-          },
-        },
-      });
-      armSilence();
-      engine.addSession(slots);
-      slog.info({ handlers: [...hello.handlers.keys()] }, "worker connected");
-
-      const reading = (async () => {
-        for (let next = await inbound.next(); next.done !== true; next = await inbound.next())
-          handle(next.value);
-        // The worker closed its side: answer what is still being recorded, then end with OK.
-        await Promise.all(pending);
-        out.close();
-      })();
-      reading.catch((err: unknown) => {
-        out.fail(err);
-      });
-      const onAbort = (): void => {
-        out.fail(new ConnectError("the session was cancelled", Code.Canceled));
-      };
-      ctx.signal.addEventListener("abort", onAbort);
+      // Errors inside a stream bypass the unary error mapping of the interceptor.
       try {
-        for await (const msg of out) yield msg;
-      } finally {
-        ctx.signal.removeEventListener("abort", onAbort);
-        stopSilence();
-        engine.removeSession(slots);
-        slog.info({ running: slots.active.size }, "worker disconnected");
+        yield* runSession(requests, ctx);
+      } catch (err) {
+        throw toConnectError(err, log);
       }
     },
   };
+
+  async function* runSession(
+    requests: AsyncIterable<SessionRequest>,
+    ctx: HandlerContext,
+  ): AsyncGenerator<SessionResponse> {
+    const inbound = requests[Symbol.asyncIterator]();
+    const first = await inbound.next();
+    if (first.done === true) return;
+    if (first.value.payload.case !== "hello")
+      throw new InvalidArgumentError("payload", "the first message of a session must be hello");
+    const hello = checkHello(first.value.payload.value);
+    const out = new AsyncQueue<SessionResponse>();
+    const sink: SessionSink = {
+      assign: (runs) => {
+        for (const r of runs) out.push(assignment(r));
+      },
+      revoke: (lease, reason, message) => {
+        out.push(
+          create(SessionResponseSchema, {
+            payload: {
+              case: "cancellation",
+              value: { lease: leaseToProto(lease), reason: REVOKE_REASONS[reason], message },
+            },
+          }),
+        );
+      },
+    };
+    const slots = new SessionSlots(
+      randomUUID(),
+      hello.workerId,
+      hello.handlers,
+      hello.maxConcurrency,
+      sink,
+    );
+    const slog = log.child({ sessionId: slots.id, workerId: slots.workerId });
+
+    const lostLeases = async (leases: readonly Lease[]): Promise<void> => {
+      for (const l of await engine.heartbeat(slots, leases))
+        sink.revoke(l, "lease_lost", "the lease is no longer this worker's");
+    };
+
+    // Silence for a whole lease ends the session.
+    let stopSilence: () => void = () => undefined;
+    const armSilence = (): void => {
+      stopSilence();
+      stopSilence = clock.wakeAt(clock.now() + leaseMs, () => {
+        out.fail(
+          new ConnectError(
+            "no message from the worker within the lease duration",
+            Code.DeadlineExceeded,
+          ),
+        );
+      });
+    };
+
+    const pending = new Set<Promise<void>>();
+    const track = (p: Promise<void>): void => {
+      const q = p.catch((err: unknown) => {
+        out.fail(err);
+      });
+      pending.add(q);
+      void q.finally(() => pending.delete(q));
+    };
+
+    const handle = (req: SessionRequest): void => {
+      armSilence();
+      const p = req.payload;
+      switch (p.case) {
+        case "hello":
+          throw new InvalidArgumentError("hello", "is only allowed as the first message");
+        case "heartbeat": {
+          const leases = p.value.activeLeases.map((l, i) =>
+            checkLease(l, `heartbeat.active_leases[${String(i)}]`),
+          );
+          track(lostLeases(leases));
+          return;
+        }
+        case "result": {
+          const lease = checkLease(p.value.lease, "result.lease");
+          const outcome = outcomeOf(p.value);
+          track(
+            engine.complete(slots, lease, outcome).then((v: Verdict) => {
+              out.push(
+                create(SessionResponseSchema, {
+                  payload: v.accepted
+                    ? {
+                        case: "resultAccepted",
+                        value: {
+                          lease: leaseToProto(lease),
+                          runStatus: runStatusToProto(v.run.status),
+                        },
+                      }
+                    : {
+                        case: "resultRejected",
+                        value: {
+                          lease: leaseToProto(lease),
+                          reason: REJECT_REASONS[v.reason],
+                          message:
+                            v.run === null
+                              ? "no such lease"
+                              : `the run is ${v.run.status} (attempt ${String(v.run.attempt)})`,
+                        },
+                      },
+                }),
+              );
+            }),
+          );
+          return;
+        }
+        case "drain":
+          engine.drain(slots);
+          return;
+        default:
+          throw new InvalidArgumentError("payload", "must be set");
+      }
+    };
+
+    // Resumed leases move to this session before any new assignment.
+    if (hello.resumed.length > 0) await lostLeases(hello.resumed);
+    yield create(SessionResponseSchema, {
+      payload: {
+        case: "welcome",
+        value: {
+          sessionId: slots.id,
+          workerId: slots.workerId,
+          leaseDuration: durationFromMs(leaseMs),
+          heartbeatInterval: durationFromMs(heartbeatMs),
+        },
+      },
+    });
+    armSilence();
+    engine.addSession(slots);
+    slog.info({ handlers: [...hello.handlers.keys()] }, "worker connected");
+
+    const reading = (async () => {
+      for (let next = await inbound.next(); next.done !== true; next = await inbound.next())
+        handle(next.value);
+      // The worker closed its side: answer what is still being recorded, then end with OK.
+      await Promise.all(pending);
+      out.close();
+    })();
+    reading.catch((err: unknown) => {
+      out.fail(err);
+    });
+    const onAbort = (): void => {
+      out.fail(new ConnectError("the session was cancelled", Code.Canceled));
+    };
+    ctx.signal.addEventListener("abort", onAbort);
+    try {
+      for await (const msg of out) yield msg;
+    } finally {
+      ctx.signal.removeEventListener("abort", onAbort);
+      stopSilence();
+      engine.removeSession(slots);
+      slog.info({ running: slots.active.size }, "worker disconnected");
+    }
+  }
 }
