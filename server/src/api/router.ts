@@ -48,7 +48,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
     router.service(JobService, jobService(deps.jobs, deps.engine, deps.maxPageSize));
     router.service(TriggerService, triggerService(deps.jobs, deps.clock));
     router.service(RunService, runService(deps.engine, deps.maxPageSize));
-    router.service(WorkerService, workerService(deps.engine, deps.clock, deps.log));
+    router.service(WorkerService, workerService(deps.engine, deps.log));
     // Events arrive with the event log; until then Subscribe answers UNIMPLEMENTED.
     router.service(EventService, {});
     router.service(

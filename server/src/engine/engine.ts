@@ -156,6 +156,18 @@ export class Engine {
     for (const s of this.sessions.values()) for (const a of s.active.values()) a.stopTimer?.();
   }
 
+  /**
+   * One pass of every step (claim due jobs, dispatch, sweep) at the clock's current time, for
+   * tests that drive a manual clock and for operators' tooling. The loops keep running too;
+   * every step is a transaction, so running one twice at once is harmless.
+   */
+  async pass(): Promise<void> {
+    if (this.config.firing) await this.fireOnce();
+    await this.dispatchOnce();
+    await this.sweepOnce();
+    await this.dispatchOnce();
+  }
+
   /** A job or scheduler changed on this node: look for due jobs now. */
   jobsChanged(): void {
     this.fireWaiter.wake();
@@ -245,7 +257,16 @@ export class Engine {
       );
   }
 
-  private async dispatchOnce(): Promise<number> {
+  /** Dispatch passes run one at a time: each reads the sessions' free slots before leasing. */
+  private dispatching: Promise<unknown> = Promise.resolve();
+
+  private dispatchOnce(): Promise<number> {
+    const run = this.dispatching.then(() => this.dispatchExclusive());
+    this.dispatching = run.catch(() => undefined);
+    return run;
+  }
+
+  private async dispatchExclusive(): Promise<number> {
     const now = this.clock.now();
     let again = false;
     const handlers = new Set<string>();

@@ -13,7 +13,6 @@ import {
   ValueSchema,
 } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import type { Clock } from "../../clock.js";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import { checkHandler, checkId } from "../../domain/jobs.js";
 import { maxAttempts, type Run } from "../../domain/runs.js";
@@ -196,7 +195,6 @@ function outcomeOf(req: Extract<SessionRequest["payload"], { case: "result" }>["
 
 export function workerService(
   engine: Engine,
-  clock: Clock,
   log: Logger,
 ): Partial<ServiceImpl<typeof WorkerService>> {
   const leaseMs = engine.config.leaseMs;
@@ -252,18 +250,22 @@ export function workerService(
         sink.revoke(l, "lease_lost", "the lease is no longer this worker's");
     };
 
-    // Silence for a whole lease ends the session.
-    let stopSilence: () => void = () => undefined;
+    // Silence for a whole lease ends the session. This is connection liveness, so it is timed on
+    // the wall clock (leases themselves expire by the engine's clock, in the database).
+    let silence: NodeJS.Timeout | undefined;
+    const stopSilence = (): void => {
+      clearTimeout(silence);
+    };
     const armSilence = (): void => {
-      stopSilence();
-      stopSilence = clock.wakeAt(clock.now() + leaseMs, () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => {
         out.fail(
           new ConnectError(
             "no message from the worker within the lease duration",
             Code.DeadlineExceeded,
           ),
         );
-      });
+      }, leaseMs);
     };
 
     const pending = new Set<Promise<void>>();

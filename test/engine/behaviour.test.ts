@@ -1,0 +1,280 @@
+/**
+ * The engine's rules, one test each, on MariaDB through the real API and a worker session over
+ * @grpc/grpc-js. Time is a manual clock: the test moves it and runs one engine pass
+ * (`engine.pass()`), so nothing waits on wall-clock time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../support/clock.js";
+import {
+  grpcJsClients,
+  rawWorkerSession,
+  type GrpcJsClients,
+  type RawSession,
+  type Reply,
+} from "../support/grpc-js.js";
+import { createTestDatabase, describeMysql } from "../support/mysql.js";
+import { startTestNode, type TestNode } from "../support/node.js";
+
+const T0 = Date.parse("2026-06-01T00:00:00Z");
+const S = 1000;
+const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
+const dur = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
+const msOf = (t: Reply) => Number(t.seconds) * 1000 + Math.round(Number(t.nanos) / 1e6);
+
+describeMysql("engine rules", () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let node: TestNode;
+  let c: GrpcJsClients;
+  const clock = new ManualClock(T0);
+  const sessions: RawSession[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase("metronome_engine_rules");
+    node = await startTestNode(
+      db.url,
+      { METRONOME_POLL_INTERVAL: "60", METRONOME_LEASE_DURATION: "600" },
+      clock,
+    );
+    c = grpcJsClients(node.port);
+  });
+
+  afterAll(async () => {
+    for (const s of sessions) s.close();
+    c.close();
+    await node.stop();
+    await db.drop();
+  });
+
+  /** Move the clock and let the engine act once. */
+  async function advance(ms: number): Promise<void> {
+    clock.advance(ms);
+    await node.node.engine.pass();
+  }
+
+  /** An interval job every `every` ms, first fire one interval from now. */
+  async function addInterval(id: string, every: number, extra: object = {}): Promise<void> {
+    await c.job("AddJob", {
+      job: {
+        id,
+        handler: `h.${id}`,
+        trigger: { interval: { seconds: every / 1000, start_date: ts(clock.now() + every) } },
+        misfire_grace_time: { duration: dur(5 * S) },
+        ...extra,
+      },
+    });
+  }
+
+  async function runs(jobId: string): Promise<Reply[]> {
+    const page = await c.run("ListRuns", { job_id: jobId });
+    return ((page.runs ?? []) as Reply[]).reverse(); // oldest first
+  }
+
+  const summary = (rs: Reply[]) =>
+    rs.map((r) => [(msOf(r.scheduled_time as Reply) - T0) / S, r.status]);
+
+  async function worker(handler: string, concurrency = 5): Promise<RawSession> {
+    const s = rawWorkerSession(node.port);
+    sessions.push(s);
+    s.send({
+      hello: {
+        worker_id: `w-${handler}`,
+        handlers: [{ handler, max_concurrency: concurrency }],
+        max_concurrency: concurrency,
+      },
+    });
+    expect((await s.next()).payload).toBe("welcome");
+    return s;
+  }
+
+  async function next(s: RawSession, kind: string): Promise<Reply> {
+    const m = await s.next();
+    expect(m.payload).toBe(kind);
+    return m[kind] as Reply;
+  }
+
+  describe("misfire grace and coalesce", () => {
+    it("without coalesce, each overdue fire time is a run; those past the grace are missed", async () => {
+      await addInterval("nocoalesce", 10 * S, { coalesce: false });
+      const start = clock.now();
+      await advance(33 * S); // fires due at +10, +20, +30; grace 5 s
+      const rs = await runs("nocoalesce");
+      const rel = rs.map((r) => [(msOf(r.scheduled_time as Reply) - start) / S, r.status]);
+      expect(rel).toEqual([
+        [10, "RUN_STATUS_MISSED"],
+        [20, "RUN_STATUS_MISSED"],
+        [30, "RUN_STATUS_PENDING"],
+      ]);
+      expect(rs[0]?.status_reason).toMatch(/misfire grace 5s exceeded \(late by 23s\)/);
+    });
+
+    it("with coalesce, the overdue fire times become one run for the latest", async () => {
+      await addInterval("coalesce", 10 * S, { coalesce: true });
+      const start = clock.now();
+      await advance(33 * S);
+      const rs = await runs("coalesce");
+      expect(rs.map((r) => [(msOf(r.scheduled_time as Reply) - start) / S, r.status])).toEqual([
+        [30, "RUN_STATUS_PENDING"],
+      ]);
+      expect(rs[0]?.status_reason).toMatch(/^coalesced 2 earlier fire times/);
+    });
+
+    it("a run that waits for a worker past its grace becomes missed", async () => {
+      await addInterval("waits", 60 * S);
+      await advance(60 * S);
+      expect((await runs("waits")).map((r) => r.status)).toEqual(["RUN_STATUS_PENDING"]);
+      await advance(4 * S);
+      expect((await runs("waits")).map((r) => r.status)).toEqual(["RUN_STATUS_PENDING"]);
+      await advance(2 * S);
+      const [missed] = await runs("waits");
+      expect(missed).toMatchObject({ status: "RUN_STATUS_MISSED" });
+      expect(missed?.status_reason).toMatch(/no worker took it within its misfire grace/);
+    });
+  });
+
+  it("max_instances: a fire time that finds the job running is skipped", async () => {
+    const w = await worker("h.single");
+    await addInterval("single", 10 * S);
+    await advance(10 * S);
+    const first = await next(w, "assignment");
+    await advance(10 * S); // the first run still holds the only instance
+    expect(summary(await runs("single")).map((x) => x[1])).toEqual([
+      "RUN_STATUS_RUNNING",
+      "RUN_STATUS_SKIPPED",
+    ]);
+    w.send({ result: { lease: first.lease, success: {} } });
+    await next(w, "result_accepted");
+    await advance(10 * S);
+    const second = await next(w, "assignment");
+    expect(msOf(second.scheduled_time as Reply)).toBe(clock.now());
+  });
+
+  it("timeout: the handler is told to stop and the run ends timed out", async () => {
+    const w = await worker("h.slow");
+    await addInterval("slow", 60 * S, { timeout: dur(5 * S) });
+    await advance(60 * S);
+    const a = await next(w, "assignment");
+    expect(a.timeout).toMatchObject({ seconds: "5" });
+    clock.advance(5 * S); // the node's own deadline timer fires
+    expect(await next(w, "cancellation")).toMatchObject({
+      lease: a.lease,
+      reason: "CANCELLATION_REASON_TIMED_OUT",
+    });
+    const run = (await c.run("GetRun", { run_id: (a.lease as Reply).run_id })).run as Reply;
+    expect(run).toMatchObject({ status: "RUN_STATUS_TIMED_OUT", error: { type: "TimeoutError" } });
+  });
+
+  it("cancel: a pending run is never handed out; a running one is stopped", async () => {
+    await addInterval("cancelme", 60 * S, { max_instances: 2 });
+    await advance(60 * S);
+    const [pending] = await runs("cancelme");
+    await c.run("CancelRun", { run_id: pending?.run_id });
+    const w = await worker("h.cancelme");
+    await advance(60 * S);
+    const a = await next(w, "assignment"); // the next fire time's run, not the cancelled one
+    expect((a.lease as Reply).run_id).not.toBe(pending?.run_id);
+    await c.run("CancelRun", { run_id: (a.lease as Reply).run_id, reason: "stop" });
+    expect(await next(w, "cancellation")).toMatchObject({
+      reason: "CANCELLATION_REASON_CANCELLED",
+    });
+    expect(summary(await runs("cancelme")).map((x) => x[1])).toEqual([
+      "RUN_STATUS_CANCELLED",
+      "RUN_STATUS_CANCELLED",
+    ]);
+  });
+
+  it("retry with backoff: the next attempt waits for its backoff", async () => {
+    const w = await worker("h.retry");
+    await addInterval("retry", 3600 * S, {
+      retry_policy: { max_attempts: 3, initial_backoff: dur(10 * S), backoff_multiplier: 3 },
+    });
+    await advance(3600 * S);
+    const a1 = await next(w, "assignment");
+    w.send({ result: { lease: a1.lease, error: { message: "e1", type: "E" } } });
+    await next(w, "result_accepted");
+    const runId = (a1.lease as Reply).run_id;
+    const waiting = (await c.run("GetRun", { run_id: runId })).run as Reply;
+    expect(waiting).toMatchObject({ status: "RUN_STATUS_PENDING", attempt: 2 });
+    expect(msOf(waiting.retry_at as Reply)).toBe(clock.now() + 10 * S);
+    await advance(9 * S);
+    expect(((await c.run("GetRun", { run_id: runId })).run as Reply).status).toBe(
+      "RUN_STATUS_PENDING",
+    );
+    await advance(1 * S);
+    const a2 = await next(w, "assignment");
+    expect(a2.lease).toMatchObject({ run_id: runId, attempt: 2 });
+    w.send({ result: { lease: a2.lease, error: { message: "e2", type: "E" } } });
+    await next(w, "result_accepted");
+    const third = (await c.run("GetRun", { run_id: runId })).run as Reply;
+    expect(msOf(third.retry_at as Reply)).toBe(clock.now() + 30 * S); // 10 s x 3
+    await advance(30 * S);
+    const a3 = await next(w, "assignment");
+    w.send({ result: { lease: a3.lease, error: { message: "e3", type: "E" } } });
+    expect(await next(w, "result_accepted")).toMatchObject({ run_status: "RUN_STATUS_FAILED" });
+  });
+
+  it("a worker that stops heartbeating loses its lease: the run is retried elsewhere", async () => {
+    await addInterval("lost", 3600 * S, {
+      retry_policy: { max_attempts: 2, initial_backoff: dur(0) },
+    });
+    const gone = await worker("h.lost");
+    await advance(3600 * S);
+    const a1 = await next(gone, "assignment");
+    gone.cancel(); // the worker's connection drops; its lease stays until it expires
+    const other = await worker("h.lost");
+    await advance(599 * S);
+    expect(
+      ((await c.run("GetRun", { run_id: (a1.lease as Reply).run_id })).run as Reply).status,
+    ).toBe("RUN_STATUS_RUNNING");
+    await advance(2 * S); // past the 600 s lease
+    const a2 = await next(other, "assignment");
+    expect(a2.lease).toMatchObject({ run_id: (a1.lease as Reply).run_id, attempt: 2 });
+    const run = (await c.run("GetRun", { run_id: (a1.lease as Reply).run_id })).run as Reply;
+    expect(run).toMatchObject({ status: "RUN_STATUS_RUNNING", error: { type: "LeaseExpired" } });
+  });
+
+  it("pause and resume: a paused job creates no runs; resuming fires from now on", async () => {
+    await addInterval("pausable", 10 * S);
+    await c.job("PauseJob", { job_id: "pausable" });
+    await advance(35 * S);
+    expect(await runs("pausable")).toEqual([]);
+    const resumed = (await c.job("ResumeJob", { job_id: "pausable" })).job as Reply;
+    const next = msOf(resumed.next_run_time as Reply);
+    expect(next).toBeGreaterThanOrEqual(clock.now());
+    await advance(next - clock.now());
+    expect((await runs("pausable")).map((r) => msOf(r.scheduled_time as Reply))).toEqual([next]);
+  });
+
+  it("a paused scheduler creates no runs; resumed, its overdue fire times follow the misfire rules", async () => {
+    await c.job("AddJob", {
+      job: {
+        scheduler: "nightly",
+        id: "sched",
+        handler: "h.sched",
+        trigger: { interval: { seconds: 10, start_date: ts(clock.now() + 10 * S) } },
+        coalesce: true,
+        misfire_grace_time: { no_limit: true },
+      },
+    });
+    await c.scheduler("PauseScheduler", { name: "nightly" });
+    await advance(25 * S);
+    const list = async () =>
+      ((await c.run("ListRuns", { scheduler: "nightly" })).runs ?? []) as Reply[];
+    expect(await list()).toEqual([]);
+    await c.scheduler("ResumeScheduler", { name: "nightly" });
+    await node.node.engine.pass();
+    const rs = await list();
+    expect(rs).toHaveLength(1);
+    expect(rs[0]).toMatchObject({ status: "RUN_STATUS_PENDING" });
+    expect(rs[0]?.status_reason).toMatch(/^coalesced 1 earlier fire time/);
+  });
+
+  it("run now: a manual run of a paused job goes to the worker at once", async () => {
+    const w = await worker("h.manual");
+    await addInterval("manual", 3600 * S, { paused: true });
+    const run = (await c.job("RunJobNow", { job_id: "manual" })).run as Reply;
+    await node.node.engine.pass();
+    const a = await next(w, "assignment");
+    expect(a).toMatchObject({ manual: true, lease: { run_id: run.run_id } });
+    expect(msOf(a.scheduled_time as Reply)).toBe(clock.now());
+  });
+});
