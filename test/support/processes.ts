@@ -28,6 +28,8 @@ export interface ServerProcess {
   output(): string;
   /** SIGTERM, then wait for the exit (SIGKILL after `timeoutMs`, and the promise rejects). */
   stop(timeoutMs?: number): Promise<Exit>;
+  /** SIGKILL, then wait for the exit. */
+  kill(): Promise<Exit>;
 }
 
 const KEEP_CHARS = 32_768;
@@ -99,6 +101,13 @@ export function startServerProcess(
   });
   crashed.catch(() => undefined); // a crash is reported to whoever races against it
 
+  /** SIGKILL: the process dies at once, as in a crash. */
+  const kill = (): Promise<Exit> => {
+    stopping = true;
+    child.kill("SIGKILL");
+    return exited;
+  };
+
   const stop = async (stopTimeoutMs = 15_000): Promise<Exit> => {
     stopping = true;
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
@@ -169,6 +178,7 @@ export function startServerProcess(
           running: () => child.exitCode === null && child.signalCode === null,
           output,
           stop,
+          kill,
         });
         return;
       }
