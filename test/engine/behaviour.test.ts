@@ -268,6 +268,16 @@ describeMysql("engine rules", () => {
     expect(rs[0]?.status_reason).toMatch(/^coalesced 1 earlier fire time/);
   });
 
+  it("removing a job cancels its pending runs; they are never handed out", async () => {
+    await addInterval("removed", 10 * S);
+    await advance(10 * S);
+    const [pending] = await runs("removed");
+    expect(pending?.status).toBe("RUN_STATUS_PENDING");
+    await c.job("RemoveJob", { job_id: "removed" });
+    const run = (await c.run("GetRun", { run_id: pending?.run_id })).run as Reply;
+    expect(run).toMatchObject({ status: "RUN_STATUS_CANCELLED", status_reason: "job removed" });
+  });
+
   it("run now: a manual run of a paused job goes to the worker at once", async () => {
     const w = await worker("h.manual");
     await addInterval("manual", 3600 * S, { paused: true });

@@ -434,6 +434,11 @@ export class Engine {
     return run;
   }
 
+  /** A job (or, with `jobId` null, every job of a scheduler) was removed. */
+  async jobRemoved(scheduler: string, jobId: string | null): Promise<void> {
+    await this.db.read(() => q.cancelPendingRuns(this.clock.now(), scheduler, jobId));
+  }
+
   async getRun(runId: string): Promise<Run> {
     const run = await this.db.read(() => q.getRun(runId));
     if (run === null) throw new NotFoundError(`run ${runId}`);

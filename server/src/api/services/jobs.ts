@@ -154,6 +154,7 @@ export function jobService(
 
     async removeJob(req) {
       await withFields(() => jobs.removeJob(req.scheduler || "default", req.jobId), jobRefFields);
+      await engine.jobRemoved(req.scheduler || "default", req.jobId);
       return {};
     },
 
@@ -162,6 +163,7 @@ export function jobService(
         () => jobs.removeAllJobs(req.scheduler || "default"),
         jobRefFields,
       );
+      await engine.jobRemoved(req.scheduler || "default", null);
       return { removedCount: BigInt(n) };
     },
 

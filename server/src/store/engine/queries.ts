@@ -583,6 +583,22 @@ export function* cancelRun(
   return { kind: "cancelled", run: next, wasRunning: run.status === "running", already: false };
 }
 
+/**
+ * Cancels the pending runs of a removed job (or of every job of a scheduler, `jobId` null):
+ * they are never handed out. Running runs continue (as in APScheduler, removing a job does
+ * not stop an execution in progress).
+ */
+export function* cancelPendingRuns(
+  now: number,
+  scheduler: string,
+  jobId: string | null,
+): Tx<number> {
+  return yield* exec(
+    `UPDATE \`runs\` SET \`status\` = 'cancelled', \`status_reason\` = 'job removed', \`due_at\` = NULL, \`expires_at\` = NULL, \`finished_at\` = ?, \`updated_at\` = ? WHERE \`scheduler\` = ?${jobId === null ? "" : " AND `job_id` = ?"} AND \`status\` = 'pending'`,
+    jobId === null ? [now, now, scheduler] : [now, now, scheduler, jobId],
+  );
+}
+
 // ---- sweeps ----
 
 export interface SweepResult {
