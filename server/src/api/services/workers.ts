@@ -166,8 +166,21 @@ function assignment(r: Run): SessionResponse {
 function outcomeOf(req: Extract<SessionRequest["payload"], { case: "result" }>["value"]): Outcome {
   const o = req.outcome;
   if (o.case === "success") {
-    const result: JsonValue =
-      o.value.result === undefined ? null : toJson(ValueSchema, o.value.result);
+    let result: JsonValue;
+    try {
+      result = o.value.result === undefined ? null : toJson(ValueSchema, o.value.result);
+    } catch (err) {
+      // e.g. NaN or Infinity, which JSON cannot hold: the run fails, the session goes on.
+      return {
+        kind: "error",
+        error: {
+          message: `the result is not JSON: ${err instanceof Error ? err.message : String(err)}`,
+          type: "ResultNotSerializable",
+          stack: "",
+          nonRetryable: true,
+        },
+      };
+    }
     if (Buffer.byteLength(JSON.stringify(result)) > LIMITS.resultBytes)
       return {
         kind: "error",

@@ -483,8 +483,11 @@ export function* completeRuns(
     if (run.status !== "running") {
       if (run.status === "cancelled" || run.status === "timed_out")
         verdicts.push({ accepted: false, reason: run.status, run });
-      else if (run.status === "succeeded" || run.status === "failed" || run.status === "pending")
-        // A repeat of a result that was already recorded (pending: a retry follows).
+      else if (run.status === "failed" && run.error?.type === "LeaseExpired")
+        // The lease expired before this result came: the run failed without it.
+        verdicts.push({ accepted: false, reason: "lease_expired", run });
+      else if (run.status === "succeeded" || run.status === "failed")
+        // A repeat of a result that was already recorded.
         verdicts.push({ accepted: true, run });
       else verdicts.push({ accepted: false, reason: "lease_expired", run });
       continue;

@@ -581,7 +581,8 @@ export enum CancellationReason {
   UNSPECIFIED = 0,
 
   /**
-   * The run was cancelled through RunService.CancelRun (or its job was removed).
+   * The run was cancelled through RunService.CancelRun. (Removing a job cancels its pending
+   * runs only; a running run of a removed job runs to its end.)
    *
    * @generated from enum value: CANCELLATION_REASON_CANCELLED = 1;
    */
