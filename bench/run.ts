@@ -4,9 +4,17 @@
  *
  *   npm run -s bench -- api          (AddJob, GetJob and an empty RPC through gRPC on MariaDB)
  *   npm run -s bench -- triggers     (trigger engine next-fire-time computations per second)
+ *   npm run -s bench -- burst        (1,000 jobs due at one instant: lateness, each ran once)
+ *   npm run -s bench -- sustained    (2,000 jobs every second for 30 s: completeness, lateness)
+ *   npm run -s bench -- scale        (100,000 stored jobs: insert rate, start-up, memory)
+ *   npm run -s bench -- throughput   (executions per second end to end)
  */
 const BENCHES = new Map<string, () => Promise<unknown>>([
   ["api", () => import("./api.js")],
+  ["burst", () => import("./burst.js")],
+  ["sustained", () => import("./sustained.js")],
+  ["scale", () => import("./scale.js")],
+  ["throughput", () => import("./throughput.js")],
   ["store", () => import("./store.js")],
   ["triggers", () => import("./triggers.js")],
 ]);

@@ -4,6 +4,7 @@ DROP INDEX `runs_created_at` ON `runs`;--> statement-breakpoint
 ALTER TABLE `runs` ADD `job_name` varchar(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE `runs` ADD `timeout_ms` bigint;--> statement-breakpoint
 ALTER TABLE `runs` ADD `retry` mediumtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;--> statement-breakpoint
+ALTER TABLE `runs` ADD `max_instances` int DEFAULT 1 NOT NULL;--> statement-breakpoint
 ALTER TABLE `runs` ADD `status_reason` varchar(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE `runs` ADD `due_at` bigint;--> statement-breakpoint
 ALTER TABLE `runs` ADD `expires_at` bigint;--> statement-breakpoint

@@ -4,6 +4,7 @@ DROP INDEX `runs_created_at`;--> statement-breakpoint
 ALTER TABLE `runs` ADD `job_name` text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE `runs` ADD `timeout_ms` integer;--> statement-breakpoint
 ALTER TABLE `runs` ADD `retry` text;--> statement-breakpoint
+ALTER TABLE `runs` ADD `max_instances` integer DEFAULT 1 NOT NULL;--> statement-breakpoint
 ALTER TABLE `runs` ADD `status_reason` text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE `runs` ADD `due_at` integer;--> statement-breakpoint
 ALTER TABLE `runs` ADD `expires_at` integer;--> statement-breakpoint

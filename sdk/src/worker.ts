@@ -19,7 +19,13 @@
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { create, fromJson, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { ListValueSchema, ValueSchema, durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import {
+  ListValueSchema,
+  ValueSchema,
+  durationMs,
+  timestampDate,
+  timestampMs,
+} from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 import { RunStatus } from "./gen/metronome/v1/run_pb.js";
@@ -211,6 +217,8 @@ interface RunRecord {
   /** When the lease was last extended as far as this process knows (assignment, heartbeat). */
   extendedAt: number;
   waitTimer: NodeJS.Timeout | undefined;
+  /** The run's fire time (epoch ms): an assignment sent ahead is not started before it. */
+  notBefore: number;
 }
 
 /** One Session call. */
@@ -661,9 +669,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
       released: undefined,
       extendedAt: Date.now(),
       waitTimer: undefined,
+      notBefore: a.fireTime === undefined ? 0 : timestampMs(a.fireTime),
     };
     this.runs.set(key, rec);
-    if (this.canStart(entry)) {
+    const early = rec.notBefore - Date.now();
+    if (early > 0) {
+      // Sent ahead (WorkerHello.accepts_early_assignments): start at the fire time.
+      rec.waitTimer = setTimeout(() => {
+        rec.waitTimer = undefined;
+        if (this.runs.get(key) !== rec || rec.phase !== "waiting") return;
+        if (this.canStart(entry)) this.startRun(rec);
+        else
+          rec.waitTimer = setTimeout(() => {
+            this.giveUpWaiting(rec);
+          }, SLOT_WAIT_MS);
+      }, early);
+    } else if (this.canStart(entry)) {
       this.startRun(rec);
     } else {
       // A slot is still taken by a handler whose lease ended (the server counts it free).
@@ -798,8 +819,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Starts waiting assignments whose slot became free, oldest first. */
   private promoteWaiting(): void {
     if (this.closed || this.graceExpired) return;
+    const now = Date.now();
     for (const rec of this.runs.values()) {
-      if (rec.phase === "waiting" && this.canStart(rec.entry)) this.startRun(rec);
+      if (rec.phase === "waiting" && rec.notBefore <= now && this.canStart(rec.entry))
+        this.startRun(rec);
     }
   }
 
@@ -907,6 +930,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           maxConcurrency: this.maxConcurrency,
           labels: this.labels,
           resumedLeases,
+          acceptsEarlyAssignments: true,
         },
       },
     });

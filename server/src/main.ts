@@ -10,11 +10,8 @@ import { openStore } from "./store/open.js";
 export async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logLevel, { node: config.nodeId });
   for (const warning of config.warnings) log.warn(warning);
-  if (config.scheduler.enabled) {
-    log.info(
-      "SCHEDULER__ENABLED=true: the firing engine arrives in a later release; this node serves the API",
-    );
-  }
+  if (!config.scheduler.enabled)
+    log.info("SCHEDULER__ENABLED=false: this node serves the API and workers but fires no jobs");
   const node = await startNode(config, log, systemClock);
   let stopping = false;
   const stop = (signal: string): void => {

@@ -130,7 +130,7 @@ function withWriteHook(store: Store, changed: () => void): Store {
     insertJob: after((job) => store.insertJob(job)),
     getJob: (scheduler, id) => store.getJob(scheduler, id),
     listJobs: (query) => store.listJobs(query),
-    updateJob: after((scheduler, id, change) => store.updateJob(scheduler, id, change)),
+    updateJob: after((scheduler, id, change, now) => store.updateJob(scheduler, id, change, now)),
     deleteJob: after((scheduler, id, expectedVersion) =>
       store.deleteJob(scheduler, id, expectedVersion),
     ),

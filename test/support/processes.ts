@@ -73,7 +73,10 @@ export function startServerProcess(
       "--store",
       storeUrl,
       "--log-level",
-      "info",
+      // At least info: the "metronome listening" line is how the port is learnt.
+      ["debug", "trace"].includes(options.env?.METRONOME_LOG_LEVEL ?? "")
+        ? (options.env?.METRONOME_LOG_LEVEL ?? "info")
+        : "info",
       "--node-id",
       name,
     ],

@@ -40,18 +40,23 @@ export async function startWorkerProcess(options: {
 }): Promise<WorkerProcess> {
   const dir = mkdtempSync(join(tmpdir(), "metronome-worker-"));
   const out = join(dir, "executions.jsonl");
-  const child = spawn(process.execPath, ["--import", "tsx", "test/support/worker-main.ts"], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      METRONOME_URL: options.url,
-      WORKER_HANDLERS: options.handlers.join(","),
-      WORKER_CONCURRENCY: String(options.concurrency ?? 100),
-      WORKER_ID: options.id ?? "",
-      WORKER_OUT: out,
+  const nodeArgs = (process.env.WORKER_NODE_FLAGS ?? "").split(/\s+/).filter((f) => f !== "");
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, "--import", "tsx", "test/support/worker-main.ts"],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        METRONOME_URL: options.url,
+        WORKER_HANDLERS: options.handlers.join(","),
+        WORKER_CONCURRENCY: String(options.concurrency ?? 100),
+        WORKER_ID: options.id ?? "",
+        WORKER_OUT: out,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk: string) => {

@@ -7,6 +7,7 @@ import {
   manualRun,
   MAX_FIRES_PER_CLAIM,
   planFires,
+  skippedForMaxInstances,
   type Run,
 } from "../../server/src/domain/runs.js";
 import { compileTrigger, type TriggerSpec } from "../../server/src/domain/triggers/index.js";
@@ -42,10 +43,10 @@ function job(over: Partial<Job> = {}): Job {
 }
 
 let seq = 0;
-const ctx = (now: number, active = 0) => ({ now, active, newId: () => `r${String(++seq)}` });
+const ctx = (now: number, horizon = now) => ({ now, horizon, newId: () => `r${String(++seq)}` });
 
-function plan(j: Job, now: number, active = 0) {
-  return planFires(j, compileTrigger(j.trigger), ctx(now, active));
+function plan(j: Job, now: number, horizon = now) {
+  return planFires(j, compileTrigger(j.trigger), ctx(now, horizon));
 }
 
 const summary = (runs: Run[]) =>
@@ -109,15 +110,29 @@ describe("planFires", () => {
     expect(p.nextRunTime).toBeLessThan(now);
   });
 
-  it("max_instances: fire times beyond the limit of pending and running runs are skipped", () => {
-    const p = plan(job({ maxInstances: 2, misfireGraceTimeMs: null }), T0 + 2 * MIN, 1);
+  it("fire times up to the horizon are prepared ahead, due at their own time", () => {
+    const p = plan(job({ maxInstances: 1 }), T0 - 500, T0 + 2 * MIN + 1);
     expect(summary(p.runs)).toEqual([
       ["2026-03-02T08:00:00.000Z", "pending"],
-      ["2026-03-02T08:01:00.000Z", "skipped"],
-      ["2026-03-02T08:02:00.000Z", "skipped"],
+      ["2026-03-02T08:01:00.000Z", "pending"],
+      ["2026-03-02T08:02:00.000Z", "pending"],
     ]);
-    expect(p.runs[1]?.statusReason).toBe("max_instances 2 reached");
-    expect(p.runs[1]?.finishedAt).toBe(T0 + 2 * MIN);
+    expect(p.runs.map((r) => r.dueAt)).toEqual([T0, T0 + MIN, T0 + 2 * MIN]);
+    expect(p.nextRunTime).toBe(T0 + 3 * MIN);
+    // Nothing due before the horizon: nothing to do.
+    expect(plan(job(), T0 - 2000, T0 - 1000)).toEqual({ runs: [], nextRunTime: T0 });
+  });
+
+  it("max_instances is decided at hand-out: a run finding the limit running is skipped", () => {
+    const [r] = plan(job({ maxInstances: 2 }), T0).runs;
+    if (r === undefined) throw new Error("no run");
+    expect(skippedForMaxInstances(r, 1, T0 + 5)).toBeNull();
+    expect(skippedForMaxInstances(r, 2, T0 + 5)).toMatchObject({
+      status: "skipped",
+      statusReason: "max_instances 2 reached",
+      finishedAt: T0 + 5,
+      dueAt: null,
+    });
   });
 
   it("a date trigger's only fire time ends the job (next run time null)", () => {
@@ -150,17 +165,17 @@ describe("latestFireTime", () => {
 });
 
 describe("manual runs", () => {
-  it("run now at the current time, marked manual; skipped at max_instances", () => {
-    const j = job();
+  it("run now at the current time, marked manual, with the job's settings", () => {
+    const j = job({ maxInstances: 3 });
     const r = manualRun(j, compileTrigger(j.trigger), ctx(T0 + 123));
     expect(r).toMatchObject({
       manual: true,
       scheduledTime: T0 + 123,
       dueAt: T0 + 123,
       status: "pending",
+      maxInstances: 3,
+      expiresAt: T0 + 123 + 60_000,
     });
-    const s = manualRun(j, compileTrigger(j.trigger), ctx(T0 + 123, 1));
-    expect(s).toMatchObject({ status: "skipped", statusReason: "max_instances 1 reached" });
   });
 });
 

@@ -41,6 +41,8 @@ export interface Run {
   readonly kwargs: JsonObject;
   readonly timeoutMs: number | null;
   readonly retry: RetryPolicy | null;
+  /** The job's max_instances when the run was created: checked when it is handed out. */
+  readonly maxInstances: number;
   readonly attempt: number;
   readonly status: RunStatus;
   readonly statusReason: string;
@@ -81,8 +83,11 @@ export interface FirePlan {
 
 export interface FireContext {
   readonly now: number;
-  /** The job's runs that are pending or running (they count toward max_instances). */
-  readonly active: number;
+  /**
+   * Fire times up to this instant (>= now) are turned into runs now, ahead of time: a claim
+   * done before the fire time leaves only the hand-out to do when it comes.
+   */
+  readonly horizon?: number;
   readonly newId: () => string;
   readonly random?: () => number;
 }
@@ -102,6 +107,7 @@ function newRun(job: Job, trigger: Trigger, nominal: number, ctx: FireContext): 
     kwargs: job.kwargs,
     timeoutMs: job.timeoutMs,
     retry: job.retry,
+    maxInstances: job.maxInstances,
     attempt: 1,
     status: "pending",
     statusReason: "",
@@ -154,89 +160,111 @@ export function latestFireTime(trigger: Trigger, from: number, now: number): num
 }
 
 /**
- * Turns a due job's fire times (its next_run_time up to `now`) into runs:
- * - with coalesce, all of them become one run for the latest (the others are named in its
- *   status reason); without, each becomes a run, at most MAX_FIRES_PER_CLAIM per claim;
- * - a fire time older than misfire_grace_time is a `missed` run;
- * - a fire time that finds max_instances runs of the job pending or running is a `skipped` run.
+ * Turns a due job's fire times (its next_run_time up to the horizon) into runs:
+ * - overdue ones (up to `now`): with coalesce, all of them become one run for the latest (the
+ *   others are named in its status reason); without, each becomes a run, at most
+ *   MAX_FIRES_PER_CLAIM per claim; one older than misfire_grace_time is a `missed` run;
+ * - upcoming ones (after `now`, up to the horizon) each become a pending run, due at its time.
+ * max_instances is not decided here but when a run is handed out (the fire time has come).
  * The job's next_run_time is the first fire time after those handled (null when the trigger has
  * ended, or passed the last representable instant).
  */
 export function planFires(job: Job, trigger: Trigger, ctx: FireContext): FirePlan {
+  const horizon = Math.max(ctx.now, ctx.horizon ?? ctx.now);
   const first = job.nextRunTime;
-  if (first === null || first > ctx.now) return { runs: [], nextRunTime: first };
-  let times: number[];
-  let coalesced = 0;
-  if (job.coalesce) {
-    const latest = latestFireTime(trigger, first, ctx.now);
-    times = [latest];
-    for (
-      let t: number | null = first;
-      t !== null && t < latest && coalesced <= 1000;
-      t = trigger.nextFireTime(t)
-    ) {
-      coalesced++;
+  if (first === null || first > horizon) return { runs: [], nextRunTime: first };
+  const runs: Run[] = [];
+  let last = first;
+  if (first <= ctx.now) {
+    let times: number[];
+    let coalesced = 0;
+    if (job.coalesce) {
+      const latest = latestFireTime(trigger, first, ctx.now);
+      times = [latest];
+      for (
+        let t: number | null = first;
+        t !== null && t < latest && coalesced <= 1000;
+        t = trigger.nextFireTime(t)
+      ) {
+        coalesced++;
+      }
+    } else {
+      times = [];
+      for (
+        let t: number | null = first;
+        t !== null && t <= ctx.now && times.length < MAX_FIRES_PER_CLAIM;
+        t = trigger.nextFireTime(t)
+      ) {
+        times.push(t);
+      }
+    }
+    for (const nominal of times) {
+      let run = newRun(job, trigger, nominal, ctx);
+      const late = ctx.now - run.fireTime;
+      if (job.misfireGraceTimeMs !== null && late > job.misfireGraceTimeMs) {
+        run = ended(
+          run,
+          "missed",
+          `misfire grace ${seconds(job.misfireGraceTimeMs)} exceeded (late by ${seconds(late)})`,
+          ctx.now,
+        );
+      }
+      if (coalesced > 0) {
+        const count = coalesced > 1000 ? "over 1000" : String(coalesced);
+        const note = `coalesced ${count} earlier fire time${coalesced === 1 ? "" : "s"} from ${new Date(first).toISOString()}`;
+        run = {
+          ...run,
+          statusReason: (run.statusReason ? `${run.statusReason}; ${note}` : note).slice(
+            0,
+            MAX_REASON_CHARS,
+          ),
+        };
+      }
+      runs.push(run);
+    }
+    last = times[times.length - 1] ?? first;
+    if (!job.coalesce && runs.length >= MAX_FIRES_PER_CLAIM) {
+      const next = trigger.nextFireTime(last);
+      return { runs, nextRunTime: next === null || next > MAX_INSTANT ? null : next };
     }
   } else {
-    times = [];
-    for (
-      let t: number | null = first;
-      t !== null && t <= ctx.now && times.length < MAX_FIRES_PER_CLAIM;
-      t = trigger.nextFireTime(t)
-    ) {
-      times.push(t);
-    }
+    runs.push(newRun(job, trigger, first, ctx));
   }
-  const runs: Run[] = [];
-  let active = ctx.active;
-  for (const nominal of times) {
-    let run = newRun(job, trigger, nominal, ctx);
-    const late = ctx.now - run.fireTime;
-    if (job.misfireGraceTimeMs !== null && late > job.misfireGraceTimeMs) {
-      run = ended(
-        run,
-        "missed",
-        `misfire grace ${seconds(job.misfireGraceTimeMs)} exceeded (late by ${seconds(late)})`,
-        ctx.now,
-      );
-    } else if (active >= job.maxInstances) {
-      run = ended(run, "skipped", `max_instances ${String(job.maxInstances)} reached`, ctx.now);
-    } else {
-      active++;
-    }
-    if (coalesced > 0) {
-      const count = coalesced > 1000 ? "over 1000" : String(coalesced);
-      const note = `coalesced ${count} earlier fire time${coalesced === 1 ? "" : "s"} from ${new Date(first).toISOString()}`;
-      run = {
-        ...run,
-        statusReason: (run.statusReason ? `${run.statusReason}; ${note}` : note).slice(
-          0,
-          MAX_REASON_CHARS,
-        ),
-      };
-    }
-    runs.push(run);
+  // Upcoming fire times within the horizon.
+  let next = trigger.nextFireTime(last);
+  while (
+    next !== null &&
+    next <= horizon &&
+    next <= MAX_INSTANT &&
+    runs.length < MAX_FIRES_PER_CLAIM
+  ) {
+    runs.push(newRun(job, trigger, next, ctx));
+    last = next;
+    next = trigger.nextFireTime(next);
   }
-  const last = times[times.length - 1] ?? first;
-  const next = trigger.nextFireTime(last);
   return { runs, nextRunTime: next === null || next > MAX_INSTANT ? null : next };
 }
 
-/** A manual run (RunJobNow) of a job at `now`. */
+/**
+ * Hand-out time: whether one more run of a job may start, given how many of its runs are
+ * running. Runs that may not are recorded as skipped.
+ */
+export function skippedForMaxInstances(run: Run, running: number, now: number): Run | null {
+  return running >= run.maxInstances
+    ? ended(run, "skipped", `max_instances ${String(run.maxInstances)} reached`, now)
+    : null;
+}
+
+/** A manual run (RunJobNow) of a job at `now`; max_instances applies when it is handed out. */
 export function manualRun(job: Job, trigger: Trigger, ctx: FireContext): Run {
-  const run: Run = {
-    ...newRun(job, trigger, ctx.now, ctx),
+  const run = newRun(job, trigger, ctx.now, ctx);
+  return {
+    ...run,
     fireTime: ctx.now,
     dueAt: ctx.now,
     manual: true,
-  };
-  const withGrace: Run = {
-    ...run,
     expiresAt: job.misfireGraceTimeMs === null ? null : ctx.now + job.misfireGraceTimeMs,
   };
-  return ctx.active >= job.maxInstances
-    ? ended(withGrace, "skipped", `max_instances ${String(job.maxInstances)} reached`, ctx.now)
-    : withGrace;
 }
 
 /** The delay before attempt `attempt + 1` after attempt `attempt` failed. */

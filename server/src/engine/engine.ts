@@ -18,6 +18,7 @@ import {
   boundedError,
   manualRun,
   planFires,
+  skippedForMaxInstances,
   type Run,
   type RunError,
 } from "../domain/runs.js";
@@ -46,10 +47,19 @@ export interface SessionSink {
   revoke(lease: q.Lease, reason: "cancelled" | "timed_out" | "lease_lost", message: string): void;
 }
 
+/** A run leased to a session. */
+interface ActiveRun {
+  readonly lease: q.Lease;
+  readonly handler: string;
+  /** Leased ahead and not sent yet: the run to send at its due time. */
+  held?: Run | undefined;
+  stopTimer?: () => void;
+}
+
 /** A worker session as the engine sees it: what it can take, and where to send runs. */
 export class SessionSlots {
   /** Leases held, by run id. */
-  readonly active = new Map<string, { lease: q.Lease; handler: string; stopTimer?: () => void }>();
+  readonly active = new Map<string, ActiveRun>();
   draining = false;
 
   constructor(
@@ -60,6 +70,8 @@ export class SessionSlots {
     /** Total limit (0: only the per-handler limits apply). */
     readonly maxConcurrency: number,
     readonly sink: SessionSink,
+    /** The worker starts runs at their fire time: runs leased ahead are sent at once. */
+    readonly acceptsEarly = false,
   ) {}
 
   /** Free slots per handler, bounded by the total; empty when none. */
@@ -115,6 +127,20 @@ const LOOP_ERROR_BACKOFF_MS = 1000;
 /** When a due job is locked by another node, look again this soon instead of spinning. */
 const BUSY_RETRY_MS = 20;
 const SWEEP_BATCH = 500;
+/**
+ * How far ahead a node claims due jobs and prepares their runs, so that when a fire time comes
+ * only the hand-out to a worker is left to do (a burst of 1,000 jobs due at one instant takes a
+ * few hundred milliseconds to claim on a small machine). A job changed meanwhile has its
+ * prepared runs withdrawn (store/engine/queries.ts, updateJobLocked).
+ */
+export const LOOKAHEAD_MS = 2000;
+/**
+ * How far ahead of their due time runs are leased to a session (and held by its node until
+ * then), so that a burst of runs due at one instant only has to be sent when it comes.
+ */
+export const PRELEASE_MS = 500;
+/** Runs leased to one session per transaction: the first ones go out sooner. */
+const LEASE_BATCH = 250;
 const RETENTION_EVERY_MS = 60_000;
 
 export class Engine {
@@ -125,6 +151,8 @@ export class Engine {
   private readonly sweepWaiter = new Waiter();
   private readonly sessions = new Map<string, SessionSlots>();
   private lastRetention = 0;
+  /** Timers that send runs leased ahead. */
+  private readonly sendTimers = new Set<() => void>();
   private readonly completions: Batcher<{ lease: q.Lease; outcome: q.Outcome }, q.Verdict>;
 
   constructor(
@@ -154,6 +182,8 @@ export class Engine {
     this.sweepWaiter.wake();
     await Promise.all(this.loops);
     for (const s of this.sessions.values()) for (const a of s.active.values()) a.stopTimer?.();
+    for (const cancel of this.sendTimers) cancel();
+    this.sendTimers.clear();
   }
 
   /**
@@ -200,8 +230,12 @@ export class Engine {
     }
   }
 
-  private plan = (job: Job, active: number) =>
-    planFires(job, compileTrigger(job.trigger), { now: this.clock.now(), active, newId: newRunId });
+  private plan = (job: Job, now: number) =>
+    planFires(job, compileTrigger(job.trigger), {
+      now,
+      horizon: now + LOOKAHEAD_MS,
+      newId: newRunId,
+    });
 
   private fail = (run: Run, error: RunError): Run => {
     const now = this.clock.now();
@@ -230,7 +264,15 @@ export class Engine {
   private async fireOnce(): Promise<number> {
     const now = this.clock.now();
     const batch = this.config.claimBatch ?? 200;
-    const claimed = await this.db.tx(() => q.claimDueJobs(this.db.dialect, now, batch, this.plan));
+    const t0 = performance.now();
+    const claimed = await this.db.tx(() =>
+      q.claimDueJobs(this.db.dialect, now + LOOKAHEAD_MS, batch, (job) => this.plan(job, now)),
+    );
+    if (claimed.jobs > 0)
+      this.log.debug(
+        { jobs: claimed.jobs, runs: claimed.runs.length, ms: Math.round(performance.now() - t0) },
+        "claimed due jobs",
+      );
     if (claimed.runs.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
     if (claimed.runs.length > 0) this.logDecisions(claimed.runs);
     if (claimed.jobs === batch) return now; // more may be due
@@ -238,14 +280,14 @@ export class Engine {
     const poll = now + this.config.pollIntervalMs;
     if (due === null) return poll;
     // A due job we could not claim is locked by another node: look again shortly.
-    if (due <= now) return now + BUSY_RETRY_MS;
-    return Math.min(due, poll);
+    if (due <= now + LOOKAHEAD_MS) return now + BUSY_RETRY_MS;
+    return Math.min(due - LOOKAHEAD_MS, poll);
   }
 
   private logDecisions(runs: readonly Run[]): void {
-    if (!this.log.isLevelEnabled("debug")) return;
+    if (!this.log.isLevelEnabled("trace")) return;
     for (const r of runs)
-      this.log.debug(
+      this.log.trace(
         {
           runId: r.id,
           scheduler: r.scheduler,
@@ -274,44 +316,89 @@ export class Engine {
       const { slots, total } = s.free();
       if (total === 0) continue;
       for (const h of slots.keys()) handlers.add(h);
-      const runs = await this.db.tx(() =>
-        q.leaseRuns(this.db.dialect, now, {
-          slots,
-          total,
-          workerId: s.workerId,
-          leaseToken: newLeaseToken(),
-          leaseMs: this.config.leaseMs,
-        }),
+      const t0 = performance.now();
+      const limit = Math.min(total, LEASE_BATCH);
+      const { taken, skipped } = await this.db.tx(() =>
+        q.leaseRuns(
+          this.db.dialect,
+          now,
+          {
+            slots,
+            total: limit,
+            workerId: s.workerId,
+            leaseToken: newLeaseToken(),
+            leaseMs: this.config.leaseMs,
+            dueBy: now + PRELEASE_MS,
+          },
+          (run, running) => skippedForMaxInstances(run, running, now),
+        ),
       );
-      if (runs.length === 0) continue;
+      if (skipped.length > 0) again = true;
+      if (taken.length === 0) continue;
+      this.log.debug(
+        { sessionId: s.id, runs: taken.length, ms: Math.round(performance.now() - t0) },
+        "leased runs",
+      );
       if (!this.sessions.has(s.id)) {
         // The session ended while its runs were being leased: they expire and are retried.
         continue;
       }
-      for (const r of runs) this.track(s, r);
-      s.sink.assign(runs);
-      if (runs.length === total) again = true;
+      for (const r of taken) this.track(s, r, now);
+      this.send(s, taken, now);
+      if (taken.length === limit) again = true;
     }
     if (again) return now;
     const poll = now + this.config.pollIntervalMs;
     if (handlers.size === 0) return poll;
     const due = await this.db.read(() => q.nextPendingDue([...handlers]));
-    if (due !== null && due <= now) return now + BUSY_RETRY_MS;
-    return Math.min(due ?? poll, poll);
+    if (due === null) return poll;
+    if (due <= now + PRELEASE_MS) return now + BUSY_RETRY_MS;
+    return Math.min(due - PRELEASE_MS, poll);
   }
 
-  private track(s: SessionSlots, r: Run): void {
+  /** Records a leased run on its session; a run leased ahead is held until it is due. */
+  private track(s: SessionSlots, r: Run, now: number): void {
     const lease = { runId: r.id, attempt: r.attempt, token: r.leaseToken ?? "" };
-    const entry: { lease: q.Lease; handler: string; stopTimer?: () => void } = {
-      lease,
-      handler: r.handler,
-    };
+    const entry: ActiveRun = { lease, handler: r.handler };
     if (r.deadlineAt !== null) {
       entry.stopTimer = this.clock.wakeAt(r.deadlineAt, () => {
         void this.timeOut(s, lease);
       });
     }
+    if (!s.acceptsEarly && r.startedAt !== null && r.startedAt > now) entry.held = r;
     s.active.set(r.id, entry);
+  }
+
+  /** Sends a session's runs: those due now at once, those leased ahead at their due time. */
+  private send(s: SessionSlots, runs: readonly Run[], now: number): void {
+    if (s.acceptsEarly) {
+      s.sink.assign(runs);
+      return;
+    }
+    const byTime = new Map<number, Run[]>();
+    for (const r of runs) {
+      const at = r.startedAt !== null && r.startedAt > now ? r.startedAt : now;
+      let list = byTime.get(at);
+      if (list === undefined) byTime.set(at, (list = []));
+      list.push(r);
+    }
+    for (const [at, list] of byTime) {
+      if (at <= now) {
+        s.sink.assign(list);
+        continue;
+      }
+      const cancel = this.clock.wakeAt(at, () => {
+        this.sendTimers.delete(cancel);
+        const due = list.filter((r) => {
+          const a = s.active.get(r.id);
+          if (a?.held !== r) return false; // cancelled, revoked or handed back meanwhile
+          a.held = undefined;
+          return true;
+        });
+        if (due.length > 0 && this.sessions.has(s.id)) s.sink.assign(due);
+      });
+      this.sendTimers.add(cancel);
+    }
   }
 
   private async timeOut(s: SessionSlots, lease: q.Lease): Promise<void> {
@@ -365,8 +452,10 @@ export class Engine {
     for (const { s, lease } of held) {
       const state = states.get(lease.runId);
       if (state === undefined || state.current) continue;
-      if (s.active.get(lease.runId)?.lease.token !== lease.token) continue; // changed meanwhile
+      const entry = s.active.get(lease.runId);
+      if (entry?.lease.token !== lease.token) continue; // changed meanwhile
       this.release(s, lease.runId);
+      if (entry.held !== undefined) continue; // never sent: nothing to stop
       const reason =
         state.status === "cancelled"
           ? "cancelled"
@@ -384,10 +473,29 @@ export class Engine {
     this.dispatchWaiter.wake();
   }
 
-  /** The session ended: its leases stay until they expire or another session resumes them. */
+  /**
+   * The session ended: the leases of runs it was sent stay until they expire or another session
+   * resumes them; runs leased ahead and not sent yet are handed back at once.
+   */
   removeSession(s: SessionSlots): void {
     this.sessions.delete(s.id);
-    for (const a of s.active.values()) a.stopTimer?.();
+    const unsent: q.Lease[] = [];
+    for (const a of s.active.values()) {
+      a.stopTimer?.();
+      if (a.held !== undefined) unsent.push(a.lease);
+    }
+    if (unsent.length === 0) return;
+    void this.db
+      .tx(() => q.releaseLeases(this.clock.now(), unsent))
+      .then(() => {
+        this.dispatchWaiter.wake();
+      })
+      .catch((err: unknown) => {
+        this.log.warn(
+          { err, runs: unsent.length },
+          "handing back unsent runs failed; their leases expire",
+        );
+      });
   }
 
   drain(s: SessionSlots): void {
@@ -424,9 +532,9 @@ export class Engine {
 
   async runNow(scheduler: string, jobId: string): Promise<Run> {
     const run = await this.db.tx(() =>
-      q.createManualRun(this.db.dialect, scheduler, jobId, (job, active, shift) => {
+      q.createManualRun(this.db.dialect, scheduler, jobId, (job, shift) => {
         const now = this.clock.now() + shift;
-        return manualRun(job, compileTrigger(job.trigger), { now, active, newId: newRunId });
+        return manualRun(job, compileTrigger(job.trigger), { now, newId: newRunId });
       }),
     );
     if (run === null) throw new NotFoundError(`job ${jobId} in scheduler ${scheduler}`);
@@ -462,7 +570,7 @@ export class Engine {
         const a = s.active.get(runId);
         if (a === undefined) continue;
         this.release(s, runId);
-        s.sink.revoke(a.lease, "cancelled", out.run.statusReason);
+        if (a.held === undefined) s.sink.revoke(a.lease, "cancelled", out.run.statusReason);
       }
     }
     return out.run;

@@ -226,34 +226,39 @@ export class JobManager {
         if (existing) return { job: existing, outcome: "kept" };
         continue; // removed meanwhile: insert again
       }
-      const replaced = await this.store.updateJob(scheduler.name, id, (existing) => {
-        const candidate = this.buildJob(
-          scheduler,
-          id,
-          {
-            ...input,
-            trigger: resolveTrigger(input.trigger, scheduler.timezone, now, existing.trigger),
-          },
-          now,
-        );
-        // A redeploy re-adding its jobs must not postpone them: keep the paused state, and the
-        // schedule unless the trigger changed. An identical replacement writes nothing.
-        const sameTrigger = sameJson(existing.trigger, candidate.trigger);
-        const kept: Job = {
-          ...candidate,
-          paused: existing.paused,
-          nextRunTime: existing.paused
-            ? null
-            : sameTrigger
-              ? existing.nextRunTime
-              : candidate.nextRunTime,
-          createdAt: existing.createdAt,
-          updatedAt: existing.updatedAt,
-          version: existing.version,
-        };
-        if (sameJson(kept, existing)) return existing;
-        return { ...kept, updatedAt: now, version: existing.version + 1 };
-      });
+      const replaced = await this.store.updateJob(
+        scheduler.name,
+        id,
+        (existing) => {
+          const candidate = this.buildJob(
+            scheduler,
+            id,
+            {
+              ...input,
+              trigger: resolveTrigger(input.trigger, scheduler.timezone, now, existing.trigger),
+            },
+            now,
+          );
+          // A redeploy re-adding its jobs must not postpone them: keep the paused state, and the
+          // schedule unless the trigger changed. An identical replacement writes nothing.
+          const sameTrigger = sameJson(existing.trigger, candidate.trigger);
+          const kept: Job = {
+            ...candidate,
+            paused: existing.paused,
+            nextRunTime: existing.paused
+              ? null
+              : sameTrigger
+                ? existing.nextRunTime
+                : candidate.nextRunTime,
+            createdAt: existing.createdAt,
+            updatedAt: existing.updatedAt,
+            version: existing.version,
+          };
+          if (sameJson(kept, existing)) return existing;
+          return { ...kept, updatedAt: now, version: existing.version + 1 };
+        },
+        now,
+      );
       if (replaced) return { job: replaced, outcome: "replaced" };
       // removed meanwhile: insert again
     }
@@ -404,16 +409,21 @@ export class JobManager {
     // Read-only: a call on a job of an unknown scheduler must not create the scheduler.
     const sched = await this.settingsOf(scheduler);
     const now = this.clock.now();
-    const updated = await this.store.updateJob(scheduler, id, (current) => {
-      if (expectedVersion !== undefined && current.version !== expectedVersion) {
-        throw new FailedPreconditionError(
-          `job ${id} is at version ${current.version}, not ${expectedVersion}`,
-        );
-      }
-      const changed = change(current, sched, now);
-      if (changed === current) return current;
-      return { ...changed, updatedAt: now, version: current.version + 1 };
-    });
+    const updated = await this.store.updateJob(
+      scheduler,
+      id,
+      (current) => {
+        if (expectedVersion !== undefined && current.version !== expectedVersion) {
+          throw new FailedPreconditionError(
+            `job ${id} is at version ${current.version}, not ${expectedVersion}`,
+          );
+        }
+        const changed = change(current, sched, now);
+        if (changed === current) return current;
+        return { ...changed, updatedAt: now, version: current.version + 1 };
+      },
+      now,
+    );
     if (!updated) {
       throw new NotFoundError(
         `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,

@@ -109,3 +109,32 @@ export function jobFromRow(r: JobRow): Job {
     version: r.version,
   };
 }
+
+/** The jobs table's SQL column names, in JobRow order (both stores use the same names). */
+export const JOB_COLUMNS: readonly (readonly [keyof JobRow, string])[] = [
+  ["scheduler", "scheduler"],
+  ["id", "id"],
+  ["name", "name"],
+  ["handler", "handler"],
+  ["trigger", "trigger"],
+  ["args", "args"],
+  ["kwargs", "kwargs"],
+  ["coalesce", "coalesce"],
+  ["maxInstances", "max_instances"],
+  ["misfireGraceMs", "misfire_grace_ms"],
+  ["timeoutMs", "timeout_ms"],
+  ["retry", "retry"],
+  ["paused", "paused"],
+  ["nextRunTime", "next_run_time"],
+  ["createdAt", "created_at"],
+  ["updatedAt", "updated_at"],
+  ["version", "version"],
+];
+
+/** A JobRow's values in JOB_COLUMNS order, booleans as 0/1 (what both drivers accept). */
+export function jobRowCells(r: JobRow): (string | number | null)[] {
+  return JOB_COLUMNS.map(([key]) => {
+    const v = r[key];
+    return typeof v === "boolean" ? (v ? 1 : 0) : v;
+  });
+}

@@ -64,7 +64,17 @@ export interface Store {
   getJob(scheduler: string, id: string): Promise<Job | null>;
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
   /** The job counterpart of `updateScheduler`: a locked read-modify-write of one job. */
-  updateJob(scheduler: string, id: string, change: (current: Job) => Job): Promise<Job | null>;
+  /**
+   * The locked read-modify-write of a job. With `now`, runs the engine prepared ahead for the
+   * job (fire times after `now`) are withdrawn if the job changes, and its next_run_time rewound
+   * to the first of them before `change` sees it.
+   */
+  updateJob(
+    scheduler: string,
+    id: string,
+    change: (current: Job) => Job,
+    now?: number,
+  ): Promise<Job | null>;
   /** Delete a job (only at `expectedVersion` when given); false when nothing was deleted. */
   deleteJob(scheduler: string, id: string, expectedVersion?: number): Promise<boolean>;
   /** Delete every job of a scheduler; returns how many. */

@@ -48,6 +48,7 @@ interface Hello {
   handlers: Map<string, number>;
   maxConcurrency: number;
   resumed: Lease[];
+  acceptsEarly: boolean;
 }
 
 function checkHello(h: WorkerHello): Hello {
@@ -111,7 +112,13 @@ function checkHello(h: WorkerHello): Hello {
   const resumed = h.resumedLeases.map((l, i) =>
     checkLease(l, `hello.resumed_leases[${String(i)}]`),
   );
-  return { workerId, handlers, maxConcurrency: h.maxConcurrency, resumed };
+  return {
+    workerId,
+    handlers,
+    maxConcurrency: h.maxConcurrency,
+    resumed,
+    acceptsEarly: h.acceptsEarlyAssignments,
+  };
 }
 
 function checkLease(l: RunLease | undefined, field: string): Lease {
@@ -255,6 +262,7 @@ export function workerService(
       hello.handlers,
       hello.maxConcurrency,
       sink,
+      hello.acceptsEarly,
     );
     const slog = log.child({ sessionId: slots.id, workerId: slots.workerId });
 

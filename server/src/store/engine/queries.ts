@@ -5,7 +5,7 @@
  */
 import type { Job, JsonObject, JsonValue, RetryPolicy } from "../../domain/jobs.js";
 import type { Run, RunError, RunStatus } from "../../domain/runs.js";
-import { jobFromRow, type JobRow } from "../rows.js";
+import { JOB_COLUMNS, jobFromRow, jobRowCells, jobToRow, type JobRow } from "../rows.js";
 import { all, exec, placeholders, type Dialect, type Param, type Row, type Tx } from "./ops.js";
 
 // ---- rows ----
@@ -23,6 +23,7 @@ const RUN_COLUMNS = [
   "kwargs",
   "timeout_ms",
   "retry",
+  "max_instances",
   "attempt",
   "status",
   "status_reason",
@@ -68,6 +69,7 @@ export function runFromRow(r: Row): Run {
     kwargs: JSON.parse(String(r.kwargs)) as JsonObject,
     timeoutMs: numOrNull(r.timeout_ms),
     retry: retry === null ? null : (JSON.parse(retry) as RetryPolicy),
+    maxInstances: num(r.max_instances),
     attempt: num(r.attempt),
     status: String(r.status) as RunStatus,
     statusReason: String(r.status_reason),
@@ -100,6 +102,7 @@ function runCells(r: Run): Param[] {
     JSON.stringify(r.kwargs),
     r.timeoutMs,
     r.retry === null ? null : JSON.stringify(r.retry),
+    r.maxInstances,
     r.attempt,
     r.status,
     r.statusReason,
@@ -172,21 +175,24 @@ function notIn(column: string, values: readonly string[]): string {
   return values.length === 0 ? "" : ` AND \`${column}\` NOT IN (${placeholders(values.length)})`;
 }
 
-/** Pending and running runs per job. */
-function* activeCounts(
-  jobs: readonly { scheduler: string; id: string }[],
-): Tx<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const part of chunks(jobs, 200)) {
-    const rows = yield* all(
-      "SELECT `scheduler`, `job_id`, COUNT(*) AS `n` FROM `runs` WHERE `status` IN ('pending', 'running') AND (" +
-        part.map(() => "(`scheduler` = ? AND `job_id` = ?)").join(" OR ") +
-        ") GROUP BY `scheduler`, `job_id`",
-      part.flatMap((j) => [j.scheduler, j.id]),
-    );
-    for (const r of rows) counts.set(key(String(r.scheduler), String(r.job_id)), num(r.n));
+/**
+ * Jobs grouped by scheduler, in parts of at most `size`: statements name them as
+ * `scheduler = ? AND id IN (…)`, which MySQL and MariaDB resolve on the primary key, where an OR
+ * of `(scheduler = ? AND id = ?)` pairs was an order of magnitude slower.
+ */
+function byScheduler<T extends { scheduler: string }>(
+  items: readonly T[],
+  size: number,
+): [string, T[]][] {
+  const groups = new Map<string, T[]>();
+  for (const it of items) {
+    let g = groups.get(it.scheduler);
+    if (g === undefined) groups.set(it.scheduler, (g = []));
+    g.push(it);
   }
-  return counts;
+  return [...groups].flatMap(([scheduler, list]) =>
+    chunks(list, size).map((part): [string, T[]] => [scheduler, part]),
+  );
 }
 
 /** Inserts runs; answers the ids that were new (a run with the same job and time may exist). */
@@ -220,58 +226,106 @@ export interface ClaimResult {
   readonly runs: Run[];
 }
 
-export type PlanFn = (job: Job, active: number) => { runs: Run[]; nextRunTime: number | null };
+export type PlanFn = (job: Job) => { runs: Run[]; nextRunTime: number | null };
 
 /**
- * Claims up to `limit` due jobs (next_run_time <= now, scheduler not paused) with row locks
- * that other nodes skip, turns their fire times into runs as `plan` decides, advances their
- * next_run_time, and removes jobs whose trigger has ended. A run that already exists for the
- * same job and fire time is not created again (the unique key).
+ * Claims up to `limit` jobs due by `horizon` (next_run_time <= horizon, scheduler not paused)
+ * with row locks that other nodes skip, turns their fire times into runs as `plan` decides
+ * (fire times after now become runs due later: prepared ahead), advances their next_run_time,
+ * and removes jobs whose trigger has ended. A run that already exists for the same job and fire
+ * time is not created again (the unique key).
  */
 export function* claimDueJobs(
   d: Dialect,
-  now: number,
+  horizon: number,
   limit: number,
   plan: PlanFn,
 ): Tx<ClaimResult> {
   const paused = yield* pausedSchedulers();
   const rows = yield* all(
     `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`next_run_time\` <= ?${notIn("scheduler", paused)} ORDER BY \`next_run_time\` LIMIT ?${d.lockSkipLocked}`,
-    [now, ...paused, limit],
+    [horizon, ...paused, limit],
   );
   if (rows.length === 0) return { jobs: 0, runs: [] };
   const jobs = rows.map(jobFromRaw);
-  const active = yield* activeCounts(jobs);
   const runs: Run[] = [];
-  const advance: { job: Job; next: number }[] = [];
+  const advance: { scheduler: string; id: string; next: number }[] = [];
   const finished: Job[] = [];
   for (const job of jobs) {
-    const decided = plan(job, active.get(key(job.scheduler, job.id)) ?? 0);
+    const decided = plan(job);
     runs.push(...decided.runs);
     if (decided.nextRunTime === null) finished.push(job);
-    else advance.push({ job, next: decided.nextRunTime });
+    else advance.push({ scheduler: job.scheduler, id: job.id, next: decided.nextRunTime });
   }
   const created = yield* insertRuns(d, runs);
-  for (const part of chunks(advance, 200)) {
-    const match = part.map(() => "(`scheduler` = ? AND `id` = ?)");
+  for (const [scheduler, part] of byScheduler(advance, 500)) {
     yield* exec(
-      "UPDATE `jobs` SET `next_run_time` = CASE " +
-        match.map((m) => `WHEN ${m} THEN ?`).join(" ") +
-        " END WHERE " +
-        match.join(" OR "),
-      [
-        ...part.flatMap((a) => [a.job.scheduler, a.job.id, a.next]),
-        ...part.flatMap((a) => [a.job.scheduler, a.job.id]),
-      ],
+      `UPDATE \`jobs\` SET \`next_run_time\` = CASE \`id\` ${part.map(() => "WHEN ? THEN ?").join(" ")} END WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
+      [...part.flatMap((a) => [a.id, a.next]), scheduler, ...part.map((a) => a.id)],
     );
   }
-  for (const part of chunks(finished, 200)) {
-    yield* exec(
-      "DELETE FROM `jobs` WHERE " + part.map(() => "(`scheduler` = ? AND `id` = ?)").join(" OR "),
-      part.flatMap((j) => [j.scheduler, j.id]),
-    );
-  }
+  yield* deleteJobs(finished);
   return { jobs: jobs.length, runs: runs.filter((r) => created.has(r.id)) };
+}
+
+/** Runs prepared ahead of their fire time by a claim: pending, scheduled, not yet due. */
+const PREPARED = "`status` = 'pending' AND `manual` = 0 AND `attempt` = 1 AND `scheduled_time` > ?";
+
+/**
+ * The locked read-modify-write of a job (`change` is pure; returning its argument means "no
+ * change"). Runs the engine prepared ahead for the job are withdrawn when the job changes and
+ * its next_run_time rewound to the first of them, so the change applies to those fire times
+ * too (new arguments, a pause, a new trigger) and none is lost.
+ */
+export function* updateJobLocked(
+  d: Dialect,
+  scheduler: string,
+  id: string,
+  change: (current: Job) => Job,
+  now: number | undefined,
+): Tx<Job | null> {
+  const rows = yield* all(
+    `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` = ?${d.lock}`,
+    [scheduler, id],
+  );
+  const row = rows[0];
+  if (row === undefined) return null;
+  const current = jobFromRaw(row);
+  let prepared: number | null = null;
+  if (now !== undefined) {
+    const found = yield* all(
+      `SELECT MIN(\`scheduled_time\`) AS \`t\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` = ? AND ${PREPARED}`,
+      [scheduler, id, now],
+    );
+    prepared = numOrNull(found[0]?.t);
+  }
+  const base =
+    prepared !== null && (current.nextRunTime === null || current.nextRunTime > prepared)
+      ? { ...current, nextRunTime: prepared }
+      : current;
+  const next = change(base);
+  if (next === base) return current;
+  if (prepared !== null)
+    yield* exec(`DELETE FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` = ? AND ${PREPARED}`, [
+      scheduler,
+      id,
+      now ?? 0,
+    ]);
+  yield* exec(
+    `UPDATE \`jobs\` SET ${JOB_COLUMNS.map(([, c]) => `\`${c}\` = ?`).join(", ")} WHERE \`scheduler\` = ? AND \`id\` = ?`,
+    [...jobRowCells(jobToRow(next)), scheduler, id],
+  );
+  return next;
+}
+
+/** Deletes jobs (their runs stay). */
+function* deleteJobs(list: readonly Job[]): Tx<void> {
+  for (const [scheduler, part] of byScheduler(list, 500)) {
+    yield* exec(
+      `DELETE FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
+      [scheduler, ...part.map((j) => j.id)],
+    );
+  }
 }
 
 /** The earliest next_run_time of a job whose scheduler is not paused. */
@@ -284,12 +338,12 @@ export function* nextDueTime(): Tx<number | null> {
   return rows[0] === undefined ? null : num(rows[0].t);
 }
 
-/** A manual run of a job, made by `make` from the job (locked) and its active run count. */
+/** A manual run of a job, made by `make` from the job (locked). */
 export function* createManualRun(
   d: Dialect,
   scheduler: string,
   jobId: string,
-  make: (job: Job, active: number, attempt: number) => Run,
+  make: (job: Job, shift: number) => Run,
 ): Tx<Run | null> {
   const rows = yield* all(
     `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` = ?${d.lock}`,
@@ -298,10 +352,9 @@ export function* createManualRun(
   const row = rows[0];
   if (row === undefined) return null;
   const job = jobFromRaw(row);
-  const active = (yield* activeCounts([job])).get(key(scheduler, jobId)) ?? 0;
   // Two manual runs requested in the same millisecond: the second takes the next one.
   for (let shift = 0; ; shift++) {
-    const run = make(job, active, shift);
+    const run = make(job, shift);
     if ((yield* insertRuns(d, [run])).has(run.id)) return run;
   }
 }
@@ -315,55 +368,155 @@ export interface LeaseRequest {
   readonly workerId: string;
   readonly leaseToken: string;
   readonly leaseMs: number;
+  /**
+   * Runs due by this instant (>= now) are leased; those due after now are leased ahead, to be
+   * sent at their due time by the session's node: their start, lease and timeout count from it.
+   * Only runs whose job has none running are leased ahead (max_instances cannot change then).
+   */
+  readonly dueBy?: number;
+}
+
+export interface LeaseResult {
+  /** Runs now running under the lease. */
+  readonly taken: Run[];
+  /** Runs that found max_instances runs of their job running: recorded as skipped. */
+  readonly skipped: Run[];
 }
 
 /**
  * Hands due pending runs of these handlers to one worker: each becomes running under the given
- * lease, with its timeout deadline counted from now. Runs past their misfire grace are left to
- * the sweeper (they become missed).
+ * lease, with its timeout deadline counted from now. This is when max_instances is decided: a
+ * run whose job already has that many runs running is recorded as skipped. The job rows are
+ * locked for the decision (runs of a job locked elsewhere wait for the next pass). Runs of
+ * paused schedulers wait; runs past their misfire grace are left to the sweeper (missed).
  */
-export function* leaseRuns(d: Dialect, now: number, req: LeaseRequest): Tx<Run[]> {
+export function* leaseRuns(
+  d: Dialect,
+  now: number,
+  req: LeaseRequest,
+  skip: (run: Run, running: number) => Run | null,
+): Tx<LeaseResult> {
   const handlers = [...req.slots.keys()];
-  if (handlers.length === 0 || req.total <= 0) return [];
+  if (handlers.length === 0 || req.total <= 0) return { taken: [], skipped: [] };
+  const paused = yield* pausedSchedulers();
   const rows = yield* all(
-    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)}) AND \`due_at\` <= ? AND (\`expires_at\` IS NULL OR \`expires_at\` >= ?) ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
-    [...handlers, now, now, req.total],
+    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)}) AND \`due_at\` <= ? AND (\`expires_at\` IS NULL OR \`expires_at\` >= ?)${notIn("scheduler", paused)} ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
+    [...handlers, Math.max(now, req.dueBy ?? now), now, ...paused, req.total],
   );
+  if (rows.length === 0) return { taken: [], skipped: [] };
+  const candidates = rows.map(runFromRow);
+  // Lock the jobs whose max_instances is decided (a removed job has no row: nothing to lock).
+  const jobKeys = [
+    ...new Map(
+      candidates.map((r) => [key(r.scheduler, r.jobId), { scheduler: r.scheduler, id: r.jobId }]),
+    ).values(),
+  ];
+  const existing = new Set<string>();
+  const locked = new Set<string>();
+  const running = new Map<string, number>();
+  for (const [scheduler, part] of byScheduler(jobKeys, 500)) {
+    const ids = part.map((j) => j.id);
+    const marks = placeholders(ids.length);
+    for (const r of yield* all(
+      `SELECT \`id\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${marks})`,
+      [scheduler, ...ids],
+    ))
+      existing.add(key(scheduler, String(r.id)));
+    for (const r of yield* all(
+      `SELECT \`id\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${marks})${d.lockSkipLocked}`,
+      [scheduler, ...ids],
+    ))
+      locked.add(key(scheduler, String(r.id)));
+    for (const r of yield* all(
+      `SELECT \`job_id\`, COUNT(*) AS \`n\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` IN (${marks}) AND \`status\` = 'running' GROUP BY \`job_id\``,
+      [scheduler, ...ids],
+    ))
+      running.set(key(scheduler, String(r.job_id)), num(r.n));
+  }
   const left = new Map(req.slots);
   const taken: Run[] = [];
-  for (const r of rows) {
-    const run = runFromRow(r);
+  const skipped: Run[] = [];
+  for (const run of candidates) {
+    const k = key(run.scheduler, run.jobId);
+    if (existing.has(k) && !locked.has(k)) continue; // being changed or claimed: next pass
+    const n = running.get(k) ?? 0;
+    const early = (run.dueAt ?? now) > now;
+    if (early && n > 0) continue; // decided when it is due
+    const skippedRun = early ? null : skip(run, n);
+    if (skippedRun !== null) {
+      skipped.push(skippedRun);
+      continue;
+    }
     const free = left.get(run.handler) ?? 0;
     if (free <= 0) continue;
     left.set(run.handler, free - 1);
+    running.set(k, n + 1);
     taken.push(run);
   }
-  if (taken.length === 0) return [];
-  const leaseExpiresAt = now + req.leaseMs;
+  for (const r of skipped) yield* writeRun(r);
+  if (taken.length === 0) return { taken, skipped };
+  // Starts count from the due time of a run leased ahead, else from now. expires_at stays, so a
+  // run handed back before it was sent (its session ended) keeps its misfire deadline.
+  const start = `CASE WHEN \`due_at\` > ? THEN \`due_at\` ELSE ? END`;
   yield* exec(
-    `UPDATE \`runs\` SET \`status\` = 'running', \`worker_id\` = ?, \`lease_token\` = ?, \`lease_expires_at\` = ?, \`started_at\` = ?, \`updated_at\` = ?, \`due_at\` = NULL, \`expires_at\` = NULL, \`deadline_at\` = CASE WHEN \`timeout_ms\` IS NULL THEN NULL ELSE ? + \`timeout_ms\` END WHERE \`id\` IN (${placeholders(taken.length)})`,
-    [req.workerId, req.leaseToken, leaseExpiresAt, now, now, now, ...taken.map((r) => r.id)],
+    `UPDATE \`runs\` SET \`status\` = 'running', \`worker_id\` = ?, \`lease_token\` = ?, \`started_at\` = ${start}, \`lease_expires_at\` = ${start} + ?, \`deadline_at\` = CASE WHEN \`timeout_ms\` IS NULL THEN NULL ELSE ${start} + \`timeout_ms\` END, \`updated_at\` = ?, \`due_at\` = NULL WHERE \`id\` IN (${placeholders(taken.length)})`,
+    [
+      req.workerId,
+      req.leaseToken,
+      now,
+      now,
+      now,
+      now,
+      req.leaseMs,
+      now,
+      now,
+      now,
+      ...taken.map((r) => r.id),
+    ],
   );
-  return taken.map((r) => ({
-    ...r,
-    status: "running",
-    workerId: req.workerId,
-    leaseToken: req.leaseToken,
-    leaseExpiresAt,
-    startedAt: now,
-    updatedAt: now,
-    dueAt: null,
-    expiresAt: null,
-    deadlineAt: r.timeoutMs === null ? null : now + r.timeoutMs,
-  }));
+  return {
+    skipped,
+    taken: taken.map((r) => {
+      const started = Math.max(now, r.dueAt ?? now);
+      return {
+        ...r,
+        status: "running",
+        workerId: req.workerId,
+        leaseToken: req.leaseToken,
+        leaseExpiresAt: started + req.leaseMs,
+        startedAt: started,
+        updatedAt: now,
+        dueAt: null,
+        deadlineAt: r.timeoutMs === null ? null : started + r.timeoutMs,
+      };
+    }),
+  };
+}
+
+/**
+ * Hands back runs leased ahead that were never sent (their session ended first): pending again,
+ * same attempt, due at the time they were to start.
+ */
+export function* releaseLeases(now: number, leases: readonly Lease[]): Tx<number> {
+  if (leases.length === 0) return 0;
+  const ids = placeholders(leases.length);
+  return yield* exec(
+    `UPDATE \`runs\` SET \`status\` = 'pending', \`due_at\` = \`started_at\`, \`started_at\` = NULL, \`worker_id\` = NULL, \`lease_token\` = NULL, \`lease_expires_at\` = NULL, \`deadline_at\` = NULL, \`updated_at\` = ? WHERE \`status\` = 'running' AND \`id\` IN (${ids}) AND CONCAT(\`id\`, '/', \`attempt\`, '/', \`lease_token\`) IN (${ids})`,
+    [
+      now,
+      ...leases.map((l) => l.runId),
+      ...leases.map((l) => `${l.runId}/${String(l.attempt)}/${l.token}`),
+    ],
+  );
 }
 
 /** The earliest due time of a pending run of these handlers (the dispatcher sleeps until it). */
 export function* nextPendingDue(handlers: readonly string[]): Tx<number | null> {
   if (handlers.length === 0) return null;
+  const paused = yield* pausedSchedulers();
   const rows = yield* all(
-    `SELECT MIN(\`due_at\`) AS \`t\` FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)})`,
-    handlers,
+    `SELECT MIN(\`due_at\`) AS \`t\` FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)})${notIn("scheduler", paused)}`,
+    [...handlers, ...paused],
   );
   return numOrNull(rows[0]?.t);
 }
@@ -387,15 +540,20 @@ export function* extendLeases(
   if (leases.length === 0) return [];
   const lost: Lease[] = [];
   for (const part of chunks(leases, 200)) {
-    const match = part.map(() => "(`id` = ? AND `attempt` = ? AND `lease_token` = ?)").join(" OR ");
-    const params = part.flatMap((l) => [l.runId, l.attempt, l.token]);
+    // The run ids select rows by primary key; attempt and token are then checked per row.
+    const ids = placeholders(part.length);
+    const match = `\`id\` IN (${ids}) AND CONCAT(\`id\`, '/', \`attempt\`, '/', \`lease_token\`) IN (${ids})`;
+    const params = [
+      ...part.map((l) => l.runId),
+      ...part.map((l) => `${l.runId}/${String(l.attempt)}/${l.token}`),
+    ];
     const n = yield* exec(
-      `UPDATE \`runs\` SET \`lease_expires_at\` = ?, \`worker_id\` = ?, \`updated_at\` = ? WHERE \`status\` = 'running' AND \`lease_expires_at\` >= ? AND (${match})`,
+      `UPDATE \`runs\` SET \`lease_expires_at\` = ?, \`worker_id\` = ?, \`updated_at\` = ? WHERE \`status\` = 'running' AND \`lease_expires_at\` >= ? AND ${match}`,
       [now + leaseMs, workerId, now, now, ...params],
     );
     if (n === part.length) continue;
     const current = yield* all(
-      `SELECT \`id\`, \`attempt\`, \`lease_token\` FROM \`runs\` WHERE \`status\` = 'running' AND \`lease_expires_at\` = ? AND (${match})`,
+      `SELECT \`id\`, \`attempt\`, \`lease_token\` FROM \`runs\` WHERE \`status\` = 'running' AND \`lease_expires_at\` = ? AND ${match}`,
       [now + leaseMs, ...params],
     );
     const ok = new Set(current.map((r) => `${String(r.id)}/${String(r.attempt)}`));

@@ -8,31 +8,10 @@
  */
 import { getTableColumns } from "drizzle-orm";
 import type { Pool } from "mysql2";
-import type { JobRow } from "../rows.js";
+import { JOB_COLUMNS, jobRowCells, type JobRow } from "../rows.js";
 import { jobs } from "./schema.js";
 
-/** The jobs table's columns in JobRow order. */
-const JOB_COLUMNS: readonly [keyof JobRow, string][] = [
-  ["scheduler", "scheduler"],
-  ["id", "id"],
-  ["name", "name"],
-  ["handler", "handler"],
-  ["trigger", "trigger"],
-  ["args", "args"],
-  ["kwargs", "kwargs"],
-  ["coalesce", "coalesce"],
-  ["maxInstances", "max_instances"],
-  ["misfireGraceMs", "misfire_grace_ms"],
-  ["timeoutMs", "timeout_ms"],
-  ["retry", "retry"],
-  ["paused", "paused"],
-  ["nextRunTime", "next_run_time"],
-  ["createdAt", "created_at"],
-  ["updatedAt", "updated_at"],
-  ["version", "version"],
-];
-
-/** Throws if the list above and the Drizzle table disagree (a column added to one only). */
+/** Throws if JOB_COLUMNS (rows.ts) and the Drizzle table disagree (a column added to one only). */
 export function checkJobColumns(): void {
   const schema = Object.entries(getTableColumns(jobs))
     .map(([key, col]) => `${key}=${col.name}`)
@@ -69,13 +48,6 @@ function rowFromCells(c: Cell[]): JobRow {
     updatedAt: c[15] as number,
     version: c[16] as number,
   };
-}
-
-function cellsOf(r: JobRow): Cell[] {
-  return JOB_COLUMNS.map(([key]) => {
-    const v = r[key];
-    return typeof v === "boolean" ? (v ? 1 : 0) : v;
-  });
 }
 
 function exec(pool: Pool, sqlText: string, params: Cell[]): Promise<unknown> {
@@ -134,7 +106,7 @@ export async function insertJobs(pool: Pool, rows: readonly JobRow[]): Promise<b
     exec(
       pool,
       `INSERT INTO \`jobs\` (${COLUMN_LIST}) VALUES ${batch.map(() => ROW_PLACEHOLDERS).join(", ")}`,
-      batch.flatMap(cellsOf),
+      batch.flatMap(jobRowCells),
     );
   if (rows.length > 1) {
     try {

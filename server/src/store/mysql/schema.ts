@@ -90,6 +90,7 @@ export const runs = mysqlTable(
     /** The job's settings when the run was created: the run follows them to its end. */
     timeoutMs: ms("timeout_ms"),
     retry: json("retry"),
+    maxInstances: int("max_instances").notNull().default(1),
     attempt: int("attempt").notNull(),
     status: varchar("status", { length: 16 }).notNull(),
     statusReason: utf8("varchar(1024)")("status_reason").notNull().default(""),

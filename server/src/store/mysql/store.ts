@@ -9,6 +9,7 @@ import { migrate } from "drizzle-orm/mysql2/migrator";
 import { createPool as createCallbackPool } from "mysql2";
 import mysql from "mysql2/promise";
 import type { EngineDb } from "../engine/ops.js";
+import { updateJobLocked } from "../engine/queries.js";
 import { MysqlEngineDb } from "../engine/runners.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
 import { migrationsFolder } from "../../paths.js";
@@ -228,18 +229,10 @@ export class MysqlStore implements Store {
     scheduler: string,
     id: string,
     change: (current: Job) => Job,
+    now?: number,
   ): Promise<Job | null> {
-    const key = and(eq(jobs.scheduler, scheduler), eq(jobs.id, id));
-    return guard(() =>
-      this.db.transaction(async (tx) => {
-        const rows = await tx.select().from(jobs).where(key).for("update");
-        if (!rows[0]) return null;
-        const current = jobFromRow(rows[0]);
-        const next = change(current);
-        if (next !== current) await tx.update(jobs).set(jobToRow(next)).where(key);
-        return next;
-      }),
-    );
+    const db = this.engineDb();
+    return db.tx(() => updateJobLocked(db.dialect, scheduler, id, change, now));
   }
 
   async deleteJob(scheduler: string, id: string, expectedVersion?: number): Promise<boolean> {

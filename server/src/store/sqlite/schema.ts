@@ -70,6 +70,7 @@ export const runs = sqliteTable(
     kwargs: text("kwargs").notNull(),
     timeoutMs: ms("timeout_ms"),
     retry: text("retry"),
+    maxInstances: integer("max_instances").notNull().default(1),
     attempt: integer("attempt").notNull(),
     status: text("status").notNull(),
     statusReason: text("status_reason").notNull().default(""),

@@ -16,6 +16,7 @@ import { jobListing, page } from "../paging.js";
 import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
 import { type ListJobsQuery, type Page, type Store } from "../store.js";
 import type { EngineDb } from "../engine/ops.js";
+import { updateJobLocked } from "../engine/queries.js";
 import { SqliteEngineDb } from "../engine/runners.js";
 import { jobs, schedulers } from "./schema.js";
 
@@ -140,20 +141,13 @@ export class SqliteStore implements Store {
     return Promise.resolve(page(rows, q));
   }
 
-  updateJob(scheduler: string, id: string, change: (current: Job) => Job): Promise<Job | null> {
-    const key = and(eq(jobs.scheduler, scheduler), eq(jobs.id, id));
-    return new Promise((resolve) => {
-      resolve(
-        this.db.transaction((tx) => {
-          const row = tx.select().from(jobs).where(key).get();
-          if (!row) return null;
-          const current = jobFromRow(row);
-          const next = change(current);
-          if (next !== current) tx.update(jobs).set(jobToRow(next)).where(key).run();
-          return next;
-        }),
-      );
-    });
+  updateJob(
+    scheduler: string,
+    id: string,
+    change: (current: Job) => Job,
+    now?: number,
+  ): Promise<Job | null> {
+    return this.engine.tx(() => updateJobLocked(this.engine.dialect, scheduler, id, change, now));
   }
 
   deleteJob(scheduler: string, id: string, expectedVersion?: number): Promise<boolean> {

@@ -1,0 +1,162 @@
+/**
+ * What the engine benchmarks (burst, sustained, scale, throughput) share: a fresh MariaDB
+ * database, the server as its own process, a driver client, an SDK worker process whose
+ * handlers record their start times, and process statistics from /proc.
+ */
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createTestDatabase } from "../test/support/database.js";
+import { startServerProcess, type ServerProcess } from "../test/support/processes.js";
+import {
+  startWorkerProcess,
+  type Execution,
+  type WorkerProcess,
+} from "../test/support/worker-process.js";
+import type { JobSchema } from "../sdk/src/gen/metronome/v1/job_pb.js";
+import { JobService } from "../sdk/src/gen/metronome/v1/job_service_pb.js";
+import { RunService } from "../sdk/src/gen/metronome/v1/run_service_pb.js";
+
+export const HANDLER = "bench.record";
+
+export interface Bench {
+  readonly dbUrl: string;
+  server: ServerProcess;
+  readonly jobs: Client<typeof JobService>;
+  readonly runs: Client<typeof RunService>;
+  startServer(): Promise<{ server: ServerProcess; readyMs: number }>;
+  startWorker(concurrency: number): Promise<WorkerProcess>;
+  close(): Promise<void>;
+}
+
+/**
+ * Server settings for the benchmarks: the defaults (info logs: errors only, as calls that
+ * succeed log nothing). BENCH_SERVER_LOG_LEVEL=debug shows the engine's steps with timings.
+ */
+const SERVER_ENV: Record<string, string> =
+  process.env.BENCH_SERVER_LOG_LEVEL === undefined
+    ? {}
+    : { METRONOME_LOG_LEVEL: process.env.BENCH_SERVER_LOG_LEVEL };
+
+export async function setUp(name: string): Promise<Bench> {
+  const db = await createTestDatabase(`metronome_bench_${name}`);
+  const workers: WorkerProcess[] = [];
+  let session: Http2SessionManager | undefined;
+  const startServer = async () => {
+    const t0 = performance.now();
+    const server = await startServerProcess(`bench-${name}`, db.url, {
+      env: SERVER_ENV,
+      nodeArgs: (process.env.BENCH_SERVER_FLAGS ?? "").split(/\s+/).filter((f) => f !== ""),
+      timeoutMs: 120_000,
+    });
+    return { server, readyMs: performance.now() - t0 };
+  };
+  const { server } = await startServer();
+  const connect = (port: number) => {
+    session?.abort();
+    const baseUrl = `http://127.0.0.1:${String(port)}`;
+    session = new Http2SessionManager(baseUrl);
+    const transport = createGrpcTransport({ baseUrl, sessionManager: session });
+    return { jobs: createClient(JobService, transport), runs: createClient(RunService, transport) };
+  };
+  const clients = connect(server.port);
+  const bench: Bench = {
+    dbUrl: db.url,
+    server,
+    jobs: clients.jobs,
+    runs: clients.runs,
+    startServer: async () => {
+      const started = await startServer();
+      bench.server = started.server;
+      Object.assign(bench, connect(started.server.port));
+      return started;
+    },
+    startWorker: async (concurrency) => {
+      const w = await startWorkerProcess({
+        url: `http://127.0.0.1:${String(bench.server.port)}`,
+        handlers: [HANDLER],
+        concurrency,
+        id: `bench-worker-${String(workers.length)}`,
+      });
+      workers.push(w);
+      return w;
+    },
+    close: async () => {
+      if (process.env.BENCH_SERVER_LOG_LEVEL !== undefined) console.error(bench.server.output());
+      for (const w of workers) await w.stop().catch(() => undefined);
+      session?.abort();
+      await bench.server.stop().catch(() => undefined);
+      await db.drop();
+    },
+  };
+  return bench;
+}
+
+/** Adds jobs with `concurrency` calls in flight; answers the jobs per second achieved. */
+export async function addJobs(
+  bench: Bench,
+  count: number,
+  make: (i: number) => MessageInitShape<typeof JobSchema>,
+  concurrency = 32,
+): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        await bench.jobs.addJob({ job: { handler: HANDLER, ...make(i) } });
+      }
+    }),
+  );
+  return count / ((performance.now() - t0) / 1000);
+}
+
+export const ts = timestampFromMs;
+
+/** CPU seconds used so far by a process (user + system), from /proc. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A process's peak resident set size in MB (VmHWM), from /proc. */
+export function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, "utf8"));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+export function percentiles(values: readonly number[]): {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+} {
+  const s = Float64Array.from(values).sort();
+  const at = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return { p50: r(at(0.5)), p95: r(at(0.95)), p99: r(at(0.99)), max: r(s[s.length - 1] ?? 0) };
+}
+
+/** Resolves at a wall-clock instant. */
+export function until(at: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+}
+
+/** Polls `check` every 100 ms until it holds or `deadline` passes; answers whether it held. */
+export async function waitUntil(check: () => boolean, deadline: number): Promise<boolean> {
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+export function machine(): { node: string; cpu: string; cores: number } {
+  return { node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length };
+}
+
+export type { Execution };

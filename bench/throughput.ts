@@ -1,0 +1,65 @@
+/**
+ * Throughput: the most executions per second completed end to end — fired by the server, run by
+ * an SDK worker process, result recorded — with many interval jobs every second (more than the
+ * system completes, so it runs saturated). Counted from the runs table: runs that succeeded in
+ * a measured window after a warm-up. Server, worker and driver are separate processes.
+ *
+ *   npm run -s bench -- throughput
+ *   BENCH_JOBS=6000 BENCH_SECONDS=20 npm run -s bench -- throughput
+ */
+import mysql from "mysql2/promise";
+import { addJobs, cpuSeconds, machine, setUp, ts, until } from "./engine-support.js";
+
+const JOBS = Number(process.env.BENCH_JOBS ?? "8000");
+const WINDOW_S = Number(process.env.BENCH_SECONDS ?? "20");
+const WARMUP_S = 5;
+const TARGET = 5000;
+
+const bench = await setUp("throughput");
+const conn = await mysql.createConnection({ uri: bench.dbUrl });
+try {
+  const worker = await bench.startWorker(Math.min(10_000, JOBS));
+  const start = Math.ceil((Date.now() + 3000 + JOBS / 2) / 1000) * 1000;
+  await addJobs(
+    bench,
+    JOBS,
+    (i) => ({
+      id: `tp-${String(i)}`,
+      trigger: { kind: { case: "interval", value: { seconds: 1, startDate: ts(start) } } },
+    }),
+    64,
+  );
+  const w0 = Math.max(Date.now(), start) + WARMUP_S * 1000;
+  const w1 = w0 + WINDOW_S * 1000;
+  await until(w0);
+  const cpu0 = cpuSeconds(bench.server.pid);
+  await until(w1);
+  const cpu1 = cpuSeconds(bench.server.pid);
+  const [rows] = await conn.query(
+    "SELECT COUNT(*) AS n FROM runs WHERE status = 'succeeded' AND finished_at >= ? AND finished_at < ?",
+    [w0, w1],
+  );
+  const done = Number((rows as { n: unknown }[])[0]?.n ?? 0);
+  const [statusRows] = await conn.query("SELECT status, COUNT(*) AS n FROM runs GROUP BY status");
+  await worker.stop();
+  const perS = Math.round(done / WINDOW_S);
+  console.log(
+    JSON.stringify({
+      bench: "throughput",
+      executions_per_s: perS,
+      jobs: JOBS,
+      window_s: WINDOW_S,
+      server_cpu_s_per_s: Math.round(((cpu1 - cpu0) / WINDOW_S) * 100) / 100,
+      runs_by_status: Object.fromEntries(
+        (statusRows as { status: string; n: unknown }[]).map((r) => [r.status, Number(r.n)]),
+      ),
+      target: TARGET,
+      meets_target: perS >= TARGET,
+      store: "mariadb",
+      ...machine(),
+    }),
+  );
+} finally {
+  await conn.end();
+  await bench.close();
+}
