@@ -11,8 +11,4 @@ ALTER TABLE `runs` ADD `expires_at` integer;--> statement-breakpoint
 ALTER TABLE `runs` ADD `deadline_at` integer;--> statement-breakpoint
 CREATE INDEX `runs_dispatch` ON `runs` (`status`,`handler`,`due_at`);--> statement-breakpoint
 CREATE INDEX `runs_job_status` ON `runs` (`scheduler`,`job_id`,`status`);--> statement-breakpoint
-CREATE INDEX `runs_status_expires_at` ON `runs` (`status`,`expires_at`);--> statement-breakpoint
-CREATE INDEX `runs_status_lease_expires_at` ON `runs` (`status`,`lease_expires_at`);--> statement-breakpoint
-CREATE INDEX `runs_status_deadline_at` ON `runs` (`status`,`deadline_at`);--> statement-breakpoint
-CREATE INDEX `runs_scheduler_scheduled_time` ON `runs` (`scheduler`,`scheduled_time`);--> statement-breakpoint
-CREATE INDEX `runs_finished_at` ON `runs` (`finished_at`);
+CREATE INDEX `runs_scheduler_scheduled_time` ON `runs` (`scheduler`,`scheduled_time`);

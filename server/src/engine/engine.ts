@@ -9,7 +9,7 @@
  * its workers' handlers), is woken at once by its own changes, and polls every
  * `pollIntervalMs` for other nodes' changes.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
 import type { Job } from "../domain/jobs.js";
@@ -142,6 +142,8 @@ export const PRELEASE_MS = 500;
 /** Runs leased to one session per transaction: the first ones go out sooner. */
 const LEASE_BATCH = 250;
 const RETENTION_EVERY_MS = 60_000;
+/** Pending runs whose handler has no worker become missed within this of their grace's end. */
+const MISFIRE_SWEEP_MS = 5000;
 
 export class Engine {
   private stopped = false;
@@ -151,6 +153,7 @@ export class Engine {
   private readonly sweepWaiter = new Waiter();
   private readonly sessions = new Map<string, SessionSlots>();
   private lastRetention = 0;
+  private lastMisfireSweep = 0;
   /** Timers that send runs leased ahead. */
   private readonly sendTimers = new Set<() => void>();
   private readonly completions: Batcher<{ lease: q.Lease; outcome: q.Outcome }, q.Verdict>;
@@ -318,7 +321,7 @@ export class Engine {
       for (const h of slots.keys()) handlers.add(h);
       const t0 = performance.now();
       const limit = Math.min(total, LEASE_BATCH);
-      const { taken, skipped } = await this.db.tx(() =>
+      const { taken, ended } = await this.db.tx(() =>
         q.leaseRuns(
           this.db.dialect,
           now,
@@ -333,7 +336,7 @@ export class Engine {
           (run, running) => skippedForMaxInstances(run, running, now),
         ),
       );
-      if (skipped.length > 0) again = true;
+      if (ended.length > 0) again = true;
       if (taken.length === 0) continue;
       this.log.debug(
         { sessionId: s.id, runs: taken.length, ms: Math.round(performance.now() - t0) },
@@ -422,7 +425,11 @@ export class Engine {
 
   private async sweepOnce(): Promise<number> {
     const now = this.clock.now();
-    const swept = await this.db.tx(() => q.sweep(this.db.dialect, now, SWEEP_BATCH, this.fail));
+    const misfires = now - this.lastMisfireSweep >= MISFIRE_SWEEP_MS;
+    if (misfires) this.lastMisfireSweep = now;
+    const swept = await this.db.tx(() =>
+      q.sweep(this.db.dialect, now, SWEEP_BATCH, this.fail, misfires),
+    );
     if (swept.expired.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
     for (const r of swept.missed)
       this.log.info({ runId: r.id, jobId: r.jobId, scheduler: r.scheduler }, "run missed");
@@ -577,8 +584,13 @@ export class Engine {
   }
 }
 
+/**
+ * Run ids: 32 hex digits, the creation time in milliseconds first, then 80 random bits. Ids in
+ * creation order keep the clustered primary key's inserts at its end (random UUIDs scatter them
+ * over the whole table), and they sort by age.
+ */
 function newRunId(): string {
-  return randomUUID();
+  return Date.now().toString(16).padStart(12, "0") + randomBytes(10).toString("hex");
 }
 
 function newLeaseToken(): string {

@@ -379,8 +379,9 @@ export interface LeaseRequest {
 export interface LeaseResult {
   /** Runs now running under the lease. */
   readonly taken: Run[];
-  /** Runs that found max_instances runs of their job running: recorded as skipped. */
-  readonly skipped: Run[];
+  /** Runs ended at hand-out: skipped (max_instances runs of their job running) or missed
+   * (their misfire grace ran out while they waited). */
+  readonly ended: Run[];
 }
 
 /**
@@ -397,13 +398,13 @@ export function* leaseRuns(
   skip: (run: Run, running: number) => Run | null,
 ): Tx<LeaseResult> {
   const handlers = [...req.slots.keys()];
-  if (handlers.length === 0 || req.total <= 0) return { taken: [], skipped: [] };
+  if (handlers.length === 0 || req.total <= 0) return { taken: [], ended: [] };
   const paused = yield* pausedSchedulers();
   const rows = yield* all(
-    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)}) AND \`due_at\` <= ? AND (\`expires_at\` IS NULL OR \`expires_at\` >= ?)${notIn("scheduler", paused)} ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
-    [...handlers, Math.max(now, req.dueBy ?? now), now, ...paused, req.total],
+    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)}) AND \`due_at\` <= ?${notIn("scheduler", paused)} ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
+    [...handlers, Math.max(now, req.dueBy ?? now), ...paused, req.total],
   );
-  if (rows.length === 0) return { taken: [], skipped: [] };
+  if (rows.length === 0) return { taken: [], ended: [] };
   const candidates = rows.map(runFromRow);
   // Lock the jobs whose max_instances is decided (a removed job has no row: nothing to lock).
   const jobKeys = [
@@ -435,8 +436,14 @@ export function* leaseRuns(
   }
   const left = new Map(req.slots);
   const taken: Run[] = [];
-  const skipped: Run[] = [];
+  const ended: Run[] = [];
   for (const run of candidates) {
+    if (run.expiresAt !== null && run.expiresAt < now) {
+      // Its misfire grace ran out while it waited: the oldest runs come first, so the hand-out
+      // records them as the sweeper would.
+      ended.push(missedRun(run, now));
+      continue;
+    }
     const k = key(run.scheduler, run.jobId);
     if (existing.has(k) && !locked.has(k)) continue; // being changed or claimed: next pass
     const n = running.get(k) ?? 0;
@@ -444,7 +451,7 @@ export function* leaseRuns(
     if (early && n > 0) continue; // decided when it is due
     const skippedRun = early ? null : skip(run, n);
     if (skippedRun !== null) {
-      skipped.push(skippedRun);
+      ended.push(skippedRun);
       continue;
     }
     const free = left.get(run.handler) ?? 0;
@@ -453,8 +460,8 @@ export function* leaseRuns(
     running.set(k, n + 1);
     taken.push(run);
   }
-  for (const r of skipped) yield* writeRun(r);
-  if (taken.length === 0) return { taken, skipped };
+  for (const r of ended) yield* writeRun(r);
+  if (taken.length === 0) return { taken, ended };
   // Starts count from the due time of a run leased ahead, else from now. expires_at stays, so a
   // run handed back before it was sent (its session ended) keeps its misfire deadline.
   const start = `CASE WHEN \`due_at\` > ? THEN \`due_at\` ELSE ? END`;
@@ -475,7 +482,7 @@ export function* leaseRuns(
     ],
   );
   return {
-    skipped,
+    ended,
     taken: taken.map((r) => {
       const started = Math.max(now, r.dueAt ?? now);
       return {
@@ -762,6 +769,18 @@ export function* cancelPendingRuns(
 
 // ---- sweeps ----
 
+function missedRun(r: Run, now: number): Run {
+  return {
+    ...r,
+    status: "missed",
+    statusReason: `no worker took it within its misfire grace (due ${new Date(r.fireTime).toISOString()})`,
+    dueAt: null,
+    expiresAt: null,
+    finishedAt: now,
+    updatedAt: now,
+  };
+}
+
 export interface SweepResult {
   readonly missed: Run[];
   readonly expired: Run[];
@@ -773,20 +792,22 @@ export interface SweepResult {
  * grace become missed; running runs whose lease expired are retried or failed (`fail`);
  * running runs past their timeout become timed_out.
  */
-export function* sweep(d: Dialect, now: number, limit: number, fail: FailFn): Tx<SweepResult> {
-  const missedRows = yield* all(
-    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`expires_at\` < ? ORDER BY \`expires_at\` LIMIT ?${d.lockSkipLocked}`,
-    [now, limit],
-  );
-  const missed = missedRows.map(runFromRow).map((r): Run => ({
-    ...r,
-    status: "missed",
-    statusReason: `no worker took it within its misfire grace (due ${new Date(r.fireTime).toISOString()})`,
-    dueAt: null,
-    expiresAt: null,
-    finishedAt: now,
-    updatedAt: now,
-  }));
+export function* sweep(
+  d: Dialect,
+  now: number,
+  limit: number,
+  fail: FailFn,
+  misfires: boolean,
+): Tx<SweepResult> {
+  // Pending runs are scanned for misfires only when asked (every few seconds): the hand-out
+  // records the missed runs of handlers with workers as it meets them.
+  const missedRows = !misfires
+    ? []
+    : yield* all(
+        `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`expires_at\` < ? ORDER BY \`expires_at\` LIMIT ?${d.lockSkipLocked}`,
+        [now, limit],
+      );
+  const missed = missedRows.map(runFromRow).map((r) => missedRun(r, now));
   if (missed.length > 0) {
     yield* exec(
       `UPDATE \`runs\` SET \`status\` = 'missed', \`status_reason\` = CASE \`id\` ${missed.map(() => "WHEN ? THEN ?").join(" ")} END, \`due_at\` = NULL, \`expires_at\` = NULL, \`finished_at\` = ?, \`updated_at\` = ? WHERE \`id\` IN (${placeholders(missed.length)})`,
@@ -853,15 +874,23 @@ export function* timeOutRun(d: Dialect, now: number, lease: Lease): Tx<Run | nul
 
 /** Deletes up to `limit` runs that ended before `before`; answers how many. */
 export function* deleteOldRuns(before: number, limit: number): Tx<number> {
-  const rows = yield* all(
-    "SELECT `id` FROM `runs` WHERE `finished_at` < ? ORDER BY `finished_at` LIMIT ?",
-    [before, limit],
-  );
-  if (rows.length === 0) return 0;
-  return yield* exec(
-    `DELETE FROM \`runs\` WHERE \`id\` IN (${placeholders(rows.length)})`,
-    rows.map((r) => String(r.id)),
-  );
+  // By fire time, per scheduler (runs_scheduler_scheduled_time): an index on the end time
+  // would cost an update on every run. Only ended runs go.
+  const schedulers = yield* all<{ scheduler: string }>("SELECT DISTINCT `scheduler` FROM `runs`");
+  let deleted = 0;
+  for (const { scheduler } of schedulers) {
+    const rows = yield* all(
+      "SELECT `id` FROM `runs` WHERE `scheduler` = ? AND `scheduled_time` < ? AND `status` NOT IN ('pending', 'running') ORDER BY `scheduled_time` LIMIT ?",
+      [scheduler, before, limit - deleted],
+    );
+    if (rows.length > 0)
+      deleted += yield* exec(
+        `DELETE FROM \`runs\` WHERE \`id\` IN (${placeholders(rows.length)})`,
+        rows.map((r) => String(r.id)),
+      );
+    if (deleted >= limit) break;
+  }
+  return deleted;
 }
 
 // ---- reads ----

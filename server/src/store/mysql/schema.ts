@@ -117,13 +117,10 @@ export const runs = mysqlTable(
     index("runs_dispatch").on(t.status, t.handler, t.dueAt),
     // max_instances: a job's pending and running runs.
     index("runs_job_status").on(t.scheduler, t.jobId, t.status),
-    // Sweeps: misfire of pending runs, expired leases and timeouts of running ones.
-    index("runs_status_expires_at").on(t.status, t.expiresAt),
-    index("runs_status_lease_expires_at").on(t.status, t.leaseExpiresAt),
-    index("runs_status_deadline_at").on(t.status, t.deadlineAt),
-    // History: a scheduler's runs newest first, and retention by end time.
+    // Sweeps (misfire of pending runs, expired leases and timeouts of running ones) scan the
+    // pending or running rows through runs_dispatch: few, unlike the history.
+    // History: a scheduler's runs newest first (and retention by fire time).
     index("runs_scheduler_scheduled_time").on(t.scheduler, t.scheduledTime),
-    index("runs_finished_at").on(t.finishedAt),
   ],
 );
 

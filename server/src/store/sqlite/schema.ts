@@ -91,11 +91,7 @@ export const runs = sqliteTable(
     uniqueIndex("runs_job_scheduled_time").on(t.scheduler, t.jobId, t.scheduledTime, t.manual),
     index("runs_dispatch").on(t.status, t.handler, t.dueAt),
     index("runs_job_status").on(t.scheduler, t.jobId, t.status),
-    index("runs_status_expires_at").on(t.status, t.expiresAt),
-    index("runs_status_lease_expires_at").on(t.status, t.leaseExpiresAt),
-    index("runs_status_deadline_at").on(t.status, t.deadlineAt),
     index("runs_scheduler_scheduled_time").on(t.scheduler, t.scheduledTime),
-    index("runs_finished_at").on(t.finishedAt),
   ],
 );
 
