@@ -3,6 +3,9 @@
  * @grpc/grpc-js. Time is a manual clock: the test moves it and runs one engine pass
  * (`engine.pass()`), so nothing waits on wall-clock time.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../support/clock.js";
 import {
@@ -21,15 +24,38 @@ const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms
 const dur = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
 const msOf = (t: Reply) => Number(t.seconds) * 1000 + Math.round(Number(t.nanos) / 1e6);
 
-describeMysql("engine rules", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+/** A store for one run of the suite: its URL and how to remove it. */
+interface TestStore {
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+describeMysql("engine rules on MariaDB", () => {
+  engineRules(() => createTestDatabase("metronome_engine_rules"));
+});
+
+describe("engine rules on the embedded SQLite store", () => {
+  engineRules(() => {
+    const dir = mkdtempSync(join(tmpdir(), "metronome-engine-"));
+    return Promise.resolve({
+      url: `sqlite:///${join(dir, "metronome.db")}`,
+      drop: () => {
+        rmSync(dir, { recursive: true, force: true });
+        return Promise.resolve();
+      },
+    });
+  });
+});
+
+function engineRules(makeStore: () => Promise<TestStore>): void {
+  let db: TestStore;
   let node: TestNode;
   let c: GrpcJsClients;
   const clock = new ManualClock(T0);
   const sessions: RawSession[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase("metronome_engine_rules");
+    db = await makeStore();
     node = await startTestNode(
       db.url,
       { METRONOME_POLL_INTERVAL: "60", METRONOME_LEASE_DURATION: "600" },
@@ -287,4 +313,4 @@ describeMysql("engine rules", () => {
     expect(a).toMatchObject({ manual: true, lease: { run_id: run.run_id } });
     expect(msOf(a.scheduled_time as Reply)).toBe(clock.now());
   });
-});
+}
