@@ -10,6 +10,7 @@ import { StoreMonitor } from "./api/services/health.js";
 import type { Logger } from "./logger.js";
 import { JobManager, type ServerDefaults } from "./management/jobs.js";
 import { openStore } from "./store/open.js";
+import type { Job } from "./domain/jobs.js";
 import type { Store } from "./store/store.js";
 import { Engine } from "./engine/engine.js";
 
@@ -51,10 +52,15 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     pollIntervalMs: config.engine.pollIntervalMs,
     runRetentionMs: config.retention.runsSeconds * 1000,
   });
-  // Job and scheduler changes made through this node wake its engine at once.
+  // Job and scheduler changes made through this node wake its engine when they need to.
   const jobs = new JobManager(
-    withWriteHook(store, () => {
-      engine.jobsChanged();
+    withWriteHooks(store, {
+      job: (job) => {
+        engine.jobsChanged(job?.nextRunTime ?? null);
+      },
+      scheduler: () => {
+        engine.jobsChanged();
+      },
     }),
     clock,
     defaults,
@@ -109,15 +115,15 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   };
 }
 
-/** The store, calling `changed` after every successful job or scheduler write. */
-function withWriteHook(store: Store, changed: () => void): Store {
-  const after =
-    <A extends unknown[], R>(op: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      const result = await op(...args);
-      changed();
-      return result;
-    };
+/**
+ * The store, calling `changed.job` with the written job after every job insert or update and
+ * `changed.scheduler` after every scheduler write (deletes change nothing the engine must act
+ * on: the runs of removed jobs are cancelled by the job service).
+ */
+function withWriteHooks(
+  store: Store,
+  changed: { job: (job: Job | null) => void; scheduler: () => void },
+): Store {
   return {
     migrate: () => store.migrate(),
     engineDb: () => store.engineDb(),
@@ -125,15 +131,29 @@ function withWriteHook(store: Store, changed: () => void): Store {
     close: () => store.close(),
     getScheduler: (name) => store.getScheduler(name),
     listSchedulers: () => store.listSchedulers(),
-    insertScheduler: after((s) => store.insertScheduler(s)),
-    updateScheduler: after((name, change) => store.updateScheduler(name, change)),
-    insertJob: after((job) => store.insertJob(job)),
+    insertScheduler: async (s) => {
+      const inserted = await store.insertScheduler(s);
+      changed.scheduler();
+      return inserted;
+    },
+    updateScheduler: async (name, change) => {
+      const updated = await store.updateScheduler(name, change);
+      changed.scheduler();
+      return updated;
+    },
+    insertJob: async (job) => {
+      const inserted = await store.insertJob(job);
+      if (inserted) changed.job(job);
+      return inserted;
+    },
     getJob: (scheduler, id) => store.getJob(scheduler, id),
     listJobs: (query) => store.listJobs(query),
-    updateJob: after((scheduler, id, change, now) => store.updateJob(scheduler, id, change, now)),
-    deleteJob: after((scheduler, id, expectedVersion) =>
-      store.deleteJob(scheduler, id, expectedVersion),
-    ),
-    deleteAllJobs: after((scheduler) => store.deleteAllJobs(scheduler)),
+    updateJob: async (scheduler, id, change, now) => {
+      const updated = await store.updateJob(scheduler, id, change, now);
+      changed.job(updated);
+      return updated;
+    },
+    deleteJob: (scheduler, id, expectedVersion) => store.deleteJob(scheduler, id, expectedVersion),
+    deleteAllJobs: (scheduler) => store.deleteAllJobs(scheduler),
   };
 }

@@ -42,7 +42,7 @@ describeMysql("end to end: server and SDK worker processes", () => {
       workers.push(
         await startWorkerProcess({
           url: `http://127.0.0.1:${String(server.port)}`,
-          handlers: ["e2e.echo", "e2e.fail", "e2e.sleep"],
+          handlers: ["e2e.echo", "e2e.fail", "e2e.fatal", "e2e.sleep"],
           concurrency: 4,
           id,
         }),
@@ -149,6 +149,24 @@ describeMysql("end to end: server and SDK worker processes", () => {
     expect(String((run?.error as Reply).stack)).toContain("upstream said 503");
   });
 
+  it("an error the handler marks as not retryable fails the run despite its retry policy", async () => {
+    await c.job("AddJob", {
+      job: {
+        id: "fatal",
+        handler: "e2e.fatal",
+        trigger: { cron: { hour: "0", minute: "0" } },
+        retry_policy: { max_attempts: 5 },
+      },
+    });
+    await c.job("RunJobNow", { job_id: "fatal" });
+    const [run] = await waitForRuns("fatal", finished(1));
+    expect(run).toMatchObject({
+      status: "RUN_STATUS_FAILED",
+      attempt: 1,
+      error: { type: "NonRetryableError", non_retryable: true },
+    });
+  });
+
   it("a worker killed mid-run: the run is retried on the other worker after its lease expires", async () => {
     await c.job("AddJob", {
       job: {
@@ -195,6 +213,25 @@ describeMysql("end to end: server and SDK worker processes", () => {
     expect(((await c.run("GetRun", { run_id: runId })).run as Reply).status).toBe(
       "RUN_STATUS_CANCELLED",
     );
+  });
+
+  it("a graceful stop lets a running handler finish and report before the worker exits", async () => {
+    const survivor = workers[0] as WorkerProcess;
+    await c.job("AddJob", {
+      job: {
+        id: "long-stop",
+        handler: "e2e.sleep",
+        trigger: { cron: { hour: "0", minute: "0" } },
+        kwargs: struct({ ms: 1500 }),
+      },
+    });
+    const run = (await c.job("RunJobNow", { job_id: "long-stop" })).run as Reply;
+    await waitForRuns("long-stop", (rs) => rs[0]?.status === "RUN_STATUS_RUNNING");
+    await survivor.stop(); // SIGTERM: drain, let the handler finish, report, exit
+    workers.splice(workers.indexOf(survivor), 1);
+    const done = (await c.run("GetRun", { run_id: run.run_id })).run as Reply;
+    expect(done).toMatchObject({ status: "RUN_STATUS_SUCCEEDED", attempt: 1 });
+    expect(unvalue(done.result as Reply)).toBe("slept");
   });
 });
 

@@ -6,6 +6,7 @@
  * - `*.record`: returns `{ started }` at once (benchmarks' trivial handler);
  * - `e2e.echo`: returns `{ args, kwargs }`;
  * - `e2e.fail`: throws an Error with the message in `kwargs.message`;
+ * - `e2e.fatal`: throws a NonRetryableError;
  * - `e2e.sleep`: waits `kwargs.ms` milliseconds or until its abort signal fires.
  *
  * Environment: METRONOME_URL, WORKER_HANDLERS (comma-separated), WORKER_CONCURRENCY, WORKER_ID,
@@ -13,7 +14,7 @@
  */
 import { createWriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Worker, type Handler } from "../../sdk/src/index.js";
+import { NonRetryableError, Worker, type Handler } from "../../sdk/src/index.js";
 
 function env(name: string, fallback?: string): string {
   const v = process.env[name] ?? fallback;
@@ -44,6 +45,9 @@ const behaviours: Record<string, Handler> = {
   "e2e.echo": (args, kwargs) => ({ args, kwargs }),
   "e2e.fail": (_args, kwargs) => {
     throw new Error(typeof kwargs.message === "string" ? kwargs.message : "failed");
+  },
+  "e2e.fatal": () => {
+    throw new NonRetryableError("the input can never work");
   },
   "e2e.sleep": async (_args, kwargs, ctx) => {
     await sleep(Number(kwargs.ms ?? 0), undefined, { signal: ctx.signal }).catch(() => undefined);

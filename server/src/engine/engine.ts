@@ -98,10 +98,21 @@ export class SessionSlots {
 class Waiter {
   private wakeNow: (() => void) | undefined;
   private pending = false;
+  /** While sleeping: the clock time the sleep ends. */
+  private until = Number.NEGATIVE_INFINITY;
 
   wake(): void {
     if (this.wakeNow) this.wakeNow();
     else this.pending = true;
+  }
+
+  /**
+   * Wakes the sleeper if `at` comes before the end of its sleep; while it is not asleep (its
+   * pass may have read the store before the change), it looks again after its pass.
+   */
+  wakeFor(at: number): void {
+    if (this.wakeNow === undefined) this.pending = true;
+    else if (at < this.until) this.wakeNow();
   }
 
   sleep(clock: Clock, until: number): Promise<void> {
@@ -116,9 +127,11 @@ class Waiter {
       const done = (): void => {
         cancel();
         this.wakeNow = undefined;
+        this.until = Number.NEGATIVE_INFINITY;
         resolve();
       };
       this.wakeNow = done;
+      this.until = until;
     });
   }
 }
@@ -201,9 +214,18 @@ export class Engine {
     await this.dispatchOnce();
   }
 
-  /** A job or scheduler changed on this node: look for due jobs now. */
-  jobsChanged(): void {
-    this.fireWaiter.wake();
+  /**
+   * A job or scheduler changed on this node: look for due jobs now if the change may have made
+   * one due sooner than the node planned to look (`nextRunTime`: the changed job's; undefined:
+   * unknown, look anyway). Adding many jobs for later wakes nothing.
+   */
+  jobsChanged(nextRunTime?: number | null): void {
+    if (nextRunTime === null) return; // paused, or nothing left to fire
+    if (nextRunTime === undefined) {
+      // e.g. a scheduler resumed: its waiting runs may go out too.
+      this.fireWaiter.wake();
+      this.dispatchWaiter.wake();
+    } else this.fireWaiter.wakeFor(nextRunTime - LOOKAHEAD_MS);
   }
 
   // ---- loops ----

@@ -419,15 +419,18 @@ export function* leaseRuns(
     const ids = part.map((j) => j.id);
     const marks = placeholders(ids.length);
     for (const r of yield* all(
-      `SELECT \`id\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${marks})`,
-      [scheduler, ...ids],
-    ))
-      existing.add(key(scheduler, String(r.id)));
-    for (const r of yield* all(
       `SELECT \`id\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${marks})${d.lockSkipLocked}`,
       [scheduler, ...ids],
     ))
       locked.add(key(scheduler, String(r.id)));
+    // Of the others, which exist (locked elsewhere) rather than are gone (a removed date job)?
+    const others = ids.filter((id) => !locked.has(key(scheduler, id)));
+    if (others.length > 0)
+      for (const r of yield* all(
+        `SELECT \`id\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(others.length)})`,
+        [scheduler, ...others],
+      ))
+        existing.add(key(scheduler, String(r.id)));
     for (const r of yield* all(
       `SELECT \`job_id\`, COUNT(*) AS \`n\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` IN (${marks}) AND \`status\` = 'running' GROUP BY \`job_id\``,
       [scheduler, ...ids],
@@ -445,7 +448,7 @@ export function* leaseRuns(
       continue;
     }
     const k = key(run.scheduler, run.jobId);
-    if (existing.has(k) && !locked.has(k)) continue; // being changed or claimed: next pass
+    if (existing.has(k)) continue; // its job is being changed or claimed: next pass
     const n = running.get(k) ?? 0;
     const early = (run.dueAt ?? now) > now;
     if (early && n > 0) continue; // decided when it is due
