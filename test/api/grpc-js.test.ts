@@ -269,6 +269,59 @@ describeMysql("management RPCs over @grpc/grpc-js", () => {
     ]);
   });
 
+  it("adds jobs in bulk: all validated first, then each added with the conflict policy", async () => {
+    const cron = { cron: { hour: "4" } };
+    await c.job("AddJob", { job: { id: "bulk-existing", handler: "h.bulk", trigger: cron } });
+    const added = (await c.job("AddJobs", {
+      jobs: [
+        { id: "bulk-1", handler: "h.bulk", trigger: cron, args: list([1]) },
+        { id: "bulk-existing", handler: "h.other", trigger: cron },
+        { handler: "h.bulk", trigger: cron },
+      ],
+    })) as { results: Reply[] };
+    expect(added.results.map((r) => r.outcome)).toEqual([
+      "ADD_JOB_OUTCOME_CREATED",
+      "ADD_JOB_OUTCOME_ALREADY_EXISTS",
+      "ADD_JOB_OUTCOME_CREATED",
+    ]);
+    expect(job(added.results[1] as Reply)).toMatchObject({
+      id: "bulk-existing",
+      handler: "h.bulk",
+    });
+    expect(String(job(added.results[2] as Reply).id)).toMatch(/^[0-9a-f]{32}$/);
+    const replaced = (await c.job("AddJobs", {
+      jobs: [{ id: "bulk-existing", handler: "h.other", trigger: cron }],
+      conflict_policy: "CONFLICT_POLICY_REPLACE",
+    })) as { results: Reply[] };
+    expect(replaced.results[0]).toMatchObject({
+      outcome: "ADD_JOB_OUTCOME_REPLACED",
+      job: { handler: "h.other" },
+    });
+
+    // One invalid job fails the call, naming it, and nothing is added.
+    const invalid = c.job("AddJobs", {
+      jobs: [
+        { id: "bulk-never-1", handler: "h.bulk", trigger: cron },
+        { id: "bulk-never-2", handler: "h.bulk", trigger: { cron: { hour: "25" } } },
+      ],
+    });
+    await expect(invalid).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining("jobs[1].trigger.cron.hour") as unknown,
+    });
+    expect(await code(c.job("GetJob", { job_id: "bulk-never-1" }))).toBe("NOT_FOUND");
+    await expect(
+      c.job("AddJobs", {
+        jobs: [
+          { id: "bulk-twice", handler: "h.bulk", trigger: cron },
+          { id: "bulk-twice", handler: "h.bulk", trigger: cron },
+        ],
+      }),
+    ).rejects.toMatchObject({ details: expect.stringContaining("jobs[1].id") as unknown });
+    expect(await code(c.job("GetJob", { job_id: "bulk-twice" }))).toBe("NOT_FOUND");
+    expect(await code(c.job("AddJobs", { jobs: [] }))).toBe("INVALID_ARGUMENT");
+  });
+
   it("answers the standard health check", async () => {
     expect(await c.health("Check", { service: "" })).toEqual({ status: "SERVING" });
     expect(await c.health("Check", { service: "metronome.v1.JobService" })).toEqual({

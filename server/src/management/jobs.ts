@@ -42,6 +42,15 @@ import { isDeepStrictEqual } from "node:util";
 
 export type ConflictPolicy = "error" | "replace" | "keep_existing";
 
+/** A job validated and built, ready to be added (see JobManager.prepareJob). */
+export interface PreparedJob {
+  readonly scheduler: Scheduler;
+  readonly id: string;
+  readonly input: JobInput;
+  readonly now: number;
+  readonly fresh: Job;
+}
+
 /** A trigger as the caller gives it: the time zone may be empty (the scheduler's) and an interval may lack its start. */
 export type TriggerInput = TriggerSpec;
 
@@ -207,13 +216,52 @@ export class JobManager {
     input: JobInput,
     conflict: ConflictPolicy = "error",
   ): Promise<{ job: Job; outcome: "created" | "replaced" | "kept" }> {
+    return this.addPrepared(await this.prepareJob(input), conflict);
+  }
+
+  /**
+   * Validates a job to add and builds it (its scheduler is created if new): the first half of
+   * AddJob, so that AddJobs can validate every job before it adds any.
+   */
+  async prepareJob(input: JobInput): Promise<PreparedJob> {
     const scheduler = await this.scheduler(input.scheduler ?? DEFAULT_SCHEDULER);
     const id =
       input.id === undefined || input.id === ""
         ? randomUUID().replaceAll("-", "")
         : checkId(input.id, "id", this.limits);
     const now = this.clock.now();
-    const fresh = this.buildJob(scheduler, id, input, now);
+    return { scheduler, id, input, now, fresh: this.buildJob(scheduler, id, input, now) };
+  }
+
+  /**
+   * AddJobs: validates every job first (an invalid one fails the call, adding nothing), then
+   * adds each as AddJob would. With the `error` policy a job whose id exists is reported as
+   * `exists` (with the existing job) instead of failing the call.
+   */
+  async addJobs(
+    prepared: readonly PreparedJob[],
+    conflict: ConflictPolicy,
+  ): Promise<{ job: Job | null; outcome: "created" | "replaced" | "kept" | "exists" }[]> {
+    return Promise.all(
+      prepared.map(async (p) => {
+        try {
+          return await this.addPrepared(p, conflict);
+        } catch (err) {
+          if (!(err instanceof AlreadyExistsError)) throw err;
+          return {
+            job: await this.store.getJob(p.scheduler.name, p.id),
+            outcome: "exists" as const,
+          };
+        }
+      }),
+    );
+  }
+
+  private async addPrepared(
+    p: PreparedJob,
+    conflict: ConflictPolicy,
+  ): Promise<{ job: Job; outcome: "created" | "replaced" | "kept" }> {
+    const { scheduler, id, input, now, fresh } = p;
     for (;;) {
       if (await this.store.insertJob(fresh)) return { job: fresh, outcome: "created" };
       if (conflict === "error") {

@@ -1,7 +1,7 @@
 /** JobService: validate, delegate to the job manager, map. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../domain/errors.js";
-import type { JobManager, ConflictPolicy as Conflict } from "../../management/jobs.js";
+import type { JobManager, ConflictPolicy as Conflict, PreparedJob } from "../../management/jobs.js";
 import {
   AddJobOutcome,
   ConflictPolicy,
@@ -30,7 +30,11 @@ const OUTCOMES = {
   created: AddJobOutcome.CREATED,
   replaced: AddJobOutcome.REPLACED,
   kept: AddJobOutcome.KEPT_EXISTING,
+  exists: AddJobOutcome.ALREADY_EXISTS,
 } as const;
+
+/** The most jobs one AddJobs call takes. */
+const MAX_ADD_JOBS = 1000;
 
 /** Proto field-mask paths accepted by ModifyJob, and the manager's names for them. */
 const MASK_PATHS: Record<string, string> = {
@@ -61,6 +65,31 @@ export function jobService(
         jobFields("job", input.trigger),
       );
       return { job: jobToProto(job), outcome: OUTCOMES[outcome] };
+    },
+
+    async addJobs(req) {
+      if (req.jobs.length === 0 || req.jobs.length > MAX_ADD_JOBS)
+        throw new InvalidArgumentError("jobs", `must hold 1 to ${String(MAX_ADD_JOBS)} jobs`);
+      const prepared: PreparedJob[] = [];
+      const seen = new Map<string, number>();
+      for (const [i, pb] of req.jobs.entries()) {
+        const prefix = `jobs[${String(i)}]`;
+        const input = await withFields(() => jobInputFromProto(pb), jobFields(prefix, undefined));
+        const p = await withFields(() => jobs.prepareJob(input), jobFields(prefix, input.trigger));
+        const key = `${p.scheduler.name}\u0000${p.id}`;
+        const first = seen.get(key);
+        if (first !== undefined)
+          throw new InvalidArgumentError(`${prefix}.id`, `repeats jobs[${String(first)}].id`);
+        seen.set(key, i);
+        prepared.push(p);
+      }
+      const results = await jobs.addJobs(prepared, CONFLICTS[req.conflictPolicy]);
+      return {
+        results: results.map((r) => ({
+          job: r.job === null ? undefined : jobToProto(r.job),
+          outcome: OUTCOMES[r.outcome],
+        })),
+      };
     },
 
     async getJob(req) {

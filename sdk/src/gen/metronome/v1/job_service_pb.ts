@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file metronome/v1/job_service.proto.
  */
 export const file_metronome_v1_job_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5tZXRyb25vbWUvdjEvam9iX3NlcnZpY2UucHJvdG8SDG1ldHJvbm9tZS52MSJmCg1BZGRKb2JSZXF1ZXN0Eh4KA2pvYhgBIAEoCzIRLm1ldHJvbm9tZS52MS5Kb2ISNQoPY29uZmxpY3RfcG9saWN5GAIgASgOMhwubWV0cm9ub21lLnYxLkNvbmZsaWN0UG9saWN5Il4KDkFkZEpvYlJlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLm1ldHJvbm9tZS52MS5Kb2ISLAoHb3V0Y29tZRgCIAEoDjIbLm1ldHJvbm9tZS52MS5BZGRKb2JPdXRjb21lIjIKDUdldEpvYlJlcXVlc3QSEQoJc2NoZWR1bGVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSIwCg5HZXRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5tZXRyb25vbWUudjEuSm9iIs4BCg9MaXN0Sm9ic1JlcXVlc3QSEQoJc2NoZWR1bGVyGAEgASgJEg8KB2hhbmRsZXIYAiABKAkSEwoGcGF1c2VkGAMgASgISACIAQESEQoJaWRfcHJlZml4GAQgASgJEhMKC25hbWVfcHJlZml4GAUgASgJEigKCG9yZGVyX2J5GAYgASgOMhYubWV0cm9ub21lLnYxLkpvYk9yZGVyEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJQgkKB19wYXVzZWQiTAoQTGlzdEpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEubWV0cm9ub21lLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifQoQTW9kaWZ5Sm9iUmVxdWVzdBIeCgNqb2IYASABKAsyES5tZXRyb25vbWUudjEuSm9iEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgDIjMKEU1vZGlmeUpvYlJlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLm1ldHJvbm9tZS52MS5Kb2IiYQoUUmVzY2hlZHVsZUpvYlJlcXVlc3QSEQoJc2NoZWR1bGVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCRImCgd0cmlnZ2VyGAMgASgLMhUubWV0cm9ub21lLnYxLlRyaWdnZXIiNwoVUmVzY2hlZHVsZUpvYlJlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLm1ldHJvbm9tZS52MS5Kb2IiNAoPUGF1c2VKb2JSZXF1ZXN0EhEKCXNjaGVkdWxlchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiMgoQUGF1c2VKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5tZXRyb25vbWUudjEuSm9iIjUKEFJlc3VtZUpvYlJlcXVlc3QSEQoJc2NoZWR1bGVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSJEChFSZXN1bWVKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5tZXRyb25vbWUudjEuSm9iEg8KB3JlbW92ZWQYAiABKAgiNQoQUmVtb3ZlSm9iUmVxdWVzdBIRCglzY2hlZHVsZXIYASABKAkSDgoGam9iX2lkGAIgASgJIhMKEVJlbW92ZUpvYlJlc3BvbnNlIikKFFJlbW92ZUFsbEpvYnNSZXF1ZXN0EhEKCXNjaGVkdWxlchgBIAEoCSIuChVSZW1vdmVBbGxKb2JzUmVzcG9uc2USFQoNcmVtb3ZlZF9jb3VudBgBIAEoAyI1ChBSdW5Kb2JOb3dSZXF1ZXN0EhEKCXNjaGVkdWxlchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiMwoRUnVuSm9iTm93UmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWV0cm9ub21lLnYxLlJ1biqMAQoOQ29uZmxpY3RQb2xpY3kSHwobQ09ORkxJQ1RfUE9MSUNZX1VOU1BFQ0lGSUVEEAASGQoVQ09ORkxJQ1RfUE9MSUNZX0VSUk9SEAESGwoXQ09ORkxJQ1RfUE9MSUNZX1JFUExBQ0UQAhIhCh1DT05GTElDVF9QT0xJQ1lfS0VFUF9FWElTVElORxADKo4BCg1BZGRKb2JPdXRjb21lEh8KG0FERF9KT0JfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhsKF0FERF9KT0JfT1VUQ09NRV9DUkVBVEVEEAESHAoYQUREX0pPQl9PVVRDT01FX1JFUExBQ0VEEAISIQodQUREX0pPQl9PVVRDT01FX0tFUFRfRVhJU1RJTkcQAypUCghKb2JPcmRlchIZChVKT0JfT1JERVJfVU5TUEVDSUZJRUQQABIQCgxKT0JfT1JERVJfSUQQARIbChdKT0JfT1JERVJfTkVYVF9SVU5fVElNRRACMpgGCgpKb2JTZXJ2aWNlEkMKBkFkZEpvYhIbLm1ldHJvbm9tZS52MS5BZGRKb2JSZXF1ZXN0GhwubWV0cm9ub21lLnYxLkFkZEpvYlJlc3BvbnNlEkMKBkdldEpvYhIbLm1ldHJvbm9tZS52MS5HZXRKb2JSZXF1ZXN0GhwubWV0cm9ub21lLnYxLkdldEpvYlJlc3BvbnNlEkkKCExpc3RKb2JzEh0ubWV0cm9ub21lLnYxLkxpc3RKb2JzUmVxdWVzdBoeLm1ldHJvbm9tZS52MS5MaXN0Sm9ic1Jlc3BvbnNlEkwKCU1vZGlmeUpvYhIeLm1ldHJvbm9tZS52MS5Nb2RpZnlKb2JSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLk1vZGlmeUpvYlJlc3BvbnNlElgKDVJlc2NoZWR1bGVKb2ISIi5tZXRyb25vbWUudjEuUmVzY2hlZHVsZUpvYlJlcXVlc3QaIy5tZXRyb25vbWUudjEuUmVzY2hlZHVsZUpvYlJlc3BvbnNlEkkKCFBhdXNlSm9iEh0ubWV0cm9ub21lLnYxLlBhdXNlSm9iUmVxdWVzdBoeLm1ldHJvbm9tZS52MS5QYXVzZUpvYlJlc3BvbnNlEkwKCVJlc3VtZUpvYhIeLm1ldHJvbm9tZS52MS5SZXN1bWVKb2JSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLlJlc3VtZUpvYlJlc3BvbnNlEkwKCVJlbW92ZUpvYhIeLm1ldHJvbm9tZS52MS5SZW1vdmVKb2JSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLlJlbW92ZUpvYlJlc3BvbnNlElgKDVJlbW92ZUFsbEpvYnMSIi5tZXRyb25vbWUudjEuUmVtb3ZlQWxsSm9ic1JlcXVlc3QaIy5tZXRyb25vbWUudjEuUmVtb3ZlQWxsSm9ic1Jlc3BvbnNlEkwKCVJ1bkpvYk5vdxIeLm1ldHJvbm9tZS52MS5SdW5Kb2JOb3dSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLlJ1bkpvYk5vd1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_field_mask, file_metronome_v1_job, file_metronome_v1_run, file_metronome_v1_trigger]);
+  fileDesc("Ch5tZXRyb25vbWUvdjEvam9iX3NlcnZpY2UucHJvdG8SDG1ldHJvbm9tZS52MSJmCg1BZGRKb2JSZXF1ZXN0Eh4KA2pvYhgBIAEoCzIRLm1ldHJvbm9tZS52MS5Kb2ISNQoPY29uZmxpY3RfcG9saWN5GAIgASgOMhwubWV0cm9ub21lLnYxLkNvbmZsaWN0UG9saWN5Il4KDkFkZEpvYlJlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLm1ldHJvbm9tZS52MS5Kb2ISLAoHb3V0Y29tZRgCIAEoDjIbLm1ldHJvbm9tZS52MS5BZGRKb2JPdXRjb21lImgKDkFkZEpvYnNSZXF1ZXN0Eh8KBGpvYnMYASADKAsyES5tZXRyb25vbWUudjEuSm9iEjUKD2NvbmZsaWN0X3BvbGljeRgCIAEoDjIcLm1ldHJvbm9tZS52MS5Db25mbGljdFBvbGljeSI+Cg9BZGRKb2JzUmVzcG9uc2USKwoHcmVzdWx0cxgBIAMoCzIaLm1ldHJvbm9tZS52MS5BZGRKb2JSZXN1bHQiXAoMQWRkSm9iUmVzdWx0Eh4KA2pvYhgBIAEoCzIRLm1ldHJvbm9tZS52MS5Kb2ISLAoHb3V0Y29tZRgCIAEoDjIbLm1ldHJvbm9tZS52MS5BZGRKb2JPdXRjb21lIjIKDUdldEpvYlJlcXVlc3QSEQoJc2NoZWR1bGVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSIwCg5HZXRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5tZXRyb25vbWUudjEuSm9iIs4BCg9MaXN0Sm9ic1JlcXVlc3QSEQoJc2NoZWR1bGVyGAEgASgJEg8KB2hhbmRsZXIYAiABKAkSEwoGcGF1c2VkGAMgASgISACIAQESEQoJaWRfcHJlZml4GAQgASgJEhMKC25hbWVfcHJlZml4GAUgASgJEigKCG9yZGVyX2J5GAYgASgOMhYubWV0cm9ub21lLnYxLkpvYk9yZGVyEhEKCXBhZ2Vfc2l6ZRgHIAEoBRISCgpwYWdlX3Rva2VuGAggASgJQgkKB19wYXVzZWQiTAoQTGlzdEpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEubWV0cm9ub21lLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifQoQTW9kaWZ5Sm9iUmVxdWVzdBIeCgNqb2IYASABKAsyES5tZXRyb25vbWUudjEuSm9iEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgDIjMKEU1vZGlmeUpvYlJlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLm1ldHJvbm9tZS52MS5Kb2IiYQoUUmVzY2hlZHVsZUpvYlJlcXVlc3QSEQoJc2NoZWR1bGVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCRImCgd0cmlnZ2VyGAMgASgLMhUubWV0cm9ub21lLnYxLlRyaWdnZXIiNwoVUmVzY2hlZHVsZUpvYlJlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLm1ldHJvbm9tZS52MS5Kb2IiNAoPUGF1c2VKb2JSZXF1ZXN0EhEKCXNjaGVkdWxlchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiMgoQUGF1c2VKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5tZXRyb25vbWUudjEuSm9iIjUKEFJlc3VtZUpvYlJlcXVlc3QSEQoJc2NoZWR1bGVyGAEgASgJEg4KBmpvYl9pZBgCIAEoCSJEChFSZXN1bWVKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5tZXRyb25vbWUudjEuSm9iEg8KB3JlbW92ZWQYAiABKAgiNQoQUmVtb3ZlSm9iUmVxdWVzdBIRCglzY2hlZHVsZXIYASABKAkSDgoGam9iX2lkGAIgASgJIhMKEVJlbW92ZUpvYlJlc3BvbnNlIikKFFJlbW92ZUFsbEpvYnNSZXF1ZXN0EhEKCXNjaGVkdWxlchgBIAEoCSIuChVSZW1vdmVBbGxKb2JzUmVzcG9uc2USFQoNcmVtb3ZlZF9jb3VudBgBIAEoAyI1ChBSdW5Kb2JOb3dSZXF1ZXN0EhEKCXNjaGVkdWxlchgBIAEoCRIOCgZqb2JfaWQYAiABKAkiMwoRUnVuSm9iTm93UmVzcG9uc2USHgoDcnVuGAEgASgLMhEubWV0cm9ub21lLnYxLlJ1biqMAQoOQ29uZmxpY3RQb2xpY3kSHwobQ09ORkxJQ1RfUE9MSUNZX1VOU1BFQ0lGSUVEEAASGQoVQ09ORkxJQ1RfUE9MSUNZX0VSUk9SEAESGwoXQ09ORkxJQ1RfUE9MSUNZX1JFUExBQ0UQAhIhCh1DT05GTElDVF9QT0xJQ1lfS0VFUF9FWElTVElORxADKrIBCg1BZGRKb2JPdXRjb21lEh8KG0FERF9KT0JfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhsKF0FERF9KT0JfT1VUQ09NRV9DUkVBVEVEEAESHAoYQUREX0pPQl9PVVRDT01FX1JFUExBQ0VEEAISIQodQUREX0pPQl9PVVRDT01FX0tFUFRfRVhJU1RJTkcQAxIiCh5BRERfSk9CX09VVENPTUVfQUxSRUFEWV9FWElTVFMQBCpUCghKb2JPcmRlchIZChVKT0JfT1JERVJfVU5TUEVDSUZJRUQQABIQCgxKT0JfT1JERVJfSUQQARIbChdKT0JfT1JERVJfTkVYVF9SVU5fVElNRRACMuAGCgpKb2JTZXJ2aWNlEkMKBkFkZEpvYhIbLm1ldHJvbm9tZS52MS5BZGRKb2JSZXF1ZXN0GhwubWV0cm9ub21lLnYxLkFkZEpvYlJlc3BvbnNlEkYKB0FkZEpvYnMSHC5tZXRyb25vbWUudjEuQWRkSm9ic1JlcXVlc3QaHS5tZXRyb25vbWUudjEuQWRkSm9ic1Jlc3BvbnNlEkMKBkdldEpvYhIbLm1ldHJvbm9tZS52MS5HZXRKb2JSZXF1ZXN0GhwubWV0cm9ub21lLnYxLkdldEpvYlJlc3BvbnNlEkkKCExpc3RKb2JzEh0ubWV0cm9ub21lLnYxLkxpc3RKb2JzUmVxdWVzdBoeLm1ldHJvbm9tZS52MS5MaXN0Sm9ic1Jlc3BvbnNlEkwKCU1vZGlmeUpvYhIeLm1ldHJvbm9tZS52MS5Nb2RpZnlKb2JSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLk1vZGlmeUpvYlJlc3BvbnNlElgKDVJlc2NoZWR1bGVKb2ISIi5tZXRyb25vbWUudjEuUmVzY2hlZHVsZUpvYlJlcXVlc3QaIy5tZXRyb25vbWUudjEuUmVzY2hlZHVsZUpvYlJlc3BvbnNlEkkKCFBhdXNlSm9iEh0ubWV0cm9ub21lLnYxLlBhdXNlSm9iUmVxdWVzdBoeLm1ldHJvbm9tZS52MS5QYXVzZUpvYlJlc3BvbnNlEkwKCVJlc3VtZUpvYhIeLm1ldHJvbm9tZS52MS5SZXN1bWVKb2JSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLlJlc3VtZUpvYlJlc3BvbnNlEkwKCVJlbW92ZUpvYhIeLm1ldHJvbm9tZS52MS5SZW1vdmVKb2JSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLlJlbW92ZUpvYlJlc3BvbnNlElgKDVJlbW92ZUFsbEpvYnMSIi5tZXRyb25vbWUudjEuUmVtb3ZlQWxsSm9ic1JlcXVlc3QaIy5tZXRyb25vbWUudjEuUmVtb3ZlQWxsSm9ic1Jlc3BvbnNlEkwKCVJ1bkpvYk5vdxIeLm1ldHJvbm9tZS52MS5SdW5Kb2JOb3dSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLlJ1bkpvYk5vd1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_field_mask, file_metronome_v1_job, file_metronome_v1_run, file_metronome_v1_trigger]);
 
 /**
  * Request of JobService.AddJob.
@@ -79,6 +79,83 @@ export const AddJobResponseSchema: GenMessage<AddJobResponse> = /*@__PURE__*/
   messageDesc(file_metronome_v1_job_service, 1);
 
 /**
+ * Request of JobService.AddJobs.
+ *
+ * @generated from message metronome.v1.AddJobsRequest
+ */
+export type AddJobsRequest = Message<"metronome.v1.AddJobsRequest"> & {
+  /**
+   * The jobs, 1 to 1,000, as in AddJobRequest.job.
+   *
+   * @generated from field: repeated metronome.v1.Job jobs = 1;
+   */
+  jobs: Job[];
+
+  /**
+   * What to do for each job whose id already exists.
+   *
+   * @generated from field: metronome.v1.ConflictPolicy conflict_policy = 2;
+   */
+  conflictPolicy: ConflictPolicy;
+};
+
+/**
+ * Describes the message metronome.v1.AddJobsRequest.
+ * Use `create(AddJobsRequestSchema)` to create a new message.
+ */
+export const AddJobsRequestSchema: GenMessage<AddJobsRequest> = /*@__PURE__*/
+  messageDesc(file_metronome_v1_job_service, 2);
+
+/**
+ * Response of JobService.AddJobs.
+ *
+ * @generated from message metronome.v1.AddJobsResponse
+ */
+export type AddJobsResponse = Message<"metronome.v1.AddJobsResponse"> & {
+  /**
+   * One result per requested job, in request order.
+   *
+   * @generated from field: repeated metronome.v1.AddJobResult results = 1;
+   */
+  results: AddJobResult[];
+};
+
+/**
+ * Describes the message metronome.v1.AddJobsResponse.
+ * Use `create(AddJobsResponseSchema)` to create a new message.
+ */
+export const AddJobsResponseSchema: GenMessage<AddJobsResponse> = /*@__PURE__*/
+  messageDesc(file_metronome_v1_job_service, 3);
+
+/**
+ * What AddJobs did with one job.
+ *
+ * @generated from message metronome.v1.AddJobResult
+ */
+export type AddJobResult = Message<"metronome.v1.AddJobResult"> & {
+  /**
+   * The job as stored (for ALREADY_EXISTS: the existing job).
+   *
+   * @generated from field: metronome.v1.Job job = 1;
+   */
+  job?: Job | undefined;
+
+  /**
+   * What was done.
+   *
+   * @generated from field: metronome.v1.AddJobOutcome outcome = 2;
+   */
+  outcome: AddJobOutcome;
+};
+
+/**
+ * Describes the message metronome.v1.AddJobResult.
+ * Use `create(AddJobResultSchema)` to create a new message.
+ */
+export const AddJobResultSchema: GenMessage<AddJobResult> = /*@__PURE__*/
+  messageDesc(file_metronome_v1_job_service, 4);
+
+/**
  * Request of JobService.GetJob.
  *
  * @generated from message metronome.v1.GetJobRequest
@@ -104,7 +181,7 @@ export type GetJobRequest = Message<"metronome.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 2);
+  messageDesc(file_metronome_v1_job_service, 5);
 
 /**
  * Response of JobService.GetJob.
@@ -125,7 +202,7 @@ export type GetJobResponse = Message<"metronome.v1.GetJobResponse"> & {
  * Use `create(GetJobResponseSchema)` to create a new message.
  */
 export const GetJobResponseSchema: GenMessage<GetJobResponse> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 3);
+  messageDesc(file_metronome_v1_job_service, 6);
 
 /**
  * Request of JobService.ListJobs. All filters are combined with AND; an unset filter matches
@@ -200,7 +277,7 @@ export type ListJobsRequest = Message<"metronome.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 4);
+  messageDesc(file_metronome_v1_job_service, 7);
 
 /**
  * Response of JobService.ListJobs.
@@ -228,7 +305,7 @@ export type ListJobsResponse = Message<"metronome.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 5);
+  messageDesc(file_metronome_v1_job_service, 8);
 
 /**
  * Request of JobService.ModifyJob.
@@ -270,7 +347,7 @@ export type ModifyJobRequest = Message<"metronome.v1.ModifyJobRequest"> & {
  * Use `create(ModifyJobRequestSchema)` to create a new message.
  */
 export const ModifyJobRequestSchema: GenMessage<ModifyJobRequest> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 6);
+  messageDesc(file_metronome_v1_job_service, 9);
 
 /**
  * Response of JobService.ModifyJob.
@@ -291,7 +368,7 @@ export type ModifyJobResponse = Message<"metronome.v1.ModifyJobResponse"> & {
  * Use `create(ModifyJobResponseSchema)` to create a new message.
  */
 export const ModifyJobResponseSchema: GenMessage<ModifyJobResponse> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 7);
+  messageDesc(file_metronome_v1_job_service, 10);
 
 /**
  * Request of JobService.RescheduleJob.
@@ -326,7 +403,7 @@ export type RescheduleJobRequest = Message<"metronome.v1.RescheduleJobRequest"> 
  * Use `create(RescheduleJobRequestSchema)` to create a new message.
  */
 export const RescheduleJobRequestSchema: GenMessage<RescheduleJobRequest> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 8);
+  messageDesc(file_metronome_v1_job_service, 11);
 
 /**
  * Response of JobService.RescheduleJob.
@@ -347,7 +424,7 @@ export type RescheduleJobResponse = Message<"metronome.v1.RescheduleJobResponse"
  * Use `create(RescheduleJobResponseSchema)` to create a new message.
  */
 export const RescheduleJobResponseSchema: GenMessage<RescheduleJobResponse> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 9);
+  messageDesc(file_metronome_v1_job_service, 12);
 
 /**
  * Request of JobService.PauseJob.
@@ -375,7 +452,7 @@ export type PauseJobRequest = Message<"metronome.v1.PauseJobRequest"> & {
  * Use `create(PauseJobRequestSchema)` to create a new message.
  */
 export const PauseJobRequestSchema: GenMessage<PauseJobRequest> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 10);
+  messageDesc(file_metronome_v1_job_service, 13);
 
 /**
  * Response of JobService.PauseJob.
@@ -396,7 +473,7 @@ export type PauseJobResponse = Message<"metronome.v1.PauseJobResponse"> & {
  * Use `create(PauseJobResponseSchema)` to create a new message.
  */
 export const PauseJobResponseSchema: GenMessage<PauseJobResponse> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 11);
+  messageDesc(file_metronome_v1_job_service, 14);
 
 /**
  * Request of JobService.ResumeJob.
@@ -424,7 +501,7 @@ export type ResumeJobRequest = Message<"metronome.v1.ResumeJobRequest"> & {
  * Use `create(ResumeJobRequestSchema)` to create a new message.
  */
 export const ResumeJobRequestSchema: GenMessage<ResumeJobRequest> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 12);
+  messageDesc(file_metronome_v1_job_service, 15);
 
 /**
  * Response of JobService.ResumeJob.
@@ -452,7 +529,7 @@ export type ResumeJobResponse = Message<"metronome.v1.ResumeJobResponse"> & {
  * Use `create(ResumeJobResponseSchema)` to create a new message.
  */
 export const ResumeJobResponseSchema: GenMessage<ResumeJobResponse> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 13);
+  messageDesc(file_metronome_v1_job_service, 16);
 
 /**
  * Request of JobService.RemoveJob.
@@ -480,7 +557,7 @@ export type RemoveJobRequest = Message<"metronome.v1.RemoveJobRequest"> & {
  * Use `create(RemoveJobRequestSchema)` to create a new message.
  */
 export const RemoveJobRequestSchema: GenMessage<RemoveJobRequest> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 14);
+  messageDesc(file_metronome_v1_job_service, 17);
 
 /**
  * Response of JobService.RemoveJob.
@@ -495,7 +572,7 @@ export type RemoveJobResponse = Message<"metronome.v1.RemoveJobResponse"> & {
  * Use `create(RemoveJobResponseSchema)` to create a new message.
  */
 export const RemoveJobResponseSchema: GenMessage<RemoveJobResponse> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 15);
+  messageDesc(file_metronome_v1_job_service, 18);
 
 /**
  * Request of JobService.RemoveAllJobs.
@@ -517,7 +594,7 @@ export type RemoveAllJobsRequest = Message<"metronome.v1.RemoveAllJobsRequest"> 
  * Use `create(RemoveAllJobsRequestSchema)` to create a new message.
  */
 export const RemoveAllJobsRequestSchema: GenMessage<RemoveAllJobsRequest> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 16);
+  messageDesc(file_metronome_v1_job_service, 19);
 
 /**
  * Response of JobService.RemoveAllJobs.
@@ -538,7 +615,7 @@ export type RemoveAllJobsResponse = Message<"metronome.v1.RemoveAllJobsResponse"
  * Use `create(RemoveAllJobsResponseSchema)` to create a new message.
  */
 export const RemoveAllJobsResponseSchema: GenMessage<RemoveAllJobsResponse> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 17);
+  messageDesc(file_metronome_v1_job_service, 20);
 
 /**
  * Request of JobService.RunJobNow.
@@ -566,7 +643,7 @@ export type RunJobNowRequest = Message<"metronome.v1.RunJobNowRequest"> & {
  * Use `create(RunJobNowRequestSchema)` to create a new message.
  */
 export const RunJobNowRequestSchema: GenMessage<RunJobNowRequest> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 18);
+  messageDesc(file_metronome_v1_job_service, 21);
 
 /**
  * Response of JobService.RunJobNow.
@@ -588,7 +665,7 @@ export type RunJobNowResponse = Message<"metronome.v1.RunJobNowResponse"> & {
  * Use `create(RunJobNowResponseSchema)` to create a new message.
  */
 export const RunJobNowResponseSchema: GenMessage<RunJobNowResponse> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_job_service, 19);
+  messageDesc(file_metronome_v1_job_service, 22);
 
 /**
  * What AddJob does when the scheduler already has a job with the requested id.
@@ -635,7 +712,7 @@ export const ConflictPolicySchema: GenEnum<ConflictPolicy> = /*@__PURE__*/
   enumDesc(file_metronome_v1_job_service, 0);
 
 /**
- * What AddJob did.
+ * What AddJob (or AddJobs, for one job) did.
  *
  * @generated from enum metronome.v1.AddJobOutcome
  */
@@ -667,6 +744,14 @@ export enum AddJobOutcome {
    * @generated from enum value: ADD_JOB_OUTCOME_KEPT_EXISTING = 3;
    */
   KEPT_EXISTING = 3,
+
+  /**
+   * AddJobs with CONFLICT_POLICY_ERROR: a job with this id exists and was left untouched (AddJob
+   * fails with ALREADY_EXISTS instead).
+   *
+   * @generated from enum value: ADD_JOB_OUTCOME_ALREADY_EXISTS = 4;
+   */
+  ALREADY_EXISTS = 4,
 }
 
 /**
@@ -730,6 +815,21 @@ export const JobService: GenService<{
     methodKind: "unary";
     input: typeof AddJobRequestSchema;
     output: typeof AddJobResponseSchema;
+  },
+  /**
+   * Adds 1 to 1,000 jobs in one call (a bulk import), each as AddJob would with the one
+   * conflict policy given. Every job is validated first: an invalid job fails the whole call
+   * with INVALID_ARGUMENT naming it (`jobs[3].trigger.cron.hour`), and nothing is added; so does
+   * an id that appears twice in the request (same scheduler). With CONFLICT_POLICY_ERROR a job
+   * whose id exists does not fail the call: its result has outcome ALREADY_EXISTS and the
+   * existing job. The jobs are not added atomically: each result says what happened to its job.
+   *
+   * @generated from rpc metronome.v1.JobService.AddJobs
+   */
+  addJobs: {
+    methodKind: "unary";
+    input: typeof AddJobsRequestSchema;
+    output: typeof AddJobsResponseSchema;
   },
   /**
    * Returns one job, or NOT_FOUND.
