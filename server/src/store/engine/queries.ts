@@ -10,20 +10,44 @@ import { all, exec, placeholders, type Dialect, type Param, type Row, type Tx } 
 
 // ---- rows ----
 
-const RUN_COLUMNS = [
-  "id",
-  "scheduler",
-  "job_id",
-  "job_name",
-  "handler",
-  "scheduled_time",
-  "fire_time",
-  "manual",
-  "args",
-  "kwargs",
-  "timeout_ms",
-  "retry",
-  "max_instances",
+const json = (v: unknown): string => JSON.stringify(v);
+
+/** The runs table's columns and how a Run fills each (booleans as 0/1, JSON as text). */
+const RUN_FIELDS: readonly (readonly [column: string, cell: (r: Run) => Param])[] = [
+  ["id", (r) => r.id],
+  ["scheduler", (r) => r.scheduler],
+  ["job_id", (r) => r.jobId],
+  ["job_name", (r) => r.jobName],
+  ["handler", (r) => r.handler],
+  ["scheduled_time", (r) => r.scheduledTime],
+  ["fire_time", (r) => r.fireTime],
+  ["manual", (r) => (r.manual ? 1 : 0)],
+  ["args", (r) => json(r.args)],
+  ["kwargs", (r) => json(r.kwargs)],
+  ["timeout_ms", (r) => r.timeoutMs],
+  ["retry", (r) => (r.retry === null ? null : json(r.retry))],
+  ["max_instances", (r) => r.maxInstances],
+  ["attempt", (r) => r.attempt],
+  ["status", (r) => r.status],
+  ["status_reason", (r) => r.statusReason],
+  ["due_at", (r) => r.dueAt],
+  ["expires_at", (r) => r.expiresAt],
+  ["worker_id", (r) => r.workerId],
+  ["lease_token", (r) => r.leaseToken],
+  ["lease_expires_at", (r) => r.leaseExpiresAt],
+  ["deadline_at", (r) => r.deadlineAt],
+  ["started_at", (r) => r.startedAt],
+  ["finished_at", (r) => r.finishedAt],
+  ["result", (r) => (r.result === undefined ? null : json(r.result))],
+  ["error", (r) => (r.error === null ? null : json(r.error))],
+  ["created_at", (r) => r.createdAt],
+  ["updated_at", (r) => r.updatedAt],
+];
+
+const RUN_COLUMNS = RUN_FIELDS.map(([column]) => column);
+
+/** The columns that change after a run is created (what writeRun writes). */
+const RUN_MUTABLE = new Set([
   "attempt",
   "status",
   "status_reason",
@@ -37,9 +61,9 @@ const RUN_COLUMNS = [
   "finished_at",
   "result",
   "error",
-  "created_at",
   "updated_at",
-] as const;
+]);
+const RUN_MUTABLE_FIELDS = RUN_FIELDS.filter(([column]) => RUN_MUTABLE.has(column));
 
 const RUN_SELECT = RUN_COLUMNS.map((c) => `\`${c}\``).join(", ");
 
@@ -89,36 +113,7 @@ export function runFromRow(r: Row): Run {
 }
 
 function runCells(r: Run): Param[] {
-  return [
-    r.id,
-    r.scheduler,
-    r.jobId,
-    r.jobName,
-    r.handler,
-    r.scheduledTime,
-    r.fireTime,
-    r.manual ? 1 : 0,
-    JSON.stringify(r.args),
-    JSON.stringify(r.kwargs),
-    r.timeoutMs,
-    r.retry === null ? null : JSON.stringify(r.retry),
-    r.maxInstances,
-    r.attempt,
-    r.status,
-    r.statusReason,
-    r.dueAt,
-    r.expiresAt,
-    r.workerId,
-    r.leaseToken,
-    r.leaseExpiresAt,
-    r.deadlineAt,
-    r.startedAt,
-    r.finishedAt,
-    r.result === undefined ? null : JSON.stringify(r.result),
-    r.error === null ? null : JSON.stringify(r.error),
-    r.createdAt,
-    r.updatedAt,
-  ];
+  return RUN_FIELDS.map(([, cell]) => cell(r));
 }
 
 const JOB_SELECT = [
@@ -693,24 +688,8 @@ export function* completeRuns(
 /** Writes every mutable column of a run. */
 function* writeRun(r: Run): Tx<void> {
   yield* exec(
-    "UPDATE `runs` SET `attempt` = ?, `status` = ?, `status_reason` = ?, `due_at` = ?, `expires_at` = ?, `worker_id` = ?, `lease_token` = ?, `lease_expires_at` = ?, `deadline_at` = ?, `started_at` = ?, `finished_at` = ?, `result` = ?, `error` = ?, `updated_at` = ? WHERE `id` = ?",
-    [
-      r.attempt,
-      r.status,
-      r.statusReason,
-      r.dueAt,
-      r.expiresAt,
-      r.workerId,
-      r.leaseToken,
-      r.leaseExpiresAt,
-      r.deadlineAt,
-      r.startedAt,
-      r.finishedAt,
-      r.result === undefined ? null : JSON.stringify(r.result),
-      r.error === null ? null : JSON.stringify(r.error),
-      r.updatedAt,
-      r.id,
-    ],
+    `UPDATE \`runs\` SET ${RUN_MUTABLE_FIELDS.map(([c]) => `\`${c}\` = ?`).join(", ")} WHERE \`id\` = ?`,
+    [...RUN_MUTABLE_FIELDS.map(([, cell]) => cell(r)), r.id],
   );
 }
 

@@ -63,6 +63,8 @@ function exec(pool: Pool, sqlText: string, params: Cell[]): Promise<unknown> {
  * Batch sizes. Each statement shape is prepared once per connection, and the server caps
  * prepared statements globally (`max_prepared_stmt_count`, 16,382 by default) across every
  * node's connections: reads are padded to a power of two (8 shapes), inserts capped at 32 rows.
+ * (An OR of `(scheduler = ? AND id = ?)` pairs was an order of magnitude slower on MariaDB than
+ * `scheduler = ? AND id IN (…)`.)
  */
 export const MAX_READ_BATCH = 128;
 export const MAX_INSERT_BATCH = 32;
@@ -72,18 +74,27 @@ export async function selectJobs(
   pool: Pool,
   keys: readonly { scheduler: string; id: string }[],
 ): Promise<(JobRow | null)[]> {
-  const last = keys[keys.length - 1];
-  if (last === undefined) return [];
-  let size = 1;
-  while (size < keys.length) size *= 2;
-  const padded = [...keys, ...Array<typeof last>(size - keys.length).fill(last)];
-  const where = padded.map(() => "(`scheduler` = ? AND `id` = ?)").join(" OR ");
-  const params = padded.flatMap((k) => [k.scheduler, k.id]);
-  const rows = (await exec(
-    pool,
-    `SELECT ${COLUMN_LIST} FROM \`jobs\` WHERE ${where}`,
-    params,
-  )) as Cell[][];
+  // One statement per scheduler, `scheduler = ? AND id IN (…)` (the primary key), the id list
+  // padded to a power of two by repeating its last id.
+  const bySched = new Map<string, string[]>();
+  for (const k of keys) {
+    let ids = bySched.get(k.scheduler);
+    if (ids === undefined) bySched.set(k.scheduler, (ids = []));
+    ids.push(k.id);
+  }
+  const rows: Cell[][] = [];
+  for (const [scheduler, ids] of bySched) {
+    let size = 1;
+    while (size < ids.length) size *= 2;
+    const padded = [...ids, ...Array<string>(size - ids.length).fill(ids[ids.length - 1] ?? "")];
+    rows.push(
+      ...((await exec(
+        pool,
+        `SELECT ${COLUMN_LIST} FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${padded.map(() => "?").join(", ")})`,
+        [scheduler, ...padded],
+      )) as Cell[][]),
+    );
+  }
   const found = new Map<string, JobRow>();
   for (const cells of rows) {
     const row = rowFromCells(cells);
