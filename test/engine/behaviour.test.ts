@@ -313,4 +313,22 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     expect(a).toMatchObject({ manual: true, lease: { run_id: run.run_id } });
     expect(msOf(a.scheduled_time as Reply)).toBe(clock.now());
   });
+
+  // Last: it moves the clock a month.
+  it("retention: ended runs are deleted 30 days after their fire time; waiting runs stay", async () => {
+    await addInterval("kept", 3600 * S, { misfire_grace_time: { no_limit: true }, paused: true });
+    await addInterval("ended", 3600 * S, { paused: true });
+    const waiting = (await c.job("RunJobNow", { job_id: "kept" })).run as Reply;
+    const ended = (await c.job("RunJobNow", { job_id: "ended" })).run as Reply;
+    await c.run("CancelRun", { run_id: ended.run_id });
+    await advance(29 * 24 * 3600 * S);
+    expect(((await c.run("GetRun", { run_id: ended.run_id })).run as Reply).status).toBe(
+      "RUN_STATUS_CANCELLED",
+    );
+    await advance(2 * 24 * 3600 * S);
+    await expect(c.run("GetRun", { run_id: ended.run_id })).rejects.toMatchObject({ code: 5 });
+    expect(((await c.run("GetRun", { run_id: waiting.run_id })).run as Reply).status).toBe(
+      "RUN_STATUS_PENDING",
+    );
+  });
 }
