@@ -537,13 +537,19 @@ export class Engine {
       q.extendLeases(this.clock.now(), leases, this.config.leaseMs, s.workerId),
     );
     const lostIds = new Set(lost.map((l) => l.runId));
+    const adopted = leases.filter((l) => !lostIds.has(l.runId) && !s.active.has(l.runId));
+    // Leases resumed from an earlier session (WorkerHello.resumed_leases) count toward their
+    // handler's limit too: look their handlers up.
+    const handlers =
+      adopted.length === 0
+        ? new Map<string, string>()
+        : await this.db.read(() => q.runHandlers(adopted.map((l) => l.runId)));
     for (const l of leases) {
-      if (lostIds.has(l.runId)) {
-        this.release(s, l.runId);
-      } else if (!s.active.has(l.runId)) {
-        // A lease resumed from an earlier session (WorkerHello.resumed_leases).
-        s.active.set(l.runId, { lease: l, handler: "" });
-      }
+      if (lostIds.has(l.runId)) this.release(s, l.runId);
+    }
+    for (const l of adopted) {
+      if (!s.active.has(l.runId))
+        s.active.set(l.runId, { lease: l, handler: handlers.get(l.runId) ?? "" });
     }
     return lost;
   }
