@@ -304,6 +304,28 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     expect(run).toMatchObject({ status: "RUN_STATUS_CANCELLED", status_reason: "job removed" });
   });
 
+  it("a job removed and added again just before its fire time still fires once", async () => {
+    const t = clock.now() + 10 * S;
+    const add = () =>
+      c.job("AddJob", {
+        job: {
+          id: "readded",
+          handler: "h.readded",
+          trigger: { interval: { seconds: 10, start_date: ts(t) } },
+        },
+      });
+    await add();
+    await advance(9 * S); // claimed ahead: a run for t is prepared
+    expect((await runs("readded")).map((r) => msOf(r.scheduled_time as Reply))).toEqual([t]);
+    await c.job("RemoveJob", { job_id: "readded" });
+    await add();
+    await advance(1 * S);
+    const rs = await runs("readded");
+    expect(rs.map((r) => [msOf(r.scheduled_time as Reply), r.status])).toEqual([
+      [t, "RUN_STATUS_PENDING"],
+    ]);
+  });
+
   it("run now: a manual run of a paused job goes to the worker at once", async () => {
     const w = await worker("h.manual");
     await addInterval("manual", 3600 * S, { paused: true });

@@ -167,6 +167,8 @@ export class Engine {
   private readonly sessions = new Map<string, SessionSlots>();
   private lastRetention = 0;
   private lastMisfireSweep = 0;
+  /** When a loop last found the store unavailable. */
+  private lastOutage = Number.NEGATIVE_INFINITY;
   /** Timers that send runs leased ahead. */
   private readonly sendTimers = new Set<() => void>();
   private readonly completions: Batcher<{ lease: q.Lease; outcome: q.Outcome }, q.Verdict>;
@@ -244,13 +246,18 @@ export class Engine {
         next = await once();
       } catch (err) {
         const unavailable = err instanceof StoreUnavailableError || isConnectionError(err);
+        if (unavailable) this.lastOutage = this.clock.now();
         this.log.warn(
           { err, loop: name },
           unavailable ? "store unavailable" : "engine loop failed",
         );
         next = this.clock.now() + LOOP_ERROR_BACKOFF_MS;
       }
-      if (next <= this.clock.now()) continue;
+      if (next <= this.clock.now()) {
+        // Again at once, but let I/O in first (SQLite transactions complete synchronously).
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
       await waiter.sleep(this.clock, next);
     }
   }
@@ -291,8 +298,23 @@ export class Engine {
     const batch = this.config.claimBatch ?? 200;
     const t0 = performance.now();
     const claimed = await this.db.tx(() =>
-      q.claimDueJobs(this.db.dialect, now + LOOKAHEAD_MS, batch, (job) => this.plan(job, now)),
+      q.claimDueJobs(this.db.dialect, now + LOOKAHEAD_MS, batch, (job) => {
+        try {
+          return this.plan(job, now);
+        } catch (err) {
+          this.log.error(
+            { err, scheduler: job.scheduler, jobId: job.id },
+            "job cannot be planned: paused",
+          );
+          return null;
+        }
+      }),
     );
+    if ((claimed.ignored ?? 0) > 0)
+      this.log.warn(
+        { runs: claimed.ignored },
+        "fire times already had runs (the unique key kept them once)",
+      );
     if (claimed.jobs > 0)
       this.log.debug(
         { jobs: claimed.jobs, runs: claimed.runs.length, ms: Math.round(performance.now() - t0) },
@@ -365,7 +387,13 @@ export class Engine {
         "leased runs",
       );
       if (!this.sessions.has(s.id)) {
-        // The session ended while its runs were being leased: they expire and are retried.
+        // The session ended while its runs were being leased: hand them back at once.
+        const leases = taken.map((r) => ({
+          runId: r.id,
+          attempt: r.attempt,
+          token: r.leaseToken ?? "",
+        }));
+        await this.db.tx(() => q.releaseLeases(this.clock.now(), leases));
         continue;
       }
       for (const r of taken) this.track(s, r, now);
@@ -449,8 +477,11 @@ export class Engine {
     const now = this.clock.now();
     const misfires = now - this.lastMisfireSweep >= MISFIRE_SWEEP_MS;
     if (misfires) this.lastMisfireSweep = now;
+    // After an outage, workers could not heartbeat: give them a lease's time to reconnect and
+    // extend their leases before expiring any (else every healthy run would be retried).
+    const leases = now - this.lastOutage >= this.config.leaseMs;
     const swept = await this.db.tx(() =>
-      q.sweep(this.db.dialect, now, SWEEP_BATCH, this.fail, misfires),
+      q.sweep(this.db.dialect, now, SWEEP_BATCH, this.fail, misfires, leases),
     );
     if (swept.expired.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
     for (const r of swept.missed)
@@ -545,7 +576,8 @@ export class Engine {
         ? new Map<string, string>()
         : await this.db.read(() => q.runHandlers(adopted.map((l) => l.runId)));
     for (const l of leases) {
-      if (lostIds.has(l.runId)) this.release(s, l.runId);
+      if (lostIds.has(l.runId) && s.active.get(l.runId)?.lease.token === l.token)
+        this.release(s, l.runId);
     }
     for (const l of adopted) {
       if (!s.active.has(l.runId))

@@ -219,9 +219,14 @@ export interface ClaimResult {
   readonly jobs: number;
   /** Runs created (pending, missed or skipped). */
   readonly runs: Run[];
+  /** Runs not created because one exists for the same job and fire time. */
+  readonly ignored?: number;
+  /** Jobs paused because they could not be planned. */
+  readonly paused?: Job[];
 }
 
-export type PlanFn = (job: Job) => { runs: Run[]; nextRunTime: number | null };
+/** Null: the job cannot be planned (e.g. a trigger this version cannot read): it is paused. */
+export type PlanFn = (job: Job) => { runs: Run[]; nextRunTime: number | null } | null;
 
 /**
  * Claims up to `limit` jobs due by `horizon` (next_run_time <= horizon, scheduler not paused)
@@ -246,8 +251,13 @@ export function* claimDueJobs(
   const runs: Run[] = [];
   const advance: { scheduler: string; id: string; next: number }[] = [];
   const finished: Job[] = [];
+  const broken: Job[] = [];
   for (const job of jobs) {
     const decided = plan(job);
+    if (decided === null) {
+      broken.push(job);
+      continue;
+    }
     runs.push(...decided.runs);
     if (decided.nextRunTime === null) finished.push(job);
     else advance.push({ scheduler: job.scheduler, id: job.id, next: decided.nextRunTime });
@@ -260,7 +270,18 @@ export function* claimDueJobs(
     );
   }
   yield* deleteJobs(finished);
-  return { jobs: jobs.length, runs: runs.filter((r) => created.has(r.id)) };
+  // A job that cannot be planned must not block the others (it would sort first every time).
+  for (const [scheduler, part] of byScheduler(broken, 500))
+    yield* exec(
+      `UPDATE \`jobs\` SET \`paused\` = 1, \`next_run_time\` = NULL WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
+      [scheduler, ...part.map((j) => j.id)],
+    );
+  return {
+    jobs: jobs.length,
+    runs: runs.filter((r) => created.has(r.id)),
+    ignored: runs.length - created.size,
+    paused: broken,
+  };
 }
 
 /** Runs prepared ahead of their fire time by a claim: pending, scheduled, not yet due. */
@@ -395,12 +416,24 @@ export function* leaseRuns(
   const handlers = [...req.slots.keys()];
   if (handlers.length === 0 || req.total <= 0) return { taken: [], ended: [] };
   const paused = yield* pausedSchedulers();
-  const rows = yield* all(
-    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)}) AND \`due_at\` <= ?${notIn("scheduler", paused)} ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
-    [...handlers, Math.max(now, req.dueBy ?? now), ...paused, req.total],
-  );
+  // One query per handler: its order is the index's (status, handler, due_at), so InnoDB locks
+  // only the rows it returns (with `handler IN (…)` it would sort, locking every due row).
+  const rows: Row[] = [];
+  for (const handler of handlers) {
+    rows.push(
+      ...(yield* all(
+        `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` = ? AND \`due_at\` <= ?${notIn("scheduler", paused)} ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
+        [
+          handler,
+          Math.max(now, req.dueBy ?? now),
+          ...paused,
+          Math.min(req.total, req.slots.get(handler) ?? 0),
+        ],
+      )),
+    );
+  }
   if (rows.length === 0) return { taken: [], ended: [] };
-  const candidates = rows.map(runFromRow);
+  const candidates = rows.map(runFromRow).sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
   // Lock the jobs whose max_instances is decided (a removed job has no row: nothing to lock).
   const jobKeys = [
     ...new Map(
@@ -446,7 +479,9 @@ export function* leaseRuns(
     if (existing.has(k)) continue; // its job is being changed or claimed: next pass
     const n = running.get(k) ?? 0;
     const early = (run.dueAt ?? now) > now;
-    if (early && n > 0) continue; // decided when it is due
+    // Ahead only for a first attempt of a job with none running: a retry waits for its
+    // retry_at (the worker starts early runs at their fire time), max_instances cannot change.
+    if (early && (n > 0 || run.attempt > 1)) continue;
     const skippedRun = early ? null : skip(run, n);
     if (skippedRun !== null) {
       ended.push(skippedRun);
@@ -756,9 +791,18 @@ export function* cancelPendingRuns(
   scheduler: string,
   jobId: string | null,
 ): Tx<number> {
+  const job = jobId === null ? "" : " AND `job_id` = ?";
+  const params = jobId === null ? [scheduler] : [scheduler, jobId];
+  // Runs prepared ahead for fire times still to come are withdrawn (the row would keep the
+  // (job, fire time) key taken, and a job added again with the same id would lose that fire);
+  // the others, already due, are recorded as cancelled.
+  yield* exec(`DELETE FROM \`runs\` WHERE \`scheduler\` = ?${job} AND ${PREPARED}`, [
+    ...params,
+    now,
+  ]);
   return yield* exec(
-    `UPDATE \`runs\` SET \`status\` = 'cancelled', \`status_reason\` = 'job removed', \`due_at\` = NULL, \`expires_at\` = NULL, \`finished_at\` = ?, \`updated_at\` = ? WHERE \`scheduler\` = ?${jobId === null ? "" : " AND `job_id` = ?"} AND \`status\` = 'pending'`,
-    jobId === null ? [now, now, scheduler] : [now, now, scheduler, jobId],
+    `UPDATE \`runs\` SET \`status\` = 'cancelled', \`status_reason\` = 'job removed', \`due_at\` = NULL, \`expires_at\` = NULL, \`finished_at\` = ?, \`updated_at\` = ? WHERE \`scheduler\` = ?${job} AND \`status\` = 'pending'`,
+    [now, now, ...params],
   );
 }
 
@@ -793,6 +837,7 @@ export function* sweep(
   limit: number,
   fail: FailFn,
   misfires: boolean,
+  leases = true,
 ): Tx<SweepResult> {
   // Pending runs are scanned for misfires only when asked (every few seconds): the hand-out
   // records the missed runs of handlers with workers as it meets them.
@@ -815,10 +860,12 @@ export function* sweep(
   );
   const timedOut = timedOutRows.map(runFromRow).map((r) => timedOutRun(r, now));
   for (const r of timedOut) yield* writeRun(r);
-  const expiredRows = yield* all(
-    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'running' AND \`lease_expires_at\` < ? ORDER BY \`lease_expires_at\` LIMIT ?${d.lockSkipLocked}`,
-    [now, limit],
-  );
+  const expiredRows = !leases
+    ? []
+    : yield* all(
+        `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'running' AND \`lease_expires_at\` < ? ORDER BY \`lease_expires_at\` LIMIT ?${d.lockSkipLocked}`,
+        [now, limit],
+      );
   const expired = expiredRows
     .map(runFromRow)
     .filter((r) => !timedOut.some((t) => t.id === r.id))
