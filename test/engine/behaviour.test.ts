@@ -294,6 +294,31 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     expect(rs[0]?.status_reason).toMatch(/^coalesced 1 earlier fire time/);
   });
 
+  it("runs prepared before a scheduler pause are withdrawn on resume, so the pause coalesces", async () => {
+    await c.job("AddJob", {
+      job: {
+        scheduler: "pausing",
+        id: "p1",
+        handler: "h.p1",
+        trigger: { interval: { seconds: 1, start_date: ts(clock.now() + S) } },
+        coalesce: true,
+        misfire_grace_time: { no_limit: true },
+      },
+    });
+    await advance(0); // claimed ahead: runs prepared for the next 2 s
+    const list = async () =>
+      ((await c.run("ListRuns", { scheduler: "pausing" })).runs ?? []) as Reply[];
+    expect((await list()).length).toBe(2);
+    await c.scheduler("PauseScheduler", { name: "pausing" });
+    await advance(20 * S);
+    await c.scheduler("ResumeScheduler", { name: "pausing" });
+    await node.node.engine.pass();
+    const due = (await list()).filter((r) => msOf(r.scheduled_time as Reply) <= clock.now());
+    expect(due).toHaveLength(1);
+    expect(due[0]).toMatchObject({ status: "RUN_STATUS_PENDING" });
+    expect(due[0]?.status_reason).toMatch(/^coalesced 19 earlier fire times/);
+  });
+
   it("removing a job cancels its pending runs; they are never handed out", async () => {
     await addInterval("removed", 10 * S);
     await advance(10 * S);

@@ -44,7 +44,10 @@ export const SERVICES = [
 
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(SchedulerService, schedulerService(deps.jobs, deps.defaults, deps.maxPageSize));
+    router.service(
+      SchedulerService,
+      schedulerService(deps.jobs, deps.engine, deps.defaults, deps.maxPageSize),
+    );
     router.service(JobService, jobService(deps.jobs, deps.engine, deps.maxPageSize));
     router.service(TriggerService, triggerService(deps.jobs, deps.clock));
     router.service(RunService, runService(deps.engine, deps.maxPageSize));

@@ -609,6 +609,14 @@ export class Engine {
     return run;
   }
 
+  /**
+   * A scheduler paused since `since` is about to be resumed (call it while still paused): see
+   * withdrawPreparedSince.
+   */
+  async resumingScheduler(scheduler: string, since: number): Promise<void> {
+    await this.db.tx(() => q.withdrawPreparedSince(this.db.dialect, scheduler, since));
+  }
+
   /** A job (or, with `jobId` null, every job of a scheduler) was removed. */
   async jobRemoved(scheduler: string, jobId: string | null): Promise<void> {
     await this.db.read(() => q.cancelPendingRuns(this.clock.now(), scheduler, jobId));

@@ -1,6 +1,7 @@
 /** SchedulerService: configure, get, list, pause, resume. */
 import type { ServiceImpl } from "@connectrpc/connect";
-import { InvalidArgumentError } from "../../domain/errors.js";
+import { InvalidArgumentError, NotFoundError } from "../../domain/errors.js";
+import type { Engine } from "../../engine/engine.js";
 import type { JobSettings } from "../../domain/jobs.js";
 import type { JobManager, ServerDefaults } from "../../management/jobs.js";
 import type { SchedulerService } from "../../../../sdk/src/gen/metronome/v1/scheduler_service_pb.js";
@@ -19,6 +20,7 @@ const named = (f: string) => (f === "scheduler" ? "name" : f);
 
 export function schedulerService(
   jobs: JobManager,
+  engine: Engine,
   server: ServerDefaults,
   maxPageSize: number,
 ): Partial<ServiceImpl<typeof SchedulerService>> {
@@ -89,8 +91,16 @@ export function schedulerService(
     },
 
     async resumeScheduler(req) {
+      const name = req.name || "default";
+      const before = await jobs.getScheduler(name).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return null;
+        throw err;
+      });
+      // While it is still paused (no claim touches it), withdraw the runs prepared before the
+      // pause (it began with its last change) for the fire times that passed during it.
+      if (before?.paused === true) await engine.resumingScheduler(name, before.updatedAt);
       const { scheduler: s } = await withFields(
-        () => jobs.configureScheduler(req.name || "default", { paused: false }),
+        () => jobs.configureScheduler(name, { paused: false }),
         named,
       );
       return { scheduler: schedulerToProto(s) };
