@@ -492,8 +492,10 @@ export class Engine {
     if (now - this.lastRetention >= RETENTION_EVERY_MS) {
       this.lastRetention = now;
       const before = now - this.config.runRetentionMs;
-      while ((await this.db.tx(() => q.deleteOldRuns(before, 1000))) === 1000) {
-        if (this.stopped) break;
+      // At most 10 batches per pass: the sweep's other work must not wait behind a backlog.
+      for (let i = 0; i < 10 && !this.stopped; i++) {
+        if ((await this.db.tx(() => q.deleteOldRuns(before, 1000))) < 1000) break;
+        if (i === 9) this.lastRetention = now - RETENTION_EVERY_MS; // more next pass
       }
     }
     const full =
@@ -535,14 +537,16 @@ export class Engine {
 
   /**
    * The session ended: the leases of runs it was sent stay until they expire or another session
-   * resumes them; runs leased ahead and not sent yet are handed back at once.
+   * resumes them; runs leased ahead and not sent yet, and `neverSent` (assignments still queued
+   * when the stream ended), are handed back at once.
    */
-  removeSession(s: SessionSlots): void {
+  removeSession(s: SessionSlots, neverSent: readonly q.Lease[] = []): void {
     this.sessions.delete(s.id);
-    const unsent: q.Lease[] = [];
+    const unsent: q.Lease[] = [...neverSent];
+    const listed = new Set(neverSent.map((l) => l.runId));
     for (const a of s.active.values()) {
       a.stopTimer?.();
-      if (a.held !== undefined) unsent.push(a.lease);
+      if (a.held !== undefined && !listed.has(a.lease.runId)) unsent.push(a.lease);
     }
     if (unsent.length === 0) return;
     void this.db

@@ -241,9 +241,14 @@ export function workerService(
       throw new InvalidArgumentError("payload", "the first message of a session must be hello");
     const hello = checkHello(first.value.payload.value);
     const out = new AsyncQueue<SessionResponse>();
+    /** Assignments queued and not yet handed to the transport: given back if the stream ends. */
+    const unsent = new Map<string, Lease>();
     const sink: SessionSink = {
       assign: (runs) => {
-        for (const r of runs) out.push(assignment(r));
+        for (const r of runs) {
+          unsent.set(r.id, { runId: r.id, attempt: r.attempt, token: r.leaseToken ?? "" });
+          out.push(assignment(r));
+        }
       },
       revoke: (lease, reason, message) => {
         out.push(
@@ -305,6 +310,11 @@ export function workerService(
         case "hello":
           throw new InvalidArgumentError("hello", "is only allowed as the first message");
         case "heartbeat": {
+          if (p.value.activeLeases.length > LIMITS.concurrency)
+            throw new InvalidArgumentError(
+              "heartbeat.active_leases",
+              `must have at most ${String(LIMITS.concurrency)} entries`,
+            );
           const leases = p.value.activeLeases.map((l, i) =>
             checkLease(l, `heartbeat.active_leases[${String(i)}]`),
           );
@@ -383,11 +393,15 @@ export function workerService(
     };
     ctx.signal.addEventListener("abort", onAbort);
     try {
-      for await (const msg of out) yield msg;
+      for await (const msg of out) {
+        // Taken by the transport: the worker may get it, so its lease is no longer given back.
+        if (msg.payload.case === "assignment") unsent.delete(msg.payload.value.lease?.runId ?? "");
+        yield msg;
+      }
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
       stopSilence();
-      engine.removeSession(slots);
+      engine.removeSession(slots, [...unsent.values()]);
       slog.info({ running: slots.active.size }, "worker disconnected");
     }
   }
