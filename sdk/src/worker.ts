@@ -710,12 +710,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Runs the handler and records its outcome. Never rejects. */
   private async execute(rec: RunRecord): Promise<void> {
     const a = rec.assignment;
-    const log = childLogger(this.log, {
-      runId: rec.lease.runId,
-      attempt: rec.lease.attempt,
-      handler: rec.entry.name,
-      jobId: a.jobId,
-    });
+    // Made on first use: a child logger per run is a noticeable share of a trivial run's cost
+    // when thousands start at one instant.
+    let runLog: WorkerLogger | undefined;
+    const log = (): WorkerLogger =>
+      (runLog ??= childLogger(this.log, {
+        runId: rec.lease.runId,
+        attempt: rec.lease.attempt,
+        handler: rec.entry.name,
+        jobId: a.jobId,
+      }));
     const started = Date.now();
     let result: RunResult;
     try {
@@ -735,9 +739,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const ms = Date.now() - started;
       if (result.outcome.case === "error") {
         const { type, message } = result.outcome.value;
-        if (rec.released === undefined) log.warn({ ms, type, error: message }, "run failed");
-      } else {
-        log.debug({ ms }, "run succeeded");
+        if (rec.released === undefined) log().warn({ ms, type, error: message }, "run failed");
+      } else if (this.debugEnabled()) {
+        log().debug({ ms }, "run succeeded");
       }
       this.finishRun(rec, result);
     } catch (err) {
@@ -745,7 +749,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private context(rec: RunRecord, log: WorkerLogger): RunContext {
+  /** Whether debug lines are wanted (pino's isLevelEnabled; other loggers: assume yes). */
+  private debugEnabled(): boolean {
+    const check = (this.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+    return check === undefined ? true : check.call(this.log, "debug");
+  }
+
+  private context(rec: RunRecord, log: () => WorkerLogger): RunContext {
     const a = rec.assignment;
     const received = new Date(rec.extendedAt);
     return {
@@ -761,7 +771,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       fireTime: a.fireTime === undefined ? received : timestampDate(a.fireTime),
       manual: a.manual,
       timeoutMs: a.timeout === undefined ? null : durationMs(a.timeout),
-      log,
+      get log() {
+        return log();
+      },
       heartbeat: () => {
         const s = this.session;
         if (s !== undefined && rec.released === undefined) this.queueHeartbeat(s);
