@@ -12,16 +12,20 @@ export async function serve(config: Config): Promise<void> {
   for (const warning of config.warnings) log.warn(warning);
   if (!config.scheduler.enabled)
     log.info("SCHEDULER__ENABLED=false: this node serves the API and workers but fires no jobs");
-  const node = await startNode(config, log, systemClock);
-  let stopping = false;
+  // Signals are handled from the start: one that arrives while the node starts (a supervisor
+  // that stops it at once) stops it as soon as it has started, instead of killing the process.
+  const state: { node?: Awaited<ReturnType<typeof startNode>>; stopping: boolean } = {
+    stopping: false,
+  };
   const stop = (signal: string): void => {
-    if (stopping) {
+    if (state.stopping) {
       log.warn({ signal }, "second signal: exiting now");
       process.exit(1);
     }
-    stopping = true;
+    state.stopping = true;
     log.info({ signal }, "shutting down");
-    node.stop().then(
+    // During start-up there is nothing to stop yet: it is stopped once started, below.
+    state.node?.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, "error while shutting down");
@@ -35,6 +39,11 @@ export async function serve(config: Config): Promise<void> {
   process.on("SIGINT", () => {
     stop("SIGINT");
   });
+  state.node = await startNode(config, log, systemClock);
+  if (state.stopping) {
+    state.stopping = false;
+    stop("SIGTERM (during start-up)");
+  }
 }
 
 /** Apply pending migrations to the configured store, then exit. */

@@ -524,7 +524,14 @@ export class Engine {
           : state.status === "timed_out"
             ? "timed_out"
             : "lease_lost";
-      s.sink.revoke(lease, reason, `the run is ${state.status}`);
+      // The same message as when the cancellation is delivered at once (CancelRun's reason).
+      s.sink.revoke(
+        lease,
+        reason,
+        reason === "lease_lost" || state.reason === ""
+          ? `the run is ${state.status}`
+          : state.reason,
+      );
     }
   }
 

@@ -618,11 +618,11 @@ export function* runHandlers(ids: readonly string[]): Tx<Map<string, string>> {
 /** For each lease: is it still its run's current running lease? (false: stop the handler) */
 export function* leaseStates(
   leases: readonly Lease[],
-): Tx<Map<string, { status: RunStatus; current: boolean }>> {
-  const out = new Map<string, { status: RunStatus; current: boolean }>();
+): Tx<Map<string, { status: RunStatus; reason: string; current: boolean }>> {
+  const out = new Map<string, { status: RunStatus; reason: string; current: boolean }>();
   for (const part of chunks(leases, 200)) {
     const rows = yield* all(
-      `SELECT \`id\`, \`attempt\`, \`lease_token\`, \`status\` FROM \`runs\` WHERE \`id\` IN (${placeholders(part.length)})`,
+      `SELECT \`id\`, \`attempt\`, \`lease_token\`, \`status\`, \`status_reason\` FROM \`runs\` WHERE \`id\` IN (${placeholders(part.length)})`,
       part.map((l) => l.runId),
     );
     const byId = new Map(rows.map((r) => [String(r.id), r]));
@@ -631,6 +631,7 @@ export function* leaseStates(
       const status = (r === undefined ? "failed" : String(r.status)) as RunStatus;
       out.set(l.runId, {
         status,
+        reason: r === undefined ? "" : String(r.status_reason),
         current:
           r !== undefined &&
           status === "running" &&

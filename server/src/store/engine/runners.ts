@@ -40,7 +40,7 @@ async function drive<T>(body: Tx<T>, run: (op: Op) => Promise<unknown>): Promise
 
 /**
  * MySQL: a pool of its own (the API's statements do not queue behind the engine's), every
- * transaction in READ COMMITTED, so that claims take no gap locks that would block the inserts
+ * connection in READ COMMITTED, so that claims take no gap locks that would block the inserts
  * of other nodes' runs. Deadlocks are retried.
  */
 export class MysqlEngineDb implements EngineDb {
@@ -53,6 +53,11 @@ export class MysqlEngineDb implements EngineDb {
   ) {
     pool.on("connection", (conn) => {
       conn.on("error", () => undefined);
+      // Queued before anything else on the new connection, so it applies before its first use;
+      // a connection where it fails is destroyed rather than used in REPEATABLE READ.
+      conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", (err) => {
+        if (err) conn.destroy();
+      });
     });
   }
 
@@ -74,13 +79,6 @@ export class MysqlEngineDb implements EngineDb {
       });
       const state = { broken: false };
       try {
-        // Per transaction (one round trip more) rather than per connection, so that it cannot
-        // silently not apply: READ COMMITTED takes no gap locks between nodes' inserts.
-        await query(conn, {
-          kind: "run",
-          sql: "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-          params: [],
-        });
         await query(conn, { kind: "run", sql: "START TRANSACTION", params: [] });
         const value = await drive(body(), (op) => query(conn, op));
         await query(conn, { kind: "run", sql: "COMMIT", params: [] });
