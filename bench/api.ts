@@ -26,6 +26,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { cpuSeconds } from "./proc.js";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromJson } from "@bufbuild/protobuf";
@@ -288,12 +289,9 @@ const cpuWatch = { serverPid: 0, dbPid: 0 };
 function procCpuMs(pid: number): number {
   if (pid === 0) return 0;
   try {
-    // Fields 14 and 15 of /proc/PID/stat (after the parenthesised command name): utime, stime.
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    return cpuSeconds(pid) * 1000;
   } catch {
-    return 0;
+    return 0; // no /proc, or the process is gone
   }
 }
 

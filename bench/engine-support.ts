@@ -3,7 +3,6 @@
  * database, the server as its own process, a driver client, an SDK worker process whose
  * handlers record their start times, and process statistics from /proc.
  */
-import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -146,19 +145,6 @@ export async function addJobsBulk(
 
 export const ts = timestampFromMs;
 
-/** CPU seconds used so far by a process (user + system), from /proc. */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** A process's peak resident set size in MB (VmHWM), from /proc. */
-export function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, "utf8"));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
-}
-
 export function percentiles(values: readonly number[]): {
   p50: number;
   p95: number;
@@ -190,3 +176,4 @@ export function machine(): { node: string; cpu: string; cores: number } {
 }
 
 export type { Execution };
+export { cpuSeconds, peakRssMb } from "./proc.js";

@@ -14,15 +14,15 @@ import {
   type GrpcJsClients,
   type RawSession,
   type Reply,
+  timestamp as ts,
+  duration as dur,
+  msOf,
 } from "../support/grpc-js.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 
 const T0 = Date.parse("2026-06-01T00:00:00Z");
 const S = 1000;
-const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
-const dur = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
-const msOf = (t: Reply) => Number(t.seconds) * 1000 + Math.round(Number(t.nanos) / 1e6);
 
 /** A store for one run of the suite: its URL and how to remove it. */
 interface TestStore {

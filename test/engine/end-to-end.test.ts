@@ -16,14 +16,14 @@ import {
   unvalue,
   type GrpcJsClients,
   type Reply,
+  timestamp as ts,
+  msOf,
 } from "../support/grpc-js.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startServerProcess, type ServerProcess } from "../support/processes.js";
 import { startWorkerProcess, type WorkerProcess } from "../support/worker-process.js";
 
 const LEASE_S = 2;
-const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
-const msOf = (t: Reply) => Number(t.seconds) * 1000 + Math.round(Number(t.nanos ?? 0) / 1e6);
 
 describeMysql("end to end: server and SDK worker processes", () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;

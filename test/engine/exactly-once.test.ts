@@ -7,15 +7,13 @@
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AutoWorker } from "../support/auto-worker.js";
-import { grpcJsClients, type GrpcJsClients } from "../support/grpc-js.js";
+import { grpcJsClients, type GrpcJsClients, timestamp as ts } from "../support/grpc-js.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startServerProcess, type ServerProcess } from "../support/processes.js";
 
 const JOBS = 500;
 const LEASE_S = 2;
 const HANDLER = "eo.run";
-
-const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
 
 describeMysql("exactly once with three nodes and a crash", () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;

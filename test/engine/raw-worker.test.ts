@@ -14,12 +14,11 @@ import {
   type GrpcJsClients,
   type RawSession,
   type Reply,
+  timestamp as ts,
+  msOf,
 } from "../support/grpc-js.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
-
-const ts = (ms: number) => ({ seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
-const msOf = (t: Reply) => Number(t.seconds) * 1000 + Math.round(Number(t.nanos) / 1e6);
 
 describeMysql("a worker over plain gRPC", () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;

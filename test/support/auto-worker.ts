@@ -3,7 +3,7 @@
  * success, heartbeating its leases: a stand-in for a worker process in engine tests. It records
  * every assignment it received, with the time it arrived.
  */
-import { rawWorkerSession, type RawSession, type Reply } from "./grpc-js.js";
+import { msOf, rawWorkerSession, type RawSession, type Reply } from "./grpc-js.js";
 
 export interface Received {
   readonly runId: string;
@@ -12,9 +12,6 @@ export interface Received {
   readonly scheduledTime: number;
   readonly receivedAt: number;
 }
-
-const msOf = (t: Reply): number =>
-  Number(t.seconds) * 1000 + Math.round(Number(t.nanos ?? 0) / 1e6);
 
 export class AutoWorker {
   readonly received: Received[] = [];

@@ -201,3 +201,15 @@ export function rawWorkerSession(port: number): RawSession {
     },
   };
 }
+
+/** A google.protobuf.Timestamp (or Duration: the same fields) for epoch milliseconds. */
+export function timestamp(ms: number): { seconds: string; nanos: number } {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+export const duration = timestamp;
+
+/** Back from a Timestamp (or Duration) object as proto-loader returns it, to milliseconds. */
+export function msOf(t: Reply): number {
+  return Number(t.seconds) * 1000 + Math.round(Number(t.nanos ?? 0) / 1e6);
+}

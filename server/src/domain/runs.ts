@@ -10,15 +10,6 @@ import { jittered, MAX_INSTANT, type Trigger } from "./triggers/index.js";
 export type RunStatus =
   "pending" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "missed" | "skipped";
 
-export const FINAL_STATUSES: readonly RunStatus[] = [
-  "succeeded",
-  "failed",
-  "timed_out",
-  "cancelled",
-  "missed",
-  "skipped",
-];
-
 export interface RunError {
   readonly message: string;
   readonly type: string;

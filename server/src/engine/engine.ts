@@ -188,9 +188,10 @@ export class Engine {
   }
 
   start(): void {
-    if (this.config.firing) this.loops.push(this.loop("firing", () => this.fireOnce()));
-    this.loops.push(this.loop("dispatch", () => this.dispatchOnce()));
-    this.loops.push(this.loop("sweep", () => this.sweepOnce()));
+    if (this.config.firing)
+      this.loops.push(this.loop("firing", this.fireWaiter, () => this.fireOnce()));
+    this.loops.push(this.loop("dispatch", this.dispatchWaiter, () => this.dispatchOnce()));
+    this.loops.push(this.loop("sweep", this.sweepWaiter, () => this.sweepOnce()));
   }
 
   async stop(): Promise<void> {
@@ -233,13 +234,7 @@ export class Engine {
   // ---- loops ----
 
   /** Runs `once` until stopped; `once` returns when to run again (a clock time). */
-  private async loop(name: string, once: () => Promise<number>): Promise<void> {
-    const waiter =
-      name === "firing"
-        ? this.fireWaiter
-        : name === "dispatch"
-          ? this.dispatchWaiter
-          : this.sweepWaiter;
+  private async loop(name: string, waiter: Waiter, once: () => Promise<number>): Promise<void> {
     while (!this.stopped) {
       let next: number;
       try {
@@ -310,7 +305,7 @@ export class Engine {
         }
       }),
     );
-    if ((claimed.ignored ?? 0) > 0)
+    if (claimed.ignored > 0)
       this.log.warn(
         { runs: claimed.ignored },
         "fire times already had runs (the unique key kept them once)",
@@ -323,7 +318,7 @@ export class Engine {
     if (claimed.runs.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
     if (claimed.runs.length > 0) this.logDecisions(claimed.runs);
     if (claimed.jobs === batch) return now; // more may be due
-    const due = await this.db.read(() => q.nextDueTime());
+    const due = await this.db.read(() => q.nextDueTime(claimed.paused));
     const poll = now + this.config.pollIntervalMs;
     if (due === null) return poll;
     // A due job we could not claim is locked by another node: look again shortly.
@@ -359,9 +354,12 @@ export class Engine {
     const now = this.clock.now();
     let again = false;
     const handlers = new Set<string>();
+    let paused: string[] | undefined; // read once per pass, when a session has room
     for (const s of this.sessions.values()) {
       const { slots, total } = s.free();
       if (total === 0) continue;
+      paused ??= await this.db.read(() => q.pausedSchedulers());
+      const pausedNow = paused;
       for (const h of slots.keys()) handlers.add(h);
       const t0 = performance.now();
       const limit = Math.min(total, LEASE_BATCH);
@@ -375,6 +373,7 @@ export class Engine {
             workerId: s.workerId,
             leaseToken: newLeaseToken(),
             leaseMs: this.config.leaseMs,
+            paused: pausedNow,
             dueBy: now + PRELEASE_MS,
           },
           (run, running) => skippedForMaxInstances(run, running, now),
@@ -403,7 +402,7 @@ export class Engine {
     if (again) return now;
     const poll = now + this.config.pollIntervalMs;
     if (handlers.size === 0) return poll;
-    const due = await this.db.read(() => q.nextPendingDue([...handlers]));
+    const due = await this.db.read(() => q.nextPendingDue([...handlers], paused ?? []));
     if (due === null) return poll;
     if (due <= now + PRELEASE_MS) return now + BUSY_RETRY_MS;
     return Math.min(due - PRELEASE_MS, poll);

@@ -124,16 +124,7 @@ export class JobManager {
     checkId(name, "scheduler", this.limits);
     const known = await this.settingsOf(name);
     if (known.version > 0) return { scheduler: known, created: false };
-    const now = this.clock.now();
-    const created: Scheduler = {
-      name,
-      timezone: this.defaults.timezone,
-      defaults: this.defaults.settings,
-      paused: false,
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    };
+    const created = this.defaultScheduler(name, 1);
     if (await this.store.insertScheduler(created))
       return { scheduler: this.remember(created), created: true };
     // Another request created it first: schedulers are never deleted, so it is there now.
@@ -142,12 +133,8 @@ export class JobManager {
     return { scheduler: this.remember(raced), created: false };
   }
 
-  /** A scheduler's settings without creating it (the server defaults when it does not exist). */
-  private async settingsOf(name: string): Promise<Scheduler> {
-    const cached = this.schedulers.get(name);
-    if (cached && performance.now() - cached.at < SCHEDULER_CACHE_MS) return cached.scheduler;
-    const found = await this.store.getScheduler(name);
-    if (found) return this.remember(found);
+  /** A scheduler with the server defaults, as created now (version 0: not stored). */
+  private defaultScheduler(name: string, version: number): Scheduler {
     const now = this.clock.now();
     return {
       name,
@@ -156,8 +143,17 @@ export class JobManager {
       paused: false,
       createdAt: now,
       updatedAt: now,
-      version: 0,
+      version,
     };
+  }
+
+  /** A scheduler's settings without creating it (the server defaults when it does not exist). */
+  private async settingsOf(name: string): Promise<Scheduler> {
+    const cached = this.schedulers.get(name);
+    if (cached && performance.now() - cached.at < SCHEDULER_CACHE_MS) return cached.scheduler;
+    const found = await this.store.getScheduler(name);
+    if (found) return this.remember(found);
+    return this.defaultScheduler(name, 0);
   }
 
   private remember(scheduler: Scheduler): Scheduler {

@@ -161,7 +161,8 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 // ---- small pieces ----
 
-function* pausedSchedulers(): Tx<string[]> {
+/** The names of the paused schedulers (their jobs are not claimed, their runs not handed out). */
+export function* pausedSchedulers(): Tx<string[]> {
   const rows = yield* all<{ name: string }>("SELECT `name` FROM `schedulers` WHERE `paused` = 1");
   return rows.map((r) => r.name);
 }
@@ -220,9 +221,9 @@ export interface ClaimResult {
   /** Runs created (pending, missed or skipped). */
   readonly runs: Run[];
   /** Runs not created because one exists for the same job and fire time. */
-  readonly ignored?: number;
-  /** Jobs paused because they could not be planned. */
-  readonly paused?: Job[];
+  readonly ignored: number;
+  /** The paused schedulers, as the claim read them. */
+  readonly paused: readonly string[];
 }
 
 /** Null: the job cannot be planned (e.g. a trigger this version cannot read): it is paused. */
@@ -246,7 +247,7 @@ export function* claimDueJobs(
     `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`next_run_time\` <= ?${notIn("scheduler", paused)} ORDER BY \`next_run_time\` LIMIT ?${d.lockSkipLocked}`,
     [horizon, ...paused, limit],
   );
-  if (rows.length === 0) return { jobs: 0, runs: [] };
+  if (rows.length === 0) return { jobs: 0, runs: [], ignored: 0, paused };
   const jobs = rows.map(jobFromRaw);
   const runs: Run[] = [];
   const advance: { scheduler: string; id: string; next: number }[] = [];
@@ -280,7 +281,7 @@ export function* claimDueJobs(
     jobs: jobs.length,
     runs: runs.filter((r) => created.has(r.id)),
     ignored: runs.length - created.size,
-    paused: broken,
+    paused,
   };
 }
 
@@ -345,8 +346,7 @@ function* deleteJobs(list: readonly Job[]): Tx<void> {
 }
 
 /** The earliest next_run_time of a job whose scheduler is not paused. */
-export function* nextDueTime(): Tx<number | null> {
-  const paused = yield* pausedSchedulers();
+export function* nextDueTime(paused: readonly string[]): Tx<number | null> {
   const rows = yield* all(
     `SELECT \`next_run_time\` AS \`t\` FROM \`jobs\` WHERE \`next_run_time\` IS NOT NULL${notIn("scheduler", paused)} ORDER BY \`next_run_time\` LIMIT 1`,
     paused,
@@ -384,6 +384,8 @@ export interface LeaseRequest {
   readonly workerId: string;
   readonly leaseToken: string;
   readonly leaseMs: number;
+  /** Paused schedulers, whose runs wait (read once per dispatch pass). */
+  readonly paused: readonly string[];
   /**
    * Runs due by this instant (>= now) are leased; those due after now are leased ahead, to be
    * sent at their due time by the session's node: their start, lease and timeout count from it.
@@ -415,7 +417,7 @@ export function* leaseRuns(
 ): Tx<LeaseResult> {
   const handlers = [...req.slots.keys()];
   if (handlers.length === 0 || req.total <= 0) return { taken: [], ended: [] };
-  const paused = yield* pausedSchedulers();
+  const paused = req.paused;
   // One query per handler: its order is the index's (status, handler, due_at), so InnoDB locks
   // only the rows it returns (with `handler IN (…)` it would sort, locking every due row).
   const rows: Row[] = [];
@@ -551,9 +553,11 @@ export function* releaseLeases(now: number, leases: readonly Lease[]): Tx<number
 }
 
 /** The earliest due time of a pending run of these handlers (the dispatcher sleeps until it). */
-export function* nextPendingDue(handlers: readonly string[]): Tx<number | null> {
+export function* nextPendingDue(
+  handlers: readonly string[],
+  paused: readonly string[],
+): Tx<number | null> {
   if (handlers.length === 0) return null;
-  const paused = yield* pausedSchedulers();
   const rows = yield* all(
     `SELECT MIN(\`due_at\`) AS \`t\` FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` IN (${placeholders(handlers.length)})${notIn("scheduler", paused)}`,
     [...handlers, ...paused],
@@ -751,7 +755,6 @@ export type CancelOutcome =
       readonly kind: "cancelled";
       readonly run: Run;
       readonly wasRunning: boolean;
-      readonly already: boolean;
     };
 
 export function* cancelRun(
@@ -764,8 +767,7 @@ export function* cancelRun(
   const row = rows[0];
   if (row === undefined) return { kind: "not_found" };
   const run = runFromRow(row);
-  if (run.status === "cancelled")
-    return { kind: "cancelled", run, wasRunning: false, already: true };
+  if (run.status === "cancelled") return { kind: "cancelled", run, wasRunning: false };
   if (run.status !== "pending" && run.status !== "running") return { kind: "final", run };
   const next: Run = {
     ...run,
@@ -779,7 +781,7 @@ export function* cancelRun(
     updatedAt: now,
   };
   yield* writeRun(next);
-  return { kind: "cancelled", run: next, wasRunning: run.status === "running", already: false };
+  return { kind: "cancelled", run: next, wasRunning: run.status === "running" };
 }
 
 /**
