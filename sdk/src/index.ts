@@ -17,3 +17,39 @@ export {
 export { NonRetryableError, RunAbortedError, type AbortKind } from "./errors.js";
 export type { LogFn, WorkerLogger } from "./logger.js";
 export { SDK_NAME, SDK_VERSION } from "./version.js";
+export { MetronomeClient, type ClientOptions } from "./client.js";
+export { Scheduler, type Listener } from "./scheduler.js";
+export {
+  EventStream,
+  eventCode,
+  eventFromProto,
+  typesOfMask,
+  EVENT_ALL,
+  EVENT_ALL_JOBS_REMOVED,
+  EVENT_JOB_ADDED,
+  EVENT_JOB_ERROR,
+  EVENT_JOB_EXECUTED,
+  EVENT_JOB_MAX_INSTANCES,
+  EVENT_JOB_MISSED,
+  EVENT_JOB_MODIFIED,
+  EVENT_JOB_REMOVED,
+  EVENT_JOB_SUBMITTED,
+  EVENT_RUN_CANCELLED,
+  EVENT_SCHEDULER_PAUSED,
+  EVENT_SCHEDULER_RESUMED,
+  EVENT_SCHEDULER_SHUTDOWN,
+  EVENT_SCHEDULER_STARTED,
+  EVENT_WORKER_CONNECTED,
+  EVENT_WORKER_DISCONNECTED,
+  type EventFilter,
+  type EventTypeName,
+  type JobEvent,
+  type MetronomeEvent,
+  type NodeEvent,
+  type RunErrorInfo,
+  type RunEvent,
+  type RunStatusName,
+  type SchedulerEvent,
+  type SubscribeOptions,
+  type WorkerEvent,
+} from "./events.js";

@@ -13,12 +13,16 @@ import { openStore } from "./store/open.js";
 import type { Job } from "./domain/jobs.js";
 import type { Store } from "./store/store.js";
 import { Engine } from "./engine/engine.js";
+import { EventLog } from "./events/log.js";
+import { EventHub } from "./events/hub.js";
 
 export interface Node {
   readonly listener: Listener;
   readonly store: Store;
   readonly engine: Engine;
   readonly jobs: JobManager;
+  readonly events: EventLog;
+  readonly hub: EventHub;
   /** Stop accepting, finish open requests (up to the configured grace), close the store. */
   stop(): Promise<void>;
 }
@@ -45,6 +49,19 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     throw err;
   }
   const defaults = serverDefaults(config);
+  const events = new EventLog(store.engineDb(), clock, log.child({ component: "events" }), {
+    retentionMs: config.retention.eventsSeconds * 1000,
+  });
+  const hub = new EventHub(store.engineDb(), log.child({ component: "event-hub" }));
+  events.onSequenced(() => {
+    hub.poke();
+  });
+  try {
+    await hub.start();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const engine = new Engine(store.engineDb(), clock, log.child({ component: "engine" }), {
     firing: config.scheduler.enabled,
     nodeId: config.nodeId,
@@ -69,6 +86,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
       maxPayloadBytes: config.limits.maxPayloadBytes,
       maxPageSize: config.limits.maxPageSize,
     },
+    config.nodeId,
   );
   const monitor = new StoreMonitor(store, log);
   monitor.start();
@@ -78,6 +96,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     clock,
     log,
     monitor,
+    hub,
     defaults,
     maxPageSize: config.limits.maxPageSize,
     maxPayloadBytes: config.limits.maxPayloadBytes,
@@ -95,9 +114,11 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     });
   } catch (err) {
     monitor.stop();
+    await hub.stop();
     await store.close();
     throw err;
   }
+  events.start();
   engine.start();
   log.info({ address: listener.address, store: config.store.kind }, "metronome listening");
   return {
@@ -105,9 +126,16 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     store,
     engine,
     jobs,
+    events,
+    hub,
     stop: async () => {
+      // Subscriptions end first (their streams would hold the listener open for the grace).
+      await hub.stop();
       await listener.close(config.server.shutdownGraceSeconds * 1000);
       await engine.stop();
+      // The events of the last changes get their cursors before the store closes.
+      await events.flush();
+      await events.stop();
       monitor.stop();
       await store.close();
       log.info("metronome stopped");
@@ -136,24 +164,25 @@ function withWriteHooks(
       changed.scheduler();
       return inserted;
     },
-    updateScheduler: async (name, change) => {
-      const updated = await store.updateScheduler(name, change);
+    updateScheduler: async (name, change, events) => {
+      const updated = await store.updateScheduler(name, change, events);
       changed.scheduler();
       return updated;
     },
-    insertJob: async (job) => {
-      const inserted = await store.insertJob(job);
+    insertJob: async (job, events) => {
+      const inserted = await store.insertJob(job, events);
       if (inserted) changed.job(job);
       return inserted;
     },
     getJob: (scheduler, id) => store.getJob(scheduler, id),
     listJobs: (query) => store.listJobs(query),
-    updateJob: async (scheduler, id, change, now) => {
-      const updated = await store.updateJob(scheduler, id, change, now);
+    updateJob: async (scheduler, id, change, now, events) => {
+      const updated = await store.updateJob(scheduler, id, change, now, events);
       changed.job(updated);
       return updated;
     },
-    deleteJob: (scheduler, id, expectedVersion) => store.deleteJob(scheduler, id, expectedVersion),
-    deleteAllJobs: (scheduler) => store.deleteAllJobs(scheduler),
+    deleteJob: (scheduler, id, expectedVersion, events) =>
+      store.deleteJob(scheduler, id, expectedVersion, events),
+    deleteAllJobs: (scheduler, events) => store.deleteAllJobs(scheduler, events),
   };
 }

@@ -13,6 +13,7 @@ const FILES = [
   "metronome/v1/trigger_service.proto",
   "metronome/v1/run_service.proto",
   "metronome/v1/worker_service.proto",
+  "metronome/v1/event_service.proto",
   "grpc/health/v1/health.proto",
 ];
 
@@ -212,4 +213,71 @@ export const duration = timestamp;
 /** Back from a Timestamp (or Duration) object as proto-loader returns it, to milliseconds. */
 export function msOf(t: Reply): number {
   return Number(t.seconds) * 1000 + Math.round(Number(t.nanos ?? 0) / 1e6);
+}
+
+/**
+ * One EventService.Subscribe stream over @grpc/grpc-js, read message by message. `events()`
+ * gathers the events of the next messages until `until` holds for what was gathered.
+ */
+export interface RawSubscription {
+  next(): Promise<Reply>;
+  /** Messages (with their events) until `until(events so far)` holds. */
+  events(until: (events: Reply[]) => boolean): Promise<Reply[]>;
+  /** The cursor of the last message read (0 before any). */
+  readonly cursor: string;
+  cancel(): void;
+}
+
+export function rawSubscription(port: number, request: object): RawSubscription {
+  const ctor = loadPackage().metronome.v1.EventService;
+  if (!ctor) throw new Error("EventService missing from the protos");
+  const client = new ctor(`127.0.0.1:${String(port)}`, grpc.credentials.createInsecure());
+  const call = (
+    client as unknown as Record<string, (req: object) => grpc.ClientReadableStream<Reply>>
+  ).Subscribe?.call(client, request);
+  if (!call) throw new Error("no Subscribe method");
+  const inbox: Reply[] = [];
+  const waiters: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  let ended: Error | undefined;
+  let cursor = "0";
+  call.on("data", (m: Reply) => {
+    const w = waiters.shift();
+    if (w) w.resolve(m);
+    else inbox.push(m);
+  });
+  const finish = (err: Error): void => {
+    ended ??= err;
+    for (const w of waiters.splice(0)) w.reject(err);
+    client.close();
+  };
+  call.on("error", (err: Error) => {
+    finish(err);
+  });
+  call.on("end", () => {
+    finish(new Error("stream ended"));
+  });
+  const next = async (): Promise<Reply> => {
+    const queued = inbox.shift();
+    let m: Reply;
+    if (queued !== undefined) m = queued;
+    else if (ended !== undefined) throw ended;
+    else m = await new Promise<Reply>((resolve, reject) => waiters.push({ resolve, reject }));
+    cursor = String(m.cursor);
+    return m;
+  };
+  return {
+    next,
+    async events(until) {
+      const got: Reply[] = [];
+      while (!until(got)) got.push(...((await next()).events as Reply[]));
+      return got;
+    },
+    get cursor() {
+      return cursor;
+    },
+    cancel: () => {
+      call.cancel();
+      client.close();
+    },
+  };
 }

@@ -13,6 +13,7 @@ const CODES: Record<DomainError["kind"], Code> = {
   already_exists: Code.AlreadyExists,
   failed_precondition: Code.FailedPrecondition,
   resource_exhausted: Code.ResourceExhausted,
+  out_of_range: Code.OutOfRange,
   unavailable: Code.Unavailable,
 };
 

@@ -17,6 +17,8 @@ import { healthService, type StoreMonitor } from "./services/health.js";
 import { jobService } from "./services/jobs.js";
 import { runService } from "./services/runs.js";
 import { workerService } from "./services/workers.js";
+import { eventService } from "./services/events.js";
+import type { EventHub } from "../events/hub.js";
 import type { Engine } from "../engine/engine.js";
 import { schedulerService } from "./services/schedulers.js";
 import { triggerService } from "./services/triggers.js";
@@ -27,6 +29,7 @@ export interface ApiDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly monitor: StoreMonitor;
+  readonly hub: EventHub;
   readonly defaults: ServerDefaults;
   readonly maxPageSize: number;
   readonly maxPayloadBytes: number;
@@ -52,8 +55,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
     router.service(TriggerService, triggerService(deps.jobs, deps.clock));
     router.service(RunService, runService(deps.engine, deps.maxPageSize));
     router.service(WorkerService, workerService(deps.engine, deps.log));
-    // Events arrive with the event log; until then Subscribe answers UNIMPLEMENTED.
-    router.service(EventService, {});
+    router.service(EventService, eventService(deps.hub, deps.log));
     router.service(
       Health,
       healthService(

@@ -10,6 +10,7 @@ export abstract class DomainError extends Error {
     | "already_exists"
     | "failed_precondition"
     | "resource_exhausted"
+    | "out_of_range"
     | "unavailable";
 }
 
@@ -65,5 +66,14 @@ export class FailedPreconditionError extends DomainError {
   constructor(message: string) {
     super(message);
     this.name = "FailedPreconditionError";
+  }
+}
+
+/** A position outside what exists (an event cursor older than the retention, or not yet given). */
+export class OutOfRangeError extends DomainError {
+  readonly kind = "out_of_range";
+  constructor(message: string) {
+    super(message);
+    this.name = "OutOfRangeError";
   }
 }

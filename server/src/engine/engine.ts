@@ -23,6 +23,15 @@ import {
   type RunError,
 } from "../domain/runs.js";
 import { compileTrigger } from "../domain/triggers/index.js";
+import {
+  jobEvent,
+  nodeEvent,
+  runEvents,
+  workerEvent,
+  type EventDraft,
+  type WorkerSessionInfo,
+} from "../domain/events.js";
+import { insertEvents, withEvents } from "../store/engine/events.js";
 import type { Logger } from "../logger.js";
 import type { EngineDb } from "../store/engine/ops.js";
 import * as q from "../store/engine/queries.js";
@@ -72,7 +81,20 @@ export class SessionSlots {
     readonly sink: SessionSink,
     /** The worker starts runs at their fire time: runs leased ahead are sent at once. */
     readonly acceptsEarly = false,
+    /** The worker's labels (WorkerHello.labels), for its events. */
+    readonly labels: Readonly<Record<string, string>> = {},
   ) {}
+
+  /** The session as its worker events describe it. */
+  info(): WorkerSessionInfo {
+    return {
+      workerId: this.workerId,
+      sessionId: this.id,
+      handlers: [...this.handlers],
+      maxConcurrency: this.maxConcurrency,
+      labels: this.labels,
+    };
+  }
 
   /** Free slots per handler, bounded by the total; empty when none. */
   free(): { slots: Map<string, number>; total: number } {
@@ -180,16 +202,40 @@ export class Engine {
     readonly config: EngineConfig,
   ) {
     this.completions = new Batcher(
-      (items) =>
-        this.db.tx(() => q.completeRuns(this.db.dialect, this.clock.now(), items, this.fail)),
+      (items) => {
+        const now = this.clock.now();
+        return this.db.tx(() =>
+          withEvents(q.completeRuns(this.db.dialect, now, items, this.fail), (verdicts) =>
+            this.runEvents(
+              verdicts.flatMap((v) => (v.accepted && v.recorded ? [v.run] : [])),
+              now,
+            ),
+          ),
+        );
+      },
       2,
       200,
     );
   }
 
+  private runEvents(runs: readonly Run[], now: number): EventDraft[] {
+    return runEvents(runs, now, this.config.nodeId);
+  }
+
+  /** Writes events that report no other change (a node or a worker session started or ended). */
+  private record(events: readonly EventDraft[]): Promise<void> {
+    return this.db.tx(() => insertEvents(events));
+  }
+
   start(): void {
-    if (this.config.firing)
+    if (this.config.firing) {
+      this.record([nodeEvent("scheduler_started", this.clock.now(), this.config.nodeId)]).catch(
+        (err: unknown) => {
+          this.log.warn({ err }, "recording scheduler_started failed");
+        },
+      );
       this.loops.push(this.loop("firing", this.fireWaiter, () => this.fireOnce()));
+    }
     this.loops.push(this.loop("dispatch", this.dispatchWaiter, () => this.dispatchOnce()));
     this.loops.push(this.loop("sweep", this.sweepWaiter, () => this.sweepOnce()));
   }
@@ -203,6 +249,13 @@ export class Engine {
     for (const s of this.sessions.values()) for (const a of s.active.values()) a.stopTimer?.();
     for (const cancel of this.sendTimers) cancel();
     this.sendTimers.clear();
+    await Promise.all(this.recording);
+    if (this.config.firing)
+      await this.record([
+        nodeEvent("scheduler_shutdown", this.clock.now(), this.config.nodeId),
+      ]).catch((err: unknown) => {
+        this.log.warn({ err }, "recording scheduler_shutdown failed");
+      });
   }
 
   /**
@@ -293,17 +346,40 @@ export class Engine {
     const batch = this.config.claimBatch ?? 200;
     const t0 = performance.now();
     const claimed = await this.db.tx(() =>
-      q.claimDueJobs(this.db.dialect, now + LOOKAHEAD_MS, batch, (job) => {
-        try {
-          return this.plan(job, now);
-        } catch (err) {
-          this.log.error(
-            { err, scheduler: job.scheduler, jobId: job.id },
-            "job cannot be planned: paused",
-          );
-          return null;
-        }
-      }),
+      withEvents(
+        q.claimDueJobs(this.db.dialect, now + LOOKAHEAD_MS, batch, (job) => {
+          try {
+            return this.plan(job, now);
+          } catch (err) {
+            this.log.error(
+              { err, scheduler: job.scheduler, jobId: job.id },
+              "job cannot be planned: paused",
+            );
+            return null;
+          }
+        }),
+        (c) => [
+          ...this.runEvents(c.runs, now),
+          ...c.ended.map((job) =>
+            jobEvent(
+              "job_removed",
+              job,
+              now,
+              this.config.nodeId,
+              job.trigger.type === "date" ? "date trigger fired" : "no fire time left",
+            ),
+          ),
+          ...c.broken.map((job) =>
+            jobEvent(
+              "job_modified",
+              job,
+              now,
+              this.config.nodeId,
+              "paused: its trigger cannot be read by this version",
+            ),
+          ),
+        ],
+      ),
     );
     if (claimed.ignored > 0)
       this.log.warn(
@@ -364,19 +440,22 @@ export class Engine {
       const t0 = performance.now();
       const limit = Math.min(total, LEASE_BATCH);
       const { taken, ended } = await this.db.tx(() =>
-        q.leaseRuns(
-          this.db.dialect,
-          now,
-          {
-            slots,
-            total: limit,
-            workerId: s.workerId,
-            leaseToken: newLeaseToken(),
-            leaseMs: this.config.leaseMs,
-            paused: pausedNow,
-            dueBy: now + PRELEASE_MS,
-          },
-          (run, running) => skippedForMaxInstances(run, running, now),
+        withEvents(
+          q.leaseRuns(
+            this.db.dialect,
+            now,
+            {
+              slots,
+              total: limit,
+              workerId: s.workerId,
+              leaseToken: newLeaseToken(),
+              leaseMs: this.config.leaseMs,
+              paused: pausedNow,
+              dueBy: now + PRELEASE_MS,
+            },
+            (run, running) => skippedForMaxInstances(run, running, now),
+          ),
+          (r) => this.runEvents([...r.ended, ...r.taken], now),
         ),
       );
       if (ended.length > 0) again = true;
@@ -455,7 +534,12 @@ export class Engine {
 
   private async timeOut(s: SessionSlots, lease: q.Lease): Promise<void> {
     try {
-      const run = await this.db.tx(() => q.timeOutRun(this.db.dialect, this.clock.now(), lease));
+      const now = this.clock.now();
+      const run = await this.db.tx(() =>
+        withEvents(q.timeOutRun(this.db.dialect, now, lease), (r) =>
+          this.runEvents(r === null ? [] : [r], now),
+        ),
+      );
       if (run === null) return; // finished meanwhile
       this.release(s, lease.runId);
       s.sink.revoke(lease, "timed_out", run.statusReason);
@@ -480,7 +564,9 @@ export class Engine {
     // extend their leases before expiring any (else every healthy run would be retried).
     const leases = now - this.lastOutage >= this.config.leaseMs;
     const swept = await this.db.tx(() =>
-      q.sweep(this.db.dialect, now, SWEEP_BATCH, this.fail, misfires, leases),
+      withEvents(q.sweep(this.db.dialect, now, SWEEP_BATCH, this.fail, misfires, leases), (r) =>
+        this.runEvents([...r.missed, ...r.timedOut, ...r.expired], now),
+      ),
     );
     if (swept.expired.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
     for (const r of swept.missed)
@@ -539,6 +625,21 @@ export class Engine {
   addSession(s: SessionSlots): void {
     this.sessions.set(s.id, s);
     this.dispatchWaiter.wake();
+    this.recordSoon(
+      workerEvent("worker_connected", s.info(), this.clock.now(), this.config.nodeId),
+    );
+  }
+
+  /** Worker events are written in the background; stop() waits for them. */
+  private readonly recording = new Set<Promise<void>>();
+
+  private recordSoon(event: EventDraft): void {
+    const p = this.record([event])
+      .catch((err: unknown) => {
+        this.log.warn({ err, type: event.type }, "recording a worker event failed");
+      })
+      .finally(() => this.recording.delete(p));
+    this.recording.add(p);
   }
 
   /**
@@ -546,8 +647,11 @@ export class Engine {
    * resumes them; runs leased ahead and not sent yet, and `neverSent` (assignments still queued
    * when the stream ended), are handed back at once.
    */
-  removeSession(s: SessionSlots, neverSent: readonly q.Lease[] = []): void {
-    this.sessions.delete(s.id);
+  removeSession(s: SessionSlots, neverSent: readonly q.Lease[] = [], reason = "closed"): void {
+    if (!this.sessions.delete(s.id)) return;
+    this.recordSoon(
+      workerEvent("worker_disconnected", s.info(), this.clock.now(), this.config.nodeId, reason),
+    );
     const unsent: q.Lease[] = [...neverSent];
     const listed = new Set(neverSent.map((l) => l.runId));
     for (const a of s.active.values()) {
@@ -629,7 +733,12 @@ export class Engine {
 
   /** A job (or, with `jobId` null, every job of a scheduler) was removed. */
   async jobRemoved(scheduler: string, jobId: string | null): Promise<void> {
-    await this.db.read(() => q.cancelPendingRuns(this.clock.now(), scheduler, jobId));
+    const now = this.clock.now();
+    await this.db.tx(() =>
+      withEvents(q.cancelPendingRuns(this.db.dialect, now, scheduler, jobId), (runs) =>
+        this.runEvents(runs, now),
+      ),
+    );
   }
 
   async getRun(runId: string): Promise<Run> {
@@ -643,8 +752,11 @@ export class Engine {
   }
 
   async cancel(runId: string, reason: string): Promise<Run> {
+    const now = this.clock.now();
     const out = await this.db.tx(() =>
-      q.cancelRun(this.db.dialect, this.clock.now(), runId, reason || "cancelled"),
+      withEvents(q.cancelRun(this.db.dialect, now, runId, reason || "cancelled"), (o) =>
+        o.kind === "cancelled" && o.changed ? this.runEvents([o.run], now) : [],
+      ),
     );
     if (out.kind === "not_found") throw new NotFoundError(`run ${runId}`);
     if (out.kind === "final")

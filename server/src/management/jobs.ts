@@ -36,6 +36,7 @@ import {
   MAX_INSTANT,
   intervalMs,
 } from "../domain/triggers/index.js";
+import { jobEvent, schedulerEvent } from "../domain/events.js";
 import type { ListJobsQuery, Page, Store } from "../store/store.js";
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
@@ -110,6 +111,8 @@ export class JobManager {
     private readonly clock: Clock,
     private readonly defaults: ServerDefaults,
     private readonly limits: Limits = DEFAULT_LIMITS,
+    /** This node's id, recorded in the events of the changes made through it. */
+    private readonly nodeId = "local",
   ) {}
 
   // ---- schedulers ----
@@ -196,12 +199,26 @@ export class JobManager {
   ): Promise<{ scheduler: Scheduler; created: boolean }> {
     const { created } = await this.ensureScheduler(name);
     const now = this.clock.now();
-    const updated = await this.store.updateScheduler(name, (current) => {
-      const next = change(current);
-      // Pausing a paused scheduler (or configuring what is already so) changes nothing.
-      if (sameJson(next, current)) return current;
-      return { ...next, updatedAt: now, version: current.version + 1 };
-    });
+    const updated = await this.store.updateScheduler(
+      name,
+      (current) => {
+        const next = change(current);
+        // Pausing a paused scheduler (or configuring what is already so) changes nothing.
+        if (sameJson(next, current)) return current;
+        return { ...next, updatedAt: now, version: current.version + 1 };
+      },
+      (before, after) =>
+        before.paused === after.paused
+          ? []
+          : [
+              schedulerEvent(
+                after.paused ? "scheduler_paused" : "scheduler_resumed",
+                name,
+                now,
+                this.nodeId,
+              ),
+            ],
+    );
     if (!updated) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
     return { scheduler: this.remember(updated), created };
   }
@@ -259,7 +276,8 @@ export class JobManager {
   ): Promise<{ job: Job; outcome: "created" | "replaced" | "kept" }> {
     const { scheduler, id, input, now, fresh } = p;
     for (;;) {
-      if (await this.store.insertJob(fresh)) return { job: fresh, outcome: "created" };
+      if (await this.store.insertJob(fresh, [jobEvent("job_added", fresh, now, this.nodeId)]))
+        return { job: fresh, outcome: "created" };
       if (conflict === "error") {
         throw new AlreadyExistsError(
           `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler.name)}`,
@@ -302,6 +320,7 @@ export class JobManager {
           return { ...kept, updatedAt: now, version: existing.version + 1 };
         },
         now,
+        (job) => [jobEvent("job_modified", job, now, this.nodeId)],
       );
       if (replaced) return { job: replaced, outcome: "replaced" };
       // removed meanwhile: insert again
@@ -407,14 +426,21 @@ export class JobManager {
     });
     if (job.paused || job.nextRunTime !== null) return { job, removed: false };
     // Only the version this call wrote: a change made meanwhile (a reschedule) wins.
-    if (!(await this.store.deleteJob(scheduler, id, job.version))) return { job, removed: false };
-    return { job, removed: true };
+    const removed = await this.store.deleteJob(scheduler, id, job.version, (j) => [
+      jobEvent("job_removed", j, this.clock.now(), this.nodeId, "no fire time left"),
+    ]);
+    return { job, removed };
   }
 
   async removeJob(scheduler: string, id: string): Promise<void> {
     checkId(scheduler, "scheduler", this.limits);
     checkId(id, "id", this.limits);
-    if (!(await this.store.deleteJob(scheduler, id)))
+    const now = this.clock.now();
+    if (
+      !(await this.store.deleteJob(scheduler, id, undefined, (j) => [
+        jobEvent("job_removed", j, now, this.nodeId, "removed"),
+      ]))
+    )
       throw new NotFoundError(
         `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
       );
@@ -422,7 +448,9 @@ export class JobManager {
 
   removeAllJobs(scheduler: string): Promise<number> {
     checkId(scheduler, "scheduler", this.limits);
-    return this.store.deleteAllJobs(scheduler);
+    return this.store.deleteAllJobs(scheduler, [
+      schedulerEvent("all_jobs_removed", scheduler, this.clock.now(), this.nodeId),
+    ]);
   }
 
   /** The next `count` fire times of a trigger after `after`; nothing is stored. */
@@ -467,6 +495,7 @@ export class JobManager {
         return { ...changed, updatedAt: now, version: current.version + 1 };
       },
       now,
+      (job) => [jobEvent("job_modified", job, now, this.nodeId)],
     );
     if (!updated) {
       throw new NotFoundError(

@@ -4,6 +4,7 @@
  * connection, transaction or row type leaks out; every method is one atomic operation.
  */
 import { DomainError } from "../domain/errors.js";
+import type { EventDraft } from "../domain/events.js";
 import type { Job, Scheduler } from "../domain/jobs.js";
 import type { EngineDb } from "./engine/ops.js";
 
@@ -51,34 +52,45 @@ export interface Store {
   insertScheduler(scheduler: Scheduler): Promise<boolean>;
   /**
    * Read a scheduler under a row lock, apply `change` and write its result (unless it returns
-   * the same object). Concurrent changes queue instead of failing, so none is lost. `change`
-   * may throw to abort. Null when the scheduler does not exist.
+   * the same object) with the events `events` makes of the change, in one transaction.
+   * Concurrent changes queue instead of failing, so none is lost. `change` may throw to abort.
+   * Null when the scheduler does not exist.
    */
   updateScheduler(
     name: string,
     change: (current: Scheduler) => Scheduler,
+    events?: (before: Scheduler, after: Scheduler) => readonly EventDraft[],
   ): Promise<Scheduler | null>;
 
-  /** Insert a job; false when (scheduler, id) exists already. */
-  insertJob(job: Job): Promise<boolean>;
+  /** Insert a job with its events; false (nothing written) when (scheduler, id) exists. */
+  insertJob(job: Job, events?: readonly EventDraft[]): Promise<boolean>;
   getJob(scheduler: string, id: string): Promise<Job | null>;
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
-  /** The job counterpart of `updateScheduler`: a locked read-modify-write of one job. */
   /**
-   * The locked read-modify-write of a job. With `now`, runs the engine prepared ahead for the
-   * job (fire times after `now`) are withdrawn if the job changes, and its next_run_time rewound
-   * to the first of them before `change` sees it.
+   * The locked read-modify-write of a job, written with the events `events` makes of the new
+   * job when it changed. With `now`, runs the engine prepared ahead for the job (fire times
+   * after `now`) are withdrawn if the job changes, and its next_run_time rewound to the first of
+   * them before `change` sees it.
    */
   updateJob(
     scheduler: string,
     id: string,
     change: (current: Job) => Job,
     now?: number,
+    events?: (after: Job) => readonly EventDraft[],
   ): Promise<Job | null>;
-  /** Delete a job (only at `expectedVersion` when given); false when nothing was deleted. */
-  deleteJob(scheduler: string, id: string, expectedVersion?: number): Promise<boolean>;
-  /** Delete every job of a scheduler; returns how many. */
-  deleteAllJobs(scheduler: string): Promise<number>;
+  /**
+   * Delete a job (only at `expectedVersion` when given) with the events `events` makes of it;
+   * false when nothing was deleted.
+   */
+  deleteJob(
+    scheduler: string,
+    id: string,
+    expectedVersion?: number,
+    events?: (deleted: Job) => readonly EventDraft[],
+  ): Promise<boolean>;
+  /** Delete every job of a scheduler, writing `events`; returns how many. */
+  deleteAllJobs(scheduler: string, events?: readonly EventDraft[]): Promise<number>;
 }
 
 /** Keyset tokens: opaque to clients, base64url of the last row's sort key. */

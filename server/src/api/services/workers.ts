@@ -49,6 +49,7 @@ interface Hello {
   maxConcurrency: number;
   resumed: Lease[];
   acceptsEarly: boolean;
+  labels: Record<string, string>;
 }
 
 function checkHello(h: WorkerHello): Hello {
@@ -118,6 +119,7 @@ function checkHello(h: WorkerHello): Hello {
     maxConcurrency: h.maxConcurrency,
     resumed,
     acceptsEarly: h.acceptsEarlyAssignments,
+    labels: { ...h.labels },
   };
 }
 
@@ -268,6 +270,7 @@ export function workerService(
       hello.maxConcurrency,
       sink,
       hello.acceptsEarly,
+      hello.labels,
     );
     const slog = log.child({ sessionId: slots.id, workerId: slots.workerId });
 
@@ -279,12 +282,18 @@ export function workerService(
     // Silence for a whole lease ends the session. This is connection liveness, so it is timed on
     // the wall clock (leases themselves expire by the engine's clock, in the database).
     let silence: NodeJS.Timeout | undefined;
+    /** Why the session ended, for its worker_disconnected event (the first cause wins). */
+    let endReason: string | undefined;
+    const ending = (reason: string): void => {
+      endReason ??= reason;
+    };
     const stopSilence = (): void => {
       clearTimeout(silence);
     };
     const armSilence = (): void => {
       clearTimeout(silence);
       silence = setTimeout(() => {
+        ending("heartbeat timeout");
         out.fail(
           new ConnectError(
             "no message from the worker within the lease duration",
@@ -297,6 +306,7 @@ export function workerService(
     const pending = new Set<Promise<void>>();
     const track = (p: Promise<void>): void => {
       const q = p.catch((err: unknown) => {
+        ending(`error: ${err instanceof Error ? err.message : String(err)}`);
         out.fail(err);
       });
       pending.add(q);
@@ -383,12 +393,15 @@ export function workerService(
         handle(next.value);
       // The worker closed its side: answer what is still being recorded, then end with OK.
       await Promise.all(pending);
+      ending("closed");
       out.close();
     })();
     reading.catch((err: unknown) => {
+      ending(`error: ${err instanceof Error ? err.message : String(err)}`);
       out.fail(err);
     });
     const onAbort = (): void => {
+      ending("cancelled");
       out.fail(new ConnectError("the session was cancelled", Code.Canceled));
     };
     ctx.signal.addEventListener("abort", onAbort);
@@ -401,7 +414,7 @@ export function workerService(
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
       stopSilence();
-      engine.removeSession(slots, [...unsent.values()]);
+      engine.removeSession(slots, [...unsent.values()], endReason ?? "closed");
       slog.info({ running: slots.active.size }, "worker disconnected");
     }
   }

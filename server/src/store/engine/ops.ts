@@ -12,6 +12,8 @@ export interface Op {
   readonly kind: "all" | "run";
   readonly sql: string;
   readonly params: readonly Param[];
+  /** The statement writes events: the runner tells its event listener once they commit. */
+  readonly events?: true;
 }
 
 /** A transaction body: yields statements, receives their results, returns a value. */
@@ -56,6 +58,11 @@ export const SQLITE: Dialect = {
 /** Runs transaction bodies against one store. */
 export interface EngineDb {
   readonly dialect: Dialect;
+  /**
+   * Called after a transaction (or statement) that wrote events commits: the event log then
+   * gives them their cursors (see events/log.ts). One listener; a later call replaces it.
+   */
+  onEventsCommitted(listener: () => void): void;
   /** Runs `body` in a transaction (retried on deadlock); its statements commit together. */
   tx<T>(body: () => Tx<T>): Promise<T>;
   /** Runs `body`'s statements outside a transaction (each on its own). */

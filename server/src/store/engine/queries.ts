@@ -224,6 +224,10 @@ export interface ClaimResult {
   readonly ignored: number;
   /** The paused schedulers, as the claim read them. */
   readonly paused: readonly string[];
+  /** Jobs removed because their trigger has no fire time left. */
+  readonly ended: readonly Job[];
+  /** Jobs paused because they cannot be planned. */
+  readonly broken: readonly Job[];
 }
 
 /** Null: the job cannot be planned (e.g. a trigger this version cannot read): it is paused. */
@@ -247,7 +251,7 @@ export function* claimDueJobs(
     `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`next_run_time\` <= ?${notIn("scheduler", paused)} ORDER BY \`next_run_time\` LIMIT ?${d.lockSkipLocked}`,
     [horizon, ...paused, limit],
   );
-  if (rows.length === 0) return { jobs: 0, runs: [], ignored: 0, paused };
+  if (rows.length === 0) return { jobs: 0, runs: [], ignored: 0, paused, ended: [], broken: [] };
   const jobs = rows.map(jobFromRaw);
   const runs: Run[] = [];
   const advance: { scheduler: string; id: string; next: number }[] = [];
@@ -282,6 +286,8 @@ export function* claimDueJobs(
     runs: runs.filter((r) => created.has(r.id)),
     ignored: runs.length - created.size,
     paused,
+    ended: finished,
+    broken,
   };
 }
 
@@ -654,7 +660,8 @@ export type Outcome =
   | { readonly kind: "error"; readonly error: RunError };
 
 export type Verdict =
-  | { readonly accepted: true; readonly run: Run }
+  /** `recorded`: by this call (false: a repeat of a result recorded before). */
+  | { readonly accepted: true; readonly run: Run; readonly recorded: boolean }
   | {
       readonly accepted: false;
       readonly reason: "lease_expired" | "cancelled" | "timed_out" | "unknown_lease";
@@ -704,7 +711,7 @@ export function* completeRuns(
         verdicts.push({ accepted: false, reason: "lease_expired", run });
       else if (run.status === "succeeded" || run.status === "failed")
         // A repeat of a result that was already recorded.
-        verdicts.push({ accepted: true, run });
+        verdicts.push({ accepted: true, run, recorded: false });
       else verdicts.push({ accepted: false, reason: "lease_expired", run });
       continue;
     }
@@ -725,7 +732,7 @@ export function* completeRuns(
       yield* writeRun(next);
     }
     runs.set(run.id, next);
-    verdicts.push({ accepted: true, run: next });
+    verdicts.push({ accepted: true, run: next, recorded: true });
   }
   for (const part of chunks(succeeded, 200)) {
     yield* exec(
@@ -755,6 +762,8 @@ export type CancelOutcome =
       readonly kind: "cancelled";
       readonly run: Run;
       readonly wasRunning: boolean;
+      /** By this call (false: it was cancelled before). */
+      readonly changed: boolean;
     };
 
 export function* cancelRun(
@@ -767,7 +776,8 @@ export function* cancelRun(
   const row = rows[0];
   if (row === undefined) return { kind: "not_found" };
   const run = runFromRow(row);
-  if (run.status === "cancelled") return { kind: "cancelled", run, wasRunning: false };
+  if (run.status === "cancelled")
+    return { kind: "cancelled", run, wasRunning: false, changed: false };
   if (run.status !== "pending" && run.status !== "running") return { kind: "final", run };
   const next: Run = {
     ...run,
@@ -781,7 +791,7 @@ export function* cancelRun(
     updatedAt: now,
   };
   yield* writeRun(next);
-  return { kind: "cancelled", run: next, wasRunning: run.status === "running" };
+  return { kind: "cancelled", run: next, wasRunning: run.status === "running", changed: true };
 }
 
 /**
@@ -790,10 +800,11 @@ export function* cancelRun(
  * not stop an execution in progress).
  */
 export function* cancelPendingRuns(
+  d: Dialect,
   now: number,
   scheduler: string,
   jobId: string | null,
-): Tx<number> {
+): Tx<Run[]> {
   const job = jobId === null ? "" : " AND `job_id` = ?";
   const params = jobId === null ? [scheduler] : [scheduler, jobId];
   // Runs prepared ahead for fire times still to come are withdrawn (the row would keep the
@@ -803,10 +814,28 @@ export function* cancelPendingRuns(
     ...params,
     now,
   ]);
-  return yield* exec(
-    `UPDATE \`runs\` SET \`status\` = 'cancelled', \`status_reason\` = 'job removed', \`due_at\` = NULL, \`expires_at\` = NULL, \`finished_at\` = ?, \`updated_at\` = ? WHERE \`scheduler\` = ?${job} AND \`status\` = 'pending'`,
-    [now, now, ...params],
-  );
+  const pending = (yield* all(
+    `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`scheduler\` = ?${job} AND \`status\` = 'pending'${d.lock}`,
+    params,
+  )).map(runFromRow);
+  const cancelled: Run[] = [];
+  for (const part of chunks(pending, 500)) {
+    yield* exec(
+      `UPDATE \`runs\` SET \`status\` = 'cancelled', \`status_reason\` = 'job removed', \`due_at\` = NULL, \`expires_at\` = NULL, \`finished_at\` = ?, \`updated_at\` = ? WHERE \`status\` = 'pending' AND \`id\` IN (${placeholders(part.length)})`,
+      [now, now, ...part.map((r) => r.id)],
+    );
+    for (const r of part)
+      cancelled.push({
+        ...r,
+        status: "cancelled",
+        statusReason: "job removed",
+        dueAt: null,
+        expiresAt: null,
+        finishedAt: now,
+        updatedAt: now,
+      });
+  }
+  return cancelled;
 }
 
 /**

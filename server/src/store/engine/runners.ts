@@ -45,6 +45,7 @@ async function drive<T>(body: Tx<T>, run: (op: Op) => Promise<unknown>): Promise
  */
 export class MysqlEngineDb implements EngineDb {
   readonly dialect = MYSQL;
+  private eventsCommitted: () => void = () => undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -59,6 +60,15 @@ export class MysqlEngineDb implements EngineDb {
         if (err) conn.destroy();
       });
     });
+  }
+
+  onEventsCommitted(listener: () => void): void {
+    this.eventsCommitted = listener;
+  }
+
+  /** Tells the event listener that events were committed outside `tx` (the API's hot path). */
+  eventsWritten(): void {
+    this.eventsCommitted();
   }
 
   async tx<T>(body: () => Tx<T>): Promise<T> {
@@ -77,11 +87,15 @@ export class MysqlEngineDb implements EngineDb {
           else resolve(c);
         });
       });
-      const state = { broken: false };
+      const state = { broken: false, events: false };
       try {
         await query(conn, { kind: "run", sql: "START TRANSACTION", params: [] });
-        const value = await drive(body(), (op) => query(conn, op));
+        const value = await drive(body(), (op) => {
+          if (op.events === true) state.events = true;
+          return query(conn, op);
+        });
         await query(conn, { kind: "run", sql: "COMMIT", params: [] });
+        if (state.events) this.eventsCommitted();
         return value;
       } catch (err) {
         await query(conn, { kind: "run", sql: "ROLLBACK", params: [] }).catch(() => {
@@ -97,10 +111,17 @@ export class MysqlEngineDb implements EngineDb {
   }
 
   async read<T>(body: () => Tx<T>): Promise<T> {
+    const state = { events: false };
     try {
-      return await drive(body(), (op) => query(this.pool, op));
+      return await drive(body(), async (op) => {
+        const result = await query(this.pool, op);
+        if (op.events === true) state.events = true;
+        return result;
+      });
     } catch (err) {
       throw this.mapError(err);
+    } finally {
+      if (state.events) this.eventsCommitted();
     }
   }
 
@@ -120,8 +141,26 @@ export class MysqlEngineDb implements EngineDb {
 export class SqliteEngineDb implements EngineDb {
   readonly dialect = SQLITE;
   private readonly statements = new Map<string, Database.Statement>();
+  private eventsCommitted: () => void = () => undefined;
+  /** Set by runSync when a statement wrote events (read after the transaction ends). */
+  private readonly wrote = { events: false };
 
   constructor(private readonly db: Database.Database) {}
+
+  onEventsCommitted(listener: () => void): void {
+    this.eventsCommitted = listener;
+  }
+
+  private takeWrote(): boolean {
+    const wrote = this.wrote.events;
+    this.wrote.events = false;
+    return wrote;
+  }
+
+  /** After the store's own writes that include events (not through `tx`). */
+  eventsWritten(): void {
+    this.eventsCommitted();
+  }
 
   private prepare(sql: string): Database.Statement {
     let s = this.statements.get(sql);
@@ -137,6 +176,7 @@ export class SqliteEngineDb implements EngineDb {
     let step = body.next();
     while (!step.done) {
       const op = step.value;
+      if (op.events === true) this.wrote.events = true;
       const stmt = this.prepare(op.sql);
       let result: unknown;
       try {
@@ -153,11 +193,22 @@ export class SqliteEngineDb implements EngineDb {
   // async: a throw becomes a rejection, as callers of an async store expect.
   // eslint-disable-next-line @typescript-eslint/require-await
   async tx<T>(body: () => Tx<T>): Promise<T> {
-    return this.db.transaction(() => this.runSync(body())).immediate();
+    this.wrote.events = false;
+    try {
+      return this.db.transaction(() => this.runSync(body())).immediate();
+    } finally {
+      // Committed or rolled back: either way the listener may look (it finds nothing new).
+      if (this.takeWrote()) this.eventsCommitted();
+    }
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await
   async read<T>(body: () => Tx<T>): Promise<T> {
-    return this.runSync(body());
+    this.wrote.events = false;
+    try {
+      return this.runSync(body());
+    } finally {
+      if (this.takeWrote()) this.eventsCommitted();
+    }
   }
 }

@@ -7,7 +7,9 @@
  * cannot drift apart silently.
  */
 import { getTableColumns } from "drizzle-orm";
-import type { Pool } from "mysql2";
+import type { Pool, PoolConnection } from "mysql2";
+import type { EventDraft } from "../../domain/events.js";
+import { eventCells, insertEventsSql } from "../engine/events.js";
 import { JOB_COLUMNS, jobRowCells, type JobRow } from "../rows.js";
 import { jobs } from "./schema.js";
 
@@ -107,30 +109,79 @@ function isDuplicate(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === "ER_DUP_ENTRY";
 }
 
+export interface JobInsert {
+  readonly row: JobRow;
+  readonly events: readonly EventDraft[];
+}
+
+function connection(pool: Pool): Promise<PoolConnection> {
+  return new Promise((resolve, reject) => {
+    pool.getConnection((err, conn) => {
+      if (err) reject(err);
+      else resolve(conn);
+    });
+  });
+}
+
+function query(conn: PoolConnection, sqlText: string, params: Cell[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    conn.query(sqlText, params, (err) => {
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
 /**
- * Inserts these rows, answering per row whether it was inserted (false: a job with that key
- * exists). One multi-row INSERT is atomic: if any row is a duplicate nothing was written, and
- * the rows are then inserted one by one to tell which.
+ * Inserts jobs with their events in one transaction, sent as one multi-statement query (one
+ * round trip). `pool` must allow multiple statements. On error the transaction is rolled back.
  */
-export async function insertJobs(pool: Pool, rows: readonly JobRow[]): Promise<boolean[]> {
-  const insert = (batch: readonly JobRow[]) =>
-    exec(
-      pool,
-      `INSERT INTO \`jobs\` (${COLUMN_LIST}) VALUES ${batch.map(() => ROW_PLACEHOLDERS).join(", ")}`,
-      batch.flatMap(jobRowCells),
+async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promise<void> {
+  const events = batch.flatMap((b) => b.events);
+  const parts = [
+    "START TRANSACTION",
+    `INSERT INTO \`jobs\` (${COLUMN_LIST}) VALUES ${batch.map(() => ROW_PLACEHOLDERS).join(", ")}`,
+    ...(events.length > 0 ? [insertEventsSql(events.length)] : []),
+    "COMMIT",
+  ];
+  const params = [...batch.flatMap((b) => jobRowCells(b.row)), ...events.flatMap(eventCells)];
+  const conn = await connection(pool);
+  try {
+    await query(conn, parts.join("; "), params);
+    conn.release();
+  } catch (err) {
+    // A failed statement ends the query; the transaction it opened is still open.
+    await query(conn, "ROLLBACK", []).then(
+      () => {
+        conn.release();
+      },
+      () => {
+        conn.destroy();
+      },
     );
-  if (rows.length > 1) {
+    throw err;
+  }
+}
+
+/**
+ * Inserts these jobs with their events, answering per job whether it was inserted (false: a
+ * job with that key exists, and its events were not written). One multi-row INSERT is atomic:
+ * if any row is a duplicate nothing was written, and the jobs are then inserted one by one to
+ * tell which.
+ */
+export async function insertJobs(pool: Pool, items: readonly JobInsert[]): Promise<boolean[]> {
+  if (items.length > 1) {
     try {
-      await insert(rows);
-      return rows.map(() => true);
+      await insertWithEvents(pool, items);
+      return items.map(() => true);
     } catch (err) {
       if (!isDuplicate(err)) throw err;
     }
   }
   const inserted: boolean[] = [];
-  for (const row of rows) {
+  for (const item of items) {
     try {
-      await insert([row]);
+      await insertWithEvents(pool, [item]);
       inserted.push(true);
     } catch (err) {
       if (!isDuplicate(err)) throw err;

@@ -124,18 +124,32 @@ export const runs = mysqlTable(
   ],
 );
 
-export const events = mysqlTable(
-  "events",
+/**
+ * The event log (docs/events.md). A transaction that changes something inserts its events with
+ * `cursor` NULL; once they are committed, the sequencer gives them cursors in one short
+ * transaction under the `event_log_state` row lock, so cursors become visible in increasing
+ * order. Subscribers read only events with a cursor.
+ */
+export const eventLog = mysqlTable(
+  "event_log",
   {
-    /** Monotonic cursor. */
-    cursor: bigint("cursor", { mode: "number", unsigned: true }).autoincrement().primaryKey(),
+    /** Insertion order; assigned at insert, so committed out of order. */
+    id: bigint("id", { mode: "number", unsigned: true }).autoincrement().primaryKey(),
+    /** Position in the log, assigned after commit; NULL until then. */
+    cursor: bigint("cursor", { mode: "number", unsigned: true }),
     type: varchar("type", { length: 32 }).notNull(),
     scheduler: ident("scheduler"),
     jobId: ident("job_id"),
-    runId: varchar("run_id", { length: 36 }),
+    runId: varchar("run_id", { length: 64 }),
     handler: ident("handler"),
     time: ms("time").notNull(),
     data: json("data").notNull(),
   },
-  (t) => [index("events_time").on(t.time)],
+  (t) => [uniqueIndex("event_log_cursor").on(t.cursor)],
 );
+
+/** The log's two counters: `last` (the highest cursor assigned), `pruned` (deleted up to). */
+export const eventLogState = mysqlTable("event_log_state", {
+  name: varchar("name", { length: 16 }).primaryKey(),
+  value: bigint("value", { mode: "number", unsigned: true }).notNull(),
+});

@@ -6,12 +6,13 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
 import { migrate } from "drizzle-orm/mysql2/migrator";
-import { createPool as createCallbackPool } from "mysql2";
+import { createPool as createCallbackPool, type Pool as CallbackPool } from "mysql2";
 import mysql from "mysql2/promise";
-import type { EngineDb } from "../engine/ops.js";
 import { updateJobLocked } from "../engine/queries.js";
 import { MysqlEngineDb } from "../engine/runners.js";
+import type { EventDraft } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
+import { eventRow, updateJobWithEvents } from "../engine/events.js";
 import { migrationsFolder } from "../../paths.js";
 import { Batcher } from "../batcher.js";
 import { jobListing, page } from "../paging.js";
@@ -23,8 +24,9 @@ import {
   MAX_INSERT_BATCH,
   MAX_READ_BATCH,
   selectJobs,
+  type JobInsert,
 } from "./hot.js";
-import { jobs, schedulers } from "./schema.js";
+import { eventLog, jobs, schedulers } from "./schema.js";
 
 const UNAVAILABLE_CODES = new Set([
   "ECONNREFUSED",
@@ -81,11 +83,28 @@ export class MysqlStore implements Store {
     2,
     MAX_READ_BATCH,
   );
-  private readonly jobInserts = new Batcher<JobRow, boolean>(
-    (rows) => insertJobs(this.pool.pool, rows),
+  private readonly jobInserts = new Batcher<JobInsert, boolean>(
+    async (items) => {
+      const inserted = await insertJobs(this.insertPool(), items);
+      if (items.some((it, i) => inserted[i] === true && it.events.length > 0))
+        this.engineDb().eventsWritten();
+      return inserted;
+    },
     2,
     MAX_INSERT_BATCH,
   );
+
+  /** AddJob's inserts: their transactions are sent as one multi-statement query each. */
+  private insertPool(): CallbackPool {
+    this.inserts ??= createCallbackPool({
+      ...this.poolOptions,
+      connectionLimit: 10,
+      multipleStatements: true,
+    });
+    return this.inserts;
+  }
+
+  private inserts: CallbackPool | undefined;
 
   /** The API's hottest statements, built once (Drizzle otherwise rebuilds the SQL per call). */
   private readonly hot;
@@ -104,7 +123,7 @@ export class MysqlStore implements Store {
   }
 
   /** The engine's transactions (store/engine), on a pool of their own, opened on first use. */
-  engineDb(): EngineDb {
+  engineDb(): MysqlEngineDb {
     this.engine ??= new MysqlEngineDb(
       createCallbackPool({ ...this.poolOptions, connectionLimit: 10 }),
       storeError,
@@ -157,7 +176,17 @@ export class MysqlStore implements Store {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pool.end(), this.engine?.end()]);
+    await Promise.all([
+      this.pool.end(),
+      this.engine?.end(),
+      new Promise<void>((resolve) => {
+        if (this.inserts === undefined) resolve();
+        else
+          this.inserts.end(() => {
+            resolve();
+          });
+      }),
+    ]);
   }
 
   async getScheduler(name: string): Promise<Scheduler | null> {
@@ -185,8 +214,10 @@ export class MysqlStore implements Store {
   async updateScheduler(
     name: string,
     change: (current: Scheduler) => Scheduler,
+    events?: (before: Scheduler, after: Scheduler) => readonly EventDraft[],
   ): Promise<Scheduler | null> {
-    return guard(() =>
+    const wrote = { events: false };
+    const updated = await guard(() =>
       this.db.transaction(async (tx) => {
         const rows = await tx
           .select()
@@ -196,15 +227,23 @@ export class MysqlStore implements Store {
         if (!rows[0]) return null;
         const current = schedulerFromRow(rows[0]);
         const next = change(current);
-        if (next !== current)
+        if (next !== current) {
           await tx.update(schedulers).set(schedulerToRow(next)).where(eq(schedulers.name, name));
+          const evs = events?.(current, next) ?? [];
+          if (evs.length > 0) {
+            await tx.insert(eventLog).values(evs.map(eventRow));
+            wrote.events = true;
+          }
+        }
         return next;
       }),
     );
+    if (wrote.events) this.engineDb().eventsWritten();
+    return updated;
   }
 
-  async insertJob(job: Job): Promise<boolean> {
-    return guard(() => this.jobInserts.run(jobToRow(job)));
+  async insertJob(job: Job, events: readonly EventDraft[] = []): Promise<boolean> {
+    return guard(() => this.jobInserts.run({ row: jobToRow(job), events }));
   }
 
   async getJob(scheduler: string, id: string): Promise<Job | null> {
@@ -230,21 +269,54 @@ export class MysqlStore implements Store {
     id: string,
     change: (current: Job) => Job,
     now?: number,
+    events?: (after: Job) => readonly EventDraft[],
   ): Promise<Job | null> {
     const db = this.engineDb();
-    return db.tx(() => updateJobLocked(db.dialect, scheduler, id, change, now));
-  }
-
-  async deleteJob(scheduler: string, id: string, expectedVersion?: number): Promise<boolean> {
-    const version = expectedVersion === undefined ? undefined : eq(jobs.version, expectedVersion);
-    const [result] = await guard(() =>
-      this.db.delete(jobs).where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id), version)),
+    return db.tx(() =>
+      updateJobWithEvents(
+        (c) => updateJobLocked(db.dialect, scheduler, id, c, now),
+        change,
+        events,
+      ),
     );
-    return result.affectedRows === 1;
   }
 
-  async deleteAllJobs(scheduler: string): Promise<number> {
-    const [result] = await guard(() => this.db.delete(jobs).where(eq(jobs.scheduler, scheduler)));
-    return result.affectedRows;
+  async deleteJob(
+    scheduler: string,
+    id: string,
+    expectedVersion?: number,
+    events?: (deleted: Job) => readonly EventDraft[],
+  ): Promise<boolean> {
+    const version = expectedVersion === undefined ? undefined : eq(jobs.version, expectedVersion);
+    const where = and(eq(jobs.scheduler, scheduler), eq(jobs.id, id), version);
+    const wrote = { events: false };
+    const deleted = await guard(() =>
+      this.db.transaction(async (tx) => {
+        const rows = await tx.select().from(jobs).where(where).for("update");
+        const row = rows[0];
+        if (row === undefined) return false;
+        await tx.delete(jobs).where(where);
+        const evs = events?.(jobFromRow(row)) ?? [];
+        if (evs.length > 0) {
+          await tx.insert(eventLog).values(evs.map(eventRow));
+          wrote.events = true;
+        }
+        return true;
+      }),
+    );
+    if (wrote.events) this.engineDb().eventsWritten();
+    return deleted;
+  }
+
+  async deleteAllJobs(scheduler: string, events: readonly EventDraft[] = []): Promise<number> {
+    const n = await guard(() =>
+      this.db.transaction(async (tx) => {
+        const [result] = await tx.delete(jobs).where(eq(jobs.scheduler, scheduler));
+        if (events.length > 0) await tx.insert(eventLog).values(events.map(eventRow));
+        return result.affectedRows;
+      }),
+    );
+    if (events.length > 0) this.engineDb().eventsWritten();
+    return n;
   }
 }

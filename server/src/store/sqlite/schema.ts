@@ -95,10 +95,12 @@ export const runs = sqliteTable(
   ],
 );
 
-export const events = sqliteTable(
-  "events",
+/** The event log: see the MySQL schema. */
+export const eventLog = sqliteTable(
+  "event_log",
   {
-    cursor: integer("cursor").primaryKey({ autoIncrement: true }),
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    cursor: integer("cursor"),
     type: text("type").notNull(),
     scheduler: text("scheduler"),
     jobId: text("job_id"),
@@ -107,5 +109,10 @@ export const events = sqliteTable(
     time: ms("time").notNull(),
     data: text("data").notNull(),
   },
-  (t) => [index("events_time").on(t.time)],
+  (t) => [uniqueIndex("event_log_cursor").on(t.cursor)],
 );
+
+export const eventLogState = sqliteTable("event_log_state", {
+  name: text("name").primaryKey(),
+  value: integer("value").notNull(),
+});

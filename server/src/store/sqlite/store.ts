@@ -10,7 +10,9 @@ import Database from "better-sqlite3";
 import { and, asc, eq } from "drizzle-orm";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import type { EventDraft } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
+import { eventRow, updateJobWithEvents } from "../engine/events.js";
 import { migrationsFolder } from "../../paths.js";
 import { jobListing, page } from "../paging.js";
 import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
@@ -18,7 +20,9 @@ import { type ListJobsQuery, type Page, type Store } from "../store.js";
 import type { EngineDb } from "../engine/ops.js";
 import { updateJobLocked } from "../engine/queries.js";
 import { SqliteEngineDb } from "../engine/runners.js";
-import { jobs, schedulers } from "./schema.js";
+import { eventLog, jobs, schedulers } from "./schema.js";
+
+type Tx = Parameters<Parameters<BetterSQLite3Database["transaction"]>[0]>[0];
 
 function isDuplicate(err: unknown): boolean {
   const code =
@@ -89,33 +93,57 @@ export class SqliteStore implements Store {
     }
   }
 
-  updateScheduler(
-    name: string,
-    change: (current: Scheduler) => Scheduler,
-  ): Promise<Scheduler | null> {
-    // One connection, synchronous: the transaction cannot interleave with another change.
-    // (A throw inside the executor becomes a rejection, as callers of an async store expect.)
-    return new Promise((resolve) => {
+  /**
+   * Runs `body` in one transaction (one connection, synchronous: it cannot interleave with
+   * another change; a throw becomes a rejection, as callers of an async store expect), then
+   * tells the event log if it wrote events.
+   */
+  private transaction<T>(
+    body: (tx: Tx, write: (events: readonly EventDraft[]) => void) => T,
+  ): Promise<T> {
+    const wrote = { events: false };
+    return new Promise<T>((resolve) => {
       resolve(
-        this.db.transaction((tx) => {
-          const row = tx.select().from(schedulers).where(eq(schedulers.name, name)).get();
-          if (!row) return null;
-          const current = schedulerFromRow(row);
-          const next = change(current);
-          if (next !== current)
-            tx.update(schedulers).set(schedulerToRow(next)).where(eq(schedulers.name, name)).run();
-          return next;
-        }),
+        this.db.transaction((tx) =>
+          body(tx, (events) => {
+            if (events.length === 0) return;
+            tx.insert(eventLog).values(events.map(eventRow)).run();
+            wrote.events = true;
+          }),
+        ),
       );
+    }).finally(() => {
+      if (wrote.events) this.engine.eventsWritten();
     });
   }
 
-  insertJob(job: Job): Promise<boolean> {
+  updateScheduler(
+    name: string,
+    change: (current: Scheduler) => Scheduler,
+    events?: (before: Scheduler, after: Scheduler) => readonly EventDraft[],
+  ): Promise<Scheduler | null> {
+    return this.transaction((tx, write) => {
+      const row = tx.select().from(schedulers).where(eq(schedulers.name, name)).get();
+      if (!row) return null;
+      const current = schedulerFromRow(row);
+      const next = change(current);
+      if (next !== current) {
+        tx.update(schedulers).set(schedulerToRow(next)).where(eq(schedulers.name, name)).run();
+        write(events?.(current, next) ?? []);
+      }
+      return next;
+    });
+  }
+
+  async insertJob(job: Job, events: readonly EventDraft[] = []): Promise<boolean> {
     try {
-      this.db.insert(jobs).values(jobToRow(job)).run();
-      return Promise.resolve(true);
+      return await this.transaction((tx, write) => {
+        tx.insert(jobs).values(jobToRow(job)).run();
+        write(events);
+        return true;
+      });
     } catch (err) {
-      if (isDuplicate(err)) return Promise.resolve(false);
+      if (isDuplicate(err)) return false;
       throw err;
     }
   }
@@ -146,20 +174,39 @@ export class SqliteStore implements Store {
     id: string,
     change: (current: Job) => Job,
     now?: number,
+    events?: (after: Job) => readonly EventDraft[],
   ): Promise<Job | null> {
-    return this.engine.tx(() => updateJobLocked(this.engine.dialect, scheduler, id, change, now));
+    return this.engine.tx(() =>
+      updateJobWithEvents(
+        (c) => updateJobLocked(this.engine.dialect, scheduler, id, c, now),
+        change,
+        events,
+      ),
+    );
   }
 
-  deleteJob(scheduler: string, id: string, expectedVersion?: number): Promise<boolean> {
+  deleteJob(
+    scheduler: string,
+    id: string,
+    expectedVersion?: number,
+    events?: (deleted: Job) => readonly EventDraft[],
+  ): Promise<boolean> {
     const version = expectedVersion === undefined ? undefined : eq(jobs.version, expectedVersion);
-    const result = this.db
-      .delete(jobs)
-      .where(and(eq(jobs.scheduler, scheduler), eq(jobs.id, id), version))
-      .run();
-    return Promise.resolve(result.changes === 1);
+    const where = and(eq(jobs.scheduler, scheduler), eq(jobs.id, id), version);
+    return this.transaction((tx, write) => {
+      const row = tx.select().from(jobs).where(where).get();
+      if (row === undefined) return false;
+      tx.delete(jobs).where(where).run();
+      write(events?.(jobFromRow(row)) ?? []);
+      return true;
+    });
   }
 
-  deleteAllJobs(scheduler: string): Promise<number> {
-    return Promise.resolve(this.db.delete(jobs).where(eq(jobs.scheduler, scheduler)).run().changes);
+  deleteAllJobs(scheduler: string, events: readonly EventDraft[] = []): Promise<number> {
+    return this.transaction((tx, write) => {
+      const n = tx.delete(jobs).where(eq(jobs.scheduler, scheduler)).run().changes;
+      write(events);
+      return n;
+    });
   }
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file metronome/v1/event_service.proto.
  */
 export const file_metronome_v1_event_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBtZXRyb25vbWUvdjEvZXZlbnRfc2VydmljZS5wcm90bxIMbWV0cm9ub21lLnYxImwKC0V2ZW50RmlsdGVyEhIKCnNjaGVkdWxlcnMYASADKAkSDwoHam9iX2lkcxgCIAMoCRIQCghoYW5kbGVycxgDIAMoCRImCgV0eXBlcxgEIAMoDjIXLm1ldHJvbm9tZS52MS5FdmVudFR5cGUicgoQU3Vic2NyaWJlUmVxdWVzdBIpCgZmaWx0ZXIYASABKAsyGS5tZXRyb25vbWUudjEuRXZlbnRGaWx0ZXISEgoIZnJvbV9ub3cYAiABKAhIABIWCgxhZnRlcl9jdXJzb3IYAyABKANIAEIHCgVzdGFydCJ9ChFTdWJzY3JpYmVSZXNwb25zZRIkCgVldmVudBgBIAEoCzITLm1ldHJvbm9tZS52MS5FdmVudEgAEjcKCmNoZWNrcG9pbnQYAiABKAsyIS5tZXRyb25vbWUudjEuU3Vic2NyaWJlQ2hlY2twb2ludEgAQgkKB3BheWxvYWQiJQoTU3Vic2NyaWJlQ2hlY2twb2ludBIOCgZjdXJzb3IYASABKAMyXgoMRXZlbnRTZXJ2aWNlEk4KCVN1YnNjcmliZRIeLm1ldHJvbm9tZS52MS5TdWJzY3JpYmVSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLlN1YnNjcmliZVJlc3BvbnNlMAFiBnByb3RvMw", [file_metronome_v1_event]);
+  fileDesc("CiBtZXRyb25vbWUvdjEvZXZlbnRfc2VydmljZS5wcm90bxIMbWV0cm9ub21lLnYxImwKC0V2ZW50RmlsdGVyEhIKCnNjaGVkdWxlcnMYASADKAkSDwoHam9iX2lkcxgCIAMoCRIQCghoYW5kbGVycxgDIAMoCRImCgV0eXBlcxgEIAMoDjIXLm1ldHJvbm9tZS52MS5FdmVudFR5cGUicgoQU3Vic2NyaWJlUmVxdWVzdBIpCgZmaWx0ZXIYASABKAsyGS5tZXRyb25vbWUudjEuRXZlbnRGaWx0ZXISEgoIZnJvbV9ub3cYAiABKAhIABIWCgxhZnRlcl9jdXJzb3IYAyABKANIAEIHCgVzdGFydCJWChFTdWJzY3JpYmVSZXNwb25zZRIjCgZldmVudHMYASADKAsyEy5tZXRyb25vbWUudjEuRXZlbnQSDgoGY3Vyc29yGAIgASgDEgwKBGxpdmUYAyABKAgyXgoMRXZlbnRTZXJ2aWNlEk4KCVN1YnNjcmliZRIeLm1ldHJvbm9tZS52MS5TdWJzY3JpYmVSZXF1ZXN0Gh8ubWV0cm9ub21lLnYxLlN1YnNjcmliZVJlc3BvbnNlMAFiBnByb3RvMw", [file_metronome_v1_event]);
 
 /**
  * Which events a subscriber receives. The criteria are combined with AND; within a criterion,
@@ -108,33 +108,37 @@ export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*
   messageDesc(file_metronome_v1_event_service, 1);
 
 /**
- * One message of the event stream.
+ * One message of the event stream: events that were committed together arrive together.
  *
  * @generated from message metronome.v1.SubscribeResponse
  */
 export type SubscribeResponse = Message<"metronome.v1.SubscribeResponse"> & {
   /**
-   * Exactly one is set.
+   * Matching events in cursor order (up to 500); empty in a message that only moves `cursor`.
    *
-   * @generated from oneof metronome.v1.SubscribeResponse.payload
+   * @generated from field: repeated metronome.v1.Event events = 1;
    */
-  payload: {
-    /**
-     * A matching event.
-     *
-     * @generated from field: metronome.v1.Event event = 1;
-     */
-    value: Event;
-    case: "event";
-  } | {
-    /**
-     * A position the subscriber can resume after.
-     *
-     * @generated from field: metronome.v1.SubscribeCheckpoint checkpoint = 2;
-     */
-    value: SubscribeCheckpoint;
-    case: "checkpoint";
-  } | { case: undefined; value?: undefined };
+  events: Event[];
+
+  /**
+   * Every matching event with a cursor up to this one has been sent, in this message or before:
+   * resume with after_cursor = cursor. At least the cursor of the last event of `events`; it
+   * also moves on while no event matches (sent every few seconds), so that a subscriber with a
+   * narrow filter resumes without rereading the events it skipped. 0 while no event was ever
+   * recorded.
+   *
+   * @generated from field: int64 cursor = 2;
+   */
+  cursor: bigint;
+
+  /**
+   * Whether the stored backlog has been sent: false while the stream replays stored events,
+   * true from the first message after it on (a subscription from now sends its first message,
+   * empty and live, at once).
+   *
+   * @generated from field: bool live = 3;
+   */
+  live: boolean;
 };
 
 /**
@@ -143,30 +147,6 @@ export type SubscribeResponse = Message<"metronome.v1.SubscribeResponse"> & {
  */
 export const SubscribeResponseSchema: GenMessage<SubscribeResponse> = /*@__PURE__*/
   messageDesc(file_metronome_v1_event_service, 2);
-
-/**
- * Every matching event up to cursor has been sent. Sent once as soon as the stored backlog has
- * been sent (at once when starting from now), so the subscriber knows it is live, and then
- * from time to time while no matching event arrives, so that a subscriber with a narrow filter
- * can resume without rereading the events it skipped.
- *
- * @generated from message metronome.v1.SubscribeCheckpoint
- */
-export type SubscribeCheckpoint = Message<"metronome.v1.SubscribeCheckpoint"> & {
-  /**
-   * Resume with after_cursor = this value. 0 when no event was ever recorded.
-   *
-   * @generated from field: int64 cursor = 1;
-   */
-  cursor: bigint;
-};
-
-/**
- * Describes the message metronome.v1.SubscribeCheckpoint.
- * Use `create(SubscribeCheckpointSchema)` to create a new message.
- */
-export const SubscribeCheckpointSchema: GenMessage<SubscribeCheckpoint> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_event_service, 3);
 
 /**
  * The event stream.
@@ -180,8 +160,8 @@ export const EventService: GenService<{
    * A cursor older than the retention (some later events were already deleted), or newer than
    * the newest event, fails with OUT_OF_RANGE: never a silent gap. A slow subscriber does not
    * slow the scheduler: when it falls behind, the server reads its events from the store again.
-   * The stream ends only on error or when the client cancels it; resume with the last cursor
-   * received (from an event or a checkpoint).
+   * The stream ends only on error, when the server shuts down (UNAVAILABLE), or when the client
+   * cancels it; resume with after_cursor = the last `cursor` received.
    *
    * @generated from rpc metronome.v1.EventService.Subscribe
    */

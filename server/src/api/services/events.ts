@@ -1,0 +1,175 @@
+/** EventService: Subscribe, the durable and resumable event stream (docs/events.md). */
+import { create, fromJson } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { InvalidArgumentError } from "../../domain/errors.js";
+import {
+  EVENT_TYPES,
+  EventMatcher,
+  type EventFilter,
+  type EventType,
+  type LoggedEvent,
+} from "../../domain/events.js";
+import { checkHandler, checkId } from "../../domain/jobs.js";
+import type { EventHub, SubscriptionStart } from "../../events/hub.js";
+import type { Logger } from "../../logger.js";
+import {
+  EventSchema,
+  EventType as PbEventType,
+  type Event as PbEvent,
+} from "../../../../sdk/src/gen/metronome/v1/event_pb.js";
+import {
+  SubscribeResponseSchema,
+  type EventService,
+  type SubscribeRequest,
+} from "../../../../sdk/src/gen/metronome/v1/event_service_pb.js";
+import { toConnectError } from "../errors.js";
+import { runErrorToProto, runStatusToProto, ts } from "../convert.js";
+
+const MAX_CRITERION_VALUES = 100;
+
+const TYPE_TO_PROTO: Record<EventType, PbEventType> = {
+  scheduler_started: PbEventType.SCHEDULER_STARTED,
+  scheduler_shutdown: PbEventType.SCHEDULER_SHUTDOWN,
+  scheduler_paused: PbEventType.SCHEDULER_PAUSED,
+  scheduler_resumed: PbEventType.SCHEDULER_RESUMED,
+  job_added: PbEventType.JOB_ADDED,
+  job_modified: PbEventType.JOB_MODIFIED,
+  job_removed: PbEventType.JOB_REMOVED,
+  all_jobs_removed: PbEventType.ALL_JOBS_REMOVED,
+  job_submitted: PbEventType.JOB_SUBMITTED,
+  job_executed: PbEventType.JOB_EXECUTED,
+  job_error: PbEventType.JOB_ERROR,
+  job_missed: PbEventType.JOB_MISSED,
+  job_max_instances: PbEventType.JOB_MAX_INSTANCES,
+  run_cancelled: PbEventType.RUN_CANCELLED,
+  worker_connected: PbEventType.WORKER_CONNECTED,
+  worker_disconnected: PbEventType.WORKER_DISCONNECTED,
+};
+
+const TYPE_FROM_PROTO = new Map<PbEventType, EventType>(
+  EVENT_TYPES.map((t) => [TYPE_TO_PROTO[t], t]),
+);
+
+function typeToProto(t: EventType): PbEventType {
+  return TYPE_TO_PROTO[t];
+}
+
+function typeFromProto(t: PbEventType, field: string): EventType {
+  const found = TYPE_FROM_PROTO.get(t);
+  if (found === undefined) throw new InvalidArgumentError(field, "is not an event type");
+  return found;
+}
+
+function criterion<T, R extends string>(
+  values: readonly T[],
+  field: string,
+  check: (v: T, field: string) => R,
+): R[] {
+  if (values.length > MAX_CRITERION_VALUES)
+    throw new InvalidArgumentError(
+      field,
+      `must have at most ${String(MAX_CRITERION_VALUES)} values`,
+    );
+  return values.map((v, i) => check(v, `${field}[${String(i)}]`));
+}
+
+export function filterFromProto(req: SubscribeRequest): EventFilter {
+  const f = req.filter;
+  if (f === undefined) return { schedulers: [], jobIds: [], handlers: [], types: [] };
+  return {
+    schedulers: criterion(f.schedulers, "filter.schedulers", checkId),
+    jobIds: criterion(f.jobIds, "filter.job_ids", checkId),
+    handlers: criterion(f.handlers, "filter.handlers", checkHandler),
+    types: criterion(f.types, "filter.types", typeFromProto),
+  };
+}
+
+function startFromProto(req: SubscribeRequest): SubscriptionStart {
+  if (req.start.case === "afterCursor") {
+    const c = req.start.value;
+    if (c < 0n) throw new InvalidArgumentError("after_cursor", "must not be negative");
+    return { afterCursor: Number(c) };
+  }
+  return { fromNow: true };
+}
+
+/** Converted once per event, however many subscribers it goes to. */
+const converted = new WeakMap<LoggedEvent, PbEvent>();
+
+export function eventToProto(e: LoggedEvent): PbEvent {
+  let pb = converted.get(e);
+  if (pb !== undefined) return pb;
+  const d = e.data;
+  pb = create(EventSchema, {
+    cursor: BigInt(e.cursor),
+    type: typeToProto(e.type),
+    time: ts(e.time),
+    scheduler: e.scheduler ?? "",
+    jobId: e.jobId ?? "",
+    runId: e.runId ?? "",
+    handler: e.handler ?? "",
+    nodeId: d.nodeId,
+    workerId: d.workerId ?? "",
+    scheduledTime: d.scheduledTime === undefined ? undefined : ts(d.scheduledTime),
+    attempt: d.attempt ?? 0,
+    manual: d.manual ?? false,
+    ...(d.runStatus === undefined ? {} : { runStatus: runStatusToProto(d.runStatus) }),
+    result: d.result === undefined ? undefined : fromJson(ValueSchema, d.result),
+    error: d.error === undefined ? undefined : runErrorToProto(d.error),
+    reason: d.reason ?? "",
+    worker:
+      d.worker === undefined
+        ? undefined
+        : {
+            workerId: d.worker.workerId,
+            sessionId: d.worker.sessionId,
+            handlers: d.worker.handlers.map(([handler, maxConcurrency]) => ({
+              handler,
+              maxConcurrency,
+            })),
+            maxConcurrency: d.worker.maxConcurrency,
+            labels: { ...d.worker.labels },
+          },
+  });
+  converted.set(e, pb);
+  return pb;
+}
+
+export function eventService(
+  hub: EventHub,
+  log: Logger,
+): Partial<ServiceImpl<typeof EventService>> {
+  return {
+    async *subscribe(req: SubscribeRequest, ctx: HandlerContext) {
+      // Errors inside a stream bypass the unary error mapping of the interceptor.
+      try {
+        const matcher = new EventMatcher(filterFromProto(req));
+        const start = startFromProto(req);
+        if (hub.isStopped) throw new ConnectError("the server is shutting down", Code.Unavailable);
+        const sub = await hub.subscribe(matcher, start);
+        const abort = (): void => {
+          sub.close();
+        };
+        ctx.signal.addEventListener("abort", abort);
+        try {
+          for await (const m of sub) {
+            yield create(SubscribeResponseSchema, {
+              events: m.events.map(eventToProto),
+              cursor: BigInt(m.cursor),
+              live: m.live,
+            });
+          }
+          // The stream ends only when this node stops: the client resumes elsewhere.
+          if (!ctx.signal.aborted)
+            throw new ConnectError("the server is shutting down", Code.Unavailable);
+        } finally {
+          ctx.signal.removeEventListener("abort", abort);
+          sub.close();
+        }
+      } catch (err) {
+        throw toConnectError(err, log);
+      }
+    },
+  };
+}
