@@ -43,6 +43,7 @@ const FLAGS: readonly (readonly [flag: string, key: ConfigKey])[] = [
   ["--tls-key <file>", "METRONOME_TLS_KEY"],
   ["--migrate-on-start <bool>", "METRONOME_MIGRATE_ON_START"],
   ["--node-id <id>", "METRONOME_NODE_ID"],
+  ["--event-retention <seconds>", "METRONOME_EVENT_RETENTION"],
 ];
 
 function withConfigFlags(cmd: Command): Command {

@@ -68,6 +68,12 @@ export interface Config {
     readonly eventsSeconds: number;
     readonly runsSeconds: number;
   };
+  readonly events: {
+    /** Recent events kept in memory per node. */
+    readonly bufferEvents: number;
+    /** Events queued per subscriber before it catches up by itself. */
+    readonly subscriberQueue: number;
+  };
   readonly engine: {
     /** How long a lease lasts after its assignment or last heartbeat. */
     readonly leaseMs: number;
@@ -281,6 +287,8 @@ const settingsSchema = z
     METRONOME_LOG_LEVEL: key(LOG_LEVEL.default("info")),
     METRONOME_EVENT_RETENTION: key(wholeNumber(1).default(604_800)),
     METRONOME_RUN_RETENTION: key(wholeNumber(1).default(2_592_000)),
+    METRONOME_EVENT_BUFFER: key(wholeNumber(1).default(20_000)),
+    METRONOME_EVENT_SUBSCRIBER_QUEUE: key(wholeNumber(1).default(2_000)),
     METRONOME_MIGRATE_ON_START: key(BOOLEAN.default(true)),
     METRONOME_NODE_ID: key(NODE_ID.optional()),
     METRONOME_SHUTDOWN_GRACE: key(
@@ -374,6 +382,15 @@ const KEY_DOCS = {
   METRONOME_RUN_RETENTION: {
     default: "2592000",
     description: "how long finished runs are kept, in seconds (default 30 days)",
+  },
+  METRONOME_EVENT_BUFFER: {
+    default: "20000",
+    description: "recent events each node keeps in memory for subscribers catching up",
+  },
+  METRONOME_EVENT_SUBSCRIBER_QUEUE: {
+    default: "2000",
+    description:
+      "events queued for one subscriber before it is left to catch up from memory or the store",
   },
   METRONOME_MIGRATE_ON_START: {
     default: "true",
@@ -521,6 +538,10 @@ export function loadConfig(options: LoadConfigOptions): Config {
     retention: {
       eventsSeconds: s.METRONOME_EVENT_RETENTION,
       runsSeconds: s.METRONOME_RUN_RETENTION,
+    },
+    events: {
+      bufferEvents: s.METRONOME_EVENT_BUFFER,
+      subscriberQueue: s.METRONOME_EVENT_SUBSCRIBER_QUEUE,
     },
     engine: {
       leaseMs: Math.round(s.METRONOME_LEASE_DURATION * 1000),

@@ -52,7 +52,10 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   const events = new EventLog(store.engineDb(), clock, log.child({ component: "events" }), {
     retentionMs: config.retention.eventsSeconds * 1000,
   });
-  const hub = new EventHub(store.engineDb(), log.child({ component: "event-hub" }));
+  const hub = new EventHub(store.engineDb(), log.child({ component: "event-hub" }), {
+    bufferEvents: config.events.bufferEvents,
+    maxQueuedEvents: config.events.subscriberQueue,
+  });
   events.onSequenced(() => {
     hub.poke();
   });

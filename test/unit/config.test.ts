@@ -39,6 +39,7 @@ const DEFAULTS: Config = {
   server: { host: "0.0.0.0", port: 8080, tls: null, authTokens: [], shutdownGraceSeconds: 10 },
   logLevel: "info",
   retention: { eventsSeconds: 604_800, runsSeconds: 2_592_000 },
+  events: { bufferEvents: 20_000, subscriberQueue: 2_000 },
   engine: { leaseMs: 30_000, pollIntervalMs: 1000 },
   limits: { maxPayloadBytes: 65_536, maxPageSize: 1000 },
   warnings: [],
@@ -102,6 +103,8 @@ describe("each key", () => {
     ["METRONOME_LOG_LEVEL", "silent", (c) => c.logLevel, "silent"],
     ["METRONOME_EVENT_RETENTION", "86400", (c) => c.retention.eventsSeconds, 86_400],
     ["METRONOME_RUN_RETENTION", "172800", (c) => c.retention.runsSeconds, 172_800],
+    ["METRONOME_EVENT_BUFFER", "500", (c) => c.events.bufferEvents, 500],
+    ["METRONOME_EVENT_SUBSCRIBER_QUEUE", "50", (c) => c.events.subscriberQueue, 50],
     ["METRONOME_MIGRATE_ON_START", "0", (c) => c.migrateOnStart, false],
     ["METRONOME_NODE_ID", "node-a.example", (c) => c.nodeId, "node-a.example"],
     ["METRONOME_SHUTDOWN_GRACE", "30", (c) => c.server.shutdownGraceSeconds, 30],
@@ -354,6 +357,16 @@ describe("invalid values name their key", () => {
       'METRONOME_RUN_RETENTION: expected a whole number >= 1, got "0"',
     ],
     [
+      "METRONOME_EVENT_BUFFER",
+      "-1",
+      'METRONOME_EVENT_BUFFER: expected a whole number >= 1, got "-1"',
+    ],
+    [
+      "METRONOME_EVENT_SUBSCRIBER_QUEUE",
+      "many",
+      'METRONOME_EVENT_SUBSCRIBER_QUEUE: expected a whole number >= 1, got "many"',
+    ],
+    [
       "METRONOME_MIGRATE_ON_START",
       "sometimes",
       'METRONOME_MIGRATE_ON_START: expected true or false (also 1/0, yes/no), got "sometimes"',
@@ -597,7 +610,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(21);
+    expect(keys).toHaveLength(23);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",
@@ -614,7 +627,7 @@ describe("CONFIG_KEYS", () => {
     for (const info of CONFIG_KEYS) {
       if (info.default !== "" && info.key !== "METRONOME_NODE_ID") env[info.key] = info.default;
     }
-    expect(Object.keys(env)).toHaveLength(17);
+    expect(Object.keys(env)).toHaveLength(19);
     expect(load(env)).toEqual(DEFAULTS);
   });
 });

@@ -165,6 +165,10 @@ export class EventHub {
     if (matched.length > 0) {
       if (s.queuedEvents + matched.length > this.options.maxQueuedEvents) {
         // Too slow: it catches up by itself from what it has queued (its position stays).
+        this.log.info(
+          { position: s.pos, queued: s.queuedEvents },
+          "a subscriber fell behind; it catches up from memory or the store",
+        );
         this.live.delete(s);
         s.attached = false;
         s.wake();
