@@ -8,6 +8,7 @@
  *   npm run -s bench -- sustained    (2,000 jobs every second for 30 s: completeness, lateness)
  *   npm run -s bench -- scale        (100,000 stored jobs: insert rate, start-up, memory)
  *   npm run -s bench -- throughput   (executions per second end to end)
+ *   npm run -s bench -- events       (event latency and rate with 100 subscribers while firing)
  */
 const BENCHES = new Map<string, () => Promise<unknown>>([
   ["api", () => import("./api.js")],
@@ -15,6 +16,7 @@ const BENCHES = new Map<string, () => Promise<unknown>>([
   ["sustained", () => import("./sustained.js")],
   ["scale", () => import("./scale.js")],
   ["throughput", () => import("./throughput.js")],
+  ["events", () => import("./events.js")],
   ["store", () => import("./store.js")],
   ["triggers", () => import("./triggers.js")],
 ]);

@@ -49,10 +49,16 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     throw err;
   }
   const defaults = serverDefaults(config);
-  const events = new EventLog(store.engineDb(), clock, log.child({ component: "events" }), {
-    retentionMs: config.retention.eventsSeconds * 1000,
-  });
-  const hub = new EventHub(store.engineDb(), log.child({ component: "event-hub" }), {
+  const events = new EventLog(
+    store.engineDb(),
+    store.eventsDb(),
+    clock,
+    log.child({ component: "events" }),
+    {
+      retentionMs: config.retention.eventsSeconds * 1000,
+    },
+  );
+  const hub = new EventHub(store.eventsDb(), log.child({ component: "event-hub" }), {
     bufferEvents: config.events.bufferEvents,
     maxQueuedEvents: config.events.subscriberQueue,
   });
@@ -158,6 +164,7 @@ function withWriteHooks(
   return {
     migrate: () => store.migrate(),
     engineDb: () => store.engineDb(),
+    eventsDb: () => store.eventsDb(),
     ping: () => store.ping(),
     close: () => store.close(),
     getScheduler: (name) => store.getScheduler(name),

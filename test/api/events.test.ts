@@ -4,7 +4,13 @@
  * cursor without a gap or a duplicate, filters narrow on the server, bad requests are
  * INVALID_ARGUMENT or OUT_OF_RANGE, and an event whose transaction commits late is not skipped.
  */
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { status } from "@grpc/grpc-js";
+import {
+  EventService,
+  type SubscribeResponse,
+} from "../../sdk/src/gen/metronome/v1/event_service_pb.js";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../support/clock.js";
@@ -152,6 +158,37 @@ describeMysql("Subscribe over @grpc/grpc-js", () => {
       ["EVENT_TYPE_JOB_REMOVED", "f3"],
     ]);
   }, 20_000);
+
+  it("a Connect JSON subscriber gets the same events as a binary one", async () => {
+    const binary = subscribe({ from_now: true, filter: { job_ids: ["json1", "json2"] } });
+    await binary.next();
+    const json = createClient(
+      EventService,
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: false }),
+    );
+    const abort = new AbortController();
+    const stream = json.subscribe(
+      { filter: { jobIds: ["json1", "json2"] }, start: { case: "fromNow", value: true } },
+      { signal: abort.signal },
+    );
+    const iter = stream[Symbol.asyncIterator]();
+    const nextMessage = async (): Promise<SubscribeResponse> => {
+      const r: IteratorResult<SubscribeResponse, unknown> = await iter.next();
+      if (r.done === true) throw new Error("the stream ended");
+      return r.value;
+    };
+    expect((await nextMessage()).live).toBe(true);
+    await addJob("json1");
+    await addJob("json2");
+    const got: string[] = [];
+    while (got.length < 2) {
+      for (const e of (await nextMessage()).events) got.push(`${e.jobId}@${String(e.cursor)}`);
+    }
+    abort.abort();
+    await iter.return?.();
+    const fromBinary = await binary.events((events) => events.length >= 2);
+    expect(got).toEqual(fromBinary.map((e) => `${String(e.job_id)}@${String(e.cursor)}`));
+  });
 
   it("rejects bad filters and cursors with the field named", async () => {
     const fails = async (request: object) => {

@@ -118,7 +118,10 @@ describeMysql("SDK events", () => {
     expect(() => {
       scheduler.addListener(() => undefined, 0);
     }).toThrow(RangeError);
-    expect(typesOfMask(EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)).toEqual(["job_executed", "job_error"]);
+    expect(typesOfMask(EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)).toEqual([
+      "job_executed",
+      "job_error",
+    ]);
   }, 20_000);
 
   it("an EventStream resumes by itself across a restart of its node", async () => {

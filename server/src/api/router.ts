@@ -73,6 +73,10 @@ export function apiHandler(deps: ApiDeps): RequestHandler {
     interceptors: [requestInterceptor(deps.log, deps.authTokens)],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },
+    // Responses are not compressed: on the networks a scheduler runs in, the CPU a gzip of
+    // every message costs (per subscriber, for the event stream) outweighs the bytes saved.
+    // Compressed requests are still accepted.
+    compressMinBytes: Number.POSITIVE_INFINITY,
     // The largest request is a job with its payload; decompressed bodies count too.
     readMaxBytes: deps.maxPayloadBytes * 4 + 65_536,
   });

@@ -214,16 +214,15 @@ export class EventMatcher {
     this.jobIds = set(filter.jobIds);
     this.handlers = set(filter.handlers);
     this.types = set(filter.types);
-  }
-
-  get matchesAll(): boolean {
-    return (
+    this.matchesAll =
       this.schedulers === null &&
       this.jobIds === null &&
       this.handlers === null &&
-      this.types === null
-    );
+      this.types === null;
   }
+
+  /** The filter is empty: every event matches. */
+  readonly matchesAll: boolean;
 
   matches(e: EventDraft): boolean {
     if (this.types !== null && !this.types.has(e.type)) return false;

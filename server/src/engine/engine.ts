@@ -206,10 +206,7 @@ export class Engine {
         const now = this.clock.now();
         return this.db.tx(() =>
           withEvents(q.completeRuns(this.db.dialect, now, items, this.fail), (verdicts) =>
-            this.runEvents(
-              verdicts.flatMap((v) => (v.accepted && v.recorded ? [v.run] : [])),
-              now,
-            ),
+            this.runEvents(verdicts.flatMap((v) => (v.accepted && v.recorded ? [v.run] : []))),
           ),
         );
       },
@@ -218,8 +215,12 @@ export class Engine {
     );
   }
 
-  private runEvents(runs: readonly Run[], now: number): EventDraft[] {
-    return runEvents(runs, now, this.config.nodeId);
+  /**
+   * The events of runs that changed, stamped with the time they are written: the body of the
+   * transaction has run, only the insert of its events and the commit are left.
+   */
+  private runEvents(runs: readonly Run[]): EventDraft[] {
+    return runEvents(runs, this.clock.now(), this.config.nodeId);
   }
 
   /** Writes events that report no other change (a node or a worker session started or ended). */
@@ -359,7 +360,7 @@ export class Engine {
           }
         }),
         (c) => [
-          ...this.runEvents(c.runs, now),
+          ...this.runEvents(c.runs),
           ...c.ended.map((job) =>
             jobEvent(
               "job_removed",
@@ -455,7 +456,7 @@ export class Engine {
             },
             (run, running) => skippedForMaxInstances(run, running, now),
           ),
-          (r) => this.runEvents([...r.ended, ...r.taken], now),
+          (r) => this.runEvents([...r.ended, ...r.taken]),
         ),
       );
       if (ended.length > 0) again = true;
@@ -537,7 +538,7 @@ export class Engine {
       const now = this.clock.now();
       const run = await this.db.tx(() =>
         withEvents(q.timeOutRun(this.db.dialect, now, lease), (r) =>
-          this.runEvents(r === null ? [] : [r], now),
+          this.runEvents(r === null ? [] : [r]),
         ),
       );
       if (run === null) return; // finished meanwhile
@@ -565,7 +566,7 @@ export class Engine {
     const leases = now - this.lastOutage >= this.config.leaseMs;
     const swept = await this.db.tx(() =>
       withEvents(q.sweep(this.db.dialect, now, SWEEP_BATCH, this.fail, misfires, leases), (r) =>
-        this.runEvents([...r.missed, ...r.timedOut, ...r.expired], now),
+        this.runEvents([...r.missed, ...r.timedOut, ...r.expired]),
       ),
     );
     if (swept.expired.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
@@ -736,7 +737,7 @@ export class Engine {
     const now = this.clock.now();
     await this.db.tx(() =>
       withEvents(q.cancelPendingRuns(this.db.dialect, now, scheduler, jobId), (runs) =>
-        this.runEvents(runs, now),
+        this.runEvents(runs),
       ),
     );
   }
@@ -755,7 +756,7 @@ export class Engine {
     const now = this.clock.now();
     const out = await this.db.tx(() =>
       withEvents(q.cancelRun(this.db.dialect, now, runId, reason || "cancelled"), (o) =>
-        o.kind === "cancelled" && o.changed ? this.runEvents([o.run], now) : [],
+        o.kind === "cancelled" && o.changed ? this.runEvents([o.run]) : [],
       ),
     );
     if (out.kind === "not_found") throw new NotFoundError(`run ${runId}`);

@@ -156,14 +156,31 @@ export class EventHub {
       this.floor = this.buffer[excess - 1]?.cursor ?? this.floor;
       this.buffer = this.buffer.slice(excess);
     }
-    for (const s of this.live) this.feed(s, batch);
+    let parts: (readonly LoggedEvent[])[] | undefined;
+    const shared = () => (parts ??= chunk(batch, this.options.pageEvents));
+    for (const s of this.live) this.feed(s, batch, shared);
   }
 
-  private feed(s: Subscription, batch: readonly LoggedEvent[]): void {
-    const matched: LoggedEvent[] = [];
-    for (const e of batch) if (e.cursor > s.pos && s.matcher.matches(e)) matched.push(e);
-    if (matched.length > 0) {
-      if (s.queuedEvents + matched.length > this.options.maxQueuedEvents) {
+  private feed(
+    s: Subscription,
+    batch: readonly LoggedEvent[],
+    shared: () => readonly (readonly LoggedEvent[])[],
+  ): void {
+    let parts: readonly (readonly LoggedEvent[])[];
+    let count = 0;
+    if (s.matcher.matchesAll && (batch[0]?.cursor ?? 0) > s.pos) {
+      // Every event goes: the same message parts for every such subscriber (their encoding is
+      // then done once, see api/services/events.ts).
+      parts = shared();
+      count = batch.length;
+    } else {
+      const matched: LoggedEvent[] = [];
+      for (const e of batch) if (e.cursor > s.pos && s.matcher.matches(e)) matched.push(e);
+      parts = chunk(matched, this.options.pageEvents);
+      count = matched.length;
+    }
+    if (count > 0) {
+      if (s.queuedEvents + count > this.options.maxQueuedEvents) {
         // Too slow: it catches up by itself from what it has queued (its position stays).
         this.log.info(
           { position: s.pos, queued: s.queuedEvents },
@@ -174,15 +191,12 @@ export class EventHub {
         s.wake();
         return;
       }
-      for (let i = 0; i < matched.length; i += this.options.pageEvents)
-        s.enqueue({
-          events: matched.slice(i, i + this.options.pageEvents),
-          cursor: i + this.options.pageEvents >= matched.length ? this.head : 0,
-          live: true,
-        });
+      parts.forEach((events, i) => {
+        s.enqueue({ events, cursor: i === parts.length - 1 ? this.head : 0, live: true });
+      });
     }
     if (this.head > s.pos) s.pos = this.head;
-    if (matched.length > 0) s.wake();
+    if (count > 0) s.wake();
   }
 
   private checkpoints(): void {
@@ -268,6 +282,13 @@ export class EventHub {
     s.pos = rows.length === page ? (rows[rows.length - 1]?.cursor ?? upTo) : upTo;
     return events.length > 0 ? { events, cursor: s.pos, live: false } : null;
   }
+}
+
+function chunk<T>(items: readonly T[], size: number): (readonly T[])[] {
+  if (items.length <= size) return items.length === 0 ? [] : [items];
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /** The index of the first event with a cursor above `cursor`. */

@@ -30,12 +30,15 @@ export class EventLog {
   private readonly listeners = new Set<() => void>();
 
   constructor(
+    /** Announces commits of events. */
+    commits: EngineDb,
+    /** Where the log's own statements run. */
     private readonly db: EngineDb,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly config: EventLogConfig,
   ) {
-    db.onEventsCommitted(() => {
+    commits.onEventsCommitted(() => {
       this.sequenceSoon();
     });
   }

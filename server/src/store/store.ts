@@ -42,6 +42,12 @@ export interface Store {
   migrate(): Promise<void>;
   /** Where the firing engine runs its transactions (see store/engine). */
   engineDb(): EngineDb;
+  /**
+   * Where the event log sequences and reads events: on MySQL a pool of its own, so that the
+   * engine's load does not delay events; on SQLite the engine's connection. Commits of events
+   * are announced by `engineDb()`.
+   */
+  eventsDb(): EngineDb;
   /** Round-trip to the database. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 /** EventService: Subscribe, the durable and resumable event stream (docs/events.md). */
-import { create, fromJson } from "@bufbuild/protobuf";
+import { create, fromJson, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../domain/errors.js";
@@ -11,7 +12,7 @@ import {
   type LoggedEvent,
 } from "../../domain/events.js";
 import { checkHandler, checkId } from "../../domain/jobs.js";
-import type { EventHub, SubscriptionStart } from "../../events/hub.js";
+import type { EventHub, StreamMessage, SubscriptionStart } from "../../events/hub.js";
 import type { Logger } from "../../logger.js";
 import {
   EventSchema,
@@ -22,6 +23,7 @@ import {
   SubscribeResponseSchema,
   type EventService,
   type SubscribeRequest,
+  type SubscribeResponse,
 } from "../../../../sdk/src/gen/metronome/v1/event_service_pb.js";
 import { toConnectError } from "../errors.js";
 import { runErrorToProto, runStatusToProto, ts } from "../convert.js";
@@ -136,6 +138,51 @@ export function eventToProto(e: LoggedEvent): PbEvent {
   return pb;
 }
 
+/** An event's binary encoding, made once however many subscribers it goes to. */
+const encoded = new WeakMap<LoggedEvent, Uint8Array>();
+
+function eventBytes(e: LoggedEvent): Uint8Array {
+  let bytes = encoded.get(e);
+  if (bytes === undefined) {
+    bytes = toBinary(EventSchema, eventToProto(e));
+    encoded.set(e, bytes);
+  }
+  return bytes;
+}
+
+/** The encoded `events` field (number 1) of a message part, shared by the subscribers given it. */
+const encodedParts = new WeakMap<readonly LoggedEvent[], Uint8Array>();
+
+/**
+ * A binary response carrying pre-encoded events: they ride as the message's unknown fields,
+ * which the binary serializer writes as they are: on the wire, exactly `repeated Event events =
+ * 1`. (The JSON codec drops unknown fields: JSON subscribers get converted messages.)
+ */
+function binaryResponse(m: StreamMessage): SubscribeResponse {
+  let data = encodedParts.get(m.events);
+  if (data === undefined && m.events.length > 0) {
+    const w = new BinaryWriter();
+    m.events.forEach((e, i) => {
+      // The first entry's tag is written by the serializer (`no` below).
+      if (i > 0) w.tag(1, WireType.LengthDelimited);
+      w.bytes(eventBytes(e));
+    });
+    data = w.finish();
+    encodedParts.set(m.events, data);
+  }
+  const res = create(SubscribeResponseSchema, { cursor: BigInt(m.cursor), live: m.live });
+  if (data !== undefined) res.$unknown = [{ no: 1, wireType: WireType.LengthDelimited, data }];
+  return res;
+}
+
+function jsonResponse(m: StreamMessage): SubscribeResponse {
+  return create(SubscribeResponseSchema, {
+    events: m.events.map(eventToProto),
+    cursor: BigInt(m.cursor),
+    live: m.live,
+  });
+}
+
 export function eventService(
   hub: EventHub,
   log: Logger,
@@ -153,13 +200,8 @@ export function eventService(
         };
         ctx.signal.addEventListener("abort", abort);
         try {
-          for await (const m of sub) {
-            yield create(SubscribeResponseSchema, {
-              events: m.events.map(eventToProto),
-              cursor: BigInt(m.cursor),
-              live: m.live,
-            });
-          }
+          const json = /json/i.test(ctx.requestHeader.get("content-type") ?? "");
+          for await (const m of sub) yield json ? jsonResponse(m) : binaryResponse(m);
           // The stream ends only when this node stops: the client resumes elsewhere.
           if (!ctx.signal.aborted)
             throw new ConnectError("the server is shutting down", Code.Unavailable);

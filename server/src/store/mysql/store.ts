@@ -132,6 +132,16 @@ export class MysqlStore implements Store {
   }
 
   private engine: MysqlEngineDb | undefined;
+
+  eventsDb(): MysqlEngineDb {
+    this.events ??= new MysqlEngineDb(
+      createCallbackPool({ ...this.poolOptions, connectionLimit: 3 }),
+      storeError,
+    );
+    return this.events;
+  }
+
+  private events: MysqlEngineDb | undefined;
   private poolOptions: mysql.PoolOptions = {};
 
   static open(url: string, options: { connectionLimit?: number } = {}): MysqlStore {
@@ -179,6 +189,7 @@ export class MysqlStore implements Store {
     await Promise.all([
       this.pool.end(),
       this.engine?.end(),
+      this.events?.end(),
       new Promise<void>((resolve) => {
         if (this.inserts === undefined) resolve();
         else

@@ -45,6 +45,10 @@ export class SqliteStore implements Store {
     return this.engine;
   }
 
+  eventsDb(): EngineDb {
+    return this.engine;
+  }
+
   /** Open (creating the file and its folder if needed) a database file, or ":memory:". */
   static open(path: string): SqliteStore {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });

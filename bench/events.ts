@@ -1,0 +1,261 @@
+/**
+ * Events: commit-to-subscriber latency and delivery rate with 100 subscribers, while the engine
+ * fires 1,000 interval jobs every second, their fire times spread over the second (each run
+ * records job_submitted and job_executed: a steady 2,000 events per second). The firing lateness is measured in two windows, first without
+ * subscribers and then with them, so that their cost to the engine shows.
+ *
+ * Server and SDK worker are separate processes on MariaDB; the subscribers run in this process,
+ * each on its own HTTP/2 connection (@grpc/grpc-js), reading only each event's cursor, type and
+ * time off the wire. Latency is the
+ * time a subscriber receives an event minus the event's `time`, which the server takes before
+ * the transaction that writes it (so it includes the commit itself). By default every
+ * subscriber receives every event; BENCH_FILTERED=1 gives each a filter on a hundredth of the
+ * jobs instead.
+ *
+ *   npm run -s bench -- events
+ *   BENCH_JOBS=500 BENCH_SECONDS=5 BENCH_SUBSCRIBERS=10 npm run -s bench -- events
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import * as grpc from "@grpc/grpc-js";
+import { SubscribeRequestSchema } from "../sdk/src/gen/metronome/v1/event_service_pb.js";
+import { EventType } from "../sdk/src/gen/metronome/v1/event_pb.js";
+import {
+  addJobsBulk,
+  cpuSeconds,
+  machine,
+  peakRssMb,
+  percentiles,
+  setUp,
+  ts,
+  until,
+  type Execution,
+} from "./engine-support.js";
+
+const JOBS = Number(process.env.BENCH_JOBS ?? "1000");
+const WINDOW_S = Number(process.env.BENCH_SECONDS ?? "10");
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? "100");
+const FILTERED = process.env.BENCH_FILTERED === "1";
+const WARMUP_S = 5;
+
+/** Latencies per event type (its enum number). */
+const byType: Record<number, number[]> = {};
+interface Subscriber {
+  readonly latencies: number[];
+  readonly cursors: bigint[];
+  received: number;
+  live: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * What a subscriber needs of a message: each event's cursor, type and time, read straight from
+ * the wire (a full decode of every event in 100 subscribers would cost this process more CPU
+ * than the server spends sending them; real subscribers are elsewhere).
+ */
+interface Lean {
+  readonly events: { cursor: bigint; type: number; timeMs: number }[];
+  readonly live: boolean;
+}
+
+function readLean(buf: Buffer): Lean {
+  const r = new BinaryReader(buf);
+  const events: Lean["events"] = [];
+  let live = false;
+  while (r.pos < r.len) {
+    const [no, wt] = r.tag();
+    if (no === 1 && wt === WireType.LengthDelimited) {
+      const e = new BinaryReader(r.bytes());
+      let cursor = 0n;
+      let type = 0;
+      let timeMs = 0;
+      while (e.pos < e.len) {
+        const [f, w] = e.tag();
+        if (f === 1) cursor = BigInt(e.int64());
+        else if (f === 2) type = e.int32();
+        else if (f === 3) {
+          const t = new BinaryReader(e.bytes());
+          let seconds = 0;
+          let nanos = 0;
+          while (t.pos < t.len) {
+            const [tf, tw] = t.tag();
+            if (tf === 1) seconds = Number(t.int64());
+            else if (tf === 2) nanos = t.int32();
+            else t.skip(tw, tf);
+          }
+          timeMs = seconds * 1000 + Math.floor(nanos / 1e6);
+        } else e.skip(w, f);
+      }
+      events.push({ cursor, type, timeMs });
+    } else if (no === 3) live = r.bool();
+    else r.skip(wt, no);
+  }
+  return { events, live };
+}
+
+function subscribe(
+  port: number,
+  index: number,
+  window: { readonly b0: number; readonly b1: number },
+): Subscriber {
+  const client = new grpc.Client(`127.0.0.1:${String(port)}`, grpc.credentials.createInsecure(), {
+    // One connection per subscriber, as separate services would have.
+    "grpc.use_local_subchannel_pool": 1,
+  });
+  const filter = FILTERED
+    ? {
+        jobIds: Array.from(
+          { length: Math.ceil(JOBS / SUBSCRIBERS) },
+          (_, k) => `events-${String(k * SUBSCRIBERS + index)}`,
+        ).filter((_, k) => k * SUBSCRIBERS + index < JOBS),
+      }
+    : {};
+  const request = create(SubscribeRequestSchema, {
+    filter,
+    start: { case: "fromNow", value: true },
+  });
+  let markLive: () => void = () => undefined;
+  const call = client.makeServerStreamRequest(
+    "/metronome.v1.EventService/Subscribe",
+    (req: typeof request) => Buffer.from(toBinary(SubscribeRequestSchema, req)),
+    readLean,
+    request,
+  );
+  const sub: Subscriber = {
+    latencies: [],
+    cursors: [],
+    received: 0,
+    live: new Promise((resolve) => (markLive = resolve)),
+    stop: () => {
+      call.cancel();
+      client.close();
+    },
+  };
+  call.on("data", (res: Lean) => {
+    if (res.live) markLive();
+    const now = Date.now();
+    for (const e of res.events) {
+      if (e.timeMs < window.b0 || e.timeMs >= window.b1) continue;
+      sub.received++;
+      sub.latencies.push(now - e.timeMs);
+      (byType[e.type] ??= []).push(now - e.timeMs);
+      sub.cursors.push(e.cursor);
+    }
+  });
+  call.on("error", (err: grpc.ServiceError) => {
+    if (err.code !== grpc.status.CANCELLED)
+      console.error(`subscriber ${String(index)} failed`, err);
+  });
+  return sub;
+}
+
+function lateness(executions: readonly Execution[], w0: number, w1: number) {
+  const inWindow = executions.filter((e) => e.scheduledTime >= w0 && e.scheduledTime < w1);
+  const distinct = new Set(inWindow.map((e) => `${e.jobId}@${String(e.scheduledTime)}`));
+  return {
+    expected: JOBS * ((w1 - w0) / 1000),
+    distinct: distinct.size,
+    duplicates: inWindow.length - distinct.size,
+    ...percentiles(inWindow.map((e) => e.started - e.scheduledTime)),
+  };
+}
+
+const bench = await setUp("events");
+const subscribers: Subscriber[] = [];
+try {
+  const worker = await bench.startWorker(JOBS);
+  const start = Math.ceil((Date.now() + 3000 + JOBS) / 1000) * 1000;
+  await addJobsBulk(bench, JOBS, (i) => ({
+    id: `events-${String(i)}`,
+    // Spread over the second: a steady rate rather than one burst per second.
+    trigger: {
+      kind: {
+        case: "interval",
+        value: { seconds: 1, startDate: ts(start + Math.floor((i * 1000) / JOBS)) },
+      },
+    },
+  }));
+  if (Date.now() > start) throw new Error("adding the jobs took longer than planned");
+
+  // Window 1: the engine alone.
+  const a0 = start + WARMUP_S * 1000;
+  const a1 = a0 + WINDOW_S * 1000;
+  await until(a0);
+  const cpuA0 = cpuSeconds(bench.server.pid);
+  await until(a1);
+  const cpuA1 = cpuSeconds(bench.server.pid);
+
+  // Window 2: the same with the subscribers, from the second after they are all live.
+  const window: { b0: number; b1: number } = { b0: Infinity, b1: Infinity };
+  for (let i = 0; i < SUBSCRIBERS; i++) subscribers.push(subscribe(bench.server.port, i, window));
+  await Promise.all(subscribers.map((s) => s.live));
+  const connectMs = Date.now() - a1;
+  window.b0 = Math.ceil((Date.now() + 1000) / 1000) * 1000;
+  window.b1 = window.b0 + WINDOW_S * 1000;
+  const { b0, b1 } = window;
+  await until(b0);
+  const cpuB0 = cpuSeconds(bench.server.pid);
+  const selfB0 = cpuSeconds(process.pid);
+  await until(b1);
+  const cpuB1 = cpuSeconds(bench.server.pid);
+  const selfB1 = cpuSeconds(process.pid);
+  // Events of the window's last moments are still arriving.
+  await until(b1 + 2000);
+  const rss = peakRssMb(bench.server.pid);
+  for (const s of subscribers) s.stop();
+  await worker.stop();
+  const executions = worker.executions();
+
+  const all = subscribers.flatMap((s) => s.latencies);
+  const p = percentiles(all);
+  // Every subscriber received the same events, each once, in cursor order.
+  const ordered = subscribers.every((s) =>
+    s.cursors.every((c, i) => i === 0 || c > (s.cursors[i - 1] ?? 0n)),
+  );
+  const counts = subscribers.map((s) => s.received);
+  const perSubscriber = counts.reduce((x, y) => x + y, 0) / subscribers.length;
+  const eventsTotal = FILTERED ? counts.reduce((x, y) => x + y, 0) : Math.max(...counts);
+  const engineAlone = lateness(executions, a0, a1);
+  const engineWithSubscribers = lateness(executions, b0, b1);
+  console.log(
+    JSON.stringify({
+      bench: "events",
+      latency_ms_by_type: Object.fromEntries(
+        Object.entries(byType).map(([k, v]) => [
+          EventType[Number(k)]?.toLowerCase() ?? k,
+          percentiles(v),
+        ]),
+      ),
+      jobs: JOBS,
+      subscribers: SUBSCRIBERS,
+      filtered: FILTERED,
+      window_s: WINDOW_S,
+      subscribers_connect_ms: connectMs,
+      events_per_s: Math.round(eventsTotal / WINDOW_S),
+      events_per_s_per_subscriber: Math.round(perSubscriber / WINDOW_S),
+      deliveries_per_s: Math.round(all.length / WINDOW_S),
+      latency_ms_p50: p.p50,
+      latency_ms_p95: p.p95,
+      latency_ms_p99: p.p99,
+      latency_ms_max: p.max,
+      in_cursor_order: ordered,
+      same_events_everywhere: FILTERED || counts.every((c) => c === counts[0]),
+      firing_lateness_ms_p99_alone: engineAlone.p99,
+      firing_lateness_ms_p99_with_subscribers: engineWithSubscribers.p99,
+      runs_missing_alone: engineAlone.expected - engineAlone.distinct,
+      runs_missing_with_subscribers:
+        engineWithSubscribers.expected - engineWithSubscribers.distinct,
+      server_cpu_s_alone: Math.round((cpuA1 - cpuA0) * 100) / 100,
+      server_cpu_s_with_subscribers: Math.round((cpuB1 - cpuB0) * 100) / 100,
+      subscribers_cpu_s: Math.round((selfB1 - selfB0) * 100) / 100,
+      server_peak_rss_mb: rss,
+      targets: { latency_ms_p99: 50, events_per_s: 2000 },
+      meets_targets: p.p99 <= 50 && eventsTotal / WINDOW_S >= 2000 * 0.95,
+      store: "mariadb",
+      ...machine(),
+    }),
+  );
+} finally {
+  for (const s of subscribers) s.stop();
+  await bench.close();
+}
