@@ -235,10 +235,10 @@ export class Engine {
           this.log.warn({ err }, "recording scheduler_started failed");
         },
       );
-      this.loops.push(this.loop("firing", this.fireWaiter, () => this.fireOnce()));
+      this.loops.push(this.loop("firing", this.fireWaiter, () => this.firingOnce()));
     }
     this.loops.push(this.loop("dispatch", this.dispatchWaiter, () => this.dispatchOnce()));
-    this.loops.push(this.loop("sweep", this.sweepWaiter, () => this.sweepOnce()));
+    this.loops.push(this.loop("sweep", this.sweepWaiter, () => this.sweepingOnce()));
   }
 
   async stop(): Promise<void> {
@@ -265,10 +265,30 @@ export class Engine {
    * every step is a transaction, so running one twice at once is harmless.
    */
   async pass(): Promise<void> {
-    if (this.config.firing) await this.fireOnce();
+    if (this.config.firing) await this.firingOnce();
     await this.dispatchOnce();
-    await this.sweepOnce();
+    await this.sweepingOnce();
     await this.dispatchOnce();
+  }
+
+  /**
+   * Each step runs one at a time (the loop's and `pass()`'s queue), so that a pass sees the
+   * work of a step the loop had under way: two claims at once would skip each other's locked
+   * rows, and the pass would return before the loop's claim committed.
+   */
+  private firing: Promise<unknown> = Promise.resolve();
+  private sweeping: Promise<unknown> = Promise.resolve();
+
+  private firingOnce(): Promise<number> {
+    const run = this.firing.then(() => this.fireOnce());
+    this.firing = run.catch(() => undefined);
+    return run;
+  }
+
+  private sweepingOnce(): Promise<number> {
+    const run = this.sweeping.then(() => this.sweepOnce());
+    this.sweeping = run.catch(() => undefined);
+    return run;
   }
 
   /**
