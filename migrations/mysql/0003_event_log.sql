@@ -1,13 +1,9 @@
 CREATE TABLE `event_log` (
 	`id` bigint unsigned AUTO_INCREMENT NOT NULL,
 	`cursor` bigint unsigned,
-	`type` varchar(32) NOT NULL,
-	`scheduler` varchar(191) CHARACTER SET ascii COLLATE ascii_bin,
-	`job_id` varchar(191) CHARACTER SET ascii COLLATE ascii_bin,
-	`run_id` varchar(64),
-	`handler` varchar(191) CHARACTER SET ascii COLLATE ascii_bin,
+	`count` int NOT NULL,
 	`time` bigint NOT NULL,
-	`data` mediumtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	`events` mediumtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
 	CONSTRAINT `event_log_id` PRIMARY KEY(`id`),
 	CONSTRAINT `event_log_cursor` UNIQUE(`cursor`)
 );

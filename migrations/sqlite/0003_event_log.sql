@@ -1,13 +1,9 @@
 CREATE TABLE `event_log` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`cursor` integer,
-	`type` text NOT NULL,
-	`scheduler` text,
-	`job_id` text,
-	`run_id` text,
-	`handler` text,
+	`count` integer NOT NULL,
 	`time` integer NOT NULL,
-	`data` text NOT NULL
+	`events` text NOT NULL
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `event_log_cursor` ON `event_log` (`cursor`);--> statement-breakpoint

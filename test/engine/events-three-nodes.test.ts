@@ -14,6 +14,7 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MetronomeClient, type MetronomeEvent } from "../../sdk/src/index.js";
+import { BATCH_SPAN } from "../../server/src/store/engine/events.js";
 import { AutoWorker } from "../support/auto-worker.js";
 import {
   grpcJsClients,
@@ -31,12 +32,11 @@ const JOBS = 150;
 const MARKER = "end-marker";
 
 interface LogRow {
-  /** A BIGINT: a string or a number, as the driver returns it. */
-  cursor: unknown;
+  cursor: number;
   type: string;
   scheduler: string | null;
   handler: string | null;
-  job_id: string | null;
+  jobId: string | null;
 }
 
 describeMysql("events with three nodes firing", () => {
@@ -190,11 +190,18 @@ describeMysql("events with three nodes firing", () => {
     await Promise.all([aDone, cDone]);
 
     const markerAt = Number(aEvents[aEvents.length - 1]?.cursor);
+    // The committed log up to the marker, read from the table (a row holds a batch of events).
     const [rows] = (await conn.query(
-      "SELECT `cursor`, `type`, `scheduler`, `handler`, `job_id` FROM `event_log` WHERE `cursor` <= ? ORDER BY `cursor`",
-      [markerAt],
-    )) as unknown as [LogRow[]];
-    const log = rows;
+      "SELECT `cursor`, `events` FROM `event_log` WHERE `cursor` IS NOT NULL ORDER BY `cursor`",
+    )) as unknown as [{ cursor: unknown; events: string }[]];
+    const log: LogRow[] = rows
+      .flatMap((r) =>
+        (JSON.parse(r.events) as Omit<LogRow, "cursor">[]).map((e, i) => ({
+          ...e,
+          cursor: Number(r.cursor) * BATCH_SPAN + i,
+        })),
+      )
+      .filter((e) => e.cursor <= markerAt);
     const cursors = (xs: readonly object[]) =>
       xs.map((x) => Number((x as { cursor: unknown }).cursor));
 

@@ -132,7 +132,7 @@ export class EventHub {
     try {
       for (;;) {
         const limit = this.options.pageEvents * 2;
-        const batch = await this.db.read(() =>
+        const { events: batch } = await this.db.read(() =>
           readEvents(this.head, Number.MAX_SAFE_INTEGER, limit),
         );
         if (batch.length > 0) this.append(batch);
@@ -270,7 +270,7 @@ export class EventHub {
     // still appear), narrowed by the filter in SQL.
     const upTo = this.head;
     const from = s.pos;
-    const rows = await this.db.read(() => readEvents(from, upTo, page, s.matcher.filter));
+    const read = await this.db.read(() => readEvents(from, upTo, page, s.matcher));
     // Retention may have deleted events after `from` before that read: it records what it
     // deleted in the same transaction, so reading the record afterwards tells.
     const state = await this.db.read(() => logState());
@@ -278,9 +278,8 @@ export class EventHub {
       throw new OutOfRangeError(
         `the subscription fell behind the event retention: events up to ${String(state.pruned)} were deleted`,
       );
-    const events = rows.filter((e) => s.matcher.matches(e));
-    s.pos = rows.length === page ? (rows[rows.length - 1]?.cursor ?? upTo) : upTo;
-    return events.length > 0 ? { events, cursor: s.pos, live: false } : null;
+    s.pos = read.through;
+    return read.events.length > 0 ? { events: read.events, cursor: s.pos, live: false } : null;
   }
 }
 

@@ -9,13 +9,13 @@ import type { Logger } from "../logger.js";
 import { hasUnsequenced, pruneEvents, sequenceEvents } from "../store/engine/events.js";
 import type { EngineDb } from "../store/engine/ops.js";
 
-/** Events given cursors per sequencer transaction. */
-const SEQUENCE_BATCH = 2000;
+/** Batches of events given cursors per sequencer transaction. */
+const SEQUENCE_BATCH = 500;
 /** How often a node looks for events left without a cursor (a node crashed in between). */
 const SWEEP_EVERY_MS = 1000;
-/** How often retention runs, and how much one of its transactions deletes. */
+/** How often retention runs, and how many batches (rows) one of its transactions deletes. */
 const RETENTION_EVERY_MS = 30_000;
-const PRUNE_BATCH = 2000;
+const PRUNE_BATCH = 200;
 
 export interface EventLogConfig {
   readonly retentionMs: number;
@@ -118,7 +118,10 @@ export class EventLog {
     }
   }
 
-  /** Deletes events older than `before` (in cursor order, see pruneEvents); answers how many. */
+  /**
+   * Deletes events older than `before` (in cursor order, see pruneEvents); answers how many
+   * batches (rows).
+   */
   async prune(before: number): Promise<number> {
     let deleted = 0;
     while (!this.stopped) {
@@ -126,7 +129,7 @@ export class EventLog {
       deleted += n;
       if (n < PRUNE_BATCH) break;
     }
-    if (deleted > 0) this.log.debug({ deleted }, "old events deleted");
+    if (deleted > 0) this.log.debug({ batches: deleted }, "old events deleted");
     return deleted;
   }
 }

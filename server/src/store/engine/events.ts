@@ -9,63 +9,56 @@
  * transactions are therefore serial, each commits before the next takes the lock, and a reader
  * always sees the cursors as a prefix: 1..n committed, nothing above n. An event that commits
  * late simply gets a later cursor.
+ *
+ * Rows are batches: the events one statement writes (up to MAX_BATCH) share a row, and event `i`
+ * of the batch with cursor `b` has cursor `b * BATCH_SPAN + i`. A transaction recording hundreds
+ * of events (a claim, a lease, a batch of results) writes and sequences one row, not hundreds.
  */
-import type {
-  EventData,
-  EventDraft,
-  EventFilter,
-  EventType,
-  LoggedEvent,
-} from "../../domain/events.js";
+import type { EventDraft, EventMatcher, LoggedEvent } from "../../domain/events.js";
 import type { Job } from "../../domain/jobs.js";
 import { all, exec, placeholders, type Dialect, type Param, type Row, type Tx } from "./ops.js";
 
-const INSERT_COLUMNS = "`type`, `scheduler`, `job_id`, `run_id`, `handler`, `time`, `data`";
-const ROW = "(?, ?, ?, ?, ?, ?, ?)";
-const SELECT_COLUMNS = "`cursor`, " + INSERT_COLUMNS;
+/** Event cursors per batch cursor: event `i` of batch `b` is `b * BATCH_SPAN + i`. */
+export const BATCH_SPAN = 1024;
+/** The most events in one row. */
+const MAX_BATCH = 1000;
 
-/** The parameters of one event row (INSERT_COLUMNS order). */
-export function eventCells(e: EventDraft): Param[] {
-  return [e.type, e.scheduler, e.jobId, e.runId, e.handler, e.time, JSON.stringify(e.data)];
+const INSERT_COLUMNS = "`count`, `time`, `events`";
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
-/** An event as a row of the Drizzle `eventLog` table (both dialects name its fields alike). */
-export function eventRow(e: EventDraft): {
-  type: string;
-  scheduler: string | null;
-  jobId: string | null;
-  runId: string | null;
-  handler: string | null;
-  time: number;
-  data: string;
-} {
+/** The rows (batches) of these events, as the Drizzle `eventLog` tables take them. */
+export function eventRows(
+  events: readonly EventDraft[],
+): { count: number; time: number; events: string }[] {
+  return chunks(events, MAX_BATCH).map((part) => ({
+    count: part.length,
+    time: Math.max(...part.map((e) => e.time)),
+    events: JSON.stringify(part),
+  }));
+}
+
+/** `INSERT INTO event_log … VALUES` and its parameters, for these events (none: null). */
+export function insertEventsStatement(
+  events: readonly EventDraft[],
+): { sql: string; params: Param[] } | null {
+  const rows = eventRows(events);
+  if (rows.length === 0) return null;
   return {
-    type: e.type,
-    scheduler: e.scheduler,
-    jobId: e.jobId,
-    runId: e.runId,
-    handler: e.handler,
-    time: e.time,
-    data: JSON.stringify(e.data),
+    sql: `INSERT INTO \`event_log\` (${INSERT_COLUMNS}) VALUES ${rows.map(() => "(?, ?, ?)").join(", ")}`,
+    params: rows.flatMap((r) => [r.count, r.time, r.events]),
   };
-}
-
-/** `INSERT INTO event_log … VALUES` for `n` rows (the API's hot path builds its own statement). */
-export function insertEventsSql(n: number): string {
-  return `INSERT INTO \`event_log\` (${INSERT_COLUMNS}) VALUES ${Array.from({ length: n }, () => ROW).join(", ")}`;
 }
 
 /** Writes events in the current transaction; they get cursors once it commits. */
 export function* insertEvents(events: readonly EventDraft[]): Tx<void> {
-  for (let i = 0; i < events.length; i += 200) {
-    const part = events.slice(i, i + 200);
-    yield {
-      kind: "run",
-      sql: insertEventsSql(part.length),
-      params: part.flatMap(eventCells),
-      events: true,
-    };
-  }
+  const statement = insertEventsStatement(events);
+  if (statement === null) return;
+  yield { kind: "run", sql: statement.sql, params: statement.params, events: true };
 }
 
 /**
@@ -97,7 +90,7 @@ export function* withEvents<T>(body: Tx<T>, events: (value: T) => readonly Event
 const num = (v: unknown): number => (typeof v === "number" ? v : Number(v));
 
 /**
- * Gives cursors to up to `limit` committed events that have none, in id order, after the highest
+ * Gives cursors to up to `limit` committed batches that have none, in id order, after the highest
  * cursor given so far. Answers how many it gave. Serial across nodes (the `last` row lock).
  */
 export function* sequenceEvents(d: Dialect, limit: number): Tx<number> {
@@ -131,7 +124,7 @@ export function* hasUnsequenced(): Tx<boolean> {
 }
 
 export interface LogState {
-  /** The highest cursor given (0: none yet). */
+  /** The cursor of the newest event (0: none yet). */
   readonly last: number;
   /** Every event with a cursor up to this one was deleted by retention (0: none). */
   readonly pruned: number;
@@ -140,82 +133,92 @@ export interface LogState {
 export function* logState(): Tx<LogState> {
   const rows = yield* all("SELECT `name`, `value` FROM `event_log_state`");
   const get = (name: string) => num(rows.find((r) => r.name === name)?.value ?? 0);
-  return { last: get("last"), pruned: get("pruned") };
+  const lastBatch = get("last");
+  let last = 0;
+  if (lastBatch > 0) {
+    const found = yield* all("SELECT `count` FROM `event_log` WHERE `cursor` = ?", [lastBatch]);
+    // A batch deleted by retention: the whole span counts as given.
+    last = lastBatch * BATCH_SPAN + num(found[0]?.count ?? BATCH_SPAN) - 1;
+  }
+  return { last, pruned: get("pruned") };
 }
 
-function eventFromRow(r: Row): LoggedEvent {
-  const str = (v: unknown) => (typeof v === "string" ? v : null);
-  return {
-    cursor: num(r.cursor),
-    type: String(r.type) as EventType,
-    scheduler: str(r.scheduler),
-    jobId: str(r.job_id),
-    runId: str(r.run_id),
-    handler: str(r.handler),
-    time: num(r.time),
-    data: JSON.parse(String(r.data)) as EventData,
-  };
+/** The events of a batch row, with their cursors. */
+function eventsOfRow(r: Row): LoggedEvent[] {
+  const base = num(r.cursor) * BATCH_SPAN;
+  return (JSON.parse(String(r.events)) as EventDraft[]).map((e, i) => ({ ...e, cursor: base + i }));
 }
+
+/** What readEvents found: the matching events, and how far it looked. */
+export interface EventsRead {
+  readonly events: LoggedEvent[];
+  /** Every event with a cursor up to this one was examined (>= after). */
+  readonly through: number;
+}
+
+/** Batches read per statement. */
+const READ_BATCHES = 64;
 
 /**
- * Events with a cursor in (after, upTo], in cursor order, at most `limit`, narrowed by `filter`
- * where SQL can (the caller still applies the whole filter: worker events match on the handlers
- * their worker registered, which is inside `data`).
+ * Events with a cursor in (after, upTo], in cursor order, that `matcher` accepts (all without
+ * one): the batches that hold them, read until about `limit` events were examined.
  */
 export function* readEvents(
   after: number,
   upTo: number,
   limit: number,
-  filter?: EventFilter,
-): Tx<LoggedEvent[]> {
-  const where = ["`cursor` > ?", "`cursor` <= ?"];
-  const params: Param[] = [after, upTo];
-  const inList = (column: string, values: readonly string[], orWorker = false) => {
-    if (values.length === 0) return;
-    const test = `\`${column}\` IN (${placeholders(values.length)})`;
-    where.push(
-      orWorker ? `(${test} OR \`type\` IN ('worker_connected', 'worker_disconnected'))` : test,
+  matcher?: EventMatcher,
+): Tx<EventsRead> {
+  const events: LoggedEvent[] = [];
+  let through = after;
+  let from = Math.floor(after / BATCH_SPAN);
+  const last = Math.floor(upTo / BATCH_SPAN);
+  let examined = 0;
+  for (;;) {
+    const rows = yield* all(
+      "SELECT `cursor`, `events` FROM `event_log` WHERE `cursor` >= ? AND `cursor` <= ? ORDER BY `cursor` LIMIT ?",
+      [from, last, READ_BATCHES],
     );
-    params.push(...values);
-  };
-  if (filter !== undefined) {
-    inList("type", filter.types);
-    inList("scheduler", filter.schedulers);
-    inList("job_id", filter.jobIds);
-    inList("handler", filter.handlers, true);
+    for (const row of rows) {
+      for (const e of eventsOfRow(row)) {
+        if (e.cursor <= after || e.cursor > upTo) continue;
+        examined++;
+        through = e.cursor;
+        if (matcher === undefined || matcher.matches(e)) events.push(e);
+      }
+      if (examined >= limit) return { events, through };
+    }
+    if (rows.length < READ_BATCHES) return { events, through: Math.max(through, upTo) };
+    from = num(rows[rows.length - 1]?.cursor) + 1;
   }
-  const rows = yield* all(
-    `SELECT ${SELECT_COLUMNS} FROM \`event_log\` WHERE ${where.join(" AND ")} ORDER BY \`cursor\` LIMIT ?`,
-    [...params, limit],
-  );
-  return rows.map(eventFromRow);
 }
 
 /**
- * Retention: deletes the oldest events, in cursor order, while their time is before `before`
- * (at most `limit`), and records the highest cursor deleted. Deleting a prefix of the log keeps
- * the rule simple: a cursor below `pruned` may have lost events after it (OUT_OF_RANGE), any
- * other has not. Answers how many were deleted.
+ * Retention: deletes the oldest batches, in cursor order, while their newest event is older
+ * than `before` (at most `limit` batches), and records the cursor of the last event deleted.
+ * Deleting a prefix of the log keeps the rule simple: a cursor below `pruned` may have lost
+ * events after it (OUT_OF_RANGE), any other has not. Answers how many batches were deleted.
  */
 export function* pruneEvents(d: Dialect, before: number, limit: number): Tx<number> {
   const oldest = yield* all(
-    "SELECT `cursor`, `time` FROM `event_log` WHERE `cursor` IS NOT NULL ORDER BY `cursor` LIMIT ?",
+    "SELECT `cursor`, `count`, `time` FROM `event_log` WHERE `cursor` IS NOT NULL ORDER BY `cursor` LIMIT ?",
     [limit],
   );
   let upTo = 0;
+  let lastEvent = 0;
+  let batches = 0;
   for (const r of oldest) {
     if (num(r.time) >= before) break;
     upTo = num(r.cursor);
+    lastEvent = upTo * BATCH_SPAN + num(r.count) - 1;
+    batches++;
   }
   if (upTo === 0) return 0;
   const state = yield* all(
     `SELECT \`value\` FROM \`event_log_state\` WHERE \`name\` = 'pruned'${d.lock}`,
   );
-  const deleted = yield* exec(
-    "DELETE FROM `event_log` WHERE `cursor` IS NOT NULL AND `cursor` <= ?",
-    [upTo],
-  );
-  if (upTo > num(state[0]?.value ?? 0))
-    yield* exec("UPDATE `event_log_state` SET `value` = ? WHERE `name` = 'pruned'", [upTo]);
-  return deleted;
+  yield* exec("DELETE FROM `event_log` WHERE `cursor` IS NOT NULL AND `cursor` <= ?", [upTo]);
+  if (lastEvent > num(state[0]?.value ?? 0))
+    yield* exec("UPDATE `event_log_state` SET `value` = ? WHERE `name` = 'pruned'", [lastEvent]);
+  return batches;
 }

@@ -9,7 +9,7 @@
 import { getTableColumns } from "drizzle-orm";
 import type { Pool, PoolConnection } from "mysql2";
 import type { EventDraft } from "../../domain/events.js";
-import { eventCells, insertEventsSql } from "../engine/events.js";
+import { insertEventsStatement } from "../engine/events.js";
 import { JOB_COLUMNS, jobRowCells, type JobRow } from "../rows.js";
 import { jobs } from "./schema.js";
 
@@ -137,14 +137,14 @@ function query(conn: PoolConnection, sqlText: string, params: Cell[]): Promise<v
  * round trip). `pool` must allow multiple statements. On error the transaction is rolled back.
  */
 async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promise<void> {
-  const events = batch.flatMap((b) => b.events);
+  const events = insertEventsStatement(batch.flatMap((b) => b.events));
   const parts = [
     "START TRANSACTION",
     `INSERT INTO \`jobs\` (${COLUMN_LIST}) VALUES ${batch.map(() => ROW_PLACEHOLDERS).join(", ")}`,
-    ...(events.length > 0 ? [insertEventsSql(events.length)] : []),
+    ...(events === null ? [] : [events.sql]),
     "COMMIT",
   ];
-  const params = [...batch.flatMap((b) => jobRowCells(b.row)), ...events.flatMap(eventCells)];
+  const params = [...batch.flatMap((b) => jobRowCells(b.row)), ...(events?.params ?? [])];
   const conn = await connection(pool);
   try {
     await query(conn, parts.join("; "), params);

@@ -125,10 +125,12 @@ export const runs = mysqlTable(
 );
 
 /**
- * The event log (docs/events.md). A transaction that changes something inserts its events with
- * `cursor` NULL; once they are committed, the sequencer gives them cursors in one short
- * transaction under the `event_log_state` row lock, so cursors become visible in increasing
- * order. Subscribers read only events with a cursor.
+ * The event log (docs/events.md): one row per batch of events written by one statement of a
+ * transaction (up to 1,000 events), so that a transaction recording hundreds of events writes
+ * and sequences one row. A batch is inserted with `cursor` NULL; once it is committed, the
+ * sequencer gives it a cursor in one short transaction under the `event_log_state` row lock, so
+ * cursors become visible in increasing order. Event `i` of a batch has cursor
+ * `cursor * 1024 + i`. Subscribers read only batches with a cursor.
  */
 export const eventLog = mysqlTable(
   "event_log",
@@ -137,18 +139,20 @@ export const eventLog = mysqlTable(
     id: bigint("id", { mode: "number", unsigned: true }).autoincrement().primaryKey(),
     /** Position in the log, assigned after commit; NULL until then. */
     cursor: bigint("cursor", { mode: "number", unsigned: true }),
-    type: varchar("type", { length: 32 }).notNull(),
-    scheduler: ident("scheduler"),
-    jobId: ident("job_id"),
-    runId: varchar("run_id", { length: 64 }),
-    handler: ident("handler"),
+    /** How many events the batch holds. */
+    count: int("count").notNull(),
+    /** The newest event's time (retention). */
     time: ms("time").notNull(),
-    data: json("data").notNull(),
+    /** The events, a JSON array. */
+    events: json("events").notNull(),
   },
   (t) => [uniqueIndex("event_log_cursor").on(t.cursor)],
 );
 
-/** The log's two counters: `last` (the highest cursor assigned), `pruned` (deleted up to). */
+/**
+ * The log's two counters: `last`, the highest batch cursor given; `pruned`, the cursor of the
+ * last event deleted by retention.
+ */
 export const eventLogState = mysqlTable("event_log_state", {
   name: varchar("name", { length: 16 }).primaryKey(),
   value: bigint("value", { mode: "number", unsigned: true }).notNull(),

@@ -12,7 +12,7 @@ import { updateJobLocked } from "../engine/queries.js";
 import { MysqlEngineDb } from "../engine/runners.js";
 import type { EventDraft } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
-import { eventRow, updateJobWithEvents } from "../engine/events.js";
+import { eventRows, updateJobWithEvents } from "../engine/events.js";
 import { migrationsFolder } from "../../paths.js";
 import { Batcher } from "../batcher.js";
 import { jobListing, page } from "../paging.js";
@@ -242,7 +242,7 @@ export class MysqlStore implements Store {
           await tx.update(schedulers).set(schedulerToRow(next)).where(eq(schedulers.name, name));
           const evs = events?.(current, next) ?? [];
           if (evs.length > 0) {
-            await tx.insert(eventLog).values(evs.map(eventRow));
+            await tx.insert(eventLog).values(eventRows(evs));
             wrote.events = true;
           }
         }
@@ -309,7 +309,7 @@ export class MysqlStore implements Store {
         await tx.delete(jobs).where(where);
         const evs = events?.(jobFromRow(row)) ?? [];
         if (evs.length > 0) {
-          await tx.insert(eventLog).values(evs.map(eventRow));
+          await tx.insert(eventLog).values(eventRows(evs));
           wrote.events = true;
         }
         return true;
@@ -323,7 +323,7 @@ export class MysqlStore implements Store {
     const n = await guard(() =>
       this.db.transaction(async (tx) => {
         const [result] = await tx.delete(jobs).where(eq(jobs.scheduler, scheduler));
-        if (events.length > 0) await tx.insert(eventLog).values(events.map(eventRow));
+        if (events.length > 0) await tx.insert(eventLog).values(eventRows(events));
         return result.affectedRows;
       }),
     );

@@ -101,13 +101,9 @@ export const eventLog = sqliteTable(
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     cursor: integer("cursor"),
-    type: text("type").notNull(),
-    scheduler: text("scheduler"),
-    jobId: text("job_id"),
-    runId: text("run_id"),
-    handler: text("handler"),
+    count: integer("count").notNull(),
     time: ms("time").notNull(),
-    data: text("data").notNull(),
+    events: text("events").notNull(),
   },
   (t) => [uniqueIndex("event_log_cursor").on(t.cursor)],
 );

@@ -12,7 +12,7 @@ import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3"
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import type { EventDraft } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
-import { eventRow, updateJobWithEvents } from "../engine/events.js";
+import { eventRows, updateJobWithEvents } from "../engine/events.js";
 import { migrationsFolder } from "../../paths.js";
 import { jobListing, page } from "../paging.js";
 import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow } from "../rows.js";
@@ -111,7 +111,7 @@ export class SqliteStore implements Store {
         this.db.transaction((tx) =>
           body(tx, (events) => {
             if (events.length === 0) return;
-            tx.insert(eventLog).values(events.map(eventRow)).run();
+            tx.insert(eventLog).values(eventRows(events)).run();
             wrote.events = true;
           }),
         ),
