@@ -10,7 +10,7 @@ import { RunService } from "./gen/metronome/v1/run_service_pb.js";
 import { SchedulerService } from "./gen/metronome/v1/scheduler_service_pb.js";
 import { TriggerService } from "./gen/metronome/v1/trigger_service_pb.js";
 import { EventStream, type SubscribeOptions } from "./events.js";
-import { Scheduler } from "./scheduler.js";
+import { Scheduler, type SchedulerSettings } from "./scheduler.js";
 import { defaultLogger, type WorkerLogger } from "./logger.js";
 
 export interface ClientOptions {
@@ -75,9 +75,12 @@ export class MetronomeClient {
     return stream;
   }
 
-  /** The scheduler of that name (created on the server on first use with its defaults). */
-  scheduler(name = "default"): Scheduler {
-    const s = new Scheduler(this, name);
+  /**
+   * The scheduler of that name (created on the server on first use, with the server's defaults
+   * or these settings).
+   */
+  scheduler(name = "default", settings?: SchedulerSettings): Scheduler {
+    const s = new Scheduler(this, name, settings);
     this.opened.add(s);
     return s;
   }

@@ -332,7 +332,13 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     });
   }
 
-  /** The last position received (resume after it); undefined before the first message. */
+  /**
+   * The position of the last event handed to the iteration (or of the last message, which may
+   * move it on past events that did not match): resume after it. It moves when an event is
+   * handed out, before the loop body has handled it; a consumer that must not skip an event it
+   * failed to handle saves `event.cursor` itself once it has handled the event. Undefined before
+   * the first message.
+   */
   get cursor(): bigint | undefined {
     return this.position;
   }
@@ -357,9 +363,11 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     return this.controller.signal.aborted;
   }
 
-  /** Ends the iteration. */
+  /** Ends the iteration (an event being handed out is the last one). */
   close(): void {
     this.controller.abort();
+    for (const w of this.liveWaiters) w();
+    this.liveWaiters.clear();
   }
 
   private request() {
@@ -382,9 +390,23 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     };
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<MetronomeEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<MetronomeEvent> {
     if (this.iterating) throw new Error("an EventStream can be iterated once");
     this.iterating = true;
+    return this.iterate();
+  }
+
+  private async *iterate(): AsyncGenerator<MetronomeEvent> {
+    try {
+      yield* this.follow();
+    } finally {
+      // Whoever waits for the stream to be live stops waiting when it ends.
+      for (const w of this.liveWaiters) w();
+      this.liveWaiters.clear();
+    }
+  }
+
+  private async *follow(): AsyncGenerator<MetronomeEvent> {
     const signal = this.controller.signal;
     const initial = this.options.reconnect?.initialDelayMs ?? 200;
     const max = this.options.reconnect?.maxDelayMs ?? 10_000;
@@ -398,6 +420,8 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
         for await (const res of responses) {
           failures = 0;
           for (const pb of res.events) {
+            // Closed while a message was being handed out: its other events are not.
+            if (this.closed) return;
             this.position = pb.cursor;
             const event = eventFromProto(pb);
             if (event !== undefined) yield event;

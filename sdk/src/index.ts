@@ -18,7 +18,56 @@ export { NonRetryableError, RunAbortedError, type AbortKind } from "./errors.js"
 export type { LogFn, WorkerLogger } from "./logger.js";
 export { SDK_NAME, SDK_VERSION } from "./version.js";
 export { MetronomeClient, type ClientOptions } from "./client.js";
-export { Scheduler, type Listener } from "./scheduler.js";
+export {
+  Scheduler,
+  type AddJobSpec,
+  type HandlerRef,
+  type JobChanges,
+  type Listener,
+  type OptionsArg,
+  type SchedulerSettings,
+  type StringModeOptions,
+} from "./scheduler.js";
+export { SchedulerManager, DEFAULT_URL } from "./manager.js";
+export {
+  defineHandler,
+  type Args,
+  type HandlerDef,
+  type HandlerFn,
+  type Kwargs,
+} from "./handlers.js";
+export type { Job, JobOptions, JobSettings, RetryOptions } from "./jobs.js";
+export type { Run } from "./runs.js";
+export {
+  AndTrigger,
+  CronTrigger,
+  CrontabTrigger,
+  DateTrigger,
+  IntervalTrigger,
+  OrTrigger,
+  Trigger,
+  triggerOf,
+  type CronFields,
+  type CronValue,
+  type DateFields,
+  type Instant,
+  type IntervalFields,
+  type TriggerFields,
+  type TriggerKind,
+} from "./triggers.js";
+export {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  MetronomeError,
+  NotFoundError,
+  OutOfRangeError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  UnauthenticatedError,
+  UnavailableError,
+  toMetronomeError,
+} from "./client-errors.js";
 export {
   EventStream,
   eventCode,

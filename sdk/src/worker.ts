@@ -16,6 +16,7 @@
  * - the connection loop: one session at a time, reconnecting with exponential backoff and full
  *   jitter; handlers keep running across reconnections.
  */
+import type { Args, HandlerDef, Kwargs } from "./handlers.js";
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { create, fromJson, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
@@ -338,7 +339,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * Registers a handler under `name` (identifier rules: 1 to 191 of `A-Z a-z 0-9 . _ : -`), the
    * name jobs refer to. Only before `start()`; a name can be registered once.
    */
-  register(name: string, handler: Handler, options: HandlerOptions = {}): this {
+  register(name: string, handler: Handler, options?: HandlerOptions): this;
+  /** A handler defined with `defineHandler` (its name and function). */
+  register<A extends Args, K extends Kwargs>(def: HandlerDef<A, K>, options?: HandlerOptions): this;
+  register(
+    nameOrDef: string | HandlerDef<never, never>,
+    handlerOrOptions?: Handler | HandlerOptions,
+    maybeOptions: HandlerOptions = {},
+  ): this {
+    if (typeof nameOrDef !== "string")
+      return this.register(
+        nameOrDef.name,
+        nameOrDef.fn as unknown as Handler,
+        (handlerOrOptions ?? {}) as HandlerOptions,
+      );
+    const name = nameOrDef;
+    if (typeof handlerOrOptions !== "function")
+      throw new TypeError("Worker.register: give a handler function");
+    const handler = handlerOrOptions;
+    const options = maybeOptions;
     if (this.state !== "idle") throw new Error("Worker.register: call it before start()");
     if (!IDENTIFIER.test(name)) {
       throw new TypeError(

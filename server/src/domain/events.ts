@@ -68,6 +68,8 @@ export interface EventDraft {
 /** A committed event, with its place in the log. */
 export interface LoggedEvent extends EventDraft {
   readonly cursor: number;
+  /** About how many bytes it takes as stored (bounds the memory kept for subscribers). */
+  readonly bytes?: number;
 }
 
 export function jobEvent(

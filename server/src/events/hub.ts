@@ -18,6 +18,8 @@ export interface HubOptions {
   readonly pollMs: number;
   /** Recent events kept in memory. */
   readonly bufferEvents: number;
+  /** …and at most about this many bytes of them. */
+  readonly bufferBytes: number;
   /** Most events per message, and per store read. */
   readonly pageEvents: number;
   /** Most events queued for one subscription before it is left to catch up by itself. */
@@ -29,6 +31,7 @@ export interface HubOptions {
 export const DEFAULT_HUB_OPTIONS: HubOptions = {
   pollMs: 25,
   bufferEvents: 20_000,
+  bufferBytes: 64 * 1024 * 1024,
   pageEvents: 500,
   maxQueuedEvents: 2_000,
   checkpointMs: 2_000,
@@ -49,7 +52,10 @@ export class EventHub {
   private head = 0;
   /** Every event with a cursor in (floor, head], in order. */
   private buffer: LoggedEvent[] = [];
+  private bufferBytes = 0;
   private floor = 0;
+  /** Catch-up reads under way (stop() waits for them before the store closes). */
+  private readonly reads = new Set<Promise<unknown>>();
   private readonly live = new Set<Subscription>();
   private readonly all = new Set<Subscription>();
   private started = false;
@@ -96,6 +102,7 @@ export class EventHub {
     clearInterval(this.checkpointTimer);
     for (const s of this.all) s.end();
     await this.polling;
+    await Promise.allSettled([...this.reads]);
   }
 
   get isStopped(): boolean {
@@ -150,11 +157,20 @@ export class EventHub {
     if (last === undefined) return;
     this.head = last.cursor;
     this.buffer.push(...batch);
-    const excess = this.buffer.length - this.options.bufferEvents;
+    for (const e of batch) this.bufferBytes += e.bytes ?? 0;
     // Trimmed in chunks, so that the copy is paid once per many batches.
-    if (excess > this.options.bufferEvents / 4) {
-      this.floor = this.buffer[excess - 1]?.cursor ?? this.floor;
-      this.buffer = this.buffer.slice(excess);
+    let excess = this.buffer.length - this.options.bufferEvents;
+    if (excess > this.options.bufferEvents / 4 || this.bufferBytes > this.options.bufferBytes) {
+      excess = Math.max(excess, 0);
+      let bytes = this.bufferBytes;
+      for (const e of this.buffer.slice(0, excess)) bytes -= e.bytes ?? 0;
+      while (bytes > this.options.bufferBytes * 0.75 && excess < this.buffer.length)
+        bytes -= this.buffer[excess++]?.bytes ?? 0;
+      if (excess > 0) {
+        this.floor = this.buffer[excess - 1]?.cursor ?? this.floor;
+        this.buffer = this.buffer.slice(excess);
+        this.bufferBytes = bytes;
+      }
     }
     let parts: (readonly LoggedEvent[])[] | undefined;
     const shared = () => (parts ??= chunk(batch, this.options.pageEvents));
@@ -270,10 +286,14 @@ export class EventHub {
     // still appear), narrowed by the filter in SQL.
     const upTo = this.head;
     const from = s.pos;
-    const read = await this.db.read(() => readEvents(from, upTo, page, s.matcher));
-    // Retention may have deleted events after `from` before that read: it records what it
-    // deleted in the same transaction, so reading the record afterwards tells.
-    const state = await this.db.read(() => logState());
+    const reading = (async () => {
+      const read = await this.db.read(() => readEvents(from, upTo, page, s.matcher));
+      // Retention may have deleted events after `from` before that read: it records what it
+      // deleted in the same transaction, so reading the record afterwards tells.
+      return { read, state: await this.db.read(() => logState()) };
+    })();
+    this.reads.add(reading);
+    const { read, state } = await reading.finally(() => this.reads.delete(reading));
     if (state.pruned > from)
       throw new OutOfRangeError(
         `the subscription fell behind the event retention: events up to ${String(state.pruned)} were deleted`,

@@ -26,6 +26,7 @@ export class EventLog {
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
   private lastRetention = Number.NEGATIVE_INFINITY;
   private readonly listeners = new Set<() => void>();
 
@@ -56,6 +57,7 @@ export class EventLog {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.sweeping;
     await this.running;
   }
 
@@ -99,7 +101,8 @@ export class EventLog {
   private schedule(delay: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.sweep().finally(() => {
+      this.sweeping = this.sweep().finally(() => {
+        this.sweeping = undefined;
         this.schedule(SWEEP_EVERY_MS);
       });
     }, delay);

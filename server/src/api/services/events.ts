@@ -199,6 +199,8 @@ export function eventService(
           sub.close();
         };
         ctx.signal.addEventListener("abort", abort);
+        // Cancelled while the subscription was being set up: the listener came too late.
+        if (ctx.signal.aborted) sub.close();
         try {
           const json = /json/i.test(ctx.requestHeader.get("content-type") ?? "");
           for await (const m of sub) yield json ? jsonResponse(m) : binaryResponse(m);

@@ -146,7 +146,10 @@ export function* logState(): Tx<LogState> {
 /** The events of a batch row, with their cursors. */
 function eventsOfRow(r: Row): LoggedEvent[] {
   const base = num(r.cursor) * BATCH_SPAN;
-  return (JSON.parse(String(r.events)) as EventDraft[]).map((e, i) => ({ ...e, cursor: base + i }));
+  const text = String(r.events);
+  const events = JSON.parse(text) as EventDraft[];
+  const bytes = Math.ceil(text.length / Math.max(1, events.length));
+  return events.map((e, i) => ({ ...e, cursor: base + i, bytes }));
 }
 
 /** What readEvents found: the matching events, and how far it looked. */
@@ -156,8 +159,9 @@ export interface EventsRead {
   readonly through: number;
 }
 
-/** Batches read per statement. */
-const READ_BATCHES = 64;
+/** Batches read per statement, and about how many bytes of events one read returns at most. */
+const READ_BATCHES = 16;
+const READ_BYTES = 8 * 1024 * 1024;
 
 /**
  * Events with a cursor in (after, upTo], in cursor order, that `matcher` accepts (all without
@@ -174,19 +178,21 @@ export function* readEvents(
   let from = Math.floor(after / BATCH_SPAN);
   const last = Math.floor(upTo / BATCH_SPAN);
   let examined = 0;
+  let bytes = 0;
   for (;;) {
     const rows = yield* all(
       "SELECT `cursor`, `events` FROM `event_log` WHERE `cursor` >= ? AND `cursor` <= ? ORDER BY `cursor` LIMIT ?",
       [from, last, READ_BATCHES],
     );
     for (const row of rows) {
+      bytes += String(row.events).length;
       for (const e of eventsOfRow(row)) {
         if (e.cursor <= after || e.cursor > upTo) continue;
         examined++;
         through = e.cursor;
         if (matcher === undefined || matcher.matches(e)) events.push(e);
       }
-      if (examined >= limit) return { events, through };
+      if (examined >= limit || bytes >= READ_BYTES) return { events, through };
     }
     if (rows.length < READ_BATCHES) return { events, through: Math.max(through, upTo) };
     from = num(rows[rows.length - 1]?.cursor) + 1;

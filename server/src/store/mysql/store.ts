@@ -96,11 +96,29 @@ export class MysqlStore implements Store {
 
   /** AddJob's inserts: their transactions are sent as one multi-statement query each. */
   private insertPool(): CallbackPool {
-    this.inserts ??= createCallbackPool({
-      ...this.poolOptions,
-      connectionLimit: 10,
-      multipleStatements: true,
-    });
+    if (this.inserts === undefined) {
+      // Values are escaped by mysql2 into the statement text here (no server-side prepare for
+      // several statements): the escaping must mean what the server reads. The connection's
+      // character set is fixed to utf8mb4 (no multi-byte sets where a backslash can hide in a
+      // character) and the session's sql_mode loses NO_BACKSLASH_ESCAPES, so that a quote in a
+      // job's name or arguments can never end the string.
+      const pool = createCallbackPool({
+        ...this.poolOptions,
+        connectionLimit: 10,
+        multipleStatements: true,
+        charset: "UTF8MB4_BIN",
+      });
+      pool.on("connection", (conn) => {
+        conn.on("error", () => undefined);
+        conn.query(
+          "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')",
+          (err) => {
+            if (err) conn.destroy();
+          },
+        );
+      });
+      this.inserts = pool;
+    }
     return this.inserts;
   }
 

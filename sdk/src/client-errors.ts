@@ -1,0 +1,76 @@
+/**
+ * Errors of calls to the server as typed classes, one per gRPC code the API uses (SPEC §5), so
+ * that callers write `catch (e) { if (e instanceof JobNotFoundError) … }` instead of comparing
+ * codes. Every one is a `MetronomeError` carrying the code and the original `ConnectError`.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+
+export class MetronomeError extends Error {
+  constructor(
+    message: string,
+    /** The gRPC status code. */
+    readonly code: Code,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** INVALID_ARGUMENT: `field` names what was wrong (e.g. `job.trigger.cron.hour`). */
+export class InvalidArgumentError extends MetronomeError {
+  constructor(
+    message: string,
+    readonly field: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, Code.InvalidArgument, options);
+  }
+}
+
+/** NOT_FOUND: the job, scheduler or run does not exist. */
+export class NotFoundError extends MetronomeError {}
+/** ALREADY_EXISTS: a job with that id exists (add it with `replaceExisting: true` to replace). */
+export class AlreadyExistsError extends MetronomeError {}
+/** FAILED_PRECONDITION: e.g. the job is at another version than expected, the run has ended. */
+export class FailedPreconditionError extends MetronomeError {}
+/** OUT_OF_RANGE: an event cursor older than the retention, or not given yet. */
+export class OutOfRangeError extends MetronomeError {}
+/** RESOURCE_EXHAUSTED: over a limit (payload size, page size). */
+export class ResourceExhaustedError extends MetronomeError {}
+/** UNAUTHENTICATED: no or wrong bearer token. */
+export class UnauthenticatedError extends MetronomeError {}
+/** PERMISSION_DENIED. */
+export class PermissionDeniedError extends MetronomeError {}
+/** UNAVAILABLE: the server or its database cannot be reached; retrying may succeed. */
+export class UnavailableError extends MetronomeError {}
+
+const CLASSES = new Map<
+  Code,
+  new (message: string, code: Code, options?: ErrorOptions) => MetronomeError
+>([
+  [Code.NotFound, NotFoundError],
+  [Code.AlreadyExists, AlreadyExistsError],
+  [Code.FailedPrecondition, FailedPreconditionError],
+  [Code.OutOfRange, OutOfRangeError],
+  [Code.ResourceExhausted, ResourceExhaustedError],
+  [Code.Unauthenticated, UnauthenticatedError],
+  [Code.PermissionDenied, PermissionDeniedError],
+  [Code.Unavailable, UnavailableError],
+]);
+
+/** The typed error of a failed call (anything else is returned as it is). */
+export function toMetronomeError(err: unknown): unknown {
+  if (err instanceof MetronomeError) return err;
+  if (!(err instanceof ConnectError)) return err;
+  const message = err.rawMessage;
+  if (err.code === Code.InvalidArgument) {
+    // The server's messages start with the field path: "job.trigger.cron.hour: must be …".
+    const field = /^([\w.[\]]+):/.exec(message)?.[1] ?? "";
+    return new InvalidArgumentError(message, field, { cause: err });
+  }
+  const cls = CLASSES.get(err.code);
+  return cls === undefined
+    ? new MetronomeError(message, err.code, { cause: err })
+    : new cls(message, err.code, { cause: err });
+}

@@ -1,0 +1,62 @@
+/** Runs as the SDK shows them (`scheduler.runJob`, `getRuns`, `cancelRun`). */
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { toJson } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { RunStatus, type Run as PbRun } from "./gen/metronome/v1/run_pb.js";
+import type { RunStatusName } from "./events.js";
+
+/** A run of a job. */
+export interface Run {
+  readonly id: string;
+  readonly jobId: string;
+  readonly scheduler: string;
+  readonly handler: string;
+  /** The nominal fire time (a manual run's: when it was requested). */
+  readonly scheduledTime: Date;
+  readonly manual: boolean;
+  readonly attempt: number;
+  readonly status: RunStatusName;
+  /** Why it was missed, skipped, retried or cancelled. */
+  readonly statusReason: string;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  /** The handler's return value (succeeded runs). */
+  readonly result: JsonValue | undefined;
+  readonly error: { readonly message: string; readonly type: string } | null;
+}
+
+export const RUN_STATUS: Readonly<Record<RunStatusName, RunStatus>> = {
+  pending: RunStatus.PENDING,
+  running: RunStatus.RUNNING,
+  succeeded: RunStatus.SUCCEEDED,
+  failed: RunStatus.FAILED,
+  timed_out: RunStatus.TIMED_OUT,
+  cancelled: RunStatus.CANCELLED,
+  missed: RunStatus.MISSED,
+  skipped: RunStatus.SKIPPED,
+};
+
+const STATUS_NAME = new Map<RunStatus, RunStatusName>(
+  (Object.entries(RUN_STATUS) as [RunStatusName, RunStatus][]).map(([n, s]) => [s, n]),
+);
+
+const date = (t: Timestamp | undefined): Date | null => (t === undefined ? null : timestampDate(t));
+
+export function runFromProto(r: PbRun): Run {
+  return {
+    id: r.runId,
+    jobId: r.jobId,
+    scheduler: r.scheduler,
+    handler: r.handler,
+    scheduledTime: date(r.scheduledTime) ?? new Date(0),
+    manual: r.manual,
+    attempt: r.attempt,
+    status: STATUS_NAME.get(r.status) ?? "pending",
+    statusReason: r.statusReason,
+    startedAt: date(r.startedAt),
+    finishedAt: date(r.finishedAt),
+    result: r.result === undefined ? undefined : toJson(ValueSchema, r.result),
+    error: r.error === undefined ? null : { message: r.error.message, type: r.error.type },
+  };
+}

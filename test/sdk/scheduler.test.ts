@@ -1,0 +1,276 @@
+/**
+ * The SDK's management side against a real node on MariaDB and a real SDK worker: every form of
+ * addJob (string mode, trigger objects, keywords), job objects, get/pause/resume/reschedule/
+ * modify/remove, typed errors, run now and runs, cancellation, scheduledJob, and
+ * SchedulerManager's named instances with their settings.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AlreadyExistsError,
+  AndTrigger,
+  CronTrigger,
+  CrontabTrigger,
+  DateTrigger,
+  EVENT_JOB_EXECUTED,
+  FailedPreconditionError,
+  IntervalTrigger,
+  InvalidArgumentError,
+  MetronomeClient,
+  NotFoundError,
+  OrTrigger,
+  SchedulerManager,
+  Worker,
+  defineHandler,
+  type MetronomeEvent,
+  type Scheduler,
+} from "../../sdk/src/index.js";
+import { createTestDatabase, describeMysql } from "../support/mysql.js";
+import { startTestNode, type TestNode } from "../support/node.js";
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+const processUser = defineHandler(
+  "users.process",
+  ([userId]: [string], { action = "default" }: { action?: string }) => ({ userId, action }),
+);
+const slow = defineHandler("users.slow", async (_args: [], _kwargs: Record<string, never>, ctx) => {
+  await new Promise<void>((resolve) => {
+    ctx.signal.addEventListener("abort", () => {
+      resolve();
+    });
+  });
+  return "stopped";
+});
+const dailyReport = defineHandler("reports.daily", () => "done");
+
+describeMysql("the SDK's scheduler", () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let node: TestNode;
+  let client: MetronomeClient;
+  let scheduler: Scheduler;
+  let worker: Worker;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    node = await startTestNode(db.url);
+    client = new MetronomeClient({ baseUrl: node.url, logger: quiet });
+    scheduler = client.scheduler("sdk");
+    worker = new Worker({ baseUrl: node.url, logger: quiet, workerId: "sdk-scheduler" });
+    worker.register(processUser).register(slow).register(dailyReport);
+    await worker.start();
+  });
+  afterAll(async () => {
+    await scheduler.shutdown();
+    client.close();
+    await worker.stop({ graceMs: 1000 });
+    await node.stop();
+    await db.drop();
+  });
+
+  it("adds jobs in string mode, with trigger objects and with keywords", async () => {
+    const a = await scheduler.addJob(dailyReport, "cron", {
+      hour: 2,
+      minute: 30,
+      id: "daily_report",
+    });
+    expect(a).toMatchObject({ id: "daily_report", scheduler: "sdk", handler: "reports.daily" });
+    if (!(a.trigger instanceof CronTrigger)) throw new Error("not a CronTrigger");
+    expect(a.trigger.fields).toMatchObject({ hour: "2", minute: "30" });
+    expect(a.nextRunTime?.getUTCHours()).toBe(2);
+
+    const b = await scheduler.addJob(dailyReport, new CronTrigger({ dayOfWeek: "mon", hour: 9 }), {
+      id: "weekly_summary",
+    });
+    expect(b.nextRunTime?.getUTCDay()).toBe(1);
+    const c = await scheduler.addJob(dailyReport, CronTrigger.fromCrontab("0 2 * * *"), {
+      id: "daily_task",
+    });
+    expect(c.trigger).toBeInstanceOf(CrontabTrigger);
+    const d = await scheduler.addJob(dailyReport, "interval", { seconds: 30, id: "heartbeat" });
+    expect(d.trigger).toBeInstanceOf(IntervalTrigger);
+    const runAt = new Date(Date.now() + 3_600_000);
+    const e = await scheduler.addJob(dailyReport, new DateTrigger({ runDate: runAt }), {
+      id: "delayed_task",
+    });
+    expect(e.nextRunTime?.getTime()).toBe(runAt.getTime());
+    const f = await scheduler.addJob({
+      func: dailyReport,
+      trigger: new OrTrigger([
+        new CronTrigger({ hour: 1 }),
+        // The first Saturday of the month at noon.
+        new AndTrigger([
+          new CronTrigger({ dayOfWeek: "sat", hour: 12 }),
+          new CronTrigger({ day: "1-7", hour: 12 }),
+        ]),
+      ]),
+      id: "combined",
+      name: "Combined schedule",
+    });
+    expect(f.name).toBe("Combined schedule");
+    expect(f.trigger).toBeInstanceOf(OrTrigger);
+
+    const ids = (await scheduler.getJobs()).map((j) => j.id);
+    expect(ids).toEqual([
+      "combined",
+      "daily_report",
+      "daily_task",
+      "delayed_task",
+      "heartbeat",
+      "weekly_summary",
+    ]);
+    expect(await scheduler.getJob("nope")).toBeNull();
+    expect((await scheduler.getJob("heartbeat"))?.trigger).toBeInstanceOf(IntervalTrigger);
+  });
+
+  it("stores names and arguments with quotes and backslashes exactly", async () => {
+    const tricky = `O'Brien \\ "q" \\'; DROP TABLE jobs; -- 你好`;
+    const job = await scheduler.addJob(processUser, "interval", {
+      hours: 1,
+      id: "tricky",
+      name: tricky,
+      args: [tricky],
+      kwargs: { action: tricky },
+    });
+    expect(job).toMatchObject({ name: tricky, args: [tricky], kwargs: { action: tricky } });
+    expect(await scheduler.getJob("tricky")).toMatchObject({ name: tricky, args: [tricky] });
+    await scheduler.removeJob("tricky");
+  });
+
+  it("maps errors to typed classes", async () => {
+    await expect(
+      scheduler.addJob(dailyReport, "cron", { hour: 2, id: "daily_report" }),
+    ).rejects.toBeInstanceOf(AlreadyExistsError);
+    const replaced = await scheduler.addJob(dailyReport, "cron", {
+      hour: 4,
+      id: "daily_report",
+      replaceExisting: true,
+    });
+    expect(replaced.nextRunTime?.getUTCHours()).toBe(4);
+    const bad = await scheduler
+      .addJob(dailyReport, "cron", { hour: 25, id: "bad" })
+      .catch((err: unknown) => err);
+    expect(bad).toBeInstanceOf(InvalidArgumentError);
+    expect((bad as InvalidArgumentError).field).toBe("job.trigger.cron.hour");
+    await expect(scheduler.pauseJob("nope")).rejects.toBeInstanceOf(NotFoundError);
+    const job = await scheduler.getJob("heartbeat");
+    await expect(
+      scheduler.modifyJob("heartbeat", { name: "x" }, (job?.version ?? 0) + 5),
+    ).rejects.toBeInstanceOf(FailedPreconditionError);
+  });
+
+  it("pauses, resumes, reschedules, modifies and removes", async () => {
+    const paused = await scheduler.pauseJob("heartbeat");
+    expect(paused).toMatchObject({ paused: true, nextRunTime: null });
+    const resumed = await scheduler.resumeJob("heartbeat");
+    expect(resumed).toMatchObject({ paused: false, removed: false });
+    expect(resumed.nextRunTime).toBeInstanceOf(Date);
+    const moved = await scheduler.rescheduleJob(
+      "daily_task",
+      new CronTrigger({ hour: 3, minute: 0 }),
+    );
+    expect(moved.nextRunTime?.getUTCHours()).toBe(3);
+    const moved2 = await scheduler.rescheduleJob("daily_task", "cron", { hour: 5 });
+    expect(moved2.nextRunTime?.getUTCHours()).toBe(5);
+    const modified = await scheduler.modifyJob("heartbeat", {
+      name: "Heartbeat",
+      maxInstances: 2,
+      misfireGraceTime: null,
+      timeout: 10,
+    });
+    expect(modified).toMatchObject({
+      name: "Heartbeat",
+      maxInstances: 2,
+      misfireGraceTime: null,
+      timeout: 10,
+    });
+    await scheduler.removeJob("delayed_task");
+    expect(await scheduler.getJob("delayed_task")).toBeNull();
+    await expect(scheduler.removeJob("delayed_task")).rejects.toBeInstanceOf(NotFoundError);
+    expect(await scheduler.removeAllJobs()).toBe(5);
+    expect(await scheduler.getJobs()).toEqual([]);
+  });
+
+  it("runs a job now with typed args, reads its runs and cancels one", async () => {
+    const done: MetronomeEvent[] = [];
+    let resolveDone: () => void = () => undefined;
+    const executed = new Promise<void>((resolve) => (resolveDone = resolve));
+    scheduler.addListener((e) => {
+      done.push(e);
+      resolveDone();
+    }, EVENT_JOB_EXECUTED);
+    await scheduler.listening();
+    await scheduler.addJob(processUser, "cron", {
+      hour: 3,
+      id: "process_user_sync",
+      args: ["user123"],
+      kwargs: { action: "sync" },
+    });
+    const run = await scheduler.runJob("process_user_sync");
+    expect(run).toMatchObject({ jobId: "process_user_sync", manual: true });
+    await executed;
+    expect(done[0]).toMatchObject({
+      type: "job_executed",
+      jobId: "process_user_sync",
+      result: { userId: "user123", action: "sync" },
+    });
+    const runs = await scheduler.getRuns({ jobId: "process_user_sync", statuses: ["succeeded"] });
+    expect(runs.map((r) => [r.id, r.status, r.result])).toEqual([
+      [run.id, "succeeded", { userId: "user123", action: "sync" }],
+    ]);
+
+    await scheduler.addJob(slow, "interval", { hours: 1, id: "slow" });
+    const started = await scheduler.runJob("slow");
+    const cancelled = await scheduler.cancelRun(started.id, "no longer needed");
+    expect(cancelled).toMatchObject({ status: "cancelled", statusReason: "no longer needed" });
+  }, 20_000);
+
+  it("scheduledJob adds its job at start, replacing one from an earlier deploy", async () => {
+    const s = client.scheduler("decorated");
+    const handler = s.scheduledJob(new IntervalTrigger({ minutes: 5 }), { name: "Sync" })(
+      defineHandler("sync.external", () => undefined),
+    );
+    expect(handler.name).toBe("sync.external");
+    expect(await s.getJobs()).toEqual([]);
+    await s.start();
+    await s.start(); // a second deploy declares it again: replaced, not duplicated
+    const jobs = await s.getJobs();
+    expect(jobs.map((j) => [j.id, j.name, j.handler])).toEqual([
+      ["sync.external", "Sync", "sync.external"],
+    ]);
+  });
+});
+
+describe("SchedulerManager", () => {
+  describeMysql("named instances with settings", () => {
+    let db: Awaited<ReturnType<typeof createTestDatabase>>;
+    let node: TestNode;
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      node = await startTestNode(db.url);
+      SchedulerManager.configure({ baseUrl: node.url, logger: quiet });
+    });
+    afterAll(async () => {
+      await SchedulerManager.shutdown();
+      await node.stop();
+      await db.drop();
+    });
+
+    it("gives one scheduler per name and applies its time zone and job defaults", async () => {
+      const scheduler = SchedulerManager.getInstance();
+      expect(SchedulerManager.getInstance("default")).toBe(scheduler);
+      const report = SchedulerManager.getInstance("report", {
+        timezone: "Asia/Shanghai",
+        jobDefaults: { coalesce: true, maxInstances: 3, misfireGraceTime: 60 },
+      });
+      expect(report.name).toBe("report");
+      const job = await report.addJob("reports.build", "cron", { hour: 2, id: "nightly" });
+      // 02:00 in Shanghai is 18:00 UTC; the scheduler's defaults apply to the job.
+      expect(job.nextRunTime?.getUTCHours()).toBe(18);
+      expect(job).toMatchObject({ maxInstances: 3, coalesce: true, misfireGraceTime: 60 });
+      const plain = await scheduler.addJob("reports.build", "cron", { hour: 2, id: "nightly" });
+      expect(plain.nextRunTime?.getUTCHours()).toBe(2);
+      expect(plain.maxInstances).toBe(1);
+    });
+  });
+});
