@@ -256,12 +256,12 @@ export class Scheduler {
    * deploy may declare it again — at `start()`, or at once once started. The id defaults to the
    * handler name.
    */
-  scheduledJob<A extends Args, K extends Kwargs>(
+  scheduledJob(
     trigger: Trigger,
-    ...options: OptionsArg<A, K>
-  ): (handler: HandlerDef<A, K>) => HandlerDef<A, K> {
-    return (handler) => {
-      const o = { id: handler.name, ...options[0], replaceExisting: true } as JobOptions<A, K>;
+    options: JobOptions = {},
+  ): <A extends Args, K extends Kwargs>(handler: HandlerDef<A, K>) => HandlerDef<A, K> {
+    return <A extends Args, K extends Kwargs>(handler: HandlerDef<A, K>) => {
+      const o = { id: handler.name, ...options, replaceExisting: true } as JobOptions<A, K>;
       const add = () => this.addJob(handler, trigger, ...([o] as OptionsArg<A, K>));
       if (this.started)
         add().catch((err: unknown) => {

@@ -16,7 +16,7 @@
  * - the connection loop: one session at a time, reconnecting with exponential backoff and full
  *   jitter; handlers keep running across reconnections.
  */
-import type { Args, HandlerDef, Kwargs } from "./handlers.js";
+import type { HandlerDef } from "./handlers.js";
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { create, fromJson, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
@@ -340,8 +340,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * name jobs refer to. Only before `start()`; a name can be registered once.
    */
   register(name: string, handler: Handler, options?: HandlerOptions): this;
-  /** A handler defined with `defineHandler` (its name and function). */
-  register<A extends Args, K extends Kwargs>(def: HandlerDef<A, K>, options?: HandlerOptions): this;
+  /** A handler defined with `defineHandler` (its name and function), of any argument types. */
+  register(def: HandlerDef<never, never>, options?: HandlerOptions): this;
   register(
     nameOrDef: string | HandlerDef<never, never>,
     handlerOrOptions?: Handler | HandlerOptions,

@@ -1,0 +1,32 @@
+/** Cron 任务 (cron jobs): every day, every week, every month, workdays, crontab expressions. */
+import { CronTrigger, SchedulerManager } from "../sdk/src/index.js";
+import { checkStatus, dailyReport, dailyTask, monthlyCleanup, weeklySummary } from "./handlers.js";
+
+const scheduler = SchedulerManager.getInstance();
+
+// 每天定时执行 — string mode (recommended)
+await scheduler.addJob(dailyReport, "cron", { hour: 2, minute: 30, id: "daily_report" });
+// — object mode (replaceExisting: the same id again replaces the job instead of failing)
+await scheduler.addJob(dailyReport, new CronTrigger({ hour: 2, minute: 30 }), {
+  id: "daily_report",
+  replaceExisting: true,
+});
+
+// 每周执行: every Monday at 9:00
+await scheduler.addJob(weeklySummary, "cron", { dayOfWeek: "mon", hour: 9, id: "weekly_summary" });
+
+// 每月执行: the first day of every month
+await scheduler.addJob(monthlyCleanup, "cron", { day: 1, hour: 0, id: "monthly_cleanup" });
+
+// 工作日执行: every hour, Monday to Friday
+await scheduler.addJob(checkStatus, "cron", {
+  dayOfWeek: "mon-fri",
+  hour: "*",
+  id: "workday_check",
+});
+
+// 使用 crontab 表达式: every day at 2:00 (crontab numbering: 0 and 7 are Sunday)
+await scheduler.addJob(dailyTask, CronTrigger.fromCrontab("0 2 * * *"), { id: "daily_task" });
+
+for (const job of await scheduler.getJobs()) console.log(job.id, job.nextRunTime?.toISOString());
+await SchedulerManager.shutdown();

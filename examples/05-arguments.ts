@@ -1,0 +1,19 @@
+/**
+ * 带参数的任务 (jobs with arguments). `processUser` is defined once with its parameter types
+ * (handlers.ts), so wrong `args` or `kwargs` here fail to compile.
+ */
+import { SchedulerManager } from "../sdk/src/index.js";
+import { processUser } from "./handlers.js";
+
+const scheduler = SchedulerManager.getInstance();
+
+await scheduler.addJob(processUser, "cron", {
+  hour: 3,
+  args: ["user123"], // positional arguments
+  kwargs: { action: "sync" }, // keyword arguments
+  id: "process_user_sync",
+});
+
+const job = await scheduler.getJob("process_user_sync");
+console.log(job?.args, job?.kwargs);
+await SchedulerManager.shutdown();

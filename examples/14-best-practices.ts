@@ -1,0 +1,42 @@
+/**
+ * 最佳实践 (best practices): explicit ids and names, sensible intervals, handling failures, and
+ * no double execution — which needs no lock in Metronome: `maxInstances: 1` (the default) skips
+ * a fire time while a run of the job is in progress, across all workers and nodes.
+ */
+import { IntervalTrigger, SchedulerManager } from "../sdk/src/index.js";
+import { heavyTask, myTask, protectedTask, resilientTask } from "./handlers.js";
+
+const scheduler = SchedulerManager.getInstance("practices");
+
+// 1. 使用明确的 ID
+await scheduler.addJob({
+  func: myTask,
+  trigger: new IntervalTrigger({ minutes: 5 }),
+  id: "sync_user_data",
+  name: "同步用户数据",
+});
+
+// 2. 合理设置执行间隔
+await scheduler.addJob({
+  func: heavyTask,
+  trigger: new IntervalTrigger({ minutes: 5 }),
+  id: "heavy",
+});
+
+// 3. 处理任务失败 (see resilientTask in handlers.ts)
+await scheduler.addJob({
+  func: resilientTask,
+  trigger: new IntervalTrigger({ minutes: 5 }),
+  id: "resilient",
+});
+
+// 4. 避免重复执行
+await scheduler.addJob({
+  func: protectedTask,
+  trigger: new IntervalTrigger({ minutes: 1 }),
+  id: "protected",
+  maxInstances: 1,
+});
+
+console.log((await scheduler.getJobs()).map((j) => `${j.id}:${j.name}`).join(" "));
+await SchedulerManager.shutdown();
