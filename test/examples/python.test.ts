@@ -1,0 +1,72 @@
+/**
+ * The polyglot proof: examples/python/metronome_example.py, with Debian's python3-grpcio and
+ * nothing generated in the repository (its message classes come from a descriptor set that buf
+ * compiles from proto/ here), adds a job, executes it as a worker and reads its events, against
+ * a real node on MariaDB. Without Python's grpc module the suite is skipped, except under
+ * CI=true (.ci/run installs python3-grpcio and python3-grpc-tools).
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, describeMysql } from "../support/mysql.js";
+import { startTestNode, type TestNode } from "../support/node.js";
+import { repoRoot } from "../support/paths.js";
+
+/** Debian's interpreter, where apt puts python3-grpcio (a pyenv python3 may shadow it). */
+const PYTHON = ["/usr/bin/python3", "python3"].find(
+  (p) => spawnSync(p, ["-c", "import grpc, google.protobuf"]).status === 0,
+);
+if (PYTHON === undefined && process.env.CI === "true")
+  throw new Error(
+    "CI=true needs python3 with grpc (apt-get install python3-grpcio python3-grpc-tools)",
+  );
+
+describe("the Python example", () => {
+  (PYTHON === undefined ? describe.skip : describeMysql)("against a node on MariaDB", () => {
+    let db: Awaited<ReturnType<typeof createTestDatabase>>;
+    let node: TestNode;
+    let dir: string;
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      node = await startTestNode(db.url);
+      dir = mkdtempSync(join(tmpdir(), "metronome-py-"));
+      execFileSync(
+        join(repoRoot, "node_modules", ".bin", "buf"),
+        ["build", "proto", "--as-file-descriptor-set", "-o", join(dir, "metronome.binpb")],
+        { cwd: repoRoot },
+      );
+    });
+    afterAll(async () => {
+      rmSync(dir, { recursive: true, force: true });
+      await node.stop();
+      await db.drop();
+    });
+
+    it("adds a job, runs it as a worker and reads its events", async () => {
+      // Not spawnSync: the server answering it runs in this process.
+      const child = spawn(PYTHON ?? "python3", [
+        join(repoRoot, "examples", "python", "metronome_example.py"),
+        `127.0.0.1:${String(node.port)}`,
+        join(dir, "metronome.binpb"),
+      ]);
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const [status] = (await once(child, "exit")) as [number | null];
+      expect(stderr).toBe("");
+      expect(status).toBe(0);
+      const out = JSON.parse(stdout) as Record<string, unknown>;
+      expect(out).toMatchObject({
+        ok: true,
+        job: "python-job",
+        events: ["EVENT_TYPE_JOB_SUBMITTED", "EVENT_TYPE_JOB_EXECUTED"],
+        result: { echo: ["hello", 21], kwargs: { from: "python" } },
+      });
+    });
+  });
+});
