@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "coverage/", "**/gen/", "migrations/"] },
+  { ignores: ["node_modules/", "dist/", "coverage/", "**/gen/", "migrations/", "docs/reference/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
