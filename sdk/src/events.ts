@@ -183,25 +183,14 @@ export interface WorkerEvent extends BaseEvent {
 /** An event: narrow on `type`. */
 export type MetronomeEvent = NodeEvent | SchedulerEvent | JobEvent | RunEvent | WorkerEvent;
 
-const PB_TYPE: Readonly<Record<EventTypeName, PbEventType>> = {
-  scheduler_started: PbEventType.SCHEDULER_STARTED,
-  scheduler_shutdown: PbEventType.SCHEDULER_SHUTDOWN,
-  scheduler_paused: PbEventType.SCHEDULER_PAUSED,
-  scheduler_resumed: PbEventType.SCHEDULER_RESUMED,
-  job_added: PbEventType.JOB_ADDED,
-  job_modified: PbEventType.JOB_MODIFIED,
-  job_removed: PbEventType.JOB_REMOVED,
-  all_jobs_removed: PbEventType.ALL_JOBS_REMOVED,
-  job_submitted: PbEventType.JOB_SUBMITTED,
-  job_executed: PbEventType.JOB_EXECUTED,
-  job_error: PbEventType.JOB_ERROR,
-  job_missed: PbEventType.JOB_MISSED,
-  job_max_instances: PbEventType.JOB_MAX_INSTANCES,
-  run_cancelled: PbEventType.RUN_CANCELLED,
-  worker_connected: PbEventType.WORKER_CONNECTED,
-  worker_disconnected: PbEventType.WORKER_DISCONNECTED,
-};
-const NAME_OF = new Map<PbEventType, EventTypeName>(TYPE_NAMES.map((t) => [PB_TYPE[t], t]));
+/** The enum's members are the type names in upper case (EVENT_TYPE_JOB_ADDED: job_added). */
+const NAME_OF = new Map<PbEventType, EventTypeName>();
+for (const v of Object.values(PbEventType)) {
+  if (typeof v === "string") continue;
+  const name = TYPE_NAMES.find((t) => t === PbEventType[v].toLowerCase());
+  if (name !== undefined) NAME_OF.set(v, name);
+}
+const PB_TYPE = new Map([...NAME_OF].map(([v, t]) => [t, v]));
 
 const date = (t: Timestamp | undefined): Date => (t === undefined ? new Date(0) : timestampDate(t));
 
@@ -375,7 +364,9 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     const types =
       f.types === undefined
         ? []
-        : (typeof f.types === "number" ? typesOfMask(f.types) : f.types).map((t) => PB_TYPE[t]);
+        : (typeof f.types === "number" ? typesOfMask(f.types) : f.types).map(
+            (t) => PB_TYPE.get(t) ?? PbEventType.UNSPECIFIED,
+          );
     return {
       filter: {
         schedulers: [...(f.schedulers ?? [])],

@@ -45,7 +45,7 @@ describeMysql("a worker over plain gRPC", () => {
 
   const next = async (kind: string): Promise<Reply> => {
     const m = await session.next();
-    expect(m.payload).toBe(kind);
+    expect(m.payload, JSON.stringify(m)).toBe(kind);
     return m[kind] as Reply;
   };
 

@@ -63,6 +63,11 @@ interface ActiveRun {
   /** Leased ahead and not sent yet: the run to send at its due time. */
   held?: Run | undefined;
   stopTimer?: () => void;
+  /**
+   * The worker reported a result that is being recorded: the run will not be current when the
+   * record commits, and that is not a lost lease to tell the worker about.
+   */
+  completing?: boolean;
 }
 
 /** A worker session as the engine sees it: what it can take, and where to send runs. */
@@ -70,6 +75,11 @@ export class SessionSlots {
   /** Leases held, by run id. */
   readonly active = new Map<string, ActiveRun>();
   draining = false;
+  /**
+   * Leases (run id/token) whose result the worker reported, most recent last: a heartbeat
+   * that raced the result and found the run no longer running is not a lost lease.
+   */
+  readonly reported = new Set<string>();
 
   constructor(
     readonly id: string,
@@ -622,6 +632,7 @@ export class Engine {
       if (state === undefined || state.current) continue;
       const entry = s.active.get(lease.runId);
       if (entry?.lease.token !== lease.token) continue; // changed meanwhile
+      if (entry.completing === true) continue; // its result is being recorded
       this.release(s, lease.runId);
       if (entry.held !== undefined) continue; // never sent: nothing to stop
       const reason =
@@ -699,9 +710,11 @@ export class Engine {
 
   /** Extends the session's listed leases; answers those it no longer holds. */
   async heartbeat(s: SessionSlots, leases: readonly q.Lease[]): Promise<q.Lease[]> {
-    const lost = await this.db.read(() =>
-      q.extendLeases(this.clock.now(), leases, this.config.leaseMs, s.workerId),
-    );
+    const lost = (
+      await this.db.read(() =>
+        q.extendLeases(this.clock.now(), leases, this.config.leaseMs, s.workerId),
+      )
+    ).filter((l) => !s.reported.has(`${l.runId}/${l.token}`));
     const lostIds = new Set(lost.map((l) => l.runId));
     const adopted = leases.filter((l) => !lostIds.has(l.runId) && !s.active.has(l.runId));
     // Leases resumed from an earlier session (WorkerHello.resumed_leases) count toward their
@@ -723,6 +736,13 @@ export class Engine {
 
   /** Records a result; the session's slot is free again either way. */
   async complete(s: SessionSlots, lease: q.Lease, outcome: q.Outcome): Promise<q.Verdict> {
+    const entry = s.active.get(lease.runId);
+    if (entry?.lease.token === lease.token) entry.completing = true;
+    s.reported.add(`${lease.runId}/${lease.token}`);
+    if (s.reported.size > 10_000) {
+      const oldest = s.reported.values().next().value;
+      if (oldest !== undefined) s.reported.delete(oldest);
+    }
     try {
       return await this.completions.run({ lease, outcome });
     } finally {

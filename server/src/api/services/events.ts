@@ -30,31 +30,18 @@ import { runErrorToProto, runStatusToProto, ts } from "../convert.js";
 
 const MAX_CRITERION_VALUES = 100;
 
-const TYPE_TO_PROTO: Record<EventType, PbEventType> = {
-  scheduler_started: PbEventType.SCHEDULER_STARTED,
-  scheduler_shutdown: PbEventType.SCHEDULER_SHUTDOWN,
-  scheduler_paused: PbEventType.SCHEDULER_PAUSED,
-  scheduler_resumed: PbEventType.SCHEDULER_RESUMED,
-  job_added: PbEventType.JOB_ADDED,
-  job_modified: PbEventType.JOB_MODIFIED,
-  job_removed: PbEventType.JOB_REMOVED,
-  all_jobs_removed: PbEventType.ALL_JOBS_REMOVED,
-  job_submitted: PbEventType.JOB_SUBMITTED,
-  job_executed: PbEventType.JOB_EXECUTED,
-  job_error: PbEventType.JOB_ERROR,
-  job_missed: PbEventType.JOB_MISSED,
-  job_max_instances: PbEventType.JOB_MAX_INSTANCES,
-  run_cancelled: PbEventType.RUN_CANCELLED,
-  worker_connected: PbEventType.WORKER_CONNECTED,
-  worker_disconnected: PbEventType.WORKER_DISCONNECTED,
-};
-
-const TYPE_FROM_PROTO = new Map<PbEventType, EventType>(
-  EVENT_TYPES.map((t) => [TYPE_TO_PROTO[t], t]),
-);
+/** The enum's members are the type names in upper case (EVENT_TYPE_JOB_ADDED: job_added). */
+const TYPE_FROM_PROTO = new Map<PbEventType, EventType>();
+for (const v of Object.values(PbEventType)) {
+  if (typeof v === "string") continue;
+  const type = EVENT_TYPES.find((t) => t === PbEventType[v].toLowerCase());
+  if (type !== undefined) TYPE_FROM_PROTO.set(v, type);
+}
+const TYPE_TO_PROTO = new Map([...TYPE_FROM_PROTO].map(([v, t]) => [t, v]));
+if (TYPE_TO_PROTO.size !== EVENT_TYPES.length) throw new Error("event.proto lacks an event type");
 
 function typeToProto(t: EventType): PbEventType {
-  return TYPE_TO_PROTO[t];
+  return TYPE_TO_PROTO.get(t) ?? PbEventType.UNSPECIFIED;
 }
 
 function typeFromProto(t: PbEventType, field: string): EventType {
