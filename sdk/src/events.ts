@@ -12,6 +12,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { EventType as PbEventType, type Event as PbEvent } from "./gen/metronome/v1/event_pb.js";
 import type { EventService, SubscribeResponse } from "./gen/metronome/v1/event_service_pb.js";
 import { RunStatus as PbRunStatus } from "./gen/metronome/v1/run_pb.js";
+import { toMetronomeError } from "./client-errors.js";
 
 /** The event types (APScheduler's EVENT_* names, lower case). */
 export type EventTypeName =
@@ -427,7 +428,7 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
       } catch (err) {
         if (this.closed) break;
         const e = ConnectError.from(err);
-        if (FATAL.has(e.code)) throw e;
+        if (FATAL.has(e.code)) throw toMetronomeError(e);
       }
       if (this.closed) break;
       // The stream ended (the server shut down) or failed: subscribe again after a pause.

@@ -14,6 +14,7 @@ import {
   EVENT_JOB_EXECUTED,
   MetronomeClient,
   NonRetryableError,
+  OutOfRangeError,
   Worker,
   typesOfMask,
   type MetronomeEvent,
@@ -123,6 +124,17 @@ describeMysql("SDK events", () => {
       "job_error",
     ]);
   }, 20_000);
+
+  it("a cursor the server refuses ends the stream with a typed error", async () => {
+    const stream = client.subscribe({ afterCursor: 10n ** 15n });
+    const iterate = async () => {
+      const seen: unknown[] = [];
+      for await (const e of stream) seen.push(e);
+      return seen;
+    };
+    await expect(iterate()).rejects.toBeInstanceOf(OutOfRangeError);
+    await expect(stream.whenLive()).resolves.toBeUndefined(); // waiters end with the stream
+  });
 
   it("an EventStream resumes by itself across a restart of its node", async () => {
     const port = a.port;
