@@ -339,13 +339,15 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
   }
 
   private readonly liveWaiters = new Set<() => void>();
+  /** The iteration has ended (closed, or a fatal error). */
+  private ended = false;
 
   /**
    * Resolves once the stream is live: the backlog was delivered and events committed from now
    * on will follow (while it is being iterated).
    */
   whenLive(): Promise<void> {
-    if (this.isLive) return Promise.resolve();
+    if (this.isLive || this.ended || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.liveWaiters.add(resolve));
   }
 
@@ -392,6 +394,7 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     try {
       yield* this.follow();
     } finally {
+      this.ended = true;
       // Whoever waits for the stream to be live stops waiting when it ends.
       for (const w of this.liveWaiters) w();
       this.liveWaiters.clear();
