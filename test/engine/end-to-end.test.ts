@@ -227,6 +227,13 @@ describeMysql("end to end: server and SDK worker processes", () => {
     });
     const run = (await c.job("RunJobNow", { job_id: "long-stop" })).run as Reply;
     await waitForRuns("long-stop", (rs) => rs[0]?.status === "RUN_STATUS_RUNNING");
+    // RUNNING is recorded when the run is leased; stop only once the handler has started (an
+    // assignment still in flight when a worker with nothing running closes is left to expire).
+    const deadline = Date.now() + 30_000;
+    while (!survivor.executions().some((e) => e.runId === run.run_id)) {
+      if (Date.now() > deadline) throw new Error("the handler did not start");
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await survivor.stop(); // SIGTERM: drain, let the handler finish, report, exit
     workers.splice(workers.indexOf(survivor), 1);
     const done = (await c.run("GetRun", { run_id: run.run_id })).run as Reply;
