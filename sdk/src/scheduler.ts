@@ -407,7 +407,7 @@ export class Scheduler {
     set("maxInstances", "max_instances");
     set("misfireGraceTime", "misfire_grace_time");
     set("timeout", "timeout");
-    set("retry", "retry");
+    set("retry", "retry_policy");
     const func = changes.func;
     const res = await call(
       this.client.jobs.modifyJob(

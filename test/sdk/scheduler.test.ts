@@ -183,6 +183,15 @@ describeMysql("the SDK's scheduler", () => {
       misfireGraceTime: null,
       timeout: 10,
     });
+    const retried = await scheduler.modifyJob("heartbeat", {
+      retry: { maxAttempts: 3, initialBackoff: 2, maxBackoff: 60, multiplier: 3 },
+      coalesce: false,
+    });
+    expect(retried).toMatchObject({
+      coalesce: false,
+      retry: { maxAttempts: 3, initialBackoff: 2, maxBackoff: 60, multiplier: 3 },
+      name: "Heartbeat",
+    });
     await scheduler.removeJob("delayed_task");
     expect(await scheduler.getJob("delayed_task")).toBeNull();
     await expect(scheduler.removeJob("delayed_task")).rejects.toBeInstanceOf(NotFoundError);
