@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot, sharedTriggersFile } from "../support/paths.js";
+import { repoRoot, triggersFile } from "../support/paths.js";
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "metronome-conformance-"));
@@ -25,8 +25,8 @@ async function conformance(file: string): Promise<{ code: number; lines: string[
 }
 
 describe("npm run -s conformance -- FILE", () => {
-  it("passes every shared case and ends with the count line", async () => {
-    const { code, lines } = await conformance(sharedTriggersFile);
+  it("passes every case of test/conformance/triggers.json and ends with the count line", async () => {
+    const { code, lines } = await conformance(triggersFile);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^(\d+) passed, 0 failed$/);
     expect(code).toBe(0);

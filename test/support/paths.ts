@@ -4,5 +4,8 @@ import { fileURLToPath } from "node:url";
 /** The repository root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** The shared conformance vectors, read in place (never copied into the repository). */
-export const sharedTriggersFile = resolve(repoRoot, "../shared/conformance/triggers.json");
+/**
+ * The trigger conformance vectors, a verbatim copy kept in the repository (see
+ * test/conformance/README.md for the format); `.ci/run` checks the copy against its source.
+ */
+export const triggersFile = resolve(repoRoot, "test/conformance/triggers.json");

@@ -1,5 +1,5 @@
 /**
- * The trigger conformance format of `shared/conformance/README.md`: cases with a trigger in
+ * The trigger conformance format of `test/conformance/README.md`: cases with a trigger in
  * APScheduler's snake_case shape, an `after` instant, a `count` and the expected fire instants.
  * Instants are compared as instants; strings are only for people.
  */

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { evaluateCase, parseConformanceFile } from "../../../server/src/conformance/conformance.js";
-import { sharedTriggersFile } from "../../support/paths.js";
+import { triggersFile } from "../../support/paths.js";
 
-const { cases } = parseConformanceFile(readFileSync(sharedTriggersFile, "utf8"));
+const { cases } = parseConformanceFile(readFileSync(triggersFile, "utf8"));
 
-describe("shared trigger conformance vectors", () => {
+describe("trigger conformance vectors (test/conformance/triggers.json)", () => {
   it("has cases to check", () => {
     expect(cases.length).toBeGreaterThan(200);
   });
