@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """A Metronome client in Python with nothing but grpcio, protobuf and the .proto files.
 
 It adds a job, runs it now, executes it as a worker for the job's handler over the worker
@@ -6,9 +6,10 @@ protocol (docs/protocol.md), and reads the job's events from the event stream. M
 come from a descriptor set compiled from proto/ (no generated code to keep in sync):
 
     npx buf build proto --as-file-descriptor-set -o metronome.binpb
-    python3 examples/python/metronome_example.py 127.0.0.1:8080 metronome.binpb
+    /usr/bin/python3 examples/python/metronome_example.py 127.0.0.1:8080 metronome.binpb
 
-Debian: apt-get install python3-grpcio python3-grpc-tools (grpcio 1.51, protobuf 4.21).
+Debian: apt-get install python3-grpcio python3-grpc-tools (grpcio 1.51, protobuf 4.21), then run
+it with Debian's /usr/bin/python3 (a python3 first on PATH, such as pyenv's, lacks them).
 Prints one JSON line with what happened; exits non-zero if anything did not go as expected.
 """
 import json

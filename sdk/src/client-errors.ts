@@ -1,5 +1,5 @@
 /**
- * Errors of calls to the server as typed classes, one per gRPC code the API uses (SPEC §5), so
+ * Errors of calls to the server as typed classes, one per gRPC code the API uses (docs/api.md), so
  * that callers write `catch (e) { if (e instanceof JobNotFoundError) … }` instead of comparing
  * codes. Every one is a `MetronomeError` carrying the code and the original `ConnectError`.
  */

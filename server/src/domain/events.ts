@@ -6,7 +6,7 @@
 import type { Job, JsonValue } from "./jobs.js";
 import type { Run, RunError, RunStatus } from "./runs.js";
 
-/** The event types of SPEC section 4 (APScheduler's EVENT_* names, lower case). */
+/** The event types (APScheduler's EVENT_* names, lower case; docs/events.md lists them). */
 export const EVENT_TYPES = [
   "scheduler_started",
   "scheduler_shutdown",

@@ -55,7 +55,7 @@ export interface Job extends JobSettings {
   readonly version: number;
 }
 
-/** Limits of SPEC section 5 (configurable through the server's settings). */
+/** The API's limits (docs/api.md; configurable through the server's settings). */
 export interface Limits {
   readonly maxIdLength: number;
   readonly maxPayloadBytes: number;
