@@ -3,6 +3,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The default output, then one line per suite skipped for a missing requirement (MySQL,
+    // Python's grpc) saying what it needs.
+    reporters: ["default", "./test/support/skip-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Each test file runs in its own worker process, with its own database where it needs one.

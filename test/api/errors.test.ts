@@ -1,11 +1,13 @@
 /**
  * Error paths: a table of malformed requests (each gets INVALID_ARGUMENT naming the field, and
- * the stored data is unchanged), authentication, and the database vanishing mid-request and
- * coming back (UNAVAILABLE, never a crash).
+ * the stored data is unchanged), authentication and methods the server does not serve, on the
+ * embedded SQLite store; and the database vanishing mid-request and coming back (UNAVAILABLE,
+ * never a crash), on MariaDB behind a TCP proxy that cuts its connections.
  */
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Health,
   HealthCheckResponse_ServingStatus,
@@ -14,6 +16,7 @@ import { postJson, type JsonReply } from "../support/connect-json.js";
 import { MYSQL_URL, createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { TcpProxy } from "../support/proxy.js";
+import { createSqliteStore, type TestStore } from "../support/stores.js";
 
 const valid = { id: "ok", handler: "reports.daily", trigger: { cron: { hour: "2" } } };
 const withJob = (job: Record<string, unknown>) => ({ job: { ...valid, ...job } });
@@ -184,45 +187,44 @@ const malformed: [string, string, unknown, string][] = [
   ],
 ];
 
-describeMysql("error paths", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let proxy: TcpProxy;
+/** Connect JSON over HTTP/1.1 to a node's `metronome.v1` services. */
+const callOn =
+  (node: () => TestNode) =>
+  (path: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonReply> =>
+    postJson(node().port, `/metronome.v1.${path}`, body, headers);
+
+/** A unary call of `path` through @grpc/grpc-js, answering the status code it ends with. */
+function grpcStatusOf(port: number, path: string): Promise<string> {
+  const client = new grpc.Client(`127.0.0.1:${String(port)}`, grpc.credentials.createInsecure());
+  const bytes = (b: Buffer) => b;
+  return new Promise<string>((resolve) => {
+    client.makeUnaryRequest(path, bytes, bytes, Buffer.alloc(0), (err) => {
+      resolve(grpc.status[err?.code ?? grpc.status.OK]);
+    });
+  }).finally(() => {
+    client.close();
+  });
+}
+
+describe("error paths", () => {
+  let stores: TestStore[];
   let server: TestNode;
   let secured: TestNode;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const target = new URL(MYSQL_URL);
-    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 3306) });
-    const viaProxy = new URL(db.url);
-    viaProxy.port = String(proxy.port);
-    server = await startTestNode(viaProxy.toString());
-    secured = await startTestNode(db.url, { METRONOME_AUTH_TOKENS: "s3cret,other" });
+    stores = [await createSqliteStore(), await createSqliteStore()];
+    server = await startTestNode(stores[0]?.url ?? "");
+    secured = await startTestNode(stores[1]?.url ?? "", {
+      METRONOME_AUTH_TOKENS: "s3cret,other",
+    });
   });
   afterAll(async () => {
     await server.stop();
     await secured.stop();
-    await proxy.close();
-    await db.drop();
+    for (const store of stores) await store.drop();
   });
 
-  const call = (
-    path: string,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<JsonReply> => postJson(server.port, `/metronome.v1.${path}`, body, headers);
-  /** Watch the health stream until it reports `status` (event-driven, no polling). */
-  const healthBecomes = async (status: HealthCheckResponse_ServingStatus): Promise<void> => {
-    const abort = new AbortController();
-    const health = createClient(Health, createGrpcTransport({ baseUrl: server.url }));
-    try {
-      for await (const res of health.watch({}, { signal: abort.signal })) {
-        if (res.status === status) return;
-      }
-    } finally {
-      abort.abort();
-    }
-  };
+  const call = callOn(() => server);
   const snapshot = async () => {
     const jobs = await call("JobService/ListJobs", { pageSize: 1000 });
     const schedulers = await call("SchedulerService/ListSchedulers", {});
@@ -260,15 +262,71 @@ describeMysql("error paths", () => {
     expect((await get({ authorization: "Bearer wrong" })).body).toMatchObject({
       code: "unauthenticated",
     });
+    const added = await postJson(
+      secured.port,
+      "/metronome.v1.JobService/AddJob",
+      { job: { id: "guarded", handler: "a.b", trigger: { cron: { hour: "3" } } } },
+      { authorization: "Bearer s3cret" },
+    );
+    expect(added.body).toMatchObject({ outcome: "ADD_JOB_OUTCOME_CREATED" });
     const ok = await get({ authorization: "Bearer other" });
     expect(ok.status).toBe(200);
-    expect(ok.body.jobs).toBeInstanceOf(Array);
+    expect(ok.body.jobs).toMatchObject([{ id: "guarded" }]);
     expect((await postJson(secured.port, "/grpc.health.v1.Health/Check", {})).body).toEqual({
       status: "SERVING",
     });
   });
 
+  it("answers UNIMPLEMENTED for a method or service the server does not serve", async () => {
+    expect(await grpcStatusOf(server.port, "/metronome.v1.JobService/NoSuchMethod")).toBe(
+      "UNIMPLEMENTED",
+    );
+    expect(
+      await grpcStatusOf(server.port, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+    ).toBe("UNIMPLEMENTED");
+    // Over HTTP/1.1 the Connect protocol says it with a bare 404.
+    expect(await call("JobService/NoSuchMethod", {})).toMatchObject({ status: 404, body: {} });
+  });
+});
+
+describeMysql("the database going away", () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let proxy: TcpProxy;
+  let server: TestNode;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const target = new URL(MYSQL_URL);
+    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 3306) });
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    server = await startTestNode(viaProxy.toString());
+  });
+  afterAll(async () => {
+    await server.stop();
+    await proxy.close();
+    await db.drop();
+  });
+
+  const call = callOn(() => server);
+  /** Watch the health stream until it reports `status` (event-driven, no polling). */
+  const healthBecomes = async (status: HealthCheckResponse_ServingStatus): Promise<void> => {
+    const abort = new AbortController();
+    const health = createClient(Health, createGrpcTransport({ baseUrl: server.url }));
+    try {
+      for await (const res of health.watch({}, { signal: abort.signal })) {
+        if (res.status === status) return;
+      }
+    } finally {
+      abort.abort();
+    }
+  };
+
   it("answers UNAVAILABLE while the database is gone, mid-request too, and recovers by itself", async () => {
+    const seeded = await call("JobService/AddJob", {
+      job: { id: "seed", handler: "seed.job", trigger: { crontab: { expression: "0 1 * * *" } } },
+    });
+    expect(seeded.body).toMatchObject({ outcome: "ADD_JOB_OUTCOME_CREATED" });
     const before = await call("JobService/GetJob", { jobId: "seed" });
     expect(before.status).toBe(200);
 

@@ -1,8 +1,9 @@
 /**
  * EventService.Subscribe through @grpc/grpc-js alone (proto-loader reading proto/), against a
- * real node on MariaDB: management changes arrive as events, a subscriber resumes from its
- * cursor without a gap or a duplicate, filters narrow on the server, bad requests are
- * INVALID_ARGUMENT or OUT_OF_RANGE, and an event whose transaction commits late is not skipped.
+ * real node on SQLite and on MariaDB: management changes arrive as events, a subscriber resumes
+ * from its cursor without a gap or a duplicate, filters narrow on the server, bad requests are
+ * INVALID_ARGUMENT or OUT_OF_RANGE, and (on MariaDB, whose transactions can commit out of order)
+ * an event whose transaction commits late is not skipped.
  */
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -22,13 +23,14 @@ import {
   type RawSubscription,
   type Reply,
 } from "../support/grpc-js.js";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
+import { createTestDatabase, describeEachStore, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
+import type { TestStore } from "../support/stores.js";
 
 const NOW = Date.parse("2026-03-02T08:00:00.000Z");
 
-describeMysql("Subscribe over @grpc/grpc-js", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describeEachStore("Subscribe over @grpc/grpc-js", (createStore) => {
+  let db: TestStore;
   let server: TestNode;
   let c: GrpcJsClients;
   const clock = new ManualClock(NOW);
@@ -46,7 +48,7 @@ describeMysql("Subscribe over @grpc/grpc-js", () => {
     });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createStore();
     server = await startTestNode(db.url, {}, clock);
     c = grpcJsClients(server.port);
   });

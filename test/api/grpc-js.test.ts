@@ -1,6 +1,6 @@
 /**
  * Every management RPC through @grpc/grpc-js + @grpc/proto-loader (reading proto/), against a
- * real node on HTTP/2 and a real MariaDB database.
+ * real node on HTTP/2, once on the embedded SQLite store and once on a real MariaDB database.
  */
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -16,19 +16,20 @@ import {
   type GrpcJsClients,
   type Reply,
 } from "../support/grpc-js.js";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
+import { describeEachStore } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
+import type { TestStore } from "../support/stores.js";
 
 const NOW = "2026-03-02T08:00:00.000Z"; // a Monday
 
-describeMysql("management RPCs over @grpc/grpc-js", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describeEachStore("management RPCs over @grpc/grpc-js", (createStore) => {
+  let db: TestStore;
   let server: TestNode;
   let c: GrpcJsClients;
   const clock = new ManualClock(Date.parse(NOW));
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createStore();
     server = await startTestNode(db.url, {}, clock);
     c = grpcJsClients(server.port);
   });

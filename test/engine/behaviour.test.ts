@@ -1,11 +1,8 @@
 /**
- * The engine's rules, one test each, on MariaDB through the real API and a worker session over
- * @grpc/grpc-js. Time is a manual clock: the test moves it and runs one engine pass
+ * The engine's rules, one test each, on each store (embedded SQLite and MariaDB) through the real
+ * API and a worker session over @grpc/grpc-js. Time is a manual clock: the test moves it and runs one engine pass
  * (`engine.pass()`), so nothing waits on wall-clock time.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../support/clock.js";
 import {
@@ -18,34 +15,14 @@ import {
   duration as dur,
   msOf,
 } from "../support/grpc-js.js";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
+import { describeEachStore } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
+import type { TestStore } from "../support/stores.js";
 
 const T0 = Date.parse("2026-06-01T00:00:00Z");
 const S = 1000;
 
-/** A store for one run of the suite: its URL and how to remove it. */
-interface TestStore {
-  readonly url: string;
-  drop(): Promise<void>;
-}
-
-describeMysql("engine rules on MariaDB", () => {
-  engineRules(() => createTestDatabase("metronome_engine_rules"));
-});
-
-describe("engine rules on the embedded SQLite store", () => {
-  engineRules(() => {
-    const dir = mkdtempSync(join(tmpdir(), "metronome-engine-"));
-    return Promise.resolve({
-      url: `sqlite:///${join(dir, "metronome.db")}`,
-      drop: () => {
-        rmSync(dir, { recursive: true, force: true });
-        return Promise.resolve();
-      },
-    });
-  });
-});
+describeEachStore("engine rules", engineRules);
 
 function engineRules(makeStore: () => Promise<TestStore>): void {
   let db: TestStore;

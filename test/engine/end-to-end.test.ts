@@ -1,14 +1,11 @@
 /**
- * End to end with real processes: a `metronome serve` process on MariaDB and two worker
- * processes built on the TypeScript SDK. Date, interval and cron jobs fire at their instants,
+ * End to end with real processes: a `metronome serve` process, on the embedded SQLite store and
+ * on MariaDB, and two worker processes built on the TypeScript SDK. Date, interval and cron jobs fire at their instants,
  * args and kwargs arrive intact, results and errors are recorded, and a worker killed mid-run
  * has its run retried on the other worker once its lease expires. Real time is used with short
  * intervals; every wait has a generous deadline and no assertion depends on speed.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   grpcJsClients,
   list,
@@ -19,20 +16,21 @@ import {
   timestamp as ts,
   msOf,
 } from "../support/grpc-js.js";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
+import { describeEachStore } from "../support/mysql.js";
 import { startServerProcess, type ServerProcess } from "../support/processes.js";
+import type { TestStore } from "../support/stores.js";
 import { startWorkerProcess, type WorkerProcess } from "../support/worker-process.js";
 
 const LEASE_S = 2;
 
-describeMysql("end to end: server and SDK worker processes", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describeEachStore("end to end: server and SDK worker processes", (createStore) => {
+  let db: TestStore;
   let server: ServerProcess;
   let c: GrpcJsClients;
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase("metronome_e2e");
+    db = await createStore();
     server = await startServerProcess("e2e-node", db.url, {
       env: { METRONOME_LEASE_DURATION: String(LEASE_S), METRONOME_POLL_INTERVAL: "0.2" },
       timeoutMs: 60_000,
@@ -239,58 +237,5 @@ describeMysql("end to end: server and SDK worker processes", () => {
     const done = (await c.run("GetRun", { run_id: run.run_id })).run as Reply;
     expect(done).toMatchObject({ status: "RUN_STATUS_SUCCEEDED", attempt: 1 });
     expect(unvalue(done.result as Reply)).toBe("slept");
-  });
-});
-
-describe("end to end on the embedded SQLite store (the default)", () => {
-  let dir: string;
-  let server: ServerProcess;
-  let c: GrpcJsClients;
-  let worker: WorkerProcess;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "metronome-e2e-sqlite-"));
-    server = await startServerProcess("e2e-sqlite", `sqlite:///${join(dir, "metronome.db")}`, {
-      timeoutMs: 60_000,
-    });
-    c = grpcJsClients(server.port);
-    worker = await startWorkerProcess({
-      url: `http://127.0.0.1:${String(server.port)}`,
-      handlers: ["e2e.echo"],
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await worker.stop();
-    c.close();
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
-
-  it("a job fires, runs on the worker and its result is recorded", async () => {
-    const runDate = Date.now() + 1000;
-    await c.job("AddJob", {
-      job: {
-        id: "sqlite-once",
-        handler: "e2e.echo",
-        trigger: { date: { run_date: ts(runDate) } },
-        args: list([1, "two"]),
-      },
-    });
-    const deadline = Date.now() + 30_000;
-    let run: Reply | undefined;
-    while (Date.now() < deadline) {
-      const page = await Promise.race([
-        c.run("ListRuns", { job_id: "sqlite-once" }),
-        server.crashed,
-      ]);
-      run = ((page.runs ?? []) as Reply[])[0];
-      if (run?.status === "RUN_STATUS_SUCCEEDED") break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(run).toMatchObject({ status: "RUN_STATUS_SUCCEEDED" });
-    expect(msOf(run?.scheduled_time as Reply)).toBe(runDate);
-    expect(unvalue(run?.result as Reply)).toEqual({ args: [1, "two"], kwargs: {} });
-    expect(worker.executions().map((e) => e.jobId)).toEqual(["sqlite-once"]);
   });
 });

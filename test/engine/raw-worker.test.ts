@@ -3,7 +3,7 @@
  * docs/protocol.md: it registers, receives a run when its job fires, heartbeats, reports
  * results and errors, sees retries and the fencing of a stale lease, and ends its session.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   grpcJsClients,
   list,
@@ -17,17 +17,17 @@ import {
   timestamp as ts,
   msOf,
 } from "../support/grpc-js.js";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
+import { createSqliteStore, type TestStore } from "../support/stores.js";
 
-describeMysql("a worker over plain gRPC", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describe("a worker over plain gRPC", () => {
+  let db: TestStore;
   let node: TestNode;
   let c: GrpcJsClients;
   let session: RawSession;
 
   beforeAll(async () => {
-    db = await createTestDatabase("metronome_raw_worker");
+    db = await createSqliteStore("metronome-raw-worker");
     node = await startTestNode(db.url, {
       METRONOME_POLL_INTERVAL: "0.05",
       METRONOME_LEASE_DURATION: "3",

@@ -1,17 +1,18 @@
 /**
  * The examples in examples/ (every snippet of the scheduling guide) run as the scripts they are,
- * against a real node on MariaDB, with examples/worker.ts executing their handlers: each exits 0,
- * and what it says it did is checked on the server.
+ * against a real node on the embedded SQLite store (what the README's quick start runs), with
+ * examples/worker.ts executing their handlers: each exits 0, and what it says it did is checked
+ * on the server.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetronomeClient } from "../../sdk/src/index.js";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { repoRoot } from "../support/paths.js";
+import { createSqliteStore, type TestStore } from "../support/stores.js";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -44,15 +45,15 @@ const lastLine = (text: string, prefix: string) =>
     .filter((l) => l.startsWith(prefix))
     .pop();
 
-describeMysql("the examples", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describe("the examples", () => {
+  let db: TestStore;
   let node: TestNode;
   let worker: ChildProcess;
   let client: MetronomeClient;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createSqliteStore();
     node = await startTestNode(db.url);
     env = { METRONOME_URL: node.url };
     client = new MetronomeClient({ baseUrl: node.url, logger: quiet });

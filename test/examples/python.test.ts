@@ -2,8 +2,9 @@
  * The polyglot proof: examples/python/metronome_example.py, with Debian's python3-grpcio and
  * nothing generated in the repository (its message classes come from a descriptor set that buf
  * compiles from proto/ here), adds a job, executes it as a worker and reads its events, against
- * a real node on MariaDB. Without Python's grpc module the suite is skipped, except under
- * CI=true (.ci/run installs python3-grpcio and python3-grpc-tools).
+ * a real node on the embedded SQLite store. Without Python's grpc module the suite is skipped
+ * with a line saying what it needs, except under CI=true (.ci/run installs python3-grpcio and
+ * python3-grpc-tools).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
@@ -11,27 +12,31 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { repoRoot } from "../support/paths.js";
+import { describeIf, requireUnderCi, type Requirement } from "../support/requirements.js";
+import { createSqliteStore, type TestStore } from "../support/stores.js";
 
 /** Debian's interpreter, where apt puts python3-grpcio (a pyenv python3 may shadow it). */
 const PYTHON = ["/usr/bin/python3", "python3"].find(
   (p) => spawnSync(p, ["-c", "import grpc, google.protobuf"]).status === 0,
 );
-if (PYTHON === undefined && process.env.CI === "true")
-  throw new Error(
-    "CI=true needs python3 with grpc (apt-get install python3-grpcio python3-grpc-tools)",
-  );
+const PYTHON_GRPC: Requirement = {
+  met: PYTHON !== undefined,
+  needs:
+    "needs Python 3 with the grpc module at /usr/bin/python3 (Debian: " +
+    "apt-get install python3-grpcio python3-grpc-tools)",
+};
+requireUnderCi(PYTHON_GRPC);
 
-describe("the Python example", () => {
-  (PYTHON === undefined ? describe.skip : describeMysql)("against a node on MariaDB", () => {
-    let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describeIf(PYTHON_GRPC, "the Python example", () => {
+  describe("against a node on the embedded SQLite store", () => {
+    let db: TestStore;
     let node: TestNode;
     let dir: string;
 
     beforeAll(async () => {
-      db = await createTestDatabase();
+      db = await createSqliteStore("metronome-py");
       node = await startTestNode(db.url);
       dir = mkdtempSync(join(tmpdir(), "metronome-py-"));
       execFileSync(

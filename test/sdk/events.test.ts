@@ -1,12 +1,12 @@
 /**
- * The SDK's side of events, against real nodes on MariaDB and a real SDK worker: listeners with
- * APScheduler-style masks receive typed events of their scheduler only; an EventStream resumes
- * by itself across a restart of the node it reads from, missing nothing committed meanwhile
- * through another node.
+ * The SDK's side of events, against real nodes and a real SDK worker: listeners with
+ * APScheduler-style masks receive typed events of their scheduler only (one node, on the embedded
+ * SQLite store); an EventStream resumes by itself across a restart of the node it reads from,
+ * missing nothing committed meanwhile through another node (two nodes, on MariaDB).
  */
 import { fromJson } from "@bufbuild/protobuf";
 import { ListValueSchema } from "@bufbuild/protobuf/wkt";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EVENT_ALL,
   EVENT_JOB_ADDED,
@@ -21,6 +21,7 @@ import {
 } from "../../sdk/src/index.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
+import { createSqliteStore, type TestStore } from "../support/stores.js";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -42,17 +43,15 @@ function collector() {
   };
 }
 
-describeMysql("SDK events", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describe("SDK events", () => {
+  let db: TestStore;
   let a: TestNode;
-  let b: TestNode;
   let client: MetronomeClient;
   let worker: Worker;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createSqliteStore();
     a = await startTestNode(db.url);
-    b = await startTestNode(db.url, { METRONOME_NODE_ID: "node-b" });
     client = new MetronomeClient({ baseUrl: a.url, logger: quiet });
     worker = new Worker({ baseUrl: a.url, logger: quiet, workerId: "sdk-events" });
     worker.register("sdk.ok", ([n]) => ({ doubled: (n as number) * 2 }));
@@ -65,7 +64,6 @@ describeMysql("SDK events", () => {
     client.close();
     await worker.stop();
     await a.stop();
-    await b.stop();
     await db.drop();
   });
 
@@ -134,6 +132,26 @@ describeMysql("SDK events", () => {
     };
     await expect(iterate()).rejects.toBeInstanceOf(OutOfRangeError);
     await expect(stream.whenLive()).resolves.toBeUndefined(); // waiters end with the stream
+  });
+});
+
+describeMysql("SDK events with two nodes", () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let a: TestNode;
+  let b: TestNode;
+  let client: MetronomeClient;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    a = await startTestNode(db.url);
+    b = await startTestNode(db.url, { METRONOME_NODE_ID: "node-b" });
+    client = new MetronomeClient({ baseUrl: a.url, logger: quiet });
+  });
+  afterAll(async () => {
+    client.close();
+    await a.stop();
+    await b.stop();
+    await db.drop();
   });
 
   it("an EventStream resumes by itself across a restart of its node", async () => {

@@ -1,8 +1,8 @@
 /**
- * The SDK's management side against a real node on MariaDB and a real SDK worker: every form of
- * addJob (string mode, trigger objects, keywords), job objects, get/pause/resume/reschedule/
- * modify/remove, typed errors, run now and runs, cancellation, scheduledJob, and
- * SchedulerManager's named instances with their settings.
+ * The SDK's management side against a real node (on the embedded SQLite store) and a real SDK
+ * worker: every form of addJob (string mode, trigger objects, keywords), job objects,
+ * get/pause/resume/reschedule/modify/remove, typed errors, run now and runs, cancellation,
+ * scheduledJob, and SchedulerManager's named instances with their settings.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -24,8 +24,8 @@ import {
   type MetronomeEvent,
   type Scheduler,
 } from "../../sdk/src/index.js";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
+import { createSqliteStore, type TestStore } from "../support/stores.js";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -43,15 +43,15 @@ const slow = defineHandler("users.slow", async (_args: [], _kwargs: Record<strin
 });
 const dailyReport = defineHandler("reports.daily", () => "done");
 
-describeMysql("the SDK's scheduler", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describe("the SDK's scheduler", () => {
+  let db: TestStore;
   let node: TestNode;
   let client: MetronomeClient;
   let scheduler: Scheduler;
   let worker: Worker;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createSqliteStore();
     node = await startTestNode(db.url);
     client = new MetronomeClient({ baseUrl: node.url, logger: quiet });
     scheduler = client.scheduler("sdk");
@@ -250,12 +250,12 @@ describeMysql("the SDK's scheduler", () => {
 });
 
 describe("SchedulerManager", () => {
-  describeMysql("named instances with settings", () => {
-    let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  describe("named instances with settings", () => {
+    let db: TestStore;
     let node: TestNode;
 
     beforeAll(async () => {
-      db = await createTestDatabase();
+      db = await createSqliteStore();
       node = await startTestNode(db.url);
       SchedulerManager.configure({ baseUrl: node.url, logger: quiet });
     });

@@ -1,11 +1,15 @@
 /**
- * Test support for suites that need MySQL (MariaDB on our machines). Each test file gets its own
- * database, created fresh and dropped afterwards. When MySQL is unreachable such a suite is
- * skipped locally, but under CI=true it fails: CI must never pass by skipping.
+ * Test support for suites that need MySQL (MariaDB on our machines): a store's MySQL half, error
+ * paths that cut the database connection, and several nodes on one database. Each test file gets
+ * its own database, created fresh and dropped afterwards. When MySQL is unreachable such a suite
+ * is skipped locally with a line saying what it needs (test/support/requirements.ts), but under
+ * CI=true it fails: CI must never pass by skipping.
  */
 import mysql from "mysql2/promise";
 import { describe } from "vitest";
-import { MYSQL_URL } from "./database.js";
+import { createTestDatabase, MYSQL_URL } from "./database.js";
+import { describeIf, requireUnderCi, type Requirement } from "./requirements.js";
+import { createSqliteStore, type TestStore } from "./stores.js";
 
 export { MYSQL_URL, createTestDatabase } from "./database.js";
 
@@ -23,13 +27,38 @@ export function mysqlReachable(): Promise<boolean> {
   return reachable;
 }
 
-const available = await mysqlReachable();
-if (!available && process.env.CI === "true") {
-  throw new Error(`MySQL is required under CI=true but ${MYSQL_URL} is unreachable`);
+/** The server of MYSQL_URL, without its password or database: `mysql://root@127.0.0.1:3306`. */
+function server(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.username === "" ? "" : `${u.username}@`}${u.host}`;
 }
 
-/** `describe` for a suite that needs MySQL: skipped without it, except under CI=true. */
+export const MYSQL: Requirement = {
+  met: await mysqlReachable(),
+  needs:
+    `needs MySQL/MariaDB at ${server(MYSQL_URL)} (set METRONOME_TEST_MYSQL_URL, or start ` +
+    "MariaDB: start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd)",
+};
+requireUnderCi(MYSQL);
+
+/** `describe` for a suite that needs MySQL: skipped with a line saying so, except under CI=true. */
 export function describeMysql(name: string, body: () => void): void {
-  if (available) describe(name, body);
-  else describe.skip(name, body);
+  describeIf(MYSQL, name, body);
+}
+
+/**
+ * The suite `body` twice: `<name> on SQLite`, and `<name> on MariaDB` (skipped with a line saying
+ * so where MySQL does not answer, failing under CI=true). `body` creates its store with the
+ * function it is given, in its `beforeAll`.
+ */
+export function describeEachStore(
+  name: string,
+  body: (createStore: () => Promise<TestStore>) => void,
+): void {
+  describe(`${name} on SQLite`, () => {
+    body(() => createSqliteStore());
+  });
+  describeMysql(`${name} on MariaDB`, () => {
+    body(() => createTestDatabase());
+  });
 }
