@@ -6,7 +6,9 @@
  * workers execute the handlers. What remains of `get_instance` is the name, the time zone and
  * the job defaults.
  */
-import { SchedulerManager } from "../sdk/src/index.js";
+import { SchedulerManager, exitOnError } from "../sdk/src/index.js";
+
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 
 // scheduler = SchedulerManager.get_instance()
 const scheduler = SchedulerManager.getInstance();

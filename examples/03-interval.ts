@@ -1,13 +1,27 @@
 /** 间隔任务 (interval jobs): a fixed period. */
-import { IntervalTrigger, SchedulerManager } from "../sdk/src/index.js";
+import { IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
 import { heartbeat, hourlyTask, syncData } from "./handlers.js";
+
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 
 const scheduler = SchedulerManager.getInstance();
 
-// string mode (recommended)
-await scheduler.addJob(heartbeat, "interval", { seconds: 30, id: "heartbeat" });
-await scheduler.addJob(syncData, "interval", { minutes: 5, id: "sync_data" });
-await scheduler.addJob(hourlyTask, "interval", { hours: 1, id: "hourly_task" });
+// string mode (recommended); replaceExisting: running this script again replaces the jobs
+await scheduler.addJob(heartbeat, "interval", {
+  seconds: 30,
+  id: "heartbeat",
+  replaceExisting: true,
+});
+await scheduler.addJob(syncData, "interval", {
+  minutes: 5,
+  id: "sync_data",
+  replaceExisting: true,
+});
+await scheduler.addJob(hourlyTask, "interval", {
+  hours: 1,
+  id: "hourly_task",
+  replaceExisting: true,
+});
 
 // object mode
 await scheduler.addJob(heartbeat, new IntervalTrigger({ seconds: 30 }), {

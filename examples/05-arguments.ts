@@ -2,8 +2,10 @@
  * 带参数的任务 (jobs with arguments). `processUser` is defined once with its parameter types
  * (handlers.ts), so wrong `args` or `kwargs` here fail to compile.
  */
-import { SchedulerManager } from "../sdk/src/index.js";
+import { SchedulerManager, exitOnError } from "../sdk/src/index.js";
 import { processUser } from "./handlers.js";
+
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 
 const scheduler = SchedulerManager.getInstance();
 
@@ -12,6 +14,7 @@ await scheduler.addJob(processUser, "cron", {
   args: ["user123"], // positional arguments
   kwargs: { action: "sync" }, // keyword arguments
   id: "process_user_sync",
+  replaceExisting: true,
 });
 
 const job = await scheduler.getJob("process_user_sync");

@@ -1,9 +1,16 @@
 /** 任务管理 (managing jobs): get, pause/resume, remove, reschedule. */
-import { CronTrigger, SchedulerManager } from "../sdk/src/index.js";
+import { CronTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
 import { dailyReport } from "./handlers.js";
 
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
+
 const scheduler = SchedulerManager.getInstance("manage");
-await scheduler.addJob(dailyReport, "cron", { hour: 2, minute: 30, id: "daily_report" });
+await scheduler.addJob(dailyReport, "cron", {
+  hour: 2,
+  minute: 30,
+  id: "daily_report",
+  replaceExisting: true,
+});
 
 // 获取所有任务 (all jobs)
 const jobs = await scheduler.getJobs();

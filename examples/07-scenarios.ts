@@ -2,7 +2,7 @@
  * 常见场景 (common scenarios): data sync (the decorator and add_job forms), cleanup of expired
  * data, backups, metrics, health checks. The handlers are in handlers.ts.
  */
-import { CronTrigger, IntervalTrigger, SchedulerManager } from "../sdk/src/index.js";
+import { CronTrigger, IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
 import {
   backupDatabase,
   cleanupExpiredRecords,
@@ -10,6 +10,8 @@ import {
   healthCheck,
   syncFromExternalApi,
 } from "./handlers.js";
+
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 
 const scheduler = SchedulerManager.getInstance("scenarios");
 
@@ -25,6 +27,7 @@ await scheduler.addJob({
   func: syncFromExternalApi,
   trigger: new IntervalTrigger({ minutes: 5 }),
   id: "data_sync",
+  replaceExisting: true,
 });
 
 // 清理过期数据: every day at 2:00
@@ -32,6 +35,7 @@ await scheduler.addJob({
   func: cleanupExpiredRecords,
   trigger: new CronTrigger({ hour: 2, minute: 0 }),
   id: "cleanup_expired",
+  replaceExisting: true,
 });
 
 // 定期备份: every day at 1:00
@@ -39,6 +43,7 @@ await scheduler.addJob({
   func: backupDatabase,
   trigger: new CronTrigger({ hour: 1 }),
   id: "db_backup",
+  replaceExisting: true,
 });
 
 // 性能监控: every minute
@@ -46,6 +51,7 @@ await scheduler.addJob({
   func: collectMetrics,
   trigger: new IntervalTrigger({ minutes: 1 }),
   id: "collect_metrics",
+  replaceExisting: true,
 });
 
 // 状态检查: every 30 seconds
@@ -53,6 +59,7 @@ await scheduler.addJob({
   func: healthCheck,
   trigger: new IntervalTrigger({ seconds: 30 }),
   id: "health_check",
+  replaceExisting: true,
 });
 
 console.log((await scheduler.getJobs()).map((j) => j.id).join(" "));

@@ -5,8 +5,10 @@
  * `NonRetryableError` refuses retries. 任务超时 (timeouts): give the job a `timeout`; when it
  * passes, the run ends TIMED_OUT and the handler's `ctx.signal` fires.
  */
-import { CronTrigger, IntervalTrigger, SchedulerManager } from "../sdk/src/index.js";
+import { CronTrigger, IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
 import { failingTask, safeTask, timeoutProtectedTask } from "./handlers.js";
+
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 
 const scheduler = SchedulerManager.getInstance("errors");
 
@@ -15,6 +17,7 @@ await scheduler.addJob({
   func: safeTask,
   trigger: new IntervalTrigger({ hours: 1 }),
   id: "safe_task",
+  replaceExisting: true,
 });
 
 // A handler that throws, retried up to 3 attempts in all (NonRetryableError stops at once)
@@ -22,6 +25,7 @@ await scheduler.addJob({
   func: failingTask,
   trigger: new IntervalTrigger({ hours: 1 }),
   id: "failing_task",
+  replaceExisting: true,
   retry: { maxAttempts: 3, initialBackoff: 10 },
 });
 
@@ -30,6 +34,7 @@ await scheduler.addJob({
   func: timeoutProtectedTask,
   trigger: new CronTrigger({ hour: 2 }),
   id: "timeout_protected",
+  replaceExisting: true,
   timeout: 300,
 });
 

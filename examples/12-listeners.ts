@@ -7,9 +7,12 @@ import {
   EVENT_JOB_ERROR,
   EVENT_JOB_EXECUTED,
   SchedulerManager,
+  exitOnError,
   type MetronomeEvent,
 } from "../sdk/src/index.js";
 import { failingTask, logger, safeTask } from "./handlers.js";
+
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 
 const scheduler = SchedulerManager.getInstance("listeners");
 const seen: MetronomeEvent[] = [];

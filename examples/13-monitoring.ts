@@ -1,12 +1,15 @@
 /** 监控和调试 (monitoring): the scheduler's jobs and their state, and a task that logs. */
-import { IntervalTrigger, SchedulerManager } from "../sdk/src/index.js";
+import { IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
 import { logger, loggedTask } from "./handlers.js";
+
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 
 const scheduler = SchedulerManager.getInstance("monitoring");
 await scheduler.addJob({
   func: loggedTask,
   trigger: new IntervalTrigger({ hours: 1 }),
   id: "logged_task",
+  replaceExisting: true,
 });
 
 // 查看调度器状态

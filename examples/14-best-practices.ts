@@ -3,8 +3,10 @@
  * no double execution — which needs no lock in Metronome: `maxInstances: 1` (the default) skips
  * a fire time while a run of the job is in progress, across all workers and nodes.
  */
-import { IntervalTrigger, SchedulerManager } from "../sdk/src/index.js";
+import { IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
 import { heavyTask, myTask, protectedTask, resilientTask } from "./handlers.js";
+
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 
 const scheduler = SchedulerManager.getInstance("practices");
 
@@ -13,6 +15,7 @@ await scheduler.addJob({
   func: myTask,
   trigger: new IntervalTrigger({ minutes: 5 }),
   id: "sync_user_data",
+  replaceExisting: true,
   name: "同步用户数据",
 });
 
@@ -21,6 +24,7 @@ await scheduler.addJob({
   func: heavyTask,
   trigger: new IntervalTrigger({ minutes: 5 }),
   id: "heavy",
+  replaceExisting: true,
 });
 
 // 3. 处理任务失败 (see resilientTask in handlers.ts)
@@ -28,6 +32,7 @@ await scheduler.addJob({
   func: resilientTask,
   trigger: new IntervalTrigger({ minutes: 5 }),
   id: "resilient",
+  replaceExisting: true,
 });
 
 // 4. 避免重复执行
@@ -35,6 +40,7 @@ await scheduler.addJob({
   func: protectedTask,
   trigger: new IntervalTrigger({ minutes: 1 }),
   id: "protected",
+  replaceExisting: true,
   maxInstances: 1,
 });
 

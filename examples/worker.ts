@@ -6,8 +6,10 @@
  * In Metronome the server fires jobs and a worker process like this one executes them; any
  * number of workers may register the same handlers (each run goes to one of them).
  */
-import { Worker } from "../sdk/src/index.js";
+import { Worker, exitOnError } from "../sdk/src/index.js";
 import { ALL } from "./handlers.js";
+
+exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 
 const worker = new Worker({ baseUrl: process.env.METRONOME_URL ?? "http://127.0.0.1:8080" });
 for (const handler of ALL) worker.register(handler);

@@ -59,11 +59,24 @@ const CLASSES = new Map<
   [Code.Unavailable, UnavailableError],
 ]);
 
+/** Network errors that mean nothing answers at the address (no server, wrong port or host). */
+const NOTHING_THERE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** The message of a failed call; a connection nothing answered says what to check. */
+function messageOf(err: ConnectError): string {
+  const cause: unknown = err.cause;
+  const sysCode =
+    cause instanceof Error && "code" in cause && typeof cause.code === "string" ? cause.code : "";
+  return err.code === Code.Unavailable && NOTHING_THERE.has(sysCode)
+    ? `${err.rawMessage}: is the Metronome server running at that address?`
+    : err.rawMessage;
+}
+
 /** The typed error of a failed call (anything else is returned as it is). */
 export function toMetronomeError(err: unknown): unknown {
   if (err instanceof MetronomeError) return err;
   if (!(err instanceof ConnectError)) return err;
-  const message = err.rawMessage;
+  const message = messageOf(err);
   if (err.code === Code.InvalidArgument) {
     // The server's messages start with the field path: "job.trigger.cron.hour: must be …".
     const field = /^([\w.[\]]+):/.exec(message)?.[1] ?? "";

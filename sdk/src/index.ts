@@ -68,6 +68,7 @@ export {
   UnavailableError,
   toMetronomeError,
 } from "./client-errors.js";
+export { briefError, exitOnError } from "./exit-on-error.js";
 export {
   EventStream,
   eventCode,

@@ -6,8 +6,16 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { RunStatus, type Run as PbRun } from "./gen/metronome/v1/run_pb.js";
 import type { RunStatusName } from "./events.js";
 
-/** A run of a job. */
+/**
+ * A run of a job. A run is named `runId` everywhere in the SDK (here, in `RunEvent`,
+ * `RunContext`, `cancelRun(runId)`), as in the API's `Run.run_id`.
+ */
 export interface Run {
+  readonly runId: string;
+  /**
+   * The same as `runId` (not enumerable: spreads and JSON leave it out).
+   * @deprecated Use `runId`; `id` will be removed.
+   */
   readonly id: string;
   readonly jobId: string;
   readonly scheduler: string;
@@ -44,8 +52,8 @@ const STATUS_NAME = new Map<RunStatus, RunStatusName>(
 const date = (t: Timestamp | undefined): Date | null => (t === undefined ? null : timestampDate(t));
 
 export function runFromProto(r: PbRun): Run {
-  return {
-    id: r.runId,
+  const run = {
+    runId: r.runId,
     jobId: r.jobId,
     scheduler: r.scheduler,
     handler: r.handler,
@@ -59,4 +67,5 @@ export function runFromProto(r: PbRun): Run {
     result: r.result === undefined ? undefined : toJson(ValueSchema, r.result),
     error: r.error === undefined ? null : { message: r.error.message, type: r.error.type },
   };
+  return Object.defineProperty(run, "id", { get: () => run.runId, enumerable: false }) as Run;
 }

@@ -12,7 +12,7 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { MetronomeClient } from "./client.js";
-import { NotFoundError, toMetronomeError } from "./client-errors.js";
+import { AlreadyExistsError, NotFoundError, toMetronomeError } from "./client-errors.js";
 import {
   EVENT_ALL,
   eventCode,
@@ -219,17 +219,26 @@ export class Scheduler {
       throw new TypeError('addJob: give a trigger: an object, or "cron", "interval", "date"');
     }
     await this.ready;
-    const res = await call(
-      this.client.jobs.addJob(
-        {
-          job: this.jobMessage(func, t, o),
-          conflictPolicy:
-            o.replaceExisting === true ? ConflictPolicy.REPLACE : ConflictPolicy.ERROR,
-        },
-        this.opts,
-      ),
-    );
-    return jobOf(res);
+    try {
+      const res = await call(
+        this.client.jobs.addJob(
+          {
+            job: this.jobMessage(func, t, o),
+            conflictPolicy:
+              o.replaceExisting === true ? ConflictPolicy.REPLACE : ConflictPolicy.ERROR,
+          },
+          this.opts,
+        ),
+      );
+      return jobOf(res);
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+      throw new AlreadyExistsError(
+        `${err.message}; add it with replaceExisting: true to replace it`,
+        err.code,
+        { cause: err.cause },
+      );
+    }
   }
 
   private jobMessage(

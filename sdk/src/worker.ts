@@ -44,6 +44,7 @@ import {
   type SessionResponse,
   type SessionWelcome,
 } from "./gen/metronome/v1/worker_service_pb.js";
+import { MetronomeError, toMetronomeError } from "./client-errors.js";
 import { RunAbortedError, reportError, type AbortKind, type ErrorReport } from "./errors.js";
 import { toJsonValue } from "./json.js";
 import { childLogger, defaultLogger, type WorkerLogger } from "./logger.js";
@@ -510,17 +511,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (this.isClosed()) break;
       if (welcomed) failures = 0;
       if (!this.welcomedOnce && error !== undefined && isFatal(error)) {
-        this.log.error({ err: error }, "worker cannot connect; giving up");
+        this.log.error(errorFields(error), "worker cannot connect; giving up");
         this.closed = true;
         this.state = "stopped";
         this.sessionManager?.abort();
-        this.settleStart?.(asError(error));
+        this.settleStart?.(asError(toMetronomeError(error))); // UnauthenticatedError, …
         break;
       }
       failures++;
       const delay =
         Math.random() * Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** (failures - 1));
-      const fields = { err: error, attempt: failures, delayMs: Math.round(delay) };
+      const fields = { ...errorFields(error), attempt: failures, delayMs: Math.round(delay) };
       if (welcomed) this.log.warn(fields, "session ended; reconnecting");
       else this.log.warn(fields, "cannot open a session; retrying");
       if (error !== undefined) this.emitError(asError(error));
@@ -1138,6 +1139,18 @@ function cancellationKind(reason: CancellationReason): [AbortKind, string] {
 
 function isFatal(error: unknown): boolean {
   return FATAL_BEFORE_WELCOME.has(ConnectError.from(error).code);
+}
+
+/**
+ * A failed session in a log line: an error the server or the network answered (no server at
+ * the address, a wrong token…) as its one-line reason, since the stack is the RPC library's;
+ * anything else whole.
+ */
+function errorFields(error: unknown): { reason: string } | { err: unknown } {
+  const typed = toMetronomeError(error);
+  return typed instanceof MetronomeError
+    ? { reason: `${typed.name}: ${typed.message}` }
+    : { err: error };
 }
 
 function asError(value: unknown): Error {

@@ -223,13 +223,18 @@ describe("the SDK's scheduler", () => {
       result: { userId: "user123", action: "sync" },
     });
     const runs = await scheduler.getRuns({ jobId: "process_user_sync", statuses: ["succeeded"] });
-    expect(runs.map((r) => [r.id, r.status, r.result])).toEqual([
-      [run.id, "succeeded", { userId: "user123", action: "sync" }],
+    expect(runs.map((r) => [r.runId, r.status, r.result])).toEqual([
+      [run.runId, "succeeded", { userId: "user123", action: "sync" }],
     ]);
+    expect(run.runId).toBe(done[0]?.type === "job_executed" ? done[0].runId : undefined);
+    // The deprecated alias answers the same, and stays out of spreads and JSON.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the alias under test
+    expect(run.id).toBe(run.runId);
+    expect(Object.keys(run)).not.toContain("id");
 
     await scheduler.addJob(slow, "interval", { hours: 1, id: "slow" });
     const started = await scheduler.runJob("slow");
-    const cancelled = await scheduler.cancelRun(started.id, "no longer needed");
+    const cancelled = await scheduler.cancelRun(started.runId, "no longer needed");
     expect(cancelled).toMatchObject({ status: "cancelled", statusReason: "no longer needed" });
   }, 20_000);
 
