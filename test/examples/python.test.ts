@@ -65,8 +65,10 @@ describe("the Python example", () => {
         ok: true,
         job: "python-job",
         events: ["EVENT_TYPE_JOB_SUBMITTED", "EVENT_TYPE_JOB_EXECUTED"],
-        result: { echo: ["hello", 21], kwargs: { from: "python" } },
+        result: { echo: ["hello", 21, 2 ** 40], kwargs: { from: "python", count: 3 } },
       });
+      // Integers came back as integers (Python prints a float as 21.0).
+      expect(stdout).toContain('"echo": ["hello", 21, 1099511627776]');
     });
   });
 });

@@ -43,6 +43,8 @@ const MASK_PATHS: Record<string, string> = {
   trigger: "trigger",
   args: "args",
   kwargs: "kwargs",
+  args_json: "args",
+  kwargs_json: "kwargs",
   coalesce: "coalesce",
   max_instances: "max_instances",
   misfire_grace_time: "misfire_grace_time",
@@ -115,7 +117,7 @@ export function jobService(
           }),
         (f) => f,
       );
-      return { jobs: page.items.map(jobToProto), nextPageToken: page.nextPageToken };
+      return { jobs: page.items.map((j) => jobToProto(j)), nextPageToken: page.nextPageToken };
     },
 
     async modifyJob(req) {
