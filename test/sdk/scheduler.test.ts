@@ -233,6 +233,57 @@ describeMysql("the SDK's scheduler", () => {
     expect(cancelled).toMatchObject({ status: "cancelled", statusReason: "no longer needed" });
   }, 20_000);
 
+  it('"crontab" in string mode; warnings about numeric days returned and logged once', async () => {
+    const warned: unknown[] = [];
+    const logger = {
+      ...quiet,
+      warn: (o: Record<string, unknown> | string) => {
+        if (typeof o === "object") warned.push(o.warning);
+      },
+    };
+    const own = new MetronomeClient({ baseUrl: node.url, logger });
+    try {
+      const s = own.scheduler("foot-guns");
+      const weekdays = await s.addJob(dailyReport, "crontab", {
+        expression: "0 9 * * 1-5",
+        id: "weekdays",
+        startDate: new Date(Date.UTC(2030, 0, 1)),
+      });
+      if (!(weekdays.trigger instanceof CrontabTrigger)) throw new Error("not a CrontabTrigger");
+      expect(weekdays.trigger.expression).toBe("0 9 * * 1-5");
+      // Crontab numbering: 1-5 is Monday to Friday; 2030-01-01 is a Tuesday.
+      expect(weekdays.nextRunTime?.toISOString()).toBe("2030-01-01T09:00:00.000Z");
+      expect(weekdays.warnings).toEqual([]);
+      const moved = await s.rescheduleJob("weekdays", "crontab", { expression: "0 10 * * 0" });
+      expect(moved.nextRunTime?.getUTCDay()).toBe(0); // 0 = Sunday in crontab
+
+      // The field form numbers days from 0 = Monday: "1-5" is Tuesday to Saturday.
+      const first = await s.addJob(dailyReport, "cron", { dayOfWeek: "1-5", hour: 9, id: "f1" });
+      const warning =
+        'job.trigger.cron.day_of_week: "1-5" numbers the days from 0 = Monday (the cron field form, as in APScheduler 3), so it means "tue-sat", not what crontab means by the same numbers (0 and 7 = Sunday). Write day names to say which days you mean (e.g. "mon-fri" for Monday to Friday), or use a crontab trigger for crontab numbering';
+      expect(first.warnings).toEqual([warning]);
+      const again = await s.addJob(dailyReport, "cron", { dayOfWeek: "1-5", hour: 9, id: "f2" });
+      expect(again.warnings).toEqual([warning]);
+      const rescheduled = await s.rescheduleJob("f2", "cron", { dayOfWeek: 0 });
+      expect(rescheduled.warnings).toEqual([expect.stringContaining('so it means "mon"')]);
+      const named = await s.modifyJob("f2", { trigger: new CronTrigger({ dayOfWeek: "mon-fri" }) });
+      expect(named.warnings).toEqual([]);
+      expect((await s.getJob("f1"))?.warnings).toEqual([]);
+      // Logged once per text, however many answers carried it.
+      expect(warned).toEqual([warning, rescheduled.warnings[0]]);
+
+      // A crontab line in a cron field is refused with a hint.
+      const err = await s
+        .addJob(dailyReport, "cron", { minute: "0 9 * * 1-5", id: "f3" })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).message).toMatch(/use a crontab trigger/);
+      await s.removeAllJobs();
+    } finally {
+      own.close();
+    }
+  });
+
   it("scheduledJob adds its job at start, replacing one from an earlier deploy", async () => {
     const s = client.scheduler("decorated");
     const handler = s.scheduledJob(new IntervalTrigger({ minutes: 5 }), { name: "Sync" })(

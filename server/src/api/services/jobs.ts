@@ -17,7 +17,9 @@ import {
 } from "../convert.js";
 import { jobFields, jobRefFields, pageSize, withFields } from "./fields.js";
 import type { Engine } from "../../engine/engine.js";
-import { checkId } from "../../domain/jobs.js";
+import { checkId, type Job } from "../../domain/jobs.js";
+import { triggerWarnings, type TriggerSpec } from "../../domain/triggers/index.js";
+import type { Logger } from "../../logger.js";
 
 const CONFLICTS: Record<ConflictPolicy, Conflict> = {
   [ConflictPolicy.UNSPECIFIED]: "error",
@@ -52,11 +54,27 @@ const MASK_PATHS: Record<string, string> = {
   retry_policy: "retry",
 };
 
+/**
+ * The warnings of a trigger in a request, as the answer carries them: the request's field path
+ * (`rename` turns the domain's `trigger.fields.day_of_week` into e.g.
+ * `job.trigger.cron.day_of_week`), then the message.
+ */
+function warningsOf(trigger: TriggerSpec, rename: (field: string) => string): string[] {
+  return triggerWarnings(trigger).map((w) => `${rename(`trigger.${w.field}`)}: ${w.message}`);
+}
+
 export function jobService(
   jobs: JobManager,
   engine: Engine,
   maxPageSize: number,
+  log: Logger,
 ): Partial<ServiceImpl<typeof JobService>> {
+  /** Logs each warning of a request (one line each) and answers them. */
+  const warn = (job: Pick<Job, "scheduler" | "id"> | null, warnings: string[]): string[] => {
+    for (const warning of warnings)
+      log.warn({ scheduler: job?.scheduler, jobId: job?.id, warning }, "trigger warning");
+    return warnings;
+  };
   return {
     async addJob(req) {
       if (!req.job) throw new InvalidArgumentError("job", "is required");
@@ -66,7 +84,8 @@ export function jobService(
         () => jobs.addJob(input, CONFLICTS[req.conflictPolicy]),
         jobFields("job", input.trigger),
       );
-      return { job: jobToProto(job), outcome: OUTCOMES[outcome] };
+      const warnings = warn(job, warningsOf(input.trigger, jobFields("job", input.trigger)));
+      return { job: jobToProto(job), outcome: OUTCOMES[outcome], warnings };
     },
 
     async addJobs(req) {
@@ -87,10 +106,17 @@ export function jobService(
       }
       const results = await jobs.addJobs(prepared, CONFLICTS[req.conflictPolicy]);
       return {
-        results: results.map((r) => ({
-          job: r.job === null ? undefined : jobToProto(r.job),
-          outcome: OUTCOMES[r.outcome],
-        })),
+        results: results.map((r, i) => {
+          const trigger = prepared[i]?.input.trigger;
+          return {
+            job: r.job === null ? undefined : jobToProto(r.job),
+            outcome: OUTCOMES[r.outcome],
+            warnings:
+              trigger === undefined
+                ? []
+                : warn(r.job, warningsOf(trigger, jobFields(`jobs[${String(i)}]`, trigger))),
+          };
+        }),
       };
     },
 
@@ -149,7 +175,11 @@ export function jobService(
         () => jobs.modifyJob(pb.scheduler || "default", pb.id, input, mask, expected),
         (f) => (f === "id" ? "job.id" : jobFields("job", input.trigger)(f)),
       );
-      return { job: jobToProto(job) };
+      const warnings =
+        needsTrigger && input.trigger !== undefined
+          ? warn(job, warningsOf(input.trigger, jobFields("job", input.trigger)))
+          : [];
+      return { job: jobToProto(job), warnings };
     },
 
     async rescheduleJob(req) {
@@ -164,7 +194,11 @@ export function jobService(
             ? jobFields("job", trigger)(f).slice("job.".length)
             : jobRefFields(f),
       );
-      return { job: jobToProto(job) };
+      const warnings = warn(
+        job,
+        warningsOf(trigger, (f) => jobFields("job", trigger)(f).slice("job.".length)),
+      );
+      return { job: jobToProto(job), warnings };
     },
 
     async pauseJob(req) {
