@@ -2,7 +2,9 @@
 """A Metronome client in Python with nothing but grpcio, protobuf and the .proto files.
 
 It adds a job, runs it now, executes it as a worker for the job's handler over the worker
-protocol (docs/protocol.md), and reads the job's events from the event stream. Message classes
+protocol (docs/protocol.md), and reads the job's events from the event stream. The run is
+requested before this worker connects, so the server says it is at risk: AddJob answers
+workerCount 0 and a JOB_AT_RISK event comes before JOB_SUBMITTED. Message classes
 come from a descriptor set compiled from proto/ (no generated code to keep in sync):
 
     npx buf build proto --as-file-descriptor-set -o metronome.binpb
@@ -158,22 +160,27 @@ def main():
         elif "resultRejected" in r:
             raise SystemExit("result rejected: %s" % r)
 
-    # 4. The events of the run, in order: submitted to this worker, then executed.
+    # 4. The events of the run, in order: at risk (no worker when it was requested), submitted to
+    #    this worker, then executed.
     seen = []
-    while len(seen) < 2:
+    while len(seen) < 3:
         e = events.get(timeout=10)
         if e.get("runId") == run["runId"]:
             seen.append(e)
     stream.cancel()
 
     types = [e["type"] for e in seen]
-    result = json.loads(seen[1].get("resultJson", "null"))
+    result = json.loads(seen[2].get("resultJson", "null"))
     expected = {"echo": args, "kwargs": kwargs}
     ok = (
         added["outcome"] in ("ADD_JOB_OUTCOME_CREATED", "ADD_JOB_OUTCOME_REPLACED")
         and json.loads(added["job"]["argsJson"]) == args
-        and types == ["EVENT_TYPE_JOB_SUBMITTED", "EVENT_TYPE_JOB_EXECUTED"]
-        and seen[0].get("workerId") == "python-worker"
+        and added["job"].get("workerCount", 0) == 0
+        and types == [
+            "EVENT_TYPE_JOB_AT_RISK", "EVENT_TYPE_JOB_SUBMITTED", "EVENT_TYPE_JOB_EXECUTED"
+        ]
+        and seen[0].get("reason") == "no connected worker serves the handler"
+        and seen[1].get("workerId") == "python-worker"
         and executed_result == expected
         and result == expected
         # 21 == 21.0 in Python: compare the types too, integers must stay integers.

@@ -11,6 +11,7 @@ import {
   CronTrigger,
   CrontabTrigger,
   DateTrigger,
+  EVENT_JOB_AT_RISK,
   EVENT_JOB_EXECUTED,
   FailedPreconditionError,
   IntervalTrigger,
@@ -282,6 +283,42 @@ describeMysql("the SDK's scheduler", () => {
     } finally {
       own.close();
     }
+  });
+
+  it("workerCount and job_at_risk tell of a handler no worker serves", async () => {
+    const s = client.scheduler("at-risk");
+    const risks: MetronomeEvent[] = [];
+    let seen: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => (seen = resolve));
+    s.addListener((e) => {
+      risks.push(e);
+      seen();
+    }, EVENT_JOB_AT_RISK);
+    await s.listening();
+    const served = await s.addJob(dailyReport, "cron", { hour: 3, id: "served" });
+    expect(served.workerCount).toBe(1); // the worker of this suite registered reports.daily
+    const orphan = await s.addJob("nobody.serves", "cron", { hour: 3, id: "orphan" });
+    expect(orphan.workerCount).toBe(0);
+    expect((await s.getJobs()).map((j) => [j.id, j.workerCount])).toEqual([
+      ["orphan", 0],
+      ["served", 1],
+    ]);
+    const run = await s.runJob("orphan");
+    await arrived;
+    expect(risks).toEqual([
+      expect.objectContaining({
+        type: "job_at_risk",
+        code: EVENT_JOB_AT_RISK,
+        scheduler: "at-risk",
+        jobId: "orphan",
+        handler: "nobody.serves",
+        runId: run.id,
+        manual: true,
+        reason: "no connected worker serves the handler",
+      }),
+    ]);
+    await s.removeAllJobs();
+    await s.shutdown();
   });
 
   it("scheduledJob adds its job at start, replacing one from an earlier deploy", async () => {

@@ -2,6 +2,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import type { JobManager, ConflictPolicy as Conflict, PreparedJob } from "../../management/jobs.js";
+import type { Job as PbJob } from "../../../../sdk/src/gen/metronome/v1/job_pb.js";
 import {
   AddJobOutcome,
   ConflictPolicy,
@@ -75,6 +76,35 @@ export function jobService(
       log.warn({ scheduler: job?.scheduler, jobId: job?.id, warning }, "trigger warning");
     return warnings;
   };
+  /**
+   * The worker sessions serving each handler (Job.worker_count); undefined when they could not
+   * be read: a change already committed is answered all the same, without the count.
+   */
+  const countsOf = async (list: readonly Job[]): Promise<Map<string, number> | undefined> => {
+    try {
+      return await engine.workerCounts(list.map((j) => j.handler));
+    } catch (err) {
+      log.warn({ err }, "counting the workers of handlers failed; answering without the count");
+      return undefined;
+    }
+  };
+  /**
+   * Jobs as answered, each with its worker count. `added`: jobs this call added or gave a new
+   * handler, whose handler is logged (once) when no worker serves it.
+   */
+  const answer = async (list: readonly Job[], added = false): Promise<PbJob[]> => {
+    const counts = await countsOf(list);
+    return list.map((j) => {
+      const n = counts?.get(j.handler) ?? (counts === undefined ? undefined : 0);
+      if (n === 0 && added) engine.noteUnserved(j.handler, j);
+      return jobToProto(j, n);
+    });
+  };
+  const one = async (job: Job, added = false): Promise<PbJob> => {
+    const [pb] = await answer([job], added);
+    if (pb === undefined) throw new Error("no job to answer");
+    return pb;
+  };
   return {
     async addJob(req) {
       if (!req.job) throw new InvalidArgumentError("job", "is required");
@@ -85,7 +115,7 @@ export function jobService(
         jobFields("job", input.trigger),
       );
       const warnings = warn(job, warningsOf(input.trigger, jobFields("job", input.trigger)));
-      return { job: jobToProto(job), outcome: OUTCOMES[outcome], warnings };
+      return { job: await one(job, outcome !== "kept"), outcome: OUTCOMES[outcome], warnings };
     },
 
     async addJobs(req) {
@@ -105,11 +135,16 @@ export function jobService(
         prepared.push(p);
       }
       const results = await jobs.addJobs(prepared, CONFLICTS[req.conflictPolicy]);
+      const counts = await countsOf(results.flatMap((r) => (r.job === null ? [] : [r.job])));
       return {
         results: results.map((r, i) => {
           const trigger = prepared[i]?.input.trigger;
+          const n =
+            r.job === null || counts === undefined ? undefined : (counts.get(r.job.handler) ?? 0);
+          if (r.job !== null && n === 0 && (r.outcome === "created" || r.outcome === "replaced"))
+            engine.noteUnserved(r.job.handler, r.job);
           return {
-            job: r.job === null ? undefined : jobToProto(r.job),
+            job: r.job === null ? undefined : jobToProto(r.job, n),
             outcome: OUTCOMES[r.outcome],
             warnings:
               trigger === undefined
@@ -125,7 +160,7 @@ export function jobService(
         () => jobs.getJob(req.scheduler || "default", req.jobId),
         jobRefFields,
       );
-      return { job: jobToProto(job) };
+      return { job: await one(job) };
     },
 
     async listJobs(req) {
@@ -143,7 +178,7 @@ export function jobService(
           }),
         (f) => f,
       );
-      return { jobs: page.items.map((j) => jobToProto(j)), nextPageToken: page.nextPageToken };
+      return { jobs: await answer(page.items), nextPageToken: page.nextPageToken };
     },
 
     async modifyJob(req) {
@@ -179,7 +214,7 @@ export function jobService(
         needsTrigger && input.trigger !== undefined
           ? warn(job, warningsOf(input.trigger, jobFields("job", input.trigger)))
           : [];
-      return { job: jobToProto(job), warnings };
+      return { job: await one(job, mask.includes("handler")), warnings };
     },
 
     async rescheduleJob(req) {
@@ -198,7 +233,7 @@ export function jobService(
         job,
         warningsOf(trigger, (f) => jobFields("job", trigger)(f).slice("job.".length)),
       );
-      return { job: jobToProto(job), warnings };
+      return { job: await one(job), warnings };
     },
 
     async pauseJob(req) {
@@ -206,7 +241,7 @@ export function jobService(
         () => jobs.pauseJob(req.scheduler || "default", req.jobId),
         jobRefFields,
       );
-      return { job: jobToProto(job) };
+      return { job: await one(job) };
     },
 
     async resumeJob(req) {
@@ -214,7 +249,7 @@ export function jobService(
         () => jobs.resumeJob(req.scheduler || "default", req.jobId),
         jobRefFields,
       );
-      return { job: jobToProto(job), removed };
+      return { job: await one(job), removed };
     },
 
     async removeJob(req) {
