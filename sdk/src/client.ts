@@ -87,7 +87,10 @@ export class MetronomeClient {
     return s;
   }
 
-  /** True the first time this client sees `text` (to log a server warning once). */
+  /**
+   * True the first time this client sees `text`: schedulers use it to log each warning of the
+   * server once per client. @internal
+   */
   firstTime(text: string): boolean {
     if (this.seen.has(text)) return false;
     if (this.seen.size >= 1000) this.seen.clear();
