@@ -2,7 +2,9 @@
 """A Metronome client in Python with nothing but grpcio, protobuf and the .proto files.
 
 It adds a job, runs it now, executes it as a worker for the job's handler over the worker
-protocol (docs/protocol.md), and reads the job's events from the event stream. Message classes
+protocol (docs/protocol.md), and reads the job's events from the event stream. The run is
+requested before this worker connects, so the server says it is at risk: AddJob answers
+workerCount 0 and a JOB_AT_RISK event comes before JOB_SUBMITTED. Message classes
 come from a descriptor set compiled from proto/ (no generated code to keep in sync):
 
     npx buf build proto --as-file-descriptor-set -o metronome.binpb
@@ -11,6 +13,11 @@ come from a descriptor set compiled from proto/ (no generated code to keep in sy
 Debian: apt-get install python3-grpcio python3-grpc-tools (grpcio 1.51, protobuf 4.21), then run
 it with Debian's /usr/bin/python3 (a python3 first on PATH, such as pyenv's, lacks them).
 Prints one JSON line with what happened; exits non-zero if anything did not go as expected.
+
+Numbers: `args`, `kwargs` and `result` are google.protobuf.ListValue/Struct/Value, where every
+number is a double, so json_format hands Python 21.0 for 21. This client sends and reads the
+`args_json`, `kwargs_json` and `result_json` twins instead (JSON text, integers exact up to
+2^53 - 1; see docs/api.md, "How numbers travel").
 """
 import json
 import sys
@@ -82,6 +89,7 @@ def main():
     address, descriptors = sys.argv[1], sys.argv[2]
     api = Metronome(address, load_messages(descriptors))
     job_id, handler = "python-job", "python.echo"
+    args, kwargs = ["hello", 21, 2**40], {"from": "python", "count": 3}
 
     # 1. Listen to the job's events (from now), in the background.
     events = queue.Queue()
@@ -109,8 +117,8 @@ def main():
                 "id": job_id,
                 "handler": handler,
                 "trigger": {"interval": {"hours": 1}},
-                "args": ["hello", 21],
-                "kwargs": {"from": "python"},
+                "argsJson": json.dumps(args),
+                "kwargsJson": json.dumps(kwargs),
             },
             "conflictPolicy": "CONFLICT_POLICY_REPLACE",
         },
@@ -143,36 +151,49 @@ def main():
         r = json_format.MessageToDict(response)
         if "assignment" in r:
             a = r["assignment"]
-            result = {"echo": a.get("args", []), "kwargs": a.get("kwargs", {})}
-            outbox.put({"result": {"lease": a["lease"], "success": {"result": result}}})
+            result = {"echo": json.loads(a["argsJson"]), "kwargs": json.loads(a["kwargsJson"])}
+            outbox.put({
+                "result": {"lease": a["lease"], "success": {"resultJson": json.dumps(result)}}
+            })
             executed_result = result
         elif "resultAccepted" in r:
             outbox.put(None)  # done: close our side; the server ends the session
         elif "resultRejected" in r:
             raise SystemExit("result rejected: %s" % r)
 
-    # 4. The events of the run, in order: submitted to this worker, then executed.
+    # 4. The events of the run, in order: at risk (no worker when it was requested), submitted to
+    #    this worker, then executed.
     seen = []
-    while len(seen) < 2:
+    while len(seen) < 3:
         e = events.get(timeout=10)
         if e.get("runId") == run["runId"]:
             seen.append(e)
     stream.cancel()
 
     types = [e["type"] for e in seen]
+    result = json.loads(seen[2].get("resultJson", "null"))
+    expected = {"echo": args, "kwargs": kwargs}
     ok = (
         added["outcome"] in ("ADD_JOB_OUTCOME_CREATED", "ADD_JOB_OUTCOME_REPLACED")
-        and types == ["EVENT_TYPE_JOB_SUBMITTED", "EVENT_TYPE_JOB_EXECUTED"]
-        and seen[0].get("workerId") == "python-worker"
-        and seen[1].get("result") == executed_result
-        and executed_result == {"echo": ["hello", 21], "kwargs": {"from": "python"}}
+        and json.loads(added["job"]["argsJson"]) == args
+        and added["job"].get("workerCount", 0) == 0
+        and types == [
+            "EVENT_TYPE_JOB_AT_RISK", "EVENT_TYPE_JOB_SUBMITTED", "EVENT_TYPE_JOB_EXECUTED"
+        ]
+        and seen[0].get("reason") == "no connected worker serves the handler"
+        and seen[1].get("workerId") == "python-worker"
+        and executed_result == expected
+        and result == expected
+        # 21 == 21.0 in Python: compare the types too, integers must stay integers.
+        and [type(x) for x in executed_result["echo"]] == [str, int, int]
+        and [type(x) for x in result["echo"]] == [str, int, int]
     )
     print(json.dumps({
         "ok": ok,
         "job": added["job"]["id"],
         "run": run["runId"],
         "events": types,
-        "result": seen[1].get("result"),
+        "result": result,
     }))
     if not ok:
         raise SystemExit(1)

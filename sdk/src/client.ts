@@ -38,6 +38,8 @@ export class MetronomeClient {
   readonly logger: WorkerLogger;
   private readonly sessionManager: Http2SessionManager | undefined;
   private readonly opened = new Set<{ close(): void }>();
+  /** Texts already logged (server warnings are logged once per client). */
+  private readonly seen = new Set<string>();
 
   constructor(options: ClientOptions) {
     if ((options.baseUrl === undefined) === (options.transport === undefined))
@@ -83,6 +85,17 @@ export class MetronomeClient {
     const s = new Scheduler(this, name, settings);
     this.opened.add(s);
     return s;
+  }
+
+  /**
+   * True the first time this client sees `text`: schedulers use it to log each warning of the
+   * server once per client. @internal
+   */
+  firstTime(text: string): boolean {
+    if (this.seen.has(text)) return false;
+    if (this.seen.size >= 1000) this.seen.clear();
+    this.seen.add(text);
+    return true;
   }
 
   /** Ends every stream and listener this client opened, and closes its connection. */

@@ -31,7 +31,8 @@ export type EventTypeName =
   | "job_max_instances"
   | "run_cancelled"
   | "worker_connected"
-  | "worker_disconnected";
+  | "worker_disconnected"
+  | "job_at_risk";
 
 /** Each type's bit, in the proto's order: the masks below are unions of these. */
 const TYPE_BITS: Readonly<Record<EventTypeName, number>> = {
@@ -51,6 +52,7 @@ const TYPE_BITS: Readonly<Record<EventTypeName, number>> = {
   run_cancelled: 1 << 13,
   worker_connected: 1 << 14,
   worker_disconnected: 1 << 15,
+  job_at_risk: 1 << 16,
 };
 
 export const EVENT_SCHEDULER_STARTED = TYPE_BITS.scheduler_started;
@@ -69,8 +71,10 @@ export const EVENT_JOB_MAX_INSTANCES = TYPE_BITS.job_max_instances;
 export const EVENT_RUN_CANCELLED = TYPE_BITS.run_cancelled;
 export const EVENT_WORKER_CONNECTED = TYPE_BITS.worker_connected;
 export const EVENT_WORKER_DISCONNECTED = TYPE_BITS.worker_disconnected;
+/** A fire time of a job cannot run: no worker serves its handler, or its scheduler is paused. */
+export const EVENT_JOB_AT_RISK = TYPE_BITS.job_at_risk;
 /** Every event type (APScheduler's EVENT_ALL). */
-export const EVENT_ALL = (1 << 16) - 1;
+export const EVENT_ALL = (1 << 17) - 1;
 
 const TYPE_NAMES = Object.keys(TYPE_BITS) as EventTypeName[];
 
@@ -181,8 +185,28 @@ export interface WorkerEvent extends BaseEvent {
   readonly reason: string;
 }
 
+/**
+ * job_at_risk: a fire time of the job is coming (or came) and cannot run. Recorded when a node
+ * claims the fire time (about 2 s ahead), finds it due in a paused scheduler, or creates a
+ * manual run that cannot run; at most once per job and reason per hour from each node.
+ */
+export interface JobAtRiskEvent extends BaseEvent {
+  readonly type: "job_at_risk";
+  readonly scheduler: string;
+  readonly jobId: string;
+  readonly handler: string;
+  /** The run at risk when it exists already (a claimed fire time, a manual run); else "". */
+  readonly runId: string;
+  /** The fire time at risk. */
+  readonly scheduledTime: Date;
+  readonly manual: boolean;
+  /** "no connected worker serves the handler" or "the scheduler is paused". */
+  readonly reason: string;
+}
+
 /** An event: narrow on `type`. */
-export type MetronomeEvent = NodeEvent | SchedulerEvent | JobEvent | RunEvent | WorkerEvent;
+export type MetronomeEvent =
+  NodeEvent | SchedulerEvent | JobEvent | RunEvent | WorkerEvent | JobAtRiskEvent;
 
 /** The enum's members are the type names in upper case (EVENT_TYPE_JOB_ADDED: job_added). */
 const NAME_OF = new Map<PbEventType, EventTypeName>();
@@ -232,6 +256,18 @@ export function eventFromProto(e: PbEvent): MetronomeEvent | undefined {
         })),
         maxConcurrency: e.worker?.maxConcurrency ?? 0,
         labels: { ...(e.worker?.labels ?? {}) },
+        reason: e.reason,
+      };
+    case "job_at_risk":
+      return {
+        ...base,
+        type,
+        scheduler: e.scheduler,
+        jobId: e.jobId,
+        handler: e.handler,
+        runId: e.runId,
+        scheduledTime: date(e.scheduledTime),
+        manual: e.manual,
         reason: e.reason,
       };
     default:
@@ -364,12 +400,12 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
 
   private request() {
     const f = this.options.filter ?? {};
-    const types =
-      f.types === undefined
-        ? []
-        : (typeof f.types === "number" ? typesOfMask(f.types) : f.types).map(
-            (t) => PB_TYPE.get(t) ?? PbEventType.UNSPECIFIED,
-          );
+    const names =
+      f.types === undefined ? [] : typeof f.types === "number" ? typesOfMask(f.types) : f.types;
+    // Every type is asked as no type filter, so that a server older than this SDK (which does
+    // not know the newest types) accepts the request.
+    const all = TYPE_NAMES.every((t) => names.includes(t));
+    const types = all ? [] : names.map((t) => PB_TYPE.get(t) ?? PbEventType.UNSPECIFIED);
     return {
       filter: {
         schedulers: [...(f.schedulers ?? [])],

@@ -86,11 +86,26 @@ export interface Job<A extends Args = Args, K extends Kwargs = Kwargs> {
   readonly updatedAt: Date;
   /** Grows with every change: pass it as `expectedVersion` for compare-and-set. */
   readonly version: number;
+  /**
+   * How many connected workers (on any node, not draining) registered the job's handler when the
+   * server answered. 0: none does — the job's runs wait, and are missed once their misfire grace
+   * passes, until a worker for it connects. Undefined: the server does not say (an older one).
+   */
+  readonly workerCount: number | undefined;
+  /**
+   * What the server warned about in the call that returned this job (`addJob`, `modifyJob`,
+   * `rescheduleJob`): e.g. a numeric `dayOfWeek`, where 0 is Monday. Each warning is also logged
+   * once per client. Empty for jobs read with `getJob` and `getJobs`.
+   */
+  readonly warnings: readonly string[];
 }
 
 const seconds = (ms: number) => ms / 1000;
 
-export function jobFromProto<A extends Args, K extends Kwargs>(j: PbJob): Job<A, K> {
+export function jobFromProto<A extends Args, K extends Kwargs>(
+  j: PbJob,
+  warnings: readonly string[] = [],
+): Job<A, K> {
   const grace = j.misfireGraceTime?.value;
   const r = j.retryPolicy;
   return {
@@ -125,6 +140,8 @@ export function jobFromProto<A extends Args, K extends Kwargs>(j: PbJob): Job<A,
     createdAt: j.createdAt === undefined ? new Date(0) : timestampDate(j.createdAt),
     updatedAt: j.updatedAt === undefined ? new Date(0) : timestampDate(j.updatedAt),
     version: Number(j.version),
+    workerCount: j.workerCount,
+    warnings,
   };
 }
 

@@ -109,9 +109,9 @@ async function call<T>(p: Promise<T>): Promise<T> {
   }
 }
 
-function jobOf(res: { job?: PbJob | undefined }): Job {
+function jobOf(res: { job?: PbJob | undefined; warnings?: readonly string[] }): Job {
   if (res.job === undefined) throw new Error("the server answered without the job");
-  return jobFromProto(res.job);
+  return jobFromProto(res.job, res.warnings ?? []);
 }
 
 export class Scheduler {
@@ -216,7 +216,9 @@ export class Scheduler {
       t = trigger;
       o = options ?? {};
     } else {
-      throw new TypeError('addJob: give a trigger: an object, or "cron", "interval", "date"');
+      throw new TypeError(
+        'addJob: give a trigger: an object, or "cron", "crontab", "interval", "date"',
+      );
     }
     await this.ready;
     try {
@@ -230,7 +232,7 @@ export class Scheduler {
           this.opts,
         ),
       );
-      return jobOf(res);
+      return this.warned(jobOf(res));
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
       throw new AlreadyExistsError(
@@ -239,6 +241,14 @@ export class Scheduler {
         { cause: err.cause },
       );
     }
+  }
+
+  /** Logs the server's warnings about a job, each text once per client; returns the job. */
+  private warned<J extends Job>(job: J): J {
+    for (const warning of job.warnings)
+      if (this.client.firstTime(warning))
+        this.log.warn({ jobId: job.id, warning }, "the server warned about a job");
+    return job;
   }
 
   private jobMessage(
@@ -383,11 +393,13 @@ export class Scheduler {
   async rescheduleJob(id: string, trigger: Trigger | TriggerKind, fields?: object): Promise<Job> {
     await this.ready;
     const t = typeof trigger === "string" ? triggerOf(trigger, fields as never) : trigger;
-    return jobOf(
-      await call(
-        this.client.jobs.rescheduleJob(
-          { scheduler: this.name, jobId: id, trigger: t.toProto() },
-          this.opts,
+    return this.warned(
+      jobOf(
+        await call(
+          this.client.jobs.rescheduleJob(
+            { scheduler: this.name, jobId: id, trigger: t.toProto() },
+            this.opts,
+          ),
         ),
       ),
     );
@@ -437,7 +449,7 @@ export class Scheduler {
         this.opts,
       ),
     );
-    return jobOf(res) as Job<A, K>;
+    return this.warned(jobOf(res) as Job<A, K>);
   }
 
   // ---- runs ----

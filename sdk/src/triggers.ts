@@ -2,8 +2,8 @@
  * Triggers in the scheduling guide's two syntaxes: objects (`new CronTrigger({ hour: 2 })`,
  * `CronTrigger.fromCrontab("0 2 * * *")`, `new IntervalTrigger({ minutes: 5 })`,
  * `new DateTrigger({ runDate })`, `new AndTrigger([...])`, `new OrTrigger([...])`) and string
- * mode (`"cron"`, `"interval"`, `"date"` with their fields), whose fields are type-checked per
- * kind. The server evaluates them (docs/triggers.md); here they are only described.
+ * mode (`"cron"`, `"crontab"`, `"interval"`, `"date"` with their fields), whose fields are
+ * type-checked per kind. The server evaluates them (docs/triggers.md); here they are only described.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -15,7 +15,10 @@ export type Instant = Date | number | string;
 /** A cron field value: a number or an expression (`"*\/5"`, `"mon-fri"`, `"last sun"`, ...). */
 export type CronValue = number | string;
 
-/** APScheduler cron fields (dayOfWeek 0 = Monday, names `mon`–`sun`). */
+/**
+ * APScheduler cron fields. `dayOfWeek` counts 0 = Monday (unlike crontab, where 0 is Sunday):
+ * prefer names, `"mon-fri"`; the server warns about day numbers (`Job.warnings`).
+ */
 export interface CronFields {
   readonly year?: CronValue | undefined;
   readonly month?: CronValue | undefined;
@@ -29,6 +32,20 @@ export interface CronFields {
   readonly endDate?: Instant | undefined;
   /** IANA name; default the scheduler's. */
   readonly timezone?: string | undefined;
+  /** Each fire is delayed by up to this many seconds, at random. */
+  readonly jitter?: number | undefined;
+}
+
+/**
+ * A standard crontab line: `minute hour day month day-of-week` (0 and 7 = Sunday), 6 fields with
+ * leading seconds, or a macro such as `@daily`.
+ */
+export interface CrontabFields {
+  readonly expression: string;
+  /** IANA name; default the scheduler's. */
+  readonly timezone?: string | undefined;
+  readonly startDate?: Instant | undefined;
+  readonly endDate?: Instant | undefined;
   /** Each fire is delayed by up to this many seconds, at random. */
   readonly jitter?: number | undefined;
 }
@@ -56,6 +73,7 @@ export interface DateFields {
 /** The string mode's kinds and the fields each takes. */
 export interface TriggerFields {
   cron: CronFields;
+  crontab: CrontabFields;
   interval: IntervalFields;
   date: DateFields;
 }
@@ -89,8 +107,12 @@ export class CronTrigger extends Trigger {
    * A standard crontab line: 5 fields (minute hour day month day-of-week, 0 and 7 = Sunday), or
    * 6 with leading seconds. Note the day-of-week numbering differs from `dayOfWeek` above.
    */
-  static fromCrontab(expression: string, timezone?: string): CrontabTrigger {
-    return new CrontabTrigger(expression, timezone);
+  static fromCrontab(
+    expression: string,
+    timezone?: string,
+    options: Omit<CrontabFields, "expression" | "timezone"> = {},
+  ): CrontabTrigger {
+    return new CrontabTrigger(expression, timezone, options);
   }
 
   toProto(): Init {
@@ -122,16 +144,25 @@ export class CrontabTrigger extends Trigger {
   constructor(
     readonly expression: string,
     readonly timezone?: string,
+    /** Bounds and jitter. */
+    readonly options: Omit<CrontabFields, "expression" | "timezone"> = {},
   ) {
     super();
   }
 
   toProto(): Init {
+    const o = this.options;
     return {
       kind: {
         case: "crontab",
-        value: { expression: this.expression, timezone: this.timezone ?? "" },
+        value: {
+          expression: this.expression,
+          timezone: this.timezone ?? "",
+          startDate: ts(o.startDate),
+          endDate: ts(o.endDate),
+        },
       },
+      jitter: jitter(o.jitter),
     };
   }
 }
@@ -204,12 +235,22 @@ export function triggerOf<K extends TriggerKind>(kind: K, fields: TriggerFields[
   switch (kind) {
     case "cron":
       return new CronTrigger(fields);
+    case "crontab": {
+      const { expression, timezone, ...options } = fields as CrontabFields;
+      if (typeof expression !== "string")
+        throw new TypeError(
+          'a "crontab" trigger needs its expression: { expression: "0 9 * * 1-5" }',
+        );
+      return new CrontabTrigger(expression, timezone, options);
+    }
     case "interval":
       return new IntervalTrigger(fields);
     case "date":
       return new DateTrigger(fields as DateFields);
     default:
-      throw new TypeError(`unknown trigger kind ${JSON.stringify(kind)} (cron, interval, date)`);
+      throw new TypeError(
+        `unknown trigger kind ${JSON.stringify(kind)} (cron, crontab, interval, date)`,
+      );
   }
 }
 
@@ -238,7 +279,11 @@ export function triggerFromProto(t: PbTrigger | undefined): Trigger {
       });
     }
     case "crontab":
-      return new CrontabTrigger(k.value.expression, k.value.timezone || undefined);
+      return new CrontabTrigger(k.value.expression, k.value.timezone || undefined, {
+        startDate: date(k.value.startDate),
+        endDate: date(k.value.endDate),
+        jitter: jit,
+      });
     case "interval": {
       const i = k.value;
       return new IntervalTrigger({

@@ -69,9 +69,11 @@ describeIf(PYTHON_GRPC, "the Python example", () => {
       expect(out).toMatchObject({
         ok: true,
         job: "python-job",
-        events: ["EVENT_TYPE_JOB_SUBMITTED", "EVENT_TYPE_JOB_EXECUTED"],
-        result: { echo: ["hello", 21], kwargs: { from: "python" } },
+        events: ["EVENT_TYPE_JOB_AT_RISK", "EVENT_TYPE_JOB_SUBMITTED", "EVENT_TYPE_JOB_EXECUTED"],
+        result: { echo: ["hello", 21, 2 ** 40], kwargs: { from: "python", count: 3 } },
       });
+      // Integers came back as integers (Python prints a float as 21.0).
+      expect(stdout).toContain('"echo": ["hello", 21, 1099511627776]');
     });
   });
 });

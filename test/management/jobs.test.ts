@@ -5,9 +5,13 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../../server/src/domain/errors.js";
+import type { Job } from "../../server/src/domain/jobs.js";
 import { JobManager } from "../../server/src/management/jobs.js";
+import { MysqlStore } from "../../server/src/store/mysql/store.js";
 import { SqliteStore } from "../../server/src/store/sqlite/store.js";
+import type { Store } from "../../server/src/store/store.js";
 import { ManualClock } from "../support/clock.js";
+import { createTestDatabase, describeMysql } from "../support/mysql.js";
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 const daily230 = { type: "cron" as const, fields: { hour: 2, minute: 30 }, timezone: "" };
@@ -289,3 +293,78 @@ describe("job management: review findings", () => {
     await expect(jobs.getJob("default", "far")).rejects.toBeInstanceOf(NotFoundError);
   });
 });
+
+/** createdAt is set once, when the job is created; every later change keeps it (both stores). */
+function keepsCreatedAt(open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>) {
+  return () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    const clock = new ManualClock(T0);
+    let jobs: JobManager;
+
+    beforeAll(async () => {
+      ({ store, cleanup } = await open());
+      await store.migrate();
+      jobs = new JobManager(store, clock, {
+        timezone: "UTC",
+        settings: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
+      });
+    });
+    afterAll(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    it("ModifyJob, RescheduleJob, PauseJob, ResumeJob and a replacement keep createdAt", async () => {
+      clock.set(T0);
+      const { job } = await jobs.addJob({ id: "kept", handler: "a.b", trigger: daily230 });
+      expect(job.createdAt).toBe(T0);
+      const changes: [string, () => Promise<Job>][] = [
+        ["modify", () => jobs.modifyJob("default", "kept", { name: "renamed" }, ["name"])],
+        [
+          "reschedule",
+          () =>
+            jobs.rescheduleJob("default", "kept", {
+              type: "crontab",
+              expression: "0 3 * * *",
+              timezone: "",
+            }),
+        ],
+        ["pause", () => jobs.pauseJob("default", "kept")],
+        ["resume", async () => (await jobs.resumeJob("default", "kept")).job],
+        [
+          "replace",
+          async () =>
+            (await jobs.addJob({ id: "kept", handler: "c.d", trigger: daily230 }, "replace")).job,
+        ],
+      ];
+      for (const [i, [what, change]] of changes.entries()) {
+        const at = T0 + (i + 1) * 60_000;
+        clock.set(at);
+        const changed = await change();
+        expect({ what, createdAt: changed.createdAt, updatedAt: changed.updatedAt }).toEqual({
+          what,
+          createdAt: T0,
+          updatedAt: at,
+        });
+        const stored = await jobs.getJob("default", "kept");
+        expect({ what, createdAt: stored.createdAt }).toEqual({ what, createdAt: T0 });
+      }
+    });
+  };
+}
+
+describe(
+  "job management on SQLite: createdAt",
+  keepsCreatedAt(() =>
+    Promise.resolve({ store: SqliteStore.open(":memory:"), cleanup: () => Promise.resolve() }),
+  ),
+);
+
+describeMysql(
+  "job management on MySQL: createdAt",
+  keepsCreatedAt(async () => {
+    const db = await createTestDatabase();
+    return { store: MysqlStore.open(db.url), cleanup: db.drop };
+  }),
+);

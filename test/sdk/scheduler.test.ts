@@ -11,6 +11,7 @@ import {
   CronTrigger,
   CrontabTrigger,
   DateTrigger,
+  EVENT_JOB_AT_RISK,
   EVENT_JOB_EXECUTED,
   FailedPreconditionError,
   IntervalTrigger,
@@ -237,6 +238,93 @@ describe("the SDK's scheduler", () => {
     const cancelled = await scheduler.cancelRun(started.runId, "no longer needed");
     expect(cancelled).toMatchObject({ status: "cancelled", statusReason: "no longer needed" });
   }, 20_000);
+
+  it('"crontab" in string mode; warnings about numeric days returned and logged once', async () => {
+    const warned: unknown[] = [];
+    const logger = {
+      ...quiet,
+      warn: (o: Record<string, unknown> | string) => {
+        if (typeof o === "object") warned.push(o.warning);
+      },
+    };
+    const own = new MetronomeClient({ baseUrl: node.url, logger });
+    try {
+      const s = own.scheduler("foot-guns");
+      const weekdays = await s.addJob(dailyReport, "crontab", {
+        expression: "0 9 * * 1-5",
+        id: "weekdays",
+        startDate: new Date(Date.UTC(2030, 0, 1)),
+      });
+      if (!(weekdays.trigger instanceof CrontabTrigger)) throw new Error("not a CrontabTrigger");
+      expect(weekdays.trigger.expression).toBe("0 9 * * 1-5");
+      // Crontab numbering: 1-5 is Monday to Friday; 2030-01-01 is a Tuesday.
+      expect(weekdays.nextRunTime?.toISOString()).toBe("2030-01-01T09:00:00.000Z");
+      expect(weekdays.warnings).toEqual([]);
+      const moved = await s.rescheduleJob("weekdays", "crontab", { expression: "0 10 * * 0" });
+      expect(moved.nextRunTime?.getUTCDay()).toBe(0); // 0 = Sunday in crontab
+
+      // The field form numbers days from 0 = Monday: "1-5" is Tuesday to Saturday.
+      const first = await s.addJob(dailyReport, "cron", { dayOfWeek: "1-5", hour: 9, id: "f1" });
+      const warning =
+        'job.trigger.cron.day_of_week: "1-5" numbers the days from 0 = Monday (the cron field form, as in APScheduler 3), so it means "tue-sat", not what crontab means by the same numbers (0 and 7 = Sunday). Write day names to say which days you mean (e.g. "mon-fri" for Monday to Friday), or use a crontab trigger for crontab numbering';
+      expect(first.warnings).toEqual([warning]);
+      const again = await s.addJob(dailyReport, "cron", { dayOfWeek: "1-5", hour: 9, id: "f2" });
+      expect(again.warnings).toEqual([warning]);
+      const rescheduled = await s.rescheduleJob("f2", "cron", { dayOfWeek: 0 });
+      expect(rescheduled.warnings).toEqual([expect.stringContaining('so it means "mon"')]);
+      const named = await s.modifyJob("f2", { trigger: new CronTrigger({ dayOfWeek: "mon-fri" }) });
+      expect(named.warnings).toEqual([]);
+      expect((await s.getJob("f1"))?.warnings).toEqual([]);
+      // Logged once per text, however many answers carried it.
+      expect(warned).toEqual([warning, rescheduled.warnings[0]]);
+
+      // A crontab line in a cron field is refused with a hint.
+      const err = await s
+        .addJob(dailyReport, "cron", { minute: "0 9 * * 1-5", id: "f3" })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).message).toMatch(/use a crontab trigger/);
+      await s.removeAllJobs();
+    } finally {
+      own.close();
+    }
+  });
+
+  it("workerCount and job_at_risk tell of a handler no worker serves", async () => {
+    const s = client.scheduler("at-risk");
+    const risks: MetronomeEvent[] = [];
+    let seen: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => (seen = resolve));
+    s.addListener((e) => {
+      risks.push(e);
+      seen();
+    }, EVENT_JOB_AT_RISK);
+    await s.listening();
+    const served = await s.addJob(dailyReport, "cron", { hour: 3, id: "served" });
+    expect(served.workerCount).toBe(1); // the worker of this suite registered reports.daily
+    const orphan = await s.addJob("nobody.serves", "cron", { hour: 3, id: "orphan" });
+    expect(orphan.workerCount).toBe(0);
+    expect((await s.getJobs()).map((j) => [j.id, j.workerCount])).toEqual([
+      ["orphan", 0],
+      ["served", 1],
+    ]);
+    const run = await s.runJob("orphan");
+    await arrived;
+    expect(risks).toEqual([
+      expect.objectContaining({
+        type: "job_at_risk",
+        code: EVENT_JOB_AT_RISK,
+        scheduler: "at-risk",
+        jobId: "orphan",
+        handler: "nobody.serves",
+        runId: run.id,
+        manual: true,
+        reason: "no connected worker serves the handler",
+      }),
+    ]);
+    await s.removeAllJobs();
+    await s.shutdown();
+  });
 
   it("scheduledJob adds its job at start, replacing one from an earlier deploy", async () => {
     const s = client.scheduler("decorated");

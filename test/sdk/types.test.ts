@@ -90,6 +90,29 @@ async function checks(scheduler: Scheduler, worker: Worker): Promise<void> {
   // @ts-expect-error reschedule's string mode is checked too
   await scheduler.rescheduleJob("daily_report", "cron", { hours: 3 });
 
+  // ---- the "crontab" kind: a crontab line, 0 and 7 = Sunday ----
+  const weekdays = await scheduler.addJob(noArgs, "crontab", {
+    expression: "0 9 * * 1-5",
+    timezone: "Europe/Paris",
+    jitter: 5,
+    id: "weekdays",
+    replaceExisting: true,
+  });
+  expectTypeOf(weekdays.warnings).toEqualTypeOf<readonly string[]>();
+  expectTypeOf(weekdays.workerCount).toEqualTypeOf<number | undefined>();
+  await scheduler.addJob(processUser, "crontab", { expression: "@daily", args: ["u"] });
+  await scheduler.rescheduleJob("weekdays", "crontab", { expression: "30 8 * * mon-fri" });
+  // @ts-expect-error a crontab trigger needs its expression
+  await scheduler.addJob(noArgs, "crontab", { id: "x" });
+  // @ts-expect-error the expression is one string, not cron fields
+  await scheduler.addJob(noArgs, "crontab", { expression: "0 9 * * *", hour: 9 });
+  // @ts-expect-error the expression is a string
+  await scheduler.addJob(noArgs, "crontab", { expression: 5 });
+  // @ts-expect-error crontab's string mode is checked in rescheduleJob too
+  await scheduler.rescheduleJob("weekdays", "crontab", { minute: 0 });
+  // @ts-expect-error args are still checked against the handler
+  await scheduler.addJob(processUser, "crontab", { expression: "@daily", args: [1] });
+
   // ---- workers take the same definitions ----
   worker.register(processUser).register(noArgs);
   defineHandler("users.bad", ([userId]: [string]) => {

@@ -15,7 +15,16 @@ import {
   type Timestamp,
 } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "../domain/errors.js";
-import type { Job, JobSettings, RetryPolicy, Scheduler } from "../domain/jobs.js";
+import { isDeepStrictEqual } from "node:util";
+import type {
+  Job,
+  JobSettings,
+  JsonObject,
+  JsonValue,
+  RetryPolicy,
+  Scheduler,
+} from "../domain/jobs.js";
+import { parseJsonArray, parseJsonObject } from "../domain/json.js";
 import type { CronFields, TriggerSpec } from "../domain/triggers/index.js";
 import type { JobInput, JobPatch } from "../management/jobs.js";
 import {
@@ -284,6 +293,29 @@ function retryFromProto(r: PbRetry | undefined): RetryPolicy | null {
   };
 }
 
+/**
+ * A job's args from `args` or `args_json` (exact integers). Both may be set only when they hold
+ * the same values, so that a job read from the server can be sent back as it is.
+ */
+function argsFromProto(j: PbJob): JsonValue[] {
+  const fromList =
+    j.args === undefined ? undefined : (toJson(ListValueSchema, j.args) as JsonValue[]);
+  if (j.argsJson === "") return fromList ?? [];
+  const exact = parseJsonArray(j.argsJson, "args_json");
+  if (fromList !== undefined && !isDeepStrictEqual(fromList, exact))
+    throw new InvalidArgumentError("args_json", "differs from args: set one of them, not both");
+  return exact;
+}
+
+/** A job's kwargs from `kwargs` or `kwargs_json`, as argsFromProto. */
+function kwargsFromProto(j: PbJob): JsonObject {
+  if (j.kwargsJson === "") return j.kwargs ?? {};
+  const exact = parseJsonObject(j.kwargsJson, "kwargs_json");
+  if (j.kwargs !== undefined && !isDeepStrictEqual({ ...j.kwargs }, exact))
+    throw new InvalidArgumentError("kwargs_json", "differs from kwargs: set one of them, not both");
+  return exact;
+}
+
 /** The fields of a Job message as a partial management input (ModifyJob takes what the mask names). */
 export function jobPatchFromProto(j: PbJob): JobPatch {
   return {
@@ -292,8 +324,8 @@ export function jobPatchFromProto(j: PbJob): JobPatch {
     name: j.name || undefined,
     handler: j.handler,
     trigger: j.trigger === undefined ? undefined : triggerFromProto(j.trigger, "trigger"),
-    args: j.args === undefined ? [] : toJson(ListValueSchema, j.args),
-    kwargs: j.kwargs ?? {},
+    args: argsFromProto(j),
+    kwargs: kwargsFromProto(j),
     coalesce: j.coalesce,
     maxInstances: j.maxInstances,
     misfireGraceTimeMs: misfireFromProto(j.misfireGraceTime, "misfire_grace_time"),
@@ -312,7 +344,11 @@ export function jobInputFromProto(j: PbJob): JobInput {
   };
 }
 
-export function jobToProto(j: Job): PbJob {
+/**
+ * A job as the API answers it; `workerCount`: the worker sessions serving its handler (unset
+ * when not counted).
+ */
+export function jobToProto(j: Job, workerCount?: number): PbJob {
   return create(JobSchema, {
     id: j.id,
     scheduler: j.scheduler,
@@ -321,6 +357,9 @@ export function jobToProto(j: Job): PbJob {
     trigger: triggerToProto(j.trigger),
     args: fromJson(ListValueSchema, j.args),
     kwargs: j.kwargs,
+    argsJson: JSON.stringify(j.args),
+    kwargsJson: JSON.stringify(j.kwargs),
+    ...(workerCount === undefined ? {} : { workerCount }),
     coalesce: j.coalesce,
     maxInstances: j.maxInstances,
     misfireGraceTime: misfireToProto(j.misfireGraceTimeMs),
@@ -428,6 +467,7 @@ export function runToProto(r: Run): PbRun {
     finishedAt: optionalTs(r.finishedAt),
     retryAt: r.status === "pending" && r.attempt > 1 ? optionalTs(r.dueAt) : undefined,
     result: r.status === "succeeded" ? fromJson(ValueSchema, r.result ?? null) : undefined,
+    resultJson: r.status === "succeeded" ? JSON.stringify(r.result ?? null) : "",
     error: r.error === null ? undefined : runErrorToProto(r.error),
   });
 }

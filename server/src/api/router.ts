@@ -51,7 +51,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
       SchedulerService,
       schedulerService(deps.jobs, deps.engine, deps.defaults, deps.maxPageSize),
     );
-    router.service(JobService, jobService(deps.jobs, deps.engine, deps.maxPageSize));
+    router.service(JobService, jobService(deps.jobs, deps.engine, deps.maxPageSize, deps.log));
     router.service(TriggerService, triggerService(deps.jobs, deps.clock));
     router.service(RunService, runService(deps.engine, deps.maxPageSize));
     router.service(WorkerService, workerService(deps.engine, deps.log));

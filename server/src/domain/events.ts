@@ -24,6 +24,7 @@ export const EVENT_TYPES = [
   "run_cancelled",
   "worker_connected",
   "worker_disconnected",
+  "job_at_risk",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -87,6 +88,35 @@ export function jobEvent(
     runId: null,
     handler: job.handler,
     data: reason === undefined ? { nodeId } : { nodeId, reason },
+  };
+}
+
+/** Why a fire time cannot run (JOB_AT_RISK's reason: exact texts, documented in event.proto). */
+export const AT_RISK = {
+  noWorker: "no connected worker serves the handler",
+  paused: "the scheduler is paused",
+} as const;
+export type AtRiskReason = (typeof AT_RISK)[keyof typeof AT_RISK];
+
+/**
+ * A fire time of a job that cannot run (job_at_risk): `run` when the run already exists (a fire
+ * time claimed ahead, a manual run), else the job's next fire time.
+ */
+export function atRiskEvent(
+  job: Pick<Job, "scheduler" | "id" | "handler">,
+  reason: AtRiskReason,
+  fire: { readonly scheduledTime: number; readonly runId: string | null; readonly manual: boolean },
+  time: number,
+  nodeId: string,
+): EventDraft {
+  return {
+    type: "job_at_risk",
+    time,
+    scheduler: job.scheduler,
+    jobId: job.id,
+    runId: fire.runId,
+    handler: job.handler,
+    data: { nodeId, scheduledTime: fire.scheduledTime, manual: fire.manual, reason },
   };
 }
 

@@ -8,6 +8,12 @@
  * Waking: a node sleeps until the earliest due time it knows (job fire times, pending runs of
  * its workers' handlers), is woken at once by its own changes, and polls every
  * `pollIntervalMs` for other nodes' changes.
+ *
+ * Fires that cannot run: each node records its sessions' handlers in the store
+ * (store/engine/workers.ts), so that any node knows whether a handler has a worker anywhere.
+ * When a claim prepares a run whose handler no session serves, or finds jobs due in a paused
+ * scheduler, the node records a job_at_risk event (rate: see AT_RISK_REPEAT_MS) and logs the
+ * unserved handler once.
  */
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
@@ -24,17 +30,21 @@ import {
 } from "../domain/runs.js";
 import { compileTrigger } from "../domain/triggers/index.js";
 import {
+  AT_RISK,
+  atRiskEvent,
   jobEvent,
   nodeEvent,
   runEvents,
   workerEvent,
+  type AtRiskReason,
   type EventDraft,
   type WorkerSessionInfo,
 } from "../domain/events.js";
 import { insertEvents, withEvents } from "../store/engine/events.js";
 import type { Logger } from "../logger.js";
-import type { EngineDb } from "../store/engine/ops.js";
+import type { EngineDb, Tx } from "../store/engine/ops.js";
 import * as q from "../store/engine/queries.js";
+import * as workers from "../store/engine/workers.js";
 import { Batcher } from "../store/batcher.js";
 import { StoreUnavailableError } from "../store/store.js";
 
@@ -80,6 +90,8 @@ export class SessionSlots {
    * that raced the result and found the run no longer running is not a lost lease.
    */
   readonly reported = new Set<string>();
+  /** Writes of the session's worker_handlers rows, in order (register, unregister). */
+  registry: Promise<void> = Promise.resolve();
 
   constructor(
     readonly id: string,
@@ -189,6 +201,18 @@ const LEASE_BATCH = 250;
 const RETENTION_EVERY_MS = 60_000;
 /** Pending runs whose handler has no worker become missed within this of their grace's end. */
 const MISFIRE_SWEEP_MS = 5000;
+/**
+ * A node records at most one job_at_risk event per job and reason in this time, and again at
+ * once when the job was seen able to run in between (its handler served, its scheduler not
+ * paused). So a job that fires every second with no worker makes one event an hour, not 3,600.
+ */
+export const AT_RISK_REPEAT_MS = 3_600_000;
+/** How long a node reuses what it read of other nodes' sessions for the at-risk check. */
+const SERVED_CACHE_MS = 1000;
+/** How often a node looks for jobs due in paused schedulers. */
+const PAUSED_CHECK_MS = 1000;
+/** The most jobs of paused schedulers one check reports. */
+const PAUSED_CHECK_LIMIT = 1000;
 
 export class Engine {
   private stopped = false;
@@ -199,6 +223,16 @@ export class Engine {
   private readonly sessions = new Map<string, SessionSlots>();
   private lastRetention = 0;
   private lastMisfireSweep = 0;
+  /** When this node last pushed its sessions' worker_handlers rows forward. */
+  private lastRefresh = Number.NEGATIVE_INFINITY;
+  /** When this node last looked for jobs due in paused schedulers. */
+  private lastPausedCheck = Number.NEGATIVE_INFINITY;
+  /** The last job_at_risk recorded per job (scheduler, id) by this node. */
+  private readonly atRisk = new Map<string, { reason: AtRiskReason; at: number }>();
+  /** Handlers logged as served by no worker (logged again after a worker served them). */
+  private readonly unservedLogged = new Set<string>();
+  /** Other nodes' sessions per handler, as last read (performance.now() time). */
+  private readonly remoteServed = new Map<string, { count: number; at: number }>();
   /** When a loop last found the store unavailable. */
   private lastOutage = Number.NEGATIVE_INFINITY;
   /** Timers that send runs leased ahead. */
@@ -424,6 +458,7 @@ export class Engine {
       );
     if (claimed.runs.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
     if (claimed.runs.length > 0) this.logDecisions(claimed.runs);
+    await this.warnAtRisk(claimed.runs, claimed.paused, now);
     if (claimed.jobs === batch) return now; // more may be due
     const due = await this.db.read(() => q.nextDueTime(claimed.paused));
     const poll = now + this.config.pollIntervalMs;
@@ -589,6 +624,7 @@ export class Engine {
 
   private async sweepOnce(): Promise<number> {
     const now = this.clock.now();
+    await this.refreshSessions(now);
     const misfires = now - this.lastMisfireSweep >= MISFIRE_SWEEP_MS;
     if (misfires) this.lastMisfireSweep = now;
     // After an outage, workers could not heartbeat: give them a lease's time to reconnect and
@@ -600,14 +636,16 @@ export class Engine {
       ),
     );
     if (swept.expired.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
-    for (const r of swept.missed)
-      this.log.info({ runId: r.id, jobId: r.jobId, scheduler: r.scheduler }, "run missed");
+    if (swept.missed.length > 0) await this.logMissed(swept.missed);
     // Runs of this node's sessions that ended elsewhere (cancelled through another node, timed
     // out or expired): tell their workers.
     await this.checkLeases();
     if (now - this.lastRetention >= RETENTION_EVERY_MS) {
       this.lastRetention = now;
       const before = now - this.config.runRetentionMs;
+      // Rows of sessions whose node stopped without removing them (a crash), a lease after
+      // they expired (node clocks may differ a little).
+      await this.db.tx(() => workers.deleteExpiredSessions(now - this.config.leaseMs));
       // At most 10 batches per pass: the sweep's other work must not wait behind a backlog.
       for (let i = 0; i < 10 && !this.stopped; i++) {
         if ((await this.db.tx(() => q.deleteOldRuns(before, 1000))) < 1000) break;
@@ -657,20 +695,40 @@ export class Engine {
   addSession(s: SessionSlots): void {
     this.sessions.set(s.id, s);
     this.dispatchWaiter.wake();
-    this.recordSoon(
-      workerEvent("worker_connected", s.info(), this.clock.now(), this.config.nodeId),
+    for (const h of s.handlers.keys()) this.servedAgain(h);
+    // The session's handlers count for every node once worker_connected is committed.
+    const now = this.clock.now();
+    const row = {
+      sessionId: s.id,
+      workerId: s.workerId,
+      nodeId: this.config.nodeId,
+      handlers: [...s.handlers.keys()],
+    };
+    this.recordSoon(s, workerEvent("worker_connected", s.info(), now, this.config.nodeId), () =>
+      workers.registerSession(row, now + this.config.leaseMs),
     );
   }
 
   /** Worker events are written in the background; stop() waits for them. */
   private readonly recording = new Set<Promise<void>>();
 
-  private recordSoon(event: EventDraft): void {
-    const p = this.record([event])
+  /**
+   * Writes a session's event (and `also`, its worker_handlers change) in one transaction, after
+   * the session's earlier writes.
+   */
+  private recordSoon(s: SessionSlots, event: EventDraft | null, also: () => Tx<void>): void {
+    const write = () =>
+      this.db.tx(function* () {
+        yield* also();
+        if (event !== null) yield* insertEvents([event]);
+      });
+    const p = s.registry
+      .then(write)
       .catch((err: unknown) => {
-        this.log.warn({ err, type: event.type }, "recording a worker event failed");
+        this.log.warn({ err, type: event?.type }, "recording a worker session change failed");
       })
       .finally(() => this.recording.delete(p));
+    s.registry = p;
     this.recording.add(p);
   }
 
@@ -682,7 +740,9 @@ export class Engine {
   removeSession(s: SessionSlots, neverSent: readonly q.Lease[] = [], reason = "closed"): void {
     if (!this.sessions.delete(s.id)) return;
     this.recordSoon(
+      s,
       workerEvent("worker_disconnected", s.info(), this.clock.now(), this.config.nodeId, reason),
+      () => workers.unregisterSession(s.id),
     );
     const unsent: q.Lease[] = [...neverSent];
     const listed = new Set(neverSent.map((l) => l.runId));
@@ -704,8 +764,191 @@ export class Engine {
       });
   }
 
+  /** The session takes no more runs: its handlers stop counting as served by it. */
   drain(s: SessionSlots): void {
+    if (s.draining) return;
     s.draining = true;
+    this.recordSoon(s, null, () => workers.unregisterSession(s.id));
+  }
+
+  // ---- who serves which handler ----
+
+  /** Sessions of this node that serve `handler` (connected, not draining). */
+  private localServing(handler: string): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (!s.draining && s.handlers.has(handler)) n++;
+    return n;
+  }
+
+  /**
+   * How many worker sessions of the cluster (connected, not draining) serve each handler now:
+   * this node's from memory, the other nodes' from the store.
+   */
+  async workerCounts(handlers: Iterable<string>): Promise<Map<string, number>> {
+    const list = [...new Set(handlers)];
+    const remote =
+      list.length === 0
+        ? new Map<string, number>()
+        : await this.db.read(() =>
+            workers.servingSessions(list, this.clock.now(), this.config.nodeId),
+          );
+    const counts = new Map<string, number>();
+    for (const h of list) {
+      const n = this.localServing(h) + (remote.get(h) ?? 0);
+      counts.set(h, n);
+      this.remoteServed.set(h, { count: remote.get(h) ?? 0, at: performance.now() });
+    }
+    return counts;
+  }
+
+  /** Whether a handler has a worker anywhere, reading other nodes' sessions at most once a second. */
+  private async served(handlers: ReadonlySet<string>): Promise<Set<string>> {
+    const served = new Set<string>();
+    const unknown: string[] = [];
+    for (const h of handlers) {
+      if (this.localServing(h) > 0) served.add(h);
+      else {
+        const cached = this.remoteServed.get(h);
+        if (cached !== undefined && performance.now() - cached.at < SERVED_CACHE_MS) {
+          if (cached.count > 0) served.add(h);
+        } else unknown.push(h);
+      }
+    }
+    if (unknown.length > 0) {
+      if (this.remoteServed.size > 10_000) this.remoteServed.clear();
+      for (const [h, n] of await this.workerCounts(unknown)) if (n > 0) served.add(h);
+    }
+    return served;
+  }
+
+  /**
+   * A handler that no worker serves: logged once (until a worker serves it again), naming the
+   * handler and what follows for its jobs. `job`: the job that met it.
+   */
+  noteUnserved(handler: string, job: { scheduler: string; id: string }): void {
+    if (this.unservedLogged.has(handler)) return;
+    if (this.unservedLogged.size >= 10_000) this.unservedLogged.clear();
+    this.unservedLogged.add(handler);
+    this.log.warn(
+      { handler, scheduler: job.scheduler, jobId: job.id },
+      `no connected worker serves handler ${handler}: runs of its jobs wait, and are recorded as missed once their misfire grace passes, until a worker registers it`,
+    );
+  }
+
+  /** A handler is served (again): a later outage is logged again. */
+  private servedAgain(handler: string): void {
+    if (this.unservedLogged.delete(handler))
+      this.log.info({ handler }, `a worker serves handler ${handler} again`);
+  }
+
+  // ---- fires at risk ----
+
+  /**
+   * After a claim: records job_at_risk for the runs it prepared whose handler no worker serves,
+   * and (at most once a second) for the jobs due in paused schedulers. Failures are logged: a
+   * warning must not stop the firing loop.
+   */
+  private async warnAtRisk(runs: readonly Run[], paused: readonly string[], now: number) {
+    try {
+      const events: EventDraft[] = [];
+      const pending = runs.filter((r) => r.status === "pending");
+      if (pending.length > 0) {
+        const served = await this.served(new Set(pending.map((r) => r.handler)));
+        for (const r of pending) {
+          const job = { scheduler: r.scheduler, id: r.jobId, handler: r.handler };
+          if (served.has(r.handler)) {
+            this.atRisk.delete(riskKey(job));
+            this.servedAgain(r.handler);
+            continue;
+          }
+          this.noteUnserved(r.handler, job);
+          const e = this.atRiskDraft(job, AT_RISK.noWorker, r, now);
+          if (e !== null) events.push(e);
+        }
+      }
+      const checkPaused =
+        now < this.lastPausedCheck || now - this.lastPausedCheck >= PAUSED_CHECK_MS;
+      if (paused.length > 0 && checkPaused) {
+        this.lastPausedCheck = now;
+        const due = await this.db.read(() =>
+          q.dueJobsOf(paused, now + LOOKAHEAD_MS, PAUSED_CHECK_LIMIT),
+        );
+        for (const j of due) {
+          const e = this.atRiskDraft(
+            { scheduler: j.scheduler, id: j.id, handler: j.handler },
+            AT_RISK.paused,
+            { scheduledTime: j.nextRunTime, id: null, manual: false },
+            now,
+          );
+          if (e !== null) events.push(e);
+        }
+      }
+      if (events.length > 0) await this.record(events);
+    } catch (err) {
+      this.log.warn({ err }, "checking for fires at risk failed");
+    }
+  }
+
+  /** The job_at_risk event to record, or null when this node recorded one lately. */
+  private atRiskDraft(
+    job: { scheduler: string; id: string; handler: string },
+    reason: AtRiskReason,
+    fire: { scheduledTime: number; id: string | null; manual: boolean },
+    now: number,
+  ): EventDraft | null {
+    const key = riskKey(job);
+    const last = this.atRisk.get(key);
+    if (last !== undefined && last.reason === reason && now - last.at < AT_RISK_REPEAT_MS)
+      return null;
+    if (this.atRisk.size >= 100_000) this.atRisk.clear();
+    this.atRisk.set(key, { reason, at: now });
+    return atRiskEvent(
+      job,
+      reason,
+      { scheduledTime: fire.scheduledTime, runId: fire.id, manual: fire.manual },
+      now,
+      this.config.nodeId,
+    );
+  }
+
+  /** Pushes this node's sessions' worker_handlers rows forward, every third of a lease. */
+  private async refreshSessions(now: number): Promise<void> {
+    // (A clock set back, in tests, refreshes at once.)
+    if (now >= this.lastRefresh && now - this.lastRefresh < this.config.leaseMs / 3) return;
+    this.lastRefresh = now;
+    const live = [...this.sessions.values()].filter((s) => !s.draining).map((s) => s.id);
+    if (live.length > 0)
+      await this.db.tx(() => workers.refreshSessions(live, now + this.config.leaseMs));
+  }
+
+  /** Logs missed runs with their handler and why they could not run. */
+  private async logMissed(missed: readonly Run[]): Promise<void> {
+    let served = new Set<string>();
+    let paused: readonly string[] = [];
+    try {
+      served = await this.served(new Set(missed.map((r) => r.handler)));
+      paused = await this.db.read(() => q.pausedSchedulers());
+    } catch {
+      // The reason is a courtesy: log without it.
+    }
+    for (const r of missed) {
+      const why = paused.includes(r.scheduler)
+        ? AT_RISK.paused
+        : served.has(r.handler)
+          ? "its workers had no free slot"
+          : AT_RISK.noWorker;
+      this.log.warn(
+        {
+          runId: r.id,
+          jobId: r.jobId,
+          scheduler: r.scheduler,
+          handler: r.handler,
+          reason: r.statusReason,
+          why,
+        },
+        `run missed: ${r.statusReason}; ${why} (handler ${r.handler})`,
+      );
+    }
   }
 
   /** Extends the session's listed leases; answers those it no longer holds. */
@@ -760,8 +1003,37 @@ export class Engine {
       }),
     );
     if (run === null) throw new NotFoundError(`job ${jobId} in scheduler ${scheduler}`);
-    if (run.status === "pending") this.dispatchWaiter.wake();
+    if (run.status === "pending") {
+      this.dispatchWaiter.wake();
+      await this.warnManualRun(run);
+    }
     return run;
+  }
+
+  /** A manual run that cannot run (no worker, or its scheduler paused): job_at_risk, each time. */
+  private async warnManualRun(run: Run): Promise<void> {
+    try {
+      const job = { scheduler: run.scheduler, id: run.jobId, handler: run.handler };
+      const paused = await this.db.read(() => q.pausedSchedulers());
+      let reason: AtRiskReason | null = paused.includes(run.scheduler) ? AT_RISK.paused : null;
+      if (reason === null && !(await this.served(new Set([run.handler]))).has(run.handler)) {
+        reason = AT_RISK.noWorker;
+        this.noteUnserved(run.handler, job);
+      }
+      if (reason === null) return;
+      const now = this.clock.now();
+      await this.record([
+        atRiskEvent(
+          job,
+          reason,
+          { scheduledTime: run.scheduledTime, runId: run.id, manual: true },
+          now,
+          this.config.nodeId,
+        ),
+      ]);
+    } catch (err) {
+      this.log.warn({ err, runId: run.id }, "checking a manual run for risk failed");
+    }
   }
 
   /**
@@ -822,6 +1094,10 @@ export class Engine {
  */
 function newRunId(): string {
   return Date.now().toString(16).padStart(12, "0") + randomBytes(10).toString("hex");
+}
+
+function riskKey(job: { scheduler: string; id: string }): string {
+  return `${job.scheduler}\u0000${job.id}`;
 }
 
 function newLeaseToken(): string {

@@ -492,7 +492,13 @@ export class JobManager {
         }
         const changed = change(current, sched, now);
         if (changed === current) return current;
-        return { ...changed, updatedAt: now, version: current.version + 1 };
+        // A change never moves createdAt (a rebuilt job is stamped with now).
+        return {
+          ...changed,
+          createdAt: current.createdAt,
+          updatedAt: now,
+          version: current.version + 1,
+        };
       },
       now,
       (job) => [jobEvent("job_modified", job, now, this.nodeId)],

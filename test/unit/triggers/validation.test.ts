@@ -67,6 +67,24 @@ const cases: [string, unknown, string, RegExp][] = [
     /larger than the field's range/,
   ],
   ["malformed expression", cron({ minute: "5-" }), "fields.minute", /unrecognised expression "5-"/],
+  [
+    "a crontab line in a cron field: a hint to use the crontab trigger",
+    cron({ minute: "0 9 * * 1-5" }),
+    "fields.minute",
+    /^unrecognised expression "0 9 \* \* 1-5"; this looks like a crontab line, which is not a cron field value: use a crontab trigger for it \(Trigger\.crontab; in the SDK CronTrigger\.fromCrontab\(\.\.\.\) or addJob\(handler, "crontab", \{ expression \}\)\)$/,
+  ],
+  [
+    "a crontab line with seconds, split at its commas",
+    cron({ hour: "0 0 9,17 * * mon-fri" }),
+    "fields.hour",
+    /use a crontab trigger/,
+  ],
+  [
+    "a crontab macro in a cron field",
+    cron({ day: "@daily" }),
+    "fields.day",
+    /use a crontab trigger/,
+  ],
   ["empty list item", cron({ minute: "1,,2" }), "fields.minute", /empty expression/],
   ["empty field", cron({ minute: "" }), "fields.minute", /empty expression/],
   ["unknown month name", cron({ month: "foo" }), "fields.month", /unknown month name "foo"/],
@@ -263,6 +281,15 @@ describe("trigger validation", () => {
     expect(err.field).toBe(field);
     expect(err.reason).toMatch(reason);
     expect(err.message).toBe(`${field}: ${err.reason}`);
+  });
+
+  it("gives the crontab hint only for what looks like a crontab line", () => {
+    expect(rejects(cron({ minute: "5-" })).reason).not.toMatch(/crontab/);
+    expect(rejects(cron({ day: "6th mon" })).reason).not.toMatch(/crontab/);
+    // Weekday positions hold spaces too: a valid list of them is accepted as it is.
+    expect(() =>
+      compileTrigger(cron({ day: "1st mon, 2nd mon, 3rd mon" }) as TriggerSpec),
+    ).not.toThrow();
   });
 
   it("accepts the valid neighbours of the rejected values", () => {

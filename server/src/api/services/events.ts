@@ -105,6 +105,7 @@ export function eventToProto(e: LoggedEvent): PbEvent {
     manual: d.manual ?? false,
     ...(d.runStatus === undefined ? {} : { runStatus: runStatusToProto(d.runStatus) }),
     result: d.result === undefined ? undefined : fromJson(ValueSchema, d.result),
+    resultJson: d.result === undefined ? "" : JSON.stringify(d.result),
     error: d.error === undefined ? undefined : runErrorToProto(d.error),
     reason: d.reason ?? "",
     worker:

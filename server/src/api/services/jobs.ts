@@ -2,6 +2,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import type { JobManager, ConflictPolicy as Conflict, PreparedJob } from "../../management/jobs.js";
+import type { Job as PbJob } from "../../../../sdk/src/gen/metronome/v1/job_pb.js";
 import {
   AddJobOutcome,
   ConflictPolicy,
@@ -17,7 +18,9 @@ import {
 } from "../convert.js";
 import { jobFields, jobRefFields, pageSize, withFields } from "./fields.js";
 import type { Engine } from "../../engine/engine.js";
-import { checkId } from "../../domain/jobs.js";
+import { checkId, type Job } from "../../domain/jobs.js";
+import { triggerWarnings, type TriggerSpec } from "../../domain/triggers/index.js";
+import type { Logger } from "../../logger.js";
 
 const CONFLICTS: Record<ConflictPolicy, Conflict> = {
   [ConflictPolicy.UNSPECIFIED]: "error",
@@ -43,6 +46,8 @@ const MASK_PATHS: Record<string, string> = {
   trigger: "trigger",
   args: "args",
   kwargs: "kwargs",
+  args_json: "args",
+  kwargs_json: "kwargs",
   coalesce: "coalesce",
   max_instances: "max_instances",
   misfire_grace_time: "misfire_grace_time",
@@ -50,11 +55,56 @@ const MASK_PATHS: Record<string, string> = {
   retry_policy: "retry",
 };
 
+/**
+ * The warnings of a trigger in a request, as the answer carries them: the request's field path
+ * (`rename` turns the domain's `trigger.fields.day_of_week` into e.g.
+ * `job.trigger.cron.day_of_week`), then the message.
+ */
+function warningsOf(trigger: TriggerSpec, rename: (field: string) => string): string[] {
+  return triggerWarnings(trigger).map((w) => `${rename(`trigger.${w.field}`)}: ${w.message}`);
+}
+
 export function jobService(
   jobs: JobManager,
   engine: Engine,
   maxPageSize: number,
+  log: Logger,
 ): Partial<ServiceImpl<typeof JobService>> {
+  /** Logs each warning of a request (one line each) and answers them. */
+  const warn = (job: Pick<Job, "scheduler" | "id"> | null, warnings: string[]): string[] => {
+    for (const warning of warnings)
+      log.warn({ scheduler: job?.scheduler, jobId: job?.id, warning }, "trigger warning");
+    return warnings;
+  };
+  /**
+   * The worker sessions serving each handler (Job.worker_count); undefined when they could not
+   * be read: a change already committed is answered all the same, without the count.
+   */
+  const countsOf = async (list: readonly Job[]): Promise<Map<string, number> | undefined> => {
+    try {
+      return await engine.workerCounts(list.map((j) => j.handler));
+    } catch (err) {
+      log.warn({ err }, "counting the workers of handlers failed; answering without the count");
+      return undefined;
+    }
+  };
+  /**
+   * Jobs as answered, each with its worker count. `added`: jobs this call added or gave a new
+   * handler, whose handler is logged (once) when no worker serves it.
+   */
+  const answer = async (list: readonly Job[], added = false): Promise<PbJob[]> => {
+    const counts = await countsOf(list);
+    return list.map((j) => {
+      const n = counts?.get(j.handler) ?? (counts === undefined ? undefined : 0);
+      if (n === 0 && added) engine.noteUnserved(j.handler, j);
+      return jobToProto(j, n);
+    });
+  };
+  const one = async (job: Job, added = false): Promise<PbJob> => {
+    const [pb] = await answer([job], added);
+    if (pb === undefined) throw new Error("no job to answer");
+    return pb;
+  };
   return {
     async addJob(req) {
       if (!req.job) throw new InvalidArgumentError("job", "is required");
@@ -64,7 +114,8 @@ export function jobService(
         () => jobs.addJob(input, CONFLICTS[req.conflictPolicy]),
         jobFields("job", input.trigger),
       );
-      return { job: jobToProto(job), outcome: OUTCOMES[outcome] };
+      const warnings = warn(job, warningsOf(input.trigger, jobFields("job", input.trigger)));
+      return { job: await one(job, outcome !== "kept"), outcome: OUTCOMES[outcome], warnings };
     },
 
     async addJobs(req) {
@@ -84,11 +135,23 @@ export function jobService(
         prepared.push(p);
       }
       const results = await jobs.addJobs(prepared, CONFLICTS[req.conflictPolicy]);
+      const counts = await countsOf(results.flatMap((r) => (r.job === null ? [] : [r.job])));
       return {
-        results: results.map((r) => ({
-          job: r.job === null ? undefined : jobToProto(r.job),
-          outcome: OUTCOMES[r.outcome],
-        })),
+        results: results.map((r, i) => {
+          const trigger = prepared[i]?.input.trigger;
+          const n =
+            r.job === null || counts === undefined ? undefined : (counts.get(r.job.handler) ?? 0);
+          if (r.job !== null && n === 0 && (r.outcome === "created" || r.outcome === "replaced"))
+            engine.noteUnserved(r.job.handler, r.job);
+          return {
+            job: r.job === null ? undefined : jobToProto(r.job, n),
+            outcome: OUTCOMES[r.outcome],
+            warnings:
+              trigger === undefined
+                ? []
+                : warn(r.job, warningsOf(trigger, jobFields(`jobs[${String(i)}]`, trigger))),
+          };
+        }),
       };
     },
 
@@ -97,7 +160,7 @@ export function jobService(
         () => jobs.getJob(req.scheduler || "default", req.jobId),
         jobRefFields,
       );
-      return { job: jobToProto(job) };
+      return { job: await one(job) };
     },
 
     async listJobs(req) {
@@ -115,7 +178,7 @@ export function jobService(
           }),
         (f) => f,
       );
-      return { jobs: page.items.map(jobToProto), nextPageToken: page.nextPageToken };
+      return { jobs: await answer(page.items), nextPageToken: page.nextPageToken };
     },
 
     async modifyJob(req) {
@@ -147,7 +210,11 @@ export function jobService(
         () => jobs.modifyJob(pb.scheduler || "default", pb.id, input, mask, expected),
         (f) => (f === "id" ? "job.id" : jobFields("job", input.trigger)(f)),
       );
-      return { job: jobToProto(job) };
+      const warnings =
+        needsTrigger && input.trigger !== undefined
+          ? warn(job, warningsOf(input.trigger, jobFields("job", input.trigger)))
+          : [];
+      return { job: await one(job, mask.includes("handler")), warnings };
     },
 
     async rescheduleJob(req) {
@@ -162,7 +229,11 @@ export function jobService(
             ? jobFields("job", trigger)(f).slice("job.".length)
             : jobRefFields(f),
       );
-      return { job: jobToProto(job) };
+      const warnings = warn(
+        job,
+        warningsOf(trigger, (f) => jobFields("job", trigger)(f).slice("job.".length)),
+      );
+      return { job: await one(job), warnings };
     },
 
     async pauseJob(req) {
@@ -170,7 +241,7 @@ export function jobService(
         () => jobs.pauseJob(req.scheduler || "default", req.jobId),
         jobRefFields,
       );
-      return { job: jobToProto(job) };
+      return { job: await one(job) };
     },
 
     async resumeJob(req) {
@@ -178,7 +249,7 @@ export function jobService(
         () => jobs.resumeJob(req.scheduler || "default", req.jobId),
         jobRefFields,
       );
-      return { job: jobToProto(job), removed };
+      return { job: await one(job), removed };
     },
 
     async removeJob(req) {

@@ -15,6 +15,7 @@ import {
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import { checkHandler, checkId } from "../../domain/jobs.js";
+import { parseExactJson } from "../../domain/json.js";
 import { maxAttempts, type Run } from "../../domain/runs.js";
 import { SessionSlots, type Engine, type SessionSink } from "../../engine/engine.js";
 import { AsyncQueue } from "../../engine/queue.js";
@@ -162,6 +163,8 @@ function assignment(r: Run): SessionResponse {
         handler: r.handler,
         args: fromJson(ListValueSchema, r.args),
         kwargs: r.kwargs,
+        argsJson: JSON.stringify(r.args),
+        kwargsJson: JSON.stringify(r.kwargs),
         scheduledTime: timestampFromMs(r.scheduledTime),
         fireTime: timestampFromMs(r.fireTime),
         manual: r.manual,
@@ -177,13 +180,21 @@ function outcomeOf(req: Extract<SessionRequest["payload"], { case: "result" }>["
   if (o.case === "success") {
     let result: JsonValue;
     try {
-      result = o.value.result === undefined ? null : toJson(ValueSchema, o.value.result);
+      result =
+        o.value.resultJson !== ""
+          ? parseExactJson(o.value.resultJson, "result_json")
+          : o.value.result === undefined
+            ? null
+            : toJson(ValueSchema, o.value.result);
     } catch (err) {
       // e.g. NaN or Infinity, which JSON cannot hold: the run fails, the session goes on.
       return {
         kind: "error",
         error: {
-          message: `the result is not JSON: ${err instanceof Error ? err.message : String(err)}`,
+          message:
+            err instanceof InvalidArgumentError
+              ? `result_json ${err.reason}`
+              : `the result is not JSON: ${err instanceof Error ? err.message : String(err)}`,
           type: "ResultNotSerializable",
           stack: "",
           nonRetryable: true,

@@ -172,7 +172,43 @@ function parseField(name: CronFieldName, value: string | number): Expr[] {
       `fields.${name}`,
       `empty expression in ${JSON.stringify(value)}`,
     );
-  return parts.map((p) => parseExpr(name, p));
+  try {
+    return parts.map((p) => parseExpr(name, p));
+  } catch (err) {
+    if (err instanceof InvalidArgumentError && looksLikeCrontab(value))
+      throw new InvalidArgumentError(
+        err.field,
+        `${err.reason}; this looks like a crontab line, which is not a cron field value: use a crontab trigger for it (Trigger.crontab; in the SDK CronTrigger.fromCrontab(...) or addJob(handler, "crontab", { expression }))`,
+      );
+    throw err;
+  }
+}
+
+/** A whole crontab line (5 or 6 fields, or a macro such as `@daily`) given as one field. */
+function looksLikeCrontab(value: string): boolean {
+  const v = value.trim();
+  return /^@[a-z]+$/i.test(v) || /^\S+(\s+\S+){4,5}$/.test(v);
+}
+
+/**
+ * A numeric day_of_week read the field form's way (0 = Monday), in day names: `"1-5"` is
+ * `"tue-sat"`. Null when the value names no day by number (`*`, `*\/2`, names). Items with a
+ * step are kept as they are (names take no step).
+ */
+export function numericWeekdaysAsNames(value: string | number): string | null {
+  const items = String(value)
+    .toLowerCase()
+    .split(",")
+    .map((p) => p.trim());
+  // A range with a step (`1-5/2`) has no name form: it is kept as it is.
+  if (!items.some((item) => /^\d/.test(item))) return null;
+  const named = items.map((item) => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(item);
+    if (m === null) return item;
+    const first = WEEKDAY_NAMES[Number(m[1])] ?? item;
+    return m[2] === undefined ? first : `${first}-${WEEKDAY_NAMES[Number(m[2])] ?? m[2]}`;
+  });
+  return named.join(",");
 }
 
 function isAll(exprs: Expr[], name: CronFieldName): boolean {

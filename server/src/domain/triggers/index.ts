@@ -11,3 +11,4 @@ export {
 } from "./trigger.js";
 export { CRON_FIELD_NAMES, type CronFieldName, type CronFields } from "./cron-fields.js";
 export { ZoneRules } from "./zone.js";
+export { triggerWarnings, type TriggerWarning } from "./warnings.js";

@@ -360,6 +360,25 @@ export function* nextDueTime(paused: readonly string[]): Tx<number | null> {
   return rows[0] === undefined ? null : num(rows[0].t);
 }
 
+/** Jobs of these schedulers due by `horizon`, earliest first (those of paused schedulers wait). */
+export function* dueJobsOf(
+  schedulers: readonly string[],
+  horizon: number,
+  limit: number,
+): Tx<{ scheduler: string; id: string; handler: string; nextRunTime: number }[]> {
+  if (schedulers.length === 0) return [];
+  const rows = yield* all(
+    `SELECT \`scheduler\`, \`id\`, \`handler\`, \`next_run_time\` AS \`t\` FROM \`jobs\` WHERE \`scheduler\` IN (${placeholders(schedulers.length)}) AND \`next_run_time\` <= ? ORDER BY \`next_run_time\` LIMIT ?`,
+    [...schedulers, horizon, limit],
+  );
+  return rows.map((r) => ({
+    scheduler: String(r.scheduler),
+    id: String(r.id),
+    handler: String(r.handler),
+    nextRunTime: num(r.t),
+  }));
+}
+
 /** A manual run of a job, made by `make` from the job (locked). */
 export function* createManualRun(
   d: Dialect,

@@ -157,3 +157,26 @@ export const eventLogState = mysqlTable("event_log_state", {
   name: varchar("name", { length: 16 }).primaryKey(),
   value: bigint("value", { mode: "number", unsigned: true }).notNull(),
 });
+
+/**
+ * The handlers of the worker sessions connected to every node, one row per session and handler,
+ * so that any node can tell whether a job's handler is served (Job.worker_count, job_at_risk).
+ * A node writes its sessions' rows when they connect, deletes them when they drain or end, and
+ * pushes `expires_at` forward every third of the lease duration while they live; the rows of a
+ * node that crashed expire.
+ */
+export const workerHandlers = mysqlTable(
+  "worker_handlers",
+  {
+    sessionId: varchar("session_id", { length: 36 }).notNull(),
+    handler: ident("handler").notNull(),
+    workerId: ident("worker_id").notNull(),
+    nodeId: utf8("varchar(191)")("node_id").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.handler] }),
+    // Who serves these handlers: WHERE handler IN (…) AND expires_at > ?.
+    index("worker_handlers_handler").on(t.handler, t.expiresAt),
+  ],
+);

@@ -112,3 +112,19 @@ export const eventLogState = sqliteTable("event_log_state", {
   name: text("name").primaryKey(),
   value: integer("value").notNull(),
 });
+
+/** The handlers of connected worker sessions: see the MySQL schema. */
+export const workerHandlers = sqliteTable(
+  "worker_handlers",
+  {
+    sessionId: text("session_id").notNull(),
+    handler: text("handler").notNull(),
+    workerId: text("worker_id").notNull(),
+    nodeId: text("node_id").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.handler] }),
+    index("worker_handlers_handler").on(t.handler, t.expiresAt),
+  ],
+);

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file metronome/v1/event.proto.
  */
 export const file_metronome_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChhtZXRyb25vbWUvdjEvZXZlbnQucHJvdG8SDG1ldHJvbm9tZS52MSLbAwoFRXZlbnQSDgoGY3Vyc29yGAEgASgDEiUKBHR5cGUYAiABKA4yFy5tZXRyb25vbWUudjEuRXZlbnRUeXBlEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXNjaGVkdWxlchgEIAEoCRIOCgZqb2JfaWQYBSABKAkSDgoGcnVuX2lkGAYgASgJEg8KB2hhbmRsZXIYByABKAkSDwoHbm9kZV9pZBgIIAEoCRIRCgl3b3JrZXJfaWQYCSABKAkSMgoOc2NoZWR1bGVkX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2F0dGVtcHQYCyABKAUSDgoGbWFudWFsGAwgASgIEisKCnJ1bl9zdGF0dXMYDSABKA4yFy5tZXRyb25vbWUudjEuUnVuU3RhdHVzEiYKBnJlc3VsdBgOIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIlCgVlcnJvchgPIAEoCzIWLm1ldHJvbm9tZS52MS5SdW5FcnJvchIOCgZyZWFzb24YECABKAkSKAoGd29ya2VyGBEgASgLMhgubWV0cm9ub21lLnYxLldvcmtlckluZm8qmAQKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASIAocRVZFTlRfVFlQRV9TQ0hFRFVMRVJfU1RBUlRFRBABEiEKHUVWRU5UX1RZUEVfU0NIRURVTEVSX1NIVVRET1dOEAISHwobRVZFTlRfVFlQRV9TQ0hFRFVMRVJfUEFVU0VEEAMSIAocRVZFTlRfVFlQRV9TQ0hFRFVMRVJfUkVTVU1FRBAEEhgKFEVWRU5UX1RZUEVfSk9CX0FEREVEEAUSGwoXRVZFTlRfVFlQRV9KT0JfTU9ESUZJRUQQBhIaChZFVkVOVF9UWVBFX0pPQl9SRU1PVkVEEAcSHwobRVZFTlRfVFlQRV9BTExfSk9CU19SRU1PVkVEEAgSHAoYRVZFTlRfVFlQRV9KT0JfU1VCTUlUVEVEEAkSGwoXRVZFTlRfVFlQRV9KT0JfRVhFQ1VURUQQChIYChRFVkVOVF9UWVBFX0pPQl9FUlJPUhALEhkKFUVWRU5UX1RZUEVfSk9CX01JU1NFRBAMEiAKHEVWRU5UX1RZUEVfSk9CX01BWF9JTlNUQU5DRVMQDRIcChhFVkVOVF9UWVBFX1JVTl9DQU5DRUxMRUQQDhIfChtFVkVOVF9UWVBFX1dPUktFUl9DT05ORUNURUQQDxIiCh5FVkVOVF9UWVBFX1dPUktFUl9ESVNDT05ORUNURUQQEGIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_metronome_v1_run, file_metronome_v1_worker]);
+  fileDesc("ChhtZXRyb25vbWUvdjEvZXZlbnQucHJvdG8SDG1ldHJvbm9tZS52MSLwAwoFRXZlbnQSDgoGY3Vyc29yGAEgASgDEiUKBHR5cGUYAiABKA4yFy5tZXRyb25vbWUudjEuRXZlbnRUeXBlEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXNjaGVkdWxlchgEIAEoCRIOCgZqb2JfaWQYBSABKAkSDgoGcnVuX2lkGAYgASgJEg8KB2hhbmRsZXIYByABKAkSDwoHbm9kZV9pZBgIIAEoCRIRCgl3b3JrZXJfaWQYCSABKAkSMgoOc2NoZWR1bGVkX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2F0dGVtcHQYCyABKAUSDgoGbWFudWFsGAwgASgIEisKCnJ1bl9zdGF0dXMYDSABKA4yFy5tZXRyb25vbWUudjEuUnVuU3RhdHVzEiYKBnJlc3VsdBgOIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIlCgVlcnJvchgPIAEoCzIWLm1ldHJvbm9tZS52MS5SdW5FcnJvchIOCgZyZWFzb24YECABKAkSKAoGd29ya2VyGBEgASgLMhgubWV0cm9ub21lLnYxLldvcmtlckluZm8SEwoLcmVzdWx0X2pzb24YEiABKAkqtAQKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASIAocRVZFTlRfVFlQRV9TQ0hFRFVMRVJfU1RBUlRFRBABEiEKHUVWRU5UX1RZUEVfU0NIRURVTEVSX1NIVVRET1dOEAISHwobRVZFTlRfVFlQRV9TQ0hFRFVMRVJfUEFVU0VEEAMSIAocRVZFTlRfVFlQRV9TQ0hFRFVMRVJfUkVTVU1FRBAEEhgKFEVWRU5UX1RZUEVfSk9CX0FEREVEEAUSGwoXRVZFTlRfVFlQRV9KT0JfTU9ESUZJRUQQBhIaChZFVkVOVF9UWVBFX0pPQl9SRU1PVkVEEAcSHwobRVZFTlRfVFlQRV9BTExfSk9CU19SRU1PVkVEEAgSHAoYRVZFTlRfVFlQRV9KT0JfU1VCTUlUVEVEEAkSGwoXRVZFTlRfVFlQRV9KT0JfRVhFQ1VURUQQChIYChRFVkVOVF9UWVBFX0pPQl9FUlJPUhALEhkKFUVWRU5UX1RZUEVfSk9CX01JU1NFRBAMEiAKHEVWRU5UX1RZUEVfSk9CX01BWF9JTlNUQU5DRVMQDRIcChhFVkVOVF9UWVBFX1JVTl9DQU5DRUxMRUQQDhIfChtFVkVOVF9UWVBFX1dPUktFUl9DT05ORUNURUQQDxIiCh5FVkVOVF9UWVBFX1dPUktFUl9ESVNDT05ORUNURUQQEBIaChZFVkVOVF9UWVBFX0pPQl9BVF9SSVNLEBFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_metronome_v1_run, file_metronome_v1_worker]);
 
 /**
  * An immutable record of something that happened, stored for the event retention period
@@ -65,7 +65,8 @@ export type Event = Message<"metronome.v1.Event"> & {
 
   /**
    * The run concerned. Set for JOB_SUBMITTED, JOB_EXECUTED, JOB_ERROR, JOB_MISSED,
-   * JOB_MAX_INSTANCES and RUN_CANCELLED.
+   * JOB_MAX_INSTANCES and RUN_CANCELLED, and for JOB_AT_RISK when the run was already created
+   * (a fire time claimed ahead, or a manual run).
    *
    * @generated from field: string run_id = 6;
    */
@@ -95,7 +96,8 @@ export type Event = Message<"metronome.v1.Event"> & {
   workerId: string;
 
   /**
-   * The run's nominal fire time. Set wherever run_id is set.
+   * The run's nominal fire time. Set wherever run_id is set; for JOB_AT_RISK, the fire time at
+   * risk.
    *
    * @generated from field: google.protobuf.Timestamp scheduled_time = 10;
    */
@@ -141,7 +143,8 @@ export type Event = Message<"metronome.v1.Event"> & {
   /**
    * Why, for people: the removal cause (JOB_REMOVED: "removed", "date trigger fired", "no fire
    * time left"), the status_reason of MISSED, SKIPPED and CANCELLED runs, the cause of a
-   * WORKER_DISCONNECTED ("closed", "heartbeat timeout", ...).
+   * WORKER_DISCONNECTED ("closed", "heartbeat timeout", ...), and for JOB_AT_RISK exactly one
+   * of "no connected worker serves the handler" and "the scheduler is paused".
    *
    * @generated from field: string reason = 16;
    */
@@ -153,6 +156,14 @@ export type Event = Message<"metronome.v1.Event"> & {
    * @generated from field: metronome.v1.WorkerInfo worker = 17;
    */
   worker?: WorkerInfo | undefined;
+
+  /**
+   * The handler's return value as JSON text, integers exact (JOB_EXECUTED); see job.proto on
+   * numbers.
+   *
+   * @generated from field: string result_json = 18;
+   */
+  resultJson: string;
 };
 
 /**
@@ -289,6 +300,17 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_WORKER_DISCONNECTED = 16;
    */
   WORKER_DISCONNECTED = 16,
+
+  /**
+   * A fire time of the job is coming (or came) and cannot run: no connected worker serves the
+   * job's handler, or the job's scheduler is paused (reason says which). Emitted when a node
+   * claims the fire time (about 2 s ahead) or finds it due while the scheduler is paused, and
+   * for a manual run no worker serves. A warning, not a change: at most one per job and reason
+   * per hour from each node, and again at once after the job was seen able to run.
+   *
+   * @generated from enum value: EVENT_TYPE_JOB_AT_RISK = 17;
+   */
+  JOB_AT_RISK = 17,
 }
 
 /**

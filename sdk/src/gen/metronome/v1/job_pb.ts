@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file metronome/v1/job.proto.
  */
 export const file_metronome_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChZtZXRyb25vbWUvdjEvam9iLnByb3RvEgxtZXRyb25vbWUudjEi3QQKA0pvYhIKCgJpZBgBIAEoCRIRCglzY2hlZHVsZXIYAiABKAkSDAoEbmFtZRgDIAEoCRIPCgdoYW5kbGVyGAQgASgJEiYKB3RyaWdnZXIYBSABKAsyFS5tZXRyb25vbWUudjEuVHJpZ2dlchIoCgRhcmdzGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLkxpc3RWYWx1ZRInCgZrd2FyZ3MYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhUKCGNvYWxlc2NlGAggASgISACIAQESGgoNbWF4X2luc3RhbmNlcxgJIAEoBUgBiAEBEjoKEm1pc2ZpcmVfZ3JhY2VfdGltZRgKIAEoCzIeLm1ldHJvbm9tZS52MS5NaXNmaXJlR3JhY2VUaW1lEioKB3RpbWVvdXQYCyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoMcmV0cnlfcG9saWN5GAwgASgLMhkubWV0cm9ub21lLnYxLlJldHJ5UG9saWN5Eg4KBnBhdXNlZBgNIAEoCBIxCg1uZXh0X3J1bl90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGBEgASgDQgsKCV9jb2FsZXNjZUIQCg5fbWF4X2luc3RhbmNlcyJeChBNaXNmaXJlR3JhY2VUaW1lEi0KCGR1cmF0aW9uGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSAASEgoIbm9fbGltaXQYAiABKAhIAEIHCgV2YWx1ZSKbAQoLSm9iRGVmYXVsdHMSFQoIY29hbGVzY2UYASABKAhIAIgBARIaCg1tYXhfaW5zdGFuY2VzGAIgASgFSAGIAQESOgoSbWlzZmlyZV9ncmFjZV90aW1lGAMgASgLMh4ubWV0cm9ub21lLnYxLk1pc2ZpcmVHcmFjZVRpbWVCCwoJX2NvYWxlc2NlQhAKDl9tYXhfaW5zdGFuY2VzIqMBCgtSZXRyeVBvbGljeRIUCgxtYXhfYXR0ZW1wdHMYASABKAUSMgoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEmJhY2tvZmZfbXVsdGlwbGllchgEIAEoAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_metronome_v1_trigger]);
+  fileDesc("ChZtZXRyb25vbWUvdjEvam9iLnByb3RvEgxtZXRyb25vbWUudjEisQUKA0pvYhIKCgJpZBgBIAEoCRIRCglzY2hlZHVsZXIYAiABKAkSDAoEbmFtZRgDIAEoCRIPCgdoYW5kbGVyGAQgASgJEiYKB3RyaWdnZXIYBSABKAsyFS5tZXRyb25vbWUudjEuVHJpZ2dlchIoCgRhcmdzGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLkxpc3RWYWx1ZRInCgZrd2FyZ3MYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhUKCGNvYWxlc2NlGAggASgISACIAQESGgoNbWF4X2luc3RhbmNlcxgJIAEoBUgBiAEBEjoKEm1pc2ZpcmVfZ3JhY2VfdGltZRgKIAEoCzIeLm1ldHJvbm9tZS52MS5NaXNmaXJlR3JhY2VUaW1lEioKB3RpbWVvdXQYCyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoMcmV0cnlfcG9saWN5GAwgASgLMhkubWV0cm9ub21lLnYxLlJldHJ5UG9saWN5Eg4KBnBhdXNlZBgNIAEoCBIxCg1uZXh0X3J1bl90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGBEgASgDEhkKDHdvcmtlcl9jb3VudBgSIAEoBUgCiAEBEhEKCWFyZ3NfanNvbhgTIAEoCRITCgtrd2FyZ3NfanNvbhgUIAEoCUILCglfY29hbGVzY2VCEAoOX21heF9pbnN0YW5jZXNCDwoNX3dvcmtlcl9jb3VudCJeChBNaXNmaXJlR3JhY2VUaW1lEi0KCGR1cmF0aW9uGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSAASEgoIbm9fbGltaXQYAiABKAhIAEIHCgV2YWx1ZSKbAQoLSm9iRGVmYXVsdHMSFQoIY29hbGVzY2UYASABKAhIAIgBARIaCg1tYXhfaW5zdGFuY2VzGAIgASgFSAGIAQESOgoSbWlzZmlyZV9ncmFjZV90aW1lGAMgASgLMh4ubWV0cm9ub21lLnYxLk1pc2ZpcmVHcmFjZVRpbWVCCwoJX2NvYWxlc2NlQhAKDl9tYXhfaW5zdGFuY2VzIqMBCgtSZXRyeVBvbGljeRIUCgxtYXhfYXR0ZW1wdHMYASABKAUSMgoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEmJhY2tvZmZfbXVsdGlwbGllchgEIAEoAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_metronome_v1_trigger]);
 
 /**
  * A job: what to run (handler, args, kwargs), when (trigger), and how (the execution settings).
@@ -66,14 +66,16 @@ export type Job = Message<"metronome.v1.Job"> & {
   trigger?: Trigger | undefined;
 
   /**
-   * Positional arguments passed to the handler (a JSON array). Unset means none.
+   * Positional arguments passed to the handler (a JSON array). Unset means none. In requests,
+   * set either this or args_json, not both; in answers both are set.
    *
    * @generated from field: google.protobuf.ListValue args = 6;
    */
   args?: ListValue | undefined;
 
   /**
-   * Keyword arguments passed to the handler (a JSON object). Unset means none.
+   * Keyword arguments passed to the handler (a JSON object). Unset means none. In requests, set
+   * either this or kwargs_json, not both; in answers both are set.
    *
    * @generated from field: google.protobuf.Struct kwargs = 7;
    */
@@ -159,6 +161,34 @@ export type Job = Message<"metronome.v1.Job"> & {
    * @generated from field: int64 version = 17;
    */
   version: bigint;
+
+  /**
+   * Output only. How many worker sessions, connected to any node of the cluster and not
+   * draining, registered this job's handler when the answer was made. 0 means no worker serves
+   * the handler: its runs wait (and turn MISSED once their misfire grace passes) until one
+   * connects, and a JOB_AT_RISK event is emitted ahead of its fire times. Unset in answers of
+   * servers that do not count workers.
+   *
+   * @generated from field: optional int32 worker_count = 18;
+   */
+  workerCount?: number | undefined;
+
+  /**
+   * The positional arguments as JSON text (an array), exact for integers (see the numbers rule
+   * above). In requests an alternative to args: empty means "use args". In answers always set
+   * (`[]` for none).
+   *
+   * @generated from field: string args_json = 19;
+   */
+  argsJson: string;
+
+  /**
+   * The keyword arguments as JSON text (an object), exact for integers. In requests an
+   * alternative to kwargs: empty means "use kwargs". In answers always set (`{}` for none).
+   *
+   * @generated from field: string kwargs_json = 20;
+   */
+  kwargsJson: string;
 };
 
 /**

@@ -1,0 +1,88 @@
+/**
+ * Job arguments given as JSON text (`args_json`, `kwargs_json`): parsed so that what comes back
+ * out is what went in. The server holds JSON numbers as IEEE doubles (JavaScript numbers), which
+ * hold every integer of magnitude up to 2^53 - 1 exactly; an integer literal beyond that would
+ * come back changed, so it is refused instead of rounded. Nesting is bounded as protobuf's
+ * Struct is (100 levels), so that every value can also travel as a ListValue or Struct.
+ */
+import { InvalidArgumentError } from "./errors.js";
+import type { JsonObject, JsonValue } from "./jobs.js";
+
+/** The deepest nesting accepted (protobuf-es refuses deeper Struct values). */
+export const MAX_JSON_DEPTH = 100;
+
+/** Parses JSON text that must be an array; errors name `field`. */
+export function parseJsonArray(text: string, field: string): JsonValue[] {
+  const value = parseExactJson(text, field);
+  if (!Array.isArray(value)) throw new InvalidArgumentError(field, "must be a JSON array");
+  return value;
+}
+
+/** Parses JSON text that must be an object; errors name `field`. */
+export function parseJsonObject(text: string, field: string): JsonObject {
+  const value = parseExactJson(text, field);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new InvalidArgumentError(field, "must be a JSON object");
+  return value;
+}
+
+/**
+ * JSON text as a value, refusing integer literals that a double cannot hold exactly and nesting
+ * deeper than MAX_JSON_DEPTH.
+ */
+export function parseExactJson(text: string, field: string): JsonValue {
+  let value: JsonValue;
+  try {
+    value = JSON.parse(text) as JsonValue;
+  } catch (err) {
+    throw new InvalidArgumentError(
+      field,
+      `is not JSON (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+  checkTokens(text, field);
+  return value;
+}
+
+const INTEGER = /^-?(?:0|[1-9]\d*)$/;
+const MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Scans valid JSON text: its integer literals and its depth. */
+function checkTokens(text: string, field: string): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // Skip the string (the text is valid JSON: every escape is well formed).
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > MAX_JSON_DEPTH)
+        throw new InvalidArgumentError(
+          field,
+          `is nested more than ${String(MAX_JSON_DEPTH)} levels deep`,
+        );
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth--;
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      let end = i + 1;
+      while (end < text.length && /[0-9eE.+-]/.test(text.charAt(end))) end++;
+      const token = text.slice(i, end);
+      i = end - 1;
+      if (!INTEGER.test(token)) {
+        // A fraction or an exponent: a double, as sent, unless it is too large for one.
+        if (!Number.isFinite(Number(token)))
+          throw new InvalidArgumentError(
+            field,
+            `holds the number ${token}, too large for a double`,
+          );
+        continue;
+      }
+      const n = BigInt(token);
+      if (n > MAX || n < -MAX)
+        throw new InvalidArgumentError(
+          field,
+          `holds the integer ${token}, beyond ±(2^53 - 1): it cannot be kept exactly; send it as a string`,
+        );
+    }
+  }
+}
