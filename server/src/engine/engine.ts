@@ -212,17 +212,54 @@ export class Engine {
     readonly config: EngineConfig,
   ) {
     this.completions = new Batcher(
-      (items) => {
+      async (items) => {
         const now = this.clock.now();
-        return this.db.tx(() =>
+        const verdicts = await this.db.tx(() =>
           withEvents(q.completeRuns(this.db.dialect, now, items, this.fail), (verdicts) =>
             this.runEvents(verdicts.flatMap((v) => (v.accepted && v.recorded ? [v.run] : []))),
           ),
         );
+        for (const v of verdicts) if (v.accepted && v.recorded) this.logOutcome(v.run);
+        return verdicts;
       },
       2,
       200,
     );
+  }
+
+  /** One line per recorded outcome of an attempt: info when it succeeded, warn otherwise. */
+  private logOutcome(r: Run): void {
+    const retry = r.status === "pending";
+    const fields = {
+      runId: r.id,
+      scheduler: r.scheduler,
+      jobId: r.jobId,
+      handler: r.handler,
+      // A retry is the next attempt: the line is about the one that ended.
+      attempt: retry ? r.attempt - 1 : r.attempt,
+      worker: r.workerId,
+      ms: r.startedAt === null || r.updatedAt < r.startedAt ? undefined : r.updatedAt - r.startedAt,
+    };
+    const error = r.error === null ? undefined : oneLine(`${r.error.type}: ${r.error.message}`);
+    switch (r.status) {
+      case "succeeded":
+        this.log.info(fields, "run succeeded");
+        return;
+      case "pending":
+        this.log.warn(
+          { ...fields, error, retryAt: r.dueAt === null ? undefined : new Date(r.dueAt) },
+          "run failed; retrying",
+        );
+        return;
+      case "failed":
+        this.log.warn({ ...fields, error }, "run failed");
+        return;
+      case "timed_out":
+        this.log.warn(fields, "run timed out");
+        return;
+      default:
+        return;
+    }
   }
 
   /**
@@ -572,6 +609,7 @@ export class Engine {
         ),
       );
       if (run === null) return; // finished meanwhile
+      this.logOutcome(run);
       this.release(s, lease.runId);
       s.sink.revoke(lease, "timed_out", run.statusReason);
     } catch (err) {
@@ -602,6 +640,7 @@ export class Engine {
     if (swept.expired.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
     for (const r of swept.missed)
       this.log.info({ runId: r.id, jobId: r.jobId, scheduler: r.scheduler }, "run missed");
+    for (const r of [...swept.timedOut, ...swept.expired]) this.logOutcome(r);
     // Runs of this node's sessions that ended elsewhere (cancelled through another node, timed
     // out or expired): tell their workers.
     await this.checkLeases();
@@ -822,6 +861,12 @@ export class Engine {
  */
 function newRunId(): string {
   return Date.now().toString(16).padStart(12, "0") + randomBytes(10).toString("hex");
+}
+
+/** The first line of `text`, at most 200 characters: a log line stays one line. */
+function oneLine(text: string): string {
+  const line = text.split("\n", 1)[0] ?? "";
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
 function newLeaseToken(): string {
