@@ -5,6 +5,7 @@
 import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { type Listener, listen } from "./api/listen.js";
+import { withProbes } from "./api/probes.js";
 import { apiHandler } from "./api/router.js";
 import { StoreMonitor } from "./api/services/health.js";
 import type { Logger } from "./logger.js";
@@ -15,6 +16,8 @@ import type { Store } from "./store/store.js";
 import { Engine } from "./engine/engine.js";
 import { EventLog } from "./events/log.js";
 import { EventHub } from "./events/hub.js";
+import { pendingMigrations } from "./store/migrations.js";
+import { VERSION } from "./version.js";
 
 export interface Node {
   readonly listener: Listener;
@@ -99,7 +102,21 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   );
   const monitor = new StoreMonitor(store, log);
   monitor.start();
-  const handler = apiHandler({
+  let stopping = false;
+  /** Migrations are only ever added: once the schema is current it stays so. */
+  let schemaCurrent = config.migrateOnStart;
+  const readiness = async (): Promise<string | null> => {
+    if (stopping) return "the node is stopping";
+    if (!(await monitor.check())) return "the job store is unavailable";
+    if (!schemaCurrent) {
+      const pending = await pendingMigrations(store.engineDb());
+      if (pending > 0)
+        return `${String(pending)} database migration${pending === 1 ? "" : "s"} not applied (run metronome migrate)`;
+      schemaCurrent = true;
+    }
+    return null;
+  };
+  const api = apiHandler({
     jobs,
     engine,
     clock,
@@ -113,7 +130,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   });
   let listener: Listener;
   try {
-    listener = await listen(handler, {
+    listener = await listen(withProbes(api, readiness), {
       host: config.server.host,
       port: config.server.port,
       tls: config.server.tls ?? undefined,
@@ -129,7 +146,10 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   }
   events.start();
   engine.start();
-  log.info({ address: listener.address, store: config.store.kind }, "metronome listening");
+  log.info(
+    { version: VERSION, address: listener.address, store: config.store.kind, pid: process.pid },
+    "metronome listening",
+  );
   return {
     listener,
     store,
@@ -138,6 +158,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     events,
     hub,
     stop: async () => {
+      stopping = true;
       // Subscriptions end first (their streams would hold the listener open for the grace).
       await hub.stop();
       await listener.close(config.server.shutdownGraceSeconds * 1000);
