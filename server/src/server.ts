@@ -26,8 +26,16 @@ export interface Node {
   readonly jobs: JobManager;
   readonly events: EventLog;
   readonly hub: EventHub;
-  /** Stop accepting, finish open requests (up to the configured grace), close the store. */
-  stop(): Promise<void>;
+  /**
+   * Stop accepting, let the runs this node's workers are running finish and open requests end
+   * (up to the configured grace), end the worker sessions, close the store.
+   */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /** Called once, when the stop waits for runs in flight: how many, and for how long at most. */
+  readonly waiting?: (runs: number, graceMs: number) => void;
 }
 
 export function serverDefaults(config: Config): ServerDefaults {
@@ -157,11 +165,33 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     jobs,
     events,
     hub,
-    stop: async () => {
+    stop: async (options = {}) => {
       stopping = true;
+      const graceMs = config.server.shutdownGraceSeconds * 1000;
       // Subscriptions end first (their streams would hold the listener open for the grace).
       await hub.stop();
-      await listener.close(config.server.shutdownGraceSeconds * 1000);
+      // No new runs for this node's workers; those they are running may finish within the grace.
+      engine.drainSessions();
+      const closed = listener.close(graceMs);
+      const running = engine.runsInFlight();
+      if (running > 0) {
+        if (options.waiting) options.waiting(running, graceMs);
+        else log.info({ runs: running, graceMs }, "waiting for runs to finish");
+        const grace = new AbortController();
+        const timer = setTimeout(() => {
+          grace.abort();
+        }, graceMs);
+        const settled = await engine.runsSettled(grace.signal);
+        clearTimeout(timer);
+        if (!settled)
+          log.warn(
+            { runs: engine.runsInFlight() },
+            "stopping with runs still running: their workers report them through another node, or their leases expire",
+          );
+      }
+      // Idle worker sessions would hold the listener open for the whole grace.
+      engine.endSessions();
+      await closed;
       await engine.stop();
       // The events of the last changes get their cursors before the store closes.
       await events.flush();

@@ -54,6 +54,8 @@ export interface SessionSink {
   assign(runs: readonly Run[]): void;
   /** The run's lease ended on the server side (cancelled, timed out, or lost). */
   revoke(lease: q.Lease, reason: "cancelled" | "timed_out" | "lease_lost", message: string): void;
+  /** The node is stopping: end the session once the results being recorded are answered. */
+  end?(): void;
 }
 
 /** A run leased to a session. */
@@ -588,6 +590,8 @@ export class Engine {
       }
       const cancel = this.clock.wakeAt(at, () => {
         this.sendTimers.delete(cancel);
+        // Stopping: runs not sent yet are handed back when their session ends.
+        if (this.closing) return;
         const due = list.filter((r) => {
           const a = s.active.get(r.id);
           if (a?.held !== r) return false; // cancelled, revoked or handed back meanwhile
@@ -623,6 +627,60 @@ export class Engine {
     a.stopTimer?.();
     s.active.delete(runId);
     this.dispatchWaiter.wake();
+    this.checkSettled();
+  }
+
+  // ---- stopping ----
+
+  /** The node is stopping: its sessions get no more runs. */
+  private closing = false;
+  private readonly settledWaiters = new Set<() => void>();
+
+  /** No more runs go to this node's workers (the node is stopping): every session drains. */
+  drainSessions(): void {
+    this.closing = true;
+    for (const s of this.sessions.values()) s.draining = true;
+  }
+
+  /** Runs sent to this node's workers whose outcome is not recorded yet. */
+  runsInFlight(): number {
+    let n = 0;
+    for (const s of this.sessions.values())
+      for (const a of s.active.values()) if (a.held === undefined) n++;
+    return n;
+  }
+
+  /**
+   * Resolves true once no run is in flight (runsInFlight() is 0), or false when `signal` aborts
+   * first.
+   */
+  runsSettled(signal: AbortSignal): Promise<boolean> {
+    if (this.runsInFlight() === 0) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const settled = (): void => {
+        signal.removeEventListener("abort", aborted);
+        resolve(true);
+      };
+      const aborted = (): void => {
+        this.settledWaiters.delete(settled);
+        resolve(false);
+      };
+      this.settledWaiters.add(settled);
+      signal.addEventListener("abort", aborted, { once: true });
+    });
+  }
+
+  private checkSettled(): void {
+    if (this.settledWaiters.size === 0 || this.runsInFlight() > 0) return;
+    const waiters = [...this.settledWaiters];
+    this.settledWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /** Ends every session (see SessionSink.end): their workers reconnect to another node. */
+  endSessions(): void {
+    for (const s of this.sessions.values()) s.sink.end?.();
   }
 
   private async sweepOnce(): Promise<number> {
@@ -694,6 +752,7 @@ export class Engine {
   // ---- sessions ----
 
   addSession(s: SessionSlots): void {
+    if (this.closing) s.draining = true;
     this.sessions.set(s.id, s);
     this.dispatchWaiter.wake();
     this.recordSoon(
@@ -720,6 +779,7 @@ export class Engine {
    */
   removeSession(s: SessionSlots, neverSent: readonly q.Lease[] = [], reason = "closed"): void {
     if (!this.sessions.delete(s.id)) return;
+    this.checkSettled();
     this.recordSoon(
       workerEvent("worker_disconnected", s.info(), this.clock.now(), this.config.nodeId, reason),
     );
