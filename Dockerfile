@@ -31,7 +31,11 @@ USER node
 ENV METRONOME_HOST=0.0.0.0 METRONOME_PORT=8080
 EXPOSE 8080
 VOLUME ["/app/data"]
+# Healthy = ready (GET /readyz: the job store answers and is migrated), which is what Compose's
+# `depends_on: condition: service_healthy` waits for. Docker does not restart unhealthy
+# containers; in Kubernetes probe /healthz for liveness and /readyz for readiness instead.
+# (Plain HTTP: with METRONOME_TLS_CERT set, replace or disable this check.)
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.METRONOME_PORT||8080)+'/grpc.health.v1.Health/Check',{method:'POST',headers:{'content-type':'application/json'},body:'{}'}).then(r=>r.json()).then(j=>process.exit(j.status==='SERVING'?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.METRONOME_PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/server/src/cli.js"]
 CMD ["serve"]

@@ -111,7 +111,8 @@ export interface WorkerOptions {
   /** Informational labels shown in worker events, merged over the defaults `host`, `pid`, `sdk`
    * and `sdk_version`. At most 32 in all, keys up to 63 characters, values up to 255. */
   labels?: Record<string, string> | undefined;
-  /** Where the worker logs (pino, console, ...). Default: pino at level info on stdout. */
+  /** Where the worker logs (pino, console, ...). Default: pino at level info on stdout (JSON
+   * lines; one readable line per entry when stdout is a terminal). */
   logger?: WorkerLogger | undefined;
   /** Delays between reconnection attempts: exponential backoff with full jitter, reset by each
    * successful SessionWelcome. */
@@ -730,16 +731,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Runs the handler and records its outcome. Never rejects. */
   private async execute(rec: RunRecord): Promise<void> {
     const a = rec.assignment;
+    const fields = {
+      runId: rec.lease.runId,
+      attempt: rec.lease.attempt,
+      handler: rec.entry.name,
+      jobId: a.jobId,
+    };
     // Made on first use: a child logger per run is a noticeable share of a trivial run's cost
     // when thousands start at one instant.
     let runLog: WorkerLogger | undefined;
-    const log = (): WorkerLogger =>
-      (runLog ??= childLogger(this.log, {
-        runId: rec.lease.runId,
-        attempt: rec.lease.attempt,
-        handler: rec.entry.name,
-        jobId: a.jobId,
-      }));
+    const log = (): WorkerLogger => (runLog ??= childLogger(this.log, fields));
+    // One line when the handler starts and one with its outcome (at info when it succeeded).
+    this.log.info(fields, "run started");
     const started = Date.now();
     let result: RunResult;
     try {
@@ -757,22 +760,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     try {
       const ms = Date.now() - started;
-      if (result.outcome.case === "error") {
+      if (rec.released !== undefined) {
+        // The lease ended while the handler ran; "run stopped" said why.
+        this.log.info({ ...fields, ms }, "run ended after its lease was revoked");
+      } else if (result.outcome.case === "error") {
         const { type, message } = result.outcome.value;
-        if (rec.released === undefined) log().warn({ ms, type, error: message }, "run failed");
-      } else if (this.debugEnabled()) {
-        log().debug({ ms }, "run succeeded");
+        this.log.warn({ ...fields, ms, type, error: firstLine(message) }, "run failed");
+      } else {
+        this.log.info({ ...fields, ms }, "run succeeded");
       }
       this.finishRun(rec, result);
     } catch (err) {
       this.log.error({ err }, "error while recording a run's outcome");
     }
-  }
-
-  /** Whether debug lines are wanted (pino's isLevelEnabled; other loggers: assume yes). */
-  private debugEnabled(): boolean {
-    const check = (this.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
-    return check === undefined ? true : check.call(this.log, "debug");
   }
 
   private context(rec: RunRecord, log: () => WorkerLogger): RunContext {
@@ -1085,6 +1085,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.log.error({ err: listenerError }, "an 'error' listener threw");
     }
   }
+}
+
+/** A log line stays one line: the first line of an error message, at most 200 characters. */
+function firstLine(text: string): string {
+  const line = text.split("\n", 1)[0] ?? "";
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
 function leaseKey(lease: RunLease): string {

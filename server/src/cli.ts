@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `metronome` command: `serve` (run a node), `migrate` (apply database migrations) and
- * `conformance FILE` (evaluate a trigger conformance file).
+ * The `metronome` command: `serve` (run a node), `migrate` (apply database migrations),
+ * `conformance FILE` (evaluate a trigger conformance file) and `--version`.
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { CONFIG_KEYS, ConfigError, loadConfigFromProcess, type ConfigKey } from "./config.js";
 import { describeFailure, evaluateCase, parseConformanceFile } from "./conformance/conformance.js";
 import { migrateOnly, serve } from "./main.js";
+import { VERSION } from "./version.js";
 
 export function runConformance(file: string, out: (line: string) => void): boolean {
   const { cases } = parseConformanceFile(readFileSync(file, "utf8"));
@@ -29,6 +30,7 @@ export function runConformance(file: string, out: (line: string) => void): boole
 const program = new Command()
   .name("metronome")
   .description("Metronome: a distributed job scheduler")
+  .version(VERSION, "-v, --version", "print the version and exit")
   .showHelpAfterError();
 
 /** Command-line flags and the configuration keys they set (flags win over the environment). */

@@ -3,29 +3,41 @@
  */
 import { systemClock } from "./clock.js";
 import type { Config } from "./config.js";
-import { createLogger } from "./logger.js";
-import { startNode } from "./server.js";
+import { createLogger, defaultLogFormat, type Logger } from "./logger.js";
+import { startNode, type Node } from "./server.js";
 import { openStore } from "./store/open.js";
 
+/**
+ * A signal that repeats one already received within this window is the same stop request
+ * delivered twice: a terminal's Ctrl-C goes to every process of the foreground group, so under
+ * `npm start` the node gets it from the terminal and again from npm, which forwards it.
+ */
+export const DUPLICATE_SIGNAL_MS = 1000;
+
+function rootLogger(config: Config): Logger {
+  return createLogger(config.logLevel, { node: config.nodeId }, { format: defaultLogFormat() });
+}
+
 export async function serve(config: Config): Promise<void> {
-  const log = createLogger(config.logLevel, { node: config.nodeId });
+  const log = rootLogger(config);
   for (const warning of config.warnings) log.warn(warning);
   if (!config.scheduler.enabled)
     log.info("SCHEDULER__ENABLED=false: this node serves the API and workers but fires no jobs");
   // Signals are handled from the start: one that arrives while the node starts (a supervisor
   // that stops it at once) stops it as soon as it has started, instead of killing the process.
-  const state: { node?: Awaited<ReturnType<typeof startNode>>; stopping: boolean } = {
-    stopping: false,
-  };
-  const stop = (signal: string): void => {
-    if (state.stopping) {
-      log.warn({ signal }, "second signal: exiting now");
-      process.exit(1);
-    }
-    state.stopping = true;
-    log.info({ signal }, "shutting down");
-    // During start-up there is nothing to stop yet: it is stopped once started, below.
-    state.node?.stop().then(
+  const started: { node?: Node } = {};
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
+
+  const shutDown = (n: Node, signal: NodeJS.Signals): void => {
+    const again = signal === "SIGINT" ? "Ctrl-C again" : `${signal} again`;
+    n.stop({
+      waiting: (runs, graceMs) => {
+        log.info(
+          { runs, graceMs },
+          `waiting for ${String(runs)} run${runs === 1 ? "" : "s"} to finish (up to ${seconds(graceMs)}); ${again} to stop now`,
+        );
+      },
+    }).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, "error while shutting down");
@@ -33,22 +45,35 @@ export async function serve(config: Config): Promise<void> {
       },
     );
   };
-  process.on("SIGTERM", () => {
-    stop("SIGTERM");
-  });
-  process.on("SIGINT", () => {
-    stop("SIGINT");
-  });
-  state.node = await startNode(config, log, systemClock);
-  if (state.stopping) {
-    state.stopping = false;
-    stop("SIGTERM (during start-up)");
-  }
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const now = performance.now();
+    if (first !== undefined) {
+      if (signal === first.signal && now - first.at < DUPLICATE_SIGNAL_MS) {
+        log.debug({ signal }, "the same signal again at once: one stop request");
+        return;
+      }
+      log.warn({ signal }, "second signal: stopping now");
+      process.exit(1);
+    }
+    first = { signal, at: now };
+    log.info({ signal }, "shutting down");
+    // During start-up there is nothing to stop yet: it is stopped once started, below.
+    if (started.node !== undefined) shutDown(started.node, signal);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  started.node = await startNode(config, log, systemClock);
+  if (first !== undefined) shutDown(started.node, first.signal);
+}
+
+function seconds(ms: number): string {
+  return `${String(Math.round(ms / 100) / 10)} s`;
 }
 
 /** Apply pending migrations to the configured store, then exit. */
 export async function migrateOnly(config: Config): Promise<void> {
-  const log = createLogger(config.logLevel, { node: config.nodeId });
+  const log = rootLogger(config);
   const store = openStore(config.store);
   try {
     await store.migrate();

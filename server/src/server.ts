@@ -5,6 +5,7 @@
 import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { type Listener, listen } from "./api/listen.js";
+import { withProbes } from "./api/probes.js";
 import { apiHandler } from "./api/router.js";
 import { StoreMonitor } from "./api/services/health.js";
 import type { Logger } from "./logger.js";
@@ -15,6 +16,8 @@ import type { Store } from "./store/store.js";
 import { Engine } from "./engine/engine.js";
 import { EventLog } from "./events/log.js";
 import { EventHub } from "./events/hub.js";
+import { pendingMigrations } from "./store/migrations.js";
+import { VERSION } from "./version.js";
 
 export interface Node {
   readonly listener: Listener;
@@ -23,8 +26,16 @@ export interface Node {
   readonly jobs: JobManager;
   readonly events: EventLog;
   readonly hub: EventHub;
-  /** Stop accepting, finish open requests (up to the configured grace), close the store. */
-  stop(): Promise<void>;
+  /**
+   * Stop accepting, let the runs this node's workers are running finish and open requests end
+   * (up to the configured grace), end the worker sessions, close the store.
+   */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /** Called once, when the stop waits for runs in flight: how many, and for how long at most. */
+  readonly waiting?: (runs: number, graceMs: number) => void;
 }
 
 export function serverDefaults(config: Config): ServerDefaults {
@@ -99,7 +110,21 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   );
   const monitor = new StoreMonitor(store, log);
   monitor.start();
-  const handler = apiHandler({
+  let stopping = false;
+  /** Migrations are only ever added: once the schema is current it stays so. */
+  let schemaCurrent = config.migrateOnStart;
+  const readiness = async (): Promise<string | null> => {
+    if (stopping) return "the node is stopping";
+    if (!(await monitor.check())) return "the job store is unavailable";
+    if (!schemaCurrent) {
+      const pending = await pendingMigrations(store.engineDb());
+      if (pending > 0)
+        return `${String(pending)} database migration${pending === 1 ? "" : "s"} not applied (run metronome migrate)`;
+      schemaCurrent = true;
+    }
+    return null;
+  };
+  const api = apiHandler({
     jobs,
     engine,
     clock,
@@ -113,7 +138,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   });
   let listener: Listener;
   try {
-    listener = await listen(handler, {
+    listener = await listen(withProbes(api, readiness), {
       host: config.server.host,
       port: config.server.port,
       tls: config.server.tls ?? undefined,
@@ -129,7 +154,10 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   }
   events.start();
   engine.start();
-  log.info({ address: listener.address, store: config.store.kind }, "metronome listening");
+  log.info(
+    { version: VERSION, address: listener.address, store: config.store.kind, pid: process.pid },
+    "metronome listening",
+  );
   return {
     listener,
     store,
@@ -137,10 +165,33 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     jobs,
     events,
     hub,
-    stop: async () => {
+    stop: async (options = {}) => {
+      stopping = true;
+      const graceMs = config.server.shutdownGraceSeconds * 1000;
       // Subscriptions end first (their streams would hold the listener open for the grace).
       await hub.stop();
-      await listener.close(config.server.shutdownGraceSeconds * 1000);
+      // No new runs for this node's workers; those they are running may finish within the grace.
+      engine.drainSessions();
+      const closed = listener.close(graceMs);
+      const running = engine.runsInFlight();
+      if (running > 0) {
+        if (options.waiting) options.waiting(running, graceMs);
+        else log.info({ runs: running, graceMs }, "waiting for runs to finish");
+        const grace = new AbortController();
+        const timer = setTimeout(() => {
+          grace.abort();
+        }, graceMs);
+        const settled = await engine.runsSettled(grace.signal);
+        clearTimeout(timer);
+        if (!settled)
+          log.warn(
+            { runs: engine.runsInFlight() },
+            "stopping with runs still running: their workers report them through another node, or their leases expire",
+          );
+      }
+      // Idle worker sessions would hold the listener open for the whole grace.
+      engine.endSessions();
+      await closed;
       await engine.stop();
       // The events of the last changes get their cursors before the store closes.
       await events.flush();

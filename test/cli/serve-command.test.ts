@@ -1,6 +1,6 @@
 /** `metronome serve` as a process: start-up errors name the key; SIGTERM stops it cleanly. */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -22,15 +22,31 @@ function metronome(args: string[], env: Record<string, string> = {}) {
 
 function finish(
   child: ReturnType<typeof metronome>,
-): Promise<{ code: number | null; stderr: string }> {
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   let stderr = "";
+  let stdout = "";
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
   return new Promise((resolve) =>
-    child.on("exit", (code) => {
-      resolve({ code, stderr });
+    child.on("close", (code) => {
+      resolve({ code, stderr, stdout });
     }),
   );
 }
+
+const VERSION = (
+  JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }
+).version;
+
+describe("metronome --version", () => {
+  it.each(["--version", "-v"])("%s prints the package's version", async (flag) => {
+    expect(await finish(metronome([flag]))).toEqual({
+      code: 0,
+      stdout: `${VERSION}\n`,
+      stderr: "",
+    });
+  });
+});
 
 describe("metronome serve", () => {
   it.each([
@@ -60,11 +76,14 @@ describe("metronome serve", () => {
   it("serves until SIGTERM, then stops cleanly", async () => {
     const server = await startServerProcess("sigterm", `sqlite:///${join(dir, "m.db")}`);
     expect(await server.stop()).toEqual({ code: 0, signal: null });
-    const messages = server
+    const entries = server
       .output()
       .split("\n")
       .filter((line) => line.startsWith("{"))
-      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+      .map((line) => JSON.parse(line) as { msg: string; version?: string });
+    // The start-up line says which version runs.
+    expect(entries.find((e) => e.msg === "metronome listening")?.version).toBe(VERSION);
+    const messages = entries.map((e) => e.msg);
     expect(messages).toEqual(
       expect.arrayContaining(["metronome listening", "shutting down", "metronome stopped"]),
     );

@@ -317,7 +317,7 @@ describe("the SDK's scheduler", () => {
         scheduler: "at-risk",
         jobId: "orphan",
         handler: "nobody.serves",
-        runId: run.id,
+        runId: run.runId,
         manual: true,
         reason: "no connected worker serves the handler",
       }),

@@ -24,7 +24,11 @@ export interface ServerProcess {
   readonly crashed: Promise<never>;
   /** Whether the process has not exited yet. */
   running(): boolean;
-  /** The last part of stdout and stderr, for failure messages. */
+  /**
+   * Stderr, the log lines that are not about one run (the lines with a `runId`, one or more per
+   * run, would push everything else out of a tail), and the last part of stdout, for failure
+   * messages and checks.
+   */
   output(): string;
   /** SIGTERM, then wait for the exit (SIGKILL after `timeoutMs`, and the promise rejects). */
   stop(timeoutMs?: number): Promise<Exit>;
@@ -33,7 +37,8 @@ export interface ServerProcess {
 }
 
 const KEEP_CHARS = 32_768;
-const tail = (s: string): string => (s.length > KEEP_CHARS ? s.slice(-KEEP_CHARS) : s);
+const tailOf = (s: string, keep: number): string => (s.length > keep ? s.slice(-keep) : s);
+const tail = (s: string): string => tailOf(s, KEEP_CHARS);
 
 /** Configuration from the caller's environment must not leak into the server under test. */
 function cleanEnv(): NodeJS.ProcessEnv {
@@ -90,8 +95,11 @@ export function startServerProcess(
 
   let out = "";
   let err = "";
+  let notable = "";
+  let partial = "";
   let stopping = false;
-  const output = (): string => `--- ${name} stderr ---\n${err}\n--- ${name} stdout ---\n${out}`;
+  const output = (): string =>
+    `--- ${name} stderr ---\n${err}\n--- ${name} log lines not about one run ---\n${notable}\n--- ${name} stdout ---\n${out}`;
 
   const exited = new Promise<Exit>((resolve) => {
     child.once("exit", (code, signal) => {
@@ -153,6 +161,10 @@ export function startServerProcess(
 
     stdout.on("data", (chunk: string) => {
       out = tail(out + chunk);
+      const complete = (partial + chunk).split("\n");
+      partial = complete.pop() ?? "";
+      for (const line of complete)
+        if (!line.includes('"runId":')) notable = tailOf(notable + line + "\n", 256 * 1024);
       if (settled) return;
       pending += chunk;
       const lines = pending.split("\n");

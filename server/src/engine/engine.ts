@@ -64,6 +64,8 @@ export interface SessionSink {
   assign(runs: readonly Run[]): void;
   /** The run's lease ended on the server side (cancelled, timed out, or lost). */
   revoke(lease: q.Lease, reason: "cancelled" | "timed_out" | "lease_lost", message: string): void;
+  /** The node is stopping: end the session once the results being recorded are answered. */
+  end?(): void;
 }
 
 /** A run leased to a session. */
@@ -246,17 +248,54 @@ export class Engine {
     readonly config: EngineConfig,
   ) {
     this.completions = new Batcher(
-      (items) => {
+      async (items) => {
         const now = this.clock.now();
-        return this.db.tx(() =>
+        const verdicts = await this.db.tx(() =>
           withEvents(q.completeRuns(this.db.dialect, now, items, this.fail), (verdicts) =>
             this.runEvents(verdicts.flatMap((v) => (v.accepted && v.recorded ? [v.run] : []))),
           ),
         );
+        for (const v of verdicts) if (v.accepted && v.recorded) this.logOutcome(v.run);
+        return verdicts;
       },
       2,
       200,
     );
+  }
+
+  /** One line per recorded outcome of an attempt: info when it succeeded, warn otherwise. */
+  private logOutcome(r: Run): void {
+    const retry = r.status === "pending";
+    const fields = {
+      runId: r.id,
+      scheduler: r.scheduler,
+      jobId: r.jobId,
+      handler: r.handler,
+      // A retry is the next attempt: the line is about the one that ended.
+      attempt: retry ? r.attempt - 1 : r.attempt,
+      worker: r.workerId,
+      ms: r.startedAt === null || r.updatedAt < r.startedAt ? undefined : r.updatedAt - r.startedAt,
+    };
+    const error = r.error === null ? undefined : oneLine(`${r.error.type}: ${r.error.message}`);
+    switch (r.status) {
+      case "succeeded":
+        this.log.info(fields, "run succeeded");
+        return;
+      case "pending":
+        this.log.warn(
+          { ...fields, error, retryAt: r.dueAt === null ? undefined : new Date(r.dueAt) },
+          "run failed; retrying",
+        );
+        return;
+      case "failed":
+        this.log.warn({ ...fields, error }, "run failed");
+        return;
+      case "timed_out":
+        this.log.warn(fields, "run timed out");
+        return;
+      default:
+        return;
+    }
   }
 
   /**
@@ -586,6 +625,8 @@ export class Engine {
       }
       const cancel = this.clock.wakeAt(at, () => {
         this.sendTimers.delete(cancel);
+        // Stopping: runs not sent yet are handed back when their session ends.
+        if (this.closing) return;
         const due = list.filter((r) => {
           const a = s.active.get(r.id);
           if (a?.held !== r) return false; // cancelled, revoked or handed back meanwhile
@@ -607,6 +648,7 @@ export class Engine {
         ),
       );
       if (run === null) return; // finished meanwhile
+      this.logOutcome(run);
       this.release(s, lease.runId);
       s.sink.revoke(lease, "timed_out", run.statusReason);
     } catch (err) {
@@ -620,6 +662,60 @@ export class Engine {
     a.stopTimer?.();
     s.active.delete(runId);
     this.dispatchWaiter.wake();
+    this.checkSettled();
+  }
+
+  // ---- stopping ----
+
+  /** The node is stopping: its sessions get no more runs. */
+  private closing = false;
+  private readonly settledWaiters = new Set<() => void>();
+
+  /** No more runs go to this node's workers (the node is stopping): every session drains. */
+  drainSessions(): void {
+    this.closing = true;
+    for (const s of this.sessions.values()) s.draining = true;
+  }
+
+  /** Runs sent to this node's workers whose outcome is not recorded yet. */
+  runsInFlight(): number {
+    let n = 0;
+    for (const s of this.sessions.values())
+      for (const a of s.active.values()) if (a.held === undefined) n++;
+    return n;
+  }
+
+  /**
+   * Resolves true once no run is in flight (runsInFlight() is 0), or false when `signal` aborts
+   * first.
+   */
+  runsSettled(signal: AbortSignal): Promise<boolean> {
+    if (this.runsInFlight() === 0) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const settled = (): void => {
+        signal.removeEventListener("abort", aborted);
+        resolve(true);
+      };
+      const aborted = (): void => {
+        this.settledWaiters.delete(settled);
+        resolve(false);
+      };
+      this.settledWaiters.add(settled);
+      signal.addEventListener("abort", aborted, { once: true });
+    });
+  }
+
+  private checkSettled(): void {
+    if (this.settledWaiters.size === 0 || this.runsInFlight() > 0) return;
+    const waiters = [...this.settledWaiters];
+    this.settledWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /** Ends every session (see SessionSink.end): their workers reconnect to another node. */
+  endSessions(): void {
+    for (const s of this.sessions.values()) s.sink.end?.();
   }
 
   private async sweepOnce(): Promise<number> {
@@ -637,6 +733,7 @@ export class Engine {
     );
     if (swept.expired.some((r) => r.status === "pending")) this.dispatchWaiter.wake();
     if (swept.missed.length > 0) await this.logMissed(swept.missed);
+    for (const r of [...swept.timedOut, ...swept.expired]) this.logOutcome(r);
     // Runs of this node's sessions that ended elsewhere (cancelled through another node, timed
     // out or expired): tell their workers.
     await this.checkLeases();
@@ -693,6 +790,7 @@ export class Engine {
   // ---- sessions ----
 
   addSession(s: SessionSlots): void {
+    if (this.closing) s.draining = true;
     this.sessions.set(s.id, s);
     this.dispatchWaiter.wake();
     for (const h of s.handlers.keys()) this.servedAgain(h);
@@ -739,6 +837,7 @@ export class Engine {
    */
   removeSession(s: SessionSlots, neverSent: readonly q.Lease[] = [], reason = "closed"): void {
     if (!this.sessions.delete(s.id)) return;
+    this.checkSettled();
     this.recordSoon(
       s,
       workerEvent("worker_disconnected", s.info(), this.clock.now(), this.config.nodeId, reason),
@@ -1098,6 +1197,12 @@ function newRunId(): string {
 
 function riskKey(job: { scheduler: string; id: string }): string {
   return `${job.scheduler}\u0000${job.id}`;
+}
+
+/** The first line of `text`, at most 200 characters: a log line stays one line. */
+function oneLine(text: string): string {
+  const line = text.split("\n", 1)[0] ?? "";
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
 function newLeaseToken(): string {

@@ -48,8 +48,20 @@ export class StoreMonitor extends EventEmitter<{ change: [boolean] }> {
     this.timer = undefined;
   }
 
-  /** Ping now; also called by anyone who sees the store fail or recover. */
-  async check(): Promise<boolean> {
+  private checking: Promise<boolean> | undefined;
+
+  /**
+   * Ping now; also called by anyone who sees the store fail or recover. Calls made while a ping
+   * is under way share it.
+   */
+  check(): Promise<boolean> {
+    this.checking ??= this.ping().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
+  }
+
+  private async ping(): Promise<boolean> {
     // A database that hangs is as unavailable as one that refuses.
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {

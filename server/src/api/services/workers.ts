@@ -256,6 +256,9 @@ export function workerService(
     const out = new AsyncQueue<SessionResponse>();
     /** Assignments queued and not yet handed to the transport: given back if the stream ends. */
     const unsent = new Map<string, Lease>();
+    /** `byNode`: the node is stopping and closed the queue; the session ends with UNAVAILABLE. */
+    const closed = { byNode: false };
+    const pending = new Set<Promise<void>>();
     const sink: SessionSink = {
       assign: (runs) => {
         for (const r of runs) {
@@ -272,6 +275,15 @@ export function workerService(
             },
           }),
         );
+      },
+      end: () => {
+        // The answers of results being recorded go out first; then the stream ends.
+        void Promise.all(pending).then(() => {
+          if (out.isClosed) return;
+          ending("node stopping");
+          closed.byNode = true;
+          out.close();
+        });
       },
     };
     const slots = new SessionSlots(
@@ -314,7 +326,6 @@ export function workerService(
       }, leaseMs);
     };
 
-    const pending = new Set<Promise<void>>();
     const track = (p: Promise<void>): void => {
       const q = p.catch((err: unknown) => {
         ending(`error: ${err instanceof Error ? err.message : String(err)}`);
@@ -422,6 +433,11 @@ export function workerService(
         if (msg.payload.case === "assignment") unsent.delete(msg.payload.value.lease?.runId ?? "");
         yield msg;
       }
+      if (closed.byNode)
+        throw new ConnectError(
+          "the node is shutting down: reconnect to another node",
+          Code.Unavailable,
+        );
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
       stopSilence();
