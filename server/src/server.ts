@@ -9,7 +9,9 @@ import { withProbes } from "./api/probes.js";
 import { apiHandler } from "./api/router.js";
 import { StoreMonitor } from "./api/services/health.js";
 import type { Logger } from "./logger.js";
-import { JobManager, type ServerDefaults } from "./management/jobs.js";
+import type { ServerDefaults } from "./management/job-input.js";
+import { JobManager } from "./management/jobs.js";
+import { SchedulerManager } from "./management/schedulers.js";
 import { openStore } from "./store/open.js";
 import type { Job } from "./domain/jobs.js";
 import type { Store } from "./store/store.js";
@@ -90,24 +92,21 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     runRetentionMs: config.retention.runsSeconds * 1000,
   });
   // Job and scheduler changes made through this node wake its engine when they need to.
-  const jobs = new JobManager(
-    withWriteHooks(store, {
-      job: (job) => {
-        engine.jobsChanged(job?.nextRunTime ?? null);
-      },
-      scheduler: () => {
-        engine.jobsChanged();
-      },
-    }),
-    clock,
-    defaults,
-    {
-      maxIdLength: 191,
-      maxPayloadBytes: config.limits.maxPayloadBytes,
-      maxPageSize: config.limits.maxPageSize,
+  const hooked = withWriteHooks(store, {
+    job: (job) => {
+      engine.jobsChanged(job?.nextRunTime ?? null);
     },
-    config.nodeId,
-  );
+    scheduler: () => {
+      engine.jobsChanged();
+    },
+  });
+  const limits = {
+    maxIdLength: 191,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    maxPageSize: config.limits.maxPageSize,
+  };
+  const schedulers = new SchedulerManager(hooked, clock, defaults, limits, config.nodeId);
+  const jobs = new JobManager(hooked, clock, schedulers, limits, config.nodeId);
   const monitor = new StoreMonitor(store, log);
   monitor.start();
   let stopping = false;
@@ -126,6 +125,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   };
   const api = apiHandler({
     jobs,
+    schedulers,
     engine,
     clock,
     log,

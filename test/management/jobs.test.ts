@@ -7,6 +7,8 @@ import {
 } from "../../server/src/domain/errors.js";
 import type { Job } from "../../server/src/domain/jobs.js";
 import { JobManager } from "../../server/src/management/jobs.js";
+import { SchedulerManager } from "../../server/src/management/schedulers.js";
+import { previewTrigger } from "../../server/src/management/triggers.js";
 import { MysqlStore } from "../../server/src/store/mysql/store.js";
 import { SqliteStore } from "../../server/src/store/sqlite/store.js";
 import type { Store } from "../../server/src/store/store.js";
@@ -14,15 +16,21 @@ import { ManualClock } from "../support/clock.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
+/** The job and scheduler use cases over `store`, with the server defaults of these tests. */
+function managers(store: Store, clock: ManualClock) {
+  const schedulers = new SchedulerManager(store, clock, {
+    timezone: "UTC",
+    settings: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
+  });
+  return { schedulers, jobs: new JobManager(store, clock, schedulers) };
+}
+
 const daily230 = { type: "cron" as const, fields: { hour: 2, minute: 30 }, timezone: "" };
 
 describe("job management", () => {
   const store = SqliteStore.open(":memory:");
   const clock = new ManualClock(T0);
-  const jobs = new JobManager(store, clock, {
-    timezone: "UTC",
-    settings: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
-  });
+  const { jobs, schedulers } = managers(store, clock);
 
   beforeAll(() => store.migrate());
   afterAll(() => store.close());
@@ -52,7 +60,7 @@ describe("job management", () => {
   });
 
   it("creates a scheduler on first use and applies its time zone and defaults", async () => {
-    await jobs.configureScheduler("report", {
+    await schedulers.configureScheduler("report", {
       timezone: "Asia/Shanghai",
       defaults: { maxInstances: 3, misfireGraceTimeMs: null },
     });
@@ -184,23 +192,21 @@ describe("job management", () => {
 
   it("previews fire times without storing anything", () => {
     expect(
-      jobs.previewTrigger(
+      previewTrigger(
         { type: "crontab", expression: "0 9 * * 1-5", timezone: "" },
         Date.UTC(2026, 0, 2, 10),
         2,
+        "UTC",
       ),
     ).toEqual([Date.UTC(2026, 0, 5, 9), Date.UTC(2026, 0, 6, 9)]);
-    expect(() => jobs.previewTrigger(daily230, T0, 0)).toThrow(/count/);
+    expect(() => previewTrigger(daily230, T0, 0, "UTC")).toThrow(/count/);
   });
 });
 
 describe("job management: review findings", () => {
   const store = SqliteStore.open(":memory:");
   const clock = new ManualClock(T0);
-  const jobs = new JobManager(store, clock, {
-    timezone: "UTC",
-    settings: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
-  });
+  const { jobs, schedulers } = managers(store, clock);
   const every30s = { type: "interval" as const, seconds: 30, startDate: Number.NaN, timezone: "" };
 
   beforeAll(() => store.migrate());
@@ -223,9 +229,9 @@ describe("job management: review findings", () => {
     await jobs.addJob({ id: "pp", handler: "a", trigger: daily230 });
     const paused = await jobs.pauseJob("default", "pp");
     expect(await jobs.pauseJob("default", "pp")).toEqual(paused);
-    const first = await jobs.configureScheduler("quiet", { paused: true });
+    const first = await schedulers.configureScheduler("quiet", { paused: true });
     expect(first.created).toBe(true);
-    expect(await jobs.configureScheduler("quiet", { paused: true })).toEqual({
+    expect(await schedulers.configureScheduler("quiet", { paused: true })).toEqual({
       scheduler: first.scheduler,
       created: false,
     });
@@ -257,7 +263,7 @@ describe("job management: review findings", () => {
     await expect(jobs.modifyJob("ghost", "nope", { name: "x" }, ["name"])).rejects.toBeInstanceOf(
       NotFoundError,
     );
-    await expect(jobs.getScheduler("ghost")).rejects.toBeInstanceOf(NotFoundError);
+    await expect(schedulers.getScheduler("ghost")).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it("removes a resumed job whose trigger has no fire time left", async () => {
@@ -305,10 +311,7 @@ function keepsCreatedAt(open: () => Promise<{ store: Store; cleanup: () => Promi
     beforeAll(async () => {
       ({ store, cleanup } = await open());
       await store.migrate();
-      jobs = new JobManager(store, clock, {
-        timezone: "UTC",
-        settings: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
-      });
+      ({ jobs } = managers(store, clock));
     });
     afterAll(async () => {
       await store.close();

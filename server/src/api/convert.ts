@@ -26,7 +26,7 @@ import type {
 } from "../domain/jobs.js";
 import { parseJsonArray, parseJsonObject } from "../domain/json.js";
 import type { CronFields, TriggerSpec } from "../domain/triggers/index.js";
-import type { JobInput, JobPatch } from "../management/jobs.js";
+import type { JobInput, JobPatch } from "../management/job-input.js";
 import {
   JobSchema,
   MisfireGraceTimeSchema,

@@ -3,7 +3,9 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
-import type { JobManager, ServerDefaults } from "../management/jobs.js";
+import type { ServerDefaults } from "../management/job-input.js";
+import type { JobManager } from "../management/jobs.js";
+import type { SchedulerManager } from "../management/schedulers.js";
 import { Health } from "../../../sdk/src/gen/grpc/health/v1/health_pb.js";
 import { EventService } from "../../../sdk/src/gen/metronome/v1/event_service_pb.js";
 import { JobService } from "../../../sdk/src/gen/metronome/v1/job_service_pb.js";
@@ -25,6 +27,7 @@ import { triggerService } from "./services/triggers.js";
 
 export interface ApiDeps {
   readonly jobs: JobManager;
+  readonly schedulers: SchedulerManager;
   readonly engine: Engine;
   readonly clock: Clock;
   readonly log: Logger;
@@ -49,10 +52,10 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
   return (router) => {
     router.service(
       SchedulerService,
-      schedulerService(deps.jobs, deps.engine, deps.defaults, deps.maxPageSize),
+      schedulerService(deps.schedulers, deps.engine, deps.defaults, deps.maxPageSize),
     );
     router.service(JobService, jobService(deps.jobs, deps.engine, deps.maxPageSize, deps.log));
-    router.service(TriggerService, triggerService(deps.jobs, deps.clock));
+    router.service(TriggerService, triggerService(deps.clock));
     router.service(RunService, runService(deps.engine, deps.maxPageSize));
     router.service(WorkerService, workerService(deps.engine, deps.log));
     router.service(EventService, eventService(deps.hub, deps.log));

@@ -1,8 +1,10 @@
 /**
- * Job and scheduler management: the use cases behind the API. Validates input, applies scheduler
- * defaults, computes next run times with the trigger engine, and writes through the store with
- * compare-and-set versions so that concurrent requests on several nodes lose no update.
+ * Job use cases: add (one or many), get, list, modify, reschedule, pause, resume, remove. Each
+ * validates its input, builds the job with its scheduler's defaults (build-job.ts) and writes
+ * through the store with compare-and-set versions, so that concurrent requests on several nodes
+ * lose no update.
  */
+import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.js";
 import {
   AlreadyExistsError,
@@ -10,38 +12,21 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../domain/errors.js";
-import {
-  DEFAULT_LIMITS,
-  checkHandler,
-  checkId,
-  checkName,
-  checkPayload,
-  checkRetry,
-  checkSettings,
-  checkTimeout,
-  type Job,
-  type JobSettings,
-  type JsonObject,
-  type JsonValue,
-  type Limits,
-  type RetryPolicy,
-  type Scheduler,
-} from "../domain/jobs.js";
-import {
-  compileTrigger,
-  fireTimes,
-  ZoneRules,
-  type Trigger,
-  type TriggerSpec,
-  MAX_INSTANT,
-  intervalMs,
-} from "../domain/triggers/index.js";
 import { jobEvent, schedulerEvent } from "../domain/events.js";
+import { DEFAULT_LIMITS, checkId, type Job, type Limits, type Scheduler } from "../domain/jobs.js";
+import { compileTrigger } from "../domain/triggers/index.js";
+import { sameJson } from "../lib/same-json.js";
 import type { ListJobsQuery, Page, Store } from "../store/store.js";
-import { randomUUID } from "node:crypto";
-import { isDeepStrictEqual } from "node:util";
-
-export type ConflictPolicy = "error" | "replace" | "keep_existing";
+import { buildJob, resolveTrigger } from "./build-job.js";
+import {
+  MODIFIABLE_FIELDS,
+  type ConflictPolicy,
+  type JobInput,
+  type JobPatch,
+  type ModifiableField,
+  type TriggerInput,
+} from "./job-input.js";
+import { DEFAULT_SCHEDULER, type SchedulerManager } from "./schedulers.js";
 
 /** A job validated and built, ready to be added (see JobManager.prepareJob). */
 export interface PreparedJob {
@@ -52,178 +37,15 @@ export interface PreparedJob {
   readonly fresh: Job;
 }
 
-/** A trigger as the caller gives it: the time zone may be empty (the scheduler's) and an interval may lack its start. */
-export type TriggerInput = TriggerSpec;
-
-export interface JobInput {
-  readonly scheduler?: string | undefined;
-  readonly id?: string | undefined;
-  readonly name?: string | undefined;
-  readonly handler: string;
-  readonly trigger: TriggerInput;
-  readonly args?: JsonValue[] | undefined;
-  readonly kwargs?: JsonObject | undefined;
-  readonly coalesce?: boolean | undefined;
-  readonly maxInstances?: number | undefined;
-  /** undefined = the scheduler's default; null = no limit. */
-  readonly misfireGraceTimeMs?: number | null | undefined;
-  readonly timeoutMs?: number | null | undefined;
-  readonly retry?: RetryPolicy | null | undefined;
-  readonly paused?: boolean | undefined;
-}
-
-/** Any subset of a job's input; ModifyJob reads the fields its mask names. */
-export type JobPatch = { readonly [K in keyof JobInput]?: JobInput[K] | undefined };
-
-/** Fields a modification may change (the API's field mask names, snake_case). */
-export const MODIFIABLE_FIELDS = [
-  "name",
-  "handler",
-  "trigger",
-  "args",
-  "kwargs",
-  "coalesce",
-  "max_instances",
-  "misfire_grace_time",
-  "timeout",
-  "retry",
-] as const;
-export type ModifiableField = (typeof MODIFIABLE_FIELDS)[number];
-
-export interface ServerDefaults {
-  readonly timezone: string;
-  readonly settings: JobSettings;
-}
-
-const DEFAULT_SCHEDULER = "default";
-/**
- * How long a node reuses a scheduler's settings (time zone, job defaults) for adding and
- * modifying jobs before reading them again: a change made through another node reaches this one
- * within this time; a change made here applies at once. Saves a query per AddJob.
- */
-const SCHEDULER_CACHE_MS = 1000;
-
 export class JobManager {
-  private readonly schedulers = new Map<string, { scheduler: Scheduler; at: number }>();
-
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly defaults: ServerDefaults,
+    private readonly schedulers: SchedulerManager,
     private readonly limits: Limits = DEFAULT_LIMITS,
     /** This node's id, recorded in the events of the changes made through it. */
     private readonly nodeId = "local",
   ) {}
-
-  // ---- schedulers ----
-
-  /** The scheduler, created with the server defaults on first use. */
-  async scheduler(name: string = DEFAULT_SCHEDULER): Promise<Scheduler> {
-    return (await this.ensureScheduler(name)).scheduler;
-  }
-
-  /** The scheduler, created with the server defaults if needed (`created`: by this call). */
-  private async ensureScheduler(name: string): Promise<{ scheduler: Scheduler; created: boolean }> {
-    checkId(name, "scheduler", this.limits);
-    const known = await this.settingsOf(name);
-    if (known.version > 0) return { scheduler: known, created: false };
-    const created = this.defaultScheduler(name, 1);
-    if (await this.store.insertScheduler(created))
-      return { scheduler: this.remember(created), created: true };
-    // Another request created it first: schedulers are never deleted, so it is there now.
-    const raced = await this.store.getScheduler(name);
-    if (!raced) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
-    return { scheduler: this.remember(raced), created: false };
-  }
-
-  /** A scheduler with the server defaults, as created now (version 0: not stored). */
-  private defaultScheduler(name: string, version: number): Scheduler {
-    const now = this.clock.now();
-    return {
-      name,
-      timezone: this.defaults.timezone,
-      defaults: this.defaults.settings,
-      paused: false,
-      createdAt: now,
-      updatedAt: now,
-      version,
-    };
-  }
-
-  /** A scheduler's settings without creating it (the server defaults when it does not exist). */
-  private async settingsOf(name: string): Promise<Scheduler> {
-    const cached = this.schedulers.get(name);
-    if (cached && performance.now() - cached.at < SCHEDULER_CACHE_MS) return cached.scheduler;
-    const found = await this.store.getScheduler(name);
-    if (found) return this.remember(found);
-    return this.defaultScheduler(name, 0);
-  }
-
-  private remember(scheduler: Scheduler): Scheduler {
-    if (this.schedulers.size >= 10_000) this.schedulers.clear();
-    this.schedulers.set(scheduler.name, { scheduler, at: performance.now() });
-    return scheduler;
-  }
-
-  async getScheduler(name: string): Promise<Scheduler> {
-    checkId(name, "name", this.limits);
-    const found = await this.store.getScheduler(name);
-    if (!found) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
-    return found;
-  }
-
-  listSchedulers(): Promise<Scheduler[]> {
-    return this.store.listSchedulers();
-  }
-
-  /** Change a scheduler's time zone, job defaults or paused state (creating it if needed). */
-  async configureScheduler(
-    name: string,
-    patch: {
-      timezone?: string | undefined;
-      defaults?: Partial<JobSettings> | undefined;
-      paused?: boolean | undefined;
-    },
-  ): Promise<{ scheduler: Scheduler; created: boolean }> {
-    const timezone =
-      patch.timezone === undefined ? undefined : ZoneRules.of(patch.timezone, "timezone").name;
-    return this.updateScheduler(name, (s) => {
-      const defaults = checkSettings({ ...s.defaults, ...patch.defaults }, "job_defaults.");
-      return { ...s, timezone: timezone ?? s.timezone, defaults, paused: patch.paused ?? s.paused };
-    });
-  }
-
-  private async updateScheduler(
-    name: string,
-    change: (s: Scheduler) => Scheduler,
-  ): Promise<{ scheduler: Scheduler; created: boolean }> {
-    const { created } = await this.ensureScheduler(name);
-    const now = this.clock.now();
-    const updated = await this.store.updateScheduler(
-      name,
-      (current) => {
-        const next = change(current);
-        // Pausing a paused scheduler (or configuring what is already so) changes nothing.
-        if (sameJson(next, current)) return current;
-        return { ...next, updatedAt: now, version: current.version + 1 };
-      },
-      (before, after) =>
-        before.paused === after.paused
-          ? []
-          : [
-              schedulerEvent(
-                after.paused ? "scheduler_paused" : "scheduler_resumed",
-                name,
-                now,
-                this.nodeId,
-              ),
-            ],
-    );
-    if (!updated) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
-    return { scheduler: this.remember(updated), created };
-  }
-
-  // ---- jobs ----
 
   async addJob(
     input: JobInput,
@@ -237,13 +59,13 @@ export class JobManager {
    * AddJob, so that AddJobs can validate every job before it adds any.
    */
   async prepareJob(input: JobInput): Promise<PreparedJob> {
-    const scheduler = await this.scheduler(input.scheduler ?? DEFAULT_SCHEDULER);
+    const scheduler = await this.schedulers.scheduler(input.scheduler ?? DEFAULT_SCHEDULER);
     const id =
       input.id === undefined || input.id === ""
         ? randomUUID().replaceAll("-", "")
         : checkId(input.id, "id", this.limits);
     const now = this.clock.now();
-    return { scheduler, id, input, now, fresh: this.buildJob(scheduler, id, input, now) };
+    return { scheduler, id, input, now, fresh: this.build(scheduler, id, input, now) };
   }
 
   /**
@@ -292,7 +114,7 @@ export class JobManager {
         scheduler.name,
         id,
         (existing) => {
-          const candidate = this.buildJob(
+          const candidate = this.build(
             scheduler,
             id,
             {
@@ -394,7 +216,7 @@ export class JobManager {
         retry: has("retry") ? (patch.retry ?? null) : job.retry,
         paused: job.paused,
       };
-      const rebuilt = this.buildJob(sched, job.id, input, now, has("trigger"));
+      const rebuilt = this.build(sched, job.id, input, now, has("trigger"));
       // Keep the schedule unless the trigger changed.
       return has("trigger") ? rebuilt : { ...rebuilt, nextRunTime: job.nextRunTime };
     });
@@ -453,18 +275,6 @@ export class JobManager {
     ]);
   }
 
-  /** The next `count` fire times of a trigger after `after`; nothing is stored. */
-  previewTrigger(
-    input: TriggerInput,
-    after: number,
-    count: number,
-    timezone: string = this.defaults.timezone,
-  ): number[] {
-    if (!Number.isInteger(count) || count < 1 || count > 100)
-      throw new InvalidArgumentError("count", "must be from 1 to 100");
-    return fireTimes(compileTrigger(resolveTrigger(input, timezone, after)), after, count);
-  }
-
   /**
    * A locked read-modify-write of one job: concurrent changes queue on the row instead of
    * failing, so none is lost. With `expectedVersion`, a job at another version is left alone
@@ -479,7 +289,7 @@ export class JobManager {
     checkId(scheduler, "scheduler", this.limits);
     checkId(id, "id", this.limits);
     // Read-only: a call on a job of an unknown scheduler must not create the scheduler.
-    const sched = await this.settingsOf(scheduler);
+    const sched = await this.schedulers.settingsOf(scheduler);
     const now = this.clock.now();
     const updated = await this.store.updateJob(
       scheduler,
@@ -511,100 +321,7 @@ export class JobManager {
     return updated;
   }
 
-  private buildJob(
-    s: Scheduler,
-    id: string,
-    input: JobInput,
-    now: number,
-    checkSchedule = true,
-  ): Job {
-    const handler = checkHandler(input.handler, "handler", this.limits);
-    const name = checkName(input.name || handler, "name");
-    const args = input.args ?? [];
-    const kwargs = input.kwargs ?? {};
-    checkPayload(args, kwargs, this.limits);
-    const settings = checkSettings({
-      coalesce: input.coalesce ?? s.defaults.coalesce,
-      maxInstances: input.maxInstances ?? s.defaults.maxInstances,
-      misfireGraceTimeMs:
-        input.misfireGraceTimeMs === undefined
-          ? s.defaults.misfireGraceTimeMs
-          : input.misfireGraceTimeMs,
-    });
-    const spec = resolveTrigger(input.trigger, s.timezone, now);
-    let trigger: Trigger;
-    try {
-      trigger = compileTrigger(spec);
-    } catch (err) {
-      throw err instanceof InvalidArgumentError ? err.within("trigger") : err;
-    }
-    const paused = input.paused ?? false;
-    const nextRunTime = trigger.firstFireTime(now);
-    if (checkSchedule && (nextRunTime === null || nextRunTime > MAX_INSTANT)) {
-      throw new InvalidArgumentError("trigger", "has no fire time after now");
-    }
-    return {
-      scheduler: s.name,
-      id,
-      name,
-      handler,
-      trigger: spec,
-      args,
-      kwargs,
-      ...settings,
-      timeoutMs: checkTimeout(input.timeoutMs ?? null),
-      retry: checkRetry(input.retry ?? null),
-      paused,
-      nextRunTime: paused ? null : nextRunTime,
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    };
-  }
-}
-
-/**
- * Fill what a caller may leave out: an empty time zone becomes the scheduler's, and an interval
- * without a start starts one interval from now (APScheduler's default), so its grid is fixed
- * when stored.
- */
-/** Equal as JSON documents (key order and undefined members do not matter). */
-function sameJson(a: unknown, b: unknown): boolean {
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
-}
-
-export function resolveTrigger(
-  spec: TriggerInput,
-  timezone: string,
-  now: number,
-  previous?: TriggerSpec,
-): TriggerSpec {
-  switch (spec.type) {
-    case "and":
-    case "or":
-      return {
-        ...spec,
-        triggers: spec.triggers.map((t, i) =>
-          resolveTrigger(
-            t,
-            timezone,
-            now,
-            previous?.type === spec.type ? previous.triggers[i] : undefined,
-          ),
-        ),
-      };
-    case "interval": {
-      const tz = spec.timezone || timezone;
-      if (Number.isFinite(spec.startDate)) return { ...spec, timezone: tz };
-      // Re-adding the same interval (REPLACE on every deploy) keeps its grid instead of
-      // starting a new one.
-      if (previous?.type === "interval") {
-        const kept = { ...spec, timezone: tz, startDate: previous.startDate };
-        if (sameJson(kept, previous)) return previous;
-      }
-      return { ...spec, timezone: tz, startDate: now + intervalMs(spec) };
-    }
-    default:
-      return { ...spec, timezone: spec.timezone || timezone };
+  private build(s: Scheduler, id: string, input: JobInput, now: number, checkSchedule = true): Job {
+    return buildJob(s, id, input, now, this.limits, checkSchedule);
   }
 }

@@ -1,7 +1,8 @@
 /** JobService: validate, delegate to the job manager, map. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../domain/errors.js";
-import type { JobManager, ConflictPolicy as Conflict, PreparedJob } from "../../management/jobs.js";
+import type { ConflictPolicy as Conflict } from "../../management/job-input.js";
+import type { JobManager, PreparedJob } from "../../management/jobs.js";
 import type { Job as PbJob } from "../../../../sdk/src/gen/metronome/v1/job_pb.js";
 import {
   AddJobOutcome,

@@ -3,7 +3,8 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError, NotFoundError } from "../../domain/errors.js";
 import type { Engine } from "../../engine/engine.js";
 import type { JobSettings } from "../../domain/jobs.js";
-import type { JobManager, ServerDefaults } from "../../management/jobs.js";
+import type { ServerDefaults } from "../../management/job-input.js";
+import type { SchedulerManager } from "../../management/schedulers.js";
 import type { SchedulerService } from "../../../../sdk/src/gen/metronome/v1/scheduler_service_pb.js";
 import { schedulerToProto, settingsFromProto } from "../convert.js";
 import { pageSize, withFields } from "./fields.js";
@@ -19,7 +20,7 @@ const MASK_PATHS = [
 const named = (f: string) => (f === "scheduler" ? "name" : f);
 
 export function schedulerService(
-  jobs: JobManager,
+  schedulers: SchedulerManager,
   engine: Engine,
   server: ServerDefaults,
   maxPageSize: number,
@@ -57,20 +58,20 @@ export function schedulerService(
         if (g !== undefined) defaults = { ...defaults, misfireGraceTimeMs: g };
       }
       const { scheduler, created } = await withFields(
-        () => jobs.configureScheduler(name, { timezone, defaults }),
+        () => schedulers.configureScheduler(name, { timezone, defaults }),
         named,
       );
       return { scheduler: schedulerToProto(scheduler), created };
     },
 
     async getScheduler(req) {
-      const s = await withFields(() => jobs.getScheduler(req.name || "default"), named);
+      const s = await withFields(() => schedulers.getScheduler(req.name || "default"), named);
       return { scheduler: schedulerToProto(s) };
     },
 
     async listSchedulers(req) {
       const size = pageSize(req.pageSize, maxPageSize);
-      const all = await jobs.listSchedulers();
+      const all = await schedulers.listSchedulers();
       const after = req.pageToken ? Buffer.from(req.pageToken, "base64url").toString("utf8") : "";
       const rest = all.filter((s) => s.name > after);
       const page = rest.slice(0, size);
@@ -84,7 +85,7 @@ export function schedulerService(
 
     async pauseScheduler(req) {
       const { scheduler: s } = await withFields(
-        () => jobs.configureScheduler(req.name || "default", { paused: true }),
+        () => schedulers.configureScheduler(req.name || "default", { paused: true }),
         named,
       );
       return { scheduler: schedulerToProto(s) };
@@ -92,7 +93,7 @@ export function schedulerService(
 
     async resumeScheduler(req) {
       const name = req.name || "default";
-      const before = await jobs.getScheduler(name).catch((err: unknown) => {
+      const before = await schedulers.getScheduler(name).catch((err: unknown) => {
         if (err instanceof NotFoundError) return null;
         throw err;
       });
@@ -100,7 +101,7 @@ export function schedulerService(
       // pause (it began with its last change) for the fire times that passed during it.
       if (before?.paused === true) await engine.resumingScheduler(name, before.updatedAt);
       const { scheduler: s } = await withFields(
-        () => jobs.configureScheduler(name, { paused: false }),
+        () => schedulers.configureScheduler(name, { paused: false }),
         named,
       );
       return { scheduler: schedulerToProto(s) };

@@ -2,15 +2,12 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Clock } from "../../clock.js";
 import { InvalidArgumentError } from "../../domain/errors.js";
-import type { JobManager } from "../../management/jobs.js";
+import { previewTrigger } from "../../management/triggers.js";
 import type { TriggerService } from "../../../../sdk/src/gen/metronome/v1/trigger_service_pb.js";
 import { msOf, protoTriggerPath, triggerFromProto, ts } from "../convert.js";
 import { withFields } from "./fields.js";
 
-export function triggerService(
-  jobs: JobManager,
-  clock: Clock,
-): Partial<ServiceImpl<typeof TriggerService>> {
+export function triggerService(clock: Clock): Partial<ServiceImpl<typeof TriggerService>> {
   return {
     async previewTrigger(req) {
       const count = req.count === 0 ? 10 : req.count;
@@ -22,7 +19,7 @@ export function triggerService(
       );
       const after = msOf(req.after) ?? clock.now();
       const times = await withFields(
-        () => jobs.previewTrigger(spec, after, count, req.timezone || "UTC"),
+        () => previewTrigger(spec, after, count, req.timezone || "UTC"),
         (f) =>
           f === "timezone" ? "timezone" : `trigger${f ? `.${protoTriggerPath(spec, f)}` : ""}`,
       );
