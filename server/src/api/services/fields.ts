@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../../domain/errors.js";
 import type { TriggerSpec } from "../../domain/triggers/index.js";
-import { protoTriggerPath } from "../convert.js";
+import { protoTriggerPath } from "../convert/triggers.js";
 
 /**
  * Run `op`, renaming the field of an `InvalidArgumentError` from the domain's path to the
@@ -37,11 +37,3 @@ export function jobFields(
 
 /** Field paths of requests that name a job by (scheduler, job_id). */
 export const jobRefFields = (field: string): string => (field === "id" ? "job_id" : field);
-
-/** A request's `page_size`: 0 means 100; otherwise 1 to `max`. */
-export function pageSize(value: number, max: number): number {
-  if (value === 0) return 100;
-  if (value < 0 || value > max)
-    throw new InvalidArgumentError("page_size", `must be from 1 to ${max} (0 means 100)`);
-  return value;
-}

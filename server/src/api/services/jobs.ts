@@ -10,14 +10,11 @@ import {
   JobOrder,
   type JobService,
 } from "../../../../sdk/src/gen/metronome/v1/job_service_pb.js";
-import {
-  jobInputFromProto,
-  jobPatchFromProto,
-  jobToProto,
-  runToProto,
-  triggerFromProto,
-} from "../convert.js";
-import { jobFields, jobRefFields, pageSize, withFields } from "./fields.js";
+import { jobInputFromProto, jobPatchFromProto, jobToProto } from "../convert/jobs.js";
+import { pageSize } from "../convert/paging.js";
+import { runToProto } from "../convert/runs.js";
+import { triggerFromProto } from "../convert/triggers.js";
+import { jobFields, jobRefFields, withFields } from "./fields.js";
 import type { Engine } from "../../engine/engine.js";
 import { checkId, type Job } from "../../domain/jobs.js";
 import { triggerWarnings, type TriggerSpec } from "../../domain/triggers/index.js";

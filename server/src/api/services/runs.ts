@@ -6,8 +6,8 @@ import { MAX_REASON_CHARS, type RunStatus } from "../../domain/runs.js";
 import type { Engine } from "../../engine/engine.js";
 import { decodePageToken, encodePageToken } from "../../store/store.js";
 import type { RunService } from "../../../../sdk/src/gen/metronome/v1/run_service_pb.js";
-import { runStatusFromProto, runToProto } from "../convert.js";
-import { pageSize } from "./fields.js";
+import { pageSize } from "../convert/paging.js";
+import { runStatusFromProto, runToProto } from "../convert/runs.js";
 
 /** A page token binds the filters it was issued for, so it cannot be replayed on others. */
 function filterKey(scheduler: string, jobId: string, statuses: readonly RunStatus[]): string {

@@ -6,8 +6,9 @@ import type { JobSettings } from "../../domain/jobs.js";
 import type { ServerDefaults } from "../../management/job-input.js";
 import type { SchedulerManager } from "../../management/schedulers.js";
 import type { SchedulerService } from "../../../../sdk/src/gen/metronome/v1/scheduler_service_pb.js";
-import { schedulerToProto, settingsFromProto } from "../convert.js";
-import { pageSize, withFields } from "./fields.js";
+import { pageSize } from "../convert/paging.js";
+import { schedulerToProto, settingsFromProto } from "../convert/schedulers.js";
+import { withFields } from "./fields.js";
 
 const MASK_PATHS = [
   "timezone",

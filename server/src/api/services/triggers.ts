@@ -4,7 +4,8 @@ import type { Clock } from "../../clock.js";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import { previewTrigger } from "../../management/triggers.js";
 import type { TriggerService } from "../../../../sdk/src/gen/metronome/v1/trigger_service_pb.js";
-import { msOf, protoTriggerPath, triggerFromProto, ts } from "../convert.js";
+import { msOf, ts } from "../convert/time.js";
+import { protoTriggerPath, triggerFromProto } from "../convert/triggers.js";
 import { withFields } from "./fields.js";
 
 export function triggerService(clock: Clock): Partial<ServiceImpl<typeof TriggerService>> {

@@ -1,0 +1,59 @@
+/**
+ * Subscribe's responses, encoded once however many subscribers they go to: binary responses
+ * carry pre-encoded events, JSON responses converted messages.
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import type { LoggedEvent } from "../../domain/events.js";
+import type { StreamMessage } from "../../events/hub.js";
+import { EventSchema } from "../../../../sdk/src/gen/metronome/v1/event_pb.js";
+import {
+  SubscribeResponseSchema,
+  type SubscribeResponse,
+} from "../../../../sdk/src/gen/metronome/v1/event_service_pb.js";
+import { eventToProto } from "./events.js";
+
+/** An event's binary encoding, made once however many subscribers it goes to. */
+const encoded = new WeakMap<LoggedEvent, Uint8Array>();
+
+function eventBytes(e: LoggedEvent): Uint8Array {
+  let bytes = encoded.get(e);
+  if (bytes === undefined) {
+    bytes = toBinary(EventSchema, eventToProto(e));
+    encoded.set(e, bytes);
+  }
+  return bytes;
+}
+
+/** The encoded `events` field (number 1) of a message part, shared by the subscribers given it. */
+const encodedParts = new WeakMap<readonly LoggedEvent[], Uint8Array>();
+
+/**
+ * A binary response carrying pre-encoded events: they ride as the message's unknown fields,
+ * which the binary serializer writes as they are: on the wire, exactly `repeated Event events =
+ * 1`. (The JSON codec drops unknown fields: JSON subscribers get converted messages.)
+ */
+export function binaryResponse(m: StreamMessage): SubscribeResponse {
+  let data = encodedParts.get(m.events);
+  if (data === undefined && m.events.length > 0) {
+    const w = new BinaryWriter();
+    m.events.forEach((e, i) => {
+      // The first entry's tag is written by the serializer (`no` below).
+      if (i > 0) w.tag(1, WireType.LengthDelimited);
+      w.bytes(eventBytes(e));
+    });
+    data = w.finish();
+    encodedParts.set(m.events, data);
+  }
+  const res = create(SubscribeResponseSchema, { cursor: BigInt(m.cursor), live: m.live });
+  if (data !== undefined) res.$unknown = [{ no: 1, wireType: WireType.LengthDelimited, data }];
+  return res;
+}
+
+export function jsonResponse(m: StreamMessage): SubscribeResponse {
+  return create(SubscribeResponseSchema, {
+    events: m.events.map(eventToProto),
+    cursor: BigInt(m.cursor),
+    live: m.live,
+  });
+}

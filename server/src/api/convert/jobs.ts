@@ -1,0 +1,115 @@
+/** Job messages: management input from a request's job, and jobs as the API answers them. */
+import { create, fromJson, toJson } from "@bufbuild/protobuf";
+import { ListValueSchema, durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
+import { isDeepStrictEqual } from "node:util";
+import { InvalidArgumentError } from "../../domain/errors.js";
+import type { Job, JsonObject, JsonValue, RetryPolicy } from "../../domain/jobs.js";
+import { parseJsonArray, parseJsonObject } from "../../domain/json.js";
+import type { JobInput, JobPatch } from "../../management/job-input.js";
+import {
+  JobSchema,
+  RetryPolicySchema,
+  type Job as PbJob,
+  type RetryPolicy as PbRetry,
+} from "../../../../sdk/src/gen/metronome/v1/job_pb.js";
+import { misfireFromProto, misfireToProto } from "./misfire.js";
+import { nonNegativeMs, optionalTs, ts } from "./time.js";
+import { triggerFromProto, triggerToProto } from "./triggers.js";
+
+function retryFromProto(r: PbRetry | undefined): RetryPolicy | null {
+  if (r === undefined) return null;
+  return {
+    maxAttempts: r.maxAttempts,
+    initialBackoffMs: nonNegativeMs(r.initialBackoff, "retry.initial_backoff") ?? 1000,
+    maxBackoffMs: nonNegativeMs(r.maxBackoff, "retry.max_backoff") ?? 300_000,
+    multiplier: r.backoffMultiplier === 0 ? 2 : r.backoffMultiplier,
+  };
+}
+
+/**
+ * A job's args from `args` or `args_json` (exact integers). Both may be set only when they hold
+ * the same values, so that a job read from the server can be sent back as it is.
+ */
+function argsFromProto(j: PbJob): JsonValue[] {
+  const fromList =
+    j.args === undefined ? undefined : (toJson(ListValueSchema, j.args) as JsonValue[]);
+  if (j.argsJson === "") return fromList ?? [];
+  const exact = parseJsonArray(j.argsJson, "args_json");
+  if (fromList !== undefined && !isDeepStrictEqual(fromList, exact))
+    throw new InvalidArgumentError("args_json", "differs from args: set one of them, not both");
+  return exact;
+}
+
+/** A job's kwargs from `kwargs` or `kwargs_json`, as argsFromProto. */
+function kwargsFromProto(j: PbJob): JsonObject {
+  if (j.kwargsJson === "") return j.kwargs ?? {};
+  const exact = parseJsonObject(j.kwargsJson, "kwargs_json");
+  if (j.kwargs !== undefined && !isDeepStrictEqual({ ...j.kwargs }, exact))
+    throw new InvalidArgumentError("kwargs_json", "differs from kwargs: set one of them, not both");
+  return exact;
+}
+
+/** The fields of a Job message as a partial management input (ModifyJob takes what the mask names). */
+export function jobPatchFromProto(j: PbJob): JobPatch {
+  return {
+    scheduler: j.scheduler || undefined,
+    id: j.id || undefined,
+    name: j.name || undefined,
+    handler: j.handler,
+    trigger: j.trigger === undefined ? undefined : triggerFromProto(j.trigger, "trigger"),
+    args: argsFromProto(j),
+    kwargs: kwargsFromProto(j),
+    coalesce: j.coalesce,
+    maxInstances: j.maxInstances,
+    misfireGraceTimeMs: misfireFromProto(j.misfireGraceTime, "misfire_grace_time"),
+    timeoutMs: j.timeout === undefined ? undefined : durationMs(j.timeout),
+    retry: retryFromProto(j.retryPolicy),
+    paused: j.paused,
+  };
+}
+
+/** The fields of a Job message as management input for AddJob (trigger required). */
+export function jobInputFromProto(j: PbJob): JobInput {
+  return {
+    ...jobPatchFromProto(j),
+    handler: j.handler,
+    trigger: triggerFromProto(j.trigger, "trigger"),
+  };
+}
+
+/**
+ * A job as the API answers it; `workerCount`: the worker sessions serving its handler (unset
+ * when not counted).
+ */
+export function jobToProto(j: Job, workerCount?: number): PbJob {
+  return create(JobSchema, {
+    id: j.id,
+    scheduler: j.scheduler,
+    name: j.name,
+    handler: j.handler,
+    trigger: triggerToProto(j.trigger),
+    args: fromJson(ListValueSchema, j.args),
+    kwargs: j.kwargs,
+    argsJson: JSON.stringify(j.args),
+    kwargsJson: JSON.stringify(j.kwargs),
+    ...(workerCount === undefined ? {} : { workerCount }),
+    coalesce: j.coalesce,
+    maxInstances: j.maxInstances,
+    misfireGraceTime: misfireToProto(j.misfireGraceTimeMs),
+    timeout: j.timeoutMs === null ? undefined : durationFromMs(j.timeoutMs),
+    retryPolicy:
+      j.retry === null
+        ? undefined
+        : create(RetryPolicySchema, {
+            maxAttempts: j.retry.maxAttempts,
+            initialBackoff: durationFromMs(j.retry.initialBackoffMs),
+            maxBackoff: durationFromMs(j.retry.maxBackoffMs),
+            backoffMultiplier: j.retry.multiplier,
+          }),
+    paused: j.paused,
+    nextRunTime: optionalTs(j.nextRunTime),
+    createdAt: ts(j.createdAt),
+    updatedAt: ts(j.updatedAt),
+    version: BigInt(j.version),
+  });
+}

@@ -1,0 +1,31 @@
+/** Timestamps and durations: the well-known types as milliseconds. */
+import {
+  durationMs,
+  timestampFromMs,
+  timestampMs,
+  type Duration,
+  type Timestamp,
+} from "@bufbuild/protobuf/wkt";
+import { InvalidArgumentError } from "../../domain/errors.js";
+
+/** An instant in milliseconds; null when the timestamp is unset. */
+export function msOf(ts: Timestamp | undefined): number | null {
+  return ts === undefined ? null : timestampMs(ts);
+}
+
+export function ts(ms: number): Timestamp {
+  return timestampFromMs(ms);
+}
+
+/** A timestamp, or unset for null, undefined or a non-finite number. */
+export function optionalTs(ms: number | null | undefined): Timestamp | undefined {
+  return ms === null || ms === undefined || !Number.isFinite(ms) ? undefined : timestampFromMs(ms);
+}
+
+/** A duration in milliseconds (null when unset); a negative one is refused, naming `field`. */
+export function nonNegativeMs(d: Duration | undefined, field: string): number | null {
+  if (d === undefined) return null;
+  const ms = durationMs(d);
+  if (!(ms >= 0)) throw new InvalidArgumentError(field, "must not be negative");
+  return ms;
+}
