@@ -11,6 +11,7 @@ import { StoreMonitor } from "./api/services/health.js";
 import type { Logger } from "./logger.js";
 import type { ServerDefaults } from "./management/job-input.js";
 import { JobManager } from "./management/jobs.js";
+import { RunManager } from "./management/runs.js";
 import { SchedulerManager } from "./management/schedulers.js";
 import { openStore } from "./store/open.js";
 import type { Job } from "./domain/jobs.js";
@@ -105,8 +106,9 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     maxPayloadBytes: config.limits.maxPayloadBytes,
     maxPageSize: config.limits.maxPageSize,
   };
-  const schedulers = new SchedulerManager(hooked, clock, defaults, limits, config.nodeId);
-  const jobs = new JobManager(hooked, clock, schedulers, limits, config.nodeId);
+  const schedulers = new SchedulerManager(hooked, clock, engine, defaults, limits, config.nodeId);
+  const jobs = new JobManager(hooked, clock, schedulers, engine, limits, config.nodeId);
+  const runs = new RunManager(engine, limits);
   const monitor = new StoreMonitor(store, log);
   monitor.start();
   let stopping = false;
@@ -126,12 +128,12 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   const api = apiHandler({
     jobs,
     schedulers,
+    runs,
     engine,
     clock,
     log,
     monitor,
     hub,
-    defaults,
     maxPageSize: config.limits.maxPageSize,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     authTokens: config.server.authTokens,

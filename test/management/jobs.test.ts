@@ -7,8 +7,11 @@ import {
 } from "../../server/src/domain/errors.js";
 import type { Job } from "../../server/src/domain/jobs.js";
 import { JobManager } from "../../server/src/management/jobs.js";
+import { RunManager } from "../../server/src/management/runs.js";
 import { SchedulerManager } from "../../server/src/management/schedulers.js";
 import { previewTrigger } from "../../server/src/management/triggers.js";
+import { Engine } from "../../server/src/engine/engine.js";
+import { createLogger } from "../../server/src/logger.js";
 import { MysqlStore } from "../../server/src/store/mysql/store.js";
 import { SqliteStore } from "../../server/src/store/sqlite/store.js";
 import type { Store } from "../../server/src/store/store.js";
@@ -16,13 +19,27 @@ import { ManualClock } from "../support/clock.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
-/** The job and scheduler use cases over `store`, with the server defaults of these tests. */
+/**
+ * The job, scheduler and run use cases over `store` and a (stopped) engine on it, with the
+ * server defaults of these tests.
+ */
 function managers(store: Store, clock: ManualClock) {
-  const schedulers = new SchedulerManager(store, clock, {
+  const engine = new Engine(store.engineDb(), clock, createLogger("silent"), {
+    firing: false,
+    nodeId: "test-node",
+    leaseMs: 30_000,
+    pollIntervalMs: 1000,
+    runRetentionMs: 86_400_000,
+  });
+  const schedulers = new SchedulerManager(store, clock, engine, {
     timezone: "UTC",
     settings: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
   });
-  return { schedulers, jobs: new JobManager(store, clock, schedulers) };
+  return {
+    schedulers,
+    jobs: new JobManager(store, clock, schedulers, engine),
+    runs: new RunManager(engine),
+  };
 }
 
 const daily230 = { type: "cron" as const, fields: { hour: 2, minute: 30 }, timezone: "" };
@@ -60,9 +77,10 @@ describe("job management", () => {
   });
 
   it("creates a scheduler on first use and applies its time zone and defaults", async () => {
-    await schedulers.configureScheduler("report", {
+    await schedulers.configureScheduler({
+      name: "report",
       timezone: "Asia/Shanghai",
-      defaults: { maxInstances: 3, misfireGraceTimeMs: null },
+      jobDefaults: { maxInstances: 3, misfireGraceTimeMs: null },
     });
     const { job } = await jobs.addJob({
       scheduler: "report",
@@ -97,10 +115,8 @@ describe("job management", () => {
 
   it("modifies the masked fields only, with compare-and-set versions", async () => {
     const { job } = await jobs.addJob({ id: "mod", handler: "a.b", trigger: daily230, args: [1] });
-    const changed = await jobs.modifyJob(
-      "default",
-      "mod",
-      { name: "renamed", args: [2], kwargs: { ignored: true } },
+    const { job: changed } = await jobs.modifyJob(
+      { id: "mod", name: "renamed", args: [2], kwargs: { ignored: true } },
       ["name", "args"],
       job.version,
     );
@@ -111,20 +127,18 @@ describe("job management", () => {
       version: 2,
       nextRunTime: job.nextRunTime,
     });
-    await expect(
-      jobs.modifyJob("default", "mod", { name: "x" }, ["name"], 1),
-    ).rejects.toBeInstanceOf(FailedPreconditionError);
-    await expect(jobs.modifyJob("default", "mod", { name: "x" }, ["paused"])).rejects.toThrow(
-      /cannot modify "paused"/,
+    await expect(jobs.modifyJob({ id: "mod", name: "x" }, ["name"], 1)).rejects.toBeInstanceOf(
+      FailedPreconditionError,
     );
-    await expect(jobs.modifyJob("default", "mod", {}, [])).rejects.toBeInstanceOf(
-      InvalidArgumentError,
+    await expect(jobs.modifyJob({ id: "mod", name: "x" }, ["paused"])).rejects.toThrow(
+      /^update_mask: cannot modify "paused"/,
     );
+    await expect(jobs.modifyJob({ id: "mod" }, [])).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
   it("reschedules, pauses and resumes from now without catch-up", async () => {
     await jobs.addJob({ id: "p", handler: "a.b", trigger: daily230 });
-    const re = await jobs.rescheduleJob("default", "p", {
+    const { job: re } = await jobs.rescheduleJob("default", "p", {
       type: "crontab",
       expression: "0 3 * * *",
       timezone: "",
@@ -152,19 +166,19 @@ describe("job management", () => {
 
   it("rejects bad input naming the field, and stores nothing", async () => {
     const bad: [object, string][] = [
-      [{ id: "bad id!", handler: "a", trigger: daily230 }, "id"],
-      [{ id: "x".repeat(192), handler: "a", trigger: daily230 }, "id"],
-      [{ id: "ok1", handler: "", trigger: daily230 }, "handler"],
+      [{ id: "bad id!", handler: "a", trigger: daily230 }, "job.id"],
+      [{ id: "x".repeat(192), handler: "a", trigger: daily230 }, "job.id"],
+      [{ id: "ok1", handler: "", trigger: daily230 }, "job.handler"],
       [
         { id: "ok2", handler: "a", trigger: { ...daily230, fields: { hour: 25 } } },
-        "trigger.fields.hour",
+        "job.trigger.cron.hour",
       ],
       [
         { id: "ok3", handler: "a", trigger: { ...daily230, timezone: "Nowhere/City" } },
-        "trigger.timezone",
+        "job.trigger.cron.timezone",
       ],
-      [{ id: "ok4", handler: "a", trigger: daily230, args: ["x".repeat(70_000)] }, "args"],
-      [{ id: "ok5", handler: "a", trigger: daily230, maxInstances: 0 }, "max_instances"],
+      [{ id: "ok4", handler: "a", trigger: daily230, args: ["x".repeat(70_000)] }, "job.args"],
+      [{ id: "ok5", handler: "a", trigger: daily230, maxInstances: 0 }, "job.max_instances"],
       [
         {
           id: "ok6",
@@ -216,7 +230,7 @@ describe("job management: review findings", () => {
     const first = await jobs.addJob({ id: "hb", handler: "hb", trigger: every30s });
     clock.advance(10_000);
     const again = await jobs.addJob({ id: "hb", handler: "hb", trigger: every30s }, "replace");
-    expect(again).toEqual({ outcome: "replaced", job: first.job });
+    expect(again).toEqual({ outcome: "replaced", job: first.job, warnings: [] });
     const changed = await jobs.addJob(
       { id: "hb", handler: "hb", trigger: { ...every30s, seconds: 60 } },
       "replace",
@@ -229,12 +243,10 @@ describe("job management: review findings", () => {
     await jobs.addJob({ id: "pp", handler: "a", trigger: daily230 });
     const paused = await jobs.pauseJob("default", "pp");
     expect(await jobs.pauseJob("default", "pp")).toEqual(paused);
-    const first = await schedulers.configureScheduler("quiet", { paused: true });
-    expect(first.created).toBe(true);
-    expect(await schedulers.configureScheduler("quiet", { paused: true })).toEqual({
-      scheduler: first.scheduler,
-      created: false,
-    });
+    await expect(schedulers.getScheduler("quiet")).rejects.toBeInstanceOf(NotFoundError);
+    const first = await schedulers.pauseScheduler("quiet");
+    expect(first).toMatchObject({ name: "quiet", paused: true });
+    expect(await schedulers.pauseScheduler("quiet")).toEqual(first);
   });
 
   it("modifies other fields of a job whose trigger has no fire time left", async () => {
@@ -245,24 +257,25 @@ describe("job management: review findings", () => {
       trigger: { type: "crontab", expression: "0 * * * *", timezone: "", endDate: end },
     });
     clock.set(end + 1);
-    const renamed = await jobs.modifyJob("default", "ending", { name: "still here" }, ["name"]);
+    const { job: renamed } = await jobs.modifyJob({ id: "ending", name: "still here" }, ["name"]);
     expect(renamed.name).toBe("still here");
     await expect(
       jobs.modifyJob(
-        "default",
-        "ending",
-        { trigger: { type: "crontab", expression: "0 * * * *", timezone: "", endDate: end } },
+        {
+          id: "ending",
+          trigger: { type: "crontab", expression: "0 * * * *", timezone: "", endDate: end },
+        },
         ["trigger"],
       ),
-    ).rejects.toThrow(/no fire time after now/);
+    ).rejects.toThrow(/^job\.trigger: has no fire time after now$/);
     clock.set(T0);
   });
 
   it("does not create a scheduler when a call on one of its jobs fails", async () => {
     await expect(jobs.pauseJob("ghost", "nope")).rejects.toBeInstanceOf(NotFoundError);
-    await expect(jobs.modifyJob("ghost", "nope", { name: "x" }, ["name"])).rejects.toBeInstanceOf(
-      NotFoundError,
-    );
+    await expect(
+      jobs.modifyJob({ scheduler: "ghost", id: "nope", name: "x" }, ["name"]),
+    ).rejects.toBeInstanceOf(NotFoundError);
     await expect(schedulers.getScheduler("ghost")).rejects.toBeInstanceOf(NotFoundError);
   });
 
@@ -323,15 +336,20 @@ function keepsCreatedAt(open: () => Promise<{ store: Store; cleanup: () => Promi
       const { job } = await jobs.addJob({ id: "kept", handler: "a.b", trigger: daily230 });
       expect(job.createdAt).toBe(T0);
       const changes: [string, () => Promise<Job>][] = [
-        ["modify", () => jobs.modifyJob("default", "kept", { name: "renamed" }, ["name"])],
+        [
+          "modify",
+          async () => (await jobs.modifyJob({ id: "kept", name: "renamed" }, ["name"])).job,
+        ],
         [
           "reschedule",
-          () =>
-            jobs.rescheduleJob("default", "kept", {
-              type: "crontab",
-              expression: "0 3 * * *",
-              timezone: "",
-            }),
+          async () =>
+            (
+              await jobs.rescheduleJob("default", "kept", {
+                type: "crontab",
+                expression: "0 3 * * *",
+                timezone: "",
+              })
+            ).job,
         ],
         ["pause", () => jobs.pauseJob("default", "kept")],
         ["resume", async () => (await jobs.resumeJob("default", "kept")).job],

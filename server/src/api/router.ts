@@ -3,8 +3,8 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
-import type { ServerDefaults } from "../management/job-input.js";
 import type { JobManager } from "../management/jobs.js";
+import type { RunManager } from "../management/runs.js";
 import type { SchedulerManager } from "../management/schedulers.js";
 import { Health } from "../../../sdk/src/gen/grpc/health/v1/health_pb.js";
 import { EventService } from "../../../sdk/src/gen/metronome/v1/event_service_pb.js";
@@ -28,12 +28,12 @@ import { triggerService } from "./services/triggers.js";
 export interface ApiDeps {
   readonly jobs: JobManager;
   readonly schedulers: SchedulerManager;
+  readonly runs: RunManager;
   readonly engine: Engine;
   readonly clock: Clock;
   readonly log: Logger;
   readonly monitor: StoreMonitor;
   readonly hub: EventHub;
-  readonly defaults: ServerDefaults;
   readonly maxPageSize: number;
   readonly maxPayloadBytes: number;
   readonly authTokens: readonly string[];
@@ -50,13 +50,13 @@ export const SERVICES = [
 
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
   return (router) => {
+    router.service(SchedulerService, schedulerService(deps.schedulers, deps.maxPageSize));
     router.service(
-      SchedulerService,
-      schedulerService(deps.schedulers, deps.engine, deps.defaults, deps.maxPageSize),
+      JobService,
+      jobService(deps.jobs, deps.runs, deps.engine, deps.maxPageSize, deps.log),
     );
-    router.service(JobService, jobService(deps.jobs, deps.engine, deps.maxPageSize, deps.log));
     router.service(TriggerService, triggerService(deps.clock));
-    router.service(RunService, runService(deps.engine, deps.maxPageSize));
+    router.service(RunService, runService(deps.runs, deps.maxPageSize));
     router.service(WorkerService, workerService(deps.engine, deps.log));
     router.service(EventService, eventService(deps.hub, deps.log));
     router.service(

@@ -14,24 +14,29 @@ export abstract class DomainError extends Error {
     | "unavailable";
 }
 
-/** Bad input: `field` is a dotted path such as `trigger.fields.hour`. */
+/**
+ * Bad input. `field` is the path of the field at fault in the API's own names (domain/fields.ts),
+ * relative to what was validated; empty when it is that value itself.
+ */
 export class InvalidArgumentError extends DomainError {
   readonly kind: "invalid_argument" | "resource_exhausted" = "invalid_argument";
   constructor(
     readonly field: string,
     readonly reason: string,
   ) {
-    super(`${field}: ${reason}`);
+    super(field === "" ? reason : `${field}: ${reason}`);
     this.name = "InvalidArgumentError";
   }
 
-  /** The same error with `prefix.` in front of the field path. */
+  /** The same error with `prefix` in front of the field path (`prefix.field`). */
   within(prefix: string): InvalidArgumentError {
-    return this.renamed(this.field ? `${prefix}.${this.field}` : prefix);
+    return this.at(
+      prefix === "" ? this.field : this.field === "" ? prefix : `${prefix}.${this.field}`,
+    );
   }
 
-  /** The same error for another field path (the API names fields as its messages do). */
-  renamed(field: string): InvalidArgumentError {
+  /** The same error (same class) for the field path `field`. */
+  protected at(field: string): InvalidArgumentError {
     return new InvalidArgumentError(field, this.reason);
   }
 }
@@ -39,7 +44,7 @@ export class InvalidArgumentError extends DomainError {
 /** Input over a configured limit (payload size): RESOURCE_EXHAUSTED, naming the field. */
 export class LimitExceededError extends InvalidArgumentError {
   override readonly kind = "resource_exhausted";
-  override renamed(field: string): LimitExceededError {
+  protected override at(field: string): LimitExceededError {
     return new LimitExceededError(field, this.reason);
   }
 }

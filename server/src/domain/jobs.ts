@@ -1,6 +1,7 @@
 /**
  * Schedulers and jobs as the domain sees them, and the validation of their plain fields.
- * Instants and durations are milliseconds. Pure: no I/O.
+ * Instants and durations are milliseconds. Pure: no I/O. Errors name the fields of the Job
+ * message (domain/fields.ts).
  */
 import { InvalidArgumentError, LimitExceededError } from "./errors.js";
 import type { TriggerSpec } from "./triggers/index.js";
@@ -129,37 +130,42 @@ export function checkPayload(
   }
 }
 
-export function checkSettings(s: JobSettings, prefix = ""): JobSettings {
+/** A job's settings (of a Job message, or of a scheduler's job_defaults). */
+export function checkSettings(s: JobSettings): JobSettings {
   if (!Number.isInteger(s.maxInstances) || s.maxInstances < 1 || s.maxInstances > 10_000) {
-    throw new InvalidArgumentError(
-      `${prefix}max_instances`,
-      "must be a whole number from 1 to 10000",
-    );
+    throw new InvalidArgumentError("max_instances", "must be a whole number from 1 to 10000");
   }
   if (
     s.misfireGraceTimeMs !== null &&
     (!Number.isFinite(s.misfireGraceTimeMs) || s.misfireGraceTimeMs < 0)
   ) {
     throw new InvalidArgumentError(
-      `${prefix}misfire_grace_time`,
+      "misfire_grace_time",
       "must be a duration >= 0, or unset for no limit",
     );
   }
   return s;
 }
 
+/** A job's retry policy; paths of the Job message (`retry_policy.max_attempts`). */
 export function checkRetry(r: RetryPolicy | null): RetryPolicy | null {
   if (r === null) return null;
   if (!Number.isInteger(r.maxAttempts) || r.maxAttempts < 1 || r.maxAttempts > 100) {
-    throw new InvalidArgumentError("retry.max_attempts", "must be a whole number from 1 to 100");
+    throw new InvalidArgumentError(
+      "retry_policy.max_attempts",
+      "must be a whole number from 1 to 100",
+    );
   }
   if (!(r.initialBackoffMs >= 0 && r.initialBackoffMs <= DAY))
-    throw new InvalidArgumentError("retry.initial_backoff", "must be from 0 to 1 day");
+    throw new InvalidArgumentError("retry_policy.initial_backoff", "must be from 0 to 1 day");
   if (!(r.maxBackoffMs >= r.initialBackoffMs && r.maxBackoffMs <= DAY)) {
-    throw new InvalidArgumentError("retry.max_backoff", "must be from initial_backoff to 1 day");
+    throw new InvalidArgumentError(
+      "retry_policy.max_backoff",
+      "must be from initial_backoff to 1 day",
+    );
   }
   if (!(r.multiplier >= 1 && r.multiplier <= 10)) {
-    throw new InvalidArgumentError("retry.backoff_multiplier", "must be from 1.0 to 10.0");
+    throw new InvalidArgumentError("retry_policy.backoff_multiplier", "must be from 1.0 to 10.0");
   }
   return r;
 }

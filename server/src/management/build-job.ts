@@ -1,6 +1,7 @@
 /**
  * Building a job from its input: validation of every field, the scheduler's defaults for what
- * the input leaves out, and the first fire time. Pure: the caller passes the time.
+ * the input leaves out, and the first fire time. Pure: the caller passes the time. Errors name
+ * the fields of the Job message (`trigger.cron.hour`, `retry_policy.max_attempts`).
  */
 import { InvalidArgumentError } from "../domain/errors.js";
 import {
@@ -14,11 +15,11 @@ import {
   type Limits,
   type Scheduler,
 } from "../domain/jobs.js";
+import { at, itemPath, joinPath, TRIGGER_KIND_FIELD } from "../domain/fields.js";
 import {
   compileTrigger,
   intervalMs,
   MAX_INSTANT,
-  type Trigger,
   type TriggerSpec,
 } from "../domain/triggers/index.js";
 import { sameJson } from "../lib/same-json.js";
@@ -49,13 +50,10 @@ export function buildJob(
         ? s.defaults.misfireGraceTimeMs
         : input.misfireGraceTimeMs,
   });
-  const spec = resolveTrigger(input.trigger, s.timezone, now);
-  let trigger: Trigger;
-  try {
-    trigger = compileTrigger(spec);
-  } catch (err) {
-    throw err instanceof InvalidArgumentError ? err.within("trigger") : err;
-  }
+  const { spec, trigger } = at("trigger", () => {
+    const spec = resolveTrigger(input.trigger, s.timezone, now);
+    return { spec, trigger: compileTrigger(spec) };
+  });
   const paused = input.paused ?? false;
   const nextRunTime = trigger.firstFireTime(now);
   if (checkSchedule && (nextRunTime === null || nextRunTime > MAX_INSTANT)) {
@@ -84,7 +82,7 @@ export function buildJob(
  * Fill what a caller may leave out: an empty time zone becomes the scheduler's, and an interval
  * without a start starts one interval from now (APScheduler's default), so its grid is fixed
  * when stored. With `previous` (the trigger being replaced), re-adding the same interval keeps
- * its grid.
+ * its grid. Errors name the fields of the Trigger message (`interval.seconds`).
  */
 export function resolveTrigger(
   spec: TriggerInput,
@@ -98,11 +96,13 @@ export function resolveTrigger(
       return {
         ...spec,
         triggers: spec.triggers.map((t, i) =>
-          resolveTrigger(
-            t,
-            timezone,
-            now,
-            previous?.type === spec.type ? previous.triggers[i] : undefined,
+          at(joinPath(TRIGGER_KIND_FIELD[spec.type], itemPath("triggers", i)), () =>
+            resolveTrigger(
+              t,
+              timezone,
+              now,
+              previous?.type === spec.type ? previous.triggers[i] : undefined,
+            ),
           ),
         ),
       };
@@ -115,7 +115,7 @@ export function resolveTrigger(
         const kept = { ...spec, timezone: tz, startDate: previous.startDate };
         if (sameJson(kept, previous)) return previous;
       }
-      return { ...spec, timezone: tz, startDate: now + intervalMs(spec) };
+      return { ...spec, timezone: tz, startDate: now + at("interval", () => intervalMs(spec)) };
     }
     default:
       return { ...spec, timezone: spec.timezone || timezone };

@@ -1,6 +1,7 @@
 /**
  * What a caller gives to add or change a job, before the scheduler's defaults and the trigger's
- * omitted parts are filled in (see build-job.ts).
+ * omitted parts are filled in (build-job.ts). Errors about it name the fields of the API's Job
+ * message (domain/fields.ts).
  */
 import type { JsonObject, JsonValue, JobSettings, RetryPolicy } from "../domain/jobs.js";
 import type { TriggerSpec } from "../domain/triggers/index.js";
@@ -27,23 +28,40 @@ export interface JobInput {
   readonly paused?: boolean | undefined;
 }
 
-/** Any subset of a job's input; ModifyJob reads the fields its mask names. */
+/**
+ * Any subset of a job's input; ModifyJob reads the fields its mask names (a trigger left
+ * undefined, or an empty handler, is unset).
+ */
 export type JobPatch = { readonly [K in keyof JobInput]?: JobInput[K] | undefined };
 
-/** Fields a modification may change (the API's field mask names, snake_case). */
-export const MODIFIABLE_FIELDS = [
-  "name",
-  "handler",
-  "trigger",
-  "args",
-  "kwargs",
-  "coalesce",
-  "max_instances",
-  "misfire_grace_time",
-  "timeout",
-  "retry",
-] as const;
-export type ModifiableField = (typeof MODIFIABLE_FIELDS)[number];
+/** The input fields a modification may change. */
+export type ModifiableField =
+  | "name"
+  | "handler"
+  | "trigger"
+  | "args"
+  | "kwargs"
+  | "coalesce"
+  | "maxInstances"
+  | "misfireGraceTime"
+  | "timeout"
+  | "retry";
+
+/** The paths a ModifyJob field mask may name (the Job message's), and the field each changes. */
+export const MODIFIABLE_FIELDS: Readonly<Record<string, ModifiableField>> = {
+  name: "name",
+  handler: "handler",
+  trigger: "trigger",
+  args: "args",
+  kwargs: "kwargs",
+  args_json: "args",
+  kwargs_json: "kwargs",
+  coalesce: "coalesce",
+  max_instances: "maxInstances",
+  misfire_grace_time: "misfireGraceTime",
+  timeout: "timeout",
+  retry_policy: "retry",
+};
 
 /** The server's defaults for new schedulers (configuration). */
 export interface ServerDefaults {

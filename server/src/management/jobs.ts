@@ -13,8 +13,9 @@ import {
   NotFoundError,
 } from "../domain/errors.js";
 import { jobEvent, schedulerEvent } from "../domain/events.js";
+import { at, itemPath, joinPath } from "../domain/fields.js";
 import { DEFAULT_LIMITS, checkId, type Job, type Limits, type Scheduler } from "../domain/jobs.js";
-import { compileTrigger } from "../domain/triggers/index.js";
+import { compileTrigger, triggerWarnings, type TriggerWarning } from "../domain/triggers/index.js";
 import { sameJson } from "../lib/same-json.js";
 import type { ListJobsQuery, Page, Store } from "../store/store.js";
 import { buildJob, resolveTrigger } from "./build-job.js";
@@ -26,80 +27,232 @@ import {
   type ModifiableField,
   type TriggerInput,
 } from "./job-input.js";
+import type { RunControl } from "./run-control.js";
 import { DEFAULT_SCHEDULER, type SchedulerManager } from "./schedulers.js";
 
-/** A job validated and built, ready to be added (see JobManager.prepareJob). */
-export interface PreparedJob {
+/** A job validated and built, ready to be added. */
+interface PreparedJob {
   readonly scheduler: Scheduler;
   readonly id: string;
   readonly input: JobInput;
   readonly now: number;
   readonly fresh: Job;
+  /** Where the job sits in the request (`job`, `jobs[2]`). */
+  readonly path: string;
 }
+
+export type AddOutcome = "created" | "replaced" | "kept";
+
+/** A job as a call left it, and the warnings of the trigger it was given (paths of the request). */
+export interface Added {
+  readonly job: Job;
+  readonly outcome: AddOutcome;
+  readonly warnings: readonly TriggerWarning[];
+}
+
+/** The most jobs one AddJobs call takes. */
+export const MAX_ADD_JOBS = 1000;
 
 export class JobManager {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly schedulers: SchedulerManager,
+    private readonly runs: Pick<RunControl, "jobRemoved">,
     private readonly limits: Limits = DEFAULT_LIMITS,
     /** This node's id, recorded in the events of the changes made through it. */
     private readonly nodeId = "local",
   ) {}
 
-  async addJob(
-    input: JobInput,
-    conflict: ConflictPolicy = "error",
-  ): Promise<{ job: Job; outcome: "created" | "replaced" | "kept" }> {
-    return this.addPrepared(await this.prepareJob(input), conflict);
-  }
-
-  /**
-   * Validates a job to add and builds it (its scheduler is created if new): the first half of
-   * AddJob, so that AddJobs can validate every job before it adds any.
-   */
-  async prepareJob(input: JobInput): Promise<PreparedJob> {
-    const scheduler = await this.schedulers.scheduler(input.scheduler ?? DEFAULT_SCHEDULER);
-    const id =
-      input.id === undefined || input.id === ""
-        ? randomUUID().replaceAll("-", "")
-        : checkId(input.id, "id", this.limits);
-    const now = this.clock.now();
-    return { scheduler, id, input, now, fresh: this.build(scheduler, id, input, now) };
+  /** AddJob: errors name the fields of the request (`job.trigger.cron.hour`). */
+  async addJob(job: JobInput, conflict: ConflictPolicy = "error"): Promise<Added> {
+    const p = await this.prepare(job, "job");
+    return at(p.path, () => this.add(p, conflict));
   }
 
   /**
    * AddJobs: validates every job first (an invalid one fails the call, adding nothing), then
    * adds each as AddJob would. With the `error` policy a job whose id exists is reported as
-   * `exists` (with the existing job) instead of failing the call.
+   * `exists` (with the existing job) instead of failing the call. Errors name the fields of the
+   * request (`jobs[2].handler`).
    */
   async addJobs(
-    prepared: readonly PreparedJob[],
+    jobs: readonly JobInput[],
     conflict: ConflictPolicy,
-  ): Promise<{ job: Job | null; outcome: "created" | "replaced" | "kept" | "exists" }[]> {
+  ): Promise<
+    { job: Job | null; outcome: AddOutcome | "exists"; warnings: readonly TriggerWarning[] }[]
+  > {
+    if (jobs.length === 0 || jobs.length > MAX_ADD_JOBS)
+      throw new InvalidArgumentError("jobs", `must hold 1 to ${String(MAX_ADD_JOBS)} jobs`);
+    const prepared: PreparedJob[] = [];
+    const seen = new Map<string, number>();
+    for (const [i, input] of jobs.entries()) {
+      const p = await this.prepare(input, itemPath("jobs", i));
+      const key = `${p.scheduler.name}\u0000${p.id}`;
+      const first = seen.get(key);
+      if (first !== undefined)
+        throw new InvalidArgumentError(`${p.path}.id`, `repeats ${itemPath("jobs", first)}.id`);
+      seen.set(key, i);
+      prepared.push(p);
+    }
     return Promise.all(
       prepared.map(async (p) => {
         try {
-          return await this.addPrepared(p, conflict);
+          return await at(p.path, () => this.add(p, conflict));
         } catch (err) {
           if (!(err instanceof AlreadyExistsError)) throw err;
           return {
             job: await this.store.getJob(p.scheduler.name, p.id),
             outcome: "exists" as const,
+            warnings: this.warnings(p.input.trigger, p.path),
           };
         }
       }),
     );
   }
 
-  private async addPrepared(
-    p: PreparedJob,
-    conflict: ConflictPolicy,
-  ): Promise<{ job: Job; outcome: "created" | "replaced" | "kept" }> {
+  async getJob(scheduler: string, jobId: string): Promise<Job> {
+    this.checkRef(scheduler, jobId);
+    const job = await this.store.getJob(scheduler, jobId);
+    if (!job) throw notFound(scheduler, jobId);
+    return job;
+  }
+
+  async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
+    if (query.scheduler !== undefined) checkId(query.scheduler, "scheduler", this.limits);
+    if (
+      !Number.isInteger(query.pageSize) ||
+      query.pageSize < 1 ||
+      query.pageSize > this.limits.maxPageSize
+    ) {
+      throw new InvalidArgumentError("page_size", `must be from 1 to ${this.limits.maxPageSize}`);
+    }
+    return await this.store.listJobs(query);
+  }
+
+  /**
+   * ModifyJob: change the fields of the job `job` names (scheduler, id) that `mask` names (the
+   * Job message's paths), taking their values from `job`. With `expectedVersion` the change
+   * applies only to that version (FAILED_PRECONDITION otherwise); without, it is retried on
+   * concurrent changes so that no update is lost. Errors name the fields of the request
+   * (`update_mask`, `job.trigger.cron.hour`).
+   */
+  async modifyJob(
+    job: JobPatch,
+    mask: readonly string[],
+    expectedVersion?: number,
+  ): Promise<{ job: Job; warnings: readonly TriggerWarning[] }> {
+    const fields = checkMask(mask);
+    const has = (f: ModifiableField) => fields.has(f);
+    if (has("trigger") && job.trigger === undefined)
+      throw new InvalidArgumentError("job.trigger", "cannot be unset");
+    if (has("handler") && !job.handler)
+      throw new InvalidArgumentError("job.handler", "cannot be unset");
+    const scheduler = job.scheduler || DEFAULT_SCHEDULER;
+    const id = job.id ?? "";
+    at("job", () => {
+      checkId(scheduler, "scheduler", this.limits);
+      checkId(id, "id", this.limits);
+    });
+    const modified = await this.updateJob(scheduler, id, expectedVersion, (current, sched, now) =>
+      at("job", () => {
+        const input = patched(current, job, has, sched);
+        const rebuilt = this.build(sched, current.id, input, now, has("trigger"));
+        // Keep the schedule unless the trigger changed.
+        return has("trigger") ? rebuilt : { ...rebuilt, nextRunTime: current.nextRunTime };
+      }),
+    );
+    const warnings =
+      has("trigger") && job.trigger !== undefined ? this.warnings(job.trigger, "job") : [];
+    return { job: modified, warnings };
+  }
+
+  /** RescheduleJob: errors name the fields of the request (`job_id`, `trigger.cron.hour`). */
+  async rescheduleJob(
+    scheduler: string,
+    jobId: string,
+    trigger: TriggerInput,
+    expectedVersion?: number,
+  ): Promise<{ job: Job; warnings: readonly TriggerWarning[] }> {
+    this.checkRef(scheduler, jobId);
+    const job = await this.updateJob(scheduler, jobId, expectedVersion, (current, sched, now) =>
+      this.build(sched, current.id, { ...current, trigger }, now),
+    );
+    return { job, warnings: this.warnings(trigger, "") };
+  }
+
+  pauseJob(scheduler: string, jobId: string): Promise<Job> {
+    this.checkRef(scheduler, jobId);
+    return this.updateJob(scheduler, jobId, undefined, (job) =>
+      job.paused ? job : { ...job, paused: true, nextRunTime: null },
+    );
+  }
+
+  /**
+   * Resume: the next fire time is computed from now (no catch-up of the paused period). A job
+   * whose trigger has no fire time left is removed instead (`removed: true`).
+   */
+  async resumeJob(scheduler: string, jobId: string): Promise<{ job: Job; removed: boolean }> {
+    this.checkRef(scheduler, jobId);
+    const job = await this.updateJob(scheduler, jobId, undefined, (job, _s, now) => {
+      if (!job.paused) return job;
+      return { ...job, paused: false, nextRunTime: compileTrigger(job.trigger).nextAtOrAfter(now) };
+    });
+    if (job.paused || job.nextRunTime !== null) return { job, removed: false };
+    // Only the version this call wrote: a change made meanwhile (a reschedule) wins.
+    const removed = await this.store.deleteJob(scheduler, jobId, job.version, (j) => [
+      jobEvent("job_removed", j, this.clock.now(), this.nodeId, "no fire time left"),
+    ]);
+    return { job, removed };
+  }
+
+  /** RemoveJob: the job, and its runs that have not started. */
+  async removeJob(scheduler: string, jobId: string): Promise<void> {
+    this.checkRef(scheduler, jobId);
+    const now = this.clock.now();
+    if (
+      !(await this.store.deleteJob(scheduler, jobId, undefined, (j) => [
+        jobEvent("job_removed", j, now, this.nodeId, "removed"),
+      ]))
+    )
+      throw notFound(scheduler, jobId);
+    await this.runs.jobRemoved(scheduler, jobId);
+  }
+
+  /** RemoveAllJobs: every job of a scheduler, and their runs that have not started. */
+  async removeAllJobs(scheduler: string): Promise<number> {
+    checkId(scheduler, "scheduler", this.limits);
+    const removed = await this.store.deleteAllJobs(scheduler, [
+      schedulerEvent("all_jobs_removed", scheduler, this.clock.now(), this.nodeId),
+    ]);
+    await this.runs.jobRemoved(scheduler, null);
+    return removed;
+  }
+
+  /**
+   * Validates a job to add (at `path` in the request) and builds it; its scheduler is created
+   * if new. The first half of adding, so that AddJobs can validate every job before it adds any.
+   */
+  private prepare(input: JobInput, path: string): Promise<PreparedJob> {
+    return at(path, async () => {
+      const scheduler = await this.schedulers.scheduler(input.scheduler ?? DEFAULT_SCHEDULER);
+      const id =
+        input.id === undefined || input.id === ""
+          ? randomUUID().replaceAll("-", "")
+          : checkId(input.id, "id", this.limits);
+      const now = this.clock.now();
+      const fresh = this.build(scheduler, id, input, now);
+      return { scheduler, id, input, now, fresh, path };
+    });
+  }
+
+  /** Adds a prepared job under the conflict policy; errors name the Job message's fields. */
+  private async add(p: PreparedJob, conflict: ConflictPolicy): Promise<Added> {
     const { scheduler, id, input, now, fresh } = p;
+    const warnings = this.warnings(input.trigger, p.path);
     for (;;) {
       if (await this.store.insertJob(fresh, [jobEvent("job_added", fresh, now, this.nodeId)]))
-        return { job: fresh, outcome: "created" };
+        return { job: fresh, outcome: "created", warnings };
       if (conflict === "error") {
         throw new AlreadyExistsError(
           `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler.name)}`,
@@ -107,22 +260,17 @@ export class JobManager {
       }
       if (conflict === "keep_existing") {
         const existing = await this.store.getJob(scheduler.name, id);
-        if (existing) return { job: existing, outcome: "kept" };
+        if (existing) return { job: existing, outcome: "kept", warnings };
         continue; // removed meanwhile: insert again
       }
       const replaced = await this.store.updateJob(
         scheduler.name,
         id,
         (existing) => {
-          const candidate = this.build(
-            scheduler,
-            id,
-            {
-              ...input,
-              trigger: resolveTrigger(input.trigger, scheduler.timezone, now, existing.trigger),
-            },
-            now,
+          const trigger = at("trigger", () =>
+            resolveTrigger(input.trigger, scheduler.timezone, now, existing.trigger),
           );
+          const candidate = this.build(scheduler, id, { ...input, trigger }, now);
           // A redeploy re-adding its jobs must not postpone them: keep the paused state, and the
           // schedule unless the trigger changed. An identical replacement writes nothing.
           const sameTrigger = sameJson(existing.trigger, candidate.trigger);
@@ -144,135 +292,9 @@ export class JobManager {
         now,
         (job) => [jobEvent("job_modified", job, now, this.nodeId)],
       );
-      if (replaced) return { job: replaced, outcome: "replaced" };
+      if (replaced) return { job: replaced, outcome: "replaced", warnings };
       // removed meanwhile: insert again
     }
-  }
-
-  async getJob(scheduler: string, id: string): Promise<Job> {
-    checkId(scheduler, "scheduler", this.limits);
-    checkId(id, "id", this.limits);
-    const job = await this.store.getJob(scheduler, id);
-    if (!job)
-      throw new NotFoundError(
-        `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
-      );
-    return job;
-  }
-
-  async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
-    if (query.scheduler !== undefined) checkId(query.scheduler, "scheduler", this.limits);
-    if (
-      !Number.isInteger(query.pageSize) ||
-      query.pageSize < 1 ||
-      query.pageSize > this.limits.maxPageSize
-    ) {
-      throw new InvalidArgumentError("page_size", `must be from 1 to ${this.limits.maxPageSize}`);
-    }
-    return await this.store.listJobs(query);
-  }
-
-  /**
-   * Change the fields named in `mask`, taking their values from `patch`. With `expectedVersion`
-   * the change applies only to that version (FAILED_PRECONDITION otherwise); without, it is
-   * retried on concurrent changes so that no update is lost.
-   */
-  async modifyJob(
-    scheduler: string,
-    id: string,
-    patch: JobPatch,
-    mask: readonly string[],
-    expectedVersion?: number,
-  ): Promise<Job> {
-    if (mask.length === 0)
-      throw new InvalidArgumentError(
-        "update_mask",
-        "names no field; give at least one of " + MODIFIABLE_FIELDS.join(", "),
-      );
-    for (const path of mask) {
-      if (!(MODIFIABLE_FIELDS as readonly string[]).includes(path)) {
-        throw new InvalidArgumentError(
-          "update_mask",
-          `cannot modify ${JSON.stringify(path)}; modifiable fields: ${MODIFIABLE_FIELDS.join(", ")}`,
-        );
-      }
-    }
-    return this.updateJob(scheduler, id, expectedVersion, (job, sched, now) => {
-      const has = (f: ModifiableField) => mask.includes(f);
-      const input: JobInput = {
-        name: has("name") ? (patch.name ?? "") : job.name,
-        handler: has("handler") ? (patch.handler ?? "") : job.handler,
-        trigger: has("trigger") ? (patch.trigger ?? job.trigger) : job.trigger,
-        args: has("args") ? (patch.args ?? []) : job.args,
-        kwargs: has("kwargs") ? (patch.kwargs ?? {}) : job.kwargs,
-        coalesce: has("coalesce") ? (patch.coalesce ?? sched.defaults.coalesce) : job.coalesce,
-        maxInstances: has("max_instances")
-          ? (patch.maxInstances ?? sched.defaults.maxInstances)
-          : job.maxInstances,
-        misfireGraceTimeMs: has("misfire_grace_time")
-          ? patch.misfireGraceTimeMs
-          : job.misfireGraceTimeMs,
-        timeoutMs: has("timeout") ? (patch.timeoutMs ?? null) : job.timeoutMs,
-        retry: has("retry") ? (patch.retry ?? null) : job.retry,
-        paused: job.paused,
-      };
-      const rebuilt = this.build(sched, job.id, input, now, has("trigger"));
-      // Keep the schedule unless the trigger changed.
-      return has("trigger") ? rebuilt : { ...rebuilt, nextRunTime: job.nextRunTime };
-    });
-  }
-
-  rescheduleJob(
-    scheduler: string,
-    id: string,
-    trigger: TriggerInput,
-    expectedVersion?: number,
-  ): Promise<Job> {
-    return this.modifyJob(scheduler, id, { trigger }, ["trigger"], expectedVersion);
-  }
-
-  pauseJob(scheduler: string, id: string): Promise<Job> {
-    return this.updateJob(scheduler, id, undefined, (job) =>
-      job.paused ? job : { ...job, paused: true, nextRunTime: null },
-    );
-  }
-
-  /**
-   * Resume: the next fire time is computed from now (no catch-up of the paused period). A job
-   * whose trigger has no fire time left is removed instead (`removed: true`).
-   */
-  async resumeJob(scheduler: string, id: string): Promise<{ job: Job; removed: boolean }> {
-    const job = await this.updateJob(scheduler, id, undefined, (job, _s, now) => {
-      if (!job.paused) return job;
-      return { ...job, paused: false, nextRunTime: compileTrigger(job.trigger).nextAtOrAfter(now) };
-    });
-    if (job.paused || job.nextRunTime !== null) return { job, removed: false };
-    // Only the version this call wrote: a change made meanwhile (a reschedule) wins.
-    const removed = await this.store.deleteJob(scheduler, id, job.version, (j) => [
-      jobEvent("job_removed", j, this.clock.now(), this.nodeId, "no fire time left"),
-    ]);
-    return { job, removed };
-  }
-
-  async removeJob(scheduler: string, id: string): Promise<void> {
-    checkId(scheduler, "scheduler", this.limits);
-    checkId(id, "id", this.limits);
-    const now = this.clock.now();
-    if (
-      !(await this.store.deleteJob(scheduler, id, undefined, (j) => [
-        jobEvent("job_removed", j, now, this.nodeId, "removed"),
-      ]))
-    )
-      throw new NotFoundError(
-        `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
-      );
-  }
-
-  removeAllJobs(scheduler: string): Promise<number> {
-    checkId(scheduler, "scheduler", this.limits);
-    return this.store.deleteAllJobs(scheduler, [
-      schedulerEvent("all_jobs_removed", scheduler, this.clock.now(), this.nodeId),
-    ]);
   }
 
   /**
@@ -286,8 +308,6 @@ export class JobManager {
     expectedVersion: number | undefined,
     change: (job: Job, s: Scheduler, now: number) => Job,
   ): Promise<Job> {
-    checkId(scheduler, "scheduler", this.limits);
-    checkId(id, "id", this.limits);
     // Read-only: a call on a job of an unknown scheduler must not create the scheduler.
     const sched = await this.schedulers.settingsOf(scheduler);
     const now = this.clock.now();
@@ -313,15 +333,76 @@ export class JobManager {
       now,
       (job) => [jobEvent("job_modified", job, now, this.nodeId)],
     );
-    if (!updated) {
-      throw new NotFoundError(
-        `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
-      );
-    }
+    if (!updated) throw notFound(scheduler, id);
     return updated;
+  }
+
+  /** A job named by `scheduler` and `job_id` (the fields of requests naming one). */
+  private checkRef(scheduler: string, jobId: string): void {
+    checkId(scheduler, "scheduler", this.limits);
+    checkId(jobId, "job_id", this.limits);
   }
 
   private build(s: Scheduler, id: string, input: JobInput, now: number, checkSchedule = true): Job {
     return buildJob(s, id, input, now, this.limits, checkSchedule);
   }
+
+  /** The warnings of a trigger given at `path` in the request (`job`, `jobs[2]`, or the request). */
+  private warnings(trigger: TriggerInput, path: string): TriggerWarning[] {
+    return triggerWarnings(trigger).map((w) => ({
+      ...w,
+      field: joinPath(path, joinPath("trigger", w.field)),
+    }));
+  }
+}
+
+function notFound(scheduler: string, jobId: string): NotFoundError {
+  return new NotFoundError(
+    `job ${JSON.stringify(jobId)} in scheduler ${JSON.stringify(scheduler)}`,
+  );
+}
+
+/** The fields a ModifyJob mask names; INVALID_ARGUMENT (`update_mask`) for an empty or unknown one. */
+function checkMask(mask: readonly string[]): Set<ModifiableField> {
+  const modifiable = Object.keys(MODIFIABLE_FIELDS).join(", ");
+  if (mask.length === 0)
+    throw new InvalidArgumentError(
+      "update_mask",
+      `is required: name at least one of ${modifiable}`,
+    );
+  return new Set(
+    mask.map((path) => {
+      const field = MODIFIABLE_FIELDS[path];
+      if (field === undefined)
+        throw new InvalidArgumentError(
+          "update_mask",
+          `cannot modify ${JSON.stringify(path)}; modifiable: ${modifiable}`,
+        );
+      return field;
+    }),
+  );
+}
+
+/** A job's input with the fields `has` names taken from `patch` (unset: the default). */
+function patched(
+  job: Job,
+  patch: JobPatch,
+  has: (f: ModifiableField) => boolean,
+  sched: Scheduler,
+): JobInput {
+  return {
+    name: has("name") ? (patch.name ?? "") : job.name,
+    handler: has("handler") ? (patch.handler ?? "") : job.handler,
+    trigger: has("trigger") ? (patch.trigger ?? job.trigger) : job.trigger,
+    args: has("args") ? (patch.args ?? []) : job.args,
+    kwargs: has("kwargs") ? (patch.kwargs ?? {}) : job.kwargs,
+    coalesce: has("coalesce") ? (patch.coalesce ?? sched.defaults.coalesce) : job.coalesce,
+    maxInstances: has("maxInstances")
+      ? (patch.maxInstances ?? sched.defaults.maxInstances)
+      : job.maxInstances,
+    misfireGraceTimeMs: has("misfireGraceTime") ? patch.misfireGraceTimeMs : job.misfireGraceTimeMs,
+    timeoutMs: has("timeout") ? (patch.timeoutMs ?? null) : job.timeoutMs,
+    retry: has("retry") ? (patch.retry ?? null) : job.retry,
+    paused: job.paused,
+  };
 }

@@ -2,10 +2,12 @@
  * Scheduler use cases: configure (time zone, job defaults), pause and resume, get and list; and
  * the scheduler settings the job use cases apply (created with the server defaults on first
  * use). Writes go through the store with compare-and-set versions, so that concurrent requests
- * on several nodes lose no update.
+ * on several nodes lose no update. Errors name the fields of the requests (`name`,
+ * `job_defaults.max_instances`).
  */
 import type { Clock } from "../clock.js";
-import { NotFoundError } from "../domain/errors.js";
+import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
+import { at } from "../domain/fields.js";
 import { schedulerEvent } from "../domain/events.js";
 import {
   DEFAULT_LIMITS,
@@ -17,10 +19,30 @@ import {
 } from "../domain/jobs.js";
 import { ZoneRules } from "../domain/triggers/index.js";
 import { sameJson } from "../lib/same-json.js";
-import type { Store } from "../store/store.js";
+import type { Page, Store } from "../store/store.js";
 import type { ServerDefaults } from "./job-input.js";
+import type { RunControl } from "./run-control.js";
 
 export const DEFAULT_SCHEDULER = "default";
+
+/** The paths a ConfigureScheduler field mask may name. */
+const MASK_PATHS = [
+  "timezone",
+  "job_defaults",
+  "job_defaults.coalesce",
+  "job_defaults.max_instances",
+  "job_defaults.misfire_grace_time",
+];
+
+export interface ConfigureSchedulerRequest {
+  readonly name: string;
+  /** undefined: unchanged (unless the mask names it). */
+  readonly timezone?: string | undefined;
+  /** The defaults given (each undefined: not given). */
+  readonly jobDefaults?: Partial<JobSettings> | undefined;
+  /** The paths of the field mask; empty: the fields given change. */
+  readonly updateMask?: readonly string[] | undefined;
+}
 
 /**
  * How long a node reuses a scheduler's settings (time zone, job defaults) for adding and
@@ -35,6 +57,7 @@ export class SchedulerManager {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly runs: Pick<RunControl, "resumingScheduler">,
     readonly defaults: ServerDefaults,
     private readonly limits: Limits = DEFAULT_LIMITS,
     /** This node's id, recorded in the events of the changes made through it. */
@@ -62,25 +85,81 @@ export class SchedulerManager {
     return found;
   }
 
-  listSchedulers(): Promise<Scheduler[]> {
-    return this.store.listSchedulers();
+  /** Schedulers in name order, a page at a time (the token: the last name of the page before). */
+  async listSchedulers(pageSize: number, pageToken: string): Promise<Page<Scheduler>> {
+    const all = await this.store.listSchedulers();
+    const after = pageToken ? Buffer.from(pageToken, "base64url").toString("utf8") : "";
+    const rest = all.filter((s) => s.name > after);
+    const items = rest.slice(0, pageSize);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextPageToken:
+        rest.length > pageSize && last ? Buffer.from(last.name).toString("base64url") : "",
+    };
   }
 
-  /** Change a scheduler's time zone, job defaults or paused state (creating it if needed). */
+  /**
+   * Change a scheduler's time zone or job defaults, creating it if needed. Without a mask, the
+   * fields given change; with one, exactly the fields it names do, and a named field left
+   * unset returns to the server default. Nothing is created or changed when the request is
+   * invalid.
+   */
   async configureScheduler(
-    name: string,
-    patch: {
-      timezone?: string | undefined;
-      defaults?: Partial<JobSettings> | undefined;
-      paused?: boolean | undefined;
-    },
+    req: ConfigureSchedulerRequest,
   ): Promise<{ scheduler: Scheduler; created: boolean }> {
-    const timezone =
-      patch.timezone === undefined ? undefined : ZoneRules.of(patch.timezone, "timezone").name;
-    return this.updateScheduler(name, (s) => {
-      const defaults = checkSettings({ ...s.defaults, ...patch.defaults }, "job_defaults.");
-      return { ...s, timezone: timezone ?? s.timezone, defaults, paused: patch.paused ?? s.paused };
-    });
+    checkId(req.name, "name", this.limits);
+    const given = req.jobDefaults ?? {};
+    const mask = req.updateMask ?? [];
+    for (const p of mask) {
+      if (!MASK_PATHS.includes(p))
+        throw new InvalidArgumentError(
+          "update_mask",
+          `unknown path ${JSON.stringify(p)}; allowed: ${MASK_PATHS.join(", ")}`,
+        );
+    }
+    let timezone = req.timezone;
+    let defaults: Partial<JobSettings> = given;
+    if (mask.length > 0) {
+      const server = this.defaults;
+      const pick = <K extends keyof JobSettings>(
+        path: string,
+        key: K,
+      ): JobSettings[K] | undefined =>
+        mask.includes(path) || mask.includes("job_defaults")
+          ? (given[key] ?? server.settings[key])
+          : undefined;
+      timezone = mask.includes("timezone") ? req.timezone || server.timezone : undefined;
+      defaults = {};
+      const c = pick("job_defaults.coalesce", "coalesce");
+      const m = pick("job_defaults.max_instances", "maxInstances");
+      const g = pick("job_defaults.misfire_grace_time", "misfireGraceTimeMs");
+      if (c !== undefined) defaults = { ...defaults, coalesce: c };
+      if (m !== undefined) defaults = { ...defaults, maxInstances: m };
+      if (g !== undefined) defaults = { ...defaults, misfireGraceTimeMs: g };
+    }
+    const zone = timezone === undefined ? undefined : ZoneRules.of(timezone, "timezone").name;
+    // Each field is checked on its own: refused before anything is created.
+    at("job_defaults", () => checkSettings({ ...this.defaults.settings, ...defaults }));
+    return this.updateScheduler(req.name, (s) => ({
+      ...s,
+      timezone: zone ?? s.timezone,
+      defaults: { ...s.defaults, ...defaults },
+    }));
+  }
+
+  async pauseScheduler(name: string): Promise<Scheduler> {
+    checkId(name, "name", this.limits);
+    return (await this.updateScheduler(name, (s) => ({ ...s, paused: true }))).scheduler;
+  }
+
+  async resumeScheduler(name: string): Promise<Scheduler> {
+    checkId(name, "name", this.limits);
+    const before = await this.store.getScheduler(name);
+    // While it is still paused (no claim touches it), withdraw the runs prepared before the
+    // pause (it began with its last change) for the fire times that passed during it.
+    if (before?.paused === true) await this.runs.resumingScheduler(name, before.updatedAt);
+    return (await this.updateScheduler(name, (s) => ({ ...s, paused: false }))).scheduler;
   }
 
   /** The scheduler, created with the server defaults if needed (`created`: by this call). */

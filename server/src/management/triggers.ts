@@ -1,17 +1,24 @@
 /** Trigger use cases that store nothing: previewing fire times. */
 import { InvalidArgumentError } from "../domain/errors.js";
-import { compileTrigger, fireTimes } from "../domain/triggers/index.js";
+import { at } from "../domain/fields.js";
+import { compileTrigger, fireTimes, ZoneRules } from "../domain/triggers/index.js";
 import { resolveTrigger } from "./build-job.js";
 import type { TriggerInput } from "./job-input.js";
 
-/** The next `count` fire times of a trigger after `after`; nothing is stored. */
+/**
+ * PreviewTrigger: the next `count` fire times of a trigger after `after`, an empty time zone in
+ * the trigger being `timezone`; nothing is stored. Errors name the fields of the request
+ * (`trigger.cron.hour`, `timezone`, `count`).
+ */
 export function previewTrigger(
-  input: TriggerInput,
+  trigger: TriggerInput,
   after: number,
   count: number,
   timezone: string,
 ): number[] {
   if (!Number.isInteger(count) || count < 1 || count > 100)
     throw new InvalidArgumentError("count", "must be from 1 to 100");
-  return fireTimes(compileTrigger(resolveTrigger(input, timezone, after)), after, count);
+  const zone = ZoneRules.of(timezone, "timezone").name;
+  const compiled = at("trigger", () => compileTrigger(resolveTrigger(trigger, zone, after)));
+  return fireTimes(compiled, after, count);
 }

@@ -16,7 +16,7 @@ describe("trigger warnings", () => {
   it("warns about a numeric day_of_week, naming the days it means", () => {
     const [w, ...rest] = triggerWarnings(cron({ day_of_week: "1-5", hour: 9 }));
     expect(rest).toEqual([]);
-    expect(w?.field).toBe("fields.day_of_week");
+    expect(w?.field).toBe("cron.day_of_week");
     expect(w?.message).toBe(
       '"1-5" numbers the days from 0 = Monday (the cron field form, as in APScheduler 3), so it means "tue-sat", not what crontab means by the same numbers (0 and 7 = Sunday). Write day names to say which days you mean (e.g. "mon-fri" for Monday to Friday), or use a crontab trigger for crontab numbering',
     );
@@ -56,7 +56,7 @@ describe("trigger warnings", () => {
       ],
     };
     expect(triggerWarnings(spec).map((w) => w.field)).toEqual([
-      "triggers[1].triggers[1].fields.day_of_week",
+      "any_of.triggers[1].all_of.triggers[1].cron.day_of_week",
     ]);
   });
 });

@@ -1,8 +1,12 @@
-/** Job messages: management input from a request's job, and jobs as the API answers them. */
+/**
+ * Job messages: management input from a request's job, and jobs as the API answers them. Errors
+ * name the request's fields: each conversion is given the path of its message in the request.
+ */
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
 import { ListValueSchema, durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { isDeepStrictEqual } from "node:util";
 import { InvalidArgumentError } from "../../domain/errors.js";
+import { joinPath } from "../../domain/fields.js";
 import type { Job, JsonObject, JsonValue, RetryPolicy } from "../../domain/jobs.js";
 import { parseJsonArray, parseJsonObject } from "../../domain/json.js";
 import type { JobInput, JobPatch } from "../../management/job-input.js";
@@ -16,12 +20,12 @@ import { misfireFromProto, misfireToProto } from "./misfire.js";
 import { nonNegativeMs, optionalTs, ts } from "./time.js";
 import { triggerFromProto, triggerToProto } from "./triggers.js";
 
-function retryFromProto(r: PbRetry | undefined): RetryPolicy | null {
+function retryFromProto(r: PbRetry | undefined, path: string): RetryPolicy | null {
   if (r === undefined) return null;
   return {
     maxAttempts: r.maxAttempts,
-    initialBackoffMs: nonNegativeMs(r.initialBackoff, "retry.initial_backoff") ?? 1000,
-    maxBackoffMs: nonNegativeMs(r.maxBackoff, "retry.max_backoff") ?? 300_000,
+    initialBackoffMs: nonNegativeMs(r.initialBackoff, joinPath(path, "initial_backoff")) ?? 1000,
+    maxBackoffMs: nonNegativeMs(r.maxBackoff, joinPath(path, "max_backoff")) ?? 300_000,
     multiplier: r.backoffMultiplier === 0 ? 2 : r.backoffMultiplier,
   };
 }
@@ -30,50 +34,58 @@ function retryFromProto(r: PbRetry | undefined): RetryPolicy | null {
  * A job's args from `args` or `args_json` (exact integers). Both may be set only when they hold
  * the same values, so that a job read from the server can be sent back as it is.
  */
-function argsFromProto(j: PbJob): JsonValue[] {
+function argsFromProto(j: PbJob, path: string): JsonValue[] {
   const fromList =
     j.args === undefined ? undefined : (toJson(ListValueSchema, j.args) as JsonValue[]);
   if (j.argsJson === "") return fromList ?? [];
-  const exact = parseJsonArray(j.argsJson, "args_json");
+  const field = joinPath(path, "args_json");
+  const exact = parseJsonArray(j.argsJson, field);
   if (fromList !== undefined && !isDeepStrictEqual(fromList, exact))
-    throw new InvalidArgumentError("args_json", "differs from args: set one of them, not both");
+    throw new InvalidArgumentError(field, "differs from args: set one of them, not both");
   return exact;
 }
 
 /** A job's kwargs from `kwargs` or `kwargs_json`, as argsFromProto. */
-function kwargsFromProto(j: PbJob): JsonObject {
+function kwargsFromProto(j: PbJob, path: string): JsonObject {
   if (j.kwargsJson === "") return j.kwargs ?? {};
-  const exact = parseJsonObject(j.kwargsJson, "kwargs_json");
+  const field = joinPath(path, "kwargs_json");
+  const exact = parseJsonObject(j.kwargsJson, field);
   if (j.kwargs !== undefined && !isDeepStrictEqual({ ...j.kwargs }, exact))
-    throw new InvalidArgumentError("kwargs_json", "differs from kwargs: set one of them, not both");
+    throw new InvalidArgumentError(field, "differs from kwargs: set one of them, not both");
   return exact;
 }
 
-/** The fields of a Job message as a partial management input (ModifyJob takes what the mask names). */
-export function jobPatchFromProto(j: PbJob): JobPatch {
+/**
+ * The fields of the Job message at `path` in a request (required) as a partial management
+ * input: ModifyJob takes what its mask names.
+ */
+export function jobPatchFromProto(j: PbJob | undefined, path: string): JobPatch {
+  if (j === undefined) throw new InvalidArgumentError(path, "is required");
   return {
     scheduler: j.scheduler || undefined,
     id: j.id || undefined,
     name: j.name || undefined,
     handler: j.handler,
-    trigger: j.trigger === undefined ? undefined : triggerFromProto(j.trigger, "trigger"),
-    args: argsFromProto(j),
-    kwargs: kwargsFromProto(j),
+    trigger:
+      j.trigger === undefined ? undefined : triggerFromProto(j.trigger, joinPath(path, "trigger")),
+    args: argsFromProto(j, path),
+    kwargs: kwargsFromProto(j, path),
     coalesce: j.coalesce,
     maxInstances: j.maxInstances,
-    misfireGraceTimeMs: misfireFromProto(j.misfireGraceTime, "misfire_grace_time"),
+    misfireGraceTimeMs: misfireFromProto(j.misfireGraceTime, joinPath(path, "misfire_grace_time")),
     timeoutMs: j.timeout === undefined ? undefined : durationMs(j.timeout),
-    retry: retryFromProto(j.retryPolicy),
+    retry: retryFromProto(j.retryPolicy, joinPath(path, "retry_policy")),
     paused: j.paused,
   };
 }
 
-/** The fields of a Job message as management input for AddJob (trigger required). */
-export function jobInputFromProto(j: PbJob): JobInput {
+/** The Job message at `path` in a request (required) as management input for AddJob. */
+export function jobInputFromProto(j: PbJob | undefined, path: string): JobInput {
+  const patch = jobPatchFromProto(j, path);
   return {
-    ...jobPatchFromProto(j),
-    handler: j.handler,
-    trigger: triggerFromProto(j.trigger, "trigger"),
+    ...patch,
+    handler: patch.handler ?? "",
+    trigger: triggerFromProto(j?.trigger, joinPath(path, "trigger")),
   };
 }
 

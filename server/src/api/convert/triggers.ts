@@ -1,7 +1,8 @@
-/** Trigger messages and the domain's trigger specs. */
+/** Trigger messages and the domain's trigger specs; errors name the request's fields. */
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "../../domain/errors.js";
+import { itemPath } from "../../domain/fields.js";
 import type { CronFields, TriggerSpec } from "../../domain/triggers/index.js";
 import {
   TriggerSchema,
@@ -87,7 +88,7 @@ export function triggerFromProto(t: PbTrigger | undefined, field: string): Trigg
       return {
         type: k.case === "allOf" ? "and" : "or",
         triggers: k.value.triggers.map((sub, i) =>
-          triggerFromProto(sub, `${field}.${key}.triggers[${i}]`),
+          triggerFromProto(sub, `${field}.${key}.${itemPath("triggers", i)}`),
         ),
         jitter,
       };
@@ -166,30 +167,5 @@ export function triggerToProto(spec: TriggerSpec): PbTrigger {
           value: { triggers: spec.triggers.map(triggerToProto) },
         },
       });
-  }
-}
-
-/** Translate a domain field path inside a trigger spec (`fields.hour`) to the proto's (`cron.hour`). */
-export function protoTriggerPath(spec: TriggerSpec, path: string): string {
-  if (path === "" || path === "jitter") return path;
-  if (path === "type") return "kind";
-  switch (spec.type) {
-    case "cron":
-      return `cron.${path.replace(/^fields\.?/, "")}`.replace(/\.$/, "");
-    case "crontab":
-      return `crontab.${path}`;
-    case "interval":
-      return path === "interval" ? "interval" : `interval.${path}`;
-    case "date":
-      return `date.${path}`;
-    case "and":
-    case "or": {
-      const key = spec.type === "and" ? "all_of" : "any_of";
-      const m = /^triggers\[(\d+)\]\.?(.*)$/.exec(path);
-      const sub = m ? spec.triggers[Number(m[1])] : undefined;
-      if (!m || sub === undefined) return `${key}.${path}`;
-      const rest = protoTriggerPath(sub, m[2] ?? "");
-      return `${key}.triggers[${m[1]}]${rest ? `.${rest}` : ""}`;
-    }
   }
 }

@@ -5,25 +5,17 @@ import { InvalidArgumentError } from "../../domain/errors.js";
 import { previewTrigger } from "../../management/triggers.js";
 import type { TriggerService } from "../../../../sdk/src/gen/metronome/v1/trigger_service_pb.js";
 import { msOf, ts } from "../convert/time.js";
-import { protoTriggerPath, triggerFromProto } from "../convert/triggers.js";
-import { withFields } from "./fields.js";
+import { triggerFromProto } from "../convert/triggers.js";
 
 export function triggerService(clock: Clock): Partial<ServiceImpl<typeof TriggerService>> {
   return {
-    async previewTrigger(req) {
+    previewTrigger(req) {
       const count = req.count === 0 ? 10 : req.count;
       if (count < 1 || count > 100)
         throw new InvalidArgumentError("count", "must be from 1 to 100 (0 means 10)");
-      const spec = await withFields(
-        () => triggerFromProto(req.trigger, "trigger"),
-        (f) => f,
-      );
+      const trigger = triggerFromProto(req.trigger, "trigger");
       const after = msOf(req.after) ?? clock.now();
-      const times = await withFields(
-        () => previewTrigger(spec, after, count, req.timezone || "UTC"),
-        (f) =>
-          f === "timezone" ? "timezone" : `trigger${f ? `.${protoTriggerPath(spec, f)}` : ""}`,
-      );
+      const times = previewTrigger(trigger, after, count, req.timezone || "UTC");
       return { fireTimes: times.map(ts) };
     },
   };

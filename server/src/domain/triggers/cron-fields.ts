@@ -90,7 +90,7 @@ const POSITION_RE = /^(1st|2nd|3rd|4th|5th|last)\s+([a-z]+)$/;
 function parseExpr(name: CronFieldName, text: string): Expr {
   const [min, max] = BOUNDS[name];
   const fail = (reason: string): never => {
-    throw new InvalidArgumentError(`fields.${name}`, reason);
+    throw new InvalidArgumentError(name, reason);
   };
   const stepOf = (raw: string | undefined): number => {
     if (raw === undefined) return 1;
@@ -158,20 +158,17 @@ function parseExpr(name: CronFieldName, text: string): Expr {
 function parseField(name: CronFieldName, value: string | number): Expr[] {
   if (typeof value === "number") {
     if (!Number.isInteger(value))
-      throw new InvalidArgumentError(`fields.${name}`, `${value} is not a whole number`);
+      throw new InvalidArgumentError(name, `${value} is not a whole number`);
     value = String(value);
   }
   if (typeof value !== "string")
-    throw new InvalidArgumentError(`fields.${name}`, "must be a string or a whole number");
+    throw new InvalidArgumentError(name, "must be a string or a whole number");
   const parts = value
     .toLowerCase()
     .split(",")
     .map((p) => p.trim());
   if (parts.some((p) => p === ""))
-    throw new InvalidArgumentError(
-      `fields.${name}`,
-      `empty expression in ${JSON.stringify(value)}`,
-    );
+    throw new InvalidArgumentError(name, `empty expression in ${JSON.stringify(value)}`);
   try {
     return parts.map((p) => parseExpr(name, p));
   } catch (err) {
@@ -234,7 +231,7 @@ export function effectiveCronFields(fields: CronFields): Record<CronFieldName, s
   for (const key of Object.keys(fields)) {
     if (!(CRON_FIELD_NAMES as readonly string[]).includes(key)) {
       throw new InvalidArgumentError(
-        `fields.${key}`,
+        key,
         `unknown field; expected one of ${CRON_FIELD_NAMES.join(", ")}`,
       );
     }
@@ -245,10 +242,7 @@ export function effectiveCronFields(fields: CronFields): Record<CronFieldName, s
   });
   if (lastGiven < 0) {
     // APScheduler reads no fields as "every second"; that is far more often a mistake.
-    throw new InvalidArgumentError(
-      "fields",
-      'give at least one field (for every second: second: "*")',
-    );
+    throw new InvalidArgumentError("", 'give at least one field (for every second: second: "*")');
   }
   const result = {} as Record<CronFieldName, string | number>;
   CRON_FIELD_NAMES.forEach((name, i) => {

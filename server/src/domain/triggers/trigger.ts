@@ -7,6 +7,7 @@
  * `nextFireTime(previous)` after each fire.
  */
 import { InvalidArgumentError } from "../errors.js";
+import { at, itemPath, TRIGGER_KIND_FIELD } from "../fields.js";
 import { type Calendar, MIN_YEAR, nextInstant, nextWall } from "./calendar.js";
 import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS, daysFromCivil } from "./civil.js";
 import { cronFieldsCalendar } from "./cron-fields.js";
@@ -224,7 +225,7 @@ function compileCalendar(
   if (start === null && end === null) {
     if (nextWall(calendar, daysFromCivil(MIN_YEAR, 1, 1) * DAY_MS) === null) {
       throw new InvalidArgumentError(
-        spec.type === "cron" ? "fields" : "expression",
+        spec.type === "cron" ? "" : "expression",
         "can never fire: no date matches every field",
       );
     }
@@ -264,9 +265,8 @@ export function intervalMs(
 
 function compileInterval(spec: IntervalTriggerSpec, jitterMs: number): Trigger {
   const period = intervalMs(spec);
-  if (period < 1) throw new InvalidArgumentError("interval", "must be longer than zero");
-  if (period > MAX_INTERVAL_MS)
-    throw new InvalidArgumentError("interval", "must be at most 100 years");
+  if (period < 1) throw new InvalidArgumentError("", "must be longer than zero");
+  if (period > MAX_INTERVAL_MS) throw new InvalidArgumentError("", "must be at most 100 years");
   const { start, end } = bounds(spec);
   if (start === null)
     throw new InvalidArgumentError("start_date", "is required for an interval trigger");
@@ -277,6 +277,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Validates and compiles one trigger of a tree. Field paths are the Trigger message's: `jitter`
+ * on the trigger, the rest inside its kind (`cron.hour`, `all_of.triggers[1].cron.hour`).
+ */
 function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean, budget: Budget): Trigger {
   if (!topLevel && spec.jitter !== undefined && spec.jitter !== null && spec.jitter !== 0) {
     throw new InvalidArgumentError(
@@ -285,10 +289,22 @@ function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean, budget: 
     );
   }
   const jitterMs = jitterOf(spec.jitter);
+  const kind = (TRIGGER_KIND_FIELD as Partial<Record<string, string>>)[spec.type];
+  if (kind === undefined) {
+    throw new InvalidArgumentError(
+      "kind",
+      `unknown trigger type ${JSON.stringify((spec as { type?: unknown }).type)}; expected cron, crontab, interval, date, and, or`,
+    );
+  }
+  return at(kind, () => compileKind(spec, jitterMs, depth, budget));
+}
+
+/** The kind-specific part of compileAt; paths relative to the kind's message. */
+function compileKind(spec: TriggerSpec, jitterMs: number, depth: number, budget: Budget): Trigger {
   switch (spec.type) {
     case "cron":
       if (!isPlainObject(spec.fields)) {
-        throw new InvalidArgumentError("fields", "must be an object of cron fields");
+        throw new InvalidArgumentError("", "must be an object of cron fields");
       }
       return compileCalendar(spec, cronFieldsCalendar(spec.fields), jitterMs);
     case "crontab":
@@ -317,13 +333,9 @@ function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean, budget: 
         );
       }
       const subs: readonly TriggerSpec[] = spec.triggers;
-      const parts = subs.map((sub, i) => {
-        try {
-          return compileAt(sub, depth + 1, false, budget);
-        } catch (err) {
-          throw err instanceof InvalidArgumentError ? err.within(`triggers[${i}]`) : err;
-        }
-      });
+      const parts = subs.map((sub, i) =>
+        at(itemPath("triggers", i), () => compileAt(sub, depth + 1, false, budget)),
+      );
       if (spec.type === "or") return new OrTrigger(spec, jitterMs, parts);
       const and = new AndTrigger(spec, jitterMs, parts, budget);
       budget.left = TRIGGER_LIMITS.maxAndRounds;
@@ -335,11 +347,6 @@ function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean, budget: 
       }
       return and;
     }
-    default:
-      throw new InvalidArgumentError(
-        "type",
-        `unknown trigger type ${JSON.stringify((spec as { type?: unknown }).type)}; expected cron, crontab, interval, date, and, or`,
-      );
   }
 }
 

@@ -4,9 +4,10 @@
  */
 import { numericWeekdaysAsNames } from "./cron-fields.js";
 import type { TriggerSpec } from "./spec.js";
+import { itemPath, TRIGGER_KIND_FIELD } from "../fields.js";
 
 export interface TriggerWarning {
-  /** The field inside the trigger spec (`fields.day_of_week`, `triggers[1].fields.day_of_week`). */
+  /** The field's path in the Trigger message (`cron.day_of_week`, `any_of.triggers[1].cron.day_of_week`). */
   readonly field: string;
   readonly message: string;
 }
@@ -25,7 +26,7 @@ export function triggerWarnings(spec: TriggerSpec, prefix = ""): TriggerWarning[
       if (names === null) return [];
       return [
         {
-          field: `${prefix}fields.day_of_week`,
+          field: `${prefix}cron.day_of_week`,
           message:
             `${JSON.stringify(String(dow))} numbers the days from 0 = Monday (the cron field form, as in APScheduler 3), so it means ${JSON.stringify(names)}, not what crontab means by the same numbers (0 and 7 = Sunday). ` +
             `Write day names to say which days you mean (e.g. "mon-fri" for Monday to Friday), or use a crontab trigger for crontab numbering`,
@@ -35,7 +36,7 @@ export function triggerWarnings(spec: TriggerSpec, prefix = ""): TriggerWarning[
     case "and":
     case "or":
       return spec.triggers.flatMap((t, i) =>
-        triggerWarnings(t, `${prefix}triggers[${String(i)}].`),
+        triggerWarnings(t, `${prefix}${TRIGGER_KIND_FIELD[spec.type]}.${itemPath("triggers", i)}.`),
       );
     default:
       return [];
