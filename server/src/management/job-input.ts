@@ -3,7 +3,15 @@
  * omitted parts are filled in (build-job.ts). Errors about it name the fields of the API's Job
  * message (domain/fields.ts).
  */
-import type { JsonObject, JsonValue, JobSettings, RetryPolicy } from "../domain/jobs.js";
+import { InvalidArgumentError } from "../domain/errors.js";
+import type {
+  Job,
+  JsonObject,
+  JsonValue,
+  JobSettings,
+  RetryPolicy,
+  Scheduler,
+} from "../domain/jobs.js";
 import type { TriggerSpec } from "../domain/triggers/index.js";
 
 export type ConflictPolicy = "error" | "replace" | "keep_existing";
@@ -62,6 +70,51 @@ export const MODIFIABLE_FIELDS: Readonly<Record<string, ModifiableField>> = {
   timeout: "timeout",
   retry_policy: "retry",
 };
+
+/** The fields a ModifyJob mask names; INVALID_ARGUMENT (`update_mask`) for an empty or unknown one. */
+export function checkMask(mask: readonly string[]): Set<ModifiableField> {
+  const modifiable = Object.keys(MODIFIABLE_FIELDS).join(", ");
+  if (mask.length === 0)
+    throw new InvalidArgumentError(
+      "update_mask",
+      `is required: name at least one of ${modifiable}`,
+    );
+  return new Set(
+    mask.map((path) => {
+      const field = MODIFIABLE_FIELDS[path];
+      if (field === undefined)
+        throw new InvalidArgumentError(
+          "update_mask",
+          `cannot modify ${JSON.stringify(path)}; modifiable: ${modifiable}`,
+        );
+      return field;
+    }),
+  );
+}
+
+/** A job's input with the fields `has` names taken from `patch` (unset: the default). */
+export function patched(
+  job: Job,
+  patch: JobPatch,
+  has: (f: ModifiableField) => boolean,
+  sched: Scheduler,
+): JobInput {
+  return {
+    name: has("name") ? (patch.name ?? "") : job.name,
+    handler: has("handler") ? (patch.handler ?? "") : job.handler,
+    trigger: has("trigger") ? (patch.trigger ?? job.trigger) : job.trigger,
+    args: has("args") ? (patch.args ?? []) : job.args,
+    kwargs: has("kwargs") ? (patch.kwargs ?? {}) : job.kwargs,
+    coalesce: has("coalesce") ? (patch.coalesce ?? sched.defaults.coalesce) : job.coalesce,
+    maxInstances: has("maxInstances")
+      ? (patch.maxInstances ?? sched.defaults.maxInstances)
+      : job.maxInstances,
+    misfireGraceTimeMs: has("misfireGraceTime") ? patch.misfireGraceTimeMs : job.misfireGraceTimeMs,
+    timeoutMs: has("timeout") ? (patch.timeoutMs ?? null) : job.timeoutMs,
+    retry: has("retry") ? (patch.retry ?? null) : job.retry,
+    paused: job.paused,
+  };
+}
 
 /** The server's defaults for new schedulers (configuration). */
 export interface ServerDefaults {

@@ -20,7 +20,8 @@ import { sameJson } from "../lib/same-json.js";
 import type { ListJobsQuery, Page, Store } from "../store/store.js";
 import { buildJob, resolveTrigger } from "./build-job.js";
 import {
-  MODIFIABLE_FIELDS,
+  checkMask,
+  patched,
   type ConflictPolicy,
   type JobInput,
   type JobPatch,
@@ -360,49 +361,4 @@ function notFound(scheduler: string, jobId: string): NotFoundError {
   return new NotFoundError(
     `job ${JSON.stringify(jobId)} in scheduler ${JSON.stringify(scheduler)}`,
   );
-}
-
-/** The fields a ModifyJob mask names; INVALID_ARGUMENT (`update_mask`) for an empty or unknown one. */
-function checkMask(mask: readonly string[]): Set<ModifiableField> {
-  const modifiable = Object.keys(MODIFIABLE_FIELDS).join(", ");
-  if (mask.length === 0)
-    throw new InvalidArgumentError(
-      "update_mask",
-      `is required: name at least one of ${modifiable}`,
-    );
-  return new Set(
-    mask.map((path) => {
-      const field = MODIFIABLE_FIELDS[path];
-      if (field === undefined)
-        throw new InvalidArgumentError(
-          "update_mask",
-          `cannot modify ${JSON.stringify(path)}; modifiable: ${modifiable}`,
-        );
-      return field;
-    }),
-  );
-}
-
-/** A job's input with the fields `has` names taken from `patch` (unset: the default). */
-function patched(
-  job: Job,
-  patch: JobPatch,
-  has: (f: ModifiableField) => boolean,
-  sched: Scheduler,
-): JobInput {
-  return {
-    name: has("name") ? (patch.name ?? "") : job.name,
-    handler: has("handler") ? (patch.handler ?? "") : job.handler,
-    trigger: has("trigger") ? (patch.trigger ?? job.trigger) : job.trigger,
-    args: has("args") ? (patch.args ?? []) : job.args,
-    kwargs: has("kwargs") ? (patch.kwargs ?? {}) : job.kwargs,
-    coalesce: has("coalesce") ? (patch.coalesce ?? sched.defaults.coalesce) : job.coalesce,
-    maxInstances: has("maxInstances")
-      ? (patch.maxInstances ?? sched.defaults.maxInstances)
-      : job.maxInstances,
-    misfireGraceTimeMs: has("misfireGraceTime") ? patch.misfireGraceTimeMs : job.misfireGraceTimeMs,
-    timeoutMs: has("timeout") ? (patch.timeoutMs ?? null) : job.timeoutMs,
-    retry: has("retry") ? (patch.retry ?? null) : job.retry,
-    paused: job.paused,
-  };
 }
