@@ -220,7 +220,7 @@ describe("job management", () => {
 describe("job management: review findings", () => {
   const store = SqliteStore.open(":memory:");
   const clock = new ManualClock(T0);
-  const { jobs, schedulers } = managers(store, clock);
+  const { jobs, schedulers, runs } = managers(store, clock);
   const every30s = { type: "interval" as const, seconds: 30, startDate: Number.NaN, timezone: "" };
 
   beforeAll(() => store.migrate());
@@ -277,6 +277,84 @@ describe("job management: review findings", () => {
       jobs.modifyJob({ scheduler: "ghost", id: "nope", name: "x" }, ["name"]),
     ).rejects.toBeInstanceOf(NotFoundError);
     await expect(schedulers.getScheduler("ghost")).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("cancels the runs of a removed job that have not started, with the job", async () => {
+    await jobs.addJob({ scheduler: "gone", id: "g1", handler: "a", trigger: daily230 });
+    await jobs.addJob({ scheduler: "gone", id: "g2", handler: "a", trigger: daily230 });
+    const one = await runs.runJobNow("gone", "g1");
+    const two = await runs.runJobNow("gone", "g2");
+    expect([one.status, two.status]).toEqual(["pending", "pending"]);
+    await jobs.removeJob("gone", "g1");
+    expect(await runs.getRun(one.id)).toMatchObject({ status: "cancelled" });
+    expect(await runs.getRun(two.id)).toMatchObject({ status: "pending" });
+    expect(await jobs.removeAllJobs("gone")).toBe(1);
+    expect(await runs.getRun(two.id)).toMatchObject({ status: "cancelled" });
+  });
+
+  it("creates nothing when a scheduler's configuration is refused", async () => {
+    for (const req of [
+      { name: "refused", jobDefaults: { maxInstances: 0 } },
+      { name: "refused", timezone: "Nowhere" },
+      { name: "refused", updateMask: ["paused"] },
+    ]) {
+      await expect(schedulers.configureScheduler(req)).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
+    await expect(schedulers.getScheduler("refused")).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("names the request's fields: AddJobs by index, ModifyJob and RescheduleJob", async () => {
+    const fieldOf = (p: Promise<unknown>) =>
+      p.then(
+        () => "accepted",
+        (err: unknown) => (err instanceof InvalidArgumentError ? err.field : String(err)),
+      );
+    const ok = { handler: "a", trigger: daily230 };
+    expect(await fieldOf(jobs.addJobs([], "error"))).toBe("jobs");
+    expect(
+      await fieldOf(
+        jobs.addJobs(
+          [
+            { id: "n0", ...ok },
+            {
+              id: "n1",
+              ...ok,
+              trigger: { type: "or", triggers: [every30s, { ...every30s, seconds: -1 }] },
+            },
+          ],
+          "error",
+        ),
+      ),
+    ).toBe("jobs[1].trigger.any_of.triggers[1].interval.seconds");
+    expect(
+      await fieldOf(
+        jobs.addJobs(
+          [
+            { id: "n0", ...ok },
+            { id: "n0", ...ok },
+          ],
+          "error",
+        ),
+      ),
+    ).toBe("jobs[1].id");
+    await jobs.addJob({ id: "m", ...ok });
+    expect(
+      await fieldOf(
+        jobs.modifyJob(
+          {
+            id: "m",
+            retry: { maxAttempts: 0, initialBackoffMs: 0, maxBackoffMs: 0, multiplier: 2 },
+          },
+          ["retry_policy"],
+        ),
+      ),
+    ).toBe("job.retry_policy.max_attempts");
+    expect(await fieldOf(jobs.modifyJob({ id: "m" }, ["trigger"]))).toBe("job.trigger");
+    expect(
+      await fieldOf(jobs.rescheduleJob("default", "m", { ...daily230, fields: { hour: 24 } })),
+    ).toBe("trigger.cron.hour");
+    expect(await fieldOf(jobs.rescheduleJob("default", "a b", daily230))).toBe("job_id");
+    expect(await fieldOf(runs.runJobNow("a b", "m"))).toBe("scheduler");
   });
 
   it("removes a resumed job whose trigger has no fire time left", async () => {

@@ -182,9 +182,9 @@ export class JobManager {
     return { job, warnings: this.warnings(trigger, "") };
   }
 
-  pauseJob(scheduler: string, jobId: string): Promise<Job> {
+  async pauseJob(scheduler: string, jobId: string): Promise<Job> {
     this.checkRef(scheduler, jobId);
-    return this.updateJob(scheduler, jobId, undefined, (job) =>
+    return await this.updateJob(scheduler, jobId, undefined, (job) =>
       job.paused ? job : { ...job, paused: true, nextRunTime: null },
     );
   }

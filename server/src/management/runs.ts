@@ -72,22 +72,22 @@ export class RunManager {
     };
   }
 
-  getRun(runId: string): Promise<Run> {
-    return this.runs.getRun(checkRunId(runId));
+  async getRun(runId: string): Promise<Run> {
+    return await this.runs.getRun(checkRunId(runId));
   }
 
-  cancelRun(runId: string, reason: string): Promise<Run> {
+  async cancelRun(runId: string, reason: string): Promise<Run> {
     if (Array.from(reason).length > MAX_REASON_CHARS)
       throw new InvalidArgumentError(
         "reason",
         `must be at most ${String(MAX_REASON_CHARS)} characters`,
       );
-    return this.runs.cancel(checkRunId(runId), reason);
+    return await this.runs.cancel(checkRunId(runId), reason);
   }
 
   /** A manual run of a job, now (RunJobNow). */
-  runJobNow(scheduler: string, jobId: string): Promise<Run> {
-    return this.runs.runNow(
+  async runJobNow(scheduler: string, jobId: string): Promise<Run> {
+    return await this.runs.runNow(
       checkId(scheduler, "scheduler", this.limits),
       checkId(jobId, "job_id", this.limits),
     );
