@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { CONFIG_KEYS, ConfigError, loadConfigFromProcess, type ConfigKey } from "./config.js";
+import { CONFIG_KEYS, type ConfigKey } from "./config/keys.js";
+import { ConfigError, loadConfigFromProcess } from "./config/load.js";
 import { describeFailure, evaluateCase, parseConformanceFile } from "./conformance/conformance.js";
 import { migrateOnly, serve } from "./main.js";
 import { VERSION } from "./version.js";
@@ -33,36 +34,31 @@ const program = new Command()
   .version(VERSION, "-v, --version", "print the version and exit")
   .showHelpAfterError();
 
-/** Command-line flags and the configuration keys they set (flags win over the environment). */
-const FLAGS: readonly (readonly [flag: string, key: ConfigKey])[] = [
-  ["--host <host>", "METRONOME_HOST"],
-  ["--port <port>", "METRONOME_PORT"],
-  ["--store <url>", "SCHEDULER__JOBSTORE_URL"],
-  ["--timezone <zone>", "SCHEDULER__TIMEZONE"],
-  ["--scheduler-enabled <bool>", "SCHEDULER__ENABLED"],
-  ["--log-level <level>", "METRONOME_LOG_LEVEL"],
-  ["--tls-cert <file>", "METRONOME_TLS_CERT"],
-  ["--tls-key <file>", "METRONOME_TLS_KEY"],
-  ["--migrate-on-start <bool>", "METRONOME_MIGRATE_ON_START"],
-  ["--node-id <id>", "METRONOME_NODE_ID"],
-  ["--event-retention <seconds>", "METRONOME_EVENT_RETENTION"],
-];
+/**
+ * Command-line flags and the configuration keys they set (flags win over the environment): the
+ * keys with a flag in the table of keys.
+ */
+const FLAGS: readonly (readonly [option: Option, key: ConfigKey])[] = CONFIG_KEYS.flatMap(
+  ({ key, flag, description, default: value }) =>
+    flag === undefined
+      ? []
+      : [
+          [
+            new Option(flag, `${description} (${key}${value ? `; default ${value}` : ""})`),
+            key,
+          ] as const,
+        ],
+);
 
 function withConfigFlags(cmd: Command): Command {
-  for (const [flag, key] of FLAGS) {
-    const doc = CONFIG_KEYS.find((k) => k.key === key);
-    cmd.addOption(new Option(flag, `${doc?.description ?? key} (${key})`));
-  }
+  for (const [option] of FLAGS) cmd.addOption(option);
   return cmd;
 }
 
 function configFrom(options: Record<string, string | undefined>) {
   const flags: Partial<Record<ConfigKey, string>> = {};
-  for (const [flag, key] of FLAGS) {
-    const name = (flag.split(" ")[0] ?? "")
-      .replace(/^--/, "")
-      .replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
-    const value = options[name];
+  for (const [option, key] of FLAGS) {
+    const value = options[option.attributeName()];
     if (value !== undefined) flags[key] = value;
   }
   return loadConfigFromProcess(flags);

@@ -2,7 +2,7 @@
  * The composition root of `metronome serve`: configuration, logger, node, signals.
  */
 import { systemClock } from "./clock.js";
-import type { Config } from "./config.js";
+import type { Config } from "./config/load.js";
 import { createLogger, defaultLogFormat, type Logger } from "./logger.js";
 import { startNode, type Node } from "./server.js";
 import { openStore } from "./store/open.js";

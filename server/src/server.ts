@@ -3,7 +3,7 @@
  * `main.ts` builds one from the configuration; tests build them on port 0.
  */
 import type { Clock } from "./clock.js";
-import type { Config } from "./config.js";
+import type { Config } from "./config/load.js";
 import { type Listener, listen } from "./api/listen.js";
 import { withProbes } from "./api/probes.js";
 import { apiHandler } from "./api/router.js";
@@ -14,7 +14,7 @@ import { JobManager } from "./management/jobs.js";
 import { RunManager } from "./management/runs.js";
 import { SchedulerManager } from "./management/schedulers.js";
 import { openStore } from "./store/open.js";
-import type { Job } from "./domain/jobs.js";
+import { DEFAULT_LIMITS, type Job } from "./domain/jobs.js";
 import type { Store } from "./store/store.js";
 import { Engine } from "./engine/engine.js";
 import { EventLog } from "./events/log.js";
@@ -102,7 +102,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     },
   });
   const limits = {
-    maxIdLength: 191,
+    maxIdLength: DEFAULT_LIMITS.maxIdLength,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     maxPageSize: config.limits.maxPageSize,
   };

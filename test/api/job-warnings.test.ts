@@ -8,7 +8,7 @@ import { status } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../server/src/clock.js";
-import { loadConfig } from "../../server/src/config.js";
+import { loadConfig } from "../../server/src/config/load.js";
 import { startNode, type Node } from "../../server/src/server.js";
 import { grpcJsClients, type GrpcJsClients, type Reply } from "../support/grpc-js.js";
 

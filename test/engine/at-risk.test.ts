@@ -13,7 +13,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Clock } from "../../server/src/clock.js";
 import { systemClock } from "../../server/src/clock.js";
-import { loadConfig } from "../../server/src/config.js";
+import { loadConfig } from "../../server/src/config/load.js";
 import { AT_RISK_REPEAT_MS } from "../../server/src/engine/engine.js";
 import { startNode, type Node } from "../../server/src/server.js";
 import { ManualClock } from "../support/clock.js";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../server/src/clock.js";
-import { loadConfig } from "../../server/src/config.js";
+import { loadConfig } from "../../server/src/config/load.js";
 import { createLogger } from "../../server/src/logger.js";
 import { startNode, type Node } from "../../server/src/server.js";
 import {

@@ -1,7 +1,7 @@
 /**
  * Start a real Metronome node in-process on 127.0.0.1:0 (HTTP/2 + HTTP/1.1), for API tests.
  */
-import { loadConfig } from "../../server/src/config.js";
+import { loadConfig } from "../../server/src/config/load.js";
 import { createLogger } from "../../server/src/logger.js";
 import { startNode, type Node } from "../../server/src/server.js";
 import { systemClock, type Clock } from "../../server/src/clock.js";

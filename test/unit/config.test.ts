@@ -1,16 +1,16 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { CONFIG_KEYS, type ConfigKey } from "../../server/src/config/keys.js";
 import {
-  CONFIG_KEYS,
   ConfigError,
   type Config,
-  type ConfigKey,
   type LoadConfigOptions,
   loadConfig,
   loadConfigFromProcess,
-} from "../../server/src/config.js";
+} from "../../server/src/config/load.js";
+import { repoRoot } from "../support/paths.js";
 
 const load = (env: Record<string, string | undefined>, more: Partial<LoadConfigOptions> = {}) =>
   loadConfig({ env, defaultNodeId: "test-node", ...more });
@@ -629,6 +629,45 @@ describe("CONFIG_KEYS", () => {
     }
     expect(Object.keys(env)).toHaveLength(19);
     expect(load(env)).toEqual(DEFAULTS);
+  });
+});
+
+describe("the README's configuration table", () => {
+  /** The rows of the table under `## Configuration`: cells without their backticks. */
+  function readmeRows(): string[][] {
+    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("\n## Configuration\n"));
+    const table = section.slice(section.indexOf("\n|")).split("\n\n")[0] ?? "";
+    return table
+      .trim()
+      .split("\n")
+      .slice(2) // header and rule
+      .map((line) =>
+        line
+          .slice(1, -1)
+          .split("|")
+          .map((cell) => cell.trim().replaceAll("`", "")),
+      );
+  }
+
+  it("lists every key, with the default and the flag of the table of keys", () => {
+    const documented = new Map<string, { default: string; flag: string }>();
+    for (const [keys = "", defaultCell = "", , flags = ""] of readmeRows()) {
+      // One row may document two keys (`A` / `B`), with a flag each.
+      const names = keys.split(" / ");
+      const flagNames = flags === "" ? [] : flags.split(" / ");
+      names.forEach((name, i) => {
+        documented.set(name, { default: defaultCell, flag: flagNames[i] ?? "" });
+      });
+    }
+    expect([...documented.keys()].sort()).toEqual(CONFIG_KEYS.map((k) => k.key).sort());
+    for (const info of CONFIG_KEYS) {
+      expect({ key: info.key, ...documented.get(info.key) }).toEqual({
+        key: info.key,
+        default: info.default,
+        flag: info.flag?.split(" ")[0] ?? "",
+      });
+    }
   });
 });
 

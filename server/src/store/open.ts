@@ -1,4 +1,4 @@
-import type { StoreConfig } from "../config.js";
+import type { StoreConfig } from "../config/store-url.js";
 import { MysqlStore } from "./mysql/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { Store } from "./store.js";
