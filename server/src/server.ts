@@ -1,12 +1,13 @@
 /**
- * A running Metronome node: store, management, API and listener, with an orderly stop.
- * `main.ts` builds one from the configuration; tests build them on port 0.
+ * A Metronome node: store, engine, event log, management and API, with an orderly stop;
+ * assembled by `openNode`, listening by `startNode`. `main.ts` starts one from the
+ * configuration; tests start them on port 0, or call one in process.
  */
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/load.js";
 import { type Listener, listen } from "./api/listen.js";
 import { withProbes } from "./api/probes.js";
-import { apiHandler } from "./api/router.js";
+import { apiHandler, type ApiDeps } from "./api/router.js";
 import { StoreMonitor } from "./api/services/health.js";
 import type { Logger } from "./logger.js";
 import type { ServerDefaults } from "./management/job-input.js";
@@ -22,13 +23,37 @@ import { EventHub } from "./events/hub.js";
 import { pendingMigrations } from "./store/migrations.js";
 import { VERSION } from "./version.js";
 
-export interface Node {
-  readonly listener: Listener;
+/**
+ * A node's parts, assembled and ready to serve but not listening: what the API serves
+ * (`api`), and its orderly start and stop. `startNode` listens with one; tests of the API that
+ * need no socket call it through a router transport (test/support/in-process.ts).
+ */
+export interface NodeCore {
   readonly store: Store;
   readonly engine: Engine;
   readonly jobs: JobManager;
+  readonly schedulers: SchedulerManager;
+  readonly runs: RunManager;
   readonly events: EventLog;
   readonly hub: EventHub;
+  /** Everything the API's router needs (api/router.ts). */
+  readonly api: ApiDeps;
+  /** Why the node is not ready to serve (`/readyz`), or null when it is. */
+  readonly readiness: () => Promise<string | null>;
+  /** Starts the event log and the engine. */
+  start(): void;
+  /** Releases a node that was never started (its subscriptions' hub, monitor and store). */
+  discard(): Promise<void>;
+  /**
+   * Ends subscriptions, drains the worker sessions, lets the runs in flight finish (up to the
+   * configured grace) while `close` closes the listener, then stops the engine and the event
+   * log and closes the store.
+   */
+  stop(options?: StopOptions, close?: (graceMs: number) => Promise<void>): Promise<void>;
+}
+
+export interface Node extends NodeCore {
+  readonly listener: Listener;
   /**
    * Stop accepting, let the runs this node's workers are running finish and open requests end
    * (up to the configured grace), end the worker sessions, close the store.
@@ -54,7 +79,8 @@ export function serverDefaults(config: Config): ServerDefaults {
   };
 }
 
-export async function startNode(config: Config, log: Logger, clock: Clock): Promise<Node> {
+/** Opens the store (migrating it when configured) and assembles a node on it, not listening. */
+export async function openNode(config: Config, log: Logger, clock: Clock): Promise<NodeCore> {
   const store = openStore(config.store);
   try {
     if (config.migrateOnStart) await store.migrate();
@@ -114,67 +140,55 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   let stopping = false;
   /** Migrations are only ever added: once the schema is current it stays so. */
   let schemaCurrent = config.migrateOnStart;
-  const readiness = async (): Promise<string | null> => {
-    if (stopping) return "the node is stopping";
-    if (!(await monitor.check())) return "the job store is unavailable";
-    if (!schemaCurrent) {
-      const pending = await pendingMigrations(store.engineDb());
-      if (pending > 0)
-        return `${String(pending)} database migration${pending === 1 ? "" : "s"} not applied (run metronome migrate)`;
-      schemaCurrent = true;
-    }
-    return null;
-  };
-  const api = apiHandler({
-    jobs,
-    schedulers,
-    runs,
-    engine,
-    clock,
-    log,
-    monitor,
-    hub,
-    maxPageSize: config.limits.maxPageSize,
-    maxPayloadBytes: config.limits.maxPayloadBytes,
-    authTokens: config.server.authTokens,
-  });
-  let listener: Listener;
-  try {
-    listener = await listen(withProbes(api, readiness), {
-      host: config.server.host,
-      port: config.server.port,
-      tls: config.server.tls ?? undefined,
-      onError: (err) => {
-        log.error({ err }, "listener error");
-      },
-    });
-  } catch (err) {
-    monitor.stop();
-    await hub.stop();
-    await store.close();
-    throw err;
-  }
-  events.start();
-  engine.start();
-  log.info(
-    { version: VERSION, address: listener.address, store: config.store.kind, pid: process.pid },
-    "metronome listening",
-  );
   return {
-    listener,
     store,
     engine,
     jobs,
+    schedulers,
+    runs,
     events,
     hub,
-    stop: async (options = {}) => {
+    api: {
+      jobs,
+      schedulers,
+      runs,
+      engine,
+      clock,
+      log,
+      monitor,
+      hub,
+      maxPageSize: config.limits.maxPageSize,
+      maxPayloadBytes: config.limits.maxPayloadBytes,
+      authTokens: config.server.authTokens,
+    },
+    readiness: async () => {
+      if (stopping) return "the node is stopping";
+      if (!(await monitor.check())) return "the job store is unavailable";
+      if (!schemaCurrent) {
+        const pending = await pendingMigrations(store.engineDb());
+        if (pending > 0)
+          return `${String(pending)} database migration${pending === 1 ? "" : "s"} not applied (run metronome migrate)`;
+        schemaCurrent = true;
+      }
+      return null;
+    },
+    start: () => {
+      events.start();
+      engine.start();
+    },
+    discard: async () => {
+      monitor.stop();
+      await hub.stop();
+      await store.close();
+    },
+    stop: async (options = {}, close = () => Promise.resolve()) => {
       stopping = true;
       const graceMs = config.server.shutdownGraceSeconds * 1000;
       // Subscriptions end first (their streams would hold the listener open for the grace).
       await hub.stop();
       // No new runs for this node's workers; those they are running may finish within the grace.
       engine.drainSessions();
-      const closed = listener.close(graceMs);
+      const closed = close(graceMs);
       const running = engine.runsInFlight();
       if (running > 0) {
         if (options.waiting) options.waiting(running, graceMs);
@@ -202,6 +216,35 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
       await store.close();
       log.info("metronome stopped");
     },
+  };
+}
+
+/** A node listening on the configured address: every protocol, and the probes. */
+export async function startNode(config: Config, log: Logger, clock: Clock): Promise<Node> {
+  const core = await openNode(config, log, clock);
+  let listener: Listener;
+  try {
+    listener = await listen(withProbes(apiHandler(core.api), core.readiness), {
+      host: config.server.host,
+      port: config.server.port,
+      tls: config.server.tls ?? undefined,
+      onError: (err) => {
+        log.error({ err }, "listener error");
+      },
+    });
+  } catch (err) {
+    await core.discard();
+    throw err;
+  }
+  core.start();
+  log.info(
+    { version: VERSION, address: listener.address, store: config.store.kind, pid: process.pid },
+    "metronome listening",
+  );
+  return {
+    ...core,
+    listener,
+    stop: (options = {}) => core.stop(options, (graceMs) => listener.close(graceMs)),
   };
 }
 

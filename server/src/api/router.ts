@@ -1,5 +1,8 @@
-/** The Connect router: every service on one handler (gRPC, gRPC-Web and Connect). */
-import type { ConnectRouter } from "@connectrpc/connect";
+/**
+ * The Connect router: every service on one handler (gRPC, gRPC-Web and Connect). Building it is
+ * separate from listening (api/listen.ts): tests call it in process through a router transport.
+ */
+import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
@@ -69,9 +72,9 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
   };
 }
 
-export function apiHandler(deps: ApiDeps): RequestHandler {
-  return connectNodeAdapter({
-    routes: routes(deps),
+/** How the router treats every call: the same for the listener and for an in-process transport. */
+export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
+  return {
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
     interceptors: [requestInterceptor(deps.log, deps.authTokens)],
     // A misspelt JSON field is an error naming it, not silently dropped data.
@@ -82,5 +85,10 @@ export function apiHandler(deps: ApiDeps): RequestHandler {
     compressMinBytes: Number.POSITIVE_INFINITY,
     // The largest request is a job with its payload; decompressed bodies count too.
     readMaxBytes: deps.maxPayloadBytes * 4 + 65_536,
-  });
+  };
+}
+
+/** The API as a Node request handler, for the listener. */
+export function apiHandler(deps: ApiDeps): RequestHandler {
+  return connectNodeAdapter({ routes: routes(deps), ...routerOptions(deps) });
 }
