@@ -76,7 +76,7 @@ describe("npm run -s conformance -- FILE", () => {
     expect(code).not.toBe(0);
     expect(lines).toEqual([
       'wrong-1: expected ["2026-01-01T10:00:00Z"] got ["2026-01-01T09:00:00Z"]',
-      'invalid-1: expected [] got error: expression: hour field "25": 25 is out of range 0-23',
+      'invalid-1: expected [] got error: crontab.expression: hour field "25": 25 is out of range 0-23',
       "2 passed, 2 failed",
     ]);
   });

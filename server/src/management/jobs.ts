@@ -92,7 +92,10 @@ export class JobManager {
       const key = `${p.scheduler.name}\u0000${p.id}`;
       const first = seen.get(key);
       if (first !== undefined)
-        throw new InvalidArgumentError(`${p.path}.id`, `repeats ${itemPath("jobs", first)}.id`);
+        throw new InvalidArgumentError(
+          joinPath(p.path, "id"),
+          `repeats ${itemPath("jobs", first)}.id`,
+        );
       seen.set(key, i);
       prepared.push(p);
     }
