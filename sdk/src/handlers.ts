@@ -12,7 +12,7 @@
  * ```
  */
 import type { JsonValue } from "@bufbuild/protobuf";
-import type { RunContext } from "./worker.js";
+import type { RunContext } from "./worker/worker.js";
 
 /** Positional arguments: a JSON array. */
 export type Args = readonly JsonValue[];

@@ -13,11 +13,11 @@ export {
   type StopOptions,
   type WorkerEvents,
   type WorkerOptions,
-} from "./worker.js";
+} from "./worker/worker.js";
 export { NonRetryableError, RunAbortedError, type AbortKind } from "./errors.js";
 export type { LogFn, WorkerLogger } from "./logger.js";
 export { SDK_NAME, SDK_VERSION } from "./version.js";
-export { MetronomeClient, type ClientOptions } from "./client.js";
+export { MetronomeClient, type ClientOptions } from "./client/client.js";
 export {
   Scheduler,
   type AddJobSpec,
@@ -27,8 +27,8 @@ export {
   type OptionsArg,
   type SchedulerSettings,
   type StringModeOptions,
-} from "./scheduler.js";
-export { SchedulerManager, DEFAULT_URL } from "./manager.js";
+} from "./client/scheduler.js";
+export { SchedulerManager, DEFAULT_URL } from "./client/manager.js";
 export {
   defineHandler,
   type Args,
@@ -36,8 +36,8 @@ export {
   type HandlerFn,
   type Kwargs,
 } from "./handlers.js";
-export type { Job, JobOptions, JobSettings, RetryOptions } from "./jobs.js";
-export type { Run } from "./runs.js";
+export type { Job, JobOptions, JobSettings, RetryOptions } from "./client/jobs.js";
+export type { Run } from "./client/runs.js";
 export {
   AndTrigger,
   CronTrigger,
@@ -54,7 +54,7 @@ export {
   type IntervalFields,
   type TriggerFields,
   type TriggerKind,
-} from "./triggers.js";
+} from "./client/triggers.js";
 export {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -67,7 +67,7 @@ export {
   UnauthenticatedError,
   UnavailableError,
   toMetronomeError,
-} from "./client-errors.js";
+} from "./rpc-errors.js";
 export { briefError, exitOnError } from "./exit-on-error.js";
 export {
   EventStream,
@@ -104,4 +104,4 @@ export {
   type SchedulerEvent,
   type SubscribeOptions,
   type WorkerEvent,
-} from "./events.js";
+} from "./client/events.js";

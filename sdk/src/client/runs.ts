@@ -3,7 +3,7 @@ import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { JsonValue } from "@bufbuild/protobuf";
-import { RunStatus, type Run as PbRun } from "./gen/metronome/v1/run_pb.js";
+import { RunStatus, type Run as PbRun } from "../gen/metronome/v1/run_pb.js";
 import type { RunStatusName } from "./events.js";
 
 /**

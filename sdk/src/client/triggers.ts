@@ -7,7 +7,7 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { Trigger as PbTrigger, TriggerSchema } from "./gen/metronome/v1/trigger_pb.js";
+import type { Trigger as PbTrigger, TriggerSchema } from "../gen/metronome/v1/trigger_pb.js";
 
 /** An instant: a Date, epoch milliseconds, or an ISO 8601 string with an offset. */
 export type Instant = Date | number | string;

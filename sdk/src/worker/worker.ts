@@ -16,7 +16,7 @@
  * - the connection loop: one session at a time, reconnecting with exponential backoff and full
  *   jitter; handlers keep running across reconnections.
  */
-import type { HandlerDef } from "./handlers.js";
+import type { HandlerDef } from "../handlers.js";
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { create, fromJson, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
@@ -29,7 +29,7 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
-import { RunStatus } from "./gen/metronome/v1/run_pb.js";
+import { RunStatus } from "../gen/metronome/v1/run_pb.js";
 import {
   CancellationReason,
   ResultRejectionReason,
@@ -43,13 +43,13 @@ import {
   type SessionRequest,
   type SessionResponse,
   type SessionWelcome,
-} from "./gen/metronome/v1/worker_service_pb.js";
-import { MetronomeError, toMetronomeError } from "./client-errors.js";
-import { RunAbortedError, reportError, type AbortKind, type ErrorReport } from "./errors.js";
-import { toJsonValue } from "./json.js";
-import { childLogger, defaultLogger, type WorkerLogger } from "./logger.js";
+} from "../gen/metronome/v1/worker_service_pb.js";
+import { MetronomeError, toMetronomeError } from "../rpc-errors.js";
+import { RunAbortedError, reportError, type AbortKind, type ErrorReport } from "../errors.js";
+import { toJsonValue } from "../json.js";
+import { childLogger, defaultLogger, type WorkerLogger } from "../logger.js";
 import { RequestQueue } from "./request-queue.js";
-import { SDK_NAME, SDK_VERSION } from "./version.js";
+import { SDK_NAME, SDK_VERSION } from "../version.js";
 
 /** A handler: called with the job's args and kwargs; its return value (JSON) is the result. */
 export type Handler = (args: JsonValue[], kwargs: JsonObject, ctx: RunContext) => unknown;

@@ -9,10 +9,10 @@ import { toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { JsonValue } from "@bufbuild/protobuf";
-import { EventType as PbEventType, type Event as PbEvent } from "./gen/metronome/v1/event_pb.js";
-import type { EventService, SubscribeResponse } from "./gen/metronome/v1/event_service_pb.js";
-import { RunStatus as PbRunStatus } from "./gen/metronome/v1/run_pb.js";
-import { toMetronomeError } from "./client-errors.js";
+import { EventType as PbEventType, type Event as PbEvent } from "../gen/metronome/v1/event_pb.js";
+import type { EventService, SubscribeResponse } from "../gen/metronome/v1/event_service_pb.js";
+import { RunStatus as PbRunStatus } from "../gen/metronome/v1/run_pb.js";
+import { toMetronomeError } from "../rpc-errors.js";
 
 /** The event types (APScheduler's EVENT_* names, lower case). */
 export type EventTypeName =

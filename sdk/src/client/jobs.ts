@@ -14,8 +14,8 @@ import type {
   Job as PbJob,
   MisfireGraceTimeSchema,
   RetryPolicySchema,
-} from "./gen/metronome/v1/job_pb.js";
-import type { Args, Kwargs } from "./handlers.js";
+} from "../gen/metronome/v1/job_pb.js";
+import type { Args, Kwargs } from "../handlers.js";
 import { triggerFromProto, type Trigger } from "./triggers.js";
 
 /** How failed attempts are retried (times in seconds). */

@@ -12,7 +12,7 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { MetronomeClient } from "./client.js";
-import { AlreadyExistsError, NotFoundError, toMetronomeError } from "./client-errors.js";
+import { AlreadyExistsError, NotFoundError, toMetronomeError } from "../rpc-errors.js";
 import {
   EVENT_ALL,
   eventCode,
@@ -21,9 +21,9 @@ import {
   type MetronomeEvent,
   type RunStatusName,
 } from "./events.js";
-import type { Job as PbJob, JobSchema } from "./gen/metronome/v1/job_pb.js";
-import { ConflictPolicy, JobOrder } from "./gen/metronome/v1/job_service_pb.js";
-import type { Args, HandlerDef, Kwargs } from "./handlers.js";
+import type { Job as PbJob, JobSchema } from "../gen/metronome/v1/job_pb.js";
+import { ConflictPolicy, JobOrder } from "../gen/metronome/v1/job_service_pb.js";
+import type { Args, HandlerDef, Kwargs } from "../handlers.js";
 import {
   argsToProto,
   jobFromProto,
@@ -33,7 +33,7 @@ import {
   type JobOptions,
   type JobSettings,
 } from "./jobs.js";
-import { childLogger, type WorkerLogger } from "./logger.js";
+import { childLogger, type WorkerLogger } from "../logger.js";
 import { RUN_STATUS, runFromProto, type Run } from "./runs.js";
 import { Trigger, triggerOf, type TriggerFields, type TriggerKind } from "./triggers.js";
 

@@ -4,14 +4,14 @@
  */
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
-import { EventService } from "./gen/metronome/v1/event_service_pb.js";
-import { JobService } from "./gen/metronome/v1/job_service_pb.js";
-import { RunService } from "./gen/metronome/v1/run_service_pb.js";
-import { SchedulerService } from "./gen/metronome/v1/scheduler_service_pb.js";
-import { TriggerService } from "./gen/metronome/v1/trigger_service_pb.js";
+import { EventService } from "../gen/metronome/v1/event_service_pb.js";
+import { JobService } from "../gen/metronome/v1/job_service_pb.js";
+import { RunService } from "../gen/metronome/v1/run_service_pb.js";
+import { SchedulerService } from "../gen/metronome/v1/scheduler_service_pb.js";
+import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
 import { EventStream, type SubscribeOptions } from "./events.js";
 import { Scheduler, type SchedulerSettings } from "./scheduler.js";
-import { defaultLogger, type WorkerLogger } from "./logger.js";
+import { defaultLogger, type WorkerLogger } from "../logger.js";
 
 export interface ClientOptions {
   /** The server, e.g. `http://127.0.0.1:8080` (gRPC over HTTP/2; `https://` for TLS). */
