@@ -7,9 +7,7 @@ export {
   Worker,
   type ConnectedEvent,
   type DisconnectedEvent,
-  type Handler,
   type HandlerOptions,
-  type RunContext,
   type StopOptions,
   type WorkerEvents,
   type WorkerOptions,
@@ -32,9 +30,11 @@ export { SchedulerManager, DEFAULT_URL } from "./client/manager.js";
 export {
   defineHandler,
   type Args,
+  type Handler,
   type HandlerDef,
   type HandlerFn,
   type Kwargs,
+  type RunContext,
 } from "./handlers.js";
 export type { Job, JobOptions, JobSettings, RetryOptions } from "./client/jobs.js";
 export type { Run } from "./client/runs.js";

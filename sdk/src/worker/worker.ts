@@ -16,10 +16,10 @@
  * - the connection loop: one session at a time, reconnecting with exponential backoff and full
  *   jitter; handlers keep running across reconnections.
  */
-import type { HandlerDef } from "../handlers.js";
+import type { Handler, HandlerDef, RunContext } from "../handlers.js";
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
-import { create, fromJson, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import {
   ListValueSchema,
   ValueSchema,
@@ -51,47 +51,10 @@ import { childLogger, defaultLogger, type WorkerLogger } from "../logger.js";
 import { RequestQueue } from "./request-queue.js";
 import { SDK_NAME, SDK_VERSION } from "../version.js";
 
-/** A handler: called with the job's args and kwargs; its return value (JSON) is the result. */
-export type Handler = (args: JsonValue[], kwargs: JsonObject, ctx: RunContext) => unknown;
-
 /** Options of `Worker.register`. */
 export interface HandlerOptions {
   /** The most runs of this handler executed at once (1 to 10,000). Unset: only the total. */
   concurrency?: number | undefined;
-}
-
-/** What a handler knows about the run it executes. */
-export interface RunContext {
-  /**
-   * Fires when the run must stop: cancelled, timed out, lease lost, or `stop()`'s grace ran
-   * out. `signal.reason` is a `RunAbortedError` saying which. Pass it to fetch, database drivers…
-   */
-  readonly signal: AbortSignal;
-  readonly runId: string;
-  /** 1 for the first delivery, one more for each retry. */
-  readonly attempt: number;
-  /** The job's total attempts (1 without a retry policy): `attempt === maxAttempts` is the last. */
-  readonly maxAttempts: number;
-  readonly scheduler: string;
-  readonly jobId: string;
-  readonly jobName: string;
-  readonly handler: string;
-  /** The nominal fire time (before jitter); for a manual run, when it was requested. */
-  readonly scheduledTime: Date;
-  /** When the run became due (scheduled time plus jitter). */
-  readonly fireTime: Date;
-  /** True for a run started with RunJobNow. */
-  readonly manual: boolean;
-  /** The job's timeout for this attempt, counted by the server from the assignment; null: none. */
-  readonly timeoutMs: number | null;
-  /** The worker's logger with `runId`, `attempt`, `handler` and `jobId` bound. */
-  readonly log: WorkerLogger;
-  /**
-   * Queues a heartbeat for all held leases now instead of at the next interval (e.g. after a long
-   * synchronous stretch). Resolves once queued; does nothing while disconnected, since the next
-   * session resumes the leases anyway.
-   */
-  heartbeat(): Promise<void>;
 }
 
 /** Options of `new Worker()`. Exactly one of `baseUrl` and `transport` is required. */
