@@ -8,9 +8,11 @@ export {
   type ConnectedEvent,
   type DisconnectedEvent,
   type HandlerOptions,
+  type StateChange,
   type StopOptions,
   type WorkerEvents,
   type WorkerOptions,
+  type WorkerState,
 } from "./worker/worker.js";
 export { NonRetryableError, RunAbortedError, type AbortKind } from "./errors.js";
 export type { LogFn, WorkerLogger } from "./logger.js";

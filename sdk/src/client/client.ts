@@ -2,8 +2,7 @@
  * The client side of the SDK: one connection to a Metronome server with typed clients of its
  * services, the event stream, and schedulers with APScheduler-style listeners.
  */
-import { createClient, type Client, type Transport } from "@connectrpc/connect";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import { createClient, type Client } from "@connectrpc/connect";
 import { EventService } from "../gen/metronome/v1/event_service_pb.js";
 import { JobService } from "../gen/metronome/v1/job_service_pb.js";
 import { RunService } from "../gen/metronome/v1/run_service_pb.js";
@@ -12,20 +11,16 @@ import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
 import { EventStream, type SubscribeOptions } from "./events.js";
 import { Scheduler, type SchedulerSettings } from "./scheduler.js";
 import { defaultLogger, type WorkerLogger } from "../logger.js";
+import { connect, type Connection, type ConnectionOptions } from "../transport.js";
 
-export interface ClientOptions {
-  /** The server, e.g. `http://127.0.0.1:8080` (gRPC over HTTP/2; `https://` for TLS). */
-  readonly baseUrl?: string | undefined;
-  /** A ready transport instead of `baseUrl`; not closed by `close()`. */
-  readonly transport?: Transport | undefined;
-  /** Sent as `authorization: Bearer <token>`. */
-  readonly token?: string | undefined;
+/**
+ * The server (`baseUrl`, or a ready `transport`, which `close()` does not close) and the token;
+ * exactly one of `baseUrl` and `transport`.
+ */
+export interface ClientOptions extends ConnectionOptions {
   /** Where listener failures are logged. Default: pino at level info on stdout. */
   readonly logger?: WorkerLogger | undefined;
 }
-
-/** HTTP/2 PINGs, so that a dead connection under an idle event stream is noticed. */
-const KEEPALIVE = { pingIntervalMs: 15_000, pingTimeoutMs: 10_000 };
 
 export class MetronomeClient {
   readonly jobs: Client<typeof JobService>;
@@ -36,34 +31,20 @@ export class MetronomeClient {
   /** Headers of every call (the bearer token). */
   readonly headers: Readonly<Record<string, string>>;
   readonly logger: WorkerLogger;
-  private readonly sessionManager: Http2SessionManager | undefined;
+  private readonly connection: Connection;
   private readonly opened = new Set<{ close(): void }>();
   /** Texts already logged (server warnings are logged once per client). */
   private readonly seen = new Set<string>();
 
   constructor(options: ClientOptions) {
-    if ((options.baseUrl === undefined) === (options.transport === undefined))
-      throw new TypeError("MetronomeClient: pass exactly one of baseUrl and transport");
-    let transport: Transport;
-    if (options.transport !== undefined) transport = options.transport;
-    else {
-      const url = new URL(String(options.baseUrl));
-      if (url.protocol !== "http:" && url.protocol !== "https:")
-        throw new TypeError(
-          `MetronomeClient: baseUrl must be http:// or https://, got ${String(options.baseUrl)}`,
-        );
-      this.sessionManager = new Http2SessionManager(url, KEEPALIVE);
-      transport = createGrpcTransport({
-        baseUrl: String(options.baseUrl),
-        sessionManager: this.sessionManager,
-      });
-    }
+    this.connection = connect("MetronomeClient", options);
+    const transport = this.connection.transport;
     this.jobs = createClient(JobService, transport);
     this.schedulers = createClient(SchedulerService, transport);
     this.runs = createClient(RunService, transport);
     this.triggers = createClient(TriggerService, transport);
     this.events = createClient(EventService, transport);
-    this.headers = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+    this.headers = this.connection.headers;
     this.logger = options.logger ?? defaultLogger();
   }
 
@@ -102,6 +83,6 @@ export class MetronomeClient {
   close(): void {
     for (const o of this.opened) o.close();
     this.opened.clear();
-    this.sessionManager?.abort();
+    this.connection.close();
   }
 }
