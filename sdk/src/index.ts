@@ -71,8 +71,8 @@ export {
   toMetronomeError,
 } from "./rpc-errors.js";
 export { briefError, exitOnError } from "./exit-on-error.js";
+export { EventStream, type SubscribeOptions } from "./client/event-stream.js";
 export {
-  EventStream,
   eventCode,
   eventFromProto,
   typesOfMask,
@@ -104,6 +104,5 @@ export {
   type RunEvent,
   type RunStatusName,
   type SchedulerEvent,
-  type SubscribeOptions,
   type WorkerEvent,
 } from "./client/events.js";

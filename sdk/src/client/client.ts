@@ -8,7 +8,7 @@ import { JobService } from "../gen/metronome/v1/job_service_pb.js";
 import { RunService } from "../gen/metronome/v1/run_service_pb.js";
 import { SchedulerService } from "../gen/metronome/v1/scheduler_service_pb.js";
 import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
-import { EventStream, type SubscribeOptions } from "./events.js";
+import { EventStream, type SubscribeOptions } from "./event-stream.js";
 import { Scheduler, type SchedulerSettings } from "./scheduler.js";
 import { defaultLogger, type WorkerLogger } from "../logger.js";
 import { connect, type Connection, type ConnectionOptions } from "../transport.js";

@@ -10,97 +10,42 @@
  * }, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR);
  * ```
  */
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { MetronomeClient } from "./client.js";
-import { AlreadyExistsError, NotFoundError, toMetronomeError } from "../rpc-errors.js";
-import {
-  EVENT_ALL,
-  eventCode,
-  typesOfMask,
-  type EventStream,
-  type MetronomeEvent,
-  type RunStatusName,
-} from "./events.js";
-import type { Job as PbJob, JobSchema } from "../gen/metronome/v1/job_pb.js";
+import type { Job as PbJob } from "../gen/metronome/v1/job_pb.js";
 import { ConflictPolicy, JobOrder } from "../gen/metronome/v1/job_service_pb.js";
 import type { Args, HandlerDef, Kwargs } from "../handlers.js";
-import {
-  argsToProto,
-  jobFromProto,
-  kwargsToProto,
-  settingsToProto,
-  type Job,
-  type JobOptions,
-  type JobSettings,
-} from "./jobs.js";
 import { childLogger, type WorkerLogger } from "../logger.js";
-import { RUN_STATUS, runFromProto, type Run } from "./runs.js";
-import { Trigger, triggerOf, type TriggerFields, type TriggerKind } from "./triggers.js";
+import { AlreadyExistsError, NotFoundError, toMetronomeError } from "../rpc-errors.js";
+import { EVENT_ALL } from "./events.js";
+import { jobFromProto, type Job, type JobOptions } from "./jobs.js";
+import { Listeners, type Listener } from "./listeners.js";
+import {
+  configureRequest,
+  jobChanges,
+  jobMessage,
+  newJob,
+  type AddJobSpec,
+  type HandlerRef,
+  type JobChanges,
+  type OptionsArg,
+  type SchedulerSettings,
+  type StringModeOptions,
+} from "./requests.js";
+import { RUN_STATUS, type RunStatusName } from "./run-status.js";
+import { runFromProto, type Run } from "./runs.js";
+import type { ClientServices } from "./services.js";
+import { triggerOf, type Trigger, type TriggerFields, type TriggerKind } from "./triggers.js";
 
-/** A listener: called with each matching event, in order; a returned promise is awaited. */
-export type Listener = (event: MetronomeEvent) => void | Promise<void>;
+export type {
+  AddJobSpec,
+  HandlerRef,
+  JobChanges,
+  OptionsArg,
+  SchedulerSettings,
+  StringModeOptions,
+} from "./requests.js";
+export type { Listener } from "./listeners.js";
 
-/** A handler to run: its typed definition, or its name (arguments then untyped). */
-export type HandlerRef<A extends Args, K extends Kwargs> = HandlerDef<A, K> | string;
-
-/** `addJob`'s string mode: the trigger kind's fields and the job's options in one object. */
-export type StringModeOptions<
-  T extends TriggerKind,
-  A extends Args,
-  K extends Kwargs,
-> = TriggerFields[T] & JobOptions<A, K>;
-
-/** `addJob`'s keyword form: `addJob({ func, trigger, id, … })`. */
-export type AddJobSpec<A extends Args, K extends Kwargs> = JobOptions<A, K> & {
-  readonly func: HandlerRef<A, K>;
-  readonly trigger: Trigger;
-};
-
-/** Options after a trigger object: required when the handler has required arguments. */
-export type OptionsArg<A extends Args, K extends Kwargs> =
-  Partial<JobOptions<A, K>> extends JobOptions<A, K>
-    ? [options?: JobOptions<A, K>]
-    : [options: JobOptions<A, K>];
-
-/** What `modifyJob` may change (the guide's modify_job); the rest stays. */
-export interface JobChanges<A extends Args = Args, K extends Kwargs = Kwargs> extends JobSettings {
-  readonly name?: string | undefined;
-  readonly func?: HandlerRef<A, K> | undefined;
-  readonly trigger?: Trigger | undefined;
-  readonly args?: A | undefined;
-  readonly kwargs?: K | undefined;
-}
-
-/** The guide's `get_instance` options: the scheduler's time zone and job defaults. */
-export interface SchedulerSettings {
-  readonly timezone?: string | undefined;
-  readonly jobDefaults?:
-    Pick<JobSettings, "coalesce" | "maxInstances" | "misfireGraceTime"> | undefined;
-}
-
-const OPTION_KEYS = new Set([
-  "id",
-  "name",
-  "args",
-  "kwargs",
-  "replaceExisting",
-  "paused",
-  "coalesce",
-  "maxInstances",
-  "misfireGraceTime",
-  "timeout",
-  "retry",
-]);
-
-/** Splits string mode's one object into the trigger's fields and the job's options. */
-function splitStringMode(all: object): [fields: object, options: JobOptions] {
-  const fields: Record<string, unknown> = {};
-  const options: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(all)) (OPTION_KEYS.has(k) ? options : fields)[k] = v;
-  return [fields, options];
-}
-
-/** Awaits a call, turning its error into the typed one (client-errors.ts). */
+/** Awaits a call, turning its error into the typed one (rpc-errors.ts). */
 async function call<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
@@ -115,12 +60,7 @@ function jobOf(res: { job?: PbJob | undefined; warnings?: readonly string[] }): 
 }
 
 export class Scheduler {
-  private readonly listeners = new Map<Listener, number>();
-  private stream: EventStream | undefined;
-  private pump: Promise<void> | undefined;
-  private streamMask = 0;
-  /** The cursor of the last event whose dispatch began (a new stream resumes after it). */
-  private dispatched: bigint | undefined;
+  private readonly listeners: Listeners;
   private readonly log: WorkerLogger;
   /** Jobs declared with `scheduledJob` before `start()`. */
   private readonly declared: (() => Promise<unknown>)[] = [];
@@ -129,11 +69,13 @@ export class Scheduler {
   private readonly ready: Promise<void>;
 
   constructor(
-    readonly client: MetronomeClient,
+    /** The client that made it (a `MetronomeClient`). */
+    readonly client: ClientServices,
     readonly name: string,
     settings?: SchedulerSettings,
   ) {
     this.log = childLogger(client.logger, { scheduler: name });
+    this.listeners = new Listeners(client, name, this.log);
     this.ready = settings === undefined ? Promise.resolve() : this.configure(settings);
     // A failed configuration is reported by every call that waits for it.
     this.ready.catch(() => undefined);
@@ -145,28 +87,8 @@ export class Scheduler {
 
   /** Applies a time zone and job defaults to the scheduler on the server (creating it). */
   async configure(settings: SchedulerSettings): Promise<void> {
-    const d = settings.jobDefaults ?? {};
-    const defaults = settingsToProto(d);
-    const paths = [
-      ...(settings.timezone === undefined ? [] : ["timezone"]),
-      ...(d.coalesce === undefined ? [] : ["job_defaults.coalesce"]),
-      ...(d.maxInstances === undefined ? [] : ["job_defaults.max_instances"]),
-      ...(d.misfireGraceTime === undefined ? [] : ["job_defaults.misfire_grace_time"]),
-    ];
     await call(
-      this.client.schedulers.configureScheduler(
-        {
-          name: this.name,
-          timezone: settings.timezone ?? "",
-          jobDefaults: {
-            ...(defaults.coalesce === undefined ? {} : { coalesce: defaults.coalesce }),
-            ...(defaults.maxInstances === undefined ? {} : { maxInstances: defaults.maxInstances }),
-            misfireGraceTime: defaults.misfireGraceTime,
-          },
-          updateMask: { paths },
-        },
-        this.opts,
-      ),
+      this.client.schedulers.configureScheduler(configureRequest(this.name, settings), this.opts),
     );
   }
 
@@ -198,36 +120,15 @@ export class Scheduler {
     trigger?: TriggerKind | Trigger,
     options?: object,
   ): Promise<Job> {
-    let func: HandlerRef<Args, Kwargs>;
-    let t: Trigger;
-    let o: JobOptions;
-    if (typeof first === "object" && "func" in first) {
-      const { func: f, trigger: tr, ...rest } = first;
-      func = f;
-      t = tr;
-      o = rest;
-    } else if (typeof trigger === "string") {
-      func = first;
-      const [fields, rest] = splitStringMode(options ?? {});
-      t = triggerOf(trigger, fields as never);
-      o = rest;
-    } else if (trigger instanceof Trigger) {
-      func = first;
-      t = trigger;
-      o = options ?? {};
-    } else {
-      throw new TypeError(
-        'addJob: give a trigger: an object, or "cron", "crontab", "interval", "date"',
-      );
-    }
+    const job = newJob(first, trigger, options);
     await this.ready;
     try {
       const res = await call(
         this.client.jobs.addJob(
           {
-            job: this.jobMessage(func, t, o),
+            job: jobMessage(this.name, job),
             conflictPolicy:
-              o.replaceExisting === true ? ConflictPolicy.REPLACE : ConflictPolicy.ERROR,
+              job.options.replaceExisting === true ? ConflictPolicy.REPLACE : ConflictPolicy.ERROR,
           },
           this.opts,
         ),
@@ -249,24 +150,6 @@ export class Scheduler {
       if (this.client.firstTime(warning))
         this.log.warn({ jobId: job.id, warning }, "the server warned about a job");
     return job;
-  }
-
-  private jobMessage(
-    func: HandlerRef<Args, Kwargs>,
-    trigger: Trigger,
-    o: JobOptions,
-  ): MessageInitShape<typeof JobSchema> {
-    return {
-      scheduler: this.name,
-      id: o.id ?? "",
-      name: o.name ?? "",
-      handler: typeof func === "string" ? func : func.name,
-      trigger: trigger.toProto(),
-      args: argsToProto(o.args),
-      kwargs: kwargsToProto(o.kwargs),
-      paused: o.paused ?? false,
-      ...settingsToProto(o),
-    };
   }
 
   /**
@@ -415,34 +298,11 @@ export class Scheduler {
     expectedVersion?: number,
   ): Promise<Job<A, K>> {
     await this.ready;
-    const paths: string[] = [];
-    const set = (key: keyof JobChanges, path: string) => {
-      if (key in changes) paths.push(path);
-    };
-    set("name", "name");
-    set("func", "handler");
-    set("trigger", "trigger");
-    set("args", "args");
-    set("kwargs", "kwargs");
-    set("coalesce", "coalesce");
-    set("maxInstances", "max_instances");
-    set("misfireGraceTime", "misfire_grace_time");
-    set("timeout", "timeout");
-    set("retry", "retry_policy");
-    const func = changes.func;
+    const { job, paths } = jobChanges(this.name, id, changes);
     const res = await call(
       this.client.jobs.modifyJob(
         {
-          job: {
-            scheduler: this.name,
-            id,
-            name: changes.name ?? "",
-            handler: func === undefined ? "" : typeof func === "string" ? func : func.name,
-            trigger: changes.trigger?.toProto(),
-            args: argsToProto(changes.args),
-            kwargs: kwargsToProto(changes.kwargs),
-            ...settingsToProto(changes),
-          },
+          job,
           updateMask: { paths },
           ...(expectedVersion === undefined ? {} : { expectedVersion: BigInt(expectedVersion) }),
         },
@@ -515,14 +375,11 @@ export class Scheduler {
    * is logged and does not stop the others.
    */
   addListener(listener: Listener, mask: number = EVENT_ALL): void {
-    typesOfMask(mask); // throws on a mask that is not one
-    this.listeners.set(listener, mask);
-    this.follow();
+    this.listeners.add(listener, mask);
   }
 
   removeListener(listener: Listener): void {
-    this.listeners.delete(listener);
-    if (this.listeners.size === 0) this.stop();
+    this.listeners.remove(listener);
   }
 
   /**
@@ -530,68 +387,16 @@ export class Scheduler {
    * them); at once when there is no listener.
    */
   listening(): Promise<void> {
-    return this.stream?.whenLive() ?? Promise.resolve();
+    return this.listeners.listening();
   }
 
   /** Stops the listeners' stream (the jobs are not affected). */
   close(): void {
-    this.listeners.clear();
-    this.stop();
+    this.listeners.close();
   }
 
   /** The guide's shutdown: stops listening. Jobs keep firing on the server. */
   shutdown(): Promise<void> {
-    this.close();
-    return this.pump ?? Promise.resolve();
-  }
-
-  private stop(): void {
-    this.stream?.close();
-    this.stream = undefined;
-    this.streamMask = 0;
-  }
-
-  /** (Re)subscribes when the listeners want types the current stream does not carry. */
-  private follow(): void {
-    let mask = 0;
-    for (const m of this.listeners.values()) mask |= m;
-    if (this.stream !== undefined && (mask & ~this.streamMask) === 0) return;
-    // Resume after the last event the listeners were given, so that none is given twice or
-    // falls between the two streams (the old one stops before its next event).
-    const previous = this.stream;
-    const after = this.dispatched ?? previous?.cursor;
-    previous?.close();
-    this.streamMask = mask;
-    const stream = this.client.subscribe({
-      filter: { types: typesOfMask(mask) },
-      afterCursor: after,
-    });
-    this.stream = stream;
-    const prior = this.pump ?? Promise.resolve();
-    this.pump = prior.then(() => this.deliver(stream));
-  }
-
-  private async deliver(stream: EventStream): Promise<void> {
-    try {
-      for await (const event of stream) {
-        this.dispatched = event.cursor;
-        await this.dispatch(event);
-      }
-    } catch (err) {
-      this.log.error({ err }, "the event stream of the listeners ended with an error");
-    }
-  }
-
-  private async dispatch(event: MetronomeEvent): Promise<void> {
-    if ("scheduler" in event && event.scheduler !== this.name) return;
-    const bit = eventCode(event.type);
-    for (const [listener, mask] of [...this.listeners]) {
-      if ((mask & bit) === 0) continue;
-      try {
-        await listener(event);
-      } catch (err) {
-        this.log.error({ err, type: event.type, cursor: String(event.cursor) }, "listener failed");
-      }
-    }
+    return this.listeners.shutdown();
   }
 }
