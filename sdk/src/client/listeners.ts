@@ -17,8 +17,6 @@ export class Listeners {
   private stream: EventStream | undefined;
   private pump: Promise<void> | undefined;
   private streamMask = 0;
-  /** The cursor of the last event whose dispatch began (a new stream resumes after it). */
-  private dispatched: bigint | undefined;
 
   constructor(
     private readonly client: Pick<ClientServices, "subscribe">,
@@ -66,10 +64,12 @@ export class Listeners {
     let mask = 0;
     for (const m of this.listeners.values()) mask |= m;
     if (this.stream !== undefined && (mask & ~this.streamMask) === 0) return;
-    // Resume after the last event the listeners were given, so that none is given twice or
-    // falls between the two streams (the old one stops before its next event).
+    // Resume where the stream is: every event up to its position was handed to the listeners
+    // or did not match their masks, and a closed stream yields nothing more, so that none is
+    // given twice or falls between the two streams, and a new listener gets no event older
+    // than itself. Without a stream (no listener until now), from now.
     const previous = this.stream;
-    const after = this.dispatched ?? previous?.cursor;
+    const after = previous?.cursor;
     previous?.close();
     this.streamMask = mask;
     const stream = this.client.subscribe({
@@ -83,12 +83,14 @@ export class Listeners {
 
   private async deliver(stream: EventStream): Promise<void> {
     try {
-      for await (const event of stream) {
-        this.dispatched = event.cursor;
-        await this.dispatch(event);
-      }
+      for await (const event of stream) await this.dispatch(event);
     } catch (err) {
       this.log.error({ err }, "the event stream of the listeners ended with an error");
+      // The next addListener opens a new stream (from now: this one cannot go on).
+      if (this.stream === stream) {
+        this.stream = undefined;
+        this.streamMask = 0;
+      }
     }
   }
 
