@@ -24,7 +24,8 @@ export interface Run {
   readonly scheduledTime: Date;
   readonly manual: boolean;
   readonly attempt: number;
-  readonly status: RunStatusName;
+  /** "unknown": a status this SDK does not know (from a newer server). */
+  readonly status: RunStatusName | "unknown";
   /** Why it was missed, skipped, retried or cancelled. */
   readonly statusReason: string;
   readonly startedAt: Date | null;
@@ -45,7 +46,7 @@ export function runFromProto(r: PbRun): Run {
     scheduledTime: date(r.scheduledTime) ?? new Date(0),
     manual: r.manual,
     attempt: r.attempt,
-    status: runStatusName(r.status) ?? "pending",
+    status: runStatusName(r.status) ?? "unknown",
     statusReason: r.statusReason,
     startedAt: date(r.startedAt),
     finishedAt: date(r.finishedAt),
