@@ -32,7 +32,8 @@ export class MetronomeClient {
   readonly headers: Readonly<Record<string, string>>;
   readonly logger: WorkerLogger;
   private readonly connection: Connection;
-  private readonly opened = new Set<{ close(): void }>();
+  /** The event streams open now (each leaves when closed or ended). */
+  private readonly opened = new Set<EventStream>();
   /** Texts already logged (server warnings are logged once per client). */
   private readonly seen = new Set<string>();
 
@@ -53,19 +54,20 @@ export class MetronomeClient {
    * disconnects: `for await (const event of client.subscribe({ filter: { types: ["job_error"] } }))`.
    */
   subscribe(options: SubscribeOptions = {}): EventStream {
-    const stream = new EventStream(this.events, options, this.headers);
+    const stream: EventStream = new EventStream(this.events, options, this.headers, () => {
+      this.opened.delete(stream);
+    });
     this.opened.add(stream);
     return stream;
   }
 
   /**
    * The scheduler of that name (created on the server on first use, with the server's defaults
-   * or these settings).
+   * or these settings). The client keeps no reference to it: its listeners' stream is what
+   * `close()` ends.
    */
   scheduler(name = "default", settings?: SchedulerSettings): Scheduler {
-    const s = new Scheduler(this, name, settings);
-    this.opened.add(s);
-    return s;
+    return new Scheduler(this, name, settings);
   }
 
   /**
@@ -81,7 +83,7 @@ export class MetronomeClient {
 
   /** Ends every stream and listener this client opened, and closes its connection. */
   close(): void {
-    for (const o of this.opened) o.close();
+    for (const o of [...this.opened]) o.close();
     this.opened.clear();
     this.connection.close();
   }

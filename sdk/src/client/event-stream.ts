@@ -47,7 +47,9 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
   constructor(
     private readonly client: Client<typeof EventService>,
     private readonly options: SubscribeOptions,
-    private readonly headers: Record<string, string> = {},
+    private readonly headers: Readonly<Record<string, string>> = {},
+    /** @internal Called once when the stream is closed or its iteration ends. */
+    private onEnd?: (() => void) | undefined,
   ) {
     if (options.afterCursor !== undefined) {
       const c = BigInt(options.afterCursor);
@@ -55,7 +57,7 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
       this.position = c;
     }
     options.signal?.addEventListener("abort", () => {
-      this.controller.abort();
+      this.close();
     });
   }
 
@@ -97,6 +99,14 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     this.controller.abort();
     for (const w of this.liveWaiters) w();
     this.liveWaiters.clear();
+    this.notifyEnd();
+  }
+
+  /** Tells `onEnd`, once. */
+  private notifyEnd(): void {
+    const onEnd = this.onEnd;
+    this.onEnd = undefined;
+    onEnd?.();
   }
 
   private request() {
@@ -126,6 +136,7 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
       yield* this.follow();
     } finally {
       this.ended = true;
+      this.notifyEnd();
       // Whoever waits for the stream to be live stops waiting when it ends.
       for (const w of this.liveWaiters) w();
       this.liveWaiters.clear();

@@ -18,15 +18,18 @@ import type {
 import type { Args, ArgsInput, Kwargs, KwargsInput } from "../handlers.js";
 import { triggerFromProto, type Trigger } from "./triggers.js";
 
-/** How failed attempts are retried (times in seconds). */
+/**
+ * How failed attempts are retried (times in seconds). The delay before attempt n + 1 is
+ * `min(initialBackoff × multiplier^(n - 1), maxBackoff)`, counted from the end of attempt n.
+ */
 export interface RetryOptions {
-  /** Attempts in all, including the first (2 to 100). */
+  /** Attempts in all, including the first: 1 to 100 (1: no retry). */
   readonly maxAttempts: number;
-  /** Delay before the second attempt; default 1 s. */
+  /** Delay before the second attempt, up to a day; default 1 s. */
   readonly initialBackoff?: number | undefined;
-  /** Longest delay; default 1 h. */
+  /** Longest delay, from `initialBackoff` to a day; default 5 minutes (300 s). */
   readonly maxBackoff?: number | undefined;
-  /** Growth of the delay per attempt; default 2. */
+  /** Growth of the delay per attempt, 1 to 10; default 2. */
   readonly multiplier?: number | undefined;
 }
 

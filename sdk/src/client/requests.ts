@@ -38,7 +38,10 @@ export type OptionsArg<A extends Args, K extends Kwargs> =
     ? [options?: JobOptions<A, K>]
     : [options: JobOptions<A, K>];
 
-/** What `modifyJob` may change (the guide's modify_job); the rest stays. */
+/**
+ * What `modifyJob` may change (the guide's modify_job); the rest stays, and so does a member
+ * given as `undefined`.
+ */
 export interface JobChanges<A extends Args = Args, K extends Kwargs = Kwargs> extends JobSettings {
   readonly name?: string | undefined;
   readonly func?: HandlerRef<A, K> | undefined;
@@ -143,7 +146,9 @@ export function jobChanges<A extends Args, K extends Kwargs>(
   id: string,
   changes: JobChanges<A, K>,
 ): { job: MessageInitShape<typeof JobSchema>; paths: string[] } {
-  const paths = CHANGE_PATHS.filter(([key]) => key in changes).map(([, path]) => path);
+  // A member set to undefined changes nothing (as if left out); misfireGraceTime: null is
+  // a change (no limit).
+  const paths = CHANGE_PATHS.filter(([key]) => changes[key] !== undefined).map(([, p]) => p);
   const func = changes.func;
   return {
     job: {

@@ -11,11 +11,26 @@
  * ```
  */
 import type { Job as PbJob } from "../gen/metronome/v1/job_pb.js";
-import { ConflictPolicy, JobOrder } from "../gen/metronome/v1/job_service_pb.js";
+import {
+  ConflictPolicy,
+  JobOrder,
+  type ListJobsResponse,
+} from "../gen/metronome/v1/job_service_pb.js";
 import type { Args, HandlerDef, Kwargs } from "../handlers.js";
 import { childLogger, type WorkerLogger } from "../logger.js";
-import { AlreadyExistsError, NotFoundError, toMetronomeError } from "../rpc-errors.js";
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  NotFoundError,
+  toMetronomeError,
+} from "../rpc-errors.js";
 import { EVENT_ALL } from "./events.js";
+import {
+  Declarations,
+  type FitsHandler,
+  type NoExtraOptions,
+  type ScheduledJobOptions,
+} from "./declarations.js";
 import { jobFromProto, type Job, type JobOptions } from "./jobs.js";
 import { Listeners, type Listener } from "./listeners.js";
 import {
@@ -44,6 +59,7 @@ export type {
   StringModeOptions,
 } from "./requests.js";
 export type { Listener } from "./listeners.js";
+export type { ScheduledJobOptions } from "./declarations.js";
 
 /** Awaits a call, turning its error into the typed one (rpc-errors.ts). */
 async function call<T>(p: Promise<T>): Promise<T> {
@@ -62,11 +78,12 @@ function jobOf(res: { job?: PbJob | undefined; warnings?: readonly string[] }): 
 export class Scheduler {
   private readonly listeners: Listeners;
   private readonly log: WorkerLogger;
-  /** Jobs declared with `scheduledJob` before `start()`. */
-  private readonly declared: (() => Promise<unknown>)[] = [];
-  private started = false;
-  /** The settings given to the constructor, applied on the server (first call waits). */
-  private readonly ready: Promise<void>;
+  /** Jobs declared with `scheduledJob`. */
+  private readonly declarations: Declarations;
+  /** Jobs per ListJobs page: the server's default; less if the server allows less. */
+  private pageSize = 100;
+  /** The last settings given (constructor, configure), applied on the server: calls wait. */
+  private ready: Promise<void> = Promise.resolve();
 
   constructor(
     /** The client that made it (a `MetronomeClient`). */
@@ -76,20 +93,29 @@ export class Scheduler {
   ) {
     this.log = childLogger(client.logger, { scheduler: name });
     this.listeners = new Listeners(client, name, this.log);
-    this.ready = settings === undefined ? Promise.resolve() : this.configure(settings);
+    this.declarations = new Declarations(this.log);
     // A failed configuration is reported by every call that waits for it.
-    this.ready.catch(() => undefined);
+    if (settings !== undefined) this.configure(settings).catch(() => undefined);
   }
 
   private get opts() {
     return { headers: this.client.headers };
   }
 
-  /** Applies a time zone and job defaults to the scheduler on the server (creating it). */
-  async configure(settings: SchedulerSettings): Promise<void> {
-    await call(
-      this.client.schedulers.configureScheduler(configureRequest(this.name, settings), this.opts),
-    );
+  /**
+   * Applies a time zone and job defaults to the scheduler on the server (creating it). The
+   * scheduler's later calls wait for it; if it fails, they fail with its error until settings
+   * are applied again.
+   */
+  configure(settings: SchedulerSettings): Promise<void> {
+    const request = configureRequest(this.name, settings);
+    const applied = this.ready
+      .catch(() => undefined) // earlier settings that failed do not stop these
+      .then(() => call(this.client.schedulers.configureScheduler(request, this.opts)))
+      .then(() => undefined);
+    this.ready = applied;
+    applied.catch(() => undefined); // reported by the calls that wait for it
+    return applied;
   }
 
   // ---- jobs ----
@@ -156,32 +182,31 @@ export class Scheduler {
    * The guide's decorator (`@scheduler.scheduled_job(trigger)`): returns the handler unchanged
    * (register it with a worker) and adds its job — replacing one with the same id, so that every
    * deploy may declare it again — at `start()`, or at once once started. The id defaults to the
-   * handler name.
+   * handler name. `args` and `kwargs` are checked against the handler's parameters.
    */
-  scheduledJob(
+  scheduledJob<const O extends ScheduledJobOptions = ScheduledJobOptions>(
     trigger: Trigger,
-    options: JobOptions = {},
-  ): <A extends Args, K extends Kwargs>(handler: HandlerDef<A, K>) => HandlerDef<A, K> {
-    return <A extends Args, K extends Kwargs>(handler: HandlerDef<A, K>) => {
-      const o = { id: handler.name, ...options, replaceExisting: true } as JobOptions<A, K>;
-      const add = () => this.addJob(handler, trigger, ...([o] as OptionsArg<A, K>));
-      if (this.started)
-        add().catch((err: unknown) => {
-          this.log.error({ err, job: o.id }, "adding a scheduledJob failed");
-        });
-      else this.declared.push(add);
+    options?: O & NoExtraOptions<O>,
+  ): <H extends HandlerDef<never, never>>(handler: H & FitsHandler<H, O>) => H {
+    return <H extends HandlerDef<never, never>>(handler: H & FitsHandler<H, O>): H => {
+      // (Checked against the handler above: the options fit its arguments.)
+      const o = { id: handler.name, ...options, replaceExisting: true } as JobOptions;
+      this.declarations.declare(o.id ?? handler.name, () =>
+        this.addJob(handler as HandlerDef, trigger, o),
+      );
       return handler;
     };
   }
 
   /**
    * Adds the jobs declared with `scheduledJob` (later declarations are added at once). The jobs
-   * fire on the server whether or not this process runs: this only declares them.
+   * fire on the server whether or not this process runs: this only declares them. Rejects with
+   * the first failure once every declaration was tried; those that failed are added by the next
+   * call.
    */
   async start(): Promise<void> {
     await this.ready;
-    this.started = true;
-    await Promise.all(this.declared.splice(0).map((add) => add()));
+    await this.declarations.start();
   }
 
   /** Every job of the scheduler (all pages), by id or by next run time. */
@@ -197,26 +222,36 @@ export class Scheduler {
     await this.ready;
     const jobs: Job[] = [];
     let pageToken = "";
-    do {
-      const page = await call(
-        this.client.jobs.listJobs(
-          {
-            scheduler: this.name,
-            handler: filter.handler ?? "",
-            ...(filter.paused === undefined ? {} : { paused: filter.paused }),
-            idPrefix: filter.idPrefix ?? "",
-            namePrefix: filter.namePrefix ?? "",
-            orderBy: filter.orderBy === "next_run_time" ? JobOrder.NEXT_RUN_TIME : JobOrder.ID,
-            pageSize: 1000,
-            pageToken,
-          },
-          this.opts,
-        ),
-      );
+    for (;;) {
+      let page: ListJobsResponse;
+      try {
+        page = await call(
+          this.client.jobs.listJobs(
+            {
+              scheduler: this.name,
+              handler: filter.handler ?? "",
+              ...(filter.paused === undefined ? {} : { paused: filter.paused }),
+              idPrefix: filter.idPrefix ?? "",
+              namePrefix: filter.namePrefix ?? "",
+              orderBy: filter.orderBy === "next_run_time" ? JobOrder.NEXT_RUN_TIME : JobOrder.ID,
+              pageSize: this.pageSize,
+              pageToken,
+            },
+            this.opts,
+          ),
+        );
+      } catch (err) {
+        // A server configured with a smaller largest page (METRONOME_MAX_PAGE_SIZE): halve the
+        // page until it fits, and keep that size.
+        if (!(err instanceof InvalidArgumentError && err.field === "page_size")) throw err;
+        if (this.pageSize === 1) throw err;
+        this.pageSize = Math.ceil(this.pageSize / 2);
+        continue;
+      }
       for (const j of page.jobs) jobs.push(jobFromProto(j));
       pageToken = page.nextPageToken;
-    } while (pageToken !== "");
-    return jobs;
+      if (pageToken === "") return jobs;
+    }
   }
 
   /** The job, or null when there is none with that id (the guide's get_job). */
