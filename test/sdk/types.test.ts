@@ -14,6 +14,7 @@ import {
   type MetronomeEvent,
   type Scheduler,
 } from "../../sdk/src/index.js";
+import { runHandler } from "../../sdk/src/testing/index.js";
 
 const processUser = defineHandler(
   "users.process",
@@ -142,6 +143,16 @@ async function checks(scheduler: Scheduler, worker: Worker): Promise<void> {
   scheduler.scheduledJob(at3)(needsKwargs);
   // @ts-expect-error a misspelt job option
   scheduler.scheduledJob(at3, { replace_existing: true })(noArgs);
+
+  // ---- runHandler (the testing entry) checks args and kwargs the same way ----
+  await runHandler(processUser, { args: ["u"], kwargs: { action: "sync" } });
+  await runHandler(noArgs);
+  // @ts-expect-error args are required: the handler takes a user id
+  await runHandler(processUser);
+  // @ts-expect-error a number where the handler takes a string
+  await runHandler(processUser, { args: [42] });
+  // @ts-expect-error required kwargs missing
+  await runHandler(needsKwargs, {});
 
   // ---- workers take the same definitions ----
   worker.register(processUser).register(noArgs);
