@@ -1,6 +1,8 @@
 /**
- * The Metronome TypeScript SDK: the worker (register handlers, execute runs) and the types it
- * uses. The generated protobuf code stays under `gen/`.
+ * The Metronome TypeScript SDK (`@metronome/sdk`): the worker (register handlers, execute
+ * runs), the client (schedulers, jobs, runs, events), the handler contract and the typed
+ * errors. Unit tests of handlers use the testing entry (`@metronome/sdk/testing`,
+ * testing/index.ts). The generated protobuf code stays under `gen/`.
  */
 export type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 export {
@@ -23,8 +25,10 @@ export {
   type AddJobSpec,
   type HandlerRef,
   type JobChanges,
+  type JobFilter,
   type Listener,
   type OptionsArg,
+  type ScheduledJobOptions,
   type SchedulerSettings,
   type StringModeOptions,
 } from "./client/scheduler.js";
@@ -49,6 +53,7 @@ export {
   OrTrigger,
   Trigger,
   triggerOf,
+  type CombinedOptions,
   type CronFields,
   type CronValue,
   type DateFields,

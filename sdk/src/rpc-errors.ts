@@ -96,3 +96,12 @@ export function toMetronomeError(err: unknown): unknown {
     ? new MetronomeError(message, err.code, { cause: err })
     : new cls(message, err.code, { cause: err });
 }
+
+/** Awaits a call, turning its error into the typed one. */
+export async function call<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw toMetronomeError(err);
+  }
+}

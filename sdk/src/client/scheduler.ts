@@ -11,19 +11,10 @@
  * ```
  */
 import type { Job as PbJob } from "../gen/metronome/v1/job_pb.js";
-import {
-  ConflictPolicy,
-  JobOrder,
-  type ListJobsResponse,
-} from "../gen/metronome/v1/job_service_pb.js";
+import { ConflictPolicy } from "../gen/metronome/v1/job_service_pb.js";
 import type { Args, HandlerDef, Kwargs } from "../handlers.js";
 import { childLogger, type WorkerLogger } from "../logger.js";
-import {
-  AlreadyExistsError,
-  InvalidArgumentError,
-  NotFoundError,
-  toMetronomeError,
-} from "../rpc-errors.js";
+import { AlreadyExistsError, NotFoundError, call } from "../rpc-errors.js";
 import { EVENT_ALL } from "./events.js";
 import {
   Declarations,
@@ -32,6 +23,7 @@ import {
   type ScheduledJobOptions,
 } from "./declarations.js";
 import { jobFromProto, type Job, type JobOptions } from "./jobs.js";
+import { JobLister, type JobFilter } from "./job-lister.js";
 import { Listeners, type Listener } from "./listeners.js";
 import {
   configureRequest,
@@ -60,15 +52,7 @@ export type {
 } from "./requests.js";
 export type { Listener } from "./listeners.js";
 export type { ScheduledJobOptions } from "./declarations.js";
-
-/** Awaits a call, turning its error into the typed one (rpc-errors.ts). */
-async function call<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw toMetronomeError(err);
-  }
-}
+export type { JobFilter } from "./job-lister.js";
 
 function jobOf(res: { job?: PbJob | undefined; warnings?: readonly string[] }): Job {
   if (res.job === undefined) throw new Error("the server answered without the job");
@@ -80,8 +64,7 @@ export class Scheduler {
   private readonly log: WorkerLogger;
   /** Jobs declared with `scheduledJob`. */
   private readonly declarations: Declarations;
-  /** Jobs per ListJobs page: the server's default; less if the server allows less. */
-  private pageSize = 100;
+  private readonly lister: JobLister;
   /** The last settings given (constructor, configure), applied on the server: calls wait. */
   private ready: Promise<void> = Promise.resolve();
 
@@ -94,6 +77,7 @@ export class Scheduler {
     this.log = childLogger(client.logger, { scheduler: name });
     this.listeners = new Listeners(client, name, this.log);
     this.declarations = new Declarations(this.log);
+    this.lister = new JobLister(client, name);
     // A failed configuration is reported by every call that waits for it.
     if (settings !== undefined) this.configure(settings).catch(() => undefined);
   }
@@ -210,48 +194,9 @@ export class Scheduler {
   }
 
   /** Every job of the scheduler (all pages), by id or by next run time. */
-  async getJobs(
-    filter: {
-      readonly handler?: string;
-      readonly paused?: boolean;
-      readonly idPrefix?: string;
-      readonly namePrefix?: string;
-      readonly orderBy?: "id" | "next_run_time";
-    } = {},
-  ): Promise<Job[]> {
+  async getJobs(filter: JobFilter = {}): Promise<Job[]> {
     await this.ready;
-    const jobs: Job[] = [];
-    let pageToken = "";
-    for (;;) {
-      let page: ListJobsResponse;
-      try {
-        page = await call(
-          this.client.jobs.listJobs(
-            {
-              scheduler: this.name,
-              handler: filter.handler ?? "",
-              ...(filter.paused === undefined ? {} : { paused: filter.paused }),
-              idPrefix: filter.idPrefix ?? "",
-              namePrefix: filter.namePrefix ?? "",
-              orderBy: filter.orderBy === "next_run_time" ? JobOrder.NEXT_RUN_TIME : JobOrder.ID,
-              pageSize: this.pageSize,
-              pageToken,
-            },
-            this.opts,
-          ),
-        );
-      } catch (err) {
-        // A server configured with a smaller largest page (METRONOME_MAX_PAGE_SIZE): halve the
-        // page until it fits, and keep that size.
-        if (!(err instanceof InvalidArgumentError && err.field === "page_size")) throw err;
-        if (this.pageSize === 1) throw err;
-        this.pageSize = Math.ceil(this.pageSize / 2);
-        continue;
-      }
-      for (const j of page.jobs) jobs.push(jobFromProto(j));
-      pageToken = page.nextPageToken;
-      if (pageToken === "") return jobs;
-    }
+    return this.lister.all(filter);
   }
 
   /** The job, or null when there is none with that id (the guide's get_job). */
