@@ -92,11 +92,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly machine: StateMachine;
   private readonly outbox: Outbox;
   private readonly runs: RunTable;
+  private readonly dispatcher: SessionDispatcher;
   private readonly loop: ConnectionLoop;
   /** Called on every change of the run table or the outbox (stop() waits on them). */
   private readonly waiters = new Set<() => void>();
 
-  private readonly dispatcher: SessionDispatcher;
   private startPromise: Promise<void> | undefined = undefined;
   private settleStart: ((error?: Error) => void) | undefined = undefined;
   private stopPromise: Promise<void> | undefined = undefined;
