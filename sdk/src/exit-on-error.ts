@@ -9,7 +9,7 @@
  */
 import { isAbsolute, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MetronomeError } from "./client-errors.js";
+import { MetronomeError } from "./rpc-errors.js";
 
 /** This directory: frames in it are the SDK's, not the caller's. */
 const SDK_DIR = fileURLToPath(new URL(".", import.meta.url));

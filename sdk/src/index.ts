@@ -1,43 +1,49 @@
 /**
- * The Metronome TypeScript SDK: the worker (register handlers, execute runs) and the types it
- * uses. The generated protobuf code stays under `gen/`.
+ * The Metronome TypeScript SDK (`@metronome/sdk`): the worker (register handlers, execute
+ * runs), the client (schedulers, jobs, runs, events), the handler contract and the typed
+ * errors. Unit tests of handlers use the testing entry (`@metronome/sdk/testing`,
+ * testing/index.ts). The generated protobuf code stays under `gen/`.
  */
 export type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 export {
   Worker,
   type ConnectedEvent,
   type DisconnectedEvent,
-  type Handler,
   type HandlerOptions,
-  type RunContext,
+  type StateChange,
   type StopOptions,
   type WorkerEvents,
   type WorkerOptions,
-} from "./worker.js";
+  type WorkerState,
+} from "./worker/worker.js";
 export { NonRetryableError, RunAbortedError, type AbortKind } from "./errors.js";
 export type { LogFn, WorkerLogger } from "./logger.js";
 export { SDK_NAME, SDK_VERSION } from "./version.js";
-export { MetronomeClient, type ClientOptions } from "./client.js";
+export { MetronomeClient, type ClientOptions } from "./client/client.js";
 export {
   Scheduler,
   type AddJobSpec,
   type HandlerRef,
   type JobChanges,
+  type JobFilter,
   type Listener,
   type OptionsArg,
+  type ScheduledJobOptions,
   type SchedulerSettings,
   type StringModeOptions,
-} from "./scheduler.js";
-export { SchedulerManager, DEFAULT_URL } from "./manager.js";
+} from "./client/scheduler.js";
+export { SchedulerManager, DEFAULT_URL } from "./client/manager.js";
 export {
   defineHandler,
   type Args,
+  type Handler,
   type HandlerDef,
   type HandlerFn,
   type Kwargs,
+  type RunContext,
 } from "./handlers.js";
-export type { Job, JobOptions, JobSettings, RetryOptions } from "./jobs.js";
-export type { Run } from "./runs.js";
+export type { Job, JobOptions, JobSettings, RetryOptions } from "./client/jobs.js";
+export type { Run } from "./client/runs.js";
 export {
   AndTrigger,
   CronTrigger,
@@ -47,6 +53,7 @@ export {
   OrTrigger,
   Trigger,
   triggerOf,
+  type CombinedOptions,
   type CronFields,
   type CronValue,
   type DateFields,
@@ -54,7 +61,7 @@ export {
   type IntervalFields,
   type TriggerFields,
   type TriggerKind,
-} from "./triggers.js";
+} from "./client/triggers.js";
 export {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -67,10 +74,10 @@ export {
   UnauthenticatedError,
   UnavailableError,
   toMetronomeError,
-} from "./client-errors.js";
+} from "./rpc-errors.js";
 export { briefError, exitOnError } from "./exit-on-error.js";
+export { EventStream, type SubscribeOptions } from "./client/event-stream.js";
 export {
-  EventStream,
   eventCode,
   eventFromProto,
   typesOfMask,
@@ -102,6 +109,5 @@ export {
   type RunEvent,
   type RunStatusName,
   type SchedulerEvent,
-  type SubscribeOptions,
   type WorkerEvent,
-} from "./events.js";
+} from "./client/events.js";

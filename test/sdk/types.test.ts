@@ -14,6 +14,7 @@ import {
   type MetronomeEvent,
   type Scheduler,
 } from "../../sdk/src/index.js";
+import { runHandler } from "../../sdk/src/testing/index.js";
 
 const processUser = defineHandler(
   "users.process",
@@ -112,6 +113,46 @@ async function checks(scheduler: Scheduler, worker: Worker): Promise<void> {
   await scheduler.rescheduleJob("weekdays", "crontab", { minute: 0 });
   // @ts-expect-error args are still checked against the handler
   await scheduler.addJob(processUser, "crontab", { expression: "@daily", args: [1] });
+
+  // ---- scheduledJob checks its options against the handler it decorates ----
+  const decorated = scheduler.scheduledJob(new CronTrigger({ hour: 3 }), {
+    args: ["user123"],
+    kwargs: { action: "sync" },
+    name: "Process",
+  })(processUser);
+  expectTypeOf(decorated).toEqualTypeOf(processUser);
+  scheduler.scheduledJob(new CronTrigger({ hour: 3 }))(noArgs);
+  scheduler.scheduledJob(new CronTrigger({ hour: 3 }), { kwargs: { to: "ops@example.com" } })(
+    needsKwargs,
+  );
+  scheduler.scheduledJob(new CronTrigger({ hour: 3 }), { misfireGraceTime: null, coalesce: true })(
+    noArgs,
+  );
+  const at3 = new CronTrigger({ hour: 3 });
+  // @ts-expect-error args are required: the handler takes a user id
+  scheduler.scheduledJob(at3)(processUser);
+  // @ts-expect-error a number where the handler takes a string
+  scheduler.scheduledJob(at3, { args: [42] })(processUser);
+  // @ts-expect-error one argument too many
+  scheduler.scheduledJob(at3, { args: ["u", "v"] })(processUser);
+  // @ts-expect-error an unknown keyword argument
+  scheduler.scheduledJob(at3, { args: ["u"], kwargs: { verb: "x" } })(processUser);
+  // @ts-expect-error a keyword argument of the wrong type
+  scheduler.scheduledJob(at3, { args: ["u"], kwargs: { action: 1 } })(processUser);
+  // @ts-expect-error required kwargs missing
+  scheduler.scheduledJob(at3)(needsKwargs);
+  // @ts-expect-error a misspelt job option
+  scheduler.scheduledJob(at3, { replace_existing: true })(noArgs);
+
+  // ---- runHandler (the testing entry) checks args and kwargs the same way ----
+  await runHandler(processUser, { args: ["u"], kwargs: { action: "sync" } });
+  await runHandler(noArgs);
+  // @ts-expect-error args are required: the handler takes a user id
+  await runHandler(processUser);
+  // @ts-expect-error a number where the handler takes a string
+  await runHandler(processUser, { args: [42] });
+  // @ts-expect-error required kwargs missing
+  await runHandler(needsKwargs, {});
 
   // ---- workers take the same definitions ----
   worker.register(processUser).register(noArgs);

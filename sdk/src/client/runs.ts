@@ -3,8 +3,8 @@ import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { JsonValue } from "@bufbuild/protobuf";
-import { RunStatus, type Run as PbRun } from "./gen/metronome/v1/run_pb.js";
-import type { RunStatusName } from "./events.js";
+import type { Run as PbRun } from "../gen/metronome/v1/run_pb.js";
+import { runStatusName, type RunStatusName } from "./run-status.js";
 
 /**
  * A run of a job. A run is named `runId` everywhere in the SDK (here, in `RunEvent`,
@@ -24,7 +24,8 @@ export interface Run {
   readonly scheduledTime: Date;
   readonly manual: boolean;
   readonly attempt: number;
-  readonly status: RunStatusName;
+  /** "unknown": a status this SDK does not know (from a newer server). */
+  readonly status: RunStatusName | "unknown";
   /** Why it was missed, skipped, retried or cancelled. */
   readonly statusReason: string;
   readonly startedAt: Date | null;
@@ -33,21 +34,6 @@ export interface Run {
   readonly result: JsonValue | undefined;
   readonly error: { readonly message: string; readonly type: string } | null;
 }
-
-export const RUN_STATUS: Readonly<Record<RunStatusName, RunStatus>> = {
-  pending: RunStatus.PENDING,
-  running: RunStatus.RUNNING,
-  succeeded: RunStatus.SUCCEEDED,
-  failed: RunStatus.FAILED,
-  timed_out: RunStatus.TIMED_OUT,
-  cancelled: RunStatus.CANCELLED,
-  missed: RunStatus.MISSED,
-  skipped: RunStatus.SKIPPED,
-};
-
-const STATUS_NAME = new Map<RunStatus, RunStatusName>(
-  (Object.entries(RUN_STATUS) as [RunStatusName, RunStatus][]).map(([n, s]) => [s, n]),
-);
 
 const date = (t: Timestamp | undefined): Date | null => (t === undefined ? null : timestampDate(t));
 
@@ -60,7 +46,7 @@ export function runFromProto(r: PbRun): Run {
     scheduledTime: date(r.scheduledTime) ?? new Date(0),
     manual: r.manual,
     attempt: r.attempt,
-    status: STATUS_NAME.get(r.status) ?? "pending",
+    status: runStatusName(r.status) ?? "unknown",
     statusReason: r.statusReason,
     startedAt: date(r.startedAt),
     finishedAt: date(r.finishedAt),

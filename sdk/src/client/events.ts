@@ -1,18 +1,15 @@
 /**
- * Events in the SDK: typed event objects, APScheduler-style masks (`EVENT_JOB_EXECUTED |
- * EVENT_JOB_ERROR`), and `EventStream`, an async iterable over EventService.Subscribe that
- * resumes by itself after a disconnect from the last cursor it saw, so that it yields every
- * matching event once, in order, across reconnections and server restarts.
+ * Events in the SDK: typed event objects and APScheduler-style masks (`EVENT_JOB_EXECUTED |
+ * EVENT_JOB_ERROR`). `EventStream` (event-stream.ts) delivers them.
  */
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { JsonValue } from "@bufbuild/protobuf";
-import { EventType as PbEventType, type Event as PbEvent } from "./gen/metronome/v1/event_pb.js";
-import type { EventService, SubscribeResponse } from "./gen/metronome/v1/event_service_pb.js";
-import { RunStatus as PbRunStatus } from "./gen/metronome/v1/run_pb.js";
-import { toMetronomeError } from "./client-errors.js";
+import { EventType as PbEventType, type Event as PbEvent } from "../gen/metronome/v1/event_pb.js";
+import { runStatusName, type RunStatusName } from "./run-status.js";
+
+export type { RunStatusName } from "./run-status.js";
 
 /** The event types (APScheduler's EVENT_* names, lower case). */
 export type EventTypeName =
@@ -89,20 +86,6 @@ export function typesOfMask(mask: number): EventTypeName[] {
     throw new RangeError(`not an event mask: ${String(mask)} (combine EVENT_* constants with |)`);
   return TYPE_NAMES.filter((t) => (TYPE_BITS[t] & mask) !== 0);
 }
-
-export type RunStatusName =
-  "pending" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "missed" | "skipped";
-
-const RUN_STATUS: Partial<Record<PbRunStatus, RunStatusName>> = {
-  [PbRunStatus.PENDING]: "pending",
-  [PbRunStatus.RUNNING]: "running",
-  [PbRunStatus.SUCCEEDED]: "succeeded",
-  [PbRunStatus.FAILED]: "failed",
-  [PbRunStatus.TIMED_OUT]: "timed_out",
-  [PbRunStatus.CANCELLED]: "cancelled",
-  [PbRunStatus.MISSED]: "missed",
-  [PbRunStatus.SKIPPED]: "skipped",
-};
 
 interface BaseEvent {
   /** The event's position in the log: resume after it. */
@@ -281,7 +264,7 @@ export function eventFromProto(e: PbEvent): MetronomeEvent | undefined {
         scheduledTime: date(e.scheduledTime),
         attempt: e.attempt,
         manual: e.manual,
-        runStatus: RUN_STATUS[e.runStatus],
+        runStatus: runStatusName(e.runStatus),
         workerId: e.workerId,
         result: e.result === undefined ? undefined : toJson(ValueSchema, e.result),
         error:
@@ -298,6 +281,17 @@ export function eventFromProto(e: PbEvent): MetronomeEvent | undefined {
   }
 }
 
+/**
+ * The API's type filter for these types (names, or a mask); every type is asked as no type
+ * filter, so that a server older than this SDK (which does not know the newest types) accepts
+ * the request.
+ */
+export function typeFilter(types: readonly EventTypeName[] | number | undefined): PbEventType[] {
+  const names = types === undefined ? [] : typeof types === "number" ? typesOfMask(types) : types;
+  const all = TYPE_NAMES.every((t) => names.includes(t));
+  return all ? [] : names.map((t) => PB_TYPE.get(t) ?? PbEventType.UNSPECIFIED);
+}
+
 /** Which events to receive: criteria combine with AND, values within one with OR. */
 export interface EventFilter {
   readonly schedulers?: readonly string[] | undefined;
@@ -305,188 +299,4 @@ export interface EventFilter {
   readonly handlers?: readonly string[] | undefined;
   /** Type names, or a mask of EVENT_* constants. */
   readonly types?: readonly EventTypeName[] | number | undefined;
-}
-
-export interface SubscribeOptions {
-  readonly filter?: EventFilter | undefined;
-  /** Start after this cursor (every later matching event, then live ones); default: from now. */
-  readonly afterCursor?: bigint | number | string | undefined;
-  /** Ends the stream (the iteration returns). */
-  readonly signal?: AbortSignal | undefined;
-  /** Delays between reconnection attempts (exponential backoff with full jitter). */
-  readonly reconnect?:
-    | { readonly initialDelayMs?: number | undefined; readonly maxDelayMs?: number | undefined }
-    | undefined;
-}
-
-/**
- * Errors a reconnection cannot fix: the stream ends with them. OUT_OF_RANGE means events after
- * the cursor were deleted by the server's retention (resuming would skip them).
- */
-const FATAL = new Set<Code>([
-  Code.InvalidArgument,
-  Code.OutOfRange,
-  Code.Unauthenticated,
-  Code.PermissionDenied,
-  Code.Unimplemented,
-]);
-
-/**
- * A resumable event stream: iterate it with `for await`. After a disconnect (the server
- * restarted, the network failed) it subscribes again after the last cursor it saw — from an
- * event or a checkpoint — so the iteration sees each matching event once, in cursor order.
- * `cursor` is where to resume in a later process (persist it with your own state).
- */
-export class EventStream implements AsyncIterable<MetronomeEvent> {
-  private position: bigint | undefined;
-  private isLive = false;
-  private readonly controller = new AbortController();
-  private iterating = false;
-
-  constructor(
-    private readonly client: Client<typeof EventService>,
-    private readonly options: SubscribeOptions,
-    private readonly headers: Record<string, string> = {},
-  ) {
-    if (options.afterCursor !== undefined) {
-      const c = BigInt(options.afterCursor);
-      if (c < 0n) throw new RangeError("afterCursor must not be negative");
-      this.position = c;
-    }
-    options.signal?.addEventListener("abort", () => {
-      this.controller.abort();
-    });
-  }
-
-  /**
-   * The position of the last event handed to the iteration (or of the last message, which may
-   * move it on past events that did not match): resume after it. It moves when an event is
-   * handed out, before the loop body has handled it; a consumer that must not skip an event it
-   * failed to handle saves `event.cursor` itself once it has handled the event. Undefined before
-   * the first message.
-   */
-  get cursor(): bigint | undefined {
-    return this.position;
-  }
-
-  /** Whether the stored backlog has been delivered (the stream follows live events). */
-  get live(): boolean {
-    return this.isLive;
-  }
-
-  private readonly liveWaiters = new Set<() => void>();
-  /** The iteration has ended (closed, or a fatal error). */
-  private ended = false;
-
-  /**
-   * Resolves once the stream is live: the backlog was delivered and events committed from now
-   * on will follow (while it is being iterated).
-   */
-  whenLive(): Promise<void> {
-    if (this.isLive || this.ended || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.liveWaiters.add(resolve));
-  }
-
-  private get closed(): boolean {
-    return this.controller.signal.aborted;
-  }
-
-  /** Ends the iteration (an event being handed out is the last one). */
-  close(): void {
-    this.controller.abort();
-    for (const w of this.liveWaiters) w();
-    this.liveWaiters.clear();
-  }
-
-  private request() {
-    const f = this.options.filter ?? {};
-    const names =
-      f.types === undefined ? [] : typeof f.types === "number" ? typesOfMask(f.types) : f.types;
-    // Every type is asked as no type filter, so that a server older than this SDK (which does
-    // not know the newest types) accepts the request.
-    const all = TYPE_NAMES.every((t) => names.includes(t));
-    const types = all ? [] : names.map((t) => PB_TYPE.get(t) ?? PbEventType.UNSPECIFIED);
-    return {
-      filter: {
-        schedulers: [...(f.schedulers ?? [])],
-        jobIds: [...(f.jobIds ?? [])],
-        handlers: [...(f.handlers ?? [])],
-        types,
-      },
-      start:
-        this.position === undefined
-          ? { case: "fromNow" as const, value: true }
-          : { case: "afterCursor" as const, value: this.position },
-    };
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<MetronomeEvent> {
-    if (this.iterating) throw new Error("an EventStream can be iterated once");
-    this.iterating = true;
-    return this.iterate();
-  }
-
-  private async *iterate(): AsyncGenerator<MetronomeEvent> {
-    try {
-      yield* this.follow();
-    } finally {
-      this.ended = true;
-      // Whoever waits for the stream to be live stops waiting when it ends.
-      for (const w of this.liveWaiters) w();
-      this.liveWaiters.clear();
-    }
-  }
-
-  private async *follow(): AsyncGenerator<MetronomeEvent> {
-    const signal = this.controller.signal;
-    const initial = this.options.reconnect?.initialDelayMs ?? 200;
-    const max = this.options.reconnect?.maxDelayMs ?? 10_000;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        const responses: AsyncIterable<SubscribeResponse> = this.client.subscribe(this.request(), {
-          signal,
-          headers: this.headers,
-        });
-        for await (const res of responses) {
-          failures = 0;
-          for (const pb of res.events) {
-            // Closed while a message was being handed out: its other events are not.
-            if (this.closed) return;
-            this.position = pb.cursor;
-            const event = eventFromProto(pb);
-            if (event !== undefined) yield event;
-          }
-          this.position = res.cursor;
-          this.isLive = res.live;
-          if (res.live) {
-            for (const w of this.liveWaiters) w();
-            this.liveWaiters.clear();
-          }
-        }
-      } catch (err) {
-        if (this.closed) break;
-        const e = ConnectError.from(err);
-        if (FATAL.has(e.code)) throw toMetronomeError(e);
-      }
-      if (this.closed) break;
-      // The stream ended (the server shut down) or failed: subscribe again after a pause.
-      this.isLive = false;
-      failures++;
-      const delay = Math.random() * Math.min(max, initial * 2 ** (failures - 1));
-      await sleep(delay, signal);
-    }
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }

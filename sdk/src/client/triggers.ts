@@ -7,7 +7,7 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { Trigger as PbTrigger, TriggerSchema } from "./gen/metronome/v1/trigger_pb.js";
+import type { Trigger as PbTrigger, TriggerSchema } from "../gen/metronome/v1/trigger_pb.js";
 
 /** An instant: a Date, epoch milliseconds, or an ISO 8601 string with an offset. */
 export type Instant = Date | number | string;
@@ -68,6 +68,14 @@ export interface IntervalFields {
 export interface DateFields {
   readonly runDate: Instant;
   readonly timezone?: string | undefined;
+  /** The fire is delayed by up to this many seconds, at random. */
+  readonly jitter?: number | undefined;
+}
+
+/** Options of `AndTrigger` and `OrTrigger` (their sub-triggers carry no jitter). */
+export interface CombinedOptions {
+  /** Each fire is delayed by up to this many seconds, at random. */
+  readonly jitter?: number | undefined;
 }
 
 /** The string mode's kinds and the fields each takes. */
@@ -204,29 +212,42 @@ export class DateTrigger extends Trigger {
         case: "date",
         value: { runDate: ts(this.fields.runDate), timezone: this.fields.timezone ?? "" },
       },
+      jitter: jitter(this.fields.jitter),
     };
   }
 }
 
 /** Fires at the instants where every trigger fires. */
 export class AndTrigger extends Trigger {
-  constructor(readonly triggers: readonly Trigger[]) {
+  constructor(
+    readonly triggers: readonly Trigger[],
+    readonly options: CombinedOptions = {},
+  ) {
     super();
   }
 
   toProto(): Init {
-    return { kind: { case: "allOf", value: { triggers: this.triggers.map((t) => t.toProto()) } } };
+    return {
+      kind: { case: "allOf", value: { triggers: this.triggers.map((t) => t.toProto()) } },
+      jitter: jitter(this.options.jitter),
+    };
   }
 }
 
 /** Fires whenever any trigger fires. */
 export class OrTrigger extends Trigger {
-  constructor(readonly triggers: readonly Trigger[]) {
+  constructor(
+    readonly triggers: readonly Trigger[],
+    readonly options: CombinedOptions = {},
+  ) {
     super();
   }
 
   toProto(): Init {
-    return { kind: { case: "anyOf", value: { triggers: this.triggers.map((t) => t.toProto()) } } };
+    return {
+      kind: { case: "anyOf", value: { triggers: this.triggers.map((t) => t.toProto()) } },
+      jitter: jitter(this.options.jitter),
+    };
   }
 }
 
@@ -302,11 +323,12 @@ export function triggerFromProto(t: PbTrigger | undefined): Trigger {
       return new DateTrigger({
         runDate: date(k.value.runDate) ?? new Date(0),
         timezone: k.value.timezone || undefined,
+        jitter: jit,
       });
     case "allOf":
-      return new AndTrigger(k.value.triggers.map(triggerFromProto));
+      return new AndTrigger(k.value.triggers.map(triggerFromProto), { jitter: jit });
     case "anyOf":
-      return new OrTrigger(k.value.triggers.map(triggerFromProto));
+      return new OrTrigger(k.value.triggers.map(triggerFromProto), { jitter: jit });
     default:
       throw new TypeError("the server sent a trigger this SDK does not know");
   }

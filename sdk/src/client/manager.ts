@@ -37,7 +37,8 @@ export const SchedulerManager = {
 
   /**
    * The scheduler of that name, the same object on every call. With settings, they are applied
-   * on the server (the scheduler's next call waits for them).
+   * on the server: the scheduler's next calls wait for them (and fail with their error if the
+   * server refuses them).
    */
   getInstance(name = "default", settings?: SchedulerSettings): Scheduler {
     state.client ??= new MetronomeClient(
@@ -45,7 +46,8 @@ export const SchedulerManager = {
     );
     const known = state.instances.get(name);
     if (known !== undefined) {
-      // Applied in the background; a failure shows in the logs of the server's answer.
+      // The scheduler's next calls wait for these (and report their failure); logged too, in
+      // case no call follows.
       if (settings !== undefined)
         known.configure(settings).catch((err: unknown) => {
           state.client?.logger.error({ err, scheduler: name }, "configuring the scheduler failed");

@@ -36,8 +36,16 @@ export class AlreadyExistsError extends MetronomeError {}
 export class FailedPreconditionError extends MetronomeError {}
 /** OUT_OF_RANGE: an event cursor older than the retention, or not given yet. */
 export class OutOfRangeError extends MetronomeError {}
-/** RESOURCE_EXHAUSTED: over a limit (payload size, page size). */
-export class ResourceExhaustedError extends MetronomeError {}
+/** RESOURCE_EXHAUSTED: over a limit; `field` names which (e.g. `job.args` for the payload size). */
+export class ResourceExhaustedError extends MetronomeError {
+  constructor(
+    message: string,
+    readonly field: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, Code.ResourceExhausted, options);
+  }
+}
 /** UNAUTHENTICATED: no or wrong bearer token. */
 export class UnauthenticatedError extends MetronomeError {}
 /** PERMISSION_DENIED. */
@@ -53,7 +61,6 @@ const CLASSES = new Map<
   [Code.AlreadyExists, AlreadyExistsError],
   [Code.FailedPrecondition, FailedPreconditionError],
   [Code.OutOfRange, OutOfRangeError],
-  [Code.ResourceExhausted, ResourceExhaustedError],
   [Code.Unauthenticated, UnauthenticatedError],
   [Code.PermissionDenied, PermissionDeniedError],
   [Code.Unavailable, UnavailableError],
@@ -77,13 +84,24 @@ export function toMetronomeError(err: unknown): unknown {
   if (err instanceof MetronomeError) return err;
   if (!(err instanceof ConnectError)) return err;
   const message = messageOf(err);
-  if (err.code === Code.InvalidArgument) {
+  if (err.code === Code.InvalidArgument || err.code === Code.ResourceExhausted) {
     // The server's messages start with the field path: "job.trigger.cron.hour: must be …".
     const field = /^([\w.[\]]+):/.exec(message)?.[1] ?? "";
-    return new InvalidArgumentError(message, field, { cause: err });
+    return err.code === Code.InvalidArgument
+      ? new InvalidArgumentError(message, field, { cause: err })
+      : new ResourceExhaustedError(message, field, { cause: err });
   }
   const cls = CLASSES.get(err.code);
   return cls === undefined
     ? new MetronomeError(message, err.code, { cause: err })
     : new cls(message, err.code, { cause: err });
+}
+
+/** Awaits a call, turning its error into the typed one. */
+export async function call<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw toMetronomeError(err);
+  }
 }

@@ -1,0 +1,339 @@
+/**
+ * The run table: every assignment not finished yet, keyed by lease. It admits assignments
+ * against the concurrency limits, starts each at its fire time (assignments may come ahead),
+ * holds one back while a slot is still taken by a handler whose lease ended, releases runs the
+ * server cancels or whose lease is lost (their handler is aborted and their result dropped), and
+ * hands every outcome to the outbox.
+ *
+ * A record is `waiting` (held, not started) or `running` (its handler executes). Its lease is
+ * held (listed in heartbeats and in the next WorkerHello's resumed_leases) until the handler
+ * settles or the lease is released.
+ */
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import {
+  CancellationReason,
+  type RunAssignment,
+  type RunCancellation,
+  type RunLease,
+  type RunResult,
+} from "../gen/metronome/v1/worker_service_pb.js";
+import { RunAbortedError, type AbortKind } from "../errors.js";
+import type { WorkerLogger } from "../logger.js";
+import { execute, type ExecutableRun } from "./executor.js";
+import { LeaseKeeper, leaseKey, type HeldLease } from "./leases.js";
+import type { HandlerEntry } from "./options.js";
+import { errorResult, type Outbox } from "./results.js";
+
+/**
+ * How long an assignment may wait for a slot still taken by a handler whose lease already ended
+ * (cancelled but not yet settled; the server counts that slot as free) before it is rejected.
+ */
+const SLOT_WAIT_MS = 10_000;
+
+/** An assignment not finished yet. */
+export interface RunRecord extends ExecutableRun, HeldLease {
+  readonly key: string;
+  /** `waiting`: held but not started (before its fire time, or no free slot yet). */
+  phase: "waiting" | "running";
+  /** Set when the lease stopped being ours (cancelled, lease lost): the result is dropped. */
+  released: RunAbortedError | undefined;
+  extendedAt: number;
+  waitTimer: NodeJS.Timeout | undefined;
+  /** The run's fire time (epoch ms): an assignment sent ahead is not started before it. */
+  readonly notBefore: number;
+}
+
+export interface RunTableDeps {
+  readonly log: WorkerLogger;
+  /** 0: only the per-handler limits. */
+  readonly maxConcurrency: number;
+  readonly handlers: ReadonlyMap<string, HandlerEntry>;
+  readonly outbox: Outbox;
+  /** Queues a heartbeat on the current session, if any (a handler's ctx.heartbeat()). */
+  heartbeat(): void;
+  /** Called on every change of the table or the outbox (stop() waits on them). */
+  changed(): void;
+}
+
+export class RunTable {
+  private readonly records = new Map<string, RunRecord>();
+  readonly leases: LeaseKeeper<RunRecord>;
+  /** No session will carry a result any more: results are not reported. */
+  private closed = false;
+  /** stop()'s grace ran out: handlers were aborted, new assignments are rejected. */
+  private graceExpired = false;
+
+  constructor(private readonly deps: RunTableDeps) {
+    this.leases = new LeaseKeeper(this.records, (rec, reason) => {
+      this.release(rec, reason);
+    });
+  }
+
+  /** Runs held or executing. */
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Handlers executing now, including released ones that have not returned yet. */
+  get running(): number {
+    let n = 0;
+    for (const rec of this.records.values()) if (rec.phase === "running") n++;
+    return n;
+  }
+
+  /** The runs held or executing (for a log line). */
+  runIds(): string[] {
+    return [...this.records.values()].map((r) => r.lease.runId);
+  }
+
+  /** A RunAssignment from the server. */
+  assign(a: RunAssignment): void {
+    const { log, outbox } = this.deps;
+    const lease = a.lease;
+    if (lease === undefined) {
+      log.warn({ handler: a.handler }, "ignoring an assignment without a lease");
+      return;
+    }
+    const key = leaseKey(lease);
+    if (this.records.has(key) || outbox.has(key)) {
+      log.debug({ runId: lease.runId, attempt: lease.attempt }, "duplicate assignment");
+      return;
+    }
+    if (this.closed) {
+      // WorkerDrain has no answer: the server sent this before it read the drain, and nothing
+      // can be sent back any more. The lease expires on the server, which retries the run.
+      log.warn(
+        { runId: lease.runId, attempt: lease.attempt },
+        "assignment received after the worker closed the session; its lease will expire",
+      );
+      return;
+    }
+    const entry = this.deps.handlers.get(a.handler);
+    if (entry === undefined) {
+      this.reject(lease, `handler "${a.handler}" is not registered on this worker`);
+      return;
+    }
+    if (this.graceExpired) {
+      this.reject(lease, "the worker is stopping");
+      return;
+    }
+    // The server counts held leases; it should never exceed the limits it was given.
+    const held = this.count(entry, (r) => r.released === undefined);
+    if (this.atLimit(entry, held)) {
+      this.reject(
+        lease,
+        `over the worker's concurrency limit (${held.total} runs held, ${held.handler} of "${entry.name}")`,
+      );
+      return;
+    }
+    const rec: RunRecord = {
+      key,
+      lease,
+      assignment: a,
+      entry,
+      controller: new AbortController(),
+      phase: "waiting",
+      released: undefined,
+      extendedAt: Date.now(),
+      waitTimer: undefined,
+      notBefore: a.fireTime === undefined ? 0 : timestampMs(a.fireTime),
+    };
+    this.records.set(key, rec);
+    const early = rec.notBefore - Date.now();
+    if (early > 0) {
+      // Sent ahead (WorkerHello.accepts_early_assignments): start at the fire time.
+      rec.waitTimer = setTimeout(() => {
+        rec.waitTimer = undefined;
+        if (this.records.get(key) !== rec || rec.phase !== "waiting") return;
+        if (this.canStart(entry)) this.start(rec);
+        else
+          rec.waitTimer = setTimeout(() => {
+            this.giveUpWaiting(rec);
+          }, SLOT_WAIT_MS);
+      }, early);
+    } else if (this.canStart(entry)) {
+      this.start(rec);
+    } else {
+      // A slot is still taken by a handler whose lease ended (the server counts it free).
+      log.info(
+        { runId: lease.runId, attempt: lease.attempt, handler: entry.name },
+        "waiting for a cancelled handler to return before starting the run",
+      );
+      rec.waitTimer = setTimeout(() => {
+        this.giveUpWaiting(rec);
+      }, SLOT_WAIT_MS);
+    }
+    this.leases.arm();
+    this.deps.changed();
+  }
+
+  /** A RunCancellation from the server: the lease is no longer ours. */
+  cancel(c: RunCancellation): void {
+    const lease = c.lease;
+    if (lease === undefined) return;
+    const key = leaseKey(lease);
+    // A finished but unanswered result would be rejected now: stop sending it.
+    const hadResult = this.deps.outbox.forget(lease);
+    const rec = this.records.get(key);
+    if (rec === undefined) {
+      this.deps.log.debug({ runId: lease.runId, attempt: lease.attempt }, "cancellation of no run");
+      if (hadResult) this.deps.changed();
+      return;
+    }
+    const [kind, what] = cancellationKind(c.reason);
+    this.release(rec, new RunAbortedError(kind, c.message === "" ? what : `${what}: ${c.message}`));
+  }
+
+  /** stop()'s grace ran out: abort what still runs; waiting assignments go back to the server. */
+  expireGrace(): void {
+    this.graceExpired = true;
+    const reason = new RunAbortedError("stopping", "worker stopping");
+    for (const rec of [...this.records.values()]) {
+      if (rec.phase === "waiting") {
+        clearTimeout(rec.waitTimer);
+        this.records.delete(rec.key);
+        this.reject(rec.lease, "the worker is stopping");
+      } else if (rec.released === undefined && !rec.controller.signal.aborted) {
+        this.deps.log.warn(
+          { runId: rec.lease.runId, attempt: rec.lease.attempt },
+          "aborting a run: stop grace expired",
+        );
+        rec.controller.abort(reason);
+      }
+    }
+    this.deps.changed();
+  }
+
+  /**
+   * The worker closed its last session: nothing more will be reported. Waiting assignments are
+   * dropped (their leases expire on the server); handlers still running are left to finish.
+   */
+  close(): void {
+    this.closed = true;
+    this.leases.stop();
+    for (const rec of this.records.values()) {
+      if (rec.phase === "waiting") {
+        clearTimeout(rec.waitTimer);
+        this.records.delete(rec.key);
+      }
+    }
+  }
+
+  private start(rec: RunRecord): void {
+    clearTimeout(rec.waitTimer);
+    rec.waitTimer = undefined;
+    rec.phase = "running";
+    void execute(rec, {
+      log: this.deps.log,
+      heartbeat: () => {
+        if (rec.released === undefined) this.deps.heartbeat();
+      },
+      finish: (result) => {
+        this.finish(rec, result);
+      },
+    });
+  }
+
+  private finish(rec: RunRecord, result: RunResult): void {
+    const log = this.deps.log;
+    this.records.delete(rec.key);
+    if (rec.released !== undefined) {
+      log.debug(
+        { runId: rec.lease.runId, attempt: rec.lease.attempt, reason: rec.released.message },
+        "result dropped: the lease is no longer this worker's",
+      );
+    } else if (this.closed) {
+      log.warn(
+        { runId: rec.lease.runId, attempt: rec.lease.attempt },
+        "handler returned after the worker stopped; result not reported",
+      );
+    } else {
+      this.deps.outbox.report(rec.key, result);
+    }
+    this.promoteWaiting();
+    this.leases.arm();
+    this.deps.changed();
+  }
+
+  /** The lease is no longer ours: abort the handler and drop its eventual result. */
+  private release(rec: RunRecord, reason: RunAbortedError): void {
+    if (rec.released !== undefined) return;
+    rec.released = reason;
+    this.deps.log.info(
+      { runId: rec.lease.runId, attempt: rec.lease.attempt, kind: reason.kind },
+      `run stopped: ${reason.message}`,
+    );
+    if (rec.phase === "waiting") {
+      clearTimeout(rec.waitTimer);
+      this.records.delete(rec.key);
+    } else {
+      rec.controller.abort(reason);
+    }
+    this.leases.arm();
+    this.deps.changed();
+  }
+
+  /** Reports an assignment this worker cannot take as a retryable `WorkerRejected` error. */
+  private reject(lease: RunLease, message: string): void {
+    this.deps.log.warn({ runId: lease.runId, attempt: lease.attempt }, `run rejected: ${message}`);
+    this.deps.outbox.report(
+      leaseKey(lease),
+      errorResult(lease, { type: "WorkerRejected", message, stack: "", nonRetryable: false }),
+    );
+    this.deps.changed();
+  }
+
+  private giveUpWaiting(rec: RunRecord): void {
+    if (this.records.get(rec.key) !== rec || rec.phase !== "waiting") return;
+    this.records.delete(rec.key);
+    this.reject(
+      rec.lease,
+      `no free slot within ${SLOT_WAIT_MS} ms: cancelled handlers are still running`,
+    );
+    this.leases.arm();
+  }
+
+  /** Starts waiting assignments whose slot became free, oldest first. */
+  private promoteWaiting(): void {
+    if (this.closed || this.graceExpired) return;
+    const now = Date.now();
+    for (const rec of this.records.values()) {
+      if (rec.phase === "waiting" && rec.notBefore <= now && this.canStart(rec.entry))
+        this.start(rec);
+    }
+  }
+
+  private count(
+    entry: HandlerEntry,
+    include: (rec: RunRecord) => boolean,
+  ): { total: number; handler: number } {
+    let total = 0;
+    let handler = 0;
+    for (const rec of this.records.values()) {
+      if (!include(rec)) continue;
+      total++;
+      if (rec.entry === entry) handler++;
+    }
+    return { total, handler };
+  }
+
+  private atLimit(entry: HandlerEntry, n: { total: number; handler: number }): boolean {
+    const max = this.deps.maxConcurrency;
+    return (max > 0 && n.total >= max) || (entry.concurrency > 0 && n.handler >= entry.concurrency);
+  }
+
+  /** A slot is free among executing handlers (released ones included: they still run). */
+  private canStart(entry: HandlerEntry): boolean {
+    return !this.atLimit(
+      entry,
+      this.count(entry, (r) => r.phase === "running"),
+    );
+  }
+}
+
+function cancellationKind(reason: CancellationReason): [AbortKind, string] {
+  if (reason === CancellationReason.TIMED_OUT) return ["timed_out", "run timed out"];
+  if (reason === CancellationReason.LEASE_LOST) return ["lease_lost", "lease lost"];
+  // CANCELLED, and values this SDK does not know yet.
+  return ["cancelled", "run cancelled"];
+}

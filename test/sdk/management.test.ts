@@ -1,0 +1,189 @@
+/**
+ * The SDK's job management against a real node (embedded SQLite, METRONOME_MAX_PAGE_SIZE=5):
+ * getJobs follows page tokens within the server's page size, modifyJob leaves alone what a
+ * change sets to undefined, start() keeps the declarations it could not add, RetryOptions mean
+ * what their docs say, an oversized payload names its field, getInstance's settings apply before
+ * the scheduler's next call, and the client keeps no scheduler or closed stream alive. Faults
+ * are injected by an interceptor on the client's transport (the server stays real).
+ */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CronTrigger,
+  IntervalTrigger,
+  InvalidArgumentError,
+  MetronomeClient,
+  ResourceExhaustedError,
+  SchedulerManager,
+  UnavailableError,
+  defineHandler,
+  type EventStream,
+  type Scheduler,
+} from "../../sdk/src/index.js";
+import { startTestNode, type TestNode } from "../support/node.js";
+import { createSqliteStore, type TestStore } from "../support/stores.js";
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+describe("the SDK's job management", () => {
+  let db: TestStore;
+  let node: TestNode;
+  /** AddJob calls to fail with UNAVAILABLE before they reach the server. */
+  let failAddJob = 0;
+  let client: MetronomeClient;
+
+  beforeAll(async () => {
+    db = await createSqliteStore();
+    node = await startTestNode(db.url, { METRONOME_MAX_PAGE_SIZE: "5" });
+    const faults: Interceptor = (next) => (req) => {
+      if (req.method.name === "AddJob" && failAddJob > 0) {
+        failAddJob--;
+        throw new ConnectError("injected: the node is restarting", Code.Unavailable);
+      }
+      return next(req);
+    };
+    client = new MetronomeClient({
+      transport: createGrpcTransport({ baseUrl: node.url, interceptors: [faults] }),
+      logger: quiet,
+    });
+    SchedulerManager.configure({ baseUrl: node.url, logger: quiet });
+  });
+  afterAll(async () => {
+    await SchedulerManager.shutdown();
+    client.close();
+    await node.stop();
+    await db.drop();
+  });
+
+  it("getJobs reads every page, within the server's largest page size", async () => {
+    const s = client.scheduler("pages");
+    const ids = Array.from({ length: 12 }, (_, i) => `job-${String(i).padStart(2, "0")}`);
+    for (const id of ids) await s.addJob("pages.noop", "interval", { hours: 1, id });
+    expect((await s.getJobs()).map((j) => j.id)).toEqual(ids);
+    expect((await s.getJobs({ idPrefix: "job-1" })).map((j) => j.id)).toEqual(["job-10", "job-11"]);
+  });
+
+  it("modifyJob leaves alone what a change sets to undefined; null still means no limit", async () => {
+    const s = client.scheduler("modify");
+    await s.addJob("modify.noop", "interval", {
+      hours: 1,
+      id: "j",
+      timeout: 10,
+      maxInstances: 2,
+      retry: { maxAttempts: 3 },
+    });
+    const changed = await s.modifyJob("j", {
+      name: "renamed",
+      timeout: undefined,
+      maxInstances: undefined,
+      retry: undefined,
+      trigger: undefined,
+      misfireGraceTime: null,
+    });
+    expect(changed).toMatchObject({
+      name: "renamed",
+      timeout: 10,
+      maxInstances: 2,
+      retry: { maxAttempts: 3 },
+      misfireGraceTime: null,
+    });
+    expect(changed.trigger).toBeInstanceOf(IntervalTrigger);
+  });
+
+  it("start() keeps the declarations it could not add; the next start() adds them", async () => {
+    const s = client.scheduler("declared");
+    s.scheduledJob(new CronTrigger({ hour: 1 }))(defineHandler("declared.a", () => undefined));
+    s.scheduledJob(new CronTrigger({ hour: 2 }))(defineHandler("declared.b", () => undefined));
+    failAddJob = 1;
+    await expect(s.start()).rejects.toBeInstanceOf(UnavailableError);
+    expect((await s.getJobs()).length).toBe(1);
+    await s.start();
+    expect((await s.getJobs()).map((j) => j.id)).toEqual(["declared.a", "declared.b"]);
+  });
+
+  it("RetryOptions: maxAttempts from 1 to 100, maxBackoff 5 minutes unless set", async () => {
+    const s = client.scheduler("retry");
+    const one = await s.addJob("retry.noop", "interval", {
+      hours: 1,
+      id: "one",
+      retry: { maxAttempts: 1 },
+    });
+    expect(one.retry).toEqual({
+      maxAttempts: 1,
+      initialBackoff: 1,
+      maxBackoff: 300,
+      multiplier: 2,
+    });
+    for (const maxAttempts of [0, 101]) {
+      const err = await s
+        .addJob("retry.noop", "interval", { hours: 1, id: "bad", retry: { maxAttempts } })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).field).toBe("job.retry_policy.max_attempts");
+    }
+  });
+
+  it("an oversized payload fails with ResourceExhaustedError naming its field", async () => {
+    const s = client.scheduler("payload");
+    const err = await s
+      .addJob("payload.noop", "interval", { hours: 1, id: "big", args: ["x".repeat(70_000)] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResourceExhaustedError);
+    expect((err as ResourceExhaustedError).field).toBe("job.args");
+  });
+
+  it("getInstance's settings for an existing instance apply before its next call", async () => {
+    const zoned = SchedulerManager.getInstance("zoned");
+    expect(SchedulerManager.getInstance("zoned", { timezone: "Asia/Shanghai" })).toBe(zoned);
+    const job = await zoned.addJob("zoned.noop", "cron", { hour: 2, id: "nightly" });
+    expect(job.nextRunTime?.getUTCHours()).toBe(18); // 02:00 in Shanghai
+
+    // Settings the server refuses: the next call says so, instead of going on without them.
+    SchedulerManager.getInstance("zoned", { timezone: "Not/AZone" });
+    const err = await zoned.getJobs().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).field).toBe("timezone");
+    // Valid settings again: calls work again.
+    SchedulerManager.getInstance("zoned", { timezone: "UTC" });
+    expect((await zoned.getJobs()).map((j) => j.id)).toEqual(["nightly"]);
+  });
+
+  it("the client keeps no reference to schedulers and streams that are done", async () => {
+    let scheduler: Scheduler | undefined = client.scheduler("transient");
+    await scheduler.getJobs();
+    const schedulerRef = new WeakRef(scheduler);
+    scheduler = undefined;
+    let stream: EventStream | undefined = client.subscribe();
+    stream.close();
+    const streamRef = new WeakRef(stream);
+    stream = undefined;
+    // WeakRefs keep their target until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(schedulerRef.deref()).toBeUndefined();
+    expect(streamRef.deref()).toBeUndefined();
+  });
+
+  it("close() still ends the streams a client opened", async () => {
+    const own = new MetronomeClient({ baseUrl: node.url, logger: quiet });
+    const stream = own.subscribe();
+    const reading = (async () => {
+      let n = 0;
+      for await (const event of stream) if (event.cursor > 0n) n++;
+      return n;
+    })();
+    await stream.whenLive();
+    const s = own.scheduler("closing");
+    s.addListener(() => undefined);
+    await s.listening();
+    own.close();
+    await expect(reading).resolves.toBe(0);
+    await s.shutdown();
+  });
+});
