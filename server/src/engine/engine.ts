@@ -45,7 +45,9 @@ import type { Logger } from "../logger.js";
 import type { EngineDb, Tx } from "../store/engine/ops.js";
 import * as q from "../store/engine/queries.js";
 import * as workers from "../store/engine/workers.js";
-import { Batcher } from "../store/batcher.js";
+import { Batcher } from "../lib/batcher.js";
+import { serial } from "../lib/serial.js";
+import { Waiter } from "../lib/waiter.js";
 import { StoreUnavailableError } from "../store/store.js";
 
 export interface EngineConfig {
@@ -137,48 +139,6 @@ export class SessionSlots {
       if (cap > 0) slots.set(handler, Math.min(cap, total));
     }
     return { slots, total };
-  }
-}
-
-/** A sleep that ends at a clock time or when woken, whichever comes first. */
-class Waiter {
-  private wakeNow: (() => void) | undefined;
-  private pending = false;
-  /** While sleeping: the clock time the sleep ends. */
-  private until = Number.NEGATIVE_INFINITY;
-
-  wake(): void {
-    if (this.wakeNow) this.wakeNow();
-    else this.pending = true;
-  }
-
-  /**
-   * Wakes the sleeper if `at` comes before the end of its sleep; while it is not asleep (its
-   * pass may have read the store before the change), it looks again after its pass.
-   */
-  wakeFor(at: number): void {
-    if (this.wakeNow === undefined) this.pending = true;
-    else if (at < this.until) this.wakeNow();
-  }
-
-  sleep(clock: Clock, until: number): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const cancel = clock.wakeAt(until, () => {
-        done();
-      });
-      const done = (): void => {
-        cancel();
-        this.wakeNow = undefined;
-        this.until = Number.NEGATIVE_INFINITY;
-        resolve();
-      };
-      this.wakeNow = done;
-      this.until = until;
-    });
   }
 }
 
@@ -355,24 +315,14 @@ export class Engine {
   }
 
   /**
-   * Each step runs one at a time (the loop's and `pass()`'s queue), so that a pass sees the
+   * Each step runs one at a time (the loop's and `pass()`'s calls queue), so that a pass sees the
    * work of a step the loop had under way: two claims at once would skip each other's locked
-   * rows, and the pass would return before the loop's claim committed.
+   * rows, and the pass would return before the loop's claim committed. Dispatch passes run one at
+   * a time too: each reads the sessions' free slots before leasing.
    */
-  private firing: Promise<unknown> = Promise.resolve();
-  private sweeping: Promise<unknown> = Promise.resolve();
-
-  private firingOnce(): Promise<number> {
-    const run = this.firing.then(() => this.fireOnce());
-    this.firing = run.catch(() => undefined);
-    return run;
-  }
-
-  private sweepingOnce(): Promise<number> {
-    const run = this.sweeping.then(() => this.sweepOnce());
-    this.sweeping = run.catch(() => undefined);
-    return run;
-  }
+  private readonly firingOnce = serial(() => this.fireOnce());
+  private readonly sweepingOnce = serial(() => this.sweepOnce());
+  private readonly dispatchOnce = serial(() => this.dispatchExclusive());
 
   /**
    * A job or scheduler changed on this node: look for due jobs now if the change may have made
@@ -520,15 +470,6 @@ export class Engine {
         },
         "fire time handled",
       );
-  }
-
-  /** Dispatch passes run one at a time: each reads the sessions' free slots before leasing. */
-  private dispatching: Promise<unknown> = Promise.resolve();
-
-  private dispatchOnce(): Promise<number> {
-    const run = this.dispatching.then(() => this.dispatchExclusive());
-    this.dispatching = run.catch(() => undefined);
-    return run;
   }
 
   private async dispatchExclusive(): Promise<number> {

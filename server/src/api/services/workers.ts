@@ -18,7 +18,7 @@ import { checkHandler, checkId } from "../../domain/jobs.js";
 import { parseExactJson } from "../../domain/json.js";
 import { maxAttempts, type Run } from "../../domain/runs.js";
 import { SessionSlots, type Engine, type SessionSink } from "../../engine/engine.js";
-import { AsyncQueue } from "../../engine/queue.js";
+import { AsyncQueue } from "../../lib/async-queue.js";
 import type { Lease, Outcome, Verdict } from "../../store/engine/queries.js";
 import type { Logger } from "../../logger.js";
 import {

@@ -14,7 +14,7 @@ import type { EventDraft } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
 import { eventRows, updateJobWithEvents } from "../engine/events.js";
 import { migrationsFolder } from "../../paths.js";
-import { Batcher } from "../batcher.js";
+import { Batcher } from "../../lib/batcher.js";
 import { jobListing, page } from "../paging.js";
 import { jobFromRow, jobToRow, schedulerFromRow, schedulerToRow, type JobRow } from "../rows.js";
 import { StoreUnavailableError, type ListJobsQuery, type Page, type Store } from "../store.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Batcher } from "../../../server/src/store/batcher.js";
+import { Batcher } from "../../../server/src/lib/batcher.js";
 
 /** A load function the test completes by hand, recording the batches it was given. */
 function manualLoad() {
