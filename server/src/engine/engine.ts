@@ -24,10 +24,10 @@ import {
   boundedError,
   manualRun,
   planFires,
-  skippedForMaxInstances,
   type Run,
   type RunError,
 } from "../domain/runs.js";
+import { skippedForMaxInstances } from "../domain/run-transitions.js";
 import { compileTrigger } from "../domain/triggers/index.js";
 import {
   AT_RISK,
