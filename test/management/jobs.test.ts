@@ -9,7 +9,7 @@ import type { Job } from "../../server/src/domain/jobs.js";
 import { JobManager } from "../../server/src/management/jobs.js";
 import { MysqlStore } from "../../server/src/store/mysql/store.js";
 import { SqliteStore } from "../../server/src/store/sqlite/store.js";
-import type { Store } from "../../server/src/store/store.js";
+import type { Store } from "../../server/src/store/port.js";
 import { ManualClock } from "../support/clock.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Job, Scheduler } from "../../server/src/domain/jobs.js";
-import type { Store } from "../../server/src/store/store.js";
+import type { Store } from "../../server/src/store/port.js";
 
 export function scheduler(name: string, overrides: Partial<Scheduler> = {}): Scheduler {
   return {

@@ -56,6 +56,18 @@ export interface Run {
   readonly updatedAt: number;
 }
 
+/** A run's lease: which attempt a worker holds, under which token (its fencing token). */
+export interface Lease {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly token: string;
+}
+
+/** What a worker reports of an attempt. */
+export type Outcome =
+  | { readonly kind: "success"; readonly result: JsonValue | undefined }
+  | { readonly kind: "error"; readonly error: RunError };
+
 /** The most fire times one claim turns into runs for one job; the rest wait for the next claim. */
 export const MAX_FIRES_PER_CLAIM = 100;
 

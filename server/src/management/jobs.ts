@@ -36,8 +36,8 @@ import {
   MAX_INSTANT,
   intervalMs,
 } from "../domain/triggers/index.js";
-import { jobEvent, schedulerEvent } from "../domain/events.js";
-import type { ListJobsQuery, Page, Store } from "../store/store.js";
+import { jobEvent, runEvents, schedulerEvent } from "../domain/events.js";
+import type { ListJobsQuery, ManagementStore, Page } from "../store/port.js";
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 
@@ -107,7 +107,7 @@ export class JobManager {
   private readonly schedulers = new Map<string, { scheduler: Scheduler; at: number }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ManagementStore,
     private readonly clock: Clock,
     private readonly defaults: ServerDefaults,
     private readonly limits: Limits = DEFAULT_LIMITS,
@@ -426,9 +426,12 @@ export class JobManager {
     });
     if (job.paused || job.nextRunTime !== null) return { job, removed: false };
     // Only the version this call wrote: a change made meanwhile (a reschedule) wins.
-    const removed = await this.store.deleteJob(scheduler, id, job.version, (j) => [
-      jobEvent("job_removed", j, this.clock.now(), this.nodeId, "no fire time left"),
-    ]);
+    const removed = await this.store.deleteJob(scheduler, id, {
+      expectedVersion: job.version,
+      events: (j) => [
+        jobEvent("job_removed", j, this.clock.now(), this.nodeId, "no fire time left"),
+      ],
+    });
     return { job, removed };
   }
 
@@ -437,9 +440,14 @@ export class JobManager {
     checkId(id, "id", this.limits);
     const now = this.clock.now();
     if (
-      !(await this.store.deleteJob(scheduler, id, undefined, (j) => [
-        jobEvent("job_removed", j, now, this.nodeId, "removed"),
-      ]))
+      // Its pending runs are cancelled in the same operation.
+      !(await this.store.deleteJob(scheduler, id, {
+        cancelPendingRunsAt: now,
+        events: (j, cancelled) => [
+          jobEvent("job_removed", j, now, this.nodeId, "removed"),
+          ...runEvents(cancelled, now, this.nodeId),
+        ],
+      }))
     )
       throw new NotFoundError(
         `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler)}`,
@@ -448,9 +456,15 @@ export class JobManager {
 
   removeAllJobs(scheduler: string): Promise<number> {
     checkId(scheduler, "scheduler", this.limits);
-    return this.store.deleteAllJobs(scheduler, [
-      schedulerEvent("all_jobs_removed", scheduler, this.clock.now(), this.nodeId),
-    ]);
+    const now = this.clock.now();
+    // The scheduler's pending runs are cancelled in the same operation.
+    return this.store.deleteAllJobs(scheduler, {
+      cancelPendingRunsAt: now,
+      events: (_deleted, cancelled) => [
+        schedulerEvent("all_jobs_removed", scheduler, now, this.nodeId),
+        ...runEvents(cancelled, now, this.nodeId),
+      ],
+    });
   }
 
   /** The next `count` fire times of a trigger after `after`; nothing is stored. */

@@ -254,7 +254,6 @@ export function jobService(
 
     async removeJob(req) {
       await withFields(() => jobs.removeJob(req.scheduler || "default", req.jobId), jobRefFields);
-      await engine.jobRemoved(req.scheduler || "default", req.jobId);
       return {};
     },
 
@@ -263,7 +262,6 @@ export function jobService(
         () => jobs.removeAllJobs(req.scheduler || "default"),
         jobRefFields,
       );
-      await engine.jobRemoved(req.scheduler || "default", null);
       return { removedCount: BigInt(n) };
     },
 

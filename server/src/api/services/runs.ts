@@ -4,7 +4,7 @@ import { InvalidArgumentError } from "../../domain/errors.js";
 import { checkId } from "../../domain/jobs.js";
 import { MAX_REASON_CHARS, type RunStatus } from "../../domain/runs.js";
 import type { Engine } from "../../engine/engine.js";
-import { decodePageToken, encodePageToken } from "../../store/store.js";
+import { decodePageToken, encodePageToken } from "../../store/paging.js";
 import type { RunService } from "../../../../sdk/src/gen/metronome/v1/run_service_pb.js";
 import { runStatusFromProto, runToProto } from "../convert.js";
 import { pageSize } from "./fields.js";
