@@ -1,63 +1,27 @@
-/**
- * One store test suite, run against every store (SQLite and MySQL): the scheduler semantics the
- * rest of the server relies on.
- */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Job, Scheduler } from "../../server/src/domain/jobs.js";
-import type { Store } from "../../server/src/store/port.js";
+/** Schedulers and jobs: the reads and writes management relies on. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { runEvents } from "../../../server/src/domain/events.js";
+import type { Job } from "../../../server/src/domain/jobs.js";
+import type { Store } from "../../../server/src/store/port.js";
+import {
+  addRun,
+  allEvents,
+  job,
+  lease,
+  S,
+  scheduler,
+  T0,
+  useStores,
+  type StoreFactory,
+} from "./fixtures.js";
 
-export function scheduler(name: string, overrides: Partial<Scheduler> = {}): Scheduler {
-  return {
-    name,
-    timezone: "UTC",
-    defaults: { coalesce: true, maxInstances: 1, misfireGraceTimeMs: 60_000 },
-    paused: false,
-    createdAt: 1_000,
-    updatedAt: 1_000,
-    version: 1,
-    ...overrides,
-  };
-}
-
-export function job(id: string, overrides: Partial<Job> = {}): Job {
-  return {
-    scheduler: "default",
-    id,
-    name: `job ${id}`,
-    handler: "reports.daily",
-    trigger: { type: "crontab", expression: "0 2 * * *", timezone: "UTC" },
-    args: ["user123", 1, true, null, { nested: [1.5] }],
-    kwargs: { action: "sync", "unicode ✓": "数据同步" },
-    coalesce: true,
-    maxInstances: 1,
-    misfireGraceTimeMs: 60_000,
-    timeoutMs: null,
-    retry: null,
-    paused: false,
-    nextRunTime: 5_000,
-    createdAt: 1_000,
-    updatedAt: 1_000,
-    version: 1,
-    ...overrides,
-  };
-}
-
-export function storeSuite(
-  name: string,
-  open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>,
-): void {
-  describe(`${name} store`, () => {
+export function jobsContract(factory: StoreFactory): void {
+  describe("schedulers and jobs", () => {
+    const stores = useStores(factory);
     let store: Store;
-    let cleanup: () => Promise<void>;
-
     beforeAll(async () => {
-      ({ store, cleanup } = await open());
-      await store.migrate();
+      store = stores.store;
       await store.migrate(); // idempotent
-    });
-    afterAll(async () => {
-      await store.close();
-      await cleanup();
     });
 
     it("answers ping", async () => {
@@ -198,6 +162,90 @@ export function storeSuite(
       expect(await store.deleteJob("gone", "x1")).toBe(false);
       expect(await store.deleteAllJobs("gone")).toBe(1);
       expect(await store.getJob("kept", "x1")).not.toBeNull();
+    });
+
+    it("removing a job cancels its pending runs in the same operation, with the events of both", async () => {
+      const j = job("rm", { scheduler: "removal", handler: "h.removal" });
+      const leased = await addRun(store, j, T0);
+      const waiting = await addRun(store, j, T0 + S);
+      const [taken] = await lease(store, "h.removal", T0 + S, { slots: 1 });
+      expect(taken?.id).toBe(leased.id);
+      const prepared = await addRun(store, j, T0 + 60 * S); // a later fire time, prepared ahead
+      const now = T0 + 2 * S;
+      expect(
+        await store.deleteJob("removal", "rm", {
+          cancelPendingRunsAt: now,
+          events: (deleted, cancelled) => runEvents(cancelled, now, `removed ${deleted.id}`),
+        }),
+      ).toBe(true);
+      expect(await store.getJob("removal", "rm")).toBeNull();
+      // The run already due is cancelled; the one prepared ahead is withdrawn; the running one goes on.
+      expect(await store.getRun(waiting.id)).toMatchObject({
+        status: "cancelled",
+        statusReason: "job removed",
+        finishedAt: now,
+      });
+      expect(await store.getRun(prepared.id)).toBeNull();
+      expect((await store.getRun(leased.id))?.status).toBe("running");
+      const events = (await allEvents(store)).filter((e) => e.data.nodeId === "removed rm");
+      expect(events.map((e) => [e.type, e.runId])).toEqual([["run_cancelled", waiting.id]]);
+      // Nothing to delete: nothing written, no events.
+      expect(
+        await store.deleteJob("removal", "rm", {
+          cancelPendingRunsAt: now,
+          events: () => {
+            throw new Error("not called");
+          },
+        }),
+      ).toBe(false);
+    });
+
+    it("removing all of a scheduler's jobs cancels the scheduler's pending runs", async () => {
+      const a = await addRun(store, job("a", { scheduler: "all-gone", handler: "h.all" }), T0);
+      const b = await addRun(store, job("b", { scheduler: "all-gone", handler: "h.all" }), T0);
+      const other = await addRun(store, job("a", { scheduler: "all-kept", handler: "h.all" }), T0);
+      let cancelledIds: string[] = [];
+      expect(
+        await store.deleteAllJobs("all-gone", {
+          cancelPendingRunsAt: T0 + S,
+          events: (n, cancelled) => {
+            cancelledIds = cancelled.map((r) => r.id);
+            expect(n).toBe(2);
+            return [];
+          },
+        }),
+      ).toBe(2);
+      expect(cancelledIds.sort()).toEqual([a.id, b.id].sort());
+      expect((await store.getRun(a.id))?.status).toBe("cancelled");
+      expect((await store.getRun(other.id))?.status).toBe("pending");
+    });
+
+    it("a job's delete at an expected version leaves another version alone", async () => {
+      await store.insertJob(job("versioned", { scheduler: "v", version: 3 }));
+      expect(await store.deleteJob("v", "versioned", { expectedVersion: 2 })).toBe(false);
+      expect(await store.deleteJob("v", "versioned", { expectedVersion: 3 })).toBe(true);
+    });
+
+    it("updateJob with now withdraws the runs prepared ahead and rewinds next_run_time to them", async () => {
+      const j = job("prep", { scheduler: "prep", handler: "h.prep", nextRunTime: T0 + 120 * S });
+      const prepared = await addRun(store, j, T0 + 60 * S);
+      const seen: (number | null)[] = [];
+      const paused = await store.updateJob(
+        "prep",
+        "prep",
+        (current: Job) => {
+          seen.push(current.nextRunTime);
+          return { ...current, paused: true, nextRunTime: null, version: current.version + 1 };
+        },
+        T0,
+      );
+      expect(seen).toEqual([T0 + 60 * S]);
+      expect(paused?.paused).toBe(true);
+      expect(await store.getRun(prepared.id)).toBeNull();
+      // No change: nothing withdrawn.
+      const kept = await addRun(store, j, T0 + 90 * S);
+      await store.updateJob("prep", "prep", (current) => current, T0);
+      expect(await store.getRun(kept.id)).not.toBeNull();
     });
   });
 }
