@@ -24,10 +24,6 @@ import { runLoop } from "./loop.js";
 import { RunControl } from "./run-control.js";
 import { Sweeper } from "./sweeper.js";
 
-export { AT_RISK_REPEAT_MS } from "./at-risk.js";
-export { LOOKAHEAD_MS } from "./firing.js";
-export { PRELEASE_MS } from "../dispatch/hand-out.js";
-
 export interface EngineConfig {
   /** Whether this node claims due jobs (SCHEDULER__ENABLED). Dispatch and sweeps always run. */
   readonly firing: boolean;
