@@ -63,7 +63,7 @@ export function jobsContract(factory: StoreFactory): void {
     });
 
     it("concurrent inserts and reads: each row once, duplicates refused, misses null", async () => {
-      // Issued together, these go out in shared statements on MySQL (store/batcher.ts): a
+      // Issued together, these go out in shared statements on MySQL (store/mysql/hot.ts): a
       // duplicate in a batch must not lose the other rows, and each caller gets its own answer.
       expect(await store.insertJob(job("b-existing"))).toBe(true);
       const ids = Array.from({ length: 60 }, (_, i) => `b-${String(i)}`);
