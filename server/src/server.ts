@@ -16,11 +16,10 @@ import { RunManager } from "./management/runs.js";
 import { SchedulerManager } from "./management/schedulers.js";
 import { openStore } from "./store/open.js";
 import { DEFAULT_LIMITS, type Job } from "./domain/jobs.js";
-import type { Store } from "./store/store.js";
+import type { ManagementStore, Store } from "./store/port.js";
 import { Engine } from "./engine/engine.js";
 import { EventLog } from "./events/log.js";
 import { EventHub } from "./events/hub.js";
-import { pendingMigrations } from "./store/migrations.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -89,16 +88,10 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     throw err;
   }
   const defaults = serverDefaults(config);
-  const events = new EventLog(
-    store.engineDb(),
-    store.eventsDb(),
-    clock,
-    log.child({ component: "events" }),
-    {
-      retentionMs: config.retention.eventsSeconds * 1000,
-    },
-  );
-  const hub = new EventHub(store.eventsDb(), log.child({ component: "event-hub" }), {
+  const events = new EventLog(store, clock, log.child({ component: "events" }), {
+    retentionMs: config.retention.eventsSeconds * 1000,
+  });
+  const hub = new EventHub(store, log.child({ component: "event-hub" }), {
     bufferEvents: config.events.bufferEvents,
     maxQueuedEvents: config.events.subscriberQueue,
   });
@@ -111,7 +104,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     await store.close();
     throw err;
   }
-  const engine = new Engine(store.engineDb(), clock, log.child({ component: "engine" }), {
+  const engine = new Engine(store, clock, log.child({ component: "engine" }), {
     firing: config.scheduler.enabled,
     nodeId: config.nodeId,
     leaseMs: config.engine.leaseMs,
@@ -133,7 +126,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     maxPageSize: config.limits.maxPageSize,
   };
   const schedulers = new SchedulerManager(hooked, clock, engine, defaults, limits, config.nodeId);
-  const jobs = new JobManager(hooked, clock, schedulers, engine, limits, config.nodeId);
+  const jobs = new JobManager(hooked, clock, schedulers, limits, config.nodeId);
   const runs = new RunManager(engine, limits);
   const monitor = new StoreMonitor(store, log);
   monitor.start();
@@ -165,7 +158,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       if (stopping) return "the node is stopping";
       if (!(await monitor.check())) return "the job store is unavailable";
       if (!schemaCurrent) {
-        const pending = await pendingMigrations(store.engineDb());
+        const pending = await store.pendingMigrations();
         if (pending > 0)
           return `${String(pending)} database migration${pending === 1 ? "" : "s"} not applied (run metronome migrate)`;
         schemaCurrent = true;
@@ -249,22 +242,18 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
 }
 
 /**
- * The store, calling `changed.job` with the written job after every job insert or update and
- * `changed.scheduler` after every scheduler write (deletes change nothing the engine must act
- * on: the runs of removed jobs are cancelled by the job service).
+ * Management's view of the store, calling `changed.job` with the written job after every job
+ * insert or update and `changed.scheduler` after every scheduler write (deletes change nothing
+ * the engine must act on: a removed job's pending runs are cancelled in the same operation).
  */
 function withWriteHooks(
   store: Store,
   changed: { job: (job: Job | null) => void; scheduler: () => void },
-): Store {
+): ManagementStore {
   return {
-    migrate: () => store.migrate(),
-    engineDb: () => store.engineDb(),
-    eventsDb: () => store.eventsDb(),
-    ping: () => store.ping(),
-    close: () => store.close(),
     getScheduler: (name) => store.getScheduler(name),
     listSchedulers: () => store.listSchedulers(),
+    pausedSchedulers: () => store.pausedSchedulers(),
     insertScheduler: async (s) => {
       const inserted = await store.insertScheduler(s);
       changed.scheduler();
@@ -287,8 +276,7 @@ function withWriteHooks(
       changed.job(updated);
       return updated;
     },
-    deleteJob: (scheduler, id, expectedVersion, events) =>
-      store.deleteJob(scheduler, id, expectedVersion, events),
-    deleteAllJobs: (scheduler, events) => store.deleteAllJobs(scheduler, events),
+    deleteJob: (scheduler, id, options) => store.deleteJob(scheduler, id, options),
+    deleteAllJobs: (scheduler, options) => store.deleteAllJobs(scheduler, options),
   };
 }

@@ -11,7 +11,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pendingMigrations } from "../../server/src/store/migrations.js";
 import { MysqlStore } from "../../server/src/store/mysql/store.js";
 import { SqliteStore } from "../../server/src/store/sqlite/store.js";
 import { MYSQL_URL, createTestDatabase, describeMysql } from "../support/mysql.js";
@@ -117,9 +116,9 @@ describe("/readyz and migrations", () => {
   it("counts every migration as pending on an empty database", async () => {
     const store = SqliteStore.open(join(dir, "empty.db"));
     try {
-      expect(await pendingMigrations(store.engineDb())).toBeGreaterThanOrEqual(4);
+      expect(await store.pendingMigrations()).toBeGreaterThanOrEqual(4);
       await store.migrate();
-      expect(await pendingMigrations(store.engineDb())).toBe(0);
+      expect(await store.pendingMigrations()).toBe(0);
     } finally {
       await store.close();
     }
@@ -183,7 +182,7 @@ describeMysql("/readyz when the database goes away", () => {
   it("finds the MariaDB schema current (the node migrated it)", async () => {
     const store = MysqlStore.open(db.url);
     try {
-      expect(await pendingMigrations(store.engineDb())).toBe(0);
+      expect(await store.pendingMigrations()).toBe(0);
     } finally {
       await store.close();
     }

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Clock } from "../../server/src/clock.js";
 import { systemClock } from "../../server/src/clock.js";
 import { loadConfig } from "../../server/src/config/load.js";
-import { AT_RISK_REPEAT_MS } from "../../server/src/engine/engine.js";
+import { AT_RISK_REPEAT_MS } from "../../server/src/engine/at-risk.js";
 import { startNode, type Node } from "../../server/src/server.js";
 import { ManualClock } from "../support/clock.js";
 import {

@@ -14,7 +14,7 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MetronomeClient, type MetronomeEvent } from "../../sdk/src/index.js";
-import { BATCH_SPAN } from "../../server/src/store/engine/events.js";
+import { BATCH_SPAN } from "../../server/src/store/sql/events/append-events.js";
 import { AutoWorker } from "../support/auto-worker.js";
 import {
   grpcJsClients,

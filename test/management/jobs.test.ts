@@ -14,7 +14,7 @@ import { Engine } from "../../server/src/engine/engine.js";
 import { createLogger } from "../../server/src/logger.js";
 import { MysqlStore } from "../../server/src/store/mysql/store.js";
 import { SqliteStore } from "../../server/src/store/sqlite/store.js";
-import type { Store } from "../../server/src/store/store.js";
+import type { Store } from "../../server/src/store/port.js";
 import { ManualClock } from "../support/clock.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 
@@ -24,7 +24,7 @@ const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
  * server defaults of these tests.
  */
 function managers(store: Store, clock: ManualClock) {
-  const engine = new Engine(store.engineDb(), clock, createLogger("silent"), {
+  const engine = new Engine(store, clock, createLogger("silent"), {
     firing: false,
     nodeId: "test-node",
     leaseMs: 30_000,
@@ -37,7 +37,7 @@ function managers(store: Store, clock: ManualClock) {
   });
   return {
     schedulers,
-    jobs: new JobManager(store, clock, schedulers, engine),
+    jobs: new JobManager(store, clock, schedulers),
     runs: new RunManager(engine),
   };
 }

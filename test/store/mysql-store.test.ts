@@ -1,10 +1,13 @@
 import { MysqlStore } from "../../server/src/store/mysql/store.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
-import { storeSuite } from "./store-suite.js";
+import { storeContract } from "./contract/index.js";
 
 describeMysql("MySQL", () => {
-  storeSuite("MySQL", async () => {
-    const db = await createTestDatabase();
-    return { store: MysqlStore.open(db.url), cleanup: db.drop };
+  storeContract({
+    name: "MySQL",
+    create: async () => {
+      const db = await createTestDatabase();
+      return { open: () => MysqlStore.open(db.url), drop: db.drop };
+    },
   });
 });

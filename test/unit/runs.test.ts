@@ -7,9 +7,9 @@ import {
   manualRun,
   MAX_FIRES_PER_CLAIM,
   planFires,
-  skippedForMaxInstances,
   type Run,
 } from "../../server/src/domain/runs.js";
+import { skippedForMaxInstances } from "../../server/src/domain/run-transitions.js";
 import { compileTrigger, type TriggerSpec } from "../../server/src/domain/triggers/index.js";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z");

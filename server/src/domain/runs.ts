@@ -2,7 +2,8 @@
  * Runs and the engine's decisions about them, as pure functions of a job, its trigger and one
  * instant: which fire times become runs, which are missed, coalesced or skipped, and what
  * follows a failed attempt. The stores apply these decisions inside their transactions; nothing
- * here does I/O or reads a clock.
+ * here does I/O or reads a clock. How a run moves from status to status afterwards:
+ * run-transitions.ts.
  */
 import type { Job, JsonObject, JsonValue, RetryPolicy } from "./jobs.js";
 import { jittered, MAX_INSTANT, type Trigger } from "./triggers/index.js";
@@ -54,6 +55,18 @@ export interface Run {
   readonly createdAt: number;
   readonly updatedAt: number;
 }
+
+/** A run's lease: which attempt a worker holds, under which token (its fencing token). */
+export interface Lease {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly token: string;
+}
+
+/** What a worker reports of an attempt. */
+export type Outcome =
+  | { readonly kind: "success"; readonly result: JsonValue | undefined }
+  | { readonly kind: "error"; readonly error: RunError };
 
 /** The most fire times one claim turns into runs for one job; the rest wait for the next claim. */
 export const MAX_FIRES_PER_CLAIM = 100;
@@ -117,8 +130,8 @@ function newRun(job: Job, trigger: Trigger, nominal: number, ctx: FireContext): 
   };
 }
 
-/** A run that ends as soon as it is created (missed or skipped). */
-function ended(run: Run, status: RunStatus, reason: string, now: number): Run {
+/** A run that ends as soon as it is created (missed: its fire time was claimed too late). */
+function ended(run: Run, status: "missed", reason: string, now: number): Run {
   return {
     ...run,
     status,
@@ -234,16 +247,6 @@ export function planFires(job: Job, trigger: Trigger, ctx: FireContext): FirePla
     next = trigger.nextFireTime(next);
   }
   return { runs, nextRunTime: next === null || next > MAX_INSTANT ? null : next };
-}
-
-/**
- * Hand-out time: whether one more run of a job may start, given how many of its runs are
- * running. Runs that may not are recorded as skipped.
- */
-export function skippedForMaxInstances(run: Run, running: number, now: number): Run | null {
-  return running >= run.maxInstances
-    ? ended(run, "skipped", `max_instances ${String(run.maxInstances)} reached`, now)
-    : null;
 }
 
 /** A manual run (RunJobNow) of a job at `now`; max_instances applies when it is handed out. */

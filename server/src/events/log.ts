@@ -1,19 +1,19 @@
 /**
  * The node's share of keeping the event log: the sequencer, which gives committed events their
- * cursors (store/engine/events.ts explains why after commit), and retention. Every node runs
- * both: after each of its own transactions that wrote events, and every second for events a
- * crashed node committed but did not sequence.
+ * cursors (EventStore.sequenceEvents; sql/events/sequence-events.ts explains why after commit),
+ * and retention. Every node runs both: after each of its own operations that wrote events, and
+ * every second for events a crashed node committed but did not sequence.
  */
 import type { Clock } from "../clock.js";
+import { Coalesced } from "../lib/coalesced.js";
 import type { Logger } from "../logger.js";
-import { hasUnsequenced, pruneEvents, sequenceEvents } from "../store/engine/events.js";
-import type { EngineDb } from "../store/engine/ops.js";
+import type { EventStore } from "../store/port.js";
 
-/** Batches of events given cursors per sequencer transaction. */
+/** Batches of events given cursors per sequencer operation. */
 const SEQUENCE_BATCH = 500;
 /** How often a node looks for events left without a cursor (a node crashed in between). */
 const SWEEP_EVERY_MS = 1000;
-/** How often retention runs, and how many batches (rows) one of its transactions deletes. */
+/** How often retention runs, and how many batches (rows) one of its operations deletes. */
 const RETENTION_EVERY_MS = 30_000;
 const PRUNE_BATCH = 200;
 
@@ -21,25 +21,27 @@ export interface EventLogConfig {
   readonly retentionMs: number;
 }
 
+export type EventLogStore = Pick<
+  EventStore,
+  "onEventsCommitted" | "sequenceEvents" | "hasUnsequenced" | "pruneEvents"
+>;
+
 export class EventLog {
-  private running: Promise<void> | null = null;
-  private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private lastRetention = Number.NEGATIVE_INFINITY;
   private readonly listeners = new Set<() => void>();
+  /** One sequencing run at a time, again after it if asked meanwhile. */
+  private readonly sequencing = new Coalesced(() => this.sequence());
 
   constructor(
-    /** Announces commits of events. */
-    commits: EngineDb,
-    /** Where the log's own statements run. */
-    private readonly db: EngineDb,
+    private readonly store: EventLogStore,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly config: EventLogConfig,
   ) {
-    commits.onEventsCommitted(() => {
+    store.onEventsCommitted(() => {
       this.sequenceSoon();
     });
   }
@@ -58,29 +60,19 @@ export class EventLog {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.sweeping;
-    await this.running;
+    await this.sequencing.idle();
   }
 
   /** Sequence now (coalesced: one run at a time, again after it if asked meanwhile). */
   sequenceSoon(): void {
     if (this.stopped) return;
-    if (this.running !== null) {
-      this.again = true;
-      return;
-    }
-    this.running = this.sequence().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.sequenceSoon();
-      }
-    });
+    this.sequencing.request();
   }
 
   /** Gives every committed event a cursor; answers once done (or the store failed). */
   async flush(): Promise<void> {
     this.sequenceSoon();
-    while (this.running !== null) await this.running;
+    await this.sequencing.idle();
   }
 
   private async sequence(): Promise<void> {
@@ -88,7 +80,7 @@ export class EventLog {
     await new Promise((resolve) => setImmediate(resolve));
     try {
       for (;;) {
-        const n = await this.db.tx(() => sequenceEvents(this.db.dialect, SEQUENCE_BATCH));
+        const n = await this.store.sequenceEvents(SEQUENCE_BATCH);
         if (n > 0) for (const fn of this.listeners) fn();
         if (n < SEQUENCE_BATCH || this.stopped) break;
       }
@@ -110,7 +102,7 @@ export class EventLog {
 
   private async sweep(): Promise<void> {
     try {
-      if (await this.db.read(() => hasUnsequenced())) this.sequenceSoon();
+      if (await this.store.hasUnsequenced()) this.sequenceSoon();
       const now = this.clock.now();
       if (now - this.lastRetention >= RETENTION_EVERY_MS) {
         this.lastRetention = now;
@@ -122,13 +114,13 @@ export class EventLog {
   }
 
   /**
-   * Deletes events older than `before` (in cursor order, see pruneEvents); answers how many
-   * batches (rows).
+   * Deletes events older than `before` (in cursor order, see EventStore.pruneEvents); answers
+   * how many units (batches) were deleted.
    */
   async prune(before: number): Promise<number> {
     let deleted = 0;
     while (!this.stopped) {
-      const n = await this.db.tx(() => pruneEvents(this.db.dialect, before, PRUNE_BATCH));
+      const n = await this.store.pruneEvents(before, PRUNE_BATCH);
       deleted += n;
       if (n < PRUNE_BATCH) break;
     }

@@ -12,12 +12,12 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../domain/errors.js";
-import { jobEvent, schedulerEvent } from "../domain/events.js";
+import { jobEvent, runEvents, schedulerEvent } from "../domain/events.js";
 import { at, itemPath, joinPath } from "../domain/fields.js";
 import { DEFAULT_LIMITS, checkId, type Job, type Limits, type Scheduler } from "../domain/jobs.js";
 import { compileTrigger, triggerWarnings, type TriggerWarning } from "../domain/triggers/index.js";
 import { sameJson } from "../lib/same-json.js";
-import type { ListJobsQuery, Page, Store } from "../store/store.js";
+import type { ListJobsQuery, ManagementStore, Page } from "../store/port.js";
 import { buildJob, resolveTrigger } from "./build-job.js";
 import {
   checkMask,
@@ -28,7 +28,6 @@ import {
   type ModifiableField,
   type TriggerInput,
 } from "./job-input.js";
-import type { RunControl } from "./run-control.js";
 import { DEFAULT_SCHEDULER, type SchedulerManager } from "./schedulers.js";
 
 /** A job validated and built, ready to be added. */
@@ -56,10 +55,9 @@ export const MAX_ADD_JOBS = 1000;
 
 export class JobManager {
   constructor(
-    private readonly store: Store,
+    private readonly store: ManagementStore,
     private readonly clock: Clock,
     private readonly schedulers: SchedulerManager,
-    private readonly runs: Pick<RunControl, "jobRemoved">,
     private readonly limits: Limits = DEFAULT_LIMITS,
     /** This node's id, recorded in the events of the changes made through it. */
     private readonly nodeId = "local",
@@ -204,9 +202,12 @@ export class JobManager {
     });
     if (job.paused || job.nextRunTime !== null) return { job, removed: false };
     // Only the version this call wrote: a change made meanwhile (a reschedule) wins.
-    const removed = await this.store.deleteJob(scheduler, jobId, job.version, (j) => [
-      jobEvent("job_removed", j, this.clock.now(), this.nodeId, "no fire time left"),
-    ]);
+    const removed = await this.store.deleteJob(scheduler, jobId, {
+      expectedVersion: job.version,
+      events: (j) => [
+        jobEvent("job_removed", j, this.clock.now(), this.nodeId, "no fire time left"),
+      ],
+    });
     return { job, removed };
   }
 
@@ -214,23 +215,31 @@ export class JobManager {
   async removeJob(scheduler: string, jobId: string): Promise<void> {
     this.checkRef(scheduler, jobId);
     const now = this.clock.now();
+    // Its pending runs are cancelled in the same transaction.
     if (
-      !(await this.store.deleteJob(scheduler, jobId, undefined, (j) => [
-        jobEvent("job_removed", j, now, this.nodeId, "removed"),
-      ]))
+      !(await this.store.deleteJob(scheduler, jobId, {
+        cancelPendingRunsAt: now,
+        events: (j, cancelled) => [
+          jobEvent("job_removed", j, now, this.nodeId, "removed"),
+          ...runEvents(cancelled, now, this.nodeId),
+        ],
+      }))
     )
       throw notFound(scheduler, jobId);
-    await this.runs.jobRemoved(scheduler, jobId);
   }
 
   /** RemoveAllJobs: every job of a scheduler, and their runs that have not started. */
   async removeAllJobs(scheduler: string): Promise<number> {
     checkId(scheduler, "scheduler", this.limits);
-    const removed = await this.store.deleteAllJobs(scheduler, [
-      schedulerEvent("all_jobs_removed", scheduler, this.clock.now(), this.nodeId),
-    ]);
-    await this.runs.jobRemoved(scheduler, null);
-    return removed;
+    const now = this.clock.now();
+    // The scheduler's pending runs are cancelled in the same transaction.
+    return await this.store.deleteAllJobs(scheduler, {
+      cancelPendingRunsAt: now,
+      events: (_deleted, cancelled) => [
+        schedulerEvent("all_jobs_removed", scheduler, now, this.nodeId),
+        ...runEvents(cancelled, now, this.nodeId),
+      ],
+    });
   }
 
   /**

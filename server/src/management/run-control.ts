@@ -1,9 +1,9 @@
 /**
  * What the use cases ask of the firing engine: runs (start one now, read, list, cancel) and the
- * runs of jobs and schedulers that change (implemented by engine/Engine).
+ * runs of schedulers that resume (implemented by engine/Engine).
  */
 import type { Run } from "../domain/runs.js";
-import type { ListRunsQuery } from "../store/engine/queries.js";
+import type { ListRunsQuery } from "../store/port.js";
 
 export interface RunControl {
   /** A manual run of the job now; NotFoundError when there is no such job. */
@@ -13,8 +13,6 @@ export interface RunControl {
   listRuns(query: ListRunsQuery): Promise<Run[]>;
   /** NotFoundError, or FailedPreconditionError when the run has ended. */
   cancel(runId: string, reason: string): Promise<Run>;
-  /** A job (or, with `jobId` null, every job of a scheduler) was removed: cancel its pending runs. */
-  jobRemoved(scheduler: string, jobId: string | null): Promise<void>;
   /** A scheduler paused since `since` is about to be resumed (called while still paused). */
   resumingScheduler(scheduler: string, since: number): Promise<void>;
 }

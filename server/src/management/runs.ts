@@ -5,7 +5,8 @@
 import { InvalidArgumentError } from "../domain/errors.js";
 import { checkId, DEFAULT_LIMITS, type Limits } from "../domain/jobs.js";
 import { MAX_REASON_CHARS, type Run, type RunStatus } from "../domain/runs.js";
-import { decodePageToken, encodePageToken, type Page } from "../store/store.js";
+import { decodePageToken, encodePageToken } from "../store/paging.js";
+import type { Page } from "../store/port.js";
 import type { RunControl } from "./run-control.js";
 
 export interface ListRunsRequest {

@@ -19,7 +19,7 @@ import {
 } from "../domain/jobs.js";
 import { ZoneRules } from "../domain/triggers/index.js";
 import { sameJson } from "../lib/same-json.js";
-import type { Page, Store } from "../store/store.js";
+import type { ManagementStore, Page } from "../store/port.js";
 import type { ServerDefaults } from "./job-input.js";
 import type { RunControl } from "./run-control.js";
 
@@ -55,7 +55,7 @@ export class SchedulerManager {
   private readonly cache = new Map<string, { scheduler: Scheduler; at: number }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ManagementStore,
     private readonly clock: Clock,
     private readonly runs: Pick<RunControl, "resumingScheduler">,
     readonly defaults: ServerDefaults,

@@ -104,3 +104,34 @@ describe("crontab strings: standard (Vixie) cron", () => {
     expect(crontab("  0\t2  * * *  ", "2026-01-01T00:00:00Z", 1)).toEqual(["2026-01-01T02:00:00Z"]);
   });
 });
+
+describe("crontab strings in the first hours of 1970", () => {
+  // Crontab has no year field: the field form's 1970 minimum year must not apply to the local
+  // dates of a zone west of UTC, where 1970-01-01T00:00Z is still 1969-12-31 on the wall.
+  it("fire times on 1969-12-31 local time (west of UTC) are not skipped", () => {
+    expect(crontab("0 * * * *", "1969-12-31T19:00:00", 3, "America/New_York")).toEqual([
+      "1969-12-31T19:00:00-05:00",
+      "1969-12-31T20:00:00-05:00",
+      "1969-12-31T21:00:00-05:00",
+    ]);
+    expect(crontab("30 23 * * *", "1970-01-01T00:00:00Z", 2, "America/Los_Angeles")).toEqual([
+      "1969-12-31T23:30:00-08:00",
+      "1970-01-01T23:30:00-08:00",
+    ]);
+    expect(crontab("0 18 31 12 *", "1970-01-01T00:00:00Z", 1, "Pacific/Honolulu")).toEqual([
+      "1969-12-31T18:00:00-10:00",
+    ]);
+    // 1970-01-01T00:00Z and 02:00Z are 21:00 and 23:00 on 1969-12-31 in São Paulo (UTC-3).
+    expect(crontab("0 21-23/2 * * *", "1970-01-01T00:00:00Z", 2, "America/Sao_Paulo")).toEqual([
+      "1969-12-31T21:00:00-03:00",
+      "1969-12-31T23:00:00-03:00",
+    ]);
+  });
+
+  it("east of UTC, local 1970 starts before the first UTC instant of 1970", () => {
+    // Searches start a day before 1970-01-01T00:00Z at the earliest (EARLIEST_INSTANT).
+    expect(crontab("0 0 1 1 *", "1969-06-01T00:00:00Z", 1, "Asia/Tokyo")).toEqual([
+      "1970-01-01T00:00:00+09:00",
+    ]);
+  });
+});

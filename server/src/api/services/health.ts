@@ -9,7 +9,7 @@ import {
   type Health,
 } from "../../../../sdk/src/gen/grpc/health/v1/health_pb.js";
 import type { Logger } from "../../logger.js";
-import type { Store } from "../../store/store.js";
+import type { Store } from "../../store/port.js";
 
 const PING_TIMEOUT_MS = 1500;
 

@@ -1,8 +1,8 @@
 /**
  * WorkerService.Session: the server side of the worker protocol described in
- * proto/metronome/v1/worker_service.proto and docs/protocol.md. The stream is a thin shell
- * around the engine: it validates messages, turns engine callbacks into responses, and ends the
- * session on silence, violations or the worker's close.
+ * proto/metronome/v1/worker_service.proto and docs/protocol.md. The protocol only: it checks
+ * messages and turns them into calls on the session (dispatch/session.ts), and the session's
+ * output into messages. What a session holds and how it ends is dispatch's.
  */
 import { randomUUID } from "node:crypto";
 import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
@@ -16,10 +16,11 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import { InvalidArgumentError } from "../../domain/errors.js";
 import { checkHandler, checkId } from "../../domain/jobs.js";
 import { parseExactJson } from "../../domain/json.js";
-import { maxAttempts, type Run } from "../../domain/runs.js";
-import { SessionSlots, type Engine, type SessionSink } from "../../engine/engine.js";
-import { AsyncQueue } from "../../engine/queue.js";
-import type { Lease, Outcome, Verdict } from "../../store/engine/queries.js";
+import { maxAttempts, type Lease, type Outcome, type Run } from "../../domain/runs.js";
+import type { SessionEnd, SessionHello, SessionOutput } from "../../dispatch/session.js";
+import type { Engine } from "../../engine/engine.js";
+import { AsyncQueue } from "../../lib/async-queue.js";
+import type { Verdict } from "../../store/port.js";
 import type { Logger } from "../../logger.js";
 import {
   CancellationReason,
@@ -44,16 +45,7 @@ const LIMITS = {
   resultBytes: 65_536,
 };
 
-interface Hello {
-  workerId: string;
-  handlers: Map<string, number>;
-  maxConcurrency: number;
-  resumed: Lease[];
-  acceptsEarly: boolean;
-  labels: Record<string, string>;
-}
-
-function checkHello(h: WorkerHello): Hello {
+function checkHello(h: WorkerHello): SessionHello {
   const workerId =
     h.workerId === "" ? `worker-${randomUUID()}` : checkId(h.workerId, "hello.worker_id");
   if (h.handlers.length === 0)
@@ -226,6 +218,48 @@ function outcomeOf(req: Extract<SessionRequest["payload"], { case: "result" }>["
   throw new InvalidArgumentError("result.outcome", "must be success or error");
 }
 
+function verdictResponse(lease: Lease, v: Verdict): SessionResponse {
+  return create(SessionResponseSchema, {
+    payload: v.accepted
+      ? {
+          case: "resultAccepted",
+          value: { lease: leaseToProto(lease), runStatus: runStatusToProto(v.run.status) },
+        }
+      : {
+          case: "resultRejected",
+          value: {
+            lease: leaseToProto(lease),
+            reason: REJECT_REASONS[v.reason],
+            message:
+              v.run === null
+                ? "no such lease"
+                : `the run is ${v.run.status} (attempt ${String(v.run.attempt)})`,
+          },
+        },
+  });
+}
+
+/**
+ * The error a stream ends with at once, for each way a session ends (null: it ends OK, or, when
+ * the node stops, with UNAVAILABLE after its queued messages).
+ */
+function endError(end: SessionEnd): unknown {
+  switch (end.kind) {
+    case "closed":
+    case "node_stopping":
+      return null;
+    case "silent":
+      return new ConnectError(
+        "no message from the worker within the lease duration",
+        Code.DeadlineExceeded,
+      );
+    case "cancelled":
+      return new ConnectError("the session was cancelled", Code.Canceled);
+    case "failed":
+      return end.error;
+  }
+}
+
 export function workerService(
   engine: Engine,
   log: Logger,
@@ -254,17 +288,11 @@ export function workerService(
       throw new InvalidArgumentError("payload", "the first message of a session must be hello");
     const hello = checkHello(first.value.payload.value);
     const out = new AsyncQueue<SessionResponse>();
-    /** Assignments queued and not yet handed to the transport: given back if the stream ends. */
-    const unsent = new Map<string, Lease>();
     /** `byNode`: the node is stopping and closed the queue; the session ends with UNAVAILABLE. */
     const closed = { byNode: false };
-    const pending = new Set<Promise<void>>();
-    const sink: SessionSink = {
+    const output: SessionOutput = {
       assign: (runs) => {
-        for (const r of runs) {
-          unsent.set(r.id, { runId: r.id, attempt: r.attempt, token: r.leaseToken ?? "" });
-          out.push(assignment(r));
-        }
+        for (const r of runs) out.push(assignment(r));
       },
       revoke: (lease, reason, message) => {
         out.push(
@@ -276,67 +304,21 @@ export function workerService(
           }),
         );
       },
-      end: () => {
-        // The answers of results being recorded go out first; then the stream ends.
-        void Promise.all(pending).then(() => {
-          if (out.isClosed) return;
-          ending("node stopping");
-          closed.byNode = true;
-          out.close();
-        });
+      verdict: (lease, v) => {
+        out.push(verdictResponse(lease, v));
+      },
+      end: (end) => {
+        closed.byNode = end.kind === "node_stopping";
+        const error = endError(end);
+        if (error === null) out.close();
+        else out.fail(error);
       },
     };
-    const slots = new SessionSlots(
-      randomUUID(),
-      hello.workerId,
-      hello.handlers,
-      hello.maxConcurrency,
-      sink,
-      hello.acceptsEarly,
-      hello.labels,
-    );
-    const slog = log.child({ sessionId: slots.id, workerId: slots.workerId });
-
-    const lostLeases = async (leases: readonly Lease[]): Promise<void> => {
-      for (const l of await engine.heartbeat(slots, leases))
-        sink.revoke(l, "lease_lost", "the lease is no longer this worker's");
-    };
-
-    // Silence for a whole lease ends the session. This is connection liveness, so it is timed on
-    // the wall clock (leases themselves expire by the engine's clock, in the database).
-    let silence: NodeJS.Timeout | undefined;
-    /** Why the session ended, for its worker_disconnected event (the first cause wins). */
-    let endReason: string | undefined;
-    const ending = (reason: string): void => {
-      endReason ??= reason;
-    };
-    const stopSilence = (): void => {
-      clearTimeout(silence);
-    };
-    const armSilence = (): void => {
-      clearTimeout(silence);
-      silence = setTimeout(() => {
-        ending("heartbeat timeout");
-        out.fail(
-          new ConnectError(
-            "no message from the worker within the lease duration",
-            Code.DeadlineExceeded,
-          ),
-        );
-      }, leaseMs);
-    };
-
-    const track = (p: Promise<void>): void => {
-      const q = p.catch((err: unknown) => {
-        ending(`error: ${err instanceof Error ? err.message : String(err)}`);
-        out.fail(err);
-      });
-      pending.add(q);
-      void q.finally(() => pending.delete(q));
-    };
+    const session = engine.dispatch.open(hello, output);
+    const slog = log.child({ sessionId: session.id, workerId: session.workerId });
 
     const handle = (req: SessionRequest): void => {
-      armSilence();
+      session.touch();
       const p = req.payload;
       switch (p.case) {
         case "hello":
@@ -347,46 +329,18 @@ export function workerService(
               "heartbeat.active_leases",
               `must have at most ${String(LIMITS.concurrency)} entries`,
             );
-          const leases = p.value.activeLeases.map((l, i) =>
-            checkLease(l, `heartbeat.active_leases[${String(i)}]`),
-          );
-          track(lostLeases(leases));
-          return;
-        }
-        case "result": {
-          const lease = checkLease(p.value.lease, "result.lease");
-          const outcome = outcomeOf(p.value);
-          track(
-            engine.complete(slots, lease, outcome).then((v: Verdict) => {
-              out.push(
-                create(SessionResponseSchema, {
-                  payload: v.accepted
-                    ? {
-                        case: "resultAccepted",
-                        value: {
-                          lease: leaseToProto(lease),
-                          runStatus: runStatusToProto(v.run.status),
-                        },
-                      }
-                    : {
-                        case: "resultRejected",
-                        value: {
-                          lease: leaseToProto(lease),
-                          reason: REJECT_REASONS[v.reason],
-                          message:
-                            v.run === null
-                              ? "no such lease"
-                              : `the run is ${v.run.status} (attempt ${String(v.run.attempt)})`,
-                        },
-                      },
-                }),
-              );
-            }),
+          session.heartbeat(
+            p.value.activeLeases.map((l, i) =>
+              checkLease(l, `heartbeat.active_leases[${String(i)}]`),
+            ),
           );
           return;
         }
+        case "result":
+          session.result(checkLease(p.value.lease, "result.lease"), outcomeOf(p.value));
+          return;
         case "drain":
-          engine.drain(slots);
+          session.drain();
           return;
         default:
           throw new InvalidArgumentError("payload", "must be set");
@@ -394,43 +348,38 @@ export function workerService(
     };
 
     // Resumed leases move to this session before any new assignment.
-    if (hello.resumed.length > 0) await lostLeases(hello.resumed);
+    await session.resume(hello.resumed);
     yield create(SessionResponseSchema, {
       payload: {
         case: "welcome",
         value: {
-          sessionId: slots.id,
-          workerId: slots.workerId,
+          sessionId: session.id,
+          workerId: session.workerId,
           leaseDuration: durationFromMs(leaseMs),
           heartbeatInterval: durationFromMs(heartbeatMs),
         },
       },
     });
-    armSilence();
-    engine.addSession(slots);
+    engine.dispatch.start(session);
     slog.info({ handlers: [...hello.handlers.keys()] }, "worker connected");
 
     const reading = (async () => {
       for (let next = await inbound.next(); next.done !== true; next = await inbound.next())
         handle(next.value);
       // The worker closed its side: answer what is still being recorded, then end with OK.
-      await Promise.all(pending);
-      ending("closed");
-      out.close();
+      await session.workerClosed();
     })();
     reading.catch((err: unknown) => {
-      ending(`error: ${err instanceof Error ? err.message : String(err)}`);
-      out.fail(err);
+      session.fail(err);
     });
     const onAbort = (): void => {
-      ending("cancelled");
-      out.fail(new ConnectError("the session was cancelled", Code.Canceled));
+      session.cancelled();
     };
     ctx.signal.addEventListener("abort", onAbort);
     try {
       for await (const msg of out) {
         // Taken by the transport: the worker may get it, so its lease is no longer given back.
-        if (msg.payload.case === "assignment") unsent.delete(msg.payload.value.lease?.runId ?? "");
+        if (msg.payload.case === "assignment") session.taken(msg.payload.value.lease?.runId ?? "");
         yield msg;
       }
       if (closed.byNode)
@@ -440,9 +389,8 @@ export function workerService(
         );
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
-      stopSilence();
-      engine.removeSession(slots, [...unsent.values()], endReason ?? "closed");
-      slog.info({ running: slots.active.size }, "worker disconnected");
+      session.close();
+      slog.info({ running: session.active.size }, "worker disconnected");
     }
   }
 }

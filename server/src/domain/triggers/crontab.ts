@@ -7,7 +7,7 @@
  * cron. Non-standard forms (`L`, `W`, `#`, `?`, `H`, `a/n` without a range) are rejected.
  */
 import { InvalidArgumentError } from "../errors.js";
-import { type Calendar, MIN_YEAR, cachedDayMasks, nextTable } from "./calendar.js";
+import { type Calendar, cachedDayMasks, nextTable } from "./calendar.js";
 import { daysFromCivil, daysInMonth, isoWeekday } from "./civil.js";
 import { MONTH_NAMES } from "./cron-fields.js";
 
@@ -148,7 +148,10 @@ export function crontabCalendar(expression: string): Calendar {
   });
 
   return {
-    nextYear: (y) => Math.max(y, MIN_YEAR),
+    // No year field: every year matches (searches start at EARLIEST_INSTANT, trigger.ts). The
+    // field form's 1970 minimum must not apply here: west of UTC, the first instants of 1970
+    // are still 1969-12-31 on the wall.
+    nextYear: (y) => y,
     nextMonth: nextTable(1, 12, (v) => months[v] === true),
     dayMask,
     nextHour: nextTable(0, 23, (v) => hours[v] === true),

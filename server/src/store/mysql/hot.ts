@@ -9,8 +9,9 @@
 import { getTableColumns } from "drizzle-orm";
 import type { Pool, PoolConnection } from "mysql2";
 import type { EventDraft } from "../../domain/events.js";
-import { insertEventsStatement } from "../engine/events.js";
-import { JOB_COLUMNS, jobRowCells, type JobRow } from "../rows.js";
+import { isDuplicate } from "../errors.js";
+import { insertEventsStatement } from "../sql/events/append-events.js";
+import { JOB_COLUMNS, jobRowCells, type JobRow } from "../sql/job-rows.js";
 import { jobs } from "./schema.js";
 
 /** Throws if JOB_COLUMNS (rows.ts) and the Drizzle table disagree (a column added to one only). */
@@ -103,10 +104,6 @@ export async function selectJobs(
     found.set(`${row.scheduler}\u0000${row.id}`, row);
   }
   return keys.map((k) => found.get(`${k.scheduler}\u0000${k.id}`) ?? null);
-}
-
-function isDuplicate(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "ER_DUP_ENTRY";
 }
 
 export interface JobInsert {

@@ -1,0 +1,127 @@
+/**
+ * The firing loop's pass: claim due jobs and turn their fire times into runs. A node claims
+ * LOOKAHEAD_MS ahead, so that when a fire time comes only the hand-out to a worker is left to do
+ * (a burst of 1,000 jobs due at one instant takes a few hundred milliseconds to claim on a small
+ * machine); a job changed meanwhile has its prepared runs withdrawn (JobStore.updateJob).
+ */
+import type { Clock } from "../clock.js";
+import { jobEvent, runEvents } from "../domain/events.js";
+import type { Job } from "../domain/jobs.js";
+import { planFires, type Run } from "../domain/runs.js";
+import { compileTrigger } from "../domain/triggers/index.js";
+import type { Logger } from "../logger.js";
+import type { FiringStore } from "../store/port.js";
+import { newRunId } from "./ids.js";
+
+/** How far ahead a node claims due jobs and prepares their runs. */
+export const LOOKAHEAD_MS = 2000;
+/** When a due job is locked by another node, look again this soon instead of spinning. */
+const BUSY_RETRY_MS = 20;
+
+export interface FiringConfig {
+  readonly nodeId: string;
+  readonly pollIntervalMs: number;
+  /** Jobs claimed per operation. */
+  readonly claimBatch: number;
+}
+
+export interface FiringHooks {
+  /** Runs were created pending: dispatch may hand them out. */
+  readonly runsPending: () => void;
+  /** After each claim (job_at_risk checks). */
+  readonly claimed: (runs: readonly Run[], paused: readonly string[], now: number) => Promise<void>;
+}
+
+export class Firing {
+  constructor(
+    private readonly store: Pick<FiringStore, "claimDueJobs" | "nextDueTime">,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly config: FiringConfig,
+    private readonly hooks: FiringHooks,
+  ) {}
+
+  /** One claim; answers when to look again (a clock time). */
+  async pass(): Promise<number> {
+    const now = this.clock.now();
+    const batch = this.config.claimBatch;
+    const nodeId = this.config.nodeId;
+    const t0 = performance.now();
+    const claimed = await this.store.claimDueJobs(
+      { horizon: now + LOOKAHEAD_MS, limit: batch, plan: (job) => this.plan(job, now) },
+      (c) => [
+        ...runEvents(c.runs, this.clock.now(), nodeId),
+        ...c.ended.map((job) =>
+          jobEvent(
+            "job_removed",
+            job,
+            now,
+            nodeId,
+            job.trigger.type === "date" ? "date trigger fired" : "no fire time left",
+          ),
+        ),
+        ...c.broken.map((job) =>
+          jobEvent(
+            "job_modified",
+            job,
+            now,
+            nodeId,
+            "paused: its trigger cannot be read by this version",
+          ),
+        ),
+      ],
+    );
+    if (claimed.ignored > 0)
+      this.log.warn(
+        { runs: claimed.ignored },
+        "fire times already had runs (the unique key kept them once)",
+      );
+    if (claimed.jobs > 0)
+      this.log.debug(
+        { jobs: claimed.jobs, runs: claimed.runs.length, ms: Math.round(performance.now() - t0) },
+        "claimed due jobs",
+      );
+    if (claimed.runs.some((r) => r.status === "pending")) this.hooks.runsPending();
+    if (claimed.runs.length > 0) this.logDecisions(claimed.runs);
+    await this.hooks.claimed(claimed.runs, claimed.paused, now);
+    if (claimed.jobs === batch) return now; // more may be due
+    const due = await this.store.nextDueTime(claimed.paused);
+    const poll = now + this.config.pollIntervalMs;
+    if (due === null) return poll;
+    // A due job we could not claim is locked by another node: look again shortly.
+    if (due <= now + LOOKAHEAD_MS) return now + BUSY_RETRY_MS;
+    return Math.min(due - LOOKAHEAD_MS, poll);
+  }
+
+  /** A job's fire times up to the lookahead as runs; null (the job is paused) when unplannable. */
+  private plan(job: Job, now: number): { runs: Run[]; nextRunTime: number | null } | null {
+    try {
+      return planFires(job, compileTrigger(job.trigger), {
+        now,
+        horizon: now + LOOKAHEAD_MS,
+        newId: newRunId,
+      });
+    } catch (err) {
+      this.log.error(
+        { err, scheduler: job.scheduler, jobId: job.id },
+        "job cannot be planned: paused",
+      );
+      return null;
+    }
+  }
+
+  private logDecisions(runs: readonly Run[]): void {
+    if (!this.log.isLevelEnabled("trace")) return;
+    for (const r of runs)
+      this.log.trace(
+        {
+          runId: r.id,
+          scheduler: r.scheduler,
+          jobId: r.jobId,
+          status: r.status,
+          reason: r.statusReason,
+        },
+        "fire time handled",
+      );
+  }
+}

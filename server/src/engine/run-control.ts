@@ -1,0 +1,70 @@
+/**
+ * What operators do to runs through the API: run a job now, cancel a run, read runs, and withdraw
+ * the runs prepared before a scheduler's pause when it resumes.
+ */
+import type { Clock } from "../clock.js";
+import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
+import { runEvents } from "../domain/events.js";
+import { manualRun, type Run } from "../domain/runs.js";
+import { compileTrigger } from "../domain/triggers/index.js";
+import type { Dispatcher } from "../dispatch/dispatcher.js";
+import type { FiringStore, ListRunsQuery, RunStore } from "../store/port.js";
+import type { AtRisk } from "./at-risk.js";
+import { newRunId } from "./ids.js";
+
+export type RunControlStore = Pick<FiringStore, "createManualRun" | "withdrawPreparedRuns"> &
+  Pick<RunStore, "cancelRun" | "getRun" | "listRuns">;
+
+export class RunControl {
+  constructor(
+    private readonly store: RunControlStore,
+    private readonly dispatch: Pick<Dispatcher, "wake" | "cancelled">,
+    private readonly atRisk: Pick<AtRisk, "manualRun">,
+    private readonly clock: Clock,
+    private readonly nodeId: string,
+  ) {}
+
+  async runNow(scheduler: string, jobId: string): Promise<Run> {
+    const run = await this.store.createManualRun(scheduler, jobId, (job, shift) => {
+      const now = this.clock.now() + shift;
+      return manualRun(job, compileTrigger(job.trigger), { now, newId: newRunId });
+    });
+    if (run === null) throw new NotFoundError(`job ${jobId} in scheduler ${scheduler}`);
+    if (run.status === "pending") {
+      this.dispatch.wake();
+      await this.atRisk.manualRun(run);
+    }
+    return run;
+  }
+
+  async cancel(runId: string, reason: string): Promise<Run> {
+    const now = this.clock.now();
+    const out = await this.store.cancelRun(now, runId, reason, (o) =>
+      o.kind === "cancelled" && o.changed ? runEvents([o.run], this.clock.now(), this.nodeId) : [],
+    );
+    if (out.kind === "not_found") throw new NotFoundError(`run ${runId}`);
+    if (out.kind === "final")
+      throw new FailedPreconditionError(`run ${runId} has already ended (${out.run.status})`);
+    // The worker is told at once if its session is on this node, else by its node's next sweep.
+    if (out.wasRunning) this.dispatch.cancelled(runId, out.run.statusReason);
+    return out.run;
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    const run = await this.store.getRun(runId);
+    if (run === null) throw new NotFoundError(`run ${runId}`);
+    return run;
+  }
+
+  listRuns(query: ListRunsQuery): Promise<Run[]> {
+    return this.store.listRuns(query);
+  }
+
+  /**
+   * A scheduler paused since `since` is about to be resumed (call it while still paused): see
+   * FiringStore.withdrawPreparedRuns.
+   */
+  async resumingScheduler(scheduler: string, since: number): Promise<void> {
+    await this.store.withdrawPreparedRuns(scheduler, since);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * One subscriber's stream: an async iterable of messages. Its position (`pos`) is the cursor up
+ * to which every matching event has been queued or sent. While attached, the hub feeds its queue
+ * (live); otherwise it catches up by itself from the hub's memory or the store, page by page.
+ */
+import type { EventMatcher, LoggedEvent } from "../domain/events.js";
+
+/** One message of a subscription (see SubscribeResponse). */
+export interface StreamMessage {
+  readonly events: readonly LoggedEvent[];
+  readonly cursor: number;
+  readonly live: boolean;
+}
+
+export type SubscriptionStart = { readonly fromNow: true } | { readonly afterCursor: number };
+
+/** Where a subscription comes from (the hub). */
+export interface SubscriptionSource {
+  /** The subscription ended: forget it. */
+  forget(s: Subscription): void;
+  /**
+   * One step of a subscription that is not live: the next message of its backlog, or null when
+   * it has just become live (its first live message is queued).
+   */
+  catchUp(s: Subscription): Promise<StreamMessage | null>;
+}
+
+export class Subscription implements AsyncIterable<StreamMessage> {
+  pos: number;
+  /** Fed by the hub. */
+  attached = false;
+  queuedEvents = 0;
+  /** The cursor of the last message handed to the stream. */
+  sentCursor: number;
+  private readonly queue: StreamMessage[] = [];
+  private waiter: (() => void) | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly source: SubscriptionSource,
+    readonly matcher: EventMatcher,
+    pos: number,
+  ) {
+    this.pos = pos;
+    this.sentCursor = pos;
+  }
+
+  /** Nothing queued. */
+  get idle(): boolean {
+    return this.queue.length === 0;
+  }
+
+  enqueue(m: StreamMessage): void {
+    this.queue.push(m);
+    this.queuedEvents += m.events.length;
+  }
+
+  wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  /** The stream ends (the hub stops). */
+  end(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  close(): void {
+    this.ended = true;
+    this.source.forget(this);
+    this.wake();
+  }
+
+  async next(): Promise<IteratorResult<StreamMessage>> {
+    for (;;) {
+      if (this.ended) return { value: undefined, done: true };
+      const m = this.queue.shift();
+      if (m !== undefined) {
+        this.queuedEvents -= m.events.length;
+        // A message split in parts carries the position on its last part only.
+        const cursor = m.cursor === 0 ? (m.events[m.events.length - 1]?.cursor ?? 0) : m.cursor;
+        this.sentCursor = cursor;
+        return { value: { ...m, cursor }, done: false };
+      }
+      if (this.attached) {
+        await new Promise<void>((resolve) => {
+          this.waiter = resolve;
+        });
+        continue;
+      }
+      const caught = await this.source.catchUp(this);
+      if (caught !== null) {
+        this.sentCursor = caught.cursor;
+        return { value: caught, done: false };
+      }
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<StreamMessage> {
+    return {
+      next: () => this.next(),
+      return: () => {
+        this.close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}

@@ -1,0 +1,434 @@
+/**
+ * The store port: everything the server keeps, in the scheduler's terms. Management, the engine,
+ * dispatch, the event log and the hub see only these interfaces; no connection, transaction, SQL
+ * or driver type appears in them. Each method is one atomic operation: what it changes, and the
+ * events it records, commit together or not at all.
+ *
+ * Implementations: the SQL stores (sql/store.ts; mysql/ for several nodes, sqlite/ for one).
+ * A new store (PostgreSQL, Redis) implements this file and passes the contract suite in
+ * test/store/contract/ (docs/storage.md).
+ *
+ * Conventions:
+ * - `now` is always passed in (the engine's clock), never read from the database.
+ * - Decisions are pure domain functions: a store applies run transitions from
+ *   domain/run-transitions.ts; where the engine decides (which fire times become runs, the run of a
+ *   manual request), the decision is passed in as a pure function of what the store read.
+ * - `events` makes the events of a change from what the operation did; the store writes them in
+ *   the same transaction (and calls them once, after the change is decided, before it commits).
+ * - Operations the engine runs in batches take and answer batches.
+ */
+import type { EventDraft, EventMatcher, LoggedEvent } from "../domain/events.js";
+import type { Job, Scheduler } from "../domain/jobs.js";
+import type { Lease, Outcome, Run, RunStatus } from "../domain/runs.js";
+
+/** The events an operation records in its own transaction, made from what it did. */
+export type EventsOf<T> = (result: T) => readonly EventDraft[];
+
+// ---- jobs and schedulers ----
+
+export type JobOrder = "next_run_time" | "id";
+
+export interface ListJobsQuery {
+  readonly scheduler?: string | undefined;
+  readonly handler?: string | undefined;
+  readonly paused?: boolean | undefined;
+  readonly idPrefix?: string | undefined;
+  readonly namePrefix?: string | undefined;
+  readonly orderBy: JobOrder;
+  readonly pageSize: number;
+  /** Keyset position from a previous page (`nextPageToken`). */
+  readonly pageToken?: string | undefined;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Empty when there are no more items. */
+  readonly nextPageToken: string;
+}
+
+export interface DeleteJobOptions {
+  /** Delete only the job at this version. */
+  readonly expectedVersion?: number | undefined;
+  /**
+   * Also cancel the job's pending runs as of this time (runs prepared ahead for later fire times
+   * are withdrawn): removing a job. Running runs go on (as in APScheduler, removing a job does
+   * not stop an execution in progress).
+   */
+  readonly cancelPendingRunsAt?: number | undefined;
+  /** The events of the deletion: the job deleted, and the runs it cancelled. */
+  readonly events?:
+    ((deleted: Job, cancelled: readonly Run[]) => readonly EventDraft[]) | undefined;
+}
+
+export interface DeleteAllJobsOptions {
+  /** Also cancel the scheduler's pending runs as of this time (see DeleteJobOptions). */
+  readonly cancelPendingRunsAt?: number | undefined;
+  readonly events?:
+    ((deleted: number, cancelled: readonly Run[]) => readonly EventDraft[]) | undefined;
+}
+
+export interface SchedulerStore {
+  getScheduler(name: string): Promise<Scheduler | null>;
+  /** By name. */
+  listSchedulers(): Promise<Scheduler[]>;
+  /** Insert a scheduler; false when one of that name exists already. */
+  insertScheduler(scheduler: Scheduler): Promise<boolean>;
+  /**
+   * Read a scheduler under a lock, apply `change` and write its result (unless it returns the
+   * same object) with the events `events` makes of the change. Concurrent changes queue instead
+   * of failing, so none is lost. `change` may throw to abort. Null when it does not exist.
+   */
+  updateScheduler(
+    name: string,
+    change: (current: Scheduler) => Scheduler,
+    events?: (before: Scheduler, after: Scheduler) => readonly EventDraft[],
+  ): Promise<Scheduler | null>;
+  /** The names of the paused schedulers (their jobs are not claimed, their runs not handed out). */
+  pausedSchedulers(): Promise<string[]>;
+}
+
+export interface JobStore {
+  /** Insert a job with its events; false (nothing written) when (scheduler, id) exists. */
+  insertJob(job: Job, events?: readonly EventDraft[]): Promise<boolean>;
+  getJob(scheduler: string, id: string): Promise<Job | null>;
+  listJobs(query: ListJobsQuery): Promise<Page<Job>>;
+  /**
+   * The locked read-modify-write of a job (`change` is pure; returning its argument means "no
+   * change"), written with the events `events` makes of the new job when it changed. With `now`,
+   * runs prepared ahead for the job (fire times after `now`) are withdrawn if the job changes, and
+   * its next_run_time rewound to the first of them before `change` sees it, so the change applies
+   * to those fire times too. Null when the job does not exist.
+   */
+  updateJob(
+    scheduler: string,
+    id: string,
+    change: (current: Job) => Job,
+    now?: number,
+    events?: (after: Job) => readonly EventDraft[],
+  ): Promise<Job | null>;
+  /** Delete a job (see DeleteJobOptions); false when nothing was deleted. */
+  deleteJob(scheduler: string, id: string, options?: DeleteJobOptions): Promise<boolean>;
+  /** Delete every job of a scheduler; answers how many. */
+  deleteAllJobs(scheduler: string, options?: DeleteAllJobsOptions): Promise<number>;
+}
+
+// ---- firing: claims and manual runs ----
+
+/** What one claim decided for one job; null: the job cannot be planned (it is paused). */
+export type PlanFn = (job: Job) => { runs: Run[]; nextRunTime: number | null } | null;
+
+export interface ClaimRequest {
+  /** Jobs with next_run_time up to this instant are claimed. */
+  readonly horizon: number;
+  /** The most jobs one claim takes. */
+  readonly limit: number;
+  /** Turns a claimed job's fire times into runs (pending, missed or skipped). */
+  readonly plan: PlanFn;
+}
+
+export interface ClaimResult {
+  /** Jobs claimed (due and locked by this operation). */
+  readonly jobs: number;
+  /** Runs created. */
+  readonly runs: Run[];
+  /** Runs not created because one exists for the same job and fire time. */
+  readonly ignored: number;
+  /** The paused schedulers, as the claim read them. */
+  readonly paused: readonly string[];
+  /** Jobs removed because their trigger has no fire time left. */
+  readonly ended: readonly Job[];
+  /** Jobs paused because they cannot be planned. */
+  readonly broken: readonly Job[];
+}
+
+export interface DueJob {
+  readonly scheduler: string;
+  readonly id: string;
+  readonly handler: string;
+  readonly nextRunTime: number;
+}
+
+export interface FiringStore {
+  /**
+   * Claims up to `limit` jobs due by `horizon` (their scheduler not paused) so that no other node
+   * claims them at the same time, turns their fire times into runs as `plan` decides, advances
+   * their next_run_time, removes jobs whose trigger has ended and pauses those that cannot be
+   * planned. A run that exists already for the same job and fire time is not created again.
+   */
+  claimDueJobs(request: ClaimRequest, events?: EventsOf<ClaimResult>): Promise<ClaimResult>;
+  /** The earliest next_run_time of a job whose scheduler is not in `paused`. */
+  nextDueTime(paused: readonly string[]): Promise<number | null>;
+  /** Jobs of these schedulers due by `horizon`, earliest first. */
+  dueJobsOf(schedulers: readonly string[], horizon: number, limit: number): Promise<DueJob[]>;
+  /**
+   * A manual run of a job, made by `make` from the job as locked (`shift`: milliseconds to add to
+   * its time when a run of the same job and time exists). Null when the job does not exist.
+   */
+  createManualRun(
+    scheduler: string,
+    jobId: string,
+    make: (job: Job, shift: number) => Run,
+  ): Promise<Run | null>;
+  /**
+   * A scheduler paused since `since` is about to be resumed: the runs prepared before the pause
+   * for fire times during or after it are withdrawn and their jobs' next_run_time rewound to the
+   * first of them, so those fire times go through the misfire rules like the pause's others.
+   * Answers how many runs were withdrawn.
+   */
+  withdrawPreparedRuns(scheduler: string, since: number): Promise<number>;
+}
+
+// ---- runs: leases, results, cancels, sweeps ----
+
+export interface LeaseRequest {
+  readonly now: number;
+  /** Free slots per handler (already bounded by the worker's total). */
+  readonly slots: ReadonlyMap<string, number>;
+  readonly total: number;
+  readonly workerId: string;
+  readonly leaseToken: string;
+  readonly leaseMs: number;
+  /** Paused schedulers, whose runs wait. */
+  readonly paused: readonly string[];
+  /**
+   * Runs due by this instant (>= now) are leased; those due after now are leased ahead, to be
+   * sent at their due time by the session's node: their start, lease and timeout count from it.
+   * Only first attempts of jobs with none running are leased ahead.
+   */
+  readonly dueBy?: number;
+}
+
+export interface LeaseResult {
+  /** Runs now running under the lease. */
+  readonly taken: Run[];
+  /**
+   * Runs ended at hand-out: skipped (max_instances runs of their job running) or missed (their
+   * misfire grace ran out while they waited).
+   */
+  readonly ended: Run[];
+}
+
+export type Verdict =
+  /** `recorded`: by this call (false: a repeat of a result recorded before). */
+  | { readonly accepted: true; readonly run: Run; readonly recorded: boolean }
+  | {
+      readonly accepted: false;
+      readonly reason: "lease_expired" | "cancelled" | "timed_out" | "unknown_lease";
+      readonly run: Run | null;
+    };
+
+export interface LeaseState {
+  readonly status: RunStatus;
+  readonly reason: string;
+  /** Still the run's current running lease. */
+  readonly current: boolean;
+}
+
+export type CancelOutcome =
+  | { readonly kind: "not_found" }
+  | { readonly kind: "final"; readonly run: Run }
+  | {
+      readonly kind: "cancelled";
+      readonly run: Run;
+      readonly wasRunning: boolean;
+      /** By this call (false: it was cancelled before). */
+      readonly changed: boolean;
+    };
+
+export interface SweepRequest {
+  readonly now: number;
+  /** The most runs of each kind one sweep handles. */
+  readonly limit: number;
+  /** Pending runs past their misfire grace become missed. */
+  readonly misfires: boolean;
+  /** Running runs whose lease expired are retried or failed. */
+  readonly leases: boolean;
+}
+
+export interface SweepResult {
+  readonly missed: Run[];
+  readonly expired: Run[];
+  readonly timedOut: Run[];
+}
+
+export interface ListRunsQuery {
+  readonly scheduler: string;
+  readonly jobId?: string | undefined;
+  readonly statuses: readonly RunStatus[];
+  readonly limit: number;
+  /** Keyset: runs strictly before (scheduled_time, id) in the descending order. */
+  readonly after?: { readonly scheduledTime: number; readonly id: string } | undefined;
+}
+
+export interface RunStore {
+  /**
+   * Hands due pending runs of the request's handlers to one worker, each running under the given
+   * lease, so that no other node hands them out too. This is when max_instances is decided: a
+   * run whose job has that many running is skipped. Runs past their misfire grace are missed.
+   */
+  leaseRuns(request: LeaseRequest, events?: EventsOf<LeaseResult>): Promise<LeaseResult>;
+  /** Hands back runs leased ahead and never sent (handedBack); answers how many. */
+  releaseLeases(now: number, leases: readonly Lease[]): Promise<number>;
+  /** The earliest due time of a pending run of these handlers outside `paused`. */
+  nextPendingDue(handlers: readonly string[], paused: readonly string[]): Promise<number | null>;
+  /**
+   * Extends the leases that are still their run's current, unexpired lease to now + leaseMs
+   * (moving them to `workerId`); answers the others (lost).
+   */
+  extendLeases(
+    now: number,
+    leases: readonly Lease[],
+    leaseMs: number,
+    workerId: string,
+  ): Promise<Lease[]>;
+  /** For each lease (by run id): is it still its run's current running lease? */
+  leaseStates(leases: readonly Lease[]): Promise<Map<string, LeaseState>>;
+  /** The handler of each of these runs (by run id). */
+  runHandlers(runIds: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Records the outcomes of attempts, one verdict per item in order. Each is accepted only for
+   * its run's current lease (run id, attempt and token, run still running: fencing); a repeat of
+   * an accepted result for the same lease is accepted again without a change.
+   */
+  completeRuns(
+    now: number,
+    items: readonly { readonly lease: Lease; readonly outcome: Outcome }[],
+    events?: EventsOf<Verdict[]>,
+  ): Promise<Verdict[]>;
+  /** Ends one attempt as timed out if it still runs under this lease; null otherwise. */
+  timeOutRun(now: number, lease: Lease, events?: EventsOf<Run | null>): Promise<Run | null>;
+  /** Cancels a pending or running run. */
+  cancelRun(
+    now: number,
+    runId: string,
+    reason: string,
+    events?: EventsOf<CancelOutcome>,
+  ): Promise<CancelOutcome>;
+  /**
+   * One pass of the sweeper, up to `limit` runs of each kind: pending runs past their misfire
+   * grace become missed, running runs whose lease expired are retried or failed, running runs
+   * past their timeout become timed_out.
+   */
+  sweep(request: SweepRequest, events?: EventsOf<SweepResult>): Promise<SweepResult>;
+  /** Retention: deletes up to `limit` ended runs fired before `before`; answers how many. */
+  deleteOldRuns(before: number, limit: number): Promise<number>;
+  getRun(runId: string): Promise<Run | null>;
+  /** A scheduler's runs, newest fire time first. */
+  listRuns(query: ListRunsQuery): Promise<Run[]>;
+}
+
+// ---- events ----
+
+export interface LogState {
+  /** The cursor of the newest event (0: none yet). */
+  readonly last: number;
+  /** Every event with a cursor up to this one was deleted by retention (0: none). */
+  readonly pruned: number;
+}
+
+/** What readEvents found: the matching events, and how far it looked. */
+export interface EventsRead {
+  readonly events: LoggedEvent[];
+  /** Every event with a cursor up to this one was examined (>= after). */
+  readonly through: number;
+}
+
+/**
+ * The event log. Events are written by the changes they report (their `events` argument), or
+ * alone with `appendEvents`. Cursors are positive, increasing numbers; a reader must only ever
+ * see them as a prefix (1..n readable, nothing new appearing below n), so a subscriber resuming
+ * after a cursor misses nothing. A store whose appends are ordered when they commit (a Redis
+ * stream) gives cursors at once and has nothing to sequence; the SQL stores give cursors after
+ * commit (sql/events/sequence-events.ts explains why).
+ */
+export interface EventStore {
+  /** Writes events that report no other change (a node or worker session started or ended). */
+  appendEvents(events: readonly EventDraft[]): Promise<void>;
+  /** Called after events are committed by this store object (one listener; a later call replaces it). */
+  onEventsCommitted(listener: () => void): void;
+  /**
+   * Gives up to `limit` committed batches without a cursor their cursors, after every cursor
+   * given so far; serial across nodes. Answers how many (0 where appends are ordered at commit).
+   */
+  sequenceEvents(limit: number): Promise<number>;
+  /** Whether some committed event waits for its cursor. */
+  hasUnsequenced(): Promise<boolean>;
+  logState(): Promise<LogState>;
+  /**
+   * Events with a cursor in (after, upTo], in cursor order, that `matcher` accepts (all without
+   * one), read until about `limit` events were examined.
+   */
+  readEvents(
+    after: number,
+    upTo: number,
+    limit: number,
+    matcher?: EventMatcher,
+  ): Promise<EventsRead>;
+  /**
+   * Retention: deletes the oldest events, in cursor order, while they are older than `before`
+   * (at most `limit` units of storage), and records the cursor of the last deleted
+   * (LogState.pruned) in the same transaction. Answers how many units were deleted (0: done).
+   */
+  pruneEvents(before: number, limit: number): Promise<number>;
+}
+
+// ---- the worker registry ----
+
+/** A live worker session and the handlers it serves. */
+export interface SessionRecord {
+  readonly sessionId: string;
+  readonly workerId: string;
+  readonly nodeId: string;
+  readonly handlers: readonly string[];
+}
+
+/**
+ * Which handlers the worker sessions of every node serve, so that any node can tell whether a
+ * job's handler has a worker anywhere (Job.worker_count, job_at_risk). A session's record
+ * expires unless its node refreshes it, so a crashed node's sessions stop counting by themselves.
+ */
+export interface WorkerRegistry {
+  /** Records a session until `expiresAt`, with `events` in the same transaction. */
+  registerSession(
+    session: SessionRecord,
+    expiresAt: number,
+    events?: readonly EventDraft[],
+  ): Promise<void>;
+  /** Removes a session's record (it drained or ended), with `events`. */
+  unregisterSession(sessionId: string, events?: readonly EventDraft[]): Promise<void>;
+  /** Pushes the expiry of live sessions' records forward. */
+  refreshSessions(sessionIds: readonly string[], expiresAt: number): Promise<void>;
+  /** How many unexpired sessions of nodes other than `exceptNode` serve each handler (absent: 0). */
+  servingSessions(
+    handlers: readonly string[],
+    now: number,
+    exceptNode: string,
+  ): Promise<Map<string, number>>;
+  /** Deletes records that expired before `before`; answers how many. */
+  deleteExpiredSessions(before: number): Promise<number>;
+}
+
+// ---- the whole ----
+
+export interface StoreLifecycle {
+  /** Applies pending schema migrations (serialised across nodes). */
+  migrate(): Promise<void>;
+  /** How many of this build's migrations the store has not applied. */
+  pendingMigrations(): Promise<number>;
+  /** A round trip to the database. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What management needs: jobs and schedulers. */
+export type ManagementStore = SchedulerStore & JobStore;
+
+export interface Store
+  extends
+    StoreLifecycle,
+    SchedulerStore,
+    JobStore,
+    FiringStore,
+    RunStore,
+    EventStore,
+    WorkerRegistry {}

@@ -1,0 +1,30 @@
+import type { Run } from "../../../domain/runs.js";
+import { chunks } from "../../../lib/chunks.js";
+import type { Dialect } from "../dialect.js";
+import { RUN_COLUMNS, RUN_SELECT, runCells } from "../run-rows.js";
+import { all, exec, placeholders, type Tx } from "../runner.js";
+
+/**
+ * Inserts runs; answers the ids that were new. A run of the same job and fire time may exist:
+ * the unique key keeps the first, which is what makes a fire time run once across nodes.
+ */
+export function* insertRuns(d: Dialect, runs: readonly Run[]): Tx<Set<string>> {
+  const created = new Set<string>();
+  for (const part of chunks(runs, 100)) {
+    const row = `(${placeholders(RUN_COLUMNS.length)})`;
+    const n = yield* exec(
+      `${d.insertIgnore} INTO \`runs\` (${RUN_SELECT}) VALUES ${part.map(() => row).join(", ")}`,
+      part.flatMap(runCells),
+    );
+    if (n === part.length) {
+      for (const r of part) created.add(r.id);
+    } else if (n > 0) {
+      const found = yield* all<{ id: string }>(
+        `SELECT \`id\` FROM \`runs\` WHERE \`id\` IN (${placeholders(part.length)})`,
+        part.map((r) => r.id),
+      );
+      for (const f of found) created.add(f.id);
+    }
+  }
+  return created;
+}

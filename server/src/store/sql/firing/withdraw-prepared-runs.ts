@@ -1,0 +1,38 @@
+import { chunks } from "../../../lib/chunks.js";
+import type { Dialect } from "../dialect.js";
+import { all, exec, num, numOrNull, placeholders, type Tx } from "../runner.js";
+
+/**
+ * A scheduler paused since `since` is about to be resumed: the runs prepared before the pause
+ * for fire times during or after it are withdrawn, and their jobs' next_run_time rewound to the
+ * first of them, so that those fire times go through the misfire rules (coalesce, grace) as the
+ * pause's other fire times do. Answers how many runs were withdrawn.
+ */
+export function* withdrawPreparedRuns(d: Dialect, scheduler: string, since: number): Tx<number> {
+  const prepared = yield* all(
+    "SELECT `job_id`, MIN(`scheduled_time`) AS `t` FROM `runs` WHERE `scheduler` = ? AND `status` = 'pending' AND `manual` = 0 AND `attempt` = 1 AND `scheduled_time` >= ? GROUP BY `job_id`",
+    [scheduler, since],
+  );
+  if (prepared.length === 0) return 0;
+  const first = new Map(prepared.map((r) => [String(r.job_id), num(r.t)]));
+  for (const part of chunks([...first.keys()], 500)) {
+    const jobs = yield* all(
+      `SELECT \`id\`, \`next_run_time\` AS \`t\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`paused\` = 0 AND \`id\` IN (${placeholders(part.length)})${d.lock}`,
+      [scheduler, ...part],
+    );
+    for (const j of jobs) {
+      const t = first.get(String(j.id));
+      const next = numOrNull(j.t);
+      if (t !== undefined && (next === null || t < next))
+        yield* exec("UPDATE `jobs` SET `next_run_time` = ? WHERE `scheduler` = ? AND `id` = ?", [
+          t,
+          scheduler,
+          String(j.id),
+        ]);
+    }
+  }
+  return yield* exec(
+    "DELETE FROM `runs` WHERE `scheduler` = ? AND `status` = 'pending' AND `manual` = 0 AND `attempt` = 1 AND `scheduled_time` >= ?",
+    [scheduler, since],
+  );
+}

@@ -1,0 +1,57 @@
+import type { EventDraft } from "../../../domain/events.js";
+import type { Job } from "../../../domain/jobs.js";
+import type { Dialect } from "../dialect.js";
+import { appendEvents } from "../events/append-events.js";
+import { JOB_COLUMNS, JOB_SELECT, jobFromSelected, jobRowCells, jobToRow } from "../job-rows.js";
+import { PREPARED } from "../run-rows.js";
+import { all, exec, numOrNull, type Tx } from "../runner.js";
+
+/**
+ * The locked read-modify-write of a job (`change` is pure; returning its argument means "no
+ * change"), with the events `events` makes of the new job when it changed. With `now`, runs the
+ * engine prepared ahead for the job are withdrawn when the job changes and its next_run_time
+ * rewound to the first of them, so the change applies to those fire times too (new arguments, a
+ * pause, a new trigger) and none is lost.
+ */
+export function* updateJob(
+  d: Dialect,
+  scheduler: string,
+  id: string,
+  change: (current: Job) => Job,
+  now: number | undefined,
+  events: ((after: Job) => readonly EventDraft[]) | undefined,
+): Tx<Job | null> {
+  const rows = yield* all(
+    `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` = ?${d.lock}`,
+    [scheduler, id],
+  );
+  const row = rows[0];
+  if (row === undefined) return null;
+  const current = jobFromSelected(row);
+  let prepared: number | null = null;
+  if (now !== undefined) {
+    const found = yield* all(
+      `SELECT MIN(\`scheduled_time\`) AS \`t\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` = ? AND ${PREPARED}`,
+      [scheduler, id, now],
+    );
+    prepared = numOrNull(found[0]?.t);
+  }
+  const base =
+    prepared !== null && (current.nextRunTime === null || current.nextRunTime > prepared)
+      ? { ...current, nextRunTime: prepared }
+      : current;
+  const next = change(base);
+  if (next === base) return current;
+  if (prepared !== null)
+    yield* exec(`DELETE FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` = ? AND ${PREPARED}`, [
+      scheduler,
+      id,
+      now ?? 0,
+    ]);
+  yield* exec(
+    `UPDATE \`jobs\` SET ${JOB_COLUMNS.map(([, c]) => `\`${c}\` = ?`).join(", ")} WHERE \`scheduler\` = ? AND \`id\` = ?`,
+    [...jobRowCells(jobToRow(next)), scheduler, id],
+  );
+  if (events !== undefined) yield* appendEvents(events(next));
+  return next;
+}

@@ -1,0 +1,34 @@
+/**
+ * Whether a store's schema is this build's: drizzle's migrator records each applied migration
+ * (its folder time) in `__drizzle_migrations` and applies those newer than the last recorded, so
+ * the migrations of this build that are newer than that record are the pending ones.
+ */
+import { readMigrationFiles } from "drizzle-orm/migrator";
+import { migrationsFolder } from "../../paths.js";
+import { errorCode } from "../errors.js";
+import { all, type Tx } from "./runner.js";
+
+/** The time of the newest migration applied (-Infinity: none, or no migration table yet). */
+export function* lastMigration(): Tx<number> {
+  const rows = yield* all<{ last: unknown }>(
+    "SELECT MAX(`created_at`) AS `last` FROM `__drizzle_migrations`",
+  );
+  const value = rows[0]?.last;
+  return value === null || value === undefined ? Number.NEGATIVE_INFINITY : Number(value);
+}
+
+/** How many of this build's migrations are newer than `last` (see lastMigration). */
+export function migrationsAfter(dialect: "mysql" | "sqlite", last: number): number {
+  const files = readMigrationFiles({ migrationsFolder: migrationsFolder(dialect) });
+  return files.filter((f) => f.folderMillis > last).length;
+}
+
+/** No migration table: nothing was ever applied. Anything else (a lost connection) is not. */
+export function isMissingTable(err: unknown): boolean {
+  const code = errorCode(err);
+  return (
+    code === "ER_NO_SUCH_TABLE" ||
+    (code === "SQLITE_ERROR" &&
+      String((err as { message?: unknown }).message).includes("no such table"))
+  );
+}

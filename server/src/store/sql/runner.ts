@@ -1,0 +1,68 @@
+/**
+ * How the SQL stores run their operations. Each operation (one module in this folder's
+ * subfolders) is written once, as a generator that yields SQL statements and receives their
+ * results; a store-specific runner executes it: asynchronously on a MySQL connection, or
+ * synchronously inside one better-sqlite3 transaction, so that on SQLite no other JavaScript (an
+ * API call on the same connection) runs between a transaction's statements. The SQL text is
+ * shared; the two dialects differ in a few fragments (dialect.ts).
+ */
+
+export type Param = string | number | null;
+
+export interface Op {
+  readonly kind: "all" | "run";
+  readonly sql: string;
+  readonly params: readonly Param[];
+  /** The statement writes events: the runner tells its listener once they are committed. */
+  readonly events?: true;
+}
+
+/** An operation's body: yields statements, receives their results, returns a value. */
+export type Tx<T> = Generator<Op, T, unknown>;
+
+export type Row = Record<string, unknown>;
+
+/** Rows of a SELECT. */
+export function* all<T = Row>(sql: string, params: readonly Param[] = []): Tx<T[]> {
+  return (yield { kind: "all", sql, params }) as T[];
+}
+
+/** The number of rows an INSERT, UPDATE or DELETE changed. */
+export function* exec(sql: string, params: readonly Param[] = []): Tx<number> {
+  return (yield { kind: "run", sql, params }) as number;
+}
+
+/** Runs operation bodies against one database (a pool, or a connection). */
+export interface SqlRunner {
+  /**
+   * Called after a transaction (or statement) that wrote events commits. One listener; a later
+   * call replaces it.
+   */
+  onEventsCommitted(listener: () => void): void;
+  /** Runs `body` in a transaction (retried on deadlock); its statements commit together. */
+  tx<T>(body: () => Tx<T>): Promise<T>;
+  /** Runs `body`'s statements outside a transaction, each committed on its own. */
+  autocommit<T>(body: () => Tx<T>): Promise<T>;
+}
+
+/** `?, ?, …`: n placeholders. */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, () => "?").join(", ");
+}
+
+/** ` AND column NOT IN (?, …)` for a non-empty list; empty otherwise. */
+export function notIn(column: string, values: readonly string[]): string {
+  return values.length === 0 ? "" : ` AND \`${column}\` NOT IN (${placeholders(values.length)})`;
+}
+
+export const num = (v: unknown): number => (typeof v === "number" ? v : Number(v));
+export const numOrNull = (v: unknown): number | null =>
+  v === null || v === undefined ? null : num(v);
+
+/** A text column as a string (drivers may hand back numbers or buffers), null as null. */
+export function strOrNull(v: unknown): string | null {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (Buffer.isBuffer(v)) return v.toString("utf8");
+  return null;
+}

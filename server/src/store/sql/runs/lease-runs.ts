@@ -1,0 +1,124 @@
+import type { Run } from "../../../domain/runs.js";
+import { leased, missed, skippedForMaxInstances } from "../../../domain/run-transitions.js";
+import type { LeaseRequest, LeaseResult } from "../../port.js";
+import type { Dialect } from "../dialect.js";
+import { byScheduler, jobKey } from "../job-rows.js";
+import { RUN_SELECT, runFromRow, writeRun } from "../run-rows.js";
+import { all, exec, notIn, num, placeholders, type Row, type Tx } from "../runner.js";
+
+/**
+ * Hands due pending runs of these handlers to one worker: each becomes running under the given
+ * lease (`leased`), with its timeout deadline counted from its start. This is when max_instances
+ * is decided: a run whose job already has that many runs running is recorded as skipped. The job
+ * rows are locked for the decision (runs of a job locked elsewhere wait for the next pass). Runs
+ * of paused schedulers wait; runs past their misfire grace are recorded as missed.
+ */
+export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
+  const now = req.now;
+  const handlers = [...req.slots.keys()];
+  if (handlers.length === 0 || req.total <= 0) return { taken: [], ended: [] };
+  const paused = req.paused;
+  // One query per handler: its order is the index's (status, handler, due_at), so InnoDB locks
+  // only the rows it returns (with `handler IN (…)` it would sort, locking every due row).
+  const rows: Row[] = [];
+  for (const handler of handlers) {
+    rows.push(
+      ...(yield* all(
+        `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` = ? AND \`due_at\` <= ?${notIn("scheduler", paused)} ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
+        [
+          handler,
+          Math.max(now, req.dueBy ?? now),
+          ...paused,
+          Math.min(req.total, req.slots.get(handler) ?? 0),
+        ],
+      )),
+    );
+  }
+  if (rows.length === 0) return { taken: [], ended: [] };
+  const candidates = rows.map(runFromRow).sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
+  // Lock the jobs whose max_instances is decided (a removed job has no row: nothing to lock).
+  const jobKeys = [
+    ...new Map(
+      candidates.map((r) => [
+        jobKey(r.scheduler, r.jobId),
+        { scheduler: r.scheduler, id: r.jobId },
+      ]),
+    ).values(),
+  ];
+  const existing = new Set<string>();
+  const locked = new Set<string>();
+  const running = new Map<string, number>();
+  for (const [scheduler, part] of byScheduler(jobKeys, 500)) {
+    const ids = part.map((j) => j.id);
+    const marks = placeholders(ids.length);
+    for (const r of yield* all(
+      `SELECT \`id\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${marks})${d.lockSkipLocked}`,
+      [scheduler, ...ids],
+    ))
+      locked.add(jobKey(scheduler, String(r.id)));
+    // Of the others, which exist (locked elsewhere) rather than are gone (a removed date job)?
+    const others = ids.filter((id) => !locked.has(jobKey(scheduler, id)));
+    if (others.length > 0)
+      for (const r of yield* all(
+        `SELECT \`id\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(others.length)})`,
+        [scheduler, ...others],
+      ))
+        existing.add(jobKey(scheduler, String(r.id)));
+    for (const r of yield* all(
+      `SELECT \`job_id\`, COUNT(*) AS \`n\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` IN (${marks}) AND \`status\` = 'running' GROUP BY \`job_id\``,
+      [scheduler, ...ids],
+    ))
+      running.set(jobKey(scheduler, String(r.job_id)), num(r.n));
+  }
+  const left = new Map(req.slots);
+  const taken: Run[] = [];
+  const ended: Run[] = [];
+  for (const run of candidates) {
+    if (run.expiresAt !== null && run.expiresAt < now) {
+      // Its misfire grace ran out while it waited: the oldest runs come first, so the hand-out
+      // records them as the sweeper would.
+      ended.push(missed(run, now));
+      continue;
+    }
+    const k = jobKey(run.scheduler, run.jobId);
+    if (existing.has(k)) continue; // its job is being changed or claimed: next pass
+    const n = running.get(k) ?? 0;
+    const early = (run.dueAt ?? now) > now;
+    // Ahead only for a first attempt of a job with none running: a retry waits for its
+    // retry_at (the worker starts early runs at their fire time), max_instances cannot change.
+    if (early && (n > 0 || run.attempt > 1)) continue;
+    const skipped = early ? null : skippedForMaxInstances(run, n, now);
+    if (skipped !== null) {
+      ended.push(skipped);
+      continue;
+    }
+    const free = left.get(run.handler) ?? 0;
+    if (free <= 0) continue;
+    left.set(run.handler, free - 1);
+    running.set(k, n + 1);
+    taken.push(run);
+  }
+  for (const r of ended) yield* writeRun(r);
+  if (taken.length === 0) return { taken, ended };
+  // One statement for every run taken, computing `leased` per row: a run starts at its due time
+  // when leased ahead, else now.
+  const start = `CASE WHEN \`due_at\` > ? THEN \`due_at\` ELSE ? END`;
+  yield* exec(
+    `UPDATE \`runs\` SET \`status\` = 'running', \`worker_id\` = ?, \`lease_token\` = ?, \`started_at\` = ${start}, \`lease_expires_at\` = ${start} + ?, \`deadline_at\` = CASE WHEN \`timeout_ms\` IS NULL THEN NULL ELSE ${start} + \`timeout_ms\` END, \`updated_at\` = ?, \`due_at\` = NULL WHERE \`id\` IN (${placeholders(taken.length)})`,
+    [
+      req.workerId,
+      req.leaseToken,
+      now,
+      now,
+      now,
+      now,
+      req.leaseMs,
+      now,
+      now,
+      now,
+      ...taken.map((r) => r.id),
+    ],
+  );
+  const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
+  return { ended, taken: taken.map((r) => leased(r, grant, now)) };
+}

@@ -1,0 +1,359 @@
+/**
+ * The store port (port.ts) over SQL: each method runs one operation module of this folder on
+ * one of the store's runners. MySQL and SQLite subclass it with their connections, migrations
+ * and (MySQL) hot paths; the SQL is the same.
+ */
+import type { EventDraft, EventMatcher } from "../../domain/events.js";
+import type { Job, Scheduler } from "../../domain/jobs.js";
+import type { Lease, Outcome, Run } from "../../domain/runs.js";
+import { isDuplicate } from "../errors.js";
+import type {
+  CancelOutcome,
+  ClaimRequest,
+  ClaimResult,
+  DeleteAllJobsOptions,
+  DeleteJobOptions,
+  DueJob,
+  EventsOf,
+  EventsRead,
+  LeaseRequest,
+  LeaseResult,
+  LeaseState,
+  ListJobsQuery,
+  ListRunsQuery,
+  LogState,
+  Page,
+  SessionRecord,
+  Store,
+  SweepRequest,
+  SweepResult,
+  Verdict,
+} from "../port.js";
+import type { Dialect } from "./dialect.js";
+import { appendEvents, withEvents } from "./events/append-events.js";
+import { hasUnsequenced } from "./events/has-unsequenced.js";
+import { logState } from "./events/log-state.js";
+import { pruneEvents } from "./events/prune-events.js";
+import { readEvents } from "./events/read-events.js";
+import { sequenceEvents } from "./events/sequence-events.js";
+import { claimDueJobs } from "./firing/claim-due-jobs.js";
+import { createManualRun } from "./firing/create-manual-run.js";
+import { dueJobsOf } from "./firing/due-jobs-of.js";
+import { nextDueTime } from "./firing/next-due-time.js";
+import { withdrawPreparedRuns } from "./firing/withdraw-prepared-runs.js";
+import { deleteAllJobs } from "./jobs/delete-all-jobs.js";
+import { deleteJob } from "./jobs/delete-job.js";
+import { getJob } from "./jobs/get-job.js";
+import { insertJob } from "./jobs/insert-job.js";
+import { listJobs } from "./jobs/list-jobs.js";
+import { updateJob } from "./jobs/update-job.js";
+import { isMissingTable, lastMigration, migrationsAfter } from "./pending-migrations.js";
+import type { SqlRunner } from "./runner.js";
+import { cancelRun } from "./runs/cancel-run.js";
+import { completeRuns } from "./runs/complete-runs.js";
+import { deleteOldRuns } from "./runs/delete-old-runs.js";
+import { extendLeases } from "./runs/extend-leases.js";
+import { getRun } from "./runs/get-run.js";
+import { leaseRuns } from "./runs/lease-runs.js";
+import { leaseStates } from "./runs/lease-states.js";
+import { listRuns } from "./runs/list-runs.js";
+import { nextPendingDue } from "./runs/next-pending-due.js";
+import { releaseLeases } from "./runs/release-leases.js";
+import { runHandlers } from "./runs/run-handlers.js";
+import { sweep } from "./runs/sweep.js";
+import { timeOutRun } from "./runs/time-out-run.js";
+import { getScheduler } from "./schedulers/get-scheduler.js";
+import { insertScheduler } from "./schedulers/insert-scheduler.js";
+import { listSchedulers } from "./schedulers/list-schedulers.js";
+import { pausedSchedulers } from "./schedulers/paused-schedulers.js";
+import { updateScheduler } from "./schedulers/update-scheduler.js";
+import { deleteExpiredSessions } from "./workers/delete-expired-sessions.js";
+import { refreshSessions } from "./workers/refresh-sessions.js";
+import { registerSession } from "./workers/register-session.js";
+import { servingSessions } from "./workers/serving-sessions.js";
+import { unregisterSession } from "./workers/unregister-session.js";
+
+/**
+ * Where each kind of operation runs. On MySQL three pools, so that the engine's load does not
+ * delay the API or the event log; on SQLite one connection for all.
+ */
+export interface SqlRunners {
+  /** Management's reads and writes of jobs and schedulers. */
+  readonly api: SqlRunner;
+  /** The engine's and dispatch's operations (claims, leases, results, sweeps, the registry). */
+  readonly engine: SqlRunner;
+  /** The event log's sequencing, reads and retention. */
+  readonly events: SqlRunner;
+}
+
+export abstract class SqlStore implements Store {
+  private eventsListener: () => void = () => undefined;
+
+  protected constructor(
+    protected readonly dialect: Dialect,
+    private readonly runners: SqlRunners,
+  ) {
+    for (const r of new Set([runners.api, runners.engine, runners.events]))
+      r.onEventsCommitted(() => {
+        this.eventsCommitted();
+      });
+  }
+
+  abstract migrate(): Promise<void>;
+  abstract ping(): Promise<void>;
+  abstract close(): Promise<void>;
+
+  private get api(): SqlRunner {
+    return this.runners.api;
+  }
+
+  private get engine(): SqlRunner {
+    return this.runners.engine;
+  }
+
+  private get log(): SqlRunner {
+    return this.runners.events;
+  }
+
+  /** Subclasses that write events outside the runners (a hot path) call this after commit. */
+  protected eventsCommitted(): void {
+    this.eventsListener();
+  }
+
+  async pendingMigrations(): Promise<number> {
+    let last = Number.NEGATIVE_INFINITY;
+    try {
+      last = await this.engine.autocommit(lastMigration);
+    } catch (err) {
+      if (!isMissingTable(err)) throw err;
+    }
+    return migrationsAfter(this.dialect.name, last);
+  }
+
+  // ---- schedulers ----
+
+  getScheduler(name: string): Promise<Scheduler | null> {
+    return this.api.autocommit(() => getScheduler(name));
+  }
+
+  listSchedulers(): Promise<Scheduler[]> {
+    return this.api.autocommit(listSchedulers);
+  }
+
+  insertScheduler(scheduler: Scheduler): Promise<boolean> {
+    return falseOnDuplicate(this.api.autocommit(() => insertScheduler(scheduler)));
+  }
+
+  updateScheduler(
+    name: string,
+    change: (current: Scheduler) => Scheduler,
+    events?: (before: Scheduler, after: Scheduler) => readonly EventDraft[],
+  ): Promise<Scheduler | null> {
+    return this.api.tx(() => updateScheduler(this.dialect, name, change, events));
+  }
+
+  pausedSchedulers(): Promise<string[]> {
+    return this.engine.autocommit(pausedSchedulers);
+  }
+
+  // ---- jobs ----
+
+  insertJob(job: Job, events: readonly EventDraft[] = []): Promise<boolean> {
+    return falseOnDuplicate(this.api.tx(() => insertJob(job, events)));
+  }
+
+  getJob(scheduler: string, id: string): Promise<Job | null> {
+    return this.api.autocommit(() => getJob(scheduler, id));
+  }
+
+  listJobs(query: ListJobsQuery): Promise<Page<Job>> {
+    return this.api.autocommit(() => listJobs(query));
+  }
+
+  updateJob(
+    scheduler: string,
+    id: string,
+    change: (current: Job) => Job,
+    now?: number,
+    events?: (after: Job) => readonly EventDraft[],
+  ): Promise<Job | null> {
+    return this.engine.tx(() => updateJob(this.dialect, scheduler, id, change, now, events));
+  }
+
+  deleteJob(scheduler: string, id: string, options: DeleteJobOptions = {}): Promise<boolean> {
+    return this.api.tx(() => deleteJob(this.dialect, scheduler, id, options));
+  }
+
+  deleteAllJobs(scheduler: string, options: DeleteAllJobsOptions = {}): Promise<number> {
+    return this.api.tx(() => deleteAllJobs(this.dialect, scheduler, options));
+  }
+
+  // ---- firing ----
+
+  claimDueJobs(request: ClaimRequest, events?: EventsOf<ClaimResult>): Promise<ClaimResult> {
+    return this.engine.tx(() => withEvents(claimDueJobs(this.dialect, request), events));
+  }
+
+  nextDueTime(paused: readonly string[]): Promise<number | null> {
+    return this.engine.autocommit(() => nextDueTime(paused));
+  }
+
+  dueJobsOf(schedulers: readonly string[], horizon: number, limit: number): Promise<DueJob[]> {
+    return this.engine.autocommit(() => dueJobsOf(schedulers, horizon, limit));
+  }
+
+  createManualRun(
+    scheduler: string,
+    jobId: string,
+    make: (job: Job, shift: number) => Run,
+  ): Promise<Run | null> {
+    return this.engine.tx(() => createManualRun(this.dialect, scheduler, jobId, make));
+  }
+
+  withdrawPreparedRuns(scheduler: string, since: number): Promise<number> {
+    return this.engine.tx(() => withdrawPreparedRuns(this.dialect, scheduler, since));
+  }
+
+  // ---- runs ----
+
+  leaseRuns(request: LeaseRequest, events?: EventsOf<LeaseResult>): Promise<LeaseResult> {
+    return this.engine.tx(() => withEvents(leaseRuns(this.dialect, request), events));
+  }
+
+  releaseLeases(now: number, leases: readonly Lease[]): Promise<number> {
+    return this.engine.tx(() => releaseLeases(now, leases));
+  }
+
+  nextPendingDue(handlers: readonly string[], paused: readonly string[]): Promise<number | null> {
+    return this.engine.autocommit(() => nextPendingDue(handlers, paused));
+  }
+
+  extendLeases(
+    now: number,
+    leases: readonly Lease[],
+    leaseMs: number,
+    workerId: string,
+  ): Promise<Lease[]> {
+    return this.engine.autocommit(() => extendLeases(now, leases, leaseMs, workerId));
+  }
+
+  leaseStates(leases: readonly Lease[]): Promise<Map<string, LeaseState>> {
+    return this.engine.autocommit(() => leaseStates(leases));
+  }
+
+  runHandlers(runIds: readonly string[]): Promise<Map<string, string>> {
+    return this.engine.autocommit(() => runHandlers(runIds));
+  }
+
+  completeRuns(
+    now: number,
+    items: readonly { readonly lease: Lease; readonly outcome: Outcome }[],
+    events?: EventsOf<Verdict[]>,
+  ): Promise<Verdict[]> {
+    return this.engine.tx(() => withEvents(completeRuns(this.dialect, now, items), events));
+  }
+
+  timeOutRun(now: number, lease: Lease, events?: EventsOf<Run | null>): Promise<Run | null> {
+    return this.engine.tx(() => withEvents(timeOutRun(this.dialect, now, lease), events));
+  }
+
+  cancelRun(
+    now: number,
+    runId: string,
+    reason: string,
+    events?: EventsOf<CancelOutcome>,
+  ): Promise<CancelOutcome> {
+    return this.engine.tx(() => withEvents(cancelRun(this.dialect, now, runId, reason), events));
+  }
+
+  sweep(request: SweepRequest, events?: EventsOf<SweepResult>): Promise<SweepResult> {
+    return this.engine.tx(() => withEvents(sweep(this.dialect, request), events));
+  }
+
+  deleteOldRuns(before: number, limit: number): Promise<number> {
+    return this.engine.tx(() => deleteOldRuns(before, limit));
+  }
+
+  getRun(runId: string): Promise<Run | null> {
+    return this.engine.autocommit(() => getRun(runId));
+  }
+
+  listRuns(query: ListRunsQuery): Promise<Run[]> {
+    return this.engine.autocommit(() => listRuns(query));
+  }
+
+  // ---- events ----
+
+  appendEvents(events: readonly EventDraft[]): Promise<void> {
+    return this.engine.tx(() => appendEvents(events));
+  }
+
+  onEventsCommitted(listener: () => void): void {
+    this.eventsListener = listener;
+  }
+
+  sequenceEvents(limit: number): Promise<number> {
+    return this.log.tx(() => sequenceEvents(this.dialect, limit));
+  }
+
+  hasUnsequenced(): Promise<boolean> {
+    return this.log.autocommit(hasUnsequenced);
+  }
+
+  logState(): Promise<LogState> {
+    return this.log.autocommit(logState);
+  }
+
+  readEvents(
+    after: number,
+    upTo: number,
+    limit: number,
+    matcher?: EventMatcher,
+  ): Promise<EventsRead> {
+    return this.log.autocommit(() => readEvents(after, upTo, limit, matcher));
+  }
+
+  pruneEvents(before: number, limit: number): Promise<number> {
+    return this.log.tx(() => pruneEvents(this.dialect, before, limit));
+  }
+
+  // ---- the worker registry ----
+
+  registerSession(
+    session: SessionRecord,
+    expiresAt: number,
+    events: readonly EventDraft[] = [],
+  ): Promise<void> {
+    return this.engine.tx(() => registerSession(session, expiresAt, events));
+  }
+
+  unregisterSession(sessionId: string, events: readonly EventDraft[] = []): Promise<void> {
+    return this.engine.tx(() => unregisterSession(sessionId, events));
+  }
+
+  refreshSessions(sessionIds: readonly string[], expiresAt: number): Promise<void> {
+    return this.engine.tx(() => refreshSessions(sessionIds, expiresAt));
+  }
+
+  servingSessions(
+    handlers: readonly string[],
+    now: number,
+    exceptNode: string,
+  ): Promise<Map<string, number>> {
+    return this.engine.autocommit(() => servingSessions(handlers, now, exceptNode));
+  }
+
+  deleteExpiredSessions(before: number): Promise<number> {
+    return this.engine.tx(() => deleteExpiredSessions(before));
+  }
+}
+
+/** An insert's answer: false when the key existed. */
+async function falseOnDuplicate(insert: Promise<boolean>): Promise<boolean> {
+  try {
+    return await insert;
+  } catch (err) {
+    if (isDuplicate(err)) return false;
+    throw err;
+  }
+}

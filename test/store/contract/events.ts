@@ -1,0 +1,122 @@
+/**
+ * The event log: events commit with the change they report (and not without it), get cursors in
+ * order, are read after a cursor with a filter, and are pruned oldest first.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  EventMatcher,
+  MATCH_ALL,
+  nodeEvent,
+  type EventDraft,
+} from "../../../server/src/domain/events.js";
+import { job, S, T0, useStores, type StoreFactory } from "./fixtures.js";
+
+const node = (time: number, nodeId: string): EventDraft =>
+  nodeEvent("scheduler_started", time, nodeId);
+
+export function eventsContract(factory: StoreFactory): void {
+  describe("events", () => {
+    const stores = useStores(factory);
+
+    it("appends events, tells when they commit, gives them increasing cursors in commit order", async () => {
+      const { store } = stores;
+      let commits = 0;
+      store.onEventsCommitted(() => commits++);
+      expect(await store.logState()).toEqual({ last: 0, pruned: 0 });
+      await store.appendEvents([node(T0, "a"), node(T0, "b")]);
+      await store.appendEvents([node(T0 + S, "c")]);
+      await store.appendEvents([]);
+      expect(commits).toBe(2);
+      // Readers see events once they have cursors.
+      expect(await store.hasUnsequenced()).toBe(true);
+      expect((await store.readEvents(0, Number.MAX_SAFE_INTEGER, 100)).events).toEqual([]);
+      expect(await store.sequenceEvents(500)).toBeGreaterThan(0);
+      expect(await store.sequenceEvents(500)).toBe(0);
+      expect(await store.hasUnsequenced()).toBe(false);
+      const state = await store.logState();
+      const read = await store.readEvents(0, state.last, 100);
+      expect(read.events.map((e) => e.data.nodeId)).toEqual(["a", "b", "c"]);
+      const cursors = read.events.map((e) => e.cursor);
+      expect([...cursors].sort((x, y) => x - y)).toEqual(cursors);
+      expect(new Set(cursors).size).toBe(3);
+      expect(state.last).toBe(cursors[2]);
+      expect(read.through).toBe(state.last);
+      // After a cursor, with a filter and a limit.
+      const after = await store.readEvents(cursors[0] ?? 0, state.last, 100);
+      expect(after.events.map((e) => e.data.nodeId)).toEqual(["b", "c"]);
+      const none = await store.readEvents(
+        0,
+        state.last,
+        100,
+        new EventMatcher({ ...MATCH_ALL, types: ["job_added"] }),
+      );
+      expect(none).toEqual({ events: [], through: state.last });
+      store.onEventsCommitted(() => undefined);
+    });
+
+    it("events written with a change commit with it, and not when it fails", async () => {
+      const { store } = stores;
+      const before = (await store.logState()).last;
+      const j = job("ev", { scheduler: "events" });
+      await store.insertJob(j, [{ ...node(T0, "with-insert"), type: "job_added" }]);
+      // A duplicate insert writes nothing, its events neither.
+      expect(await store.insertJob(j, [{ ...node(T0, "duplicate"), type: "job_added" }])).toBe(
+        false,
+      );
+      await expect(
+        store.updateJob(
+          "events",
+          "ev",
+          () => {
+            throw new Error("abort");
+          },
+          undefined,
+          () => [node(T0, "aborted")],
+        ),
+      ).rejects.toThrow("abort");
+      await store.updateJob(
+        "events",
+        "ev",
+        (c) => ({ ...c, version: c.version + 1 }),
+        undefined,
+        () => [node(T0, "updated")],
+      );
+      await store.updateJob(
+        "events",
+        "ev",
+        (c) => c,
+        undefined,
+        () => [node(T0, "unchanged")],
+      );
+      while ((await store.sequenceEvents(500)) > 0);
+      const state = await store.logState();
+      const read = await store.readEvents(before, state.last, 100);
+      expect(read.events.map((e) => e.data.nodeId)).toEqual(["with-insert", "updated"]);
+    });
+
+    it("prunes the oldest events first and records how far", async () => {
+      const { store } = stores;
+      await store.appendEvents([node(T0 + 100 * S, "new")]);
+      while ((await store.sequenceEvents(500)) > 0);
+      const state = await store.logState();
+      const all = await store.readEvents(0, state.last, 1000);
+      let pruned = 0;
+      for (;;) {
+        const n = await store.pruneEvents(T0 + 50 * S, 1);
+        if (n === 0) break;
+        pruned += n;
+      }
+      expect(pruned).toBeGreaterThan(0);
+      const after = await store.logState();
+      expect(after.last).toBe(state.last);
+      const kept = await store.readEvents(0, after.last, 1000);
+      expect(kept.events.map((e) => e.data.nodeId)).toEqual(["new"]);
+      // Everything before the first kept event counts as pruned; nothing after it.
+      const firstKept = kept.events[0]?.cursor ?? 0;
+      expect(after.pruned).toBeLessThan(firstKept);
+      expect(after.pruned).toBeGreaterThanOrEqual(
+        Math.max(...all.events.filter((e) => e.data.nodeId !== "new").map((e) => e.cursor)),
+      );
+    });
+  });
+}

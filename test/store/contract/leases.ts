@@ -1,0 +1,168 @@
+/** Leases: handing runs to workers, extending and handing back leases, and who holds what. */
+import { describe, expect, it } from "vitest";
+import { leased } from "../../../server/src/domain/run-transitions.js";
+import {
+  addRun,
+  job,
+  lease,
+  leaseOf,
+  S,
+  scheduler,
+  T0,
+  useStores,
+  type StoreFactory,
+} from "./fixtures.js";
+
+export function leasesContract(factory: StoreFactory): void {
+  describe("leases", () => {
+    const stores = useStores(factory);
+
+    it("hands due runs to a worker: running under the lease, as the transition computes", async () => {
+      const { store } = stores;
+      const j = job("l1", {
+        scheduler: "lease",
+        handler: "h.l1",
+        timeoutMs: 60 * S,
+        maxInstances: 5,
+      });
+      const a = await addRun(store, j, T0);
+      const b = await addRun(store, j, T0 + S);
+      const notYet = await addRun(store, j, T0 + 10 * S);
+      const { taken, ended } = await store.leaseRuns({
+        now: T0 + 2 * S,
+        slots: new Map([["h.l1", 5]]),
+        total: 5,
+        workerId: "w1",
+        leaseToken: "tok",
+        leaseMs: 30 * S,
+        paused: [],
+      });
+      expect(ended).toEqual([]);
+      expect(taken.map((r) => r.id)).toEqual([a.id, b.id]);
+      const grant = { workerId: "w1", token: "tok", leaseMs: 30 * S };
+      expect(taken[0]).toEqual(leased(a, grant, T0 + 2 * S));
+      for (const r of taken) expect(await store.getRun(r.id)).toEqual(r);
+      expect(taken[0]).toMatchObject({
+        startedAt: T0 + 2 * S,
+        leaseExpiresAt: T0 + 32 * S,
+        deadlineAt: T0 + 62 * S,
+      });
+      expect((await store.getRun(notYet.id))?.status).toBe("pending");
+      expect(await store.nextPendingDue(["h.l1"], [])).toBe(T0 + 10 * S);
+      expect(await store.runHandlers([a.id, "nope"])).toEqual(new Map([[a.id, "h.l1"]]));
+    });
+
+    it("respects the free slots, leases ahead within dueBy from the due time, and skips paused schedulers", async () => {
+      const { store } = stores;
+      const j = job("l2", { scheduler: "lease-ahead", handler: "h.l2", maxInstances: 5 });
+      await addRun(store, job("l2b", { scheduler: "lease-ahead", handler: "h.l2" }), T0);
+      await addRun(store, j, T0);
+      expect(await lease(store, "h.l2", T0, { slots: 1 })).toHaveLength(1);
+      expect(await lease(store, "h.l2", T0, { slots: 1 })).toHaveLength(1);
+      const ahead = await addRun(
+        store,
+        job("l2c", { scheduler: "lease-ahead", handler: "h.l2" }),
+        T0 + 400,
+      );
+      const { taken } = await store.leaseRuns({
+        now: T0,
+        slots: new Map([["h.l2", 5]]),
+        total: 5,
+        workerId: "w1",
+        leaseToken: "tok-ahead",
+        leaseMs: 10 * S,
+        paused: [],
+        dueBy: T0 + 500,
+      });
+      expect(taken.map((r) => [r.id, r.startedAt, r.leaseExpiresAt])).toEqual([
+        [ahead.id, T0 + 400, T0 + 10_400],
+      ]);
+      await store.insertScheduler(scheduler("lease-paused", { paused: true }));
+      const waiting = await addRun(
+        store,
+        job("p", { scheduler: "lease-paused", handler: "h.l2" }),
+        T0,
+      );
+      const { taken: none } = await store.leaseRuns({
+        now: T0 + S,
+        slots: new Map([["h.l2", 5]]),
+        total: 5,
+        workerId: "w1",
+        leaseToken: "tok-p",
+        leaseMs: 10 * S,
+        paused: ["lease-paused"],
+      });
+      expect(none).toEqual([]);
+      expect(await store.nextPendingDue(["h.l2"], ["lease-paused"])).toBeNull();
+      expect((await store.getRun(waiting.id))?.status).toBe("pending");
+    });
+
+    it("decides max_instances at hand-out (skipped) and records runs past their grace as missed", async () => {
+      const { store } = stores;
+      const j = job("l3", { scheduler: "lease-limits", handler: "h.l3", maxInstances: 1 });
+      const first = await addRun(store, j, T0);
+      expect(await lease(store, "h.l3", T0)).toHaveLength(1);
+      const second = await addRun(store, j, T0 + S);
+      const stale = await addRun(
+        store,
+        job("l3s", { scheduler: "lease-limits", handler: "h.l3" }),
+        T0 - 120 * S,
+      );
+      const { taken, ended } = await store.leaseRuns({
+        now: T0 + S,
+        slots: new Map([["h.l3", 5]]),
+        total: 5,
+        workerId: "w2",
+        leaseToken: "tok2",
+        leaseMs: 10 * S,
+        paused: [],
+      });
+      expect(taken).toEqual([]);
+      expect(ended.map((r) => [r.id, r.status]).sort()).toEqual(
+        [
+          [second.id, "skipped"],
+          [stale.id, "missed"],
+        ].sort(),
+      );
+      expect(await store.getRun(second.id)).toMatchObject({
+        status: "skipped",
+        statusReason: "max_instances 1 reached",
+      });
+      expect((await store.getRun(first.id))?.status).toBe("running");
+    });
+
+    it("extends current leases only; hands back runs never sent; knows which leases are current", async () => {
+      const { store } = stores;
+      const j = job("l4", { scheduler: "lease-extend", handler: "h.l4", maxInstances: 5 });
+      await addRun(store, j, T0);
+      await addRun(store, j, T0);
+      const [a, b] = await lease(store, "h.l4", T0 + S, { leaseMs: 10 * S, token: "t4" });
+      if (a === undefined || b === undefined) throw new Error("two runs leased");
+      const wrong = { ...leaseOf(b), token: "not-mine" };
+      const lost = await store.extendLeases(T0 + 5 * S, [leaseOf(a), wrong], 10 * S, "w9");
+      expect(lost).toEqual([wrong]);
+      expect(await store.getRun(a.id)).toMatchObject({
+        leaseExpiresAt: T0 + 15 * S,
+        workerId: "w9",
+      });
+      // An expired lease cannot be extended.
+      expect(await store.extendLeases(T0 + 12 * S, [leaseOf(b)], 10 * S, "w1")).toEqual([
+        leaseOf(b),
+      ]);
+      const states = await store.leaseStates([leaseOf(a), wrong]);
+      expect(states.get(a.id)).toMatchObject({ status: "running", current: true });
+      expect(states.get(b.id)).toMatchObject({ status: "running", current: false });
+      // Handed back: pending again, due when it was to start, the same attempt.
+      expect(await store.releaseLeases(T0 + S, [leaseOf(a), wrong])).toBe(1);
+      expect(await store.getRun(a.id)).toMatchObject({
+        status: "pending",
+        dueAt: T0 + S,
+        attempt: 1,
+        leaseToken: null,
+        workerId: null,
+        startedAt: null,
+      });
+      expect(await store.releaseLeases(T0 + S, [])).toBe(0);
+    });
+  });
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { Batcher } from "../../../server/src/lib/batcher.js";
+
+/** A load function the test completes by hand, recording the batches it was given. */
+function manualLoad() {
+  const batches: string[][] = [];
+  const pending: (() => void)[] = [];
+  const load = (keys: string[]) =>
+    new Promise<(string | null)[]>((resolve, reject) => {
+      batches.push(keys);
+      pending.push(() => {
+        if (keys.includes("boom")) reject(new Error("boom"));
+        else resolve(keys.map((k) => (k === "absent" ? null : k.toUpperCase())));
+      });
+    });
+  return { batches, load, finishNext: () => pending.shift()?.() };
+}
+
+/** One turn of the event loop: queued items are sent, settled loads have done their bookkeeping. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("Batcher", () => {
+  it("sends what arrived in one turn together, then coalesces what waits for a free slot", async () => {
+    const m = manualLoad();
+    const b = new Batcher(m.load, 1);
+    const first = ["a", "b"].map((k) => b.run(k));
+    expect(m.batches).toEqual([]); // nothing is sent before the end of the turn
+    await turn();
+    expect(m.batches).toEqual([["a", "b"]]);
+    const rest = ["c", "d", "e"].map((k) => b.run(k));
+    await turn();
+    expect(m.batches).toHaveLength(1); // the only slot is busy
+    m.finishNext();
+    await turn();
+    expect(m.batches).toEqual([
+      ["a", "b"],
+      ["c", "d", "e"],
+    ]);
+    m.finishNext();
+    expect(await Promise.all([...first, ...rest])).toEqual(["A", "B", "C", "D", "E"]);
+  });
+
+  it("uses up to maxInFlight slots at once", async () => {
+    const m = manualLoad();
+    const b = new Batcher(m.load, 2);
+    const x = b.run("x");
+    await turn();
+    const y = b.run("y");
+    await turn();
+    const z = b.run("z");
+    await turn();
+    expect(m.batches).toEqual([["x"], ["y"]]);
+    m.finishNext();
+    await turn();
+    expect(m.batches).toEqual([["x"], ["y"], ["z"]]);
+    m.finishNext();
+    m.finishNext();
+    expect(await Promise.all([x, y, z])).toEqual(["X", "Y", "Z"]);
+  });
+
+  it("answers each item its own result, and rejects a failed batch's items only", async () => {
+    const m = manualLoad();
+    const b = new Batcher(m.load, 1);
+    const ok = b.run("ok");
+    await turn();
+    const boom = b.run("boom");
+    const absent = b.run("absent");
+    m.finishNext();
+    expect(await ok).toBe("OK");
+    await turn();
+    expect(m.batches).toEqual([["ok"], ["boom", "absent"]]);
+    m.finishNext();
+    await expect(boom).rejects.toThrow("boom");
+    await expect(absent).rejects.toThrow("boom"); // same batch as "boom"
+    const later = b.run("absent");
+    await turn();
+    m.finishNext();
+    expect(await later).toBeNull();
+  });
+
+  it("rejects every item of a load that answers the wrong number of results", async () => {
+    const b = new Batcher((keys: string[]) => Promise.resolve(keys.slice(1)), 1);
+    const all = Promise.allSettled([b.run("a"), b.run("b")]);
+    expect((await all).map((r) => r.status)).toEqual(["rejected", "rejected"]);
+  });
+
+  it("caps a batch at maxBatch items", async () => {
+    const m = manualLoad();
+    const b = new Batcher(m.load, 1, 2);
+    const all = Promise.all(["a", "b", "c", "d", "e"].map((k) => b.run(k)));
+    await turn();
+    for (let i = 0; i < 3; i++) {
+      m.finishNext();
+      await turn();
+    }
+    expect(m.batches).toEqual([["a", "b"], ["c", "d"], ["e"]]);
+    expect(await all).toEqual(["A", "B", "C", "D", "E"]);
+  });
+});
