@@ -34,22 +34,19 @@ import {
   type Job as PbJob,
   type MisfireGraceTime as PbMisfire,
   type RetryPolicy as PbRetry,
-} from "../../../sdk/src/gen/metronome/v1/job_pb.js";
+} from "../gen/metronome/v1/job_pb.js";
 import {
   SchedulerSchema,
   type Scheduler as PbScheduler,
-} from "../../../sdk/src/gen/metronome/v1/scheduler_pb.js";
-import {
-  TriggerSchema,
-  type Trigger as PbTrigger,
-} from "../../../sdk/src/gen/metronome/v1/trigger_pb.js";
+} from "../gen/metronome/v1/scheduler_pb.js";
+import { TriggerSchema, type Trigger as PbTrigger } from "../gen/metronome/v1/trigger_pb.js";
 import {
   RunErrorSchema,
   RunSchema,
   RunStatus as PbRunStatus,
   type Run as PbRun,
   type RunError as PbRunError,
-} from "../../../sdk/src/gen/metronome/v1/run_pb.js";
+} from "../gen/metronome/v1/run_pb.js";
 import type { Run, RunError, RunStatus } from "../domain/runs.js";
 
 export function msOf(ts: Timestamp | undefined): number | null {

@@ -18,13 +18,13 @@ import {
   EventSchema,
   EventType as PbEventType,
   type Event as PbEvent,
-} from "../../../../sdk/src/gen/metronome/v1/event_pb.js";
+} from "../../gen/metronome/v1/event_pb.js";
 import {
   SubscribeResponseSchema,
   type EventService,
   type SubscribeRequest,
   type SubscribeResponse,
-} from "../../../../sdk/src/gen/metronome/v1/event_service_pb.js";
+} from "../../gen/metronome/v1/event_service_pb.js";
 import { toConnectError } from "../errors.js";
 import { runErrorToProto, runStatusToProto, ts } from "../convert.js";
 

@@ -2,13 +2,13 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import type { JobManager, ConflictPolicy as Conflict, PreparedJob } from "../../management/jobs.js";
-import type { Job as PbJob } from "../../../../sdk/src/gen/metronome/v1/job_pb.js";
+import type { Job as PbJob } from "../../gen/metronome/v1/job_pb.js";
 import {
   AddJobOutcome,
   ConflictPolicy,
   JobOrder,
   type JobService,
-} from "../../../../sdk/src/gen/metronome/v1/job_service_pb.js";
+} from "../../gen/metronome/v1/job_service_pb.js";
 import {
   jobInputFromProto,
   jobPatchFromProto,

@@ -5,7 +5,7 @@ import { checkId } from "../../domain/jobs.js";
 import { MAX_REASON_CHARS, type RunStatus } from "../../domain/runs.js";
 import type { Engine } from "../../engine/engine.js";
 import { decodePageToken, encodePageToken } from "../../store/store.js";
-import type { RunService } from "../../../../sdk/src/gen/metronome/v1/run_service_pb.js";
+import type { RunService } from "../../gen/metronome/v1/run_service_pb.js";
 import { runStatusFromProto, runToProto } from "../convert.js";
 import { pageSize } from "./fields.js";
 

@@ -4,7 +4,7 @@ import { InvalidArgumentError, NotFoundError } from "../../domain/errors.js";
 import type { Engine } from "../../engine/engine.js";
 import type { JobSettings } from "../../domain/jobs.js";
 import type { JobManager, ServerDefaults } from "../../management/jobs.js";
-import type { SchedulerService } from "../../../../sdk/src/gen/metronome/v1/scheduler_service_pb.js";
+import type { SchedulerService } from "../../gen/metronome/v1/scheduler_service_pb.js";
 import { schedulerToProto, settingsFromProto } from "../convert.js";
 import { pageSize, withFields } from "./fields.js";
 
