@@ -11,11 +11,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { figures, median } from "./compare-stats.js";
 
-const repo = resolve(fileURLToPath(import.meta.url), "../..");
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 interface Args {
   readonly ref: string;
