@@ -7,25 +7,30 @@ FROM node:22-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY sdk/package.json sdk/
+COPY server/package.json server/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY server ./server
+COPY tsconfig.json ./
 COPY sdk ./sdk
-RUN npm run build
+COPY server ./server
+RUN npm run build -w server
 
 FROM node:22-bookworm-slim AS deps
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+COPY sdk/package.json sdk/
+COPY server/package.json server/
+# Only the server's runtime dependencies.
+RUN npm ci --omit=dev --workspace server --no-audit --no-fund
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/server/dist ./server/dist
+COPY server/package.json ./server/
 COPY migrations ./migrations
-COPY package.json ./
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 ENV METRONOME_HOST=0.0.0.0 METRONOME_PORT=8080
@@ -37,5 +42,5 @@ VOLUME ["/app/data"]
 # (Plain HTTP: with METRONOME_TLS_CERT set, replace or disable this check.)
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.METRONOME_PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "dist/server/src/cli.js"]
+ENTRYPOINT ["node", "server/dist/cli.js"]
 CMD ["serve"]

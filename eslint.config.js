@@ -3,7 +3,17 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "coverage/", "**/gen/", "migrations/", "docs/reference/"] },
+  {
+    ignores: [
+      "**/node_modules/",
+      "**/dist/",
+      "coverage/",
+      "**/gen/",
+      "migrations/",
+      "docs/reference/",
+      ".dependency-cruiser.cjs",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

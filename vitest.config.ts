@@ -1,6 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // `@metronome/sdk` resolves to the SDK's source through tsconfig.json's paths, as it does for
+  // tsc and tsx: tests use the package by its name without building it first.
+  resolve: { tsconfigPaths: true },
   test: {
     include: ["test/**/*.test.ts"],
     // The default output, then one line per suite skipped for a missing requirement (MySQL,

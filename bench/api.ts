@@ -41,8 +41,8 @@ import { startServerProcess, type ServerProcess } from "../test/support/processe
 import {
   Health,
   HealthCheckResponse_ServingStatus,
-} from "../sdk/src/gen/grpc/health/v1/health_pb.js";
-import { AddJobOutcome, JobService } from "../sdk/src/gen/metronome/v1/job_service_pb.js";
+} from "../server/src/gen/grpc/health/v1/health_pb.js";
+import { AddJobOutcome, JobService } from "../server/src/gen/metronome/v1/job_service_pb.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLIENTS = 16;

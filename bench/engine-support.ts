@@ -15,9 +15,9 @@ import {
   type Execution,
   type WorkerProcess,
 } from "../test/support/worker-process.js";
-import type { JobSchema } from "../sdk/src/gen/metronome/v1/job_pb.js";
-import { AddJobOutcome, JobService } from "../sdk/src/gen/metronome/v1/job_service_pb.js";
-import { RunService } from "../sdk/src/gen/metronome/v1/run_service_pb.js";
+import type { JobSchema } from "../server/src/gen/metronome/v1/job_pb.js";
+import { AddJobOutcome, JobService } from "../server/src/gen/metronome/v1/job_service_pb.js";
+import { RunService } from "../server/src/gen/metronome/v1/run_service_pb.js";
 
 export const HANDLER = "bench.record";
 

@@ -18,8 +18,8 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import * as grpc from "@grpc/grpc-js";
-import { SubscribeRequestSchema } from "../sdk/src/gen/metronome/v1/event_service_pb.js";
-import { EventType } from "../sdk/src/gen/metronome/v1/event_pb.js";
+import { SubscribeRequestSchema } from "../server/src/gen/metronome/v1/event_service_pb.js";
+import { EventType } from "../server/src/gen/metronome/v1/event_pb.js";
 import {
   addJobsBulk,
   cpuSeconds,

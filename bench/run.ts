@@ -9,6 +9,8 @@
  *   npm run -s bench -- scale        (100,000 stored jobs: insert rate, start-up, memory)
  *   npm run -s bench -- throughput   (executions per second end to end)
  *   npm run -s bench -- events       (event latency and rate with 100 subscribers while firing)
+ *   npm run -s bench -- compare REF NAME… [--rounds N]
+ *                                    (A/B: each benchmark here and at a git ref, interleaved)
  */
 const BENCHES = new Map<string, () => Promise<unknown>>([
   ["api", () => import("./api.js")],
@@ -19,6 +21,7 @@ const BENCHES = new Map<string, () => Promise<unknown>>([
   ["events", () => import("./events.js")],
   ["store", () => import("./store.js")],
   ["triggers", () => import("./triggers.js")],
+  ["compare", () => import("./compare.js")],
 ]);
 
 const name = process.argv[2];

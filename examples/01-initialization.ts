@@ -6,7 +6,7 @@
  * workers execute the handlers. What remains of `get_instance` is the name, the time zone and
  * the job defaults.
  */
-import { SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { SchedulerManager, exitOnError } from "@metronome/sdk";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)
 

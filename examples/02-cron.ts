@@ -1,5 +1,5 @@
 /** Cron 任务 (cron jobs): every day, every week, every month, workdays, crontab expressions. */
-import { CronTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { CronTrigger, SchedulerManager, exitOnError } from "@metronome/sdk";
 import { checkStatus, dailyReport, dailyTask, monthlyCleanup, weeklySummary } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

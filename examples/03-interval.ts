@@ -1,5 +1,5 @@
 /** 间隔任务 (interval jobs): a fixed period. */
-import { IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { IntervalTrigger, SchedulerManager, exitOnError } from "@metronome/sdk";
 import { heartbeat, hourlyTask, syncData } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

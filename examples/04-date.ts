@@ -1,5 +1,5 @@
 /** 一次性任务 (one-off jobs): run once at a given time; the job is removed after it fires. */
-import { DateTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { DateTrigger, SchedulerManager, exitOnError } from "@metronome/sdk";
 import { delayedTask } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

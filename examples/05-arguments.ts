@@ -2,7 +2,7 @@
  * 带参数的任务 (jobs with arguments). `processUser` is defined once with its parameter types
  * (handlers.ts), so wrong `args` or `kwargs` here fail to compile.
  */
-import { SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { SchedulerManager, exitOnError } from "@metronome/sdk";
 import { processUser } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

@@ -1,5 +1,5 @@
 /** 任务管理 (managing jobs): get, pause/resume, remove, reschedule. */
-import { CronTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { CronTrigger, SchedulerManager, exitOnError } from "@metronome/sdk";
 import { dailyReport } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

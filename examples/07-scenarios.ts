@@ -2,7 +2,7 @@
  * 常见场景 (common scenarios): data sync (the decorator and add_job forms), cleanup of expired
  * data, backups, metrics, health checks. The handlers are in handlers.ts.
  */
-import { CronTrigger, IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { CronTrigger, IntervalTrigger, SchedulerManager, exitOnError } from "@metronome/sdk";
 import {
   backupDatabase,
   cleanupExpiredRecords,

@@ -5,7 +5,7 @@
  * `NonRetryableError` refuses retries. 任务超时 (timeouts): give the job a `timeout`; when it
  * passes, the run ends TIMED_OUT and the handler's `ctx.signal` fires.
  */
-import { CronTrigger, IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { CronTrigger, IntervalTrigger, SchedulerManager, exitOnError } from "@metronome/sdk";
 import { failingTask, safeTask, timeoutProtectedTask } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

@@ -1,5 +1,5 @@
 /** 多实例支持 (several scheduler instances, one per line of business). */
-import { SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { SchedulerManager, exitOnError } from "@metronome/sdk";
 import { cleanupExpiredRecords, dailyReport } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

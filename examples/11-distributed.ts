@@ -4,7 +4,7 @@
  * number of nodes (a unique key and row locks in the database, docs/guarantees.md). Services
  * connect to any node. 代码方式配置: the instance's time zone and defaults, in code.
  */
-import { SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { SchedulerManager, exitOnError } from "@metronome/sdk";
 import { heartbeat } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

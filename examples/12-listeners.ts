@@ -9,7 +9,7 @@ import {
   SchedulerManager,
   exitOnError,
   type MetronomeEvent,
-} from "../sdk/src/index.js";
+} from "@metronome/sdk";
 import { failingTask, logger, safeTask } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

@@ -1,5 +1,5 @@
 /** 监控和调试 (monitoring): the scheduler's jobs and their state, and a task that logs. */
-import { IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { IntervalTrigger, SchedulerManager, exitOnError } from "@metronome/sdk";
 import { logger, loggedTask } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

@@ -3,7 +3,7 @@
  * no double execution — which needs no lock in Metronome: `maxInstances: 1` (the default) skips
  * a fire time while a run of the job is in progress, across all workers and nodes.
  */
-import { IntervalTrigger, SchedulerManager, exitOnError } from "../sdk/src/index.js";
+import { IntervalTrigger, SchedulerManager, exitOnError } from "@metronome/sdk";
 import { heavyTask, myTask, protectedTask, resilientTask } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

@@ -3,7 +3,7 @@
  * (worker.ts); jobs refer to them (the other examples), so `args` and `kwargs` are checked
  * against these signatures when the examples compile.
  */
-import { NonRetryableError, defineHandler } from "../sdk/src/index.js";
+import { NonRetryableError, defineHandler } from "@metronome/sdk";
 
 /** The examples log through this (the guide's `logger`). */
 export const logger = {

@@ -6,7 +6,7 @@
  * In Metronome the server fires jobs and a worker process like this one executes them; any
  * number of workers may register the same handlers (each run goes to one of them).
  */
-import { Worker, exitOnError } from "../sdk/src/index.js";
+import { Worker, exitOnError } from "@metronome/sdk";
 import { ALL } from "./handlers.js";
 
 exitOnError(); // an SDK error ending this script prints one line (docs/sdk.md, Errors)

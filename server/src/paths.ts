@@ -2,18 +2,27 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The package root (the folder with package.json), from source or from dist/. */
-export function packageRoot(): string {
+/** The first folder at or above this module's that holds `relative`, from source or from dist/. */
+function findUp(relative: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
+  while (!existsSync(join(dir, relative))) {
     const parent = dirname(dir);
     if (parent === dir)
-      throw new Error("package.json not found above " + fileURLToPath(import.meta.url));
+      throw new Error(`${relative} not found above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
   return dir;
 }
 
+/** The server package's root (the folder with its package.json), from source or from dist/. */
+export function packageRoot(): string {
+  return findUp("package.json");
+}
+
+/**
+ * The migrations of a dialect: `migrations/<dialect>` in the repository root (beside the server
+ * package), or inside the package where an image copies them.
+ */
 export function migrationsFolder(dialect: "mysql" | "sqlite"): string {
-  return join(packageRoot(), "migrations", dialect);
+  return join(findUp(join("migrations", dialect)), "migrations", dialect);
 }

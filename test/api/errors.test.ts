@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Health,
   HealthCheckResponse_ServingStatus,
-} from "../../sdk/src/gen/grpc/health/v1/health_pb.js";
+} from "../../server/src/gen/grpc/health/v1/health_pb.js";
 import { postJson, type JsonReply } from "../support/connect-json.js";
 import { MYSQL_URL, createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";

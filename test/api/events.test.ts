@@ -11,7 +11,7 @@ import { status } from "@grpc/grpc-js";
 import {
   EventService,
   type SubscribeResponse,
-} from "../../sdk/src/gen/metronome/v1/event_service_pb.js";
+} from "../../server/src/gen/metronome/v1/event_service_pb.js";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../support/clock.js";

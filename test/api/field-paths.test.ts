@@ -8,10 +8,10 @@
 import { fromJson, toBinary, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobService } from "../../sdk/src/gen/metronome/v1/job_service_pb.js";
-import { RunService } from "../../sdk/src/gen/metronome/v1/run_service_pb.js";
-import { SchedulerService } from "../../sdk/src/gen/metronome/v1/scheduler_service_pb.js";
-import { TriggerService } from "../../sdk/src/gen/metronome/v1/trigger_service_pb.js";
+import { JobService } from "../../server/src/gen/metronome/v1/job_service_pb.js";
+import { RunService } from "../../server/src/gen/metronome/v1/run_service_pb.js";
+import { SchedulerService } from "../../server/src/gen/metronome/v1/scheduler_service_pb.js";
+import { TriggerService } from "../../server/src/gen/metronome/v1/trigger_service_pb.js";
 import { postJson } from "../support/connect-json.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 

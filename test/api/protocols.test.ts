@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   HealthCheckResponse_ServingStatus,
   Health,
-} from "../../sdk/src/gen/grpc/health/v1/health_pb.js";
-import { JobService } from "../../sdk/src/gen/metronome/v1/job_service_pb.js";
+} from "../../server/src/gen/grpc/health/v1/health_pb.js";
+import { JobService } from "../../server/src/gen/metronome/v1/job_service_pb.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 
 describe("every protocol on one port", () => {

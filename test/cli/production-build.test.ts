@@ -1,6 +1,6 @@
 /**
  * The production path runs compiled JavaScript (as the Docker image does): `npm run build`, then
- * `node dist/server/src/cli.js`, with no TypeScript loader in the process. It prints its version,
+ * `node server/dist/cli.js`, with no TypeScript loader in the process. It prints its version,
  * serves, answers its probes and stops cleanly on SIGINT.
  */
 import { execFile } from "node:child_process";
@@ -13,9 +13,9 @@ import { cleanEnv, startLogged } from "../support/logged-process.js";
 import { repoRoot } from "../support/paths.js";
 
 const run = promisify(execFile);
-const CLI = "dist/server/src/cli.js";
+const CLI = "server/dist/cli.js";
 const VERSION = (
-  JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }
+  JSON.parse(readFileSync(join(repoRoot, "server", "package.json"), "utf8")) as { version: string }
 ).version;
 const dir = mkdtempSync(join(tmpdir(), "metronome-dist-"));
 

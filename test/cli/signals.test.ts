@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { DUPLICATE_SIGNAL_MS } from "../../server/src/main.js";
-import { IntervalTrigger, MetronomeClient, Worker } from "../../sdk/src/index.js";
+import { IntervalTrigger, MetronomeClient, Worker } from "@metronome/sdk";
 import {
   alive,
   cleanEnv,

@@ -13,7 +13,7 @@
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { MetronomeClient, type MetronomeEvent } from "../../sdk/src/index.js";
+import { MetronomeClient, type MetronomeEvent } from "@metronome/sdk";
 import { BATCH_SPAN } from "../../server/src/store/sql/events/append-events.js";
 import { AutoWorker } from "../support/auto-worker.js";
 import {

@@ -9,7 +9,7 @@ import { once } from "node:events";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MetronomeClient } from "../../sdk/src/index.js";
+import { MetronomeClient } from "@metronome/sdk";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { repoRoot } from "../support/paths.js";
 import { createSqliteStore, type TestStore } from "../support/stores.js";

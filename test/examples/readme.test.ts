@@ -20,7 +20,7 @@
  *   stopping it stops it), ready when it says so; the second round stops it (it must exit 0) and
  *   starts it again;
  * - `npx tsx examples/…`: run by bash as written, with METRONOME_URL set to the test server;
- * - the ```ts snippet: written next to README.md (its imports are relative to it), run until it
+ * - the ```ts snippet: written next to README.md (`@metronome/sdk` resolves to sdk/src through tsconfig.json's paths), run until it
  *   prints a line of its own (not a JSON log line), then stopped with SIGTERM (it runs a
  *   worker, which never ends);
  * - the MySQL block (`mysql … CREATE DATABASE …`, `SCHEDULER__JOBSTORE_URL=mysql://… npm start`):
@@ -131,9 +131,9 @@ for (const block of readmeBlocks()) {
       else steps.push({ kind, command, where });
     }
   } else if (block.lang === "ts") {
-    if (block.text.includes('from "./sdk/src/index.js"'))
+    if (block.text.includes('from "@metronome/sdk"'))
       steps.push({ kind: "snippet", command: block.text, where });
-    else unknown.push(`${where}: a ts block that does not import ./sdk/src/index.js`);
+    else unknown.push(`${where}: a ts block that does not import @metronome/sdk`);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { JobService } from "../../sdk/src/gen/metronome/v1/job_service_pb.js";
+import { JobService } from "../../server/src/gen/metronome/v1/job_service_pb.js";
 import { startInProcessNode, type InProcessNode } from "../support/in-process.js";
 
 const valid = { id: "ok", handler: "reports.daily", trigger: { cron: { hour: "2" } } };

@@ -6,9 +6,9 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobService } from "../../sdk/src/gen/metronome/v1/job_service_pb.js";
-import { RunStatus } from "../../sdk/src/gen/metronome/v1/run_pb.js";
-import { RunService } from "../../sdk/src/gen/metronome/v1/run_service_pb.js";
+import { JobService } from "../../server/src/gen/metronome/v1/job_service_pb.js";
+import { RunStatus } from "../../server/src/gen/metronome/v1/run_pb.js";
+import { RunService } from "../../server/src/gen/metronome/v1/run_service_pb.js";
 import { ManualClock } from "../support/clock.js";
 import { startInProcessNode, type InProcessNode } from "../support/in-process.js";
 

@@ -20,7 +20,7 @@ import {
   OrTrigger,
   ResourceExhaustedError,
   toMetronomeError,
-} from "../../sdk/src/index.js";
+} from "@metronome/sdk";
 import { runFromProto } from "../../sdk/src/client/runs.js";
 import { triggerFromProto } from "../../sdk/src/client/triggers.js";
 

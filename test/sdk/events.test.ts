@@ -18,7 +18,7 @@ import {
   Worker,
   typesOfMask,
   type MetronomeEvent,
-} from "../../sdk/src/index.js";
+} from "@metronome/sdk";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { createSqliteStore, type TestStore } from "../support/stores.js";

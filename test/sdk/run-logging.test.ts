@@ -18,7 +18,7 @@ import {
   NonRetryableError,
   Worker,
   type Scheduler,
-} from "../../sdk/src/index.js";
+} from "@metronome/sdk";
 
 type Line = Record<string, unknown> & { msg?: string | undefined; level?: unknown };
 

@@ -24,7 +24,7 @@ import {
   defineHandler,
   type MetronomeEvent,
   type Scheduler,
-} from "../../sdk/src/index.js";
+} from "@metronome/sdk";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { createSqliteStore, type TestStore } from "../support/stores.js";
 

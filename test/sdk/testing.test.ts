@@ -6,13 +6,8 @@
  * heartbeats and log lines.
  */
 import { describe, expect, it } from "vitest";
-import {
-  NonRetryableError,
-  RunAbortedError,
-  defineHandler,
-  type Handler,
-} from "../../sdk/src/index.js";
-import { createRunContext, runHandler } from "../../sdk/src/testing/index.js";
+import { NonRetryableError, RunAbortedError, defineHandler, type Handler } from "@metronome/sdk";
+import { createRunContext, runHandler } from "@metronome/sdk/testing";
 
 const processUser = defineHandler(
   "users.process",

@@ -4,7 +4,7 @@
  * mistakes, the directive is unused and the type check fails. The calls are never executed.
  */
 import { describe, expectTypeOf, it } from "vitest";
-import type { Worker } from "../../sdk/src/index.js";
+import type { Worker } from "@metronome/sdk";
 import {
   CronTrigger,
   DateTrigger,
@@ -13,8 +13,8 @@ import {
   type Job,
   type MetronomeEvent,
   type Scheduler,
-} from "../../sdk/src/index.js";
-import { runHandler } from "../../sdk/src/testing/index.js";
+} from "@metronome/sdk";
+import { runHandler } from "@metronome/sdk/testing";
 
 const processUser = defineHandler(
   "users.process",

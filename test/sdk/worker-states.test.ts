@@ -22,7 +22,7 @@ import {
   type RunContext,
   type WorkerOptions,
   type WorkerState,
-} from "../../sdk/src/index.js";
+} from "@metronome/sdk";
 import { canTransition } from "../../sdk/src/worker/state.js";
 import { Queue, startScriptedServer, type ScriptedServer } from "./scripted-server.js";
 

@@ -10,7 +10,7 @@
  *
  * Environment: METRONOME_URL (the server; any address for `plain`), METRONOME_TOKEN (its token).
  */
-import { SchedulerManager, Worker, defineHandler, exitOnError } from "../../sdk/src/index.js";
+import { SchedulerManager, Worker, defineHandler, exitOnError } from "@metronome/sdk";
 
 exitOnError();
 

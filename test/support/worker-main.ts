@@ -14,7 +14,7 @@
  */
 import { createWriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { NonRetryableError, Worker, type Handler } from "../../sdk/src/index.js";
+import { NonRetryableError, Worker, type Handler } from "@metronome/sdk";
 
 function env(name: string, fallback?: string): string {
   const v = process.env[name] ?? fallback;

@@ -6,11 +6,11 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { LoggedEvent } from "../../domain/events.js";
 import type { StreamMessage } from "../../events/hub.js";
-import { EventSchema } from "../../../../sdk/src/gen/metronome/v1/event_pb.js";
+import { EventSchema } from "../../gen/metronome/v1/event_pb.js";
 import {
   SubscribeResponseSchema,
   type SubscribeResponse,
-} from "../../../../sdk/src/gen/metronome/v1/event_service_pb.js";
+} from "../../gen/metronome/v1/event_service_pb.js";
 import { eventToProto } from "./events.js";
 
 /** An event's binary encoding, made once however many subscribers it goes to. */

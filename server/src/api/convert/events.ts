@@ -14,8 +14,8 @@ import {
   EventSchema,
   EventType as PbEventType,
   type Event as PbEvent,
-} from "../../../../sdk/src/gen/metronome/v1/event_pb.js";
-import type { SubscribeRequest } from "../../../../sdk/src/gen/metronome/v1/event_service_pb.js";
+} from "../../gen/metronome/v1/event_pb.js";
+import type { SubscribeRequest } from "../../gen/metronome/v1/event_service_pb.js";
 import { runErrorToProto, runStatusToProto } from "./runs.js";
 import { ts } from "./time.js";
 

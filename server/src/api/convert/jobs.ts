@@ -15,7 +15,7 @@ import {
   RetryPolicySchema,
   type Job as PbJob,
   type RetryPolicy as PbRetry,
-} from "../../../../sdk/src/gen/metronome/v1/job_pb.js";
+} from "../../gen/metronome/v1/job_pb.js";
 import { misfireFromProto, misfireToProto } from "./misfire.js";
 import { nonNegativeMs, optionalTs, ts } from "./time.js";
 import { triggerFromProto, triggerToProto } from "./triggers.js";

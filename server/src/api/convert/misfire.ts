@@ -5,7 +5,7 @@ import { InvalidArgumentError } from "../../domain/errors.js";
 import {
   MisfireGraceTimeSchema,
   type MisfireGraceTime as PbMisfire,
-} from "../../../../sdk/src/gen/metronome/v1/job_pb.js";
+} from "../../gen/metronome/v1/job_pb.js";
 
 export function misfireFromProto(
   m: PbMisfire | undefined,

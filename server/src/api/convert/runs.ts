@@ -9,7 +9,7 @@ import {
   RunStatus as PbRunStatus,
   type Run as PbRun,
   type RunError as PbRunError,
-} from "../../../../sdk/src/gen/metronome/v1/run_pb.js";
+} from "../../gen/metronome/v1/run_pb.js";
 import { optionalTs, ts } from "./time.js";
 
 const RUN_STATUS_TO_PROTO: Record<RunStatus, PbRunStatus> = {

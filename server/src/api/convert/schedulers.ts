@@ -4,8 +4,8 @@ import type { JobSettings, Scheduler } from "../../domain/jobs.js";
 import {
   SchedulerSchema,
   type Scheduler as PbScheduler,
-} from "../../../../sdk/src/gen/metronome/v1/scheduler_pb.js";
-import type { MisfireGraceTime as PbMisfire } from "../../../../sdk/src/gen/metronome/v1/job_pb.js";
+} from "../../gen/metronome/v1/scheduler_pb.js";
+import type { MisfireGraceTime as PbMisfire } from "../../gen/metronome/v1/job_pb.js";
 import { misfireFromProto, misfireToProto } from "./misfire.js";
 import { ts } from "./time.js";
 

@@ -4,10 +4,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import { itemPath } from "../../domain/fields.js";
 import type { CronFields, TriggerSpec } from "../../domain/triggers/index.js";
-import {
-  TriggerSchema,
-  type Trigger as PbTrigger,
-} from "../../../../sdk/src/gen/metronome/v1/trigger_pb.js";
+import { TriggerSchema, type Trigger as PbTrigger } from "../../gen/metronome/v1/trigger_pb.js";
 import { msOf, nonNegativeMs, optionalTs, ts } from "./time.js";
 
 const CRON_FIELDS = [

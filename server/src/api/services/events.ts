@@ -3,10 +3,7 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import { EventMatcher } from "../../domain/events.js";
 import type { EventHub } from "../../events/hub.js";
 import type { Logger } from "../../logger.js";
-import type {
-  EventService,
-  SubscribeRequest,
-} from "../../../../sdk/src/gen/metronome/v1/event_service_pb.js";
+import type { EventService, SubscribeRequest } from "../../gen/metronome/v1/event_service_pb.js";
 import { toConnectError } from "../errors.js";
 import { binaryResponse, jsonResponse } from "../convert/event-responses.js";
 import { filterFromProto, startFromProto } from "../convert/events.js";

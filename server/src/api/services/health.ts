@@ -7,7 +7,7 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   HealthCheckResponse_ServingStatus as Status,
   type Health,
-} from "../../../../sdk/src/gen/grpc/health/v1/health_pb.js";
+} from "../../gen/grpc/health/v1/health_pb.js";
 import type { Logger } from "../../logger.js";
 import type { Store } from "../../store/port.js";
 

@@ -7,13 +7,13 @@ import type { Logger } from "../../logger.js";
 import type { ConflictPolicy as Conflict } from "../../management/job-input.js";
 import type { JobManager } from "../../management/jobs.js";
 import type { RunManager } from "../../management/runs.js";
-import type { Job as PbJob } from "../../../../sdk/src/gen/metronome/v1/job_pb.js";
+import type { Job as PbJob } from "../../gen/metronome/v1/job_pb.js";
 import {
   AddJobOutcome,
   ConflictPolicy,
   JobOrder,
   type JobService,
-} from "../../../../sdk/src/gen/metronome/v1/job_service_pb.js";
+} from "../../gen/metronome/v1/job_service_pb.js";
 import { jobInputFromProto, jobPatchFromProto, jobToProto } from "../convert/jobs.js";
 import { pageSize } from "../convert/paging.js";
 import { runToProto } from "../convert/runs.js";

@@ -1,7 +1,7 @@
 /** RunService: run history and cancellation; convert, delegate to the run use cases, answer. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { RunManager } from "../../management/runs.js";
-import type { RunService } from "../../../../sdk/src/gen/metronome/v1/run_service_pb.js";
+import type { RunService } from "../../gen/metronome/v1/run_service_pb.js";
 import { pageSize } from "../convert/paging.js";
 import { runStatusFromProto, runToProto } from "../convert/runs.js";
 

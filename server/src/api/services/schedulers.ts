@@ -1,7 +1,7 @@
 /** SchedulerService: convert, delegate to the scheduler use cases, answer. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { SchedulerManager } from "../../management/schedulers.js";
-import type { SchedulerService } from "../../../../sdk/src/gen/metronome/v1/scheduler_service_pb.js";
+import type { SchedulerService } from "../../gen/metronome/v1/scheduler_service_pb.js";
 import { pageSize } from "../convert/paging.js";
 import { schedulerToProto, settingsFromProto } from "../convert/schedulers.js";
 

@@ -3,7 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { Clock } from "../../clock.js";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import { previewTrigger } from "../../management/triggers.js";
-import type { TriggerService } from "../../../../sdk/src/gen/metronome/v1/trigger_service_pb.js";
+import type { TriggerService } from "../../gen/metronome/v1/trigger_service_pb.js";
 import { msOf, ts } from "../convert/time.js";
 import { triggerFromProto } from "../convert/triggers.js";
 

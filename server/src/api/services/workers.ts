@@ -32,7 +32,7 @@ import {
   type SessionResponse,
   type WorkerHello,
   type WorkerService,
-} from "../../../../sdk/src/gen/metronome/v1/worker_service_pb.js";
+} from "../../gen/metronome/v1/worker_service_pb.js";
 import { runStatusToProto } from "../convert/runs.js";
 import { toConnectError } from "../errors.js";
 
