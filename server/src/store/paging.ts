@@ -1,3 +1,4 @@
+import "../api/errors.js";
 /** Keyset page tokens: opaque to clients, base64url of the last row's sort key. */
 
 export function encodePageToken(key: readonly (string | number)[]): string {
