@@ -1,4 +1,3 @@
-import "../api/errors.js";
 /** Keyset page tokens: opaque to clients, base64url of the last row's sort key. */
 
 export function encodePageToken(key: readonly (string | number)[]): string {
