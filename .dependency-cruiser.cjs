@@ -73,6 +73,21 @@ module.exports = {
       to: { path: "^server/src/gen/|node_modules/@connectrpc/|node_modules/@bufbuild/" },
     },
     {
+      name: "dashboard-uses-the-api-only",
+      comment:
+        "The dashboard (server/ui) is a client of the API: it imports its own files and the server's generated code, nothing else of ours.",
+      severity: "error",
+      from: { path: "^server/ui/src/" },
+      to: { path: "^(server|sdk)/", pathNot: "^server/(ui/src|src/gen)/" },
+    },
+    {
+      name: "server-not-dashboard",
+      comment: "The server serves the dashboard's built files; it never imports its sources.",
+      severity: "error",
+      from: { path: "^server/src/" },
+      to: { path: "^server/ui/" },
+    },
+    {
       name: "sdk-worker-not-client",
       comment: "The SDK's worker and client parts are independent of each other.",
       severity: "error",

@@ -26,3 +26,8 @@ export function packageRoot(): string {
 export function migrationsFolder(dialect: "mysql" | "sqlite"): string {
   return join(findUp(join("migrations", dialect)), "migrations", dialect);
 }
+
+/** The built dashboard (`server/dist/ui`, from `server/ui/`), from source or from dist/. */
+export function dashboardFolder(): string {
+  return join(packageRoot(), "dist", "ui");
+}

@@ -6,6 +6,7 @@
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/load.js";
 import { type Listener, listen } from "./api/listen.js";
+import { withDashboard } from "./api/dashboard.js";
 import { withProbes } from "./api/probes.js";
 import { apiHandler, type ApiDeps } from "./api/router.js";
 import { StoreMonitor } from "./api/services/health.js";
@@ -21,6 +22,7 @@ import { Engine } from "./engine/engine.js";
 import { EventLog } from "./events/log.js";
 import { EventHub } from "./events/hub.js";
 import { VERSION } from "./version.js";
+import { dashboardFolder } from "./paths.js";
 
 /**
  * A node's parts, assembled and ready to serve but not listening: what the API serves
@@ -212,12 +214,16 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
   };
 }
 
-/** A node listening on the configured address: every protocol, and the probes. */
+/** A node listening on the configured address: every protocol, the probes and the dashboard. */
 export async function startNode(config: Config, log: Logger, clock: Clock): Promise<Node> {
   const core = await openNode(config, log, clock);
   let listener: Listener;
   try {
-    listener = await listen(withProbes(apiHandler(core.api), core.readiness), {
+    const handler = withDashboard(
+      withProbes(apiHandler(core.api), core.readiness),
+      dashboardFolder(),
+    );
+    listener = await listen(handler, {
       host: config.server.host,
       port: config.server.port,
       tls: config.server.tls ?? undefined,

@@ -1,0 +1,45 @@
+/**
+ * The dashboard's API clients: Connect (JSON over HTTP/1.1 fetch) to the server that served the
+ * page, with the bearer token of this browser tab (sessionStorage) when one is set.
+ */
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { EventService } from "../../src/gen/metronome/v1/event_service_pb.js";
+import { JobService } from "../../src/gen/metronome/v1/job_service_pb.js";
+import { RunService } from "../../src/gen/metronome/v1/run_service_pb.js";
+import { SchedulerService } from "../../src/gen/metronome/v1/scheduler_service_pb.js";
+import { TriggerService } from "../../src/gen/metronome/v1/trigger_service_pb.js";
+
+const TOKEN_KEY = "metronome.token";
+
+export function readToken(): string {
+  return sessionStorage.getItem(TOKEN_KEY) ?? "";
+}
+
+export function saveToken(token: string): void {
+  if (token === "") sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+const bearer: Interceptor = (next) => (req) => {
+  const token = readToken();
+  if (token !== "") req.header.set("authorization", `Bearer ${token}`);
+  return next(req);
+};
+
+const transport = createConnectTransport({
+  baseUrl: window.location.origin,
+  interceptors: [bearer],
+});
+
+export const jobs = createClient(JobService, transport);
+export const runs = createClient(RunService, transport);
+export const schedulers = createClient(SchedulerService, transport);
+export const triggers = createClient(TriggerService, transport);
+export const events = createClient(EventService, transport);
+
+/** An error as the API states it: its code and message (the message names the field). */
+export function errorText(err: unknown): string {
+  if (err instanceof ConnectError) return `${Code[err.code]}: ${err.rawMessage}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,41 @@
+/**
+ * The bearer token this tab sends (when the server has METRONOME_AUTH_TOKENS): kept in
+ * sessionStorage, so it ends with the tab. Saving it refetches every page's data.
+ */
+import { useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { readToken, saveToken } from "../api.js";
+
+export function TokenField() {
+  const queryClient = useQueryClient();
+  const [value, setValue] = useState(readToken);
+  const [saved, setSaved] = useState(readToken);
+  return (
+    <form
+      className="token"
+      onSubmit={(e) => {
+        e.preventDefault();
+        saveToken(value.trim());
+        setSaved(value.trim());
+        void queryClient.invalidateQueries();
+      }}
+    >
+      <label>
+        Token{" "}
+        <input
+          type="password"
+          name="token"
+          autoComplete="off"
+          placeholder="none"
+          value={value}
+          onChange={(e) => {
+            setValue(e.target.value);
+          }}
+        />
+      </label>
+      <button type="submit" disabled={value.trim() === saved}>
+        Use
+      </button>
+    </form>
+  );
+}
