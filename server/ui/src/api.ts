@@ -9,17 +9,7 @@ import { JobService } from "../../src/gen/metronome/v1/job_service_pb.js";
 import { RunService } from "../../src/gen/metronome/v1/run_service_pb.js";
 import { SchedulerService } from "../../src/gen/metronome/v1/scheduler_service_pb.js";
 import { TriggerService } from "../../src/gen/metronome/v1/trigger_service_pb.js";
-
-const TOKEN_KEY = "metronome.token";
-
-export function readToken(): string {
-  return sessionStorage.getItem(TOKEN_KEY) ?? "";
-}
-
-export function saveToken(token: string): void {
-  if (token === "") sessionStorage.removeItem(TOKEN_KEY);
-  else sessionStorage.setItem(TOKEN_KEY, token);
-}
+import { readToken } from "./token.js";
 
 const bearer: Interceptor = (next) => (req) => {
   const token = readToken();

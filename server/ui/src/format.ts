@@ -2,15 +2,17 @@
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { RunStatus } from "../../src/gen/metronome/v1/run_pb.js";
 import { EventType } from "../../src/gen/metronome/v1/event_pb.js";
+import { formatInstant } from "./trigger-words.js";
 
 export function toDate(ts: Timestamp | undefined): Date | undefined {
   return ts ? new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)) : undefined;
 }
 
-/** A time in the browser's zone, to the second; "—" when there is none. */
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** A time in the browser's zone, to the second, zone named; "—" when there is none. */
 export function when(ts: Timestamp | undefined): string {
-  const d = toDate(ts);
-  return d ? d.toLocaleString(undefined, { hour12: false }) : "—";
+  return ts ? formatInstant(ts, BROWSER_ZONE) : "—";
 }
 
 /** How long between two times: "850 ms", "12.4 s", "3 min 5 s"; "—" when not both. */

@@ -56,13 +56,13 @@ function intervalInWords(t: IntervalTrigger): string {
   if (parts.length === 0) words = "every 0 seconds";
   else if (only && t[only[0]] === 1) words = `every ${only[1]}`;
   else words = `every ${joinAnd(parts)}`;
-  return withRange(words, t.startDate, t.endDate, t.timezone);
+  // An interval does not depend on the time of day: its zone only shows its range's instants.
+  return withRange(words, t.startDate, t.endDate, t.timezone, false);
 }
 
 function dateInWords(t: DateTrigger): string {
   if (!t.runDate) return "once, at no date";
-  const at = formatInstant(t.runDate, t.timezone);
-  return t.timezone === "" ? `once at ${at}` : `once at ${at} (${t.timezone})`;
+  return `once at ${formatInstant(t.runDate, t.timezone)}`;
 }
 
 type CronField = "year" | "month" | "day" | "week" | "dayOfWeek" | "hour" | "minute" | "second";
@@ -193,15 +193,16 @@ function withRange(
   start: Timestamp | undefined,
   end: Timestamp | undefined,
   timezone: string,
+  sayZone = true,
 ): string {
   let out = words;
-  if (timezone !== "") out += ` (${timezone})`;
+  if (sayZone && timezone !== "") out += ` (${timezone})`;
   if (start) out += `, from ${formatInstant(start, timezone)}`;
   if (end) out += `, until ${formatInstant(end, timezone)}`;
   return out;
 }
 
-/** `2026-12-24 18:00:00` in `timezone` (UTC when none), with the zone named when not given. */
+/** `2026-12-24 18:00:00 Europe/Paris`: the instant in `timezone` (UTC when none), named. */
 export function formatInstant(ts: Timestamp, timezone = ""): string {
   const date = new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6));
   const zone = timezone === "" ? "UTC" : timezone;
@@ -223,7 +224,7 @@ export function formatInstant(ts: Timestamp, timezone = ""): string {
   const get = (type: Intl.DateTimeFormatPartTypes): string =>
     parts.find((p) => p.type === type)?.value ?? "??";
   const text = `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}:${get("second")}`;
-  return timezone === "" ? `${text} UTC` : text;
+  return `${text} ${zone}`;
 }
 
 function durationSeconds(d: Duration): number {

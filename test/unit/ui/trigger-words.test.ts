@@ -31,6 +31,9 @@ describe("triggerInWords", () => {
     expect(words({ cron: { dayOfWeek: "mon-fri", hour: "9", timezone: "Europe/Paris" } })).toBe(
       "on mon-fri, at 09:00 (Europe/Paris)",
     );
+    expect(
+      words({ cron: { hour: "9", timezone: "Asia/Tokyo", endDate: "2026-03-01T00:00:00Z" } }),
+    ).toBe("every day at 09:00 (Asia/Tokyo), until 2026-03-01 09:00:00 Asia/Tokyo");
     expect(words({ cron: { day: "1", month: "1,7", hour: "0" } })).toBe(
       "in month 1,7, on day 1 of the month, at 00:00",
     );
@@ -68,11 +71,17 @@ describe("triggerInWords", () => {
         interval: { days: 1, startDate: "2026-01-01T00:00:00Z", endDate: "2026-02-01T12:00:00Z" },
       }),
     ).toBe("every day, from 2026-01-01 00:00:00 UTC, until 2026-02-01 12:00:00 UTC");
+    // As the server stores it: the zone names the range's instants, not the interval.
+    expect(
+      words({
+        interval: { seconds: 2, startDate: "2026-01-01T10:00:00Z", timezone: "Europe/Paris" },
+      }),
+    ).toBe("every 2 seconds, from 2026-01-01 11:00:00 Europe/Paris");
   });
 
   it("says a one-shot date in its time zone, whatever the browser's", () => {
     expect(words({ date: { runDate: "2026-12-24T17:00:00Z", timezone: "Europe/Paris" } })).toBe(
-      "once at 2026-12-24 18:00:00 (Europe/Paris)",
+      "once at 2026-12-24 18:00:00 Europe/Paris",
     );
     expect(words({ date: { runDate: "2026-12-24T17:00:00Z" } })).toBe(
       "once at 2026-12-24 17:00:00 UTC",
@@ -106,10 +115,10 @@ describe("triggerInWords", () => {
 describe("formatInstant", () => {
   it("formats in the given zone across daylight saving time", () => {
     const ts = timestampFromDate(new Date("2026-07-01T12:00:00Z"));
-    expect(formatInstant(ts, "America/New_York")).toBe("2026-07-01 08:00:00");
+    expect(formatInstant(ts, "America/New_York")).toBe("2026-07-01 08:00:00 America/New_York");
     expect(
       formatInstant(timestampFromDate(new Date("2026-01-01T12:00:00Z")), "America/New_York"),
-    ).toBe("2026-01-01 07:00:00");
+    ).toBe("2026-01-01 07:00:00 America/New_York");
     expect(formatInstant(ts)).toBe("2026-07-01 12:00:00 UTC");
   });
 });

@@ -1,22 +1,21 @@
 /**
- * The bearer token this tab sends (when the server has METRONOME_AUTH_TOKENS): kept in
- * sessionStorage, so it ends with the tab. Saving it refetches every page's data.
+ * The bearer token this tab sends (when the server has METRONOME_AUTH_TOKENS), kept in
+ * sessionStorage. Saving it refetches every page's data and restarts the event feed.
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { readToken, saveToken } from "../api.js";
+import { readToken, saveToken, useToken } from "../token.js";
 
 export function TokenField() {
   const queryClient = useQueryClient();
   const [value, setValue] = useState(readToken);
-  const [saved, setSaved] = useState(readToken);
+  const saved = useToken();
   return (
     <form
       className="token"
       onSubmit={(e) => {
         e.preventDefault();
         saveToken(value.trim());
-        setSaved(value.trim());
         void queryClient.invalidateQueries();
       }}
     >

@@ -8,6 +8,7 @@ import { Link, useSearchParams } from "react-router";
 import type { Event } from "../../../src/gen/metronome/v1/event_pb.js";
 import { RunStatus } from "../../../src/gen/metronome/v1/run_pb.js";
 import { events } from "../api.js";
+import { useToken } from "../token.js";
 import { ErrorBox } from "../components/ErrorBox.js";
 import { StatusBadge } from "../components/StatusBadge.js";
 import { eventName, when } from "../format.js";
@@ -30,6 +31,7 @@ export function EventsPage() {
   const cursor = useRef<bigint | null>(null);
 
   const { scheduler, job, handler } = filter;
+  const token = useToken();
   useEffect(() => {
     const abort = new AbortController();
     const after = cursor.current;
@@ -50,7 +52,10 @@ export function EventsPage() {
           { signal: abort.signal },
         );
         for await (const res of stream) {
-          if (res.live) setFeed("live");
+          if (res.live) {
+            setFeed("live");
+            setError(null);
+          }
           cursor.current = res.cursor;
           if (res.events.length > 0) {
             const fresh = [...res.events].reverse();
@@ -67,7 +72,7 @@ export function EventsPage() {
     return () => {
       abort.abort();
     };
-  }, [scheduler, job, handler, attempt]);
+  }, [scheduler, job, handler, attempt, token]);
 
   const set = (key: string, value: string) => {
     const next = new URLSearchParams(params);

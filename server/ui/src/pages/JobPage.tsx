@@ -50,7 +50,7 @@ function JobDetails({ job }: { readonly job: Job }) {
         <dd>
           <code>{job.handler}</code>
         </dd>
-        {job.name !== "" && job.name !== job.id ? (
+        {job.name !== "" && job.name !== job.id && job.name !== job.handler ? (
           <>
             <dt>Name</dt>
             <dd>{job.name}</dd>

@@ -132,7 +132,7 @@ export function JobsPage() {
                 >
                   {job.id}
                 </Link>
-                {job.name !== "" && job.name !== job.id ? (
+                {job.name !== "" && job.name !== job.id && job.name !== job.handler ? (
                   <div className="muted">{job.name}</div>
                 ) : null}
               </td>
