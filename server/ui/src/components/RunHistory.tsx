@@ -38,14 +38,16 @@ export function RunHistory({
           {rows.map((run) => (
             <tr key={run.runId}>
               <td>
-                <Link to={`/runs/${encodeURIComponent(run.runId)}`}>{run.runId.slice(0, 8)}</Link>
+                <Link to={`/runs/${encodeURIComponent(run.runId)}`}>
+                  <code>{run.runId}</code>
+                </Link>
                 {run.manual ? <span className="muted"> manual</span> : null}
               </td>
               <td>
                 <StatusBadge status={run.status} />
               </td>
-              <td>{when(run.scheduledTime)}</td>
-              <td>{when(run.startedAt)}</td>
+              <td className="nowrap">{when(run.scheduledTime)}</td>
+              <td className="nowrap">{when(run.startedAt)}</td>
               <td>{between(run.startedAt, run.finishedAt)}</td>
               <td>{run.attempt}</td>
               <td className="outcome">
@@ -57,7 +59,9 @@ export function RunHistory({
                 ) : (
                   <code>{run.resultJson}</code>
                 )}
-                {run.statusReason !== "" ? <div className="muted">{run.statusReason}</div> : null}
+                {run.statusReason !== "" && !run.error ? (
+                  <div className="muted">{run.statusReason}</div>
+                ) : null}
               </td>
             </tr>
           ))}
