@@ -2,7 +2,7 @@
  * The jobs of a scheduler, with search (id prefix) and filters (handler, paused or active), page
  * after page. The filters live in the URL, so a filtered list can be shared and reloaded.
  */
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { JobOrder } from "../../../src/gen/metronome/v1/job_service_pb.js";
 import { jobs, schedulers } from "../api.js";
@@ -44,6 +44,8 @@ export function JobsPage() {
     initialPageParam: "",
     getNextPageParam: (last) => (last.nextPageToken === "" ? undefined : last.nextPageToken),
     refetchInterval: 5000,
+    // While a search is typed, the last list stays until the new one arrives.
+    placeholderData: keepPreviousData,
   });
   const rows = list.data?.pages.flatMap((p) => p.jobs) ?? [];
   const names = schedulerList.data?.schedulers.map((s) => s.name) ?? [];
