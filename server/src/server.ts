@@ -221,6 +221,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
       host: config.server.host,
       port: config.server.port,
       tls: config.server.tls ?? undefined,
+      limits: config.server.transport,
       onError: (err) => {
         log.error({ err }, "listener error");
       },

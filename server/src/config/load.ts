@@ -23,6 +23,16 @@ import type { StoreConfig } from "./store-url.js";
 import { unknownKeyWarnings } from "./suggest.js";
 import type { LogLevel } from "./values.js";
 
+/** Bounds on one connection: see api/listen.ts, which takes them as they are. */
+export interface TransportLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxConcurrentStreams: number;
+  readonly maxResets: number;
+  readonly maxInvalidFrames: number;
+}
+
 export interface TlsConfig {
   readonly certFile: string;
   readonly keyFile: string;
@@ -54,6 +64,8 @@ export interface Config {
     readonly authTokens: readonly string[];
     /** How long a stopping node waits for in-flight work before it exits. */
     readonly shutdownGraceSeconds: number;
+    /** Bounds on what one connection may cost (api/listen.ts). */
+    readonly transport: TransportLimits;
   };
   readonly logLevel: LogLevel;
   readonly retention: {
@@ -233,6 +245,14 @@ export function loadConfig(options: LoadConfigOptions): Config {
           : null,
       authTokens: s.METRONOME_AUTH_TOKENS,
       shutdownGraceSeconds: s.METRONOME_SHUTDOWN_GRACE,
+      transport: {
+        headersTimeoutMs: Math.round(s.METRONOME_HEADERS_TIMEOUT * 1000),
+        requestTimeoutMs: Math.round(s.METRONOME_REQUEST_TIMEOUT * 1000),
+        idleTimeoutMs: Math.round(s.METRONOME_IDLE_TIMEOUT * 1000),
+        maxConcurrentStreams: s.METRONOME_HTTP2_MAX_STREAMS,
+        maxResets: s.METRONOME_HTTP2_MAX_RESETS,
+        maxInvalidFrames: s.METRONOME_HTTP2_MAX_INVALID_FRAMES,
+      },
     },
     logLevel: s.METRONOME_LOG_LEVEL,
     retention: {
