@@ -1,13 +1,15 @@
 /**
  * Cross-cutting behaviour of every RPC: a request id (taken from `x-request-id` or generated)
- * on the logs and the response, bearer-token authentication when tokens are configured, and the
- * mapping of thrown errors to codes.
+ * on the logs and the response, bearer-token authentication when tokens are configured, the
+ * checks every request message gets (request-checks.ts), and the mapping of thrown errors to
+ * codes.
  */
 import { randomUUID } from "node:crypto";
 import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import { toConnectError } from "./errors.js";
+import { checkMessage } from "./request-checks.js";
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
 
@@ -32,6 +34,25 @@ export function requestInterceptor(log: Logger, authTokens: readonly string[]): 
         !authorised(req.header.get("authorization"))
       ) {
         throw new ConnectError("missing or invalid bearer token", Code.Unauthenticated);
+      }
+      if (req.stream) {
+        const messages = req.message;
+        const input = req.method.input;
+        req = {
+          ...req,
+          message: (async function* () {
+            for await (const m of messages) {
+              try {
+                checkMessage(input, m);
+              } catch (err) {
+                throw toConnectError(err, child());
+              }
+              yield m;
+            }
+          })(),
+        };
+      } else {
+        checkMessage(req.method.input, req.message);
       }
       const res = await next(req);
       res.header.set("x-request-id", requestId);

@@ -3,7 +3,6 @@
  * separate from listening (api/listen.ts): tests call it in process through a router transport.
  */
 import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { JobManager } from "../management/jobs.js";
@@ -16,6 +15,7 @@ import { RunService } from "../gen/metronome/v1/run_service_pb.js";
 import { SchedulerService } from "../gen/metronome/v1/scheduler_service_pb.js";
 import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
 import { WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
+import { nodeAdapter } from "./adapter.js";
 import { requestInterceptor } from "./interceptors.js";
 import type { RequestHandler } from "./listen.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
@@ -90,5 +90,5 @@ export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
 
 /** The API as a Node request handler, for the listener. */
 export function apiHandler(deps: ApiDeps): RequestHandler {
-  return connectNodeAdapter({ routes: routes(deps), ...routerOptions(deps) });
+  return nodeAdapter({ routes: routes(deps), log: deps.log, ...routerOptions(deps) });
 }
