@@ -7,7 +7,7 @@
  * INVALID_ARGUMENT naming the field at fault (or saying the body does not decode); never INTERNAL
  * or UNKNOWN. A refused call leaves the store as it was (its tables compared before and after).
  */
-import { create, toBinary, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
+import { create, toBinary, type DescMethod } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import fc from "fast-check";
