@@ -153,6 +153,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       maxPageSize: config.limits.maxPageSize,
       maxPayloadBytes: config.limits.maxPayloadBytes,
       authTokens: config.server.authTokens,
+      storeTimeoutMs: config.limits.storeTimeoutMs,
     },
     readiness: async () => {
       if (stopping) return "the node is stopping";

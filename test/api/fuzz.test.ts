@@ -6,9 +6,15 @@
  * INVALID_ARGUMENT, RESOURCE_EXHAUSTED, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, an
  * INVALID_ARGUMENT naming the field at fault (or saying the body does not decode); never INTERNAL
  * or UNKNOWN. A refused call leaves the store as it was (its tables compared before and after).
+ *
+ * The calls go over node:http2 (a @grpc/grpc-js client stopped answering part-way through some
+ * runs, its deadline not firing; the same requests replayed were answered). The seed is fixed
+ * (FUZZ_SEED picks another); FUZZ_TRACE=<file> appends each request and its code to the file.
  */
 import { create, toBinary, type DescMethod } from "@bufbuild/protobuf";
-import * as grpc from "@grpc/grpc-js";
+import { appendFileSync } from "node:fs";
+import http2 from "node:http2";
+import { status as GrpcStatus } from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -123,20 +129,20 @@ const mutated: fc.Arbitrary<Case> = fc.oneof(
 describe("fuzzing the API", () => {
   let store: TestStore;
   let server: TestNode;
-  let client: grpc.Client;
+  let session: http2.ClientHttp2Session;
   let db: Database.Database;
 
   beforeAll(async () => {
     store = await createSqliteStore();
     server = await startTestNode(store.url, { SCHEDULER__ENABLED: "false" });
-    client = new grpc.Client(`127.0.0.1:${String(server.port)}`, grpc.credentials.createInsecure());
+    session = http2.connect(server.url);
     db = new Database(new URL(store.url.replace("sqlite:///", "file:///")).pathname, {
       readonly: true,
     });
   });
   afterAll(async () => {
     db.close();
-    client.close();
+    session.close();
     await server.stop();
     await store.drop();
   });
@@ -147,22 +153,34 @@ describe("fuzzing the API", () => {
       db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all(),
     );
 
+  /** One gRPC call over node:http2: the status and message from the trailers. */
   const call = (c: Case) =>
-    new Promise<{ code: string; details: string }>((resolve) => {
-      client.makeUnaryRequest(
-        pathOf(c.method),
-        (b: Buffer) => b,
-        (b: Buffer) => b,
-        Buffer.from(c.body),
-        new grpc.Metadata(),
-        // A call that takes this long is a finding (it fails the property as DEADLINE_EXCEEDED).
-        { deadline: Date.now() + 10_000 },
-        (err) => {
-          // connect-node percent-encodes grpc-message beyond what grpc-js decodes (`:` is %3A).
-          const details = decodeURIComponent(err?.details ?? "");
-          resolve({ code: grpc.status[err?.code ?? grpc.status.OK], details });
-        },
-      );
+    new Promise<{ code: string; details: string }>((resolve, reject) => {
+      const frame = Buffer.alloc(5 + c.body.length);
+      frame.writeUInt32BE(c.body.length, 1);
+      frame.set(c.body, 5);
+      const req = session.request({
+        ":method": "POST",
+        ":path": pathOf(c.method),
+        "content-type": "application/grpc",
+        te: "trailers",
+        "grpc-timeout": "10S",
+      });
+      let headers: http2.IncomingHttpHeaders = {};
+      req.on("response", (h) => {
+        headers = h;
+      });
+      req.on("trailers", (t: http2.IncomingHttpHeaders) => {
+        headers = { ...headers, ...t };
+      });
+      req.on("data", () => undefined);
+      req.on("error", reject);
+      req.on("end", () => {
+        const code = Number(headers["grpc-status"] ?? 2);
+        const details = decodeURIComponent(String(headers["grpc-message"] ?? ""));
+        resolve({ code: GrpcStatus[code] ?? String(code), details });
+      });
+      req.end(frame);
     });
 
   it(`answers ${String(REQUESTS)} generated and mutated requests with allowed codes, refusals changing nothing`, async () => {
@@ -180,7 +198,13 @@ describe("fuzzing the API", () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(generated, mutated), async (c) => {
         const before = dump();
+        if (process.env.FUZZ_TRACE)
+          appendFileSync(
+            process.env.FUZZ_TRACE,
+            `${pathOf(c.method)} ${Buffer.from(c.body).toString("hex")}\n`,
+          );
         const { code, details } = await call(c);
+        if (process.env.FUZZ_TRACE) appendFileSync(process.env.FUZZ_TRACE, `<- ${code}\n`);
         sent++;
         codes.set(code, (codes.get(code) ?? 0) + 1);
         expect(ALLOWED.has(code), `${pathOf(c.method)} answered ${code}: ${details}`).toBe(true);
@@ -192,7 +216,7 @@ describe("fuzzing the API", () => {
         if (code !== "OK")
           expect(dump(), `${pathOf(c.method)} ${code}: ${details}`).toEqual(before);
       }),
-      { numRuns: REQUESTS, endOnFailure: true },
+      { numRuns: REQUESTS, endOnFailure: true, seed: Number(process.env.FUZZ_SEED ?? 20_261_204) },
     );
     expect(sent).toBeGreaterThanOrEqual(REQUESTS);
     process.stdout.write(

@@ -55,7 +55,7 @@ const DEFAULTS: Config = {
   retention: { eventsSeconds: 604_800, runsSeconds: 2_592_000 },
   events: { bufferEvents: 20_000, subscriberQueue: 2_000 },
   engine: { leaseMs: 30_000, pollIntervalMs: 1000 },
-  limits: { maxPayloadBytes: 65_536, maxPageSize: 1000 },
+  limits: { maxPayloadBytes: 65_536, maxPageSize: 1000, storeTimeoutMs: 10_000 },
   warnings: [],
 };
 
@@ -128,6 +128,7 @@ describe("each key", () => {
     ["METRONOME_LEASE_DURATION", "5", (c) => c.engine.leaseMs, 5000],
     ["METRONOME_LEASE_DURATION", "0.5", (c) => c.engine.leaseMs, 500],
     ["METRONOME_POLL_INTERVAL", "0.25", (c) => c.engine.pollIntervalMs, 250],
+    ["METRONOME_STORE_TIMEOUT", "2", (c) => c.limits.storeTimeoutMs, 2000],
     ["METRONOME_HEADERS_TIMEOUT", "2.5", (c) => c.server.transport.headersTimeoutMs, 2500],
     ["METRONOME_REQUEST_TIMEOUT", "30", (c) => c.server.transport.requestTimeoutMs, 30_000],
     ["METRONOME_IDLE_TIMEOUT", "0.5", (c) => c.server.transport.idleTimeoutMs, 500],
@@ -412,6 +413,7 @@ describe("invalid values name their key", () => {
       "METRONOME_LEASE_DURATION: expected from 0.3 to 3600 seconds",
     ],
     ["METRONOME_POLL_INTERVAL", "120", "METRONOME_POLL_INTERVAL: expected from 0.01 to 60 seconds"],
+    ["METRONOME_STORE_TIMEOUT", "0", "METRONOME_STORE_TIMEOUT: expected from 0.1 to 3600 seconds"],
     [
       "METRONOME_HEADERS_TIMEOUT",
       "0",
@@ -660,7 +662,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(29);
+    expect(keys).toHaveLength(30);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",
@@ -677,7 +679,7 @@ describe("CONFIG_KEYS", () => {
     for (const info of CONFIG_KEYS) {
       if (info.default !== "" && info.key !== "METRONOME_NODE_ID") env[info.key] = info.default;
     }
-    expect(Object.keys(env)).toHaveLength(25);
+    expect(Object.keys(env)).toHaveLength(26);
     expect(load(env)).toEqual(DEFAULTS);
   });
 });

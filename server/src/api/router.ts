@@ -40,6 +40,8 @@ export interface ApiDeps {
   readonly maxPageSize: number;
   readonly maxPayloadBytes: number;
   readonly authTokens: readonly string[];
+  /** The longest a unary call's store work may take (METRONOME_STORE_TIMEOUT). */
+  readonly storeTimeoutMs: number;
 }
 
 export const SERVICES = [
@@ -76,7 +78,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
 export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
   return {
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
-    interceptors: [requestInterceptor(deps.log, deps.authTokens)],
+    interceptors: [requestInterceptor(deps.log, deps.authTokens, deps.storeTimeoutMs)],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },
     // Responses are not compressed: on the networks a scheduler runs in, the CPU a gzip of

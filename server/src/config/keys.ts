@@ -182,6 +182,12 @@ export const KEYS = {
     description:
       "seconds between this node's checks for due jobs and runs changed by other nodes (its own changes wake it at once)",
   },
+  METRONOME_STORE_TIMEOUT: {
+    default: "10",
+    parse: secondsBetween(0.1, 3600),
+    description:
+      "seconds an API call's store work may take (less when the client's deadline is sooner); past it the transaction is rolled back and the call answers UNAVAILABLE",
+  },
   METRONOME_HEADERS_TIMEOUT: {
     default: "10",
     parse: secondsBetween(0.1, 3600),

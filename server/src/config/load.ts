@@ -88,6 +88,8 @@ export interface Config {
     /** Largest `args` + `kwargs` JSON accepted, in bytes. */
     readonly maxPayloadBytes: number;
     readonly maxPageSize: number;
+    /** The longest a unary call's store work may take. */
+    readonly storeTimeoutMs: number;
   };
   /** Unknown `SCHEDULER__*` / `METRONOME_*` keys that were ignored, one sentence each. */
   readonly warnings: readonly string[];
@@ -270,6 +272,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
     limits: {
       maxPayloadBytes: s.METRONOME_MAX_PAYLOAD_BYTES,
       maxPageSize: s.METRONOME_MAX_PAGE_SIZE,
+      storeTimeoutMs: Math.round(s.METRONOME_STORE_TIMEOUT * 1000),
     },
     warnings: unknownKeyWarnings(dotenv, options.env),
   };
