@@ -155,6 +155,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       maxPageSize: config.limits.maxPageSize,
       maxPayloadBytes: config.limits.maxPayloadBytes,
       authTokens: config.server.authTokens,
+      storeTimeoutMs: config.limits.storeTimeoutMs,
     },
     readiness: async () => {
       if (stopping) return "the node is stopping";
@@ -227,6 +228,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
       host: config.server.host,
       port: config.server.port,
       tls: config.server.tls ?? undefined,
+      limits: config.server.transport,
       onError: (err) => {
         log.error({ err }, "listener error");
       },

@@ -36,12 +36,26 @@ const DEFAULTS: Config = {
   },
   store: { kind: "sqlite", path: "./data/metronome.db" },
   migrateOnStart: true,
-  server: { host: "0.0.0.0", port: 8080, tls: null, authTokens: [], shutdownGraceSeconds: 10 },
+  server: {
+    host: "0.0.0.0",
+    port: 8080,
+    tls: null,
+    authTokens: [],
+    shutdownGraceSeconds: 10,
+    transport: {
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      idleTimeoutMs: 300_000,
+      maxConcurrentStreams: 1000,
+      maxResets: 200,
+      maxInvalidFrames: 100,
+    },
+  },
   logLevel: "info",
   retention: { eventsSeconds: 604_800, runsSeconds: 2_592_000 },
   events: { bufferEvents: 20_000, subscriberQueue: 2_000 },
   engine: { leaseMs: 30_000, pollIntervalMs: 1000 },
-  limits: { maxPayloadBytes: 65_536, maxPageSize: 1000 },
+  limits: { maxPayloadBytes: 65_536, maxPageSize: 1000, storeTimeoutMs: 10_000 },
   warnings: [],
 };
 
@@ -114,6 +128,13 @@ describe("each key", () => {
     ["METRONOME_LEASE_DURATION", "5", (c) => c.engine.leaseMs, 5000],
     ["METRONOME_LEASE_DURATION", "0.5", (c) => c.engine.leaseMs, 500],
     ["METRONOME_POLL_INTERVAL", "0.25", (c) => c.engine.pollIntervalMs, 250],
+    ["METRONOME_STORE_TIMEOUT", "2", (c) => c.limits.storeTimeoutMs, 2000],
+    ["METRONOME_HEADERS_TIMEOUT", "2.5", (c) => c.server.transport.headersTimeoutMs, 2500],
+    ["METRONOME_REQUEST_TIMEOUT", "30", (c) => c.server.transport.requestTimeoutMs, 30_000],
+    ["METRONOME_IDLE_TIMEOUT", "0.5", (c) => c.server.transport.idleTimeoutMs, 500],
+    ["METRONOME_HTTP2_MAX_STREAMS", "64", (c) => c.server.transport.maxConcurrentStreams, 64],
+    ["METRONOME_HTTP2_MAX_RESETS", "50", (c) => c.server.transport.maxResets, 50],
+    ["METRONOME_HTTP2_MAX_INVALID_FRAMES", "10", (c) => c.server.transport.maxInvalidFrames, 10],
   ];
 
   it.each(cases)("%s=%j", (key, value, read, expected) => {
@@ -392,6 +413,37 @@ describe("invalid values name their key", () => {
       "METRONOME_LEASE_DURATION: expected from 0.3 to 3600 seconds",
     ],
     ["METRONOME_POLL_INTERVAL", "120", "METRONOME_POLL_INTERVAL: expected from 0.01 to 60 seconds"],
+    ["METRONOME_STORE_TIMEOUT", "0", "METRONOME_STORE_TIMEOUT: expected from 0.1 to 3600 seconds"],
+    [
+      "METRONOME_HEADERS_TIMEOUT",
+      "0",
+      "METRONOME_HEADERS_TIMEOUT: expected from 0.1 to 3600 seconds",
+    ],
+    [
+      "METRONOME_REQUEST_TIMEOUT",
+      "forever",
+      'METRONOME_REQUEST_TIMEOUT: expected a number of seconds >= 0, got "forever"',
+    ],
+    [
+      "METRONOME_IDLE_TIMEOUT",
+      "100000",
+      "METRONOME_IDLE_TIMEOUT: expected from 0.1 to 86400 seconds",
+    ],
+    [
+      "METRONOME_HTTP2_MAX_STREAMS",
+      "0",
+      'METRONOME_HTTP2_MAX_STREAMS: expected a whole number from 1 to 1000000, got "0"',
+    ],
+    [
+      "METRONOME_HTTP2_MAX_RESETS",
+      "-1",
+      'METRONOME_HTTP2_MAX_RESETS: expected a whole number from 1 to 1000000, got "-1"',
+    ],
+    [
+      "METRONOME_HTTP2_MAX_INVALID_FRAMES",
+      "1.5",
+      'METRONOME_HTTP2_MAX_INVALID_FRAMES: expected a whole number from 1 to 1000000, got "1.5"',
+    ],
     [
       "METRONOME_MAX_PAYLOAD_BYTES",
       "64KiB",
@@ -610,7 +662,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(23);
+    expect(keys).toHaveLength(30);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",
@@ -627,7 +679,7 @@ describe("CONFIG_KEYS", () => {
     for (const info of CONFIG_KEYS) {
       if (info.default !== "" && info.key !== "METRONOME_NODE_ID") env[info.key] = info.default;
     }
-    expect(Object.keys(env)).toHaveLength(19);
+    expect(Object.keys(env)).toHaveLength(26);
     expect(load(env)).toEqual(DEFAULTS);
   });
 });

@@ -1,17 +1,46 @@
 /**
  * Cross-cutting behaviour of every RPC: a request id (taken from `x-request-id` or generated)
- * on the logs and the response, bearer-token authentication when tokens are configured, and the
- * mapping of thrown errors to codes.
+ * on the logs and the response, bearer-token authentication when tokens are configured, the
+ * checks every request message gets (request-checks.ts), and the mapping of thrown errors to
+ * codes.
  */
 import { randomUUID } from "node:crypto";
 import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import { toConnectError } from "./errors.js";
+import { withDeadline } from "../lib/deadline.js";
+import { checkMessage } from "./request-checks.js";
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
 
-export function requestInterceptor(log: Logger, authTokens: readonly string[]): Interceptor {
+const TIMEOUT_UNITS: Record<string, number> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 0.001,
+  n: 0.000_001,
+};
+
+/** The client's timeout in milliseconds (`grpc-timeout`, `connect-timeout-ms`), if it sent one. */
+export function clientTimeoutMs(header: Headers): number | undefined {
+  const grpcTimeout = /^(\d{1,8})([HMSmun])$/.exec(header.get("grpc-timeout") ?? "");
+  if (grpcTimeout?.[1] && grpcTimeout[2])
+    return Number(grpcTimeout[1]) * (TIMEOUT_UNITS[grpcTimeout[2]] ?? 1);
+  const connect = /^\d{1,10}$/.exec(header.get("connect-timeout-ms") ?? "");
+  return connect ? Number(connect[0]) : undefined;
+}
+
+/**
+ * `storeTimeoutMs`: the longest a unary call's store work may take; a client's shorter timeout
+ * bounds it further (lib/deadline.ts; the MySQL runner rolls back past it).
+ */
+export function requestInterceptor(
+  log: Logger,
+  authTokens: readonly string[],
+  storeTimeoutMs: number,
+): Interceptor {
   const tokens = authTokens.map((t) => Buffer.from(t));
   const authorised = (header: string | null): boolean => {
     const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
@@ -33,7 +62,32 @@ export function requestInterceptor(log: Logger, authTokens: readonly string[]): 
       ) {
         throw new ConnectError("missing or invalid bearer token", Code.Unauthenticated);
       }
-      const res = await next(req);
+      if (req.stream) {
+        const messages = req.message;
+        const input = req.method.input;
+        req = {
+          ...req,
+          message: (async function* () {
+            for await (const m of messages) {
+              try {
+                checkMessage(input, m);
+              } catch (err) {
+                throw toConnectError(err, child());
+              }
+              yield m;
+            }
+          })(),
+        };
+      } else {
+        checkMessage(req.method.input, req.message);
+      }
+      const res =
+        req.method.methodKind === "unary"
+          ? await withDeadline(
+              Date.now() + Math.min(storeTimeoutMs, clientTimeoutMs(req.header) ?? Infinity),
+              () => next(req),
+            )
+          : await next(req);
       res.header.set("x-request-id", requestId);
       if (log.isLevelEnabled("debug"))
         child().debug({ ms: Math.round(performance.now() - started) }, "rpc ok");

@@ -3,7 +3,6 @@
  * separate from listening (api/listen.ts): tests call it in process through a router transport.
  */
 import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { JobManager } from "../management/jobs.js";
@@ -16,6 +15,7 @@ import { RunService } from "../gen/metronome/v1/run_service_pb.js";
 import { SchedulerService } from "../gen/metronome/v1/scheduler_service_pb.js";
 import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
 import { WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
+import { nodeAdapter } from "./adapter.js";
 import { requestInterceptor } from "./interceptors.js";
 import type { RequestHandler } from "./listen.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
@@ -40,6 +40,8 @@ export interface ApiDeps {
   readonly maxPageSize: number;
   readonly maxPayloadBytes: number;
   readonly authTokens: readonly string[];
+  /** The longest a unary call's store work may take (METRONOME_STORE_TIMEOUT). */
+  readonly storeTimeoutMs: number;
 }
 
 export const SERVICES = [
@@ -76,7 +78,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
 export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
   return {
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
-    interceptors: [requestInterceptor(deps.log, deps.authTokens)],
+    interceptors: [requestInterceptor(deps.log, deps.authTokens, deps.storeTimeoutMs)],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },
     // Responses are not compressed: on the networks a scheduler runs in, the CPU a gzip of
@@ -90,5 +92,5 @@ export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
 
 /** The API as a Node request handler, for the listener. */
 export function apiHandler(deps: ApiDeps): RequestHandler {
-  return connectNodeAdapter({ routes: routes(deps), ...routerOptions(deps) });
+  return nodeAdapter({ routes: routes(deps), log: deps.log, ...routerOptions(deps) });
 }

@@ -182,6 +182,46 @@ export const KEYS = {
     description:
       "seconds between this node's checks for due jobs and runs changed by other nodes (its own changes wake it at once)",
   },
+  METRONOME_STORE_TIMEOUT: {
+    default: "10",
+    parse: secondsBetween(0.1, 3600),
+    description:
+      "seconds an API call's store work may take (less when the client's deadline is sooner); past it the transaction is rolled back and the call answers UNAVAILABLE",
+  },
+  METRONOME_HEADERS_TIMEOUT: {
+    default: "10",
+    parse: secondsBetween(0.1, 3600),
+    description:
+      "seconds a connection has to say which protocol it speaks, send an HTTP/1.1 request's headers, or open its first HTTP/2 stream",
+  },
+  METRONOME_REQUEST_TIMEOUT: {
+    default: "60",
+    parse: secondsBetween(0.1, 3600),
+    description: "seconds an HTTP/1.1 client has to send a whole request, body included",
+  },
+  METRONOME_IDLE_TIMEOUT: {
+    default: "300",
+    parse: secondsBetween(0.1, 86_400),
+    description:
+      "seconds an HTTP/2 connection may have no open stream before it is closed (clients reconnect)",
+  },
+  METRONOME_HTTP2_MAX_STREAMS: {
+    default: "1000",
+    parse: wholeNumber(1, 1_000_000),
+    description: "concurrent streams one HTTP/2 connection may open",
+  },
+  METRONOME_HTTP2_MAX_RESETS: {
+    default: "200",
+    parse: wholeNumber(1, 1_000_000),
+    description:
+      "streams a client may reset within 10 s before its HTTP/2 connection is closed (rapid reset)",
+  },
+  METRONOME_HTTP2_MAX_INVALID_FRAMES: {
+    default: "100",
+    parse: wholeNumber(1, 1_000_000),
+    description:
+      "invalid frames (or streams refused past the limit) one HTTP/2 connection may send before it is closed",
+  },
 } satisfies Record<string, KeySpec<unknown>>;
 
 /** A configuration key, e.g. `SCHEDULER__TIMEZONE` or `METRONOME_PORT`. */

@@ -23,6 +23,16 @@ import type { StoreConfig } from "./store-url.js";
 import { unknownKeyWarnings } from "./suggest.js";
 import type { LogLevel } from "./values.js";
 
+/** Bounds on one connection: see api/listen.ts, which takes them as they are. */
+export interface TransportLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxConcurrentStreams: number;
+  readonly maxResets: number;
+  readonly maxInvalidFrames: number;
+}
+
 export interface TlsConfig {
   readonly certFile: string;
   readonly keyFile: string;
@@ -54,6 +64,8 @@ export interface Config {
     readonly authTokens: readonly string[];
     /** How long a stopping node waits for in-flight work before it exits. */
     readonly shutdownGraceSeconds: number;
+    /** Bounds on what one connection may cost (api/listen.ts). */
+    readonly transport: TransportLimits;
   };
   readonly logLevel: LogLevel;
   readonly retention: {
@@ -76,6 +88,8 @@ export interface Config {
     /** Largest `args` + `kwargs` JSON accepted, in bytes. */
     readonly maxPayloadBytes: number;
     readonly maxPageSize: number;
+    /** The longest a unary call's store work may take. */
+    readonly storeTimeoutMs: number;
   };
   /** Unknown `SCHEDULER__*` / `METRONOME_*` keys that were ignored, one sentence each. */
   readonly warnings: readonly string[];
@@ -233,6 +247,14 @@ export function loadConfig(options: LoadConfigOptions): Config {
           : null,
       authTokens: s.METRONOME_AUTH_TOKENS,
       shutdownGraceSeconds: s.METRONOME_SHUTDOWN_GRACE,
+      transport: {
+        headersTimeoutMs: Math.round(s.METRONOME_HEADERS_TIMEOUT * 1000),
+        requestTimeoutMs: Math.round(s.METRONOME_REQUEST_TIMEOUT * 1000),
+        idleTimeoutMs: Math.round(s.METRONOME_IDLE_TIMEOUT * 1000),
+        maxConcurrentStreams: s.METRONOME_HTTP2_MAX_STREAMS,
+        maxResets: s.METRONOME_HTTP2_MAX_RESETS,
+        maxInvalidFrames: s.METRONOME_HTTP2_MAX_INVALID_FRAMES,
+      },
     },
     logLevel: s.METRONOME_LOG_LEVEL,
     retention: {
@@ -250,6 +272,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
     limits: {
       maxPayloadBytes: s.METRONOME_MAX_PAYLOAD_BYTES,
       maxPageSize: s.METRONOME_MAX_PAGE_SIZE,
+      storeTimeoutMs: Math.round(s.METRONOME_STORE_TIMEOUT * 1000),
     },
     warnings: unknownKeyWarnings(dotenv, options.env),
   };

@@ -19,6 +19,7 @@ import {
 } from "../domain/jobs.js";
 import { ZoneRules } from "../domain/triggers/index.js";
 import { sameJson } from "../lib/same-json.js";
+import { decodePageToken, encodePageToken } from "../store/paging.js";
 import type { ManagementStore, Page } from "../store/port.js";
 import type { ServerDefaults } from "./job-input.js";
 import type { RunControl } from "./run-control.js";
@@ -87,15 +88,23 @@ export class SchedulerManager {
 
   /** Schedulers in name order, a page at a time (the token: the last name of the page before). */
   async listSchedulers(pageSize: number, pageToken: string): Promise<Page<Scheduler>> {
+    let after = "";
+    if (pageToken !== "") {
+      const key = decodePageToken(pageToken);
+      if (key?.length !== 1 || typeof key[0] !== "string")
+        throw new InvalidArgumentError(
+          "page_token",
+          "is not a token from a previous page of this listing",
+        );
+      after = key[0];
+    }
     const all = await this.store.listSchedulers();
-    const after = pageToken ? Buffer.from(pageToken, "base64url").toString("utf8") : "";
     const rest = all.filter((s) => s.name > after);
     const items = rest.slice(0, pageSize);
     const last = items[items.length - 1];
     return {
       items,
-      nextPageToken:
-        rest.length > pageSize && last ? Buffer.from(last.name).toString("base64url") : "",
+      nextPageToken: rest.length > pageSize && last ? encodePageToken([last.name]) : "",
     };
   }
 

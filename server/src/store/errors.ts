@@ -13,6 +13,17 @@ export class StoreUnavailableError extends DomainError {
   }
 }
 
+/**
+ * A store call ran out of time (its request's deadline, or the server's maximum): its
+ * transaction was rolled back, or its connection dropped before COMMIT was sent.
+ */
+export class StoreTimeoutError extends StoreUnavailableError {
+  constructor() {
+    super(new Error("deadline exceeded"));
+    this.name = "StoreTimeoutError";
+  }
+}
+
 /** Driver error codes (mysql2, Node's sockets) of a lost, refused or overloaded connection. */
 const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED",

@@ -7,6 +7,9 @@
  * cannot drift apart silently.
  */
 import { getTableColumns } from "drizzle-orm";
+import { timeLeft } from "../../lib/deadline.js";
+import { StoreTimeoutError } from "../errors.js";
+import { bounded } from "./runner.js";
 import type { Pool, PoolConnection } from "mysql2";
 import type { EventDraft } from "../../domain/events.js";
 import { isDuplicate } from "../errors.js";
@@ -54,12 +57,16 @@ function rowFromCells(c: Cell[]): JobRow {
 }
 
 function exec(pool: Pool, sqlText: string, params: Cell[]): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    pool.execute({ sql: sqlText, rowsAsArray: true }, params, (err, rows) => {
-      if (err) reject(err);
-      else resolve(rows);
-    });
-  });
+  // A read: past the deadline its answer is not waited for.
+  return bounded(
+    new Promise((resolve, reject) => {
+      pool.execute({ sql: sqlText, rowsAsArray: true }, params, (err, rows) => {
+        if (err) reject(err);
+        else resolve(rows);
+      });
+    }),
+    () => undefined,
+  );
 }
 
 /**
@@ -142,11 +149,28 @@ async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promis
     "COMMIT",
   ];
   const params = [...batch.flatMap((b) => jobRowCells(b.row)), ...(events?.params ?? [])];
-  const conn = await connection(pool);
+  if (timeLeft() <= 0) throw new StoreTimeoutError();
+  const state = { late: false };
+  const conn = await bounded(
+    connection(pool).then((c) => {
+      // Arrived after the deadline: nobody waits for it any more.
+      if (state.late) c.release();
+      return c;
+    }),
+    () => {
+      state.late = true;
+    },
+  );
   try {
-    await query(conn, parts.join("; "), params);
+    // Past the deadline the connection is destroyed: a transaction the server has not
+    // committed yet is rolled back with it.
+    await bounded(query(conn, parts.join("; "), params), () => {
+      state.late = true;
+      conn.destroy();
+    });
     conn.release();
   } catch (err) {
+    if (state.late) throw err;
     // A failed statement ends the query; the transaction it opened is still open.
     await query(conn, "ROLLBACK", []).then(
       () => {

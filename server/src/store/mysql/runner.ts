@@ -4,7 +4,8 @@
  * Deadlocks are retried; a lost connection surfaces as StoreUnavailableError.
  */
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2";
-import { isDeadlock, storeError } from "../errors.js";
+import { timeLeft } from "../../lib/deadline.js";
+import { StoreTimeoutError, isDeadlock, storeError } from "../errors.js";
 import type { Op, Param, SqlRunner, Tx } from "../sql/runner.js";
 
 const DEADLOCK_RETRIES = 5;
@@ -18,6 +19,34 @@ function query(conn: Pool | PoolConnection, op: Op): Promise<unknown> {
       }
       resolve(op.kind === "all" ? result : (result as ResultSetHeader).affectedRows);
     });
+  });
+}
+
+/**
+ * `work`, or a StoreTimeoutError once the current deadline passes (lib/deadline.ts); `onLate`
+ * then runs, to drop what `work` still holds.
+ */
+export function bounded<T>(work: Promise<T>, onLate: () => void): Promise<T> {
+  const left = timeLeft();
+  if (left === Number.POSITIVE_INFINITY) return work;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => {
+        onLate();
+        reject(new StoreTimeoutError());
+      },
+      Math.max(0, left),
+    );
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
   });
 }
 
@@ -71,26 +100,44 @@ export class MysqlRunner implements SqlRunner {
 
   private async txOnce<T>(body: () => Tx<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const conn = await new Promise<PoolConnection>((resolve, reject) => {
-        this.pool.getConnection((err, c) => {
-          if (err) reject(err);
-          else resolve(c);
-        });
-      });
+      if (timeLeft() <= 0) throw new StoreTimeoutError();
+      const waiting = { late: false };
+      const conn = await bounded(
+        new Promise<PoolConnection>((resolve, reject) => {
+          this.pool.getConnection((err, c) => {
+            if (err) reject(err);
+            else if (waiting.late) c.release();
+            else resolve(c);
+          });
+        }),
+        () => {
+          waiting.late = true;
+        },
+      );
       const state = { broken: false, events: false };
+      // Past the deadline the connection is destroyed: the server rolls the transaction back,
+      // and no COMMIT is sent after it (a COMMIT sent before it may still land: idempotency
+      // keys make the client's retry safe).
+      const run = (op: Op) =>
+        bounded(query(conn, op), () => {
+          state.broken = true;
+          conn.destroy();
+        });
       try {
-        await query(conn, { kind: "run", sql: "START TRANSACTION", params: [] });
+        await run({ kind: "run", sql: "START TRANSACTION", params: [] });
         const value = await drive(body(), (op) => {
           if (op.events === true) state.events = true;
-          return query(conn, op);
+          return run(op);
         });
-        await query(conn, { kind: "run", sql: "COMMIT", params: [] });
+        if (timeLeft() <= 0) throw new StoreTimeoutError();
+        await run({ kind: "run", sql: "COMMIT", params: [] });
         if (state.events) this.eventsCommitted();
         return value;
       } catch (err) {
-        await query(conn, { kind: "run", sql: "ROLLBACK", params: [] }).catch(() => {
-          state.broken = true;
-        });
+        if (!state.broken)
+          await query(conn, { kind: "run", sql: "ROLLBACK", params: [] }).catch(() => {
+            state.broken = true;
+          });
         if (isDeadlock(err) && attempt < DEADLOCK_RETRIES) continue;
         throw err;
       } finally {
@@ -103,8 +150,10 @@ export class MysqlRunner implements SqlRunner {
   async autocommit<T>(body: () => Tx<T>): Promise<T> {
     const state = { events: false };
     try {
+      if (timeLeft() <= 0) throw new StoreTimeoutError();
       return await drive(body(), async (op) => {
-        const result = await query(this.pool, op);
+        // A pool query cannot be withdrawn; past the deadline its answer is not waited for.
+        const result = await bounded(query(this.pool, op), () => undefined);
         if (op.events === true) state.events = true;
         return result;
       });

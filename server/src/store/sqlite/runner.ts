@@ -4,6 +4,8 @@
  * API call on the same connection) runs in the middle.
  */
 import type Database from "better-sqlite3";
+import { timeLeft } from "../../lib/deadline.js";
+import { StoreTimeoutError } from "../errors.js";
 import type { SqlRunner, Tx } from "../sql/runner.js";
 
 export class SqliteRunner implements SqlRunner {
@@ -55,6 +57,8 @@ export class SqliteRunner implements SqlRunner {
   // async: a throw becomes a rejection, as callers of an async store expect.
   // eslint-disable-next-line @typescript-eslint/require-await
   async tx<T>(body: () => Tx<T>): Promise<T> {
+    // A transaction here is synchronous and cannot outlast its deadline once started.
+    if (timeLeft() <= 0) throw new StoreTimeoutError();
     this.wrote.events = false;
     try {
       return this.db.transaction(() => this.runSync(body())).immediate();

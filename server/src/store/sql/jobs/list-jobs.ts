@@ -28,7 +28,11 @@ export function* listJobs(q: ListJobsQuery): Tx<Page<Job>> {
   if (q.namePrefix) add("`name` LIKE ? ESCAPE '!'", `${escapeLike(q.namePrefix)}%`);
   const nextKey = `COALESCE(\`next_run_time\`, ${String(NO_NEXT_RUN)})`;
   const after = q.pageToken ? decodePageToken(q.pageToken) : null;
-  if (q.pageToken && (after === null || after.length !== (q.orderBy === "id" ? 2 : 3)))
+  const shape = q.orderBy === "id" ? ["string", "string"] : ["number", "string", "string"];
+  if (
+    q.pageToken &&
+    (after === null || after.length !== shape.length || after.some((k, i) => typeof k !== shape[i]))
+  )
     throw new InvalidArgumentError(
       "page_token",
       "is not a token from a previous page of this listing",

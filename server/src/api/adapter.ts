@@ -1,0 +1,144 @@
+/**
+ * The router as a Node request handler (what `connectNodeAdapter` does), with one addition: every
+ * binary request message is decoded once before Connect sees it, and one that does not decode
+ * (truncated, wrong wire types, invalid UTF-8 in a string) ends the call with INVALID_ARGUMENT.
+ * Connect itself answers such a body with INTERNAL, as if the server were at fault, which tells a
+ * client nothing and fills the error log of anyone watching for INTERNAL.
+ *
+ * Binary messages come enveloped (gRPC, gRPC-Web, Connect streaming: a flags byte and a 4-byte
+ * length before each) or as the whole body (Connect unary, `application/proto`). Compressed
+ * messages are passed on as they are: Connect decompresses them within its read limit first.
+ * JSON bodies are Connect's: it answers an invalid one with INVALID_ARGUMENT already.
+ */
+import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createConnectRouter,
+  type ConnectRouter,
+  type ConnectRouterOptions,
+} from "@connectrpc/connect";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import type { Logger } from "../logger.js";
+import type { RequestHandler } from "./listen.js";
+
+const ENVELOPED = /^application\/(?:grpc(?:\+proto)?|grpc-web(?:\+proto)?|connect\+proto)$/i;
+const WHOLE_BODY = /^application\/proto$/i;
+const COMPRESSED_FLAG = 0x01;
+
+function undecodable(schema: DescMessage, err: unknown): ConnectError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new ConnectError(
+    `the request does not decode as ${schema.typeName} (${reason})`,
+    Code.InvalidArgument,
+  );
+}
+
+/** Throws INVALID_ARGUMENT when `bytes` is not a `schema` message. */
+function check(schema: DescMessage, bytes: Uint8Array): void {
+  try {
+    fromBinary(schema, bytes);
+  } catch (err) {
+    throw undecodable(schema, err);
+  }
+}
+
+/** The body's envelopes, each uncompressed message checked, passed on unchanged. */
+async function* checkEnvelopes(
+  body: AsyncIterable<Uint8Array>,
+  schema: DescMessage,
+): AsyncGenerator<Uint8Array> {
+  let buffered: Uint8Array = new Uint8Array(0);
+  for await (const chunk of body) {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    let start = 0;
+    while (buffered.length - start >= 5) {
+      const view = new DataView(buffered.buffer, buffered.byteOffset + start, 5);
+      const length = view.getUint32(1);
+      if (buffered.length - start < 5 + length) break;
+      const flags = view.getUint8(0);
+      if ((flags & COMPRESSED_FLAG) === 0) {
+        check(schema, buffered.subarray(start + 5, start + 5 + length));
+      }
+      start += 5 + length;
+    }
+    if (start > 0) {
+      yield buffered.subarray(0, start);
+      buffered = buffered.subarray(start);
+    }
+  }
+  // An incomplete envelope is Connect's to refuse.
+  if (buffered.length > 0) yield buffered;
+}
+
+/** A whole-body message (Connect unary), checked unless compressed. */
+async function* checkWhole(
+  body: AsyncIterable<Uint8Array>,
+  schema: DescMessage,
+  compressed: boolean,
+): AsyncGenerator<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  if (!compressed) check(schema, bytes);
+  yield bytes;
+}
+
+function checkedBody(req: UniversalServerRequest, schema: DescMessage): UniversalServerRequest {
+  const body = req.body;
+  if (!(typeof body === "object" && body !== null && Symbol.asyncIterator in body)) return req;
+  const type = (req.header.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
+  if (ENVELOPED.test(type)) return { ...req, body: checkEnvelopes(body, schema) };
+  if (WHOLE_BODY.test(type)) {
+    const encoding = req.header.get("content-encoding") ?? "identity";
+    return { ...req, body: checkWhole(body, schema, encoding !== "identity") };
+  }
+  return req;
+}
+
+function checked(handler: UniversalHandler): UniversalHandler {
+  const schema = handler.method.input;
+  return Object.assign((req: UniversalServerRequest) => handler(checkedBody(req, schema)), {
+    ...handler,
+  });
+}
+
+export interface AdapterOptions extends ConnectRouterOptions {
+  readonly routes: (router: ConnectRouter) => void;
+  readonly log: Logger;
+}
+
+/** The router as a Node request handler: unknown paths get a bare 404. */
+export function nodeAdapter(options: AdapterOptions): RequestHandler {
+  const router = createConnectRouter({
+    acceptCompression: [compressionGzip, compressionBrotli],
+    ...options,
+  });
+  options.routes(router);
+  const paths = new Map<string, UniversalHandler>();
+  for (const handler of router.handlers) paths.set(handler.requestPath, checked(handler));
+  return (req, res) => {
+    const handler = paths.get((req.url ?? "").split("?", 2)[0] ?? "");
+    if (!handler) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    handler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((err: unknown) => {
+        if (ConnectError.from(err).code === Code.Aborted) return;
+        options.log.error(
+          { err, rpc: `${handler.service.typeName}/${handler.method.name}` },
+          "writing a response failed",
+        );
+      });
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Request bodies that do not decode as their message (truncated, wrong wire types, invalid
+ * UTF-8 in a string) answer INVALID_ARGUMENT in every binary protocol: gRPC (a grpc-js client
+ * sending raw bytes), gRPC-Web and Connect over HTTP/1.1 (node:http) — never INTERNAL — and
+ * change nothing.
+ */
+import http from "node:http";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson } from "../support/connect-json.js";
+import { startTestNode, type TestNode } from "../support/node.js";
+import { createSqliteStore, type TestStore } from "../support/stores.js";
+
+// [description, the bytes of an AddJobRequest that is not one]
+const BODIES: [string, Buffer][] = [
+  ["08 05: field 1 (job, a message) as a varint", Buffer.from([0x08, 0x05])],
+  ["job with a fixed32 wire type", Buffer.from([0x0d, 0, 0, 0, 0])],
+  ["job's length past the end", Buffer.from([0x0a, 0x10, 0x0a])],
+  ["job.id with invalid UTF-8", Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0xff, 0xfe])],
+  ["a varint that never ends", Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])],
+  ["field number 0", Buffer.from([0x00, 0x01])],
+];
+
+const ADD_JOB = "/metronome.v1.JobService/AddJob";
+
+function envelope(bytes: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(bytes.length, 1);
+  return Buffer.concat([head, bytes]);
+}
+
+/** A POST over HTTP/1.1: the status, the headers and the body. */
+function post(
+  port: number,
+  path: string,
+  contentType: string,
+  body: Buffer,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port, path, method: "POST", headers: { "content-type": contentType } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("request bodies that do not decode", () => {
+  let store: TestStore;
+  let server: TestNode;
+  let client: grpc.Client;
+
+  beforeAll(async () => {
+    store = await createSqliteStore();
+    server = await startTestNode(store.url);
+    client = new grpc.Client(`127.0.0.1:${String(server.port)}`, grpc.credentials.createInsecure());
+  });
+  afterAll(async () => {
+    client.close();
+    await server.stop();
+    await store.drop();
+  });
+
+  const jobsNow = async () =>
+    (await postJson(server.port, "/metronome.v1.JobService/ListJobs", {})).body;
+
+  it.each(BODIES)("gRPC: %s → INVALID_ARGUMENT", async (_, bytes) => {
+    const before = await jobsNow();
+    const status = await new Promise<grpc.ServiceError | null>((resolve) => {
+      client.makeUnaryRequest(
+        ADD_JOB,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        (err) => {
+          resolve(err);
+        },
+      );
+    });
+    expect(grpc.status[status?.code ?? grpc.status.OK]).toBe("INVALID_ARGUMENT");
+    expect(status?.details).toMatch(
+      /^the request does not decode as metronome\.v1\.AddJobRequest \(.+\)$/,
+    );
+    expect(await jobsNow()).toEqual(before);
+  });
+
+  it.each(BODIES)("Connect over HTTP/1.1: %s → invalid_argument", async (_, bytes) => {
+    const res = await post(server.port, ADD_JOB, "application/proto", bytes);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body.toString()) as unknown).toMatchObject({ code: "invalid_argument" });
+  });
+
+  it.each(BODIES)("gRPC-Web over HTTP/1.1: %s → status 3", async (_, bytes) => {
+    const res = await post(server.port, ADD_JOB, "application/grpc-web+proto", envelope(bytes));
+    const trailers = res.body.toString("latin1");
+    expect(`${String(res.headers["grpc-status"])} ${trailers}`).toMatch(/grpc-status:? ?3\b/);
+  });
+
+  it("a valid binary request next to them is answered", async () => {
+    // AddJobRequest{job: Job{id: "v", handler: "a.b", trigger: Trigger{crontab{expression}}}}
+    const expression = Buffer.from("0 * * * *");
+    const crontab = Buffer.concat([Buffer.from([0x0a, expression.length]), expression]);
+    const trigger = Buffer.concat([Buffer.from([0x12, crontab.length]), crontab]);
+    const job = Buffer.concat([
+      Buffer.from([0x0a, 1]),
+      Buffer.from("v"),
+      Buffer.from([0x22, 3]),
+      Buffer.from("a.b"),
+      Buffer.from([0x2a, trigger.length]),
+      trigger,
+    ]);
+    const res = await post(
+      server.port,
+      ADD_JOB,
+      "application/proto",
+      Buffer.concat([Buffer.from([0x0a, job.length]), job]),
+    );
+    expect(res.status).toBe(200);
+  });
+});
