@@ -13,6 +13,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withDashboard } from "../../server/src/api/dashboard.js";
 import { listen, type Listener, type RequestHandler } from "../../server/src/api/listen.js";
+import { loadConfig } from "../../server/src/config/load.js";
+
+/** The transport limits a node gets by default. */
+const limits = loadConfig({ env: {}, defaultNodeId: "dashboard-files" }).server.transport;
 
 interface Answer {
   status: number;
@@ -78,10 +82,11 @@ beforeAll(async () => {
   writeFileSync(join(built, "assets", "index-XyZ789.css"), "body{}");
   writeFileSync(join(built, "favicon.svg"), "<svg/>");
   writeFileSync(join(root, "secret.txt"), SECRET);
-  listener = await listen(withDashboard(api, built), { host: "127.0.0.1", port: 0 });
+  listener = await listen(withDashboard(api, built), { host: "127.0.0.1", port: 0, limits });
   missing = await listen(withDashboard(api, join(root, "not-built")), {
     host: "127.0.0.1",
     port: 0,
+    limits,
   });
   port = listener.address.port;
 });
