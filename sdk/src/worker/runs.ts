@@ -88,6 +88,20 @@ export class RunTable {
 
   /** A RunAssignment from the server. */
   assign(a: RunAssignment): void {
+    this.admit(a);
+    this.leases.arm();
+    this.deps.changed();
+  }
+
+  /** Several assignments from the server (RunAssignments), each as if it came alone. */
+  assignAll(assignments: readonly RunAssignment[]): void {
+    for (const a of assignments) this.admit(a);
+    this.leases.arm();
+    this.deps.changed();
+  }
+
+  /** Takes, holds or rejects one assignment (the caller re-arms the watchdog). */
+  private admit(a: RunAssignment): void {
     const { log, outbox } = this.deps;
     const lease = a.lease;
     if (lease === undefined) {
@@ -163,8 +177,6 @@ export class RunTable {
         this.giveUpWaiting(rec);
       }, SLOT_WAIT_MS);
     }
-    this.leases.arm();
-    this.deps.changed();
   }
 
   /** A RunCancellation from the server: the lease is no longer ours. */
