@@ -2,6 +2,13 @@
  * Runs the SQL operations (sql/runner.ts) on a MySQL pool. Every connection works in READ
  * COMMITTED, so that claims take no gap locks that would block the inserts of other nodes' runs.
  * Deadlocks are retried; a lost connection surfaces as StoreUnavailableError.
+ *
+ * On a pool that allows several statements per query (`pipelined`), a transaction costs fewer
+ * round trips: START TRANSACTION goes out with its first statement, and writes whose result the
+ * operation does not read (Op.deferred: the events, the final updates) go out with the next
+ * statement or with the COMMIT, in order. On a loaded machine each round trip waits for the
+ * database thread to be scheduled (10 ms and more were measured), so a lease or a batch of
+ * results went from eight and five round trips to four and two.
  */
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2";
 import { isDeadlock, storeError } from "../errors.js";
@@ -20,6 +27,33 @@ function query(conn: Pool | PoolConnection, op: Op): Promise<unknown> {
     });
   });
 }
+
+/**
+ * Sends `ops` as one multi-statement query (the connection must allow it); answers the last
+ * one's result. Values are escaped into the text by mysql2 as for a single statement.
+ */
+function queryAll(conn: PoolConnection, ops: readonly Op[]): Promise<unknown> {
+  const last = ops[ops.length - 1];
+  if (last === undefined) return Promise.resolve(undefined);
+  if (ops.length === 1) return query(conn, last);
+  return new Promise((resolve, reject) => {
+    conn.query(
+      ops.map((o) => o.sql).join(";\n"),
+      ops.flatMap((o) => o.params as Param[]),
+      (err, results) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        const result = (results as unknown[])[ops.length - 1];
+        resolve(last.kind === "all" ? result : (result as ResultSetHeader).affectedRows);
+      },
+    );
+  });
+}
+
+const START: Op = { kind: "run", sql: "START TRANSACTION", params: [] };
+const COMMIT: Op = { kind: "run", sql: "COMMIT", params: [] };
 
 /** Drives an operation's body, each statement awaited; an error is thrown into the body first. */
 async function drive<T>(body: Tx<T>, run: (op: Op) => Promise<unknown>): Promise<T> {
@@ -54,8 +88,14 @@ export function readCommitted(pool: Pool): Pool {
 export class MysqlRunner implements SqlRunner {
   private eventsCommitted: () => void = () => undefined;
 
-  /** `pool`: its connections set up with readCommitted. */
-  constructor(private readonly pool: Pool) {}
+  /**
+   * `pool`: its connections set up with readCommitted; `pipelined`: the pool allows several
+   * statements per query (and escapes safely, see MysqlStore), so transactions batch them.
+   */
+  constructor(
+    private readonly pool: Pool,
+    private readonly pipelined = false,
+  ) {}
 
   onEventsCommitted(listener: () => void): void {
     this.eventsCommitted = listener;
@@ -79,12 +119,22 @@ export class MysqlRunner implements SqlRunner {
       });
       const state = { broken: false, events: false };
       try {
-        await query(conn, { kind: "run", sql: "START TRANSACTION", params: [] });
+        // Statements held to go out with the next one (pipelined only).
+        let held: Op[] = [];
+        if (this.pipelined) held.push(START);
+        else await query(conn, START);
         const value = await drive(body(), (op) => {
           if (op.events === true) state.events = true;
-          return query(conn, op);
+          if (!this.pipelined) return query(conn, op);
+          if (op.deferred === true) {
+            held.push(op);
+            return Promise.resolve(0);
+          }
+          const ops = [...held, op];
+          held = [];
+          return queryAll(conn, ops);
         });
-        await query(conn, { kind: "run", sql: "COMMIT", params: [] });
+        await queryAll(conn, [...held, COMMIT]);
         if (state.events) this.eventsCommitted();
         return value;
       } catch (err) {
