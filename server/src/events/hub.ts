@@ -221,7 +221,7 @@ export class EventHub implements SubscriptionSource {
         );
       pos = after;
     }
-    const s = new Subscription(this, matcher, pos);
+    const s = new Subscription(this, matcher, pos, this.options.pageEvents);
     this.all.add(s);
     return s;
   }
