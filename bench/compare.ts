@@ -99,6 +99,8 @@ async function main(): Promise<void> {
 
     const a = new Map<string, Record<string, unknown>[]>();
     const b = new Map<string, Record<string, unknown>[]>();
+    /** Runs that failed, by "name side". */
+    const failed = new Map<string, number>();
     for (let round = 0; round < rounds; round++) {
       for (const name of names) {
         const order: [string, Map<string, Record<string, unknown>[]>][] =
@@ -112,11 +114,20 @@ async function main(): Promise<void> {
                 [repo, a],
               ];
         for (const [cwd, into] of order) {
-          const line = await runBench(cwd, name);
-          into.set(name, [...(into.get(name) ?? []), line]);
-          console.error(
-            `round ${String(round + 1)}/${String(rounds)} ${name} ${cwd === repo ? "A" : "B"}`,
-          );
+          const side = cwd === repo ? "A" : "B";
+          try {
+            const line = await runBench(cwd, name);
+            into.set(name, [...(into.get(name) ?? []), line]);
+            console.error(`round ${String(round + 1)}/${String(rounds)} ${name} ${side}`);
+          } catch (err) {
+            // A run that fails (e.g. a set-up that could not keep to its plan on a loaded
+            // machine) is counted and left out of the medians, not the end of the comparison.
+            const key = `${name} ${side}`;
+            failed.set(key, (failed.get(key) ?? 0) + 1);
+            console.error(
+              `round ${String(round + 1)}/${String(rounds)} ${name} ${side} failed: ${err instanceof Error ? err.message.slice(0, 2000) : String(err)}`,
+            );
+          }
         }
       }
     }
@@ -129,7 +140,11 @@ async function main(): Promise<void> {
       const runsA = (a.get(name) ?? []).map((l) => figures(l));
       const runsB = (b.get(name) ?? []).map((l) => figures(l));
       const keys = [...(runsA[0]?.keys() ?? [])].filter((k) => runsB[0]?.has(k) === true);
-      console.log(`| ${name} | A | B | A/B |\n| --- | --- | --- | --- |`);
+      const failedA = failed.get(`${name} A`) ?? 0;
+      const failedB = failed.get(`${name} B`) ?? 0;
+      console.log(
+        `| ${name} (runs: A ${String(runsA.length)}, B ${String(runsB.length)}${failedA + failedB > 0 ? `; failed: A ${String(failedA)}, B ${String(failedB)}` : ""}) | A | B | A/B |\n| --- | --- | --- | --- |`,
+      );
       result[name] = {};
       for (const k of keys) {
         const ma = median(runsA.map((f) => f.get(k) ?? NaN));
@@ -140,7 +155,16 @@ async function main(): Promise<void> {
       }
       console.log("");
     }
-    console.log(JSON.stringify({ bench: "compare", a: head, b: sha, rounds, results: result }));
+    console.log(
+      JSON.stringify({
+        bench: "compare",
+        a: head,
+        b: sha,
+        rounds,
+        failed: Object.fromEntries(failed),
+        results: result,
+      }),
+    );
   } finally {
     git("worktree", "remove", "--force", tree);
     rmSync(tree, { recursive: true, force: true });

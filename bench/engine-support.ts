@@ -3,7 +3,10 @@
  * database, the server as its own process, a driver client, an SDK worker process whose
  * handlers record their start times, and process statistics from /proc.
  */
-import { cpus } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -28,8 +31,28 @@ export interface Bench {
   readonly runs: Client<typeof RunService>;
   startServer(): Promise<{ server: ServerProcess; readyMs: number }>;
   startWorker(concurrency: number): Promise<WorkerProcess>;
+  /**
+   * The server's event-loop delay and garbage collection since the previous call (see
+   * server-probe.js): call it at the start of a window, and at its end for the window's figures.
+   */
+  probe(): Promise<ServerProbe>;
   close(): Promise<void>;
 }
+
+/** What bench/server-probe.js measured in the server over a window. */
+export interface ServerProbe {
+  readonly window_s: number;
+  readonly loop_delay_ms: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly gc: {
+    readonly count: number;
+    readonly total_ms: number;
+    readonly max_ms: number;
+    readonly major: number;
+    readonly major_ms: number;
+  };
+}
+
+const PROBE = join(dirname(fileURLToPath(import.meta.url)), "server-probe.js");
 
 /**
  * Server settings for the benchmarks: the defaults (info logs: errors only, as calls that
@@ -42,13 +65,22 @@ const SERVER_ENV: Record<string, string> =
 
 export async function setUp(name: string): Promise<Bench> {
   const db = await createTestDatabase(`metronome_bench_${name}`);
+  const probeDir = mkdtempSync(join(tmpdir(), "metronome-bench-probe-"));
+  const probeFile = join(probeDir, "probe.json");
+  let probeSeq = 0;
   const workers: WorkerProcess[] = [];
   let session: Http2SessionManager | undefined;
   const startServer = async () => {
+    rmSync(probeFile, { force: true });
+    probeSeq = 0;
     const t0 = performance.now();
     const server = await startServerProcess(`bench-${name}`, db.url, {
-      env: SERVER_ENV,
-      nodeArgs: (process.env.BENCH_SERVER_FLAGS ?? "").split(/\s+/).filter((f) => f !== ""),
+      env: { ...SERVER_ENV, BENCH_PROBE_FILE: probeFile },
+      nodeArgs: [
+        "--import",
+        PROBE,
+        ...(process.env.BENCH_SERVER_FLAGS ?? "").split(/\s+/).filter((f) => f !== ""),
+      ],
       timeoutMs: 120_000,
     });
     return { server, readyMs: performance.now() - t0 };
@@ -83,12 +115,28 @@ export async function setUp(name: string): Promise<Bench> {
       workers.push(w);
       return w;
     },
+    probe: async () => {
+      process.kill(bench.server.pid, "SIGUSR2");
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        if (existsSync(probeFile)) {
+          const read = JSON.parse(readFileSync(probeFile, "utf8")) as ServerProbe & { seq: number };
+          if (read.seq > probeSeq) {
+            probeSeq = read.seq;
+            return { window_s: read.window_s, loop_delay_ms: read.loop_delay_ms, gc: read.gc };
+          }
+        }
+        if (Date.now() > deadline) throw new Error("the server probe did not answer");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     close: async () => {
       if (process.env.BENCH_SERVER_LOG_LEVEL !== undefined) console.error(bench.server.output());
       for (const w of workers) await w.stop().catch(() => undefined);
       session?.abort();
       await bench.server.stop().catch(() => undefined);
       await db.drop();
+      rmSync(probeDir, { recursive: true, force: true });
     },
   };
   return bench;

@@ -9,6 +9,8 @@ import { RunStatus } from "../gen/metronome/v1/run_pb.js";
 import {
   ResultRejectionReason,
   type RunLease,
+  type RunResultAccepted,
+  type RunResultRejected,
   type SessionResponse,
   type SessionWelcome,
 } from "../gen/metronome/v1/worker_service_pb.js";
@@ -90,29 +92,21 @@ export class SessionDispatcher implements ConnectionHooks {
         case "assignment":
           this.deps.runs.assign(payload.value);
           break;
+        case "assignments":
+          this.deps.runs.assignAll(payload.value.assignments);
+          break;
         case "cancellation":
           this.deps.runs.cancel(payload.value);
           break;
         case "resultAccepted":
-          this.onAnswer(payload.value.lease, () => {
-            this.log.debug(
-              { runId: payload.value.lease?.runId, status: RunStatus[payload.value.runStatus] },
-              "result accepted",
-            );
-          });
+          this.onAccepted(payload.value);
           break;
         case "resultRejected":
-          this.onAnswer(payload.value.lease, () => {
-            this.log.warn(
-              {
-                runId: payload.value.lease?.runId,
-                attempt: payload.value.lease?.attempt,
-                reason: ResultRejectionReason[payload.value.reason],
-                message: payload.value.message,
-              },
-              "result rejected by the server",
-            );
-          });
+          this.onRejected(payload.value);
+          break;
+        case "resultAnswers":
+          for (const a of payload.value.accepted) this.onAccepted(a);
+          for (const r of payload.value.rejected) this.onRejected(r);
           break;
         case undefined:
           this.log.debug("ignoring an unknown message from the server");
@@ -186,9 +180,26 @@ export class SessionDispatcher implements ConnectionHooks {
     this.deps.events.connected(this.workerId, welcome.sessionId);
   }
 
-  private onAnswer(lease: RunLease | undefined, logIt: () => void): void {
+  private onAccepted(a: RunResultAccepted): void {
+    this.log.debug({ runId: a.lease?.runId, status: RunStatus[a.runStatus] }, "result accepted");
+    this.forget(a.lease);
+  }
+
+  private onRejected(r: RunResultRejected): void {
+    this.log.warn(
+      {
+        runId: r.lease?.runId,
+        attempt: r.lease?.attempt,
+        reason: ResultRejectionReason[r.reason],
+        message: r.message,
+      },
+      "result rejected by the server",
+    );
+    this.forget(r.lease);
+  }
+
+  private forget(lease: RunLease | undefined): void {
     if (lease === undefined) return;
-    logIt();
     if (this.deps.outbox.forget(lease)) this.deps.changed();
   }
 }

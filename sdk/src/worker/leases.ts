@@ -53,6 +53,7 @@ export class LeaseKeeper<T extends HeldLease> {
   leaseDurationMs = DEFAULT_LEASE_MS;
   private timer: NodeJS.Timeout | undefined = undefined;
   private stopped = false;
+  private armQueued = false;
 
   constructor(
     private readonly holders: ReadonlyMap<string, T>,
@@ -85,6 +86,16 @@ export class LeaseKeeper<T extends HeldLease> {
     }
     this.arm();
     return leases;
+  }
+
+  /** arm() at the end of this turn of the event loop (once however many ask). */
+  armSoon(): void {
+    if (this.armQueued) return;
+    this.armQueued = true;
+    setImmediate(() => {
+      this.armQueued = false;
+      this.arm();
+    });
   }
 
   /** (Re)arms the watchdog for the lease extended longest ago. */

@@ -57,6 +57,8 @@ export interface RunTableDeps {
 
 export class RunTable {
   private readonly records = new Map<string, RunRecord>();
+  /** Waiting records whose time has come but whose slot is still taken (started as slots free). */
+  private readonly slotWaiting = new Set<RunRecord>();
   readonly leases: LeaseKeeper<RunRecord>;
   /** No session will carry a result any more: results are not reported. */
   private closed = false;
@@ -88,6 +90,20 @@ export class RunTable {
 
   /** A RunAssignment from the server. */
   assign(a: RunAssignment): void {
+    this.admit(a);
+    this.leases.arm();
+    this.deps.changed();
+  }
+
+  /** Several assignments from the server (RunAssignments), each as if it came alone. */
+  assignAll(assignments: readonly RunAssignment[]): void {
+    for (const a of assignments) this.admit(a);
+    this.leases.arm();
+    this.deps.changed();
+  }
+
+  /** Takes, holds or rejects one assignment (the caller re-arms the watchdog). */
+  private admit(a: RunAssignment): void {
     const { log, outbox } = this.deps;
     const lease = a.lease;
     if (lease === undefined) {
@@ -146,10 +162,12 @@ export class RunTable {
         rec.waitTimer = undefined;
         if (this.records.get(key) !== rec || rec.phase !== "waiting") return;
         if (this.canStart(entry)) this.start(rec);
-        else
+        else {
+          this.slotWaiting.add(rec);
           rec.waitTimer = setTimeout(() => {
             this.giveUpWaiting(rec);
           }, SLOT_WAIT_MS);
+        }
       }, early);
     } else if (this.canStart(entry)) {
       this.start(rec);
@@ -159,12 +177,11 @@ export class RunTable {
         { runId: lease.runId, attempt: lease.attempt, handler: entry.name },
         "waiting for a cancelled handler to return before starting the run",
       );
+      this.slotWaiting.add(rec);
       rec.waitTimer = setTimeout(() => {
         this.giveUpWaiting(rec);
       }, SLOT_WAIT_MS);
     }
-    this.leases.arm();
-    this.deps.changed();
   }
 
   /** A RunCancellation from the server: the lease is no longer ours. */
@@ -187,6 +204,7 @@ export class RunTable {
   /** stop()'s grace ran out: abort what still runs; waiting assignments go back to the server. */
   expireGrace(): void {
     this.graceExpired = true;
+    this.slotWaiting.clear();
     const reason = new RunAbortedError("stopping", "worker stopping");
     for (const rec of [...this.records.values()]) {
       if (rec.phase === "waiting") {
@@ -211,6 +229,7 @@ export class RunTable {
   close(): void {
     this.closed = true;
     this.leases.stop();
+    this.slotWaiting.clear();
     for (const rec of this.records.values()) {
       if (rec.phase === "waiting") {
         clearTimeout(rec.waitTimer);
@@ -220,6 +239,7 @@ export class RunTable {
   }
 
   private start(rec: RunRecord): void {
+    this.slotWaiting.delete(rec);
     clearTimeout(rec.waitTimer);
     rec.waitTimer = undefined;
     rec.phase = "running";
@@ -251,7 +271,8 @@ export class RunTable {
       this.deps.outbox.report(rec.key, result);
     }
     this.promoteWaiting();
-    this.leases.arm();
+    // Once per turn: a burst of handlers ending together re-arms the watchdog once.
+    this.leases.armSoon();
     this.deps.changed();
   }
 
@@ -266,6 +287,7 @@ export class RunTable {
     if (rec.phase === "waiting") {
       clearTimeout(rec.waitTimer);
       this.records.delete(rec.key);
+      this.slotWaiting.delete(rec);
     } else {
       rec.controller.abort(reason);
     }
@@ -284,6 +306,7 @@ export class RunTable {
   }
 
   private giveUpWaiting(rec: RunRecord): void {
+    this.slotWaiting.delete(rec);
     if (this.records.get(rec.key) !== rec || rec.phase !== "waiting") return;
     this.records.delete(rec.key);
     this.reject(
@@ -295,11 +318,11 @@ export class RunTable {
 
   /** Starts waiting assignments whose slot became free, oldest first. */
   private promoteWaiting(): void {
-    if (this.closed || this.graceExpired) return;
-    const now = Date.now();
-    for (const rec of this.records.values()) {
-      if (rec.phase === "waiting" && rec.notBefore <= now && this.canStart(rec.entry))
-        this.start(rec);
+    if (this.closed || this.graceExpired || this.slotWaiting.size === 0) return;
+    for (const rec of [...this.slotWaiting]) {
+      if (this.records.get(rec.key) !== rec || rec.phase !== "waiting")
+        this.slotWaiting.delete(rec);
+      else if (this.canStart(rec.entry)) this.start(rec);
     }
   }
 

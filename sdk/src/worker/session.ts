@@ -13,6 +13,9 @@ import {
 } from "../gen/metronome/v1/worker_service_pb.js";
 import { RequestQueue } from "./request-queue.js";
 
+/** The most results in one RunResults message (the server's limit). */
+const MAX_BATCH = 1000;
+
 /** What a WorkerHello says about this worker. */
 export interface Hello {
   readonly workerId: string;
@@ -32,6 +35,8 @@ export class Session {
   /** A heartbeat is queued and not pulled yet: another request is a no-op. */
   private heartbeatQueued = false;
   private drainSent = false;
+  /** Results waiting to go out in one RunResults message (once the welcome allows it). */
+  private pendingResults: RunResult[] | undefined = undefined;
 
   /** Queues the WorkerHello, the session's first request. */
   sendHello(hello: Hello): void {
@@ -49,15 +54,40 @@ export class Session {
             labels: hello.labels,
             resumedLeases: hello.resumedLeases,
             acceptsEarlyAssignments: true,
+            acceptsBatches: true,
           },
         },
       }),
     );
   }
 
-  /** Queues a result. */
+  /**
+   * Queues a result. When the server reads batches (SessionWelcome.accepts_batches), the
+   * results of one event-loop turn, and those that come while the transport is still writing
+   * earlier messages, go out together in one RunResults message (at most MAX_BATCH).
+   */
   sendResult(result: RunResult): void {
-    this.queue.push(create(SessionRequestSchema, { payload: { case: "result", value: result } }));
+    if (this.welcome?.acceptsBatches !== true) {
+      this.queue.push(create(SessionRequestSchema, { payload: { case: "result", value: result } }));
+      return;
+    }
+    if (this.pendingResults !== undefined && this.pendingResults.length < MAX_BATCH) {
+      this.pendingResults.push(result);
+      return;
+    }
+    const batch = [result];
+    this.pendingResults = batch;
+    setImmediate(() => {
+      this.queue.pushLazy(() => {
+        if (this.pendingResults === batch) this.pendingResults = undefined;
+        const [only] = batch;
+        return batch.length === 1 && only !== undefined
+          ? create(SessionRequestSchema, { payload: { case: "result", value: only } })
+          : create(SessionRequestSchema, {
+              payload: { case: "results", value: { results: batch } },
+            });
+      });
+    });
   }
 
   /** Queues WorkerDrain, once per session. */

@@ -10,6 +10,11 @@ export interface StreamMessage {
   readonly events: readonly LoggedEvent[];
   readonly cursor: number;
   readonly live: boolean;
+  /**
+   * When several queued messages were sent as one: their event lists, which the hub shares
+   * between subscribers (each encoded once); `events` is their concatenation.
+   */
+  readonly parts?: readonly (readonly LoggedEvent[])[];
 }
 
 export type SubscriptionStart = { readonly fromNow: true } | { readonly afterCursor: number };
@@ -40,6 +45,8 @@ export class Subscription implements AsyncIterable<StreamMessage> {
     private readonly source: SubscriptionSource,
     readonly matcher: EventMatcher,
     pos: number,
+    /** The most events in one message when queued messages are sent together. */
+    private readonly maxEvents = 500,
   ) {
     this.pos = pos;
     this.sentCursor = pos;
@@ -76,7 +83,7 @@ export class Subscription implements AsyncIterable<StreamMessage> {
   async next(): Promise<IteratorResult<StreamMessage>> {
     for (;;) {
       if (this.ended) return { value: undefined, done: true };
-      const m = this.queue.shift();
+      const m = this.take();
       if (m !== undefined) {
         this.queuedEvents -= m.events.length;
         // A message split in parts carries the position on its last part only.
@@ -96,6 +103,38 @@ export class Subscription implements AsyncIterable<StreamMessage> {
         return { value: caught, done: false };
       }
     }
+  }
+
+  /**
+   * The next queued message; when the subscriber is behind (more are queued), the following ones
+   * join it up to `maxEvents` events: fewer, larger writes for both sides, and the parts keep
+   * their shared encoding.
+   */
+  private take(): StreamMessage | undefined {
+    const first = this.queue.shift();
+    const next = this.queue[0];
+    if (first === undefined || next === undefined || next.live !== first.live) return first;
+    const parts: (readonly LoggedEvent[])[] = [first.events];
+    let count = first.events.length;
+    let last = first;
+    for (
+      let m = this.queue[0];
+      m !== undefined && m.live === first.live && count + m.events.length <= this.maxEvents;
+      m = this.queue[0]
+    ) {
+      this.queue.shift();
+      parts.push(m.events);
+      count += m.events.length;
+      last = m;
+    }
+    if (parts.length === 1) return first;
+    const nonEmpty = parts.filter((p) => p.length > 0);
+    return {
+      events: nonEmpty.flat(),
+      cursor: last.cursor,
+      live: first.live,
+      parts: nonEmpty,
+    };
   }
 
   [Symbol.asyncIterator](): AsyncIterator<StreamMessage> {

@@ -34,20 +34,30 @@ const encodedParts = new WeakMap<readonly LoggedEvent[], Uint8Array>();
  * 1`. (The JSON codec drops unknown fields: JSON subscribers get converted messages.)
  */
 export function binaryResponse(m: StreamMessage): SubscribeResponse {
-  let data = encodedParts.get(m.events);
-  if (data === undefined && m.events.length > 0) {
+  const res = create(SubscribeResponseSchema, { cursor: BigInt(m.cursor), live: m.live });
+  // Several queued messages sent as one: each part's encoding (shared with the subscribers it
+  // went to) is a run of `events` entries, and runs of entries concatenate.
+  const parts = m.parts ?? [m.events];
+  res.$unknown = parts
+    .filter((p) => p.length > 0)
+    .map((p) => ({ no: 1, wireType: WireType.LengthDelimited, data: partBytes(p) }));
+  return res;
+}
+
+/** The encoded entries of a part, from the second entry's tag on (see binaryResponse). */
+function partBytes(events: readonly LoggedEvent[]): Uint8Array {
+  let data = encodedParts.get(events);
+  if (data === undefined) {
     const w = new BinaryWriter();
-    m.events.forEach((e, i) => {
-      // The first entry's tag is written by the serializer (`no` below).
+    events.forEach((e, i) => {
+      // The first entry's tag is written by the serializer (`no`).
       if (i > 0) w.tag(1, WireType.LengthDelimited);
       w.bytes(eventBytes(e));
     });
     data = w.finish();
-    encodedParts.set(m.events, data);
+    encodedParts.set(events, data);
   }
-  const res = create(SubscribeResponseSchema, { cursor: BigInt(m.cursor), live: m.live });
-  if (data !== undefined) res.$unknown = [{ no: 1, wireType: WireType.LengthDelimited, data }];
-  return res;
+  return data;
 }
 
 export function jsonResponse(m: StreamMessage): SubscribeResponse {

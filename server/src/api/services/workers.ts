@@ -5,7 +5,13 @@
  * output into messages. What a session holds and how it ends is dispatch's.
  */
 import { randomUUID } from "node:crypto";
-import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import {
+  create,
+  fromJson,
+  toJson,
+  type JsonValue,
+  type MessageInitShape,
+} from "@bufbuild/protobuf";
 import {
   durationFromMs,
   ListValueSchema,
@@ -20,14 +26,23 @@ import { maxAttempts, type Lease, type Outcome, type Run } from "../../domain/ru
 import type { SessionEnd, SessionHello, SessionOutput } from "../../dispatch/session.js";
 import type { Engine } from "../../engine/engine.js";
 import { AsyncQueue } from "../../lib/async-queue.js";
+import { chunks } from "../../lib/chunks.js";
 import type { Verdict } from "../../store/port.js";
 import type { Logger } from "../../logger.js";
 import {
   CancellationReason,
   ResultRejectionReason,
   RunLeaseSchema,
+  RunResultAcceptedSchema,
+  RunResultAnswersSchema,
+  RunResultRejectedSchema,
   SessionResponseSchema,
+  type RunAssignmentSchema,
   type RunLease,
+  type RunResult,
+  type RunResultAccepted,
+  type RunResultAnswers,
+  type RunResultRejected,
   type SessionRequest,
   type SessionResponse,
   type WorkerHello,
@@ -43,6 +58,8 @@ const LIMITS = {
   labelKey: 63,
   labelValue: 255,
   resultBytes: 65_536,
+  /** Results in one RunResults message; assignments or answers in one batched response. */
+  batch: 1000,
 };
 
 function checkHello(h: WorkerHello): SessionHello {
@@ -144,30 +161,29 @@ const REJECT_REASONS = {
 } as const;
 
 function assignment(r: Run): SessionResponse {
-  return create(SessionResponseSchema, {
-    payload: {
-      case: "assignment",
-      value: {
-        lease: { runId: r.id, attempt: r.attempt, leaseToken: r.leaseToken ?? "" },
-        scheduler: r.scheduler,
-        jobId: r.jobId,
-        jobName: r.jobName,
-        handler: r.handler,
-        args: fromJson(ListValueSchema, r.args),
-        kwargs: r.kwargs,
-        argsJson: JSON.stringify(r.args),
-        kwargsJson: JSON.stringify(r.kwargs),
-        scheduledTime: timestampFromMs(r.scheduledTime),
-        fireTime: timestampFromMs(r.fireTime),
-        manual: r.manual,
-        timeout: r.timeoutMs === null ? undefined : durationFromMs(r.timeoutMs),
-        maxAttempts: maxAttempts(r),
-      },
-    },
-  });
+  return create(SessionResponseSchema, { payload: { case: "assignment", value: assignmentOf(r) } });
 }
 
-function outcomeOf(req: Extract<SessionRequest["payload"], { case: "result" }>["value"]): Outcome {
+function assignmentOf(r: Run): MessageInitShape<typeof RunAssignmentSchema> {
+  return {
+    lease: { runId: r.id, attempt: r.attempt, leaseToken: r.leaseToken ?? "" },
+    scheduler: r.scheduler,
+    jobId: r.jobId,
+    jobName: r.jobName,
+    handler: r.handler,
+    args: fromJson(ListValueSchema, r.args),
+    kwargs: r.kwargs,
+    argsJson: JSON.stringify(r.args),
+    kwargsJson: JSON.stringify(r.kwargs),
+    scheduledTime: timestampFromMs(r.scheduledTime),
+    fireTime: timestampFromMs(r.fireTime),
+    manual: r.manual,
+    timeout: r.timeoutMs === null ? undefined : durationFromMs(r.timeoutMs),
+    maxAttempts: maxAttempts(r),
+  };
+}
+
+function outcomeOf(req: RunResult, field = "result"): Outcome {
   const o = req.outcome;
   if (o.case === "success") {
     let result: JsonValue;
@@ -215,28 +231,33 @@ function outcomeOf(req: Extract<SessionRequest["payload"], { case: "result" }>["
         nonRetryable: o.value.nonRetryable,
       },
     };
-  throw new InvalidArgumentError("result.outcome", "must be success or error");
+  throw new InvalidArgumentError(`${field}.outcome`, "must be success or error");
 }
 
-function verdictResponse(lease: Lease, v: Verdict): SessionResponse {
-  return create(SessionResponseSchema, {
-    payload: v.accepted
-      ? {
-          case: "resultAccepted",
-          value: { lease: leaseToProto(lease), runStatus: runStatusToProto(v.run.status) },
-        }
-      : {
-          case: "resultRejected",
-          value: {
-            lease: leaseToProto(lease),
-            reason: REJECT_REASONS[v.reason],
-            message:
-              v.run === null
-                ? "no such lease"
-                : `the run is ${v.run.status} (attempt ${String(v.run.attempt)})`,
-          },
-        },
-  });
+type Answer =
+  | { readonly case: "resultAccepted"; readonly value: RunResultAccepted }
+  | { readonly case: "resultRejected"; readonly value: RunResultRejected };
+
+function answerOf(lease: Lease, v: Verdict): Answer {
+  return v.accepted
+    ? {
+        case: "resultAccepted",
+        value: create(RunResultAcceptedSchema, {
+          lease: leaseToProto(lease),
+          runStatus: runStatusToProto(v.run.status),
+        }),
+      }
+    : {
+        case: "resultRejected",
+        value: create(RunResultRejectedSchema, {
+          lease: leaseToProto(lease),
+          reason: REJECT_REASONS[v.reason],
+          message:
+            v.run === null
+              ? "no such lease"
+              : `the run is ${v.run.status} (attempt ${String(v.run.attempt)})`,
+        }),
+      };
 }
 
 /**
@@ -288,11 +309,29 @@ export function workerService(
       throw new InvalidArgumentError("payload", "the first message of a session must be hello");
     const hello = checkHello(first.value.payload.value);
     const out = new AsyncQueue<SessionResponse>();
+    /** The worker reads RunAssignments and RunResultAnswers. */
+    const batched = first.value.payload.value.acceptsBatches;
+    /**
+     * The answers message queued and not yet taken by the transport: answers committed
+     * meanwhile join it, so a worker whose results come faster than the stream drains gets
+     * them in few messages, and a lone answer goes out at once.
+     */
+    let answers: RunResultAnswers | undefined;
+    let answersQueued: SessionResponse | undefined;
     /** `byNode`: the node is stopping and closed the queue; the session ends with UNAVAILABLE. */
     const closed = { byNode: false };
     const output: SessionOutput = {
       assign: (runs) => {
-        for (const r of runs) out.push(assignment(r));
+        if (!batched) {
+          for (const r of runs) out.push(assignment(r));
+          return;
+        }
+        for (const part of chunks(runs, LIMITS.batch))
+          out.push(
+            create(SessionResponseSchema, {
+              payload: { case: "assignments", value: { assignments: part.map(assignmentOf) } },
+            }),
+          );
       },
       revoke: (lease, reason, message) => {
         out.push(
@@ -305,7 +344,23 @@ export function workerService(
         );
       },
       verdict: (lease, v) => {
-        out.push(verdictResponse(lease, v));
+        const answer = answerOf(lease, v);
+        if (!batched) {
+          out.push(create(SessionResponseSchema, { payload: answer }));
+          return;
+        }
+        if (
+          answers === undefined ||
+          answers.accepted.length + answers.rejected.length >= LIMITS.batch
+        ) {
+          answers = create(RunResultAnswersSchema);
+          answersQueued = create(SessionResponseSchema, {
+            payload: { case: "resultAnswers", value: answers },
+          });
+          out.push(answersQueued);
+        }
+        if (answer.case === "resultAccepted") answers.accepted.push(answer.value);
+        else answers.rejected.push(answer.value);
       },
       end: (end) => {
         closed.byNode = end.kind === "node_stopping";
@@ -339,6 +394,21 @@ export function workerService(
         case "result":
           session.result(checkLease(p.value.lease, "result.lease"), outcomeOf(p.value));
           return;
+        case "results": {
+          const results = p.value.results;
+          if (results.length > LIMITS.batch)
+            throw new InvalidArgumentError(
+              "results.results",
+              `must have at most ${String(LIMITS.batch)} entries`,
+            );
+          // Checked whole before any is recorded: a bad batch changes nothing.
+          const checked = results.map((r, i) => ({
+            lease: checkLease(r.lease, `results.results[${String(i)}].lease`),
+            outcome: outcomeOf(r, `results.results[${String(i)}]`),
+          }));
+          for (const r of checked) session.result(r.lease, r.outcome);
+          return;
+        }
         case "drain":
           session.drain();
           return;
@@ -357,6 +427,7 @@ export function workerService(
           workerId: session.workerId,
           leaseDuration: durationFromMs(leaseMs),
           heartbeatInterval: durationFromMs(heartbeatMs),
+          acceptsBatches: true,
         },
       },
     });
@@ -380,6 +451,9 @@ export function workerService(
       for await (const msg of out) {
         // Taken by the transport: the worker may get it, so its lease is no longer given back.
         if (msg.payload.case === "assignment") session.taken(msg.payload.value.lease?.runId ?? "");
+        else if (msg.payload.case === "assignments")
+          for (const a of msg.payload.value.assignments) session.taken(a.lease?.runId ?? "");
+        else if (msg === answersQueued) answers = answersQueued = undefined;
         yield msg;
       }
       if (closed.byNode)

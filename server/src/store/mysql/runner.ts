@@ -2,6 +2,13 @@
  * Runs the SQL operations (sql/runner.ts) on a MySQL pool. Every connection works in READ
  * COMMITTED, so that claims take no gap locks that would block the inserts of other nodes' runs.
  * Deadlocks are retried; a lost connection surfaces as StoreUnavailableError.
+ *
+ * On a pool that allows several statements per query (`pipelined`), a transaction costs fewer
+ * round trips: START TRANSACTION goes out with its first statement, and writes whose result the
+ * operation does not read (Op.deferred: the events, the final updates) go out with the next
+ * statement or with the COMMIT, in order. On a loaded machine each round trip waits for the
+ * database thread to be scheduled (10 ms and more were measured), so a lease or a batch of
+ * results went from eight and five round trips to four and two.
  */
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2";
 import { timeLeft } from "../../lib/deadline.js";
@@ -50,6 +57,33 @@ export function bounded<T>(work: Promise<T>, onLate: () => void): Promise<T> {
   });
 }
 
+/**
+ * Sends `ops` as one multi-statement query (the connection must allow it); answers the last
+ * one's result. Values are escaped into the text by mysql2 as for a single statement.
+ */
+function queryAll(conn: PoolConnection, ops: readonly Op[]): Promise<unknown> {
+  const last = ops[ops.length - 1];
+  if (last === undefined) return Promise.resolve(undefined);
+  if (ops.length === 1) return query(conn, last);
+  return new Promise((resolve, reject) => {
+    conn.query(
+      ops.map((o) => o.sql).join(";\n"),
+      ops.flatMap((o) => o.params as Param[]),
+      (err, results) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        const result = (results as unknown[])[ops.length - 1];
+        resolve(last.kind === "all" ? result : (result as ResultSetHeader).affectedRows);
+      },
+    );
+  });
+}
+
+const START: Op = { kind: "run", sql: "START TRANSACTION", params: [] };
+const COMMIT: Op = { kind: "run", sql: "COMMIT", params: [] };
+
 /** Drives an operation's body, each statement awaited; an error is thrown into the body first. */
 async function drive<T>(body: Tx<T>, run: (op: Op) => Promise<unknown>): Promise<T> {
   let step = body.next();
@@ -83,8 +117,14 @@ export function readCommitted(pool: Pool): Pool {
 export class MysqlRunner implements SqlRunner {
   private eventsCommitted: () => void = () => undefined;
 
-  /** `pool`: its connections set up with readCommitted. */
-  constructor(private readonly pool: Pool) {}
+  /**
+   * `pool`: its connections set up with readCommitted; `pipelined`: the pool allows several
+   * statements per query (and escapes safely, see MysqlStore), so transactions batch them.
+   */
+  constructor(
+    private readonly pool: Pool,
+    private readonly pipelined = false,
+  ) {}
 
   onEventsCommitted(listener: () => void): void {
     this.eventsCommitted = listener;
@@ -118,19 +158,30 @@ export class MysqlRunner implements SqlRunner {
       // Past the deadline the connection is destroyed: the server rolls the transaction back,
       // and no COMMIT is sent after it (a COMMIT sent before it may still land: idempotency
       // keys make the client's retry safe).
-      const run = (op: Op) =>
-        bounded(query(conn, op), () => {
-          state.broken = true;
-          conn.destroy();
-        });
+      const late = () => {
+        state.broken = true;
+        conn.destroy();
+      };
+      const run = (op: Op) => bounded(query(conn, op), late);
+      const runAll = (ops: readonly Op[]) => bounded(queryAll(conn, ops), late);
       try {
-        await run({ kind: "run", sql: "START TRANSACTION", params: [] });
+        // Statements held to go out with the next one (pipelined only).
+        let held: Op[] = [];
+        if (this.pipelined) held.push(START);
+        else await run(START);
         const value = await drive(body(), (op) => {
           if (op.events === true) state.events = true;
-          return run(op);
+          if (!this.pipelined) return run(op);
+          if (op.deferred === true) {
+            held.push(op);
+            return Promise.resolve(0);
+          }
+          const ops = [...held, op];
+          held = [];
+          return runAll(ops);
         });
         if (timeLeft() <= 0) throw new StoreTimeoutError();
-        await run({ kind: "run", sql: "COMMIT", params: [] });
+        await runAll([...held, COMMIT]);
         if (state.events) this.eventsCommitted();
         return value;
       } catch (err) {

@@ -72,8 +72,8 @@ export class MysqlStore extends SqlStore {
   ) {
     super(MYSQL, {
       api: new MysqlRunner(apiPool),
-      engine: new MysqlRunner(pools.engine),
-      events: new MysqlRunner(pools.events),
+      engine: new MysqlRunner(pools.engine, true),
+      events: new MysqlRunner(pools.events, true),
     });
     checkJobColumns();
   }
@@ -91,8 +91,26 @@ export class MysqlStore extends SqlStore {
       poolOptions,
       readCommitted(createPool({ ...poolOptions, connectionLimit: options.connectionLimit ?? 20 })),
       {
-        engine: readCommitted(createPool({ ...poolOptions, connectionLimit: 10 })),
-        events: readCommitted(createPool({ ...poolOptions, connectionLimit: 3 })),
+        engine: safeEscaping(
+          readCommitted(
+            createPool({
+              ...poolOptions,
+              connectionLimit: 10,
+              multipleStatements: true,
+              charset: "UTF8MB4_BIN",
+            }),
+          ),
+        ),
+        events: safeEscaping(
+          readCommitted(
+            createPool({
+              ...poolOptions,
+              connectionLimit: 3,
+              multipleStatements: true,
+              charset: "UTF8MB4_BIN",
+            }),
+          ),
+        ),
       },
     );
   }
@@ -105,22 +123,14 @@ export class MysqlStore extends SqlStore {
       // character set is fixed to utf8mb4 (no multi-byte sets where a backslash can hide in a
       // character) and the session's sql_mode loses NO_BACKSLASH_ESCAPES, so that a quote in a
       // job's name or arguments can never end the string.
-      const pool = createPool({
-        ...this.options,
-        connectionLimit: 10,
-        multipleStatements: true,
-        charset: "UTF8MB4_BIN",
-      });
-      pool.on("connection", (conn) => {
-        conn.on("error", () => undefined);
-        conn.query(
-          "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')",
-          (err) => {
-            if (err) conn.destroy();
-          },
-        );
-      });
-      this.inserts = pool;
+      this.inserts = safeEscaping(
+        createPool({
+          ...this.options,
+          connectionLimit: 10,
+          multipleStatements: true,
+          charset: "UTF8MB4_BIN",
+        }),
+      );
     }
     return this.inserts;
   }
@@ -166,4 +176,23 @@ export class MysqlStore extends SqlStore {
     const row = await guard(() => this.jobReads.run({ scheduler, id }));
     return row === null ? null : jobFromRow(row);
   }
+}
+
+/**
+ * For a pool whose values are escaped into the text of several statements (multipleStatements,
+ * no server-side prepare): the connection's character set must be utf8mb4 (no multi-byte set
+ * where a backslash can hide in a character, set by the pool's `charset`) and the session's
+ * sql_mode loses NO_BACKSLASH_ESCAPES, so that a quote in a value can never end the string.
+ */
+function safeEscaping(pool: Pool): Pool {
+  pool.on("connection", (conn) => {
+    conn.on("error", () => undefined);
+    conn.query(
+      "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')",
+      (err) => {
+        if (err) conn.destroy();
+      },
+    );
+  });
+  return pool;
 }

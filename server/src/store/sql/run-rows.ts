@@ -1,7 +1,7 @@
 /** The `runs` table's rows, the same in every SQL store, and their mapping to runs. */
 import type { JsonObject, JsonValue, RetryPolicy } from "../../domain/jobs.js";
 import type { Run, RunError, RunStatus } from "../../domain/runs.js";
-import { exec, num, numOrNull, strOrNull, type Param, type Row, type Tx } from "./runner.js";
+import { num, numOrNull, strOrNull, type Param, type Row, type Tx, write } from "./runner.js";
 
 const json = (v: unknown): string => JSON.stringify(v);
 
@@ -104,7 +104,7 @@ export function runCells(r: Run): Param[] {
 
 /** Writes every mutable column of a run (its new state after a transition). */
 export function* writeRun(r: Run): Tx<void> {
-  yield* exec(
+  yield* write(
     `UPDATE \`runs\` SET ${RUN_MUTABLE_FIELDS.map(([c]) => `\`${c}\` = ?`).join(", ")} WHERE \`id\` = ?`,
     [...RUN_MUTABLE_FIELDS.map(([, cell]) => cell(r)), r.id],
   );

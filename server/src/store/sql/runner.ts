@@ -15,6 +15,12 @@ export interface Op {
   readonly params: readonly Param[];
   /** The statement writes events: the runner tells its listener once they are committed. */
   readonly events?: true;
+  /**
+   * A write whose result the operation does not read: a runner may hold it and send it with
+   * the operation's next statement or its COMMIT, in order (one round trip instead of two).
+   * Its answer to the body is 0.
+   */
+  readonly deferred?: true;
 }
 
 /** An operation's body: yields statements, receives their results, returns a value. */
@@ -30,6 +36,14 @@ export function* all<T = Row>(sql: string, params: readonly Param[] = []): Tx<T[
 /** The number of rows an INSERT, UPDATE or DELETE changed. */
 export function* exec(sql: string, params: readonly Param[] = []): Tx<number> {
   return (yield { kind: "run", sql, params }) as number;
+}
+
+/**
+ * A write whose affected-row count is not needed: sent with the next statement or the COMMIT
+ * where the runner can (see Op.deferred). Its errors surface at that statement.
+ */
+export function* write(sql: string, params: readonly Param[] = []): Tx<void> {
+  yield { kind: "run", sql, params, deferred: true };
 }
 
 /** Runs operation bodies against one database (a pool, or a connection). */

@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file metronome/v1/worker_service.proto.
  */
 export const file_metronome_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFtZXRyb25vbWUvdjEvd29ya2VyX3NlcnZpY2UucHJvdG8SDG1ldHJvbm9tZS52MSLSAQoOU2Vzc2lvblJlcXVlc3QSKgoFaGVsbG8YASABKAsyGS5tZXRyb25vbWUudjEuV29ya2VySGVsbG9IABIyCgloZWFydGJlYXQYAiABKAsyHS5tZXRyb25vbWUudjEuV29ya2VySGVhcnRiZWF0SAASKQoGcmVzdWx0GAMgASgLMhcubWV0cm9ub21lLnYxLlJ1blJlc3VsdEgAEioKBWRyYWluGAQgASgLMhkubWV0cm9ub21lLnYxLldvcmtlckRyYWluSABCCQoHcGF5bG9hZCKvAgoPU2Vzc2lvblJlc3BvbnNlEi8KB3dlbGNvbWUYASABKAsyHC5tZXRyb25vbWUudjEuU2Vzc2lvbldlbGNvbWVIABIxCgphc3NpZ25tZW50GAIgASgLMhsubWV0cm9ub21lLnYxLlJ1bkFzc2lnbm1lbnRIABI1CgxjYW5jZWxsYXRpb24YAyABKAsyHS5tZXRyb25vbWUudjEuUnVuQ2FuY2VsbGF0aW9uSAASOgoPcmVzdWx0X2FjY2VwdGVkGAQgASgLMh8ubWV0cm9ub21lLnYxLlJ1blJlc3VsdEFjY2VwdGVkSAASOgoPcmVzdWx0X3JlamVjdGVkGAUgASgLMh8ubWV0cm9ub21lLnYxLlJ1blJlc3VsdFJlamVjdGVkSABCCQoHcGF5bG9hZCKnAgoLV29ya2VySGVsbG8SEQoJd29ya2VyX2lkGAEgASgJEjMKCGhhbmRsZXJzGAIgAygLMiEubWV0cm9ub21lLnYxLkhhbmRsZXJSZWdpc3RyYXRpb24SFwoPbWF4X2NvbmN1cnJlbmN5GAMgASgFEjUKBmxhYmVscxgEIAMoCzIlLm1ldHJvbm9tZS52MS5Xb3JrZXJIZWxsby5MYWJlbHNFbnRyeRIuCg5yZXN1bWVkX2xlYXNlcxgFIAMoCzIWLm1ldHJvbm9tZS52MS5SdW5MZWFzZRIhChlhY2NlcHRzX2Vhcmx5X2Fzc2lnbm1lbnRzGAYgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEioQEKDlNlc3Npb25XZWxjb21lEhIKCnNlc3Npb25faWQYASABKAkSEQoJd29ya2VyX2lkGAIgASgJEjEKDmxlYXNlX2R1cmF0aW9uGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJACghSdW5MZWFzZRIOCgZydW5faWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoBRITCgtsZWFzZV90b2tlbhgDIAEoCSJACg9Xb3JrZXJIZWFydGJlYXQSLQoNYWN0aXZlX2xlYXNlcxgBIAMoCzIWLm1ldHJvbm9tZS52MS5SdW5MZWFzZSKTAQoJUnVuUmVzdWx0EiUKBWxlYXNlGAEgASgLMhYubWV0cm9ub21lLnYxLlJ1bkxlYXNlEisKB3N1Y2Nlc3MYAiABKAsyGC5tZXRyb25vbWUudjEuUnVuU3VjY2Vzc0gAEicKBWVycm9yGAMgASgLMhYubWV0cm9ub21lLnYxLlJ1bkVycm9ySABCCQoHb3V0Y29tZSJJCgpSdW5TdWNjZXNzEiYKBnJlc3VsdBgBIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRITCgtyZXN1bHRfanNvbhgCIAEoCSINCgtXb3JrZXJEcmFpbiKsAwoNUnVuQXNzaWdubWVudBIlCgVsZWFzZRgBIAEoCzIWLm1ldHJvbm9tZS52MS5SdW5MZWFzZRIRCglzY2hlZHVsZXIYAiABKAkSDgoGam9iX2lkGAMgASgJEhAKCGpvYl9uYW1lGAQgASgJEg8KB2hhbmRsZXIYBSABKAkSKAoEYXJncxgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5MaXN0VmFsdWUSJwoGa3dhcmdzGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIyCg5zY2hlZHVsZWRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJZmlyZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZtYW51YWwYCiABKAgSKgoHdGltZW91dBgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIUCgxtYXhfYXR0ZW1wdHMYDCABKAUSEQoJYXJnc19qc29uGA0gASgJEhMKC2t3YXJnc19qc29uGA4gASgJInsKD1J1bkNhbmNlbGxhdGlvbhIlCgVsZWFzZRgBIAEoCzIWLm1ldHJvbm9tZS52MS5SdW5MZWFzZRIwCgZyZWFzb24YAiABKA4yIC5tZXRyb25vbWUudjEuQ2FuY2VsbGF0aW9uUmVhc29uEg8KB21lc3NhZ2UYAyABKAkiZwoRUnVuUmVzdWx0QWNjZXB0ZWQSJQoFbGVhc2UYASABKAsyFi5tZXRyb25vbWUudjEuUnVuTGVhc2USKwoKcnVuX3N0YXR1cxgCIAEoDjIXLm1ldHJvbm9tZS52MS5SdW5TdGF0dXMigAEKEVJ1blJlc3VsdFJlamVjdGVkEiUKBWxlYXNlGAEgASgLMhYubWV0cm9ub21lLnYxLlJ1bkxlYXNlEjMKBnJlYXNvbhgCIAEoDjIjLm1ldHJvbm9tZS52MS5SZXN1bHRSZWplY3Rpb25SZWFzb24SDwoHbWVzc2FnZRgDIAEoCSqjAQoSQ2FuY2VsbGF0aW9uUmVhc29uEiMKH0NBTkNFTExBVElPTl9SRUFTT05fVU5TUEVDSUZJRUQQABIhCh1DQU5DRUxMQVRJT05fUkVBU09OX0NBTkNFTExFRBABEiEKHUNBTkNFTExBVElPTl9SRUFTT05fVElNRURfT1VUEAISIgoeQ0FOQ0VMTEFUSU9OX1JFQVNPTl9MRUFTRV9MT1NUEAMq5AEKFVJlc3VsdFJlamVjdGlvblJlYXNvbhInCiNSRVNVTFRfUkVKRUNUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEikKJVJFU1VMVF9SRUpFQ1RJT05fUkVBU09OX0xFQVNFX0VYUElSRUQQARIlCiFSRVNVTFRfUkVKRUNUSU9OX1JFQVNPTl9DQU5DRUxMRUQQAhIlCiFSRVNVTFRfUkVKRUNUSU9OX1JFQVNPTl9USU1FRF9PVVQQAxIpCiVSRVNVTFRfUkVKRUNUSU9OX1JFQVNPTl9VTktOT1dOX0xFQVNFEAQyWwoNV29ya2VyU2VydmljZRJKCgdTZXNzaW9uEhwubWV0cm9ub21lLnYxLlNlc3Npb25SZXF1ZXN0Gh0ubWV0cm9ub21lLnYxLlNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_metronome_v1_run, file_metronome_v1_worker]);
+  fileDesc("CiFtZXRyb25vbWUvdjEvd29ya2VyX3NlcnZpY2UucHJvdG8SDG1ldHJvbm9tZS52MSL/AQoOU2Vzc2lvblJlcXVlc3QSKgoFaGVsbG8YASABKAsyGS5tZXRyb25vbWUudjEuV29ya2VySGVsbG9IABIyCgloZWFydGJlYXQYAiABKAsyHS5tZXRyb25vbWUudjEuV29ya2VySGVhcnRiZWF0SAASKQoGcmVzdWx0GAMgASgLMhcubWV0cm9ub21lLnYxLlJ1blJlc3VsdEgAEioKBWRyYWluGAQgASgLMhkubWV0cm9ub21lLnYxLldvcmtlckRyYWluSAASKwoHcmVzdWx0cxgFIAEoCzIYLm1ldHJvbm9tZS52MS5SdW5SZXN1bHRzSABCCQoHcGF5bG9hZCKeAwoPU2Vzc2lvblJlc3BvbnNlEi8KB3dlbGNvbWUYASABKAsyHC5tZXRyb25vbWUudjEuU2Vzc2lvbldlbGNvbWVIABIxCgphc3NpZ25tZW50GAIgASgLMhsubWV0cm9ub21lLnYxLlJ1bkFzc2lnbm1lbnRIABI1CgxjYW5jZWxsYXRpb24YAyABKAsyHS5tZXRyb25vbWUudjEuUnVuQ2FuY2VsbGF0aW9uSAASOgoPcmVzdWx0X2FjY2VwdGVkGAQgASgLMh8ubWV0cm9ub21lLnYxLlJ1blJlc3VsdEFjY2VwdGVkSAASOgoPcmVzdWx0X3JlamVjdGVkGAUgASgLMh8ubWV0cm9ub21lLnYxLlJ1blJlc3VsdFJlamVjdGVkSAASMwoLYXNzaWdubWVudHMYBiABKAsyHC5tZXRyb25vbWUudjEuUnVuQXNzaWdubWVudHNIABI4Cg5yZXN1bHRfYW5zd2VycxgHIAEoCzIeLm1ldHJvbm9tZS52MS5SdW5SZXN1bHRBbnN3ZXJzSABCCQoHcGF5bG9hZCLAAgoLV29ya2VySGVsbG8SEQoJd29ya2VyX2lkGAEgASgJEjMKCGhhbmRsZXJzGAIgAygLMiEubWV0cm9ub21lLnYxLkhhbmRsZXJSZWdpc3RyYXRpb24SFwoPbWF4X2NvbmN1cnJlbmN5GAMgASgFEjUKBmxhYmVscxgEIAMoCzIlLm1ldHJvbm9tZS52MS5Xb3JrZXJIZWxsby5MYWJlbHNFbnRyeRIuCg5yZXN1bWVkX2xlYXNlcxgFIAMoCzIWLm1ldHJvbm9tZS52MS5SdW5MZWFzZRIhChlhY2NlcHRzX2Vhcmx5X2Fzc2lnbm1lbnRzGAYgASgIEhcKD2FjY2VwdHNfYmF0Y2hlcxgHIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIroBCg5TZXNzaW9uV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEhEKCXdvcmtlcl9pZBgCIAEoCRIxCg5sZWFzZV9kdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI1ChJoZWFydGJlYXRfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPYWNjZXB0c19iYXRjaGVzGAUgASgIIkAKCFJ1bkxlYXNlEg4KBnJ1bl9pZBgBIAEoCRIPCgdhdHRlbXB0GAIgASgFEhMKC2xlYXNlX3Rva2VuGAMgASgJIkAKD1dvcmtlckhlYXJ0YmVhdBItCg1hY3RpdmVfbGVhc2VzGAEgAygLMhYubWV0cm9ub21lLnYxLlJ1bkxlYXNlIpMBCglSdW5SZXN1bHQSJQoFbGVhc2UYASABKAsyFi5tZXRyb25vbWUudjEuUnVuTGVhc2USKwoHc3VjY2VzcxgCIAEoCzIYLm1ldHJvbm9tZS52MS5SdW5TdWNjZXNzSAASJwoFZXJyb3IYAyABKAsyFi5tZXRyb25vbWUudjEuUnVuRXJyb3JIAEIJCgdvdXRjb21lIjYKClJ1blJlc3VsdHMSKAoHcmVzdWx0cxgBIAMoCzIXLm1ldHJvbm9tZS52MS5SdW5SZXN1bHQiSQoKUnVuU3VjY2VzcxImCgZyZXN1bHQYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSEwoLcmVzdWx0X2pzb24YAiABKAkiDQoLV29ya2VyRHJhaW4irAMKDVJ1bkFzc2lnbm1lbnQSJQoFbGVhc2UYASABKAsyFi5tZXRyb25vbWUudjEuUnVuTGVhc2USEQoJc2NoZWR1bGVyGAIgASgJEg4KBmpvYl9pZBgDIAEoCRIQCghqb2JfbmFtZRgEIAEoCRIPCgdoYW5kbGVyGAUgASgJEigKBGFyZ3MYBiABKAsyGi5nb29nbGUucHJvdG9idWYuTGlzdFZhbHVlEicKBmt3YXJncxgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSMgoOc2NoZWR1bGVkX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWZpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGbWFudWFsGAogASgIEioKB3RpbWVvdXQYCyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFAoMbWF4X2F0dGVtcHRzGAwgASgFEhEKCWFyZ3NfanNvbhgNIAEoCRITCgtrd2FyZ3NfanNvbhgOIAEoCSJCCg5SdW5Bc3NpZ25tZW50cxIwCgthc3NpZ25tZW50cxgBIAMoCzIbLm1ldHJvbm9tZS52MS5SdW5Bc3NpZ25tZW50InsKD1J1bkNhbmNlbGxhdGlvbhIlCgVsZWFzZRgBIAEoCzIWLm1ldHJvbm9tZS52MS5SdW5MZWFzZRIwCgZyZWFzb24YAiABKA4yIC5tZXRyb25vbWUudjEuQ2FuY2VsbGF0aW9uUmVhc29uEg8KB21lc3NhZ2UYAyABKAkiZwoRUnVuUmVzdWx0QWNjZXB0ZWQSJQoFbGVhc2UYASABKAsyFi5tZXRyb25vbWUudjEuUnVuTGVhc2USKwoKcnVuX3N0YXR1cxgCIAEoDjIXLm1ldHJvbm9tZS52MS5SdW5TdGF0dXMieAoQUnVuUmVzdWx0QW5zd2VycxIxCghhY2NlcHRlZBgBIAMoCzIfLm1ldHJvbm9tZS52MS5SdW5SZXN1bHRBY2NlcHRlZBIxCghyZWplY3RlZBgCIAMoCzIfLm1ldHJvbm9tZS52MS5SdW5SZXN1bHRSZWplY3RlZCKAAQoRUnVuUmVzdWx0UmVqZWN0ZWQSJQoFbGVhc2UYASABKAsyFi5tZXRyb25vbWUudjEuUnVuTGVhc2USMwoGcmVhc29uGAIgASgOMiMubWV0cm9ub21lLnYxLlJlc3VsdFJlamVjdGlvblJlYXNvbhIPCgdtZXNzYWdlGAMgASgJKqMBChJDYW5jZWxsYXRpb25SZWFzb24SIwofQ0FOQ0VMTEFUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEiEKHUNBTkNFTExBVElPTl9SRUFTT05fQ0FOQ0VMTEVEEAESIQodQ0FOQ0VMTEFUSU9OX1JFQVNPTl9USU1FRF9PVVQQAhIiCh5DQU5DRUxMQVRJT05fUkVBU09OX0xFQVNFX0xPU1QQAyrkAQoVUmVzdWx0UmVqZWN0aW9uUmVhc29uEicKI1JFU1VMVF9SRUpFQ1RJT05fUkVBU09OX1VOU1BFQ0lGSUVEEAASKQolUkVTVUxUX1JFSkVDVElPTl9SRUFTT05fTEVBU0VfRVhQSVJFRBABEiUKIVJFU1VMVF9SRUpFQ1RJT05fUkVBU09OX0NBTkNFTExFRBACEiUKIVJFU1VMVF9SRUpFQ1RJT05fUkVBU09OX1RJTUVEX09VVBADEikKJVJFU1VMVF9SRUpFQ1RJT05fUkVBU09OX1VOS05PV05fTEVBU0UQBDJbCg1Xb3JrZXJTZXJ2aWNlEkoKB1Nlc3Npb24SHC5tZXRyb25vbWUudjEuU2Vzc2lvblJlcXVlc3QaHS5tZXRyb25vbWUudjEuU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_metronome_v1_run, file_metronome_v1_worker]);
 
 /**
  * A message from the worker.
@@ -61,6 +61,15 @@ export type SessionRequest = Message<"metronome.v1.SessionRequest"> & {
      */
     value: WorkerDrain;
     case: "drain";
+  } | {
+    /**
+     * The outcomes of several attempts, each as if sent alone as `result` (only once the
+     * welcome said accepts_batches).
+     *
+     * @generated from field: metronome.v1.RunResults results = 5;
+     */
+    value: RunResults;
+    case: "results";
   } | { case: undefined; value?: undefined };
 };
 
@@ -122,6 +131,22 @@ export type SessionResponse = Message<"metronome.v1.SessionResponse"> & {
      */
     value: RunResultRejected;
     case: "resultRejected";
+  } | {
+    /**
+     * Several runs to execute (only to a worker whose hello said accepts_batches).
+     *
+     * @generated from field: metronome.v1.RunAssignments assignments = 6;
+     */
+    value: RunAssignments;
+    case: "assignments";
+  } | {
+    /**
+     * The answers to several results (only to a worker whose hello said accepts_batches).
+     *
+     * @generated from field: metronome.v1.RunResultAnswers result_answers = 7;
+     */
+    value: RunResultAnswers;
+    case: "resultAnswers";
   } | { case: undefined; value?: undefined };
 };
 
@@ -187,6 +212,14 @@ export type WorkerHello = Message<"metronome.v1.WorkerHello"> & {
    * @generated from field: bool accepts_early_assignments = 6;
    */
   acceptsEarlyAssignments: boolean;
+
+  /**
+   * True if the worker reads the batched server messages RunAssignments and RunResultAnswers.
+   * False (the default): every assignment and answer comes in a message of its own.
+   *
+   * @generated from field: bool accepts_batches = 7;
+   */
+  acceptsBatches: boolean;
 };
 
 /**
@@ -231,6 +264,14 @@ export type SessionWelcome = Message<"metronome.v1.SessionWelcome"> & {
    * @generated from field: google.protobuf.Duration heartbeat_interval = 4;
    */
   heartbeatInterval?: Duration | undefined;
+
+  /**
+   * True if the server reads RunResults (several results in one message). Servers before it
+   * leave it false: send each result alone.
+   *
+   * @generated from field: bool accepts_batches = 5;
+   */
+  acceptsBatches: boolean;
 };
 
 /**
@@ -341,6 +382,27 @@ export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
   messageDesc(file_metronome_v1_worker_service, 6);
 
 /**
+ * The outcomes of several attempts in one message (at most 1,000).
+ *
+ * @generated from message metronome.v1.RunResults
+ */
+export type RunResults = Message<"metronome.v1.RunResults"> & {
+  /**
+   * Each is handled and answered as a RunResult sent alone.
+   *
+   * @generated from field: repeated metronome.v1.RunResult results = 1;
+   */
+  results: RunResult[];
+};
+
+/**
+ * Describes the message metronome.v1.RunResults.
+ * Use `create(RunResultsSchema)` to create a new message.
+ */
+export const RunResultsSchema: GenMessage<RunResults> = /*@__PURE__*/
+  messageDesc(file_metronome_v1_worker_service, 7);
+
+/**
  * A successful outcome.
  *
  * @generated from message metronome.v1.RunSuccess
@@ -371,7 +433,7 @@ export type RunSuccess = Message<"metronome.v1.RunSuccess"> & {
  * Use `create(RunSuccessSchema)` to create a new message.
  */
 export const RunSuccessSchema: GenMessage<RunSuccess> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_worker_service, 7);
+  messageDesc(file_metronome_v1_worker_service, 8);
 
 /**
  * The worker is shutting down: send no more assignments. The session stays open so that running
@@ -387,7 +449,7 @@ export type WorkerDrain = Message<"metronome.v1.WorkerDrain"> & {
  * Use `create(WorkerDrainSchema)` to create a new message.
  */
 export const WorkerDrainSchema: GenMessage<WorkerDrain> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_worker_service, 8);
+  messageDesc(file_metronome_v1_worker_service, 9);
 
 /**
  * A run for the worker to execute now.
@@ -504,7 +566,28 @@ export type RunAssignment = Message<"metronome.v1.RunAssignment"> & {
  * Use `create(RunAssignmentSchema)` to create a new message.
  */
 export const RunAssignmentSchema: GenMessage<RunAssignment> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_worker_service, 9);
+  messageDesc(file_metronome_v1_worker_service, 10);
+
+/**
+ * Several runs to execute, each as a RunAssignment sent alone.
+ *
+ * @generated from message metronome.v1.RunAssignments
+ */
+export type RunAssignments = Message<"metronome.v1.RunAssignments"> & {
+  /**
+   * The assignments, in the order the server made them.
+   *
+   * @generated from field: repeated metronome.v1.RunAssignment assignments = 1;
+   */
+  assignments: RunAssignment[];
+};
+
+/**
+ * Describes the message metronome.v1.RunAssignments.
+ * Use `create(RunAssignmentsSchema)` to create a new message.
+ */
+export const RunAssignmentsSchema: GenMessage<RunAssignments> = /*@__PURE__*/
+  messageDesc(file_metronome_v1_worker_service, 11);
 
 /**
  * Stop executing a run: fire the handler's abort signal.
@@ -539,7 +622,7 @@ export type RunCancellation = Message<"metronome.v1.RunCancellation"> & {
  * Use `create(RunCancellationSchema)` to create a new message.
  */
 export const RunCancellationSchema: GenMessage<RunCancellation> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_worker_service, 10);
+  messageDesc(file_metronome_v1_worker_service, 12);
 
 /**
  * A result was committed; the worker can forget it.
@@ -567,7 +650,35 @@ export type RunResultAccepted = Message<"metronome.v1.RunResultAccepted"> & {
  * Use `create(RunResultAcceptedSchema)` to create a new message.
  */
 export const RunResultAcceptedSchema: GenMessage<RunResultAccepted> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_worker_service, 11);
+  messageDesc(file_metronome_v1_worker_service, 13);
+
+/**
+ * The answers to several results, each as if sent alone: every accepted result is committed.
+ *
+ * @generated from message metronome.v1.RunResultAnswers
+ */
+export type RunResultAnswers = Message<"metronome.v1.RunResultAnswers"> & {
+  /**
+   * Results committed.
+   *
+   * @generated from field: repeated metronome.v1.RunResultAccepted accepted = 1;
+   */
+  accepted: RunResultAccepted[];
+
+  /**
+   * Results not accepted.
+   *
+   * @generated from field: repeated metronome.v1.RunResultRejected rejected = 2;
+   */
+  rejected: RunResultRejected[];
+};
+
+/**
+ * Describes the message metronome.v1.RunResultAnswers.
+ * Use `create(RunResultAnswersSchema)` to create a new message.
+ */
+export const RunResultAnswersSchema: GenMessage<RunResultAnswers> = /*@__PURE__*/
+  messageDesc(file_metronome_v1_worker_service, 14);
 
 /**
  * A result was not recorded because the lease is not (or no longer) the worker's. The worker
@@ -603,7 +714,7 @@ export type RunResultRejected = Message<"metronome.v1.RunResultRejected"> & {
  * Use `create(RunResultRejectedSchema)` to create a new message.
  */
 export const RunResultRejectedSchema: GenMessage<RunResultRejected> = /*@__PURE__*/
-  messageDesc(file_metronome_v1_worker_service, 12);
+  messageDesc(file_metronome_v1_worker_service, 15);
 
 /**
  * Why the server tells a worker to stop a run.
@@ -719,6 +830,12 @@ export const ResultRejectionReasonSchema: GenEnum<ResultRejectionReason> = /*@__
  *    the outcome is committed, or RunResultRejected if the lease is no longer the worker's.
  *    The worker keeps a result until it is answered and sends it again in its next session if
  *    the stream breaks first; a repeated result for the same lease is accepted again.
+ *    Batches: a worker may send many results in one RunResults message once the welcome says
+ *    `accepts_batches`; each result in it is answered as if it had come alone, and only once
+ *    its outcome is committed (a batch that is not committed is answered by nothing, and the
+ *    worker sends it again). A worker whose hello says `accepts_batches` may be sent
+ *    RunAssignments and RunResultAnswers, which carry many assignments or answers in one
+ *    message, each meaning exactly what it would mean alone.
  * 6. The server sends RunCancellation when a run is cancelled, times out, or its lease is lost;
  *    the worker fires the handler's abort signal. A result for it is not needed (and would be
  *    rejected).

@@ -34,7 +34,13 @@ export function insertEventsStatement(
 export function* appendEvents(events: readonly EventDraft[]): Tx<void> {
   const statement = insertEventsStatement(events);
   if (statement === null) return;
-  yield { kind: "run", sql: statement.sql, params: statement.params, events: true };
+  yield {
+    kind: "run",
+    sql: statement.sql,
+    params: statement.params,
+    events: true,
+    deferred: true,
+  };
 }
 
 /** Runs an operation and writes the events `events` makes of its result, in its transaction. */

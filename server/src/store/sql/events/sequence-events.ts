@@ -9,7 +9,7 @@
  * late simply gets a later cursor.
  */
 import type { Dialect } from "../dialect.js";
-import { all, exec, num, placeholders, type Tx } from "../runner.js";
+import { all, num, placeholders, write, type Tx } from "../runner.js";
 
 /**
  * Gives cursors to up to `limit` committed batches that have none, in id order, after the
@@ -30,11 +30,11 @@ export function* sequenceEvents(d: Dialect, limit: number): Tx<number> {
   // cursor = id + shift keeps the id order and uniqueness, and starts above `last`.
   const first = ids[0] ?? 0;
   const shift = Math.max(0, last + 1 - first);
-  yield* exec(
+  yield* write(
     `UPDATE \`event_log\` SET \`cursor\` = \`id\` + ? WHERE \`cursor\` IS NULL AND \`id\` IN (${placeholders(ids.length)})`,
     [shift, ...ids],
   );
-  yield* exec("UPDATE `event_log_state` SET `value` = ? WHERE `name` = 'last'", [
+  yield* write("UPDATE `event_log_state` SET `value` = ? WHERE `name` = 'last'", [
     (ids[ids.length - 1] ?? 0) + shift,
   ]);
   return ids.length;

@@ -3,7 +3,7 @@ import type { Run } from "../../../domain/runs.js";
 import type { ClaimRequest, ClaimResult } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { byScheduler, JOB_SELECT, jobFromSelected } from "../job-rows.js";
-import { all, exec, notIn, placeholders, type Tx } from "../runner.js";
+import { all, notIn, placeholders, write, type Tx } from "../runner.js";
 import { pausedSchedulers } from "../schedulers/paused-schedulers.js";
 import { insertRuns } from "./insert-runs.js";
 
@@ -38,21 +38,21 @@ export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
   }
   const created = yield* insertRuns(d, runs);
   for (const [scheduler, part] of byScheduler(advance, 500)) {
-    yield* exec(
+    yield* write(
       `UPDATE \`jobs\` SET \`next_run_time\` = CASE \`id\` ${part.map(() => "WHEN ? THEN ?").join(" ")} END WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
       [...part.flatMap((a) => [a.id, a.next]), scheduler, ...part.map((a) => a.id)],
     );
   }
   // Jobs whose trigger ended are deleted (their runs stay).
   for (const [scheduler, part] of byScheduler(finished, 500)) {
-    yield* exec(
+    yield* write(
       `DELETE FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
       [scheduler, ...part.map((j) => j.id)],
     );
   }
   // A job that cannot be planned must not block the others (it would sort first every time).
   for (const [scheduler, part] of byScheduler(broken, 500))
-    yield* exec(
+    yield* write(
       `UPDATE \`jobs\` SET \`paused\` = 1, \`next_run_time\` = NULL WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
       [scheduler, ...part.map((j) => j.id)],
     );

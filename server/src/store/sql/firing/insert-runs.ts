@@ -10,7 +10,8 @@ import { all, exec, placeholders, type Tx } from "../runner.js";
  */
 export function* insertRuns(d: Dialect, runs: readonly Run[]): Tx<Set<string>> {
   const created = new Set<string>();
-  for (const part of chunks(runs, 100)) {
+  // 500 rows of 28 values: one statement for a typical claim, within SQLite's 32,766 variables.
+  for (const part of chunks(runs, 500)) {
     const row = `(${placeholders(RUN_COLUMNS.length)})`;
     const n = yield* exec(
       `${d.insertIgnore} INTO \`runs\` (${RUN_SELECT}) VALUES ${part.map(() => row).join(", ")}`,

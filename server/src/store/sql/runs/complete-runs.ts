@@ -4,7 +4,7 @@ import { chunks } from "../../../lib/chunks.js";
 import type { Verdict } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { RUN_SELECT, runFromRow, writeRun } from "../run-rows.js";
-import { all, exec, placeholders, type Tx } from "../runner.js";
+import { all, placeholders, write, type Tx } from "../runner.js";
 
 /**
  * Records the outcomes of several attempts in one transaction. Each is accepted only for its
@@ -64,7 +64,7 @@ export function* completeRuns(
   }
   // Successes in one statement per part: they differ only in their result.
   for (const part of chunks(successes, 200)) {
-    yield* exec(
+    yield* write(
       "UPDATE `runs` SET `status` = 'succeeded', `lease_expires_at` = NULL, `deadline_at` = NULL, `finished_at` = ?, `updated_at` = ?, `result` = CASE `id` " +
         part.map(() => "WHEN ? THEN ?").join(" ") +
         ` END WHERE \`id\` IN (${placeholders(part.length)})`,

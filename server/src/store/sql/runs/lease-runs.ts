@@ -4,7 +4,7 @@ import type { LeaseRequest, LeaseResult } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { byScheduler, jobKey } from "../job-rows.js";
 import { RUN_SELECT, runFromRow, writeRun } from "../run-rows.js";
-import { all, exec, notIn, num, placeholders, type Row, type Tx } from "../runner.js";
+import { all, notIn, num, placeholders, write, type Row, type Tx } from "../runner.js";
 
 /**
  * Hands due pending runs of these handlers to one worker: each becomes running under the given
@@ -103,7 +103,7 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
   // One statement for every run taken, computing `leased` per row: a run starts at its due time
   // when leased ahead, else now.
   const start = `CASE WHEN \`due_at\` > ? THEN \`due_at\` ELSE ? END`;
-  yield* exec(
+  yield* write(
     `UPDATE \`runs\` SET \`status\` = 'running', \`worker_id\` = ?, \`lease_token\` = ?, \`started_at\` = ${start}, \`lease_expires_at\` = ${start} + ?, \`deadline_at\` = CASE WHEN \`timeout_ms\` IS NULL THEN NULL ELSE ${start} + \`timeout_ms\` END, \`updated_at\` = ?, \`due_at\` = NULL WHERE \`id\` IN (${placeholders(taken.length)})`,
     [
       req.workerId,
