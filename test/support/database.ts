@@ -1,9 +1,10 @@
 /**
- * Fresh MySQL databases for tests and benchmarks (no test-runner dependency): each test file or
- * benchmark run creates its own and drops it afterwards.
+ * Fresh MySQL and PostgreSQL databases for tests and benchmarks (no test-runner dependency): each
+ * test file or benchmark run creates its own and drops it afterwards.
  */
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
+import postgres from "postgres";
 
 export const MYSQL_URL = process.env.METRONOME_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 
@@ -29,6 +30,43 @@ export async function createTestDatabase(prefix = "metronome_test"): Promise<{
       const conn = await mysql.createConnection({ uri: MYSQL_URL });
       try {
         await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      } finally {
+        await conn.end();
+      }
+    },
+  };
+}
+
+export const POSTGRES_URL =
+  process.env.METRONOME_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** A connection to POSTGRES_URL's server for creating and dropping databases. */
+function postgresAdmin(): postgres.Sql {
+  return postgres(POSTGRES_URL, { max: 1, connect_timeout: 5, onnotice: () => undefined });
+}
+
+/** A fresh PostgreSQL database; `drop()` removes it (ending any connection left to it). */
+export async function createPostgresDatabase(prefix = "metronome_test"): Promise<{
+  name: string;
+  url: string;
+  drop: () => Promise<void>;
+}> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const admin = postgresAdmin();
+  try {
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      const conn = postgresAdmin();
+      try {
+        await conn.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await conn.end();
       }

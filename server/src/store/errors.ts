@@ -13,7 +13,10 @@ export class StoreUnavailableError extends DomainError {
   }
 }
 
-/** Driver error codes (mysql2, Node's sockets) of a lost, refused or overloaded connection. */
+/**
+ * Driver error codes (mysql2, postgres.js, Node's sockets) and PostgreSQL SQLSTATEs of a lost,
+ * refused or overloaded connection.
+ */
 const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -27,11 +30,25 @@ const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "ER_SERVER_SHUTDOWN",
   "ER_LOCK_WAIT_TIMEOUT",
   "POOL_CLOSED",
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "08000", // connection_exception
+  "08001", // sqlclient_unable_to_establish_sqlconnection
+  "08003", // connection_does_not_exist
+  "08006", // connection_failure
+  "53300", // too_many_connections
+  "55P03", // lock_not_available
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
 ]);
 
-/** Driver error codes of a duplicate key (MySQL, SQLite). */
+/** Driver error codes of a duplicate key (MySQL, SQLite, PostgreSQL's unique_violation). */
 const DUPLICATE_CODES: ReadonlySet<string> = new Set([
   "ER_DUP_ENTRY",
+  "23505",
   "SQLITE_CONSTRAINT_PRIMARYKEY",
   "SQLITE_CONSTRAINT_UNIQUE",
 ]);
@@ -69,5 +86,7 @@ export function isDuplicate(err: unknown): boolean {
 
 /** The deadlock a transaction may simply be retried after. */
 export function isDeadlock(err: unknown): boolean {
-  return errorCode(err) === "ER_LOCK_DEADLOCK";
+  const code = errorCode(err);
+  // MySQL's deadlock; PostgreSQL's deadlock_detected and serialization_failure.
+  return code === "ER_LOCK_DEADLOCK" || code === "40P01" || code === "40001";
 }

@@ -5,7 +5,7 @@
  */
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2";
 import { isDeadlock, storeError } from "../errors.js";
-import type { Op, Param, SqlRunner, Tx } from "../sql/runner.js";
+import { drive, type Op, type Param, type SqlRunner, type Tx } from "../sql/runner.js";
 
 const DEADLOCK_RETRIES = 5;
 
@@ -19,23 +19,6 @@ function query(conn: Pool | PoolConnection, op: Op): Promise<unknown> {
       resolve(op.kind === "all" ? result : (result as ResultSetHeader).affectedRows);
     });
   });
-}
-
-/** Drives an operation's body, each statement awaited; an error is thrown into the body first. */
-async function drive<T>(body: Tx<T>, run: (op: Op) => Promise<unknown>): Promise<T> {
-  let step = body.next();
-  while (!step.done) {
-    let result: unknown;
-    try {
-      result = await run(step.value);
-    } catch (err) {
-      // Let the body see the error (a `finally` in it runs), then propagate it.
-      step = body.throw(err);
-      continue;
-    }
-    step = body.next(result);
-  }
-  return step.value;
 }
 
 /** Sets READ COMMITTED on each new connection of a pool (and keeps idle errors quiet). */

@@ -1,0 +1,84 @@
+/**
+ * Nodes on one PostgreSQL database tell each other of their changes with LISTEN/NOTIFY on one
+ * channel, so that a job added through one node is claimed at once by the node whose loop was
+ * asleep, runs created by one node go at once to the workers of another, and every node's hub
+ * reads events as soon as they have cursors. A notice is sent after the change committed, at most
+ * one per turn of the event loop for all the changes of that turn, and names the sending store so
+ * that a node ignores its own. Notices are a shortcut, not a guarantee (one sent while a listener
+ * reconnects is lost): nodes keep polling.
+ */
+import { randomUUID } from "node:crypto";
+import type postgres from "postgres";
+import type { StoreChange } from "../port.js";
+
+export const CHANNEL = "metronome_changes";
+/** How long a node waits before listening again when LISTEN failed (the database was down). */
+const RELISTEN_MS = 1000;
+
+const KINDS: ReadonlySet<string> = new Set<StoreChange>(["jobs", "runs", "events"]);
+
+export class ChangeNotices {
+  private readonly origin = randomUUID();
+  private readonly pending = new Set<StoreChange>();
+  private flushing: NodeJS.Immediate | undefined;
+  private listener: ((change: StoreChange) => void) | undefined;
+  private listening: Promise<unknown> | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private closed = false;
+  private sends: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly sql: postgres.Sql) {}
+
+  /** Tell the other nodes of `change` (sent once this turn ends, with the turn's others). */
+  announce(change: StoreChange): void {
+    if (this.closed) return;
+    this.pending.add(change);
+    this.flushing ??= setImmediate(() => {
+      this.flushing = undefined;
+      const payload = `${this.origin} ${[...this.pending].join(",")}`;
+      this.pending.clear();
+      // A lost notice only delays the other nodes until their next poll; the next operation
+      // reports an unreachable database.
+      this.sends = this.sql.notify(CHANNEL, payload).catch(() => undefined);
+    });
+  }
+
+  /** Calls `listener` for each change another node announces (one listener; LISTEN on first). */
+  onChange(listener: (change: StoreChange) => void): void {
+    this.listener = listener;
+    this.listen();
+  }
+
+  private listen(): void {
+    if (this.closed || this.listening !== undefined) return;
+    this.listening = this.sql
+      .listen(CHANNEL, (payload) => {
+        this.received(payload);
+      })
+      .catch(() => {
+        this.listening = undefined;
+        if (!this.closed)
+          this.retry = setTimeout(() => {
+            this.listen();
+          }, RELISTEN_MS);
+      });
+  }
+
+  private received(payload: string): void {
+    const [origin, kinds] = payload.split(" ");
+    if (origin === this.origin || kinds === undefined) return;
+    for (const kind of kinds.split(",")) if (KINDS.has(kind)) this.listener?.(kind as StoreChange);
+  }
+
+  /** Stops listening and sends what is pending; the pool is ended by the store. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    if (this.flushing !== undefined) {
+      clearImmediate(this.flushing);
+      this.flushing = undefined;
+    }
+    await this.sends;
+    await this.listening;
+  }
+}
