@@ -22,7 +22,7 @@ export class ChangeNotices {
   private readonly pending = new Set<StoreChange>();
   private flushing: NodeJS.Immediate | undefined;
   private listener: ((change: StoreChange) => void) | undefined;
-  private listening: Promise<unknown> | undefined;
+  private listenRequest: Promise<unknown> | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
   private sends: Promise<unknown> = Promise.resolve();
@@ -49,14 +49,19 @@ export class ChangeNotices {
     this.listen();
   }
 
+  /** Resolves once this store listens (after onChange), or at once when it cannot (yet). */
+  async listening(): Promise<void> {
+    await this.listenRequest?.catch(() => undefined);
+  }
+
   private listen(): void {
-    if (this.closed || this.listening !== undefined) return;
-    this.listening = this.sql
+    if (this.closed || this.listenRequest !== undefined) return;
+    this.listenRequest = this.sql
       .listen(CHANNEL, (payload) => {
         this.received(payload);
       })
       .catch(() => {
-        this.listening = undefined;
+        this.listenRequest = undefined;
         if (!this.closed)
           this.retry = setTimeout(() => {
             this.listen();
@@ -79,6 +84,6 @@ export class ChangeNotices {
       this.flushing = undefined;
     }
     await this.sends;
-    await this.listening;
+    await this.listenRequest;
   }
 }

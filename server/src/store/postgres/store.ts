@@ -86,6 +86,11 @@ export class PostgresStore extends SqlStore {
     this.notices.onChange(listener);
   }
 
+  /** Resolves once onChange's listener listens (tests wait for it before announcing). */
+  listening(): Promise<void> {
+    return this.notices.listening();
+  }
+
   async migrate(): Promise<void> {
     await guard(async () => {
       // Drizzle's migrator takes no lock: nodes starting at once wait for each other here. The
