@@ -9,7 +9,7 @@
 import { cpus } from "node:os";
 import Database from "better-sqlite3";
 import mysql from "mysql2/promise";
-import postgres from "postgres";
+import pg from "pg";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -68,16 +68,17 @@ async function benchDatabase(store: BenchStore, name: string): Promise<BenchData
   }
   if (store === "postgres") {
     const db = await createPostgresDatabase(prefix);
-    const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    pool.on("error", () => undefined);
     return {
       url: db.url,
       rows: async <T>(text: string, params: readonly (string | number)[] = []) => {
         let n = 0;
         const numbered = text.replace(/\?/g, () => `$${String(++n)}`);
-        return [...(await sql.unsafe(numbered, params as (string | number)[]))] as T[];
+        return (await pool.query(numbered, [...params])).rows as T[];
       },
       drop: async () => {
-        await sql.end();
+        await pool.end();
         await db.drop();
       },
     };

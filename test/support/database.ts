@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
-import postgres from "postgres";
+import pg from "pg";
 
 export const MYSQL_URL = process.env.METRONOME_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 
@@ -40,9 +40,16 @@ export async function createTestDatabase(prefix = "metronome_test"): Promise<{
 export const POSTGRES_URL =
   process.env.METRONOME_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-/** A connection to POSTGRES_URL's server for creating and dropping databases. */
-function postgresAdmin(): postgres.Sql {
-  return postgres(POSTGRES_URL, { max: 1, connect_timeout: 5, onnotice: () => undefined });
+/** Runs one statement on POSTGRES_URL's server (creating and dropping databases). */
+async function postgresAdmin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
 }
 
 /** A fresh PostgreSQL database; `drop()` removes it (ending any connection left to it). */
@@ -52,24 +59,12 @@ export async function createPostgresDatabase(prefix = "metronome_test"): Promise
   drop: () => Promise<void>;
 }> {
   const name = `${prefix}_${randomBytes(6).toString("hex")}`;
-  const admin = postgresAdmin();
-  try {
-    await admin.unsafe(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
+  await postgresAdmin(`CREATE DATABASE "${name}"`);
   const url = new URL(POSTGRES_URL);
   url.pathname = `/${name}`;
   return {
     name,
     url: url.toString(),
-    drop: async () => {
-      const conn = postgresAdmin();
-      try {
-        await conn.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await conn.end();
-      }
-    },
+    drop: () => postgresAdmin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   };
 }

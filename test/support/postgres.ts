@@ -4,7 +4,7 @@
  * When PostgreSQL is unreachable such a suite is skipped locally with a line saying what it needs
  * (test/support/requirements.ts), but under CI=true it fails: CI must never pass by skipping.
  */
-import postgres from "postgres";
+import pg from "pg";
 import { POSTGRES_URL } from "./database.js";
 import { describeIf, requireUnderCi, type Requirement } from "./requirements.js";
 
@@ -15,14 +15,16 @@ let reachable: Promise<boolean> | undefined;
 /** Whether the test PostgreSQL server answers (asked once per test file). */
 export function postgresReachable(): Promise<boolean> {
   reachable ??= (async () => {
-    const sql = postgres(POSTGRES_URL, { max: 1, connect_timeout: 2, onnotice: () => undefined });
+    const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
+    client.on("error", () => undefined);
     try {
-      await sql`SELECT 1`;
+      await client.connect();
+      await client.query("SELECT 1");
       return true;
     } catch {
       return false;
     } finally {
-      await sql.end({ timeout: 1 });
+      await client.end().catch(() => undefined);
     }
   })();
   return reachable;

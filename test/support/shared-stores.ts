@@ -5,7 +5,7 @@
  * MySQL's quoting, with backticks, which PostgreSQL reads with double quotes).
  */
 import mysql from "mysql2/promise";
-import postgres from "postgres";
+import pg from "pg";
 import { createTestDatabase, describeMysql } from "./mysql.js";
 import { createPostgresDatabase, describePostgres } from "./postgres.js";
 
@@ -38,16 +38,14 @@ async function mysqlDatabase(prefix?: string): Promise<SharedTestDatabase> {
 
 async function postgresDatabase(prefix?: string): Promise<SharedTestDatabase> {
   const db = await createPostgresDatabase(prefix);
-  let sql: postgres.Sql | undefined;
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  pool.on("error", () => undefined);
   return {
     store: "postgres",
     url: db.url,
-    rows: async <T>(text: string) => {
-      sql ??= postgres(db.url, { max: 1, onnotice: () => undefined });
-      return [...(await sql.unsafe(text.replaceAll("`", '"')))] as T[];
-    },
+    rows: async <T>(text: string) => (await pool.query(text.replaceAll("`", '"'))).rows as T[],
     drop: async () => {
-      await sql?.end();
+      await pool.end();
       await db.drop();
     },
   };

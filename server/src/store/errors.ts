@@ -14,8 +14,8 @@ export class StoreUnavailableError extends DomainError {
 }
 
 /**
- * Driver error codes (mysql2, postgres.js, Node's sockets) and PostgreSQL SQLSTATEs of a lost,
- * refused or overloaded connection.
+ * Driver error codes (mysql2, Node's sockets) and PostgreSQL SQLSTATEs of a lost, refused or
+ * overloaded connection.
  */
 const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED",
@@ -30,10 +30,6 @@ const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "ER_SERVER_SHUTDOWN",
   "ER_LOCK_WAIT_TIMEOUT",
   "POOL_CLOSED",
-  "CONNECTION_CLOSED",
-  "CONNECTION_DESTROYED",
-  "CONNECTION_ENDED",
-  "CONNECT_TIMEOUT",
   "08000", // connection_exception
   "08001", // sqlclient_unable_to_establish_sqlconnection
   "08003", // connection_does_not_exist
@@ -67,11 +63,26 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** node-postgres says that a connection was lost or could not be made in words, without a code. */
+const UNAVAILABLE_MESSAGES: readonly RegExp[] = [
+  /^Connection terminated/,
+  /^timeout exceeded when trying to connect/,
+  /is not queryable/,
+  /^Cannot use a pool after calling end/,
+];
+
+function lostByMessage(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : "";
+  return errorCode(err) === undefined && UNAVAILABLE_MESSAGES.some((m) => m.test(message));
+}
+
 /** A lost or refused connection as StoreUnavailableError; other errors unchanged. */
 export function storeError(err: unknown): unknown {
   if (err instanceof StoreUnavailableError) return err;
   const code = errorCode(err);
-  return code !== undefined && UNAVAILABLE_CODES.has(code) ? new StoreUnavailableError(err) : err;
+  return (code !== undefined && UNAVAILABLE_CODES.has(code)) || lostByMessage(err)
+    ? new StoreUnavailableError(err)
+    : err;
 }
 
 /** The store could not be reached (mapped or not yet mapped). */

@@ -4,15 +4,15 @@
  * asleep, runs created by one node go at once to the workers of another, and every node's hub
  * reads events as soon as they have cursors. A notice is sent after the change committed, at most
  * one per turn of the event loop for all the changes of that turn, and names the sending store so
- * that a node ignores its own. Notices are a shortcut, not a guarantee (one sent while a listener
- * reconnects is lost): nodes keep polling.
+ * that a node ignores its own. Notices are a shortcut, not a guarantee (one sent while the
+ * listening connection reconnects is lost): nodes keep polling.
  */
 import { randomUUID } from "node:crypto";
-import type postgres from "postgres";
+import type { Client, Pool } from "pg";
 import type { StoreChange } from "../port.js";
 
 export const CHANNEL = "metronome_changes";
-/** How long a node waits before listening again when LISTEN failed (the database was down). */
+/** How long a node waits before listening again after its listening connection failed. */
 const RELISTEN_MS = 1000;
 
 const KINDS: ReadonlySet<string> = new Set<StoreChange>(["jobs", "runs", "events"]);
@@ -22,12 +22,18 @@ export class ChangeNotices {
   private readonly pending = new Set<StoreChange>();
   private flushing: NodeJS.Immediate | undefined;
   private listener: ((change: StoreChange) => void) | undefined;
-  private listenRequest: Promise<unknown> | undefined;
+  /** The listening connection, and the attempt to open it. */
+  private client: Client | undefined;
+  private listenRequest: Promise<void> | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
   private sends: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly sql: postgres.Sql) {}
+  /** `pool` sends notices; `connect` makes a connection of its own for LISTEN. */
+  constructor(
+    private readonly pool: Pool,
+    private readonly connect: () => Client,
+  ) {}
 
   /** Tell the other nodes of `change` (sent once this turn ends, with the turn's others). */
   announce(change: StoreChange): void {
@@ -39,7 +45,9 @@ export class ChangeNotices {
       this.pending.clear();
       // A lost notice only delays the other nodes until their next poll; the next operation
       // reports an unreachable database.
-      this.sends = this.sql.notify(CHANNEL, payload).catch(() => undefined);
+      this.sends = this.pool
+        .query("SELECT pg_notify($1, $2)", [CHANNEL, payload])
+        .catch(() => undefined);
     });
   }
 
@@ -49,24 +57,39 @@ export class ChangeNotices {
     this.listen();
   }
 
-  /** Resolves once this store listens (after onChange), or at once when it cannot (yet). */
+  /** Resolves once this store listens (after onChange), or once its attempt failed. */
   async listening(): Promise<void> {
-    await this.listenRequest?.catch(() => undefined);
+    await this.listenRequest;
   }
 
   private listen(): void {
     if (this.closed || this.listenRequest !== undefined) return;
-    this.listenRequest = this.sql
-      .listen(CHANNEL, (payload) => {
-        this.received(payload);
-      })
-      .catch(() => {
-        this.listenRequest = undefined;
-        if (!this.closed)
-          this.retry = setTimeout(() => {
-            this.listen();
-          }, RELISTEN_MS);
-      });
+    const client = this.connect();
+    this.client = client;
+    const lost = (): void => {
+      if (this.client !== client) return;
+      this.client = undefined;
+      this.listenRequest = undefined;
+      client.end().catch(() => undefined);
+      if (!this.closed)
+        this.retry = setTimeout(() => {
+          this.listen();
+        }, RELISTEN_MS);
+    };
+    // A dropped connection emits "error" (unhandled, it would end the process) and "end".
+    client.on("error", lost);
+    client.on("end", lost);
+    client.on("notification", (msg) => {
+      this.received(msg.payload ?? "");
+    });
+    this.listenRequest = (async () => {
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${CHANNEL}`);
+      } catch {
+        lost();
+      }
+    })();
   }
 
   private received(payload: string): void {
@@ -75,7 +98,7 @@ export class ChangeNotices {
     for (const kind of kinds.split(",")) if (KINDS.has(kind)) this.listener?.(kind as StoreChange);
   }
 
-  /** Stops listening and sends what is pending; the pool is ended by the store. */
+  /** Stops listening and lets a notice being sent finish; the pool is ended by the store. */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
@@ -85,5 +108,8 @@ export class ChangeNotices {
     }
     await this.sends;
     await this.listenRequest;
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
   }
 }

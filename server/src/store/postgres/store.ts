@@ -1,12 +1,12 @@
 /**
- * The PostgreSQL store (PostgreSQL 12+): the SQL store (sql/) on postgres.js pools, Drizzle's
+ * The PostgreSQL store (PostgreSQL 12+): the SQL store (sql/) on node-postgres pools, Drizzle's
  * migrator for the schema under an advisory lock, `FOR UPDATE SKIP LOCKED` claims and leases as
  * on MySQL, and LISTEN/NOTIFY between nodes (changes.ts). A lost or refused connection surfaces
  * as `StoreUnavailableError`; the pools reconnect by themselves when the database is back.
  */
-import { drizzle } from "drizzle-orm/postgres-js";
-import { migrate } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import pg from "pg";
 import { migrationsFolder } from "../../paths.js";
 import { storeError } from "../errors.js";
 import type { StoreChange } from "../port.js";
@@ -28,31 +28,50 @@ async function guard<T>(op: () => Promise<T>): Promise<T> {
 
 export interface PostgresPools {
   /** Management's statements. */
-  readonly api: postgres.Sql;
+  readonly api: pg.Pool;
   /** The engine's and dispatch's. */
-  readonly engine: postgres.Sql;
-  /** The event log's, and LISTEN's own connection. */
-  readonly events: postgres.Sql;
+  readonly engine: pg.Pool;
+  /** The event log's, and the notices sent. */
+  readonly events: pg.Pool;
 }
 
-function pool(url: string, max: number): postgres.Sql {
-  return postgres(url, {
+/** Opening a connection gives up after 5 s (a database that does not answer is unavailable). */
+const CONNECTION = {
+  connectionTimeoutMillis: 5000,
+  keepAlive: true,
+} as const;
+
+/**
+ * A pool's connections time out while connecting, but a request waiting for a free connection
+ * waits as long as it takes (as in mysql2's pools): the pool's own `connectionTimeoutMillis`
+ * would bound both, and fail requests that merely queue behind a burst.
+ */
+class PooledClient extends pg.Client {
+  // pg-pool constructs its clients with the pool's options.
+  constructor(config: pg.ClientConfig = {}) {
+    super({ ...config, ...CONNECTION });
+  }
+}
+
+function pool(url: string, max: number): pg.Pool {
+  const p = new pg.Pool({
+    connectionString: url,
     max,
-    connect_timeout: 5,
+    Client: PooledClient,
+    keepAlive: true,
     // Idle connections close: several nodes and test files share the server's connections.
-    idle_timeout: 30,
-    // Notices (e.g. "schema already exists, skipping" while migrating) are not errors.
-    onnotice: () => undefined,
-    // No types to look up: every column is a built-in type, and a store opened while the
-    // database is down must not fail on its first use for want of them.
-    fetch_types: false,
+    idleTimeoutMillis: 10_000,
   });
+  // An idle connection the database dropped: the pool discards it (the next query reports an
+  // unreachable database); without a listener the error would end the process.
+  p.on("error", () => undefined);
+  return p;
 }
 
 /**
  * Three pools, so that the API's statements do not queue behind the engine's, nor the event
- * log's behind either. postgres.js pipelines statements on a connection, so few connections
- * carry the load: a node holds at most 11 of the server's (100 by default).
+ * log's behind either, and a connection of its own for LISTEN: a node holds at most 15 of the
+ * server's connections (100 by default), fewer when idle.
  */
 export class PostgresStore extends SqlStore {
   private readonly notices: ChangeNotices;
@@ -66,14 +85,17 @@ export class PostgresStore extends SqlStore {
       engine: new PostgresRunner(pools.engine),
       events: new PostgresRunner(pools.events),
     });
-    this.notices = new ChangeNotices(pools.events);
+    this.notices = new ChangeNotices(
+      pools.events,
+      () => new pg.Client({ connectionString: url, ...CONNECTION }),
+    );
   }
 
   /** Pools connect on first use: a store opened while the database is down works once it is back. */
   static open(url: string, options: { connectionLimit?: number } = {}): PostgresStore {
     return new PostgresStore(url, {
-      api: pool(url, options.connectionLimit ?? 4),
-      engine: pool(url, 4),
+      api: pool(url, options.connectionLimit ?? 6),
+      engine: pool(url, 6),
       events: pool(url, 2),
     });
   }
@@ -95,9 +117,11 @@ export class PostgresStore extends SqlStore {
     await guard(async () => {
       // Drizzle's migrator takes no lock: nodes starting at once wait for each other here. The
       // lock is a session's, held by a connection of its own while the pool migrates.
-      const lock = pool(this.url, 1);
+      const lock = new pg.Client({ connectionString: this.url, ...CONNECTION });
+      lock.on("error", () => undefined);
+      await lock.connect();
       try {
-        await lock`SELECT pg_advisory_lock(hashtext(${MIGRATE_LOCK}))`;
+        await lock.query("SELECT pg_advisory_lock(hashtext($1))", [MIGRATE_LOCK]);
         try {
           await migrate(drizzle({ client: this.pools.api }), {
             migrationsFolder: migrationsFolder("postgres"),
@@ -105,24 +129,20 @@ export class PostgresStore extends SqlStore {
             migrationsSchema: "public",
           });
         } finally {
-          await lock`SELECT pg_advisory_unlock(hashtext(${MIGRATE_LOCK}))`;
+          await lock.query("SELECT pg_advisory_unlock(hashtext($1))", [MIGRATE_LOCK]);
         }
       } finally {
-        await lock.end({ timeout: 5 });
+        await lock.end().catch(() => undefined);
       }
     });
   }
 
   async ping(): Promise<void> {
-    await guard(() => this.pools.api`SELECT 1`);
+    await guard(() => this.pools.api.query("SELECT 1"));
   }
 
   async close(): Promise<void> {
     await this.notices.close();
-    await Promise.all([
-      this.pools.api.end({ timeout: 5 }),
-      this.pools.engine.end({ timeout: 5 }),
-      this.pools.events.end({ timeout: 5 }),
-    ]);
+    await Promise.all([this.pools.api.end(), this.pools.engine.end(), this.pools.events.end()]);
   }
 }
