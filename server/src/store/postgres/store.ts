@@ -35,10 +35,17 @@ export interface PostgresPools {
   readonly events: pg.Pool;
 }
 
-/** Opening a connection gives up after 5 s (a database that does not answer is unavailable). */
+/**
+ * Opening a connection gives up after 5 s (a database that does not answer is unavailable).
+ * Statements are prepared, and PostgreSQL would plan a prepared statement once for any values
+ * (a generic plan) after five runs: planned while the runs table was small, the hand-out's and
+ * the sweep's plans stayed those of a small table once it held 100,000 pending runs. Each run is
+ * planned for its values instead.
+ */
 const CONNECTION = {
   connectionTimeoutMillis: 5000,
   keepAlive: true,
+  options: "-c plan_cache_mode=force_custom_plan",
 } as const;
 
 /**
