@@ -37,10 +37,10 @@ export interface PostgresPools {
 
 /**
  * Opening a connection gives up after 5 s (a database that does not answer is unavailable).
- * Statements are prepared, and PostgreSQL would plan a prepared statement once for any values
- * (a generic plan) after five runs: planned while the runs table was small, the hand-out's and
- * the sweep's plans stayed those of a small table once it held 100,000 pending runs. Each run is
- * planned for its values instead.
+ * Statements are prepared, and PostgreSQL plans a prepared statement once for any values (a
+ * generic plan) after five runs; with generic plans the throughput benchmark stalled once the
+ * runs table held ~150,000 pending runs (docs/benchmarks.md). Each run is planned for its values
+ * instead.
  */
 const CONNECTION = {
   connectionTimeoutMillis: 5000,
