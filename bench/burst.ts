@@ -1,12 +1,22 @@
 /**
  * Burst: 1,000 date-trigger jobs added ahead of time, all due at one instant T; a worker process
  * (the SDK) whose trivial handler records its start time. Lateness is handler start minus T.
- * Server, worker and this driver are separate processes; MariaDB is the store.
+ * Server, worker and this driver are separate processes; MariaDB is the store (`--store`
+ * postgres or sqlite for the others).
  *
- *   npm run -s bench -- burst
+ *   npm run -s bench -- burst [--store mysql|postgres|sqlite]
  *   BENCH_JOBS=2000 npm run -s bench -- burst
  */
-import { addJobs, machine, percentiles, setUp, ts, until, waitUntil } from "./engine-support.js";
+import {
+  addJobs,
+  machine,
+  percentiles,
+  setUp,
+  ts,
+  until,
+  waitUntil,
+  storeLabel,
+} from "./engine-support.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? "1000");
 const TARGETS = { lateness_ms_p99: 50, lateness_ms_max: 100 };
@@ -58,7 +68,7 @@ try {
       p.p99 <= TARGETS.lateness_ms_p99 &&
       p.max <= TARGETS.lateness_ms_max &&
       counts.every((n) => n === 1),
-    store: "mariadb",
+    store: storeLabel(bench.store),
     ...machine(),
   };
   console.log(JSON.stringify(result));

@@ -1,17 +1,24 @@
 /**
- * What the engine benchmarks (burst, sustained, scale, throughput) share: a fresh MariaDB
- * database, the server as its own process, a driver client, an SDK worker process whose
- * handlers record their start times, and process statistics from /proc.
+ * What the engine benchmarks (burst, sustained, scale, throughput) share: a fresh database of
+ * the store `--store` names (mysql, the default; postgres; sqlite), the server as its own
+ * process, a driver client, an SDK worker process whose handlers record their start times, and
+ * process statistics from /proc.
+ *
+ *   npm run -s bench -- burst --store postgres
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import mysql from "mysql2/promise";
+import pg from "pg";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { createTestDatabase } from "../test/support/database.js";
+import { createPostgresDatabase, createTestDatabase } from "../test/support/database.js";
+import { createSqliteStore } from "../test/support/stores.js";
 import { startServerProcess, type ServerProcess } from "../test/support/processes.js";
 import {
   startWorkerProcess,
@@ -24,8 +31,82 @@ import { RunService } from "../server/src/gen/metronome/v1/run_service_pb.js";
 
 export const HANDLER = "bench.record";
 
+export type BenchStore = "mysql" | "postgres" | "sqlite";
+
+/** The store `--store` names on the command line (mysql without it). */
+export function benchStore(): BenchStore {
+  const i = process.argv.indexOf("--store");
+  const name = i < 0 ? "mysql" : process.argv[i + 1];
+  if (name === "mysql" || name === "postgres" || name === "sqlite") return name;
+  console.error(`--store: expected mysql, postgres or sqlite, got ${JSON.stringify(name)}`);
+  process.exit(2);
+}
+
+/** The store's name in a report: "mariadb" for MySQL (what our machines run). */
+export function storeLabel(store: BenchStore): string {
+  return store === "mysql" ? "mariadb" : store;
+}
+
+/** A benchmark's own database: its URL, a way to read it (`?` placeholders), and removal. */
+interface BenchDatabase {
+  readonly url: string;
+  rows<T>(sql: string, params?: readonly (string | number)[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+async function benchDatabase(store: BenchStore, name: string): Promise<BenchDatabase> {
+  const prefix = `metronome_bench_${name}`;
+  if (store === "mysql") {
+    const db = await createTestDatabase(prefix);
+    const conn = await mysql.createConnection({ uri: db.url });
+    return {
+      url: db.url,
+      rows: async <T>(sql: string, params: readonly (string | number)[] = []) =>
+        (await conn.query(sql, [...params]))[0] as T[],
+      drop: async () => {
+        await conn.end();
+        await db.drop();
+      },
+    };
+  }
+  if (store === "postgres") {
+    const db = await createPostgresDatabase(prefix);
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    pool.on("error", () => undefined);
+    return {
+      url: db.url,
+      rows: async <T>(text: string, params: readonly (string | number)[] = []) => {
+        let n = 0;
+        const numbered = text.replace(/\?/g, () => `$${String(++n)}`);
+        return (await pool.query(numbered, [...params])).rows as T[];
+      },
+      drop: async () => {
+        await pool.end();
+        await db.drop();
+      },
+    };
+  }
+  const db = await createSqliteStore(prefix);
+  const path = db.url.slice("sqlite:///".length);
+  let file: Database.Database | undefined;
+  return {
+    url: db.url,
+    rows: <T>(sql: string, params: readonly (string | number)[] = []) => {
+      file ??= new Database(path, { readonly: true });
+      return Promise.resolve(file.prepare(sql).all(...params) as T[]);
+    },
+    drop: async () => {
+      file?.close();
+      await db.drop();
+    },
+  };
+}
+
 export interface Bench {
+  readonly store: BenchStore;
   readonly dbUrl: string;
+  /** Rows of a query on the benchmark's database (`?` placeholders). */
+  rows<T>(sql: string, params?: readonly (string | number)[]): Promise<T[]>;
   server: ServerProcess;
   readonly jobs: Client<typeof JobService>;
   readonly runs: Client<typeof RunService>;
@@ -64,7 +145,8 @@ const SERVER_ENV: Record<string, string> =
     : { METRONOME_LOG_LEVEL: process.env.BENCH_SERVER_LOG_LEVEL };
 
 export async function setUp(name: string): Promise<Bench> {
-  const db = await createTestDatabase(`metronome_bench_${name}`);
+  const store = benchStore();
+  const db = await benchDatabase(store, name);
   const probeDir = mkdtempSync(join(tmpdir(), "metronome-bench-probe-"));
   const probeFile = join(probeDir, "probe.json");
   let probeSeq = 0;
@@ -95,7 +177,9 @@ export async function setUp(name: string): Promise<Bench> {
   };
   const clients = connect(server.port);
   const bench: Bench = {
+    store,
     dbUrl: db.url,
+    rows: (sql, params) => db.rows(sql, params),
     server,
     jobs: clients.jobs,
     runs: clients.runs,

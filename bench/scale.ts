@@ -16,6 +16,7 @@ import {
   setUp,
   ts,
   until,
+  storeLabel,
 } from "./engine-support.js";
 
 const STORED = Number(process.env.BENCH_JOBS ?? "100000");
@@ -66,7 +67,7 @@ try {
       lateness_ms_max: p.max,
       targets: { insert_rate_per_s: 5000, startup_to_ready_ms: 2000, peak_rss_mb: 300 },
       meets_targets: insertRate >= 5000 && readyMs <= 2000 && rss <= 300,
-      store: "mariadb",
+      store: storeLabel(bench.store),
       ...machine(),
     }),
   );

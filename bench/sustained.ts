@@ -16,6 +16,7 @@ import {
   setUp,
   ts,
   until,
+  storeLabel,
 } from "./engine-support.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? "2000");
@@ -68,7 +69,7 @@ try {
       server_gc: probe.gc,
       targets: { achieved_pct: 100, lateness_ms_p99: 50 },
       meets_targets: distinct.size === expected && inWindow.length === expected && p.p99 <= 50,
-      store: "mariadb",
+      store: storeLabel(bench.store),
       ...machine(),
     }),
   );

@@ -7,8 +7,7 @@
  *   npm run -s bench -- throughput
  *   BENCH_JOBS=6000 BENCH_SECONDS=20 npm run -s bench -- throughput
  */
-import mysql from "mysql2/promise";
-import { addJobs, cpuSeconds, machine, setUp, ts, until } from "./engine-support.js";
+import { addJobs, cpuSeconds, machine, setUp, ts, until, storeLabel } from "./engine-support.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? "8000");
 const WINDOW_S = Number(process.env.BENCH_SECONDS ?? "20");
@@ -16,7 +15,6 @@ const WARMUP_S = 5;
 const TARGET = 5000;
 
 const bench = await setUp("throughput");
-const conn = await mysql.createConnection({ uri: bench.dbUrl });
 try {
   const worker = await bench.startWorker(Math.min(10_000, JOBS));
   const start = Math.ceil((Date.now() + 3000 + JOBS / 2) / 1000) * 1000;
@@ -35,12 +33,14 @@ try {
   const cpu0 = cpuSeconds(bench.server.pid);
   await until(w1);
   const cpu1 = cpuSeconds(bench.server.pid);
-  const [rows] = await conn.query(
+  const rows = await bench.rows<{ n: unknown }>(
     "SELECT COUNT(*) AS n FROM runs WHERE status = 'succeeded' AND finished_at >= ? AND finished_at < ?",
     [w0, w1],
   );
-  const done = Number((rows as { n: unknown }[])[0]?.n ?? 0);
-  const [statusRows] = await conn.query("SELECT status, COUNT(*) AS n FROM runs GROUP BY status");
+  const done = Number(rows[0]?.n ?? 0);
+  const statusRows = await bench.rows<{ status: string; n: unknown }>(
+    "SELECT status, COUNT(*) AS n FROM runs GROUP BY status",
+  );
   await worker.stop();
   const perS = Math.round(done / WINDOW_S);
   console.log(
@@ -50,16 +50,13 @@ try {
       jobs: JOBS,
       window_s: WINDOW_S,
       server_cpu_s_per_s: Math.round(((cpu1 - cpu0) / WINDOW_S) * 100) / 100,
-      runs_by_status: Object.fromEntries(
-        (statusRows as { status: string; n: unknown }[]).map((r) => [r.status, Number(r.n)]),
-      ),
+      runs_by_status: Object.fromEntries(statusRows.map((r) => [r.status, Number(r.n)])),
       target: TARGET,
       meets_target: perS >= TARGET,
-      store: "mariadb",
+      store: storeLabel(bench.store),
       ...machine(),
     }),
   );
 } finally {
-  await conn.end();
   await bench.close();
 }

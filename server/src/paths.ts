@@ -23,7 +23,7 @@ export function packageRoot(): string {
  * The migrations of a dialect: `migrations/<dialect>` in the repository root (beside the server
  * package), or inside the package where an image copies them.
  */
-export function migrationsFolder(dialect: "mysql" | "sqlite"): string {
+export function migrationsFolder(dialect: "mysql" | "sqlite" | "postgres"): string {
   return join(findUp(join("migrations", dialect)), "migrations", dialect);
 }
 

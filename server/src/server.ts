@@ -113,6 +113,13 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     pollIntervalMs: config.engine.pollIntervalMs,
     runRetentionMs: config.retention.runsSeconds * 1000,
   });
+  // Other nodes' changes, where the store hears of them (PostgreSQL): the loop that cares looks
+  // at once instead of at its next poll.
+  store.onChange((change) => {
+    if (change === "events") hub.poke();
+    else if (change === "jobs") engine.jobsChanged();
+    else engine.runsChanged();
+  });
   // Job and scheduler changes made through this node wake its engine when they need to.
   const hooked = withWriteHooks(store, {
     job: (job) => {

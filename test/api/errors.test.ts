@@ -1,7 +1,7 @@
 /**
  * Error paths that need a real server: methods the server does not serve (gRPC over HTTP/2 and
  * Connect over HTTP/1.1), on the embedded SQLite store; and the database vanishing mid-request
- * and coming back (UNAVAILABLE, never a crash), on MariaDB behind a TCP proxy that cuts its
+ * and coming back (UNAVAILABLE, never a crash), on MariaDB and on PostgreSQL behind a TCP proxy that cuts its
  * connections. Malformed requests and bearer tokens: test/in-process/errors.test.ts.
  */
 import { createClient } from "@connectrpc/connect";
@@ -13,7 +13,8 @@ import {
   HealthCheckResponse_ServingStatus,
 } from "../../server/src/gen/grpc/health/v1/health_pb.js";
 import { postJson, type JsonReply } from "../support/connect-json.js";
-import { MYSQL_URL, createTestDatabase, describeMysql } from "../support/mysql.js";
+import { createTestDatabase, describeMysql } from "../support/mysql.js";
+import { createPostgresDatabase, describePostgres } from "../support/postgres.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { TcpProxy } from "../support/proxy.js";
 import { createSqliteStore, type TestStore } from "../support/stores.js";
@@ -64,15 +65,26 @@ describe("methods the server does not serve", () => {
   });
 });
 
-describeMysql("the database going away", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describeMysql("the database going away on MariaDB", () => {
+  theDatabaseGoingAway(() => createTestDatabase());
+});
+
+describePostgres("the database going away on PostgreSQL", () => {
+  theDatabaseGoingAway(() => createPostgresDatabase());
+});
+
+function theDatabaseGoingAway(
+  createDatabase: () => Promise<{ url: string; drop(): Promise<void> }>,
+): void {
+  let db: { url: string; drop(): Promise<void> };
   let proxy: TcpProxy;
   let server: TestNode;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const target = new URL(MYSQL_URL);
-    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 3306) });
+    db = await createDatabase();
+    const target = new URL(db.url);
+    const port = Number(target.port || (target.protocol === "mysql:" ? 3306 : 5432));
+    proxy = await TcpProxy.start({ host: target.hostname, port });
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);
     server = await startTestNode(viaProxy.toString());
@@ -147,4 +159,4 @@ describeMysql("the database going away", () => {
     });
     expect(added.body).toMatchObject({ outcome: "ADD_JOB_OUTCOME_CREATED" });
   });
-});
+}

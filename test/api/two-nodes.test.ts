@@ -1,11 +1,10 @@
 /**
- * Two real `metronome serve` processes on one MariaDB database: concurrent AddJob and ModifyJob
+ * Two real `metronome serve` processes on one database (MariaDB, and PostgreSQL): concurrent AddJob and ModifyJob
  * requests on the same job ids, spread over both nodes, create no duplicates and lose no update.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
-import mysql from "mysql2/promise";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import {
   grpcJsClients,
@@ -15,9 +14,9 @@ import {
   type GrpcJsClients,
   type Reply,
 } from "../support/grpc-js.js";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { repoRoot } from "../support/paths.js";
 import { startServerProcess, type Exit, type ServerProcess } from "../support/processes.js";
+import { describeEachSharedStore, type SharedTestDatabase } from "../support/shared-stores.js";
 
 const CONCURRENCY = 50;
 const MAX_ATTEMPTS = 200;
@@ -31,8 +30,8 @@ const codeOf = (err: unknown): string => {
 const jobOf = (r: Reply): Reply => r.job as Reply;
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
-describeMysql("two server processes on one MariaDB database", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+describeEachSharedStore("two server processes on one database", (createDatabase) => {
+  let db: SharedTestDatabase | undefined;
   const servers: ServerProcess[] = [];
   const clients: GrpcJsClients[] = [];
 
@@ -47,19 +46,13 @@ describeMysql("two server processes on one MariaDB database", () => {
   const guarded = <T>(work: Promise<T>): Promise<T> =>
     Promise.race([work, ...servers.map((s) => s.crashed)]);
 
-  const query = async <T>(sql: string): Promise<T[]> => {
+  const query = <T>(sql: string): Promise<T[]> => {
     if (!db) throw new Error("no database");
-    const conn = await mysql.createConnection({ uri: db.url });
-    try {
-      const [rows] = await conn.query(sql);
-      return rows as T[];
-    } finally {
-      await conn.end();
-    }
+    return db.rows<T>(sql);
   };
 
   beforeAll(async () => {
-    const { url } = (db = await createTestDatabase());
+    const { url } = (db = await createDatabase());
     // Both at once: both run migrate-on-start concurrently, under the migration lock.
     const started = await Promise.allSettled(
       ["node-a", "node-b"].map((name) => startServerProcess(name, url, { timeoutMs: 40_000 })),
@@ -95,7 +88,7 @@ describeMysql("two server processes on one MariaDB database", () => {
     const [a, b] = servers;
     expect(a?.port).not.toBe(b?.port);
     const journal = JSON.parse(
-      readFileSync(join(repoRoot, "migrations/mysql/meta/_journal.json"), "utf8"),
+      readFileSync(join(repoRoot, `migrations/${db?.store ?? "?"}/meta/_journal.json`), "utf8"),
     ) as { entries: unknown[] };
     const [applied] = await query<{ n: number | string }>(
       "SELECT COUNT(*) AS n FROM __drizzle_migrations",

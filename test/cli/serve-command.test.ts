@@ -51,9 +51,9 @@ describe("metronome --version", () => {
 describe("metronome serve", () => {
   it.each([
     [
-      ["--store", "postgresql://u@h/db"],
+      ["--store", "postgresql://u@h"],
       {},
-      "SCHEDULER__JOBSTORE_URL: PostgreSQL job stores are not supported yet",
+      "SCHEDULER__JOBSTORE_URL: expected postgresql://user:password@host[:port]/database",
     ],
     [
       ["--store", "redis://localhost:6379/0"],

@@ -1,5 +1,6 @@
 /**
- * The event stream across nodes: three `metronome serve` processes on one MariaDB database fire
+ * The event stream across nodes: three `metronome serve` processes on one database (MariaDB, and
+ * PostgreSQL) fire
  * interval jobs to a worker on each node, while three subscribers read:
  * - A, through the SDK's EventStream on node 0, every event;
  * - B, through @grpc/grpc-js alone, runs and additions of one handler, killed twice (its call
@@ -10,7 +11,6 @@
  * Each subscriber's sequence up to an end marker must equal the committed log filtered by its
  * filter: no gap, no duplicate, in cursor order.
  */
-import mysql from "mysql2/promise";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MetronomeClient, type MetronomeEvent } from "@metronome/sdk";
@@ -23,8 +23,8 @@ import {
   type RawSubscription,
   type Reply,
 } from "../support/grpc-js.js";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startServerProcess, type ServerProcess } from "../support/processes.js";
+import { describeEachSharedStore, type SharedTestDatabase } from "../support/shared-stores.js";
 
 const HANDLER = "ev.run";
 const OTHER = "ev.other";
@@ -39,9 +39,8 @@ interface LogRow {
   jobId: string | null;
 }
 
-describeMysql("events with three nodes firing", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let conn: mysql.Connection;
+describeEachSharedStore("events with three nodes firing", (createDatabase) => {
+  let db: SharedTestDatabase;
   const servers: ServerProcess[] = [];
   const clients: GrpcJsClients[] = [];
   const workers: AutoWorker[] = [];
@@ -49,8 +48,7 @@ describeMysql("events with three nodes firing", () => {
   const raw: RawSubscription[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase("metronome_events_nodes");
-    conn = await mysql.createConnection({ uri: db.url });
+    db = await createDatabase("metronome_events_nodes");
     for (let i = 0; i < 3; i++) {
       servers.push(
         await startServerProcess(`ev-node-${String(i)}`, db.url, {
@@ -73,7 +71,6 @@ describeMysql("events with three nodes firing", () => {
     for (const w of workers) await w.stop();
     for (const c of clients) c.close();
     await Promise.all(servers.map((s) => (s.running() ? s.stop() : Promise.resolve())));
-    await conn.end();
     await db.drop();
   }, 60_000);
 
@@ -191,9 +188,9 @@ describeMysql("events with three nodes firing", () => {
 
     const markerAt = Number(aEvents[aEvents.length - 1]?.cursor);
     // The committed log up to the marker, read from the table (a row holds a batch of events).
-    const [rows] = (await conn.query(
+    const rows = await db.rows<{ cursor: unknown; events: string }>(
       "SELECT `cursor`, `events` FROM `event_log` WHERE `cursor` IS NOT NULL ORDER BY `cursor`",
-    )) as unknown as [{ cursor: unknown; events: string }[]];
+    );
     const log: LogRow[] = rows
       .flatMap((r) =>
         (JSON.parse(r.events) as Omit<LogRow, "cursor">[]).map((e, i) => ({

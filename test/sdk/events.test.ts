@@ -2,7 +2,8 @@
  * The SDK's side of events, against real nodes and a real SDK worker: listeners with
  * APScheduler-style masks receive typed events of their scheduler only (one node, on the embedded
  * SQLite store); an EventStream resumes by itself across a restart of the node it reads from,
- * missing nothing committed meanwhile through another node (two nodes, on MariaDB).
+ * missing nothing committed meanwhile through another node (two nodes, on MariaDB and on
+ * PostgreSQL).
  */
 import { fromJson } from "@bufbuild/protobuf";
 import { ListValueSchema } from "@bufbuild/protobuf/wkt";
@@ -19,7 +20,7 @@ import {
   typesOfMask,
   type MetronomeEvent,
 } from "@metronome/sdk";
-import { createTestDatabase, describeMysql } from "../support/mysql.js";
+import { describeEachSharedStore, type SharedTestDatabase } from "../support/shared-stores.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { createSqliteStore, type TestStore } from "../support/stores.js";
 
@@ -135,14 +136,14 @@ describe("SDK events", () => {
   });
 });
 
-describeMysql("SDK events with two nodes", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describeEachSharedStore("SDK events with two nodes", (createDatabase) => {
+  let db: SharedTestDatabase;
   let a: TestNode;
   let b: TestNode;
   let client: MetronomeClient;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createDatabase();
     a = await startTestNode(db.url);
     b = await startTestNode(db.url, { METRONOME_NODE_ID: "node-b" });
     client = new MetronomeClient({ baseUrl: a.url, logger: quiet });

@@ -1,9 +1,10 @@
 /**
- * Fresh MySQL databases for tests and benchmarks (no test-runner dependency): each test file or
- * benchmark run creates its own and drops it afterwards.
+ * Fresh MySQL and PostgreSQL databases for tests and benchmarks (no test-runner dependency): each
+ * test file or benchmark run creates its own and drops it afterwards.
  */
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
+import pg from "pg";
 
 export const MYSQL_URL = process.env.METRONOME_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 
@@ -33,5 +34,37 @@ export async function createTestDatabase(prefix = "metronome_test"): Promise<{
         await conn.end();
       }
     },
+  };
+}
+
+export const POSTGRES_URL =
+  process.env.METRONOME_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** Runs one statement on POSTGRES_URL's server (creating and dropping databases). */
+async function postgresAdmin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh PostgreSQL database; `drop()` removes it (ending any connection left to it). */
+export async function createPostgresDatabase(prefix = "metronome_test"): Promise<{
+  name: string;
+  url: string;
+  drop: () => Promise<void>;
+}> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  await postgresAdmin(`CREATE DATABASE "${name}"`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: () => postgresAdmin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   };
 }

@@ -8,6 +8,7 @@
 import mysql from "mysql2/promise";
 import { describe } from "vitest";
 import { createTestDatabase, MYSQL_URL } from "./database.js";
+import { createPostgresDatabase, describePostgres } from "./postgres.js";
 import { describeIf, requireUnderCi, type Requirement } from "./requirements.js";
 import { createSqliteStore, type TestStore } from "./stores.js";
 
@@ -47,9 +48,10 @@ export function describeMysql(name: string, body: () => void): void {
 }
 
 /**
- * The suite `body` twice: `<name> on SQLite`, and `<name> on MariaDB` (skipped with a line saying
- * so where MySQL does not answer, failing under CI=true). `body` creates its store with the
- * function it is given, in its `beforeAll`.
+ * The suite `body` once per store: `<name> on SQLite`, `<name> on MariaDB` and `<name> on
+ * PostgreSQL` (each database half skipped with a line saying so where its server does not
+ * answer, failing under CI=true). `body` creates its store with the function it is given, in its
+ * `beforeAll`.
  */
 export function describeEachStore(
   name: string,
@@ -60,5 +62,8 @@ export function describeEachStore(
   });
   describeMysql(`${name} on MariaDB`, () => {
     body(() => createTestDatabase());
+  });
+  describePostgres(`${name} on PostgreSQL`, () => {
+    body(() => createPostgresDatabase());
   });
 }

@@ -338,7 +338,7 @@ describe("invalid values name their key", () => {
     [
       "SCHEDULER__JOBSTORE_URL",
       "jobs.db",
-      'SCHEDULER__JOBSTORE_URL: expected a job store URL (use mysql://… or sqlite:///…), got "jobs.db"',
+      'SCHEDULER__JOBSTORE_URL: expected a job store URL (use postgresql://…, mysql://… or sqlite:///…), got "jobs.db"',
     ],
     [
       "METRONOME_HOST",
@@ -479,7 +479,7 @@ describe("invalid values name their key", () => {
       env: {
         METRONOME_PORT: "eighty",
         SCHEDULER__MAX_INSTANCES: "zero",
-        SCHEDULER__JOBSTORE_URL: "postgresql://u:p@db/metronome",
+        SCHEDULER__JOBSTORE_URL: "postgresql://u:p@db",
         METRONOME_TLS_CERT: "/etc/tls/cert.pem",
         SCHEDULER__TIMEZONE: "Nowhere/Land",
       },
@@ -523,24 +523,30 @@ describe("store URL", () => {
     ["sqlite:///:memory:", { kind: "sqlite", path: ":memory:" }],
     ["sqlite://", { kind: "sqlite", path: ":memory:" }],
     ["sqlite+pysqlite:///jobs.db", { kind: "sqlite", path: "jobs.db" }],
+    ["postgresql://user:pass@host/db", { kind: "postgres", url: "postgres://user:pass@host/db" }],
+    ["postgres://user:pass@host/db", { kind: "postgres", url: "postgres://user:pass@host/db" }],
+    [
+      "postgresql+psycopg2://u:p%40ss@db.example:5433/jobs?sslmode=require",
+      { kind: "postgres", url: "postgres://u:p%40ss@db.example:5433/jobs?sslmode=require" },
+    ],
+    ["PostgreSQL://u@h/db", { kind: "postgres", url: "postgres://u@h/db" }],
   ];
   it.each(accepted)("%s", (url, expected) => {
     expect(store(url)).toEqual(expected);
   });
 
-  const unsupported =
-    "SCHEDULER__JOBSTORE_URL: PostgreSQL job stores are not supported yet; use mysql://… or sqlite:///…";
   const redis =
-    "SCHEDULER__JOBSTORE_URL: Redis job stores are not supported yet; use mysql://… or sqlite:///…";
+    "SCHEDULER__JOBSTORE_URL: Redis job stores are not supported yet; use postgresql://…, mysql://… or sqlite:///…";
   const rejected: [string, string][] = [
-    ["postgresql://user:pass@host/db", unsupported],
-    ["postgres://user:pass@host/db", unsupported],
-    ["postgresql+psycopg2://user:pass@host/db", unsupported],
+    [
+      "postgresql://u:secret@host",
+      'SCHEDULER__JOBSTORE_URL: expected postgresql://user:password@host[:port]/database, got "postgresql://u:***@host"',
+    ],
     ["redis://localhost:6379/0", redis],
     ["rediss://localhost:6380/0", redis],
     [
       "mongodb://localhost/jobs",
-      'SCHEDULER__JOBSTORE_URL: unsupported job store URL scheme "mongodb"; use mysql://… or sqlite:///…',
+      'SCHEDULER__JOBSTORE_URL: unsupported job store URL scheme "mongodb"; use postgresql://…, mysql://… or sqlite:///…',
     ],
     [
       "mysql://localhost",

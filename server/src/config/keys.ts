@@ -85,7 +85,7 @@ export const KEYS = {
     default: "sqlite:///./data/metronome.db",
     parse: JOBSTORE_URL,
     description:
-      "the job store: mysql://user:password@host/database or sqlite:///path (unset: embedded SQLite)",
+      "the job store: postgresql://user:password@host/database, mysql://user:password@host/database or sqlite:///path (unset: embedded SQLite)",
     flag: "--store <url>",
   },
   METRONOME_HOST: {

@@ -5,10 +5,12 @@ import { got } from "./values.js";
 export type StoreConfig =
   /** `url` always starts with `mysql://` (SQLAlchemy driver suffixes are removed). */
   | { readonly kind: "mysql"; readonly url: string }
+  /** `url` always starts with `postgres://` (SQLAlchemy driver suffixes are removed). */
+  | { readonly kind: "postgres"; readonly url: string }
   /** `path` is relative to the working directory, absolute, or `:memory:`. */
   | { readonly kind: "sqlite"; readonly path: string };
 
-const SUPPORTED_STORES = "use mysql://… or sqlite:///…";
+const SUPPORTED_STORES = "use postgresql://…, mysql://… or sqlite:///…";
 
 /** The URL with any password replaced, for messages. */
 function redactUrl(url: string): string {
@@ -47,8 +49,17 @@ function parseStoreUrl(url: string): { store: StoreConfig } | { error: string } 
       return { store: { kind: "sqlite", path: rest.slice(1) } };
     }
     case "postgresql":
-    case "postgres":
-      return { error: `PostgreSQL job stores are not supported yet; ${SUPPORTED_STORES}` };
+    case "postgres": {
+      // `postgresql+psycopg2://…` and `postgres://…` alike.
+      const normalised = `postgres://${rest}`;
+      const parsed = URL.canParse(normalised) ? new URL(normalised) : null;
+      if (parsed === null || parsed.hostname === "" || parsed.pathname.length <= 1) {
+        return {
+          error: `expected postgresql://user:password@host[:port]/database, ${got(redactUrl(url))}`,
+        };
+      }
+      return { store: { kind: "postgres", url: normalised } };
+    }
     case "redis":
     case "rediss":
       return { error: `Redis job stores are not supported yet; ${SUPPORTED_STORES}` };

@@ -7,8 +7,9 @@
  * look.
  *
  * Waking: a node sleeps until the earliest due time it knows (job fire times, pending runs of
- * its workers' handlers), is woken at once by its own changes, and polls every
- * `pollIntervalMs` for other nodes' changes.
+ * its workers' handlers), is woken at once by its own changes and by the changes of other nodes
+ * that the store announces (PostgreSQL's LISTEN/NOTIFY: jobsChanged, runsChanged), and polls
+ * every `pollIntervalMs` for other nodes' changes it does not hear of.
  */
 import type { Clock } from "../clock.js";
 import { nodeEvent } from "../domain/events.js";
@@ -145,6 +146,11 @@ export class Engine {
       this.fireWaiter.wake();
       this.dispatch.wake();
     } else this.fireWaiter.wakeFor(nextRunTime - LOOKAHEAD_MS);
+  }
+
+  /** Runs became pending on another node: hand them to this node's workers now. */
+  runsChanged(): void {
+    this.dispatch.wake();
   }
 
   private loop(name: string, waiter: Waiter, once: () => Promise<number>): Promise<void> {

@@ -24,7 +24,10 @@ export class StoreTimeoutError extends StoreUnavailableError {
   }
 }
 
-/** Driver error codes (mysql2, Node's sockets) of a lost, refused or overloaded connection. */
+/**
+ * Driver error codes (mysql2, Node's sockets) and PostgreSQL SQLSTATEs of a lost, refused or
+ * overloaded connection.
+ */
 const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -38,11 +41,21 @@ const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "ER_SERVER_SHUTDOWN",
   "ER_LOCK_WAIT_TIMEOUT",
   "POOL_CLOSED",
+  "08000", // connection_exception
+  "08001", // sqlclient_unable_to_establish_sqlconnection
+  "08003", // connection_does_not_exist
+  "08006", // connection_failure
+  "53300", // too_many_connections
+  "55P03", // lock_not_available
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
 ]);
 
-/** Driver error codes of a duplicate key (MySQL, SQLite). */
+/** Driver error codes of a duplicate key (MySQL, SQLite, PostgreSQL's unique_violation). */
 const DUPLICATE_CODES: ReadonlySet<string> = new Set([
   "ER_DUP_ENTRY",
+  "23505",
   "SQLITE_CONSTRAINT_PRIMARYKEY",
   "SQLITE_CONSTRAINT_UNIQUE",
 ]);
@@ -61,11 +74,26 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** node-postgres says that a connection was lost or could not be made in words, without a code. */
+const UNAVAILABLE_MESSAGES: readonly RegExp[] = [
+  /^Connection terminated/,
+  /^timeout exceeded when trying to connect/,
+  /is not queryable/,
+  /^Cannot use a pool after calling end/,
+];
+
+function lostByMessage(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : "";
+  return errorCode(err) === undefined && UNAVAILABLE_MESSAGES.some((m) => m.test(message));
+}
+
 /** A lost or refused connection as StoreUnavailableError; other errors unchanged. */
 export function storeError(err: unknown): unknown {
   if (err instanceof StoreUnavailableError) return err;
   const code = errorCode(err);
-  return code !== undefined && UNAVAILABLE_CODES.has(code) ? new StoreUnavailableError(err) : err;
+  return (code !== undefined && UNAVAILABLE_CODES.has(code)) || lostByMessage(err)
+    ? new StoreUnavailableError(err)
+    : err;
 }
 
 /** The store could not be reached (mapped or not yet mapped). */
@@ -80,5 +108,7 @@ export function isDuplicate(err: unknown): boolean {
 
 /** The deadlock a transaction may simply be retried after. */
 export function isDeadlock(err: unknown): boolean {
-  return errorCode(err) === "ER_LOCK_DEADLOCK";
+  const code = errorCode(err);
+  // MySQL's deadlock; PostgreSQL's deadlock_detected and serialization_failure.
+  return code === "ER_LOCK_DEADLOCK" || code === "40P01" || code === "40001";
 }

@@ -408,6 +408,24 @@ export interface WorkerRegistry {
   deleteExpiredSessions(before: number): Promise<number>;
 }
 
+// ---- what other nodes change ----
+
+/**
+ * A change another node made that this node's loops look at at once rather than at their next
+ * poll: jobs or schedulers changed ("jobs": the claim loop), runs became pending ("runs": the
+ * hand-out to workers), events got cursors ("events": the event hub).
+ */
+export type StoreChange = "jobs" | "runs" | "events";
+
+export interface ChangeFeed {
+  /**
+   * Calls `listener` for each change another node announces, as soon as the store hears of it
+   * (PostgreSQL's LISTEN/NOTIFY). A store that cannot tell never calls it, and a notice may be
+   * lost (a reconnect): nodes keep polling as well. One listener; a later call replaces it.
+   */
+  onChange(listener: (change: StoreChange) => void): void;
+}
+
 // ---- the whole ----
 
 export interface StoreLifecycle {
@@ -431,4 +449,5 @@ export interface Store
     FiringStore,
     RunStore,
     EventStore,
-    WorkerRegistry {}
+    WorkerRegistry,
+    ChangeFeed {}

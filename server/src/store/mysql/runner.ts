@@ -13,7 +13,7 @@
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2";
 import { timeLeft } from "../../lib/deadline.js";
 import { StoreTimeoutError, isDeadlock, storeError } from "../errors.js";
-import type { Op, Param, SqlRunner, Tx } from "../sql/runner.js";
+import { drive, type Op, type Param, type SqlRunner, type Tx } from "../sql/runner.js";
 
 const DEADLOCK_RETRIES = 5;
 
@@ -83,23 +83,6 @@ function queryAll(conn: PoolConnection, ops: readonly Op[]): Promise<unknown> {
 
 const START: Op = { kind: "run", sql: "START TRANSACTION", params: [] };
 const COMMIT: Op = { kind: "run", sql: "COMMIT", params: [] };
-
-/** Drives an operation's body, each statement awaited; an error is thrown into the body first. */
-async function drive<T>(body: Tx<T>, run: (op: Op) => Promise<unknown>): Promise<T> {
-  let step = body.next();
-  while (!step.done) {
-    let result: unknown;
-    try {
-      result = await run(step.value);
-    } catch (err) {
-      // Let the body see the error (a `finally` in it runs), then propagate it.
-      step = body.throw(err);
-      continue;
-    }
-    step = body.next(result);
-  }
-  return step.value;
-}
 
 /** Sets READ COMMITTED on each new connection of a pool (and keeps idle errors quiet). */
 export function readCommitted(pool: Pool): Pool {

@@ -6,6 +6,7 @@
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import { migrationsFolder } from "../../paths.js";
 import { errorCode } from "../errors.js";
+import type { Dialect } from "./dialect.js";
 import { all, type Tx } from "./runner.js";
 
 /** The time of the newest migration applied (-Infinity: none, or no migration table yet). */
@@ -18,7 +19,7 @@ export function* lastMigration(): Tx<number> {
 }
 
 /** How many of this build's migrations are newer than `last` (see lastMigration). */
-export function migrationsAfter(dialect: "mysql" | "sqlite", last: number): number {
+export function migrationsAfter(dialect: Dialect["name"], last: number): number {
   const files = readMigrationFiles({ migrationsFolder: migrationsFolder(dialect) });
   return files.filter((f) => f.folderMillis > last).length;
 }
@@ -28,6 +29,7 @@ export function isMissingTable(err: unknown): boolean {
   const code = errorCode(err);
   return (
     code === "ER_NO_SUCH_TABLE" ||
+    code === "42P01" || // PostgreSQL's undefined_table
     (code === "SQLITE_ERROR" &&
       String((err as { message?: unknown }).message).includes("no such table"))
   );

@@ -59,6 +59,23 @@ export interface SqlRunner {
   autocommit<T>(body: () => Tx<T>): Promise<T>;
 }
 
+/** Drives an operation's body, each statement awaited; an error is thrown into the body first. */
+export async function drive<T>(body: Tx<T>, run: (op: Op) => Promise<unknown>): Promise<T> {
+  let step = body.next();
+  while (!step.done) {
+    let result: unknown;
+    try {
+      result = await run(step.value);
+    } catch (err) {
+      // Let the body see the error (a `finally` in it runs), then propagate it.
+      step = body.throw(err);
+      continue;
+    }
+    step = body.next(result);
+  }
+  return step.value;
+}
+
 /** `?, ?, …`: n placeholders. */
 export function placeholders(n: number): string {
   return Array.from({ length: n }, () => "?").join(", ");

@@ -25,6 +25,7 @@ import type {
   Page,
   SessionRecord,
   Store,
+  StoreChange,
   SweepRequest,
   SweepResult,
   Verdict,
@@ -99,6 +100,29 @@ export abstract class SqlStore implements Store {
       });
   }
 
+  /** Where the store tells other nodes of a change (none here: they poll). */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  protected announce(change: StoreChange): void {
+    // MySQL and SQLite have no notices: other nodes find the change at their next poll.
+  }
+
+  /** A store that hears other nodes' changes overrides this (see port.ts, ChangeFeed). */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  onChange(listener: (change: StoreChange) => void): void {
+    // Never called: see announce.
+  }
+
+  /** Announces `change` once `op` succeeded and `when` holds for its result. */
+  private async announcing<T>(
+    change: StoreChange,
+    op: Promise<T>,
+    when: (value: T) => boolean = () => true,
+  ): Promise<T> {
+    const value = await op;
+    if (when(value)) this.announce(change);
+    return value;
+  }
+
   abstract migrate(): Promise<void>;
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
@@ -149,7 +173,11 @@ export abstract class SqlStore implements Store {
     change: (current: Scheduler) => Scheduler,
     events?: (before: Scheduler, after: Scheduler) => readonly EventDraft[],
   ): Promise<Scheduler | null> {
-    return this.api.tx(() => updateScheduler(this.dialect, name, change, events));
+    return this.announcing(
+      "jobs",
+      this.api.tx(() => updateScheduler(this.dialect, name, change, events)),
+      (s) => s !== null,
+    );
   }
 
   pausedSchedulers(): Promise<string[]> {
@@ -159,7 +187,11 @@ export abstract class SqlStore implements Store {
   // ---- jobs ----
 
   insertJob(job: Job, events: readonly EventDraft[] = []): Promise<boolean> {
-    return falseOnDuplicate(this.api.tx(() => insertJob(job, events)));
+    return this.announcing(
+      "jobs",
+      falseOnDuplicate(this.api.tx(() => insertJob(job, events))),
+      (inserted) => inserted && job.nextRunTime !== null,
+    );
   }
 
   getJob(scheduler: string, id: string): Promise<Job | null> {
@@ -177,7 +209,11 @@ export abstract class SqlStore implements Store {
     now?: number,
     events?: (after: Job) => readonly EventDraft[],
   ): Promise<Job | null> {
-    return this.engine.tx(() => updateJob(this.dialect, scheduler, id, change, now, events));
+    return this.announcing(
+      "jobs",
+      this.engine.tx(() => updateJob(this.dialect, scheduler, id, change, now, events)),
+      (job) => job !== null && job.nextRunTime !== null,
+    );
   }
 
   deleteJob(scheduler: string, id: string, options: DeleteJobOptions = {}): Promise<boolean> {
@@ -191,7 +227,11 @@ export abstract class SqlStore implements Store {
   // ---- firing ----
 
   claimDueJobs(request: ClaimRequest, events?: EventsOf<ClaimResult>): Promise<ClaimResult> {
-    return this.engine.tx(() => withEvents(claimDueJobs(this.dialect, request), events));
+    return this.announcing(
+      "runs",
+      this.engine.tx(() => withEvents(claimDueJobs(this.dialect, request), events)),
+      (claimed) => claimed.runs.length > 0,
+    );
   }
 
   nextDueTime(paused: readonly string[]): Promise<number | null> {
@@ -207,11 +247,19 @@ export abstract class SqlStore implements Store {
     jobId: string,
     make: (job: Job, shift: number) => Run,
   ): Promise<Run | null> {
-    return this.engine.tx(() => createManualRun(this.dialect, scheduler, jobId, make));
+    return this.announcing(
+      "runs",
+      this.engine.tx(() => createManualRun(this.dialect, scheduler, jobId, make)),
+      (run) => run !== null,
+    );
   }
 
   withdrawPreparedRuns(scheduler: string, since: number): Promise<number> {
-    return this.engine.tx(() => withdrawPreparedRuns(this.dialect, scheduler, since));
+    return this.announcing(
+      "jobs",
+      this.engine.tx(() => withdrawPreparedRuns(this.dialect, scheduler, since)),
+      (n) => n > 0,
+    );
   }
 
   // ---- runs ----
@@ -221,7 +269,11 @@ export abstract class SqlStore implements Store {
   }
 
   releaseLeases(now: number, leases: readonly Lease[]): Promise<number> {
-    return this.engine.tx(() => releaseLeases(now, leases));
+    return this.announcing(
+      "runs",
+      this.engine.tx(() => releaseLeases(now, leases)),
+      (n) => n > 0,
+    );
   }
 
   nextPendingDue(handlers: readonly string[], paused: readonly string[]): Promise<number | null> {
@@ -250,7 +302,12 @@ export abstract class SqlStore implements Store {
     items: readonly { readonly lease: Lease; readonly outcome: Outcome }[],
     events?: EventsOf<Verdict[]>,
   ): Promise<Verdict[]> {
-    return this.engine.tx(() => withEvents(completeRuns(this.dialect, now, items), events));
+    // A failed attempt with retries left is pending again.
+    return this.announcing(
+      "runs",
+      this.engine.tx(() => withEvents(completeRuns(this.dialect, now, items), events)),
+      (verdicts) => verdicts.some((v) => v.run?.status === "pending"),
+    );
   }
 
   timeOutRun(now: number, lease: Lease, events?: EventsOf<Run | null>): Promise<Run | null> {
@@ -267,7 +324,11 @@ export abstract class SqlStore implements Store {
   }
 
   sweep(request: SweepRequest, events?: EventsOf<SweepResult>): Promise<SweepResult> {
-    return this.engine.tx(() => withEvents(sweep(this.dialect, request), events));
+    return this.announcing(
+      "runs",
+      this.engine.tx(() => withEvents(sweep(this.dialect, request), events)),
+      (swept) => [...swept.expired, ...swept.timedOut].some((r) => r.status === "pending"),
+    );
   }
 
   deleteOldRuns(before: number, limit: number): Promise<number> {
@@ -293,7 +354,11 @@ export abstract class SqlStore implements Store {
   }
 
   sequenceEvents(limit: number): Promise<number> {
-    return this.log.tx(() => sequenceEvents(this.dialect, limit));
+    return this.announcing(
+      "events",
+      this.log.tx(() => sequenceEvents(this.dialect, limit)),
+      (n) => n > 0,
+    );
   }
 
   hasUnsequenced(): Promise<boolean> {

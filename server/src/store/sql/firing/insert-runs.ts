@@ -14,7 +14,7 @@ export function* insertRuns(d: Dialect, runs: readonly Run[]): Tx<Set<string>> {
   for (const part of chunks(runs, 500)) {
     const row = `(${placeholders(RUN_COLUMNS.length)})`;
     const n = yield* exec(
-      `${d.insertIgnore} INTO \`runs\` (${RUN_SELECT}) VALUES ${part.map(() => row).join(", ")}`,
+      `${d.insertIgnore} INTO \`runs\` (${RUN_SELECT}) VALUES ${part.map(() => row).join(", ")}${d.onConflictIgnore}`,
       part.flatMap(runCells),
     );
     if (n === part.length) {

@@ -1,0 +1,99 @@
+/**
+ * Runs the SQL operations (sql/runner.ts) on a node-postgres pool. Statements are the shared
+ * MySQL-quoted text rewritten for PostgreSQL (statements.ts) and prepared once per connection
+ * (named after their text). Transactions run in PostgreSQL's default READ COMMITTED; deadlocks
+ * are retried; a lost or refused connection surfaces as StoreUnavailableError, and a connection
+ * that failed in a transaction is discarded rather than reused.
+ */
+import { createHash } from "node:crypto";
+import type { Pool, PoolClient } from "pg";
+import { isDeadlock, storeError } from "../errors.js";
+import { drive, type Op, type SqlRunner, type Tx } from "../sql/runner.js";
+import { postgresText } from "./statements.js";
+
+const DEADLOCK_RETRIES = 5;
+
+/** Prepared statements are named after their text (the same name on every connection). */
+const names = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `m${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+    if (names.size >= 5000) names.clear();
+    names.set(text, name);
+  }
+  return name;
+}
+
+async function query(conn: Pool | PoolClient, op: Op): Promise<unknown> {
+  const text = postgresText(op.sql, op.params);
+  const result = await conn.query({ name: statementName(text), text, values: [...op.params] });
+  return op.kind === "all" ? result.rows : (result.rowCount ?? 0);
+}
+
+export class PostgresRunner implements SqlRunner {
+  private eventsCommitted: () => void = () => undefined;
+
+  constructor(private readonly pool: Pool) {}
+
+  onEventsCommitted(listener: () => void): void {
+    this.eventsCommitted = listener;
+  }
+
+  async tx<T>(body: () => Tx<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.txOnce(body);
+      } catch (err) {
+        if (isDeadlock(err) && attempt < DEADLOCK_RETRIES) continue;
+        throw storeError(err);
+      }
+    }
+  }
+
+  private async txOnce<T>(body: () => Tx<T>): Promise<T> {
+    const conn = await this.pool.connect();
+    const state = { broken: false, events: false };
+    // The connection dropping while checked out emits "error" on it (the statement under way
+    // fails too); without a listener the error would end the process.
+    const lost = (): void => {
+      state.broken = true;
+    };
+    conn.on("error", lost);
+    try {
+      await conn.query("BEGIN");
+      const value = await drive(body(), (op) => {
+        if (op.events === true) state.events = true;
+        return query(conn, op);
+      });
+      await conn.query("COMMIT");
+      if (state.events) this.eventsCommitted();
+      return value;
+    } catch (err) {
+      await conn.query("ROLLBACK").catch(() => {
+        state.broken = true;
+      });
+      throw err;
+    } finally {
+      conn.off("error", lost);
+      // A connection that was lost or whose ROLLBACK failed is not given to anyone else.
+      conn.release(state.broken);
+    }
+  }
+
+  async autocommit<T>(body: () => Tx<T>): Promise<T> {
+    const state = { events: false };
+    try {
+      return await drive(body(), async (op) => {
+        const result = await query(this.pool, op);
+        if (op.events === true) state.events = true;
+        return result;
+      });
+    } catch (err) {
+      throw storeError(err);
+    } finally {
+      if (state.events) this.eventsCommitted();
+    }
+  }
+}
