@@ -46,15 +46,15 @@ module.exports = {
       severity: "error",
       from: { path: "^server/src/store/" },
       to: {
-        path: "^server/src/(engine|dispatch|events|management|api|main|server|cli)([./]|$)",
+        path: "^server/src/(engine|dispatch|events|cluster|management|api|main|server|cli)([./]|$)",
       },
     },
     {
       name: "core-below-management",
       comment:
-        "The engine, dispatch and the event log use the store port and the domain, never management or the API.",
+        "The engine, dispatch, the event log and the node registry use the store port and the domain, never management or the API.",
       severity: "error",
-      from: { path: "^server/src/(engine|dispatch|events)/" },
+      from: { path: "^server/src/(engine|dispatch|events|cluster)/" },
       to: { path: "^server/src/(management|api|main|server|cli)([./]|$)" },
     },
     {

@@ -12,6 +12,7 @@ import { apiHandler, type ApiDeps } from "./api/router.js";
 import { StoreMonitor } from "./api/services/health.js";
 import type { Logger } from "./logger.js";
 import type { ServerDefaults } from "./management/job-input.js";
+import { ClusterManager } from "./management/cluster.js";
 import { JobManager } from "./management/jobs.js";
 import { RunManager } from "./management/runs.js";
 import { SchedulerManager } from "./management/schedulers.js";
@@ -23,6 +24,8 @@ import { EventLog } from "./events/log.js";
 import { EventHub } from "./events/hub.js";
 import { VERSION } from "./version.js";
 import { dashboardFolder } from "./paths.js";
+import { describeNode } from "./cluster/describe.js";
+import { NodeRegistry } from "./cluster/node-registry.js";
 
 /**
  * A node's parts, assembled and ready to serve but not listening: what the API serves
@@ -37,6 +40,10 @@ export interface NodeCore {
   readonly runs: RunManager;
   readonly events: EventLog;
   readonly hub: EventHub;
+  /** This node's record in the cluster registry (ListNodes, ListWorkers). */
+  readonly registry: NodeRegistry;
+  /** Where the node listens, for its registry record (set by startNode). */
+  setAddress(address: string): void;
   /** Everything the API's router needs (api/router.ts). */
   readonly api: ApiDeps;
   /** Why the node is not ready to serve (`/readyz`), or null when it is. */
@@ -133,6 +140,25 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
   const monitor = new StoreMonitor(store, log);
   monitor.start();
   let stopping = false;
+  let address = "";
+  const startedAt = clock.now();
+  const registry = new NodeRegistry(
+    store,
+    () =>
+      describeNode({
+        nodeId: config.nodeId,
+        version: VERSION,
+        address: () => address,
+        firing: config.scheduler.enabled,
+        startedAt,
+        stopping: () => stopping,
+        sessions: engine.dispatch.sessions,
+        subscribers: () => hub.subscriptions,
+      }),
+    clock,
+    log.child({ component: "registry" }),
+    { leaseMs: config.engine.nodeLeaseMs },
+  );
   /** Migrations are only ever added: once the schema is current it stays so. */
   let schemaCurrent = config.migrateOnStart;
   return {
@@ -143,10 +169,15 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     runs,
     events,
     hub,
+    registry,
+    setAddress: (a) => {
+      address = a;
+    },
     api: {
       jobs,
       schedulers,
       runs,
+      cluster: new ClusterManager(store, clock),
       engine,
       clock,
       log,
@@ -170,6 +201,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     start: () => {
       events.start();
       engine.start();
+      registry.start();
     },
     discard: async () => {
       monitor.stop();
@@ -178,6 +210,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     },
     stop: async (options = {}, close = () => Promise.resolve()) => {
       stopping = true;
+      await registry.stopping();
       const graceMs = config.server.shutdownGraceSeconds * 1000;
       // Subscriptions end first (their streams would hold the listener open for the grace).
       await hub.stop();
@@ -207,6 +240,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       // The events of the last changes get their cursors before the store closes.
       await events.flush();
       await events.stop();
+      await registry.stop();
       monitor.stop();
       await store.close();
       log.info("metronome stopped");
@@ -235,6 +269,9 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     await core.discard();
     throw err;
   }
+  core.setAddress(
+    `${listener.address.address.includes(":") ? `[${listener.address.address}]` : listener.address.address}:${String(listener.address.port)}`,
+  );
   core.start();
   log.info(
     { version: VERSION, address: listener.address, store: config.store.kind, pid: process.pid },

@@ -40,7 +40,7 @@ const DEFAULTS: Config = {
   logLevel: "info",
   retention: { eventsSeconds: 604_800, runsSeconds: 2_592_000 },
   events: { bufferEvents: 20_000, subscriberQueue: 2_000 },
-  engine: { leaseMs: 30_000, pollIntervalMs: 1000 },
+  engine: { leaseMs: 30_000, pollIntervalMs: 1000, nodeLeaseMs: 15_000 },
   limits: { maxPayloadBytes: 65_536, maxPageSize: 1000 },
   warnings: [],
 };
@@ -114,6 +114,7 @@ describe("each key", () => {
     ["METRONOME_LEASE_DURATION", "5", (c) => c.engine.leaseMs, 5000],
     ["METRONOME_LEASE_DURATION", "0.5", (c) => c.engine.leaseMs, 500],
     ["METRONOME_POLL_INTERVAL", "0.25", (c) => c.engine.pollIntervalMs, 250],
+    ["METRONOME_NODE_LEASE", "2", (c) => c.engine.nodeLeaseMs, 2000],
   ];
 
   it.each(cases)("%s=%j", (key, value, read, expected) => {
@@ -392,6 +393,7 @@ describe("invalid values name their key", () => {
       "METRONOME_LEASE_DURATION: expected from 0.3 to 3600 seconds",
     ],
     ["METRONOME_POLL_INTERVAL", "120", "METRONOME_POLL_INTERVAL: expected from 0.01 to 60 seconds"],
+    ["METRONOME_NODE_LEASE", "0.1", "METRONOME_NODE_LEASE: expected from 0.3 to 3600 seconds"],
     [
       "METRONOME_MAX_PAYLOAD_BYTES",
       "64KiB",
@@ -610,7 +612,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(23);
+    expect(keys).toHaveLength(24);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",
@@ -627,7 +629,7 @@ describe("CONFIG_KEYS", () => {
     for (const info of CONFIG_KEYS) {
       if (info.default !== "" && info.key !== "METRONOME_NODE_ID") env[info.key] = info.default;
     }
-    expect(Object.keys(env)).toHaveLength(19);
+    expect(Object.keys(env)).toHaveLength(20);
     expect(load(env)).toEqual(DEFAULTS);
   });
 });

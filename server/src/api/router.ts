@@ -6,10 +6,12 @@ import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
+import type { ClusterManager } from "../management/cluster.js";
 import type { JobManager } from "../management/jobs.js";
 import type { RunManager } from "../management/runs.js";
 import type { SchedulerManager } from "../management/schedulers.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { ClusterService } from "../gen/metronome/v1/cluster_service_pb.js";
 import { EventService } from "../gen/metronome/v1/event_service_pb.js";
 import { JobService } from "../gen/metronome/v1/job_service_pb.js";
 import { RunService } from "../gen/metronome/v1/run_service_pb.js";
@@ -18,6 +20,7 @@ import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
 import { WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
 import { requestInterceptor } from "./interceptors.js";
 import type { RequestHandler } from "./listen.js";
+import { clusterService } from "./services/cluster.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
 import { jobService } from "./services/jobs.js";
 import { runService } from "./services/runs.js";
@@ -32,6 +35,7 @@ export interface ApiDeps {
   readonly jobs: JobManager;
   readonly schedulers: SchedulerManager;
   readonly runs: RunManager;
+  readonly cluster: ClusterManager;
   readonly engine: Engine;
   readonly clock: Clock;
   readonly log: Logger;
@@ -49,6 +53,7 @@ export const SERVICES = [
   RunService,
   WorkerService,
   EventService,
+  ClusterService,
 ];
 
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
@@ -62,6 +67,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
     router.service(RunService, runService(deps.runs, deps.maxPageSize));
     router.service(WorkerService, workerService(deps.engine, deps.log));
     router.service(EventService, eventService(deps.hub, deps.log));
+    router.service(ClusterService, clusterService(deps.cluster));
     router.service(
       Health,
       healthService(

@@ -182,6 +182,12 @@ export const KEYS = {
     description:
       "seconds between this node's checks for due jobs and runs changed by other nodes (its own changes wake it at once)",
   },
+  METRONOME_NODE_LEASE: {
+    default: "15",
+    parse: secondsBetween(0.3, 3600),
+    description:
+      "seconds a node's record (ListNodes, ListWorkers) outlives its last refresh; nodes refresh every third of it",
+  },
 } satisfies Record<string, KeySpec<unknown>>;
 
 /** A configuration key, e.g. `SCHEDULER__TIMEZONE` or `METRONOME_PORT`. */

@@ -408,6 +408,65 @@ export interface WorkerRegistry {
   deleteExpiredSessions(before: number): Promise<number>;
 }
 
+// ---- the cluster: nodes and their worker sessions ----
+
+/** One worker session as its node records it (ListWorkers). */
+export interface WorkerRecord {
+  readonly sessionId: string;
+  readonly workerId: string;
+  /** Handler name and its limit (0: only the total applies). */
+  readonly handlers: readonly { readonly name: string; readonly limit: number }[];
+  readonly maxConcurrency: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Runs sent to the worker and not reported yet. */
+  readonly slotsInUse: number;
+  readonly connectedAt: number;
+  /** When the worker last sent anything. */
+  readonly lastHeartbeat: number;
+  readonly draining: boolean;
+}
+
+/** What a node is doing, as it records it. */
+export interface NodeActivity {
+  readonly workerSessions: number;
+  readonly runsInFlight: number;
+  readonly subscribers: number;
+}
+
+/** One node as it records itself (ListNodes), with its worker sessions. */
+export interface NodeRecord {
+  readonly nodeId: string;
+  readonly version: string;
+  readonly address: string;
+  readonly role: "scheduler" | "api";
+  readonly state: "serving" | "stopping";
+  readonly startedAt: number;
+  /** When it wrote this record. */
+  readonly lastSeen: number;
+  readonly activity: NodeActivity;
+  readonly workers: readonly WorkerRecord[];
+}
+
+/** A node's record as read back: with its expiry. */
+export interface StoredNode extends NodeRecord {
+  readonly expiresAt: number;
+}
+
+/**
+ * The cluster as its nodes record it: each node writes its own record (and its worker
+ * sessions') with a lease it keeps pushing forward, so a node that crashed drops out by itself.
+ */
+export interface ClusterRegistry {
+  /** Writes (or replaces) a node's record, valid until `expiresAt`. */
+  recordNode(node: NodeRecord, expiresAt: number): Promise<void>;
+  /** Deletes a node's record (it stopped). */
+  removeNode(nodeId: string): Promise<void>;
+  /** The records that have not expired at `now`, by node id. */
+  listNodes(now: number): Promise<StoredNode[]>;
+  /** Deletes records that expired before `before`; answers how many. */
+  deleteExpiredNodes(before: number): Promise<number>;
+}
+
 // ---- the whole ----
 
 export interface StoreLifecycle {
@@ -431,4 +490,5 @@ export interface Store
     FiringStore,
     RunStore,
     EventStore,
-    WorkerRegistry {}
+    WorkerRegistry,
+    ClusterRegistry {}

@@ -23,8 +23,10 @@ import type {
   ListRunsQuery,
   LogState,
   Page,
+  NodeRecord,
   SessionRecord,
   Store,
+  StoredNode,
   SweepRequest,
   SweepResult,
   Verdict,
@@ -67,6 +69,8 @@ import { insertScheduler } from "./schedulers/insert-scheduler.js";
 import { listSchedulers } from "./schedulers/list-schedulers.js";
 import { pausedSchedulers } from "./schedulers/paused-schedulers.js";
 import { updateScheduler } from "./schedulers/update-scheduler.js";
+import { listNodes } from "./cluster/list-nodes.js";
+import { deleteExpiredNodes, recordNode, removeNode } from "./cluster/record-node.js";
 import { deleteExpiredSessions } from "./workers/delete-expired-sessions.js";
 import { refreshSessions } from "./workers/refresh-sessions.js";
 import { registerSession } from "./workers/register-session.js";
@@ -345,6 +349,24 @@ export abstract class SqlStore implements Store {
 
   deleteExpiredSessions(before: number): Promise<number> {
     return this.engine.tx(() => deleteExpiredSessions(before));
+  }
+
+  // ---- the cluster ----
+
+  recordNode(node: NodeRecord, expiresAt: number): Promise<void> {
+    return this.api.tx(() => recordNode(node, expiresAt));
+  }
+
+  removeNode(nodeId: string): Promise<void> {
+    return this.api.autocommit(() => removeNode(nodeId));
+  }
+
+  listNodes(now: number): Promise<StoredNode[]> {
+    return this.api.autocommit(() => listNodes(now));
+  }
+
+  deleteExpiredNodes(before: number): Promise<number> {
+    return this.api.autocommit(() => deleteExpiredNodes(before));
   }
 }
 
