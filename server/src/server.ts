@@ -26,6 +26,7 @@ import { VERSION } from "./version.js";
 import { dashboardFolder } from "./paths.js";
 import { describeNode } from "./cluster/describe.js";
 import { NodeRegistry } from "./cluster/node-registry.js";
+import { NodeMetrics, timedStore } from "./metrics/metrics.js";
 
 /**
  * A node's parts, assembled and ready to serve but not listening: what the API serves
@@ -44,6 +45,8 @@ export interface NodeCore {
   readonly registry: NodeRegistry;
   /** Where the node listens, for its registry record (set by startNode). */
   setAddress(address: string): void;
+  /** The node's Prometheus metrics (`GET /metrics`). */
+  readonly metrics: NodeMetrics;
   /** Everything the API's router needs (api/router.ts). */
   readonly api: ApiDeps;
   /** Why the node is not ready to serve (`/readyz`), or null when it is. */
@@ -89,7 +92,20 @@ export function serverDefaults(config: Config): ServerDefaults {
 
 /** Opens the store (migrating it when configured) and assembles a node on it, not listening. */
 export async function openNode(config: Config, log: Logger, clock: Clock): Promise<NodeCore> {
-  const store = openStore(config.store);
+  const parts: { engine?: Engine; hub?: EventHub; store?: Store } = {};
+  const metrics: NodeMetrics = new NodeMetrics({
+    nodeId: config.nodeId,
+    now: () => clock.now(),
+    sessions: () =>
+      [...(parts.engine?.dispatch.sessions.values() ?? [])].map((s) => ({
+        handlers: s.draining ? [] : [...s.handlers.keys()],
+        inUse: [...s.active.values()].filter((a) => a.held === undefined).length,
+      })),
+    activeRuns: (now) => parts.store?.countActiveRuns(now) ?? Promise.resolve([]),
+    eventPosition: () => parts.hub?.position ?? 0,
+  });
+  const store: Store = timedStore(openStore(config.store), metrics);
+  parts.store = store;
   try {
     if (config.migrateOnStart) await store.migrate();
   } catch (err) {
@@ -107,6 +123,10 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
   events.onSequenced(() => {
     hub.poke();
   });
+  parts.hub = hub;
+  hub.observe((batch) => {
+    metrics.observeEvents(batch);
+  });
   try {
     await hub.start();
   } catch (err) {
@@ -120,6 +140,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     pollIntervalMs: config.engine.pollIntervalMs,
     runRetentionMs: config.retention.runsSeconds * 1000,
   });
+  parts.engine = engine;
   // Job and scheduler changes made through this node wake its engine when they need to.
   const hooked = withWriteHooks(store, {
     job: (job) => {
@@ -170,6 +191,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     events,
     hub,
     registry,
+    metrics,
     setAddress: (a) => {
       address = a;
     },
@@ -186,6 +208,9 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       maxPageSize: config.limits.maxPageSize,
       maxPayloadBytes: config.limits.maxPayloadBytes,
       authTokens: config.server.authTokens,
+      observeRpc: (method, code, seconds) => {
+        metrics.observeRpc(method, code, seconds);
+      },
     },
     readiness: async () => {
       if (stopping) return "the node is stopping";
@@ -254,7 +279,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   let listener: Listener;
   try {
     const handler = withDashboard(
-      withProbes(apiHandler(core.api), core.readiness),
+      withProbes(apiHandler(core.api), core.readiness, () => core.metrics.scrape()),
       dashboardFolder(),
     );
     listener = await listen(handler, {

@@ -11,7 +11,14 @@ import { toConnectError } from "./errors.js";
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
 
-export function requestInterceptor(log: Logger, authTokens: readonly string[]): Interceptor {
+/** Told of every RPC: its method (`Service/Method`), its code (`OK`, `NOT_FOUND`, …), its time. */
+export type RpcObserver = (method: string, code: string, seconds: number) => void;
+
+export function requestInterceptor(
+  log: Logger,
+  authTokens: readonly string[],
+  observe: RpcObserver = () => undefined,
+): Interceptor {
   const tokens = authTokens.map((t) => Buffer.from(t));
   const authorised = (header: string | null): boolean => {
     const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
@@ -35,6 +42,11 @@ export function requestInterceptor(log: Logger, authTokens: readonly string[]): 
       }
       const res = await next(req);
       res.header.set("x-request-id", requestId);
+      observe(
+        `${req.service.typeName}/${req.method.name}`,
+        "OK",
+        (performance.now() - started) / 1000,
+      );
       if (log.isLevelEnabled("debug"))
         child().debug({ ms: Math.round(performance.now() - started) }, "rpc ok");
       return res;
@@ -42,6 +54,11 @@ export function requestInterceptor(log: Logger, authTokens: readonly string[]): 
       const reqLog = child();
       const mapped = toConnectError(err, reqLog);
       mapped.metadata.set("x-request-id", requestId);
+      observe(
+        `${req.service.typeName}/${req.method.name}`,
+        Code[mapped.code],
+        (performance.now() - started) / 1000,
+      );
       reqLog.info(
         { ms: Math.round(performance.now() - started), code: Code[mapped.code] },
         "rpc failed",

@@ -18,7 +18,7 @@ import { RunService } from "../gen/metronome/v1/run_service_pb.js";
 import { SchedulerService } from "../gen/metronome/v1/scheduler_service_pb.js";
 import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
 import { WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
-import { requestInterceptor } from "./interceptors.js";
+import { requestInterceptor, type RpcObserver } from "./interceptors.js";
 import type { RequestHandler } from "./listen.js";
 import { clusterService } from "./services/cluster.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
@@ -44,6 +44,8 @@ export interface ApiDeps {
   readonly maxPageSize: number;
   readonly maxPayloadBytes: number;
   readonly authTokens: readonly string[];
+  /** Told of every RPC (metrics). */
+  readonly observeRpc?: RpcObserver;
 }
 
 export const SERVICES = [
@@ -82,7 +84,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
 export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
   return {
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
-    interceptors: [requestInterceptor(deps.log, deps.authTokens)],
+    interceptors: [requestInterceptor(deps.log, deps.authTokens, deps.observeRpc)],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },
     // Responses are not compressed: on the networks a scheduler runs in, the CPU a gzip of

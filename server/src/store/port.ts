@@ -260,6 +260,13 @@ export interface ListRunsQuery {
   readonly after?: { readonly scheduledTime: number; readonly id: string } | undefined;
 }
 
+/** How many runs are pending (due or later) and running, per scheduler: for metrics. */
+export interface ActiveRunCount {
+  readonly scheduler: string;
+  readonly state: "due" | "later" | "running";
+  readonly count: number;
+}
+
 export interface RunStore {
   /**
    * Hands due pending runs of the request's handlers to one worker, each running under the given
@@ -315,6 +322,8 @@ export interface RunStore {
   getRun(runId: string): Promise<Run | null>;
   /** A scheduler's runs, newest fire time first. */
   listRuns(query: ListRunsQuery): Promise<Run[]>;
+  /** Pending runs due by `now` or later, and running runs, counted per scheduler. */
+  countActiveRuns(now: number): Promise<ActiveRunCount[]>;
 }
 
 // ---- events ----

@@ -8,6 +8,7 @@ import type { Job, Scheduler } from "../../domain/jobs.js";
 import type { Lease, Outcome, Run } from "../../domain/runs.js";
 import { isDuplicate } from "../errors.js";
 import type {
+  ActiveRunCount,
   CancelOutcome,
   ClaimRequest,
   ClaimResult,
@@ -52,6 +53,7 @@ import { updateJob } from "./jobs/update-job.js";
 import { isMissingTable, lastMigration, migrationsAfter } from "./pending-migrations.js";
 import type { SqlRunner } from "./runner.js";
 import { cancelRun } from "./runs/cancel-run.js";
+import { countActiveRuns } from "./runs/count-active-runs.js";
 import { completeRuns } from "./runs/complete-runs.js";
 import { deleteOldRuns } from "./runs/delete-old-runs.js";
 import { extendLeases } from "./runs/extend-leases.js";
@@ -349,6 +351,10 @@ export abstract class SqlStore implements Store {
 
   deleteExpiredSessions(before: number): Promise<number> {
     return this.engine.tx(() => deleteExpiredSessions(before));
+  }
+
+  countActiveRuns(now: number): Promise<ActiveRunCount[]> {
+    return this.api.autocommit(() => countActiveRuns(now));
   }
 
   // ---- the cluster ----
