@@ -103,6 +103,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       })),
     activeRuns: (now) => parts.store?.countActiveRuns(now) ?? Promise.resolve([]),
     eventPosition: () => parts.hub?.position ?? 0,
+    pools: () => parts.store?.poolStats?.() ?? [],
   });
   const store: Store = timedStore(openStore(config.store), metrics);
   parts.store = store;

@@ -139,6 +139,7 @@ describeMysql("/metrics during an engine run", () => {
       "metronome_event_log_lag_seconds",
       "metronome_store_operation_seconds",
       "metronome_rpc_requests_total",
+      "metronome_db_pool_connections",
     ])
       family(during, name);
     expect(family(during, "metronome_fire_lateness_seconds").type).toBe("HISTOGRAM");
@@ -150,6 +151,9 @@ describeMysql("/metrics during an engine run", () => {
       ]),
     );
     expect(Number(family(during, "metronome_worker_sessions").metrics[0]?.value)).toBe(1);
+    const pools = family(during, "metronome_db_pool_max_connections").metrics;
+    const limits = new Map(pools.map((m) => [m.labels?.pool, Number(m.value)]));
+    expect([limits.get("api"), limits.get("engine"), limits.get("events")]).toEqual([20, 10, 3]);
     const rpcs = family(during, "metronome_rpc_requests_total").metrics;
     expect(rpcs).toContainEqual({
       value: "6",

@@ -12,7 +12,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { LoggedEvent } from "../domain/events.js";
-import type { ActiveRunCount } from "../store/port.js";
+import type { ActiveRunCount, PoolStat } from "../store/port.js";
 
 /** What the metrics read from the node at scrape time. */
 export interface MetricSources {
@@ -23,6 +23,8 @@ export interface MetricSources {
   /** The newest event cursor this node has read. */
   readonly eventPosition: () => number;
   readonly now: () => number;
+  /** The store's connection pools (none on SQLite). */
+  readonly pools: () => readonly PoolStat[];
 }
 
 const FINAL = new Set(["succeeded", "failed", "timed_out", "cancelled", "missed", "skipped"]);
@@ -135,6 +137,30 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(sources2.sessions().reduce((n, s) => n + s.inUse, 0));
+      },
+    });
+    new Gauge({
+      name: "metronome_db_pool_connections",
+      help: "Connections of this node's database pools: in_use, idle, and requests waiting for one",
+      labelNames: ["pool", "state"],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of sources2.pools()) {
+          this.set({ pool: p.pool, state: "in_use" }, Math.max(0, p.open - p.idle));
+          this.set({ pool: p.pool, state: "idle" }, p.idle);
+          this.set({ pool: p.pool, state: "waiting" }, p.waiting);
+        }
+      },
+    });
+    new Gauge({
+      name: "metronome_db_pool_max_connections",
+      help: "The most connections each of this node's database pools opens",
+      labelNames: ["pool"],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of sources2.pools()) this.set({ pool: p.pool }, p.limit);
       },
     });
     this.rpcs = new Counter({

@@ -478,6 +478,18 @@ export interface ClusterRegistry {
 
 // ---- the whole ----
 
+/** A database connection pool's use (metrics). */
+export interface PoolStat {
+  readonly pool: string;
+  /** Connections open (in use or idle). */
+  readonly open: number;
+  readonly idle: number;
+  /** Requests waiting for a connection. */
+  readonly waiting: number;
+  /** The most connections the pool opens. */
+  readonly limit: number;
+}
+
 export interface StoreLifecycle {
   /** Applies pending schema migrations (serialised across nodes). */
   migrate(): Promise<void>;
@@ -485,6 +497,8 @@ export interface StoreLifecycle {
   pendingMigrations(): Promise<number>;
   /** A round trip to the database. */
   ping(): Promise<void>;
+  /** The use of the store's connection pools, where it has pools (optional: metrics). */
+  poolStats?(): readonly PoolStat[];
   close(): Promise<void>;
 }
 
