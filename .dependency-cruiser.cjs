@@ -21,9 +21,18 @@ module.exports = {
     },
     {
       name: "server-not-sdk",
-      comment: "The server never imports the SDK's source (each has its own generated code).",
+      comment:
+        "The server never imports the SDK's source (each has its own generated code): only its package entries, `@metronome/sdk` and `@metronome/sdk/api`.",
       severity: "error",
       from: { path: "^server/src/" },
+      to: { path: "^sdk/", pathNot: "^sdk/src/(index|api/index)[.]ts$" },
+    },
+    {
+      name: "only-the-cli-uses-the-sdk",
+      comment:
+        "The operator commands (server/src/cli/) are clients of the server through the SDK; nothing else of the server uses it.",
+      severity: "error",
+      from: { path: "^server/src/", pathNot: "^server/src/cli/" },
       to: { path: "^sdk/" },
     },
     {
@@ -46,15 +55,15 @@ module.exports = {
       severity: "error",
       from: { path: "^server/src/store/" },
       to: {
-        path: "^server/src/(engine|dispatch|events|management|api|main|server|cli)([./]|$)",
+        path: "^server/src/(engine|dispatch|events|cluster|management|api|main|server|cli)([./]|$)",
       },
     },
     {
       name: "core-below-management",
       comment:
-        "The engine, dispatch and the event log use the store port and the domain, never management or the API.",
+        "The engine, dispatch, the event log and the node registry use the store port and the domain, never management or the API.",
       severity: "error",
-      from: { path: "^server/src/(engine|dispatch|events)/" },
+      from: { path: "^server/src/(engine|dispatch|events|cluster)/" },
       to: { path: "^server/src/(management|api|main|server|cli)([./]|$)" },
     },
     {
@@ -67,9 +76,9 @@ module.exports = {
     {
       name: "only-api-speaks-protobuf",
       comment:
-        "Only the API layer touches Connect, protobuf and the generated code; below it, domain types.",
+        "Only the API layer touches Connect, protobuf and the generated code; below it, domain types. (The operator commands in cli/ print the SDK's messages with @bufbuild/protobuf.)",
       severity: "error",
-      from: { path: "^server/src/", pathNot: "^server/src/(api|gen)/" },
+      from: { path: "^server/src/", pathNot: "^server/src/(api|gen|cli)/" },
       to: { path: "^server/src/gen/|node_modules/@connectrpc/|node_modules/@bufbuild/" },
     },
     {

@@ -13,7 +13,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY sdk ./sdk
 COPY server ./server
-RUN npm run build -w server
+# The server's operator commands use the SDK package: build it first.
+RUN npm run build -w sdk -w server
 
 FROM node:22-bookworm-slim AS deps
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -30,6 +31,9 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/server/dist ./server/dist
 COPY server/package.json ./server/
+# node_modules/@metronome/sdk links to the workspace folder: the built SDK the CLI imports.
+COPY --from=build /app/sdk/dist ./sdk/dist
+COPY sdk/package.json ./sdk/
 COPY migrations ./migrations
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 /**
  * The `metronome` command: `serve` (run a node), `migrate` (apply database migrations),
- * `conformance FILE` (evaluate a trigger conformance file) and `--version`.
+ * `conformance FILE` (evaluate a trigger conformance file), `--version`, and the operator
+ * commands (cli/: jobs, runs, events, schedulers, workers, nodes, health). Usage errors exit
+ * with 2 (docs/cli.md lists every exit code).
  */
 import { readFileSync } from "node:fs";
+import type { CommanderError } from "commander";
 import { Command, Option } from "commander";
+import { addOperatorCommands, EXIT } from "./cli/index.js";
 import { CONFIG_KEYS, type ConfigKey } from "./config/keys.js";
 import { ConfigError, loadConfigFromProcess } from "./config/load.js";
 import { describeFailure, evaluateCase, parseConformanceFile } from "./conformance/conformance.js";
@@ -32,7 +36,14 @@ const program = new Command()
   .name("metronome")
   .description("Metronome: a distributed job scheduler")
   .version(VERSION, "-v, --version", "print the version and exit")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit with 2 (not commander's 1), so scripts can tell them from failures.
+  .exitOverride((err: CommanderError) => {
+    const done = ["commander.helpDisplayed", "commander.help", "commander.version"].includes(
+      err.code,
+    );
+    process.exit(done ? EXIT.ok : EXIT.usage);
+  });
 
 /**
  * Command-line flags and the configuration keys they set (flags win over the environment): the
@@ -103,5 +114,7 @@ program
     });
     process.exitCode = ok ? 0 : 1;
   });
+
+addOperatorCommands(program);
 
 await program.parseAsync();

@@ -12,6 +12,7 @@ import { apiHandler, type ApiDeps } from "./api/router.js";
 import { StoreMonitor } from "./api/services/health.js";
 import type { Logger } from "./logger.js";
 import type { ServerDefaults } from "./management/job-input.js";
+import { ClusterManager } from "./management/cluster.js";
 import { JobManager } from "./management/jobs.js";
 import { RunManager } from "./management/runs.js";
 import { SchedulerManager } from "./management/schedulers.js";
@@ -23,6 +24,9 @@ import { EventLog } from "./events/log.js";
 import { EventHub } from "./events/hub.js";
 import { VERSION } from "./version.js";
 import { dashboardFolder } from "./paths.js";
+import { describeNode } from "./cluster/describe.js";
+import { NodeRegistry } from "./cluster/node-registry.js";
+import { NodeMetrics, timedStore } from "./metrics/metrics.js";
 
 /**
  * A node's parts, assembled and ready to serve but not listening: what the API serves
@@ -37,6 +41,12 @@ export interface NodeCore {
   readonly runs: RunManager;
   readonly events: EventLog;
   readonly hub: EventHub;
+  /** This node's record in the cluster registry (ListNodes, ListWorkers). */
+  readonly registry: NodeRegistry;
+  /** Where the node listens, for its registry record (set by startNode). */
+  setAddress(address: string): void;
+  /** The node's Prometheus metrics (`GET /metrics`). */
+  readonly metrics: NodeMetrics;
   /** Everything the API's router needs (api/router.ts). */
   readonly api: ApiDeps;
   /** Why the node is not ready to serve (`/readyz`), or null when it is. */
@@ -82,7 +92,21 @@ export function serverDefaults(config: Config): ServerDefaults {
 
 /** Opens the store (migrating it when configured) and assembles a node on it, not listening. */
 export async function openNode(config: Config, log: Logger, clock: Clock): Promise<NodeCore> {
-  const store = openStore(config.store);
+  const parts: { engine?: Engine; hub?: EventHub; store?: Store } = {};
+  const metrics: NodeMetrics = new NodeMetrics({
+    nodeId: config.nodeId,
+    now: () => clock.now(),
+    sessions: () =>
+      [...(parts.engine?.dispatch.sessions.values() ?? [])].map((s) => ({
+        handlers: s.draining ? [] : [...s.handlers.keys()],
+        inUse: [...s.active.values()].filter((a) => a.held === undefined).length,
+      })),
+    activeRuns: (now) => parts.store?.countActiveRuns(now) ?? Promise.resolve([]),
+    eventPosition: () => parts.hub?.position ?? 0,
+    pools: () => parts.store?.poolStats?.() ?? [],
+  });
+  const store: Store = timedStore(openStore(config.store), metrics);
+  parts.store = store;
   try {
     if (config.migrateOnStart) await store.migrate();
   } catch (err) {
@@ -100,6 +124,10 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
   events.onSequenced(() => {
     hub.poke();
   });
+  parts.hub = hub;
+  hub.observe((batch) => {
+    metrics.observeEvents(batch);
+  });
   try {
     await hub.start();
   } catch (err) {
@@ -113,6 +141,8 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     pollIntervalMs: config.engine.pollIntervalMs,
     runRetentionMs: config.retention.runsSeconds * 1000,
   });
+  parts.engine = engine;
+
   // Other nodes' changes, where the store hears of them (PostgreSQL): the loop that cares looks
   // at once instead of at its next poll.
   store.onChange((change) => {
@@ -140,6 +170,25 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
   const monitor = new StoreMonitor(store, log);
   monitor.start();
   let stopping = false;
+  let address = "";
+  const startedAt = clock.now();
+  const registry = new NodeRegistry(
+    store,
+    () =>
+      describeNode({
+        nodeId: config.nodeId,
+        version: VERSION,
+        address: () => address,
+        firing: config.scheduler.enabled,
+        startedAt,
+        stopping: () => stopping,
+        sessions: engine.dispatch.sessions,
+        subscribers: () => hub.subscriptions,
+      }),
+    clock,
+    log.child({ component: "registry" }),
+    { leaseMs: config.engine.nodeLeaseMs },
+  );
   /** Migrations are only ever added: once the schema is current it stays so. */
   let schemaCurrent = config.migrateOnStart;
   return {
@@ -150,10 +199,16 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     runs,
     events,
     hub,
+    registry,
+    metrics,
+    setAddress: (a) => {
+      address = a;
+    },
     api: {
       jobs,
       schedulers,
       runs,
+      cluster: new ClusterManager(store, clock),
       engine,
       clock,
       log,
@@ -163,6 +218,9 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       maxPayloadBytes: config.limits.maxPayloadBytes,
       authTokens: config.server.authTokens,
       storeTimeoutMs: config.limits.storeTimeoutMs,
+      observeRpc: (method, code, seconds) => {
+        metrics.observeRpc(method, code, seconds);
+      },
     },
     readiness: async () => {
       if (stopping) return "the node is stopping";
@@ -178,6 +236,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     start: () => {
       events.start();
       engine.start();
+      registry.start();
     },
     discard: async () => {
       monitor.stop();
@@ -186,6 +245,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     },
     stop: async (options = {}, close = () => Promise.resolve()) => {
       stopping = true;
+      await registry.stopping();
       const graceMs = config.server.shutdownGraceSeconds * 1000;
       // Subscriptions end first (their streams would hold the listener open for the grace).
       await hub.stop();
@@ -215,6 +275,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       // The events of the last changes get their cursors before the store closes.
       await events.flush();
       await events.stop();
+      await registry.stop();
       monitor.stop();
       await store.close();
       log.info("metronome stopped");
@@ -228,7 +289,7 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
   let listener: Listener;
   try {
     const handler = withDashboard(
-      withProbes(apiHandler(core.api), core.readiness),
+      withProbes(apiHandler(core.api), core.readiness, () => core.metrics.scrape()),
       dashboardFolder(),
     );
     listener = await listen(handler, {
@@ -244,6 +305,9 @@ export async function startNode(config: Config, log: Logger, clock: Clock): Prom
     await core.discard();
     throw err;
   }
+  core.setAddress(
+    `${listener.address.address.includes(":") ? `[${listener.address.address}]` : listener.address.address}:${String(listener.address.port)}`,
+  );
   core.start();
   log.info(
     { version: VERSION, address: listener.address, store: config.store.kind, pid: process.pid },

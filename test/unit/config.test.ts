@@ -54,7 +54,7 @@ const DEFAULTS: Config = {
   logLevel: "info",
   retention: { eventsSeconds: 604_800, runsSeconds: 2_592_000 },
   events: { bufferEvents: 20_000, subscriberQueue: 2_000 },
-  engine: { leaseMs: 30_000, pollIntervalMs: 1000 },
+  engine: { leaseMs: 30_000, pollIntervalMs: 1000, nodeLeaseMs: 15_000 },
   limits: { maxPayloadBytes: 65_536, maxPageSize: 1000, storeTimeoutMs: 10_000 },
   warnings: [],
 };
@@ -135,6 +135,7 @@ describe("each key", () => {
     ["METRONOME_HTTP2_MAX_STREAMS", "64", (c) => c.server.transport.maxConcurrentStreams, 64],
     ["METRONOME_HTTP2_MAX_RESETS", "50", (c) => c.server.transport.maxResets, 50],
     ["METRONOME_HTTP2_MAX_INVALID_FRAMES", "10", (c) => c.server.transport.maxInvalidFrames, 10],
+    ["METRONOME_NODE_LEASE", "2", (c) => c.engine.nodeLeaseMs, 2000],
   ];
 
   it.each(cases)("%s=%j", (key, value, read, expected) => {
@@ -444,6 +445,7 @@ describe("invalid values name their key", () => {
       "1.5",
       'METRONOME_HTTP2_MAX_INVALID_FRAMES: expected a whole number from 1 to 1000000, got "1.5"',
     ],
+    ["METRONOME_NODE_LEASE", "0.1", "METRONOME_NODE_LEASE: expected from 0.3 to 3600 seconds"],
     [
       "METRONOME_MAX_PAYLOAD_BYTES",
       "64KiB",
@@ -668,7 +670,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(30);
+    expect(keys).toHaveLength(31);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",
@@ -685,7 +687,7 @@ describe("CONFIG_KEYS", () => {
     for (const info of CONFIG_KEYS) {
       if (info.default !== "" && info.key !== "METRONOME_NODE_ID") env[info.key] = info.default;
     }
-    expect(Object.keys(env)).toHaveLength(26);
+    expect(Object.keys(env)).toHaveLength(27);
     expect(load(env)).toEqual(DEFAULTS);
   });
 });

@@ -3,6 +3,7 @@
  * services, the event stream, and schedulers with APScheduler-style listeners.
  */
 import { createClient, type Client } from "@connectrpc/connect";
+import { ClusterService } from "../gen/metronome/v1/cluster_service_pb.js";
 import { EventService } from "../gen/metronome/v1/event_service_pb.js";
 import { JobService } from "../gen/metronome/v1/job_service_pb.js";
 import { RunService } from "../gen/metronome/v1/run_service_pb.js";
@@ -28,6 +29,8 @@ export class MetronomeClient {
   readonly runs: Client<typeof RunService>;
   readonly triggers: Client<typeof TriggerService>;
   readonly events: Client<typeof EventService>;
+  /** The live nodes and their worker sessions (ListNodes, ListWorkers). */
+  readonly cluster: Client<typeof ClusterService>;
   /** Headers of every call (the bearer token). */
   readonly headers: Readonly<Record<string, string>>;
   readonly logger: WorkerLogger;
@@ -45,6 +48,7 @@ export class MetronomeClient {
     this.runs = createClient(RunService, transport);
     this.triggers = createClient(TriggerService, transport);
     this.events = createClient(EventService, transport);
+    this.cluster = createClient(ClusterService, transport);
     this.headers = this.connection.headers;
     this.logger = options.logger ?? defaultLogger();
   }

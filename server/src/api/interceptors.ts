@@ -32,6 +32,9 @@ export function clientTimeoutMs(header: Headers): number | undefined {
   return connect ? Number(connect[0]) : undefined;
 }
 
+/** Told of every RPC: its method (`Service/Method`), its code (`OK`, `NOT_FOUND`, …), its time. */
+export type RpcObserver = (method: string, code: string, seconds: number) => void;
+
 /**
  * `storeTimeoutMs`: the longest a unary call's store work may take; a client's shorter timeout
  * bounds it further (lib/deadline.ts; the MySQL runner rolls back past it).
@@ -40,6 +43,7 @@ export function requestInterceptor(
   log: Logger,
   authTokens: readonly string[],
   storeTimeoutMs: number,
+  observe: RpcObserver = () => undefined,
 ): Interceptor {
   const tokens = authTokens.map((t) => Buffer.from(t));
   const authorised = (header: string | null): boolean => {
@@ -89,6 +93,11 @@ export function requestInterceptor(
             )
           : await next(req);
       res.header.set("x-request-id", requestId);
+      observe(
+        `${req.service.typeName}/${req.method.name}`,
+        "OK",
+        (performance.now() - started) / 1000,
+      );
       if (log.isLevelEnabled("debug"))
         child().debug({ ms: Math.round(performance.now() - started) }, "rpc ok");
       return res;
@@ -96,6 +105,11 @@ export function requestInterceptor(
       const reqLog = child();
       const mapped = toConnectError(err, reqLog);
       mapped.metadata.set("x-request-id", requestId);
+      observe(
+        `${req.service.typeName}/${req.method.name}`,
+        Code[mapped.code],
+        (performance.now() - started) / 1000,
+      );
       reqLog.info(
         { ms: Math.round(performance.now() - started), code: Code[mapped.code] },
         "rpc failed",

@@ -2,7 +2,9 @@
  * Plain HTTP probes on the service port, for load balancers and Kubernetes, over HTTP/1.1 and
  * HTTP/2 alike: `GET /healthz` (liveness: the process answers) and `GET /readyz` (readiness:
  * the job store answers and its schema is this build's). Every other request goes to the API.
- * Probes need no token and tell nothing beyond ready or not, and why.
+ * Probes need no token and tell nothing beyond ready or not, and why. `GET /metrics` serves the
+ * node's Prometheus metrics (no token either: keep the port off the internet, or scrape through
+ * a proxy that adds auth).
  */
 import type http from "node:http";
 import type http2 from "node:http2";
@@ -11,9 +13,16 @@ import type { RequestHandler } from "./listen.js";
 /** Null when ready; otherwise why not, in a few words. */
 export type Readiness = () => Promise<string | null>;
 
-const PATHS = new Set(["/healthz", "/readyz"]);
+/** The Prometheus text of the node's metrics (`GET /metrics`). */
+export type Scrape = () => Promise<{ readonly body: string; readonly contentType: string }>;
 
-export function withProbes(api: RequestHandler, readiness: Readiness): RequestHandler {
+const PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+export function withProbes(
+  api: RequestHandler,
+  readiness: Readiness,
+  metrics?: Scrape,
+): RequestHandler {
   return (req, res) => {
     const url = req.url ?? "";
     const q = url.indexOf("?");
@@ -29,6 +38,26 @@ export function withProbes(api: RequestHandler, readiness: Readiness): RequestHa
     }
     if (path === "/healthz") {
       answer(res, 200, "ok\n", head);
+      return;
+    }
+    if (path === "/metrics") {
+      if (metrics === undefined) {
+        api(req, res);
+        return;
+      }
+      metrics().then(
+        ({ body, contentType }) => {
+          answer(res, 200, body, head, { "content-type": contentType });
+        },
+        (err: unknown) => {
+          answer(
+            res,
+            503,
+            `metrics unavailable: ${err instanceof Error ? err.message : String(err)}\n`,
+            head,
+          );
+        },
+      );
       return;
     }
     readiness().then(

@@ -5,10 +5,12 @@
 import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
+import type { ClusterManager } from "../management/cluster.js";
 import type { JobManager } from "../management/jobs.js";
 import type { RunManager } from "../management/runs.js";
 import type { SchedulerManager } from "../management/schedulers.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { ClusterService } from "../gen/metronome/v1/cluster_service_pb.js";
 import { EventService } from "../gen/metronome/v1/event_service_pb.js";
 import { JobService } from "../gen/metronome/v1/job_service_pb.js";
 import { RunService } from "../gen/metronome/v1/run_service_pb.js";
@@ -16,8 +18,9 @@ import { SchedulerService } from "../gen/metronome/v1/scheduler_service_pb.js";
 import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
 import { WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
 import { nodeAdapter } from "./adapter.js";
-import { requestInterceptor } from "./interceptors.js";
+import { requestInterceptor, type RpcObserver } from "./interceptors.js";
 import type { RequestHandler } from "./listen.js";
+import { clusterService } from "./services/cluster.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
 import { jobService } from "./services/jobs.js";
 import { runService } from "./services/runs.js";
@@ -32,6 +35,7 @@ export interface ApiDeps {
   readonly jobs: JobManager;
   readonly schedulers: SchedulerManager;
   readonly runs: RunManager;
+  readonly cluster: ClusterManager;
   readonly engine: Engine;
   readonly clock: Clock;
   readonly log: Logger;
@@ -42,6 +46,8 @@ export interface ApiDeps {
   readonly authTokens: readonly string[];
   /** The longest a unary call's store work may take (METRONOME_STORE_TIMEOUT). */
   readonly storeTimeoutMs: number;
+  /** Told of every RPC (metrics). */
+  readonly observeRpc?: RpcObserver;
 }
 
 export const SERVICES = [
@@ -51,6 +57,7 @@ export const SERVICES = [
   RunService,
   WorkerService,
   EventService,
+  ClusterService,
 ];
 
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
@@ -64,6 +71,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
     router.service(RunService, runService(deps.runs, deps.maxPageSize));
     router.service(WorkerService, workerService(deps.engine, deps.log));
     router.service(EventService, eventService(deps.hub, deps.log));
+    router.service(ClusterService, clusterService(deps.cluster));
     router.service(
       Health,
       healthService(
@@ -78,7 +86,9 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
 export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
   return {
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
-    interceptors: [requestInterceptor(deps.log, deps.authTokens, deps.storeTimeoutMs)],
+    interceptors: [
+      requestInterceptor(deps.log, deps.authTokens, deps.storeTimeoutMs, deps.observeRpc),
+    ],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },
     // Responses are not compressed: on the networks a scheduler runs in, the CPU a gzip of

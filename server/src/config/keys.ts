@@ -222,6 +222,12 @@ export const KEYS = {
     description:
       "invalid frames (or streams refused past the limit) one HTTP/2 connection may send before it is closed",
   },
+  METRONOME_NODE_LEASE: {
+    default: "15",
+    parse: secondsBetween(0.3, 3600),
+    description:
+      "seconds a node's record (ListNodes, ListWorkers) outlives its last refresh; nodes refresh every third of it",
+  },
 } satisfies Record<string, KeySpec<unknown>>;
 
 /** A configuration key, e.g. `SCHEDULER__TIMEZONE` or `METRONOME_PORT`. */

@@ -83,6 +83,8 @@ export interface Config {
     readonly leaseMs: number;
     /** How often the node looks for work changed by other nodes. */
     readonly pollIntervalMs: number;
+    /** How long a node's record in the cluster registry outlives its last refresh. */
+    readonly nodeLeaseMs: number;
   };
   readonly limits: {
     /** Largest `args` + `kwargs` JSON accepted, in bytes. */
@@ -268,6 +270,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
     engine: {
       leaseMs: Math.round(s.METRONOME_LEASE_DURATION * 1000),
       pollIntervalMs: Math.round(s.METRONOME_POLL_INTERVAL * 1000),
+      nodeLeaseMs: Math.round(s.METRONOME_NODE_LEASE * 1000),
     },
     limits: {
       maxPayloadBytes: s.METRONOME_MAX_PAYLOAD_BYTES,

@@ -88,6 +88,10 @@ export class WorkerSession {
   /** Leases held, by run id. */
   readonly active = new Map<string, ActiveRun>();
   draining = false;
+  /** When the session opened (wall clock: shown in ListWorkers). */
+  readonly connectedAt = Date.now();
+  /** When the worker last sent a message (wall clock). */
+  lastMessageAt = Date.now();
   /**
    * Leases (run id/token) whose result the worker reported, most recent last: a heartbeat that
    * raced the result and found the run no longer running is not a lost lease.
@@ -159,6 +163,7 @@ export class WorkerSession {
 
   /** A message arrived: the worker is alive for another lease. */
   touch(): void {
+    this.lastMessageAt = Date.now();
     clearTimeout(this.silence);
     if (this.ended) return;
     this.silence = setTimeout(() => {

@@ -60,6 +60,8 @@ export class EventHub implements SubscriptionSource {
   private readonly all = new Set<Subscription>();
   private started = false;
   private stopped = false;
+  /** Called with every batch the hub reads (metrics). */
+  private readonly observers = new Set<(batch: readonly LoggedEvent[]) => void>();
   /** One tail read at a time, again after it if poked meanwhile. */
   private readonly polling = new Coalesced(() => this.poll());
   private pollTimer: NodeJS.Timeout | undefined;
@@ -155,13 +157,27 @@ export class EventHub implements SubscriptionSource {
     this.schedulePoll(delay);
   }
 
-  /** No subscription on this node. */
+  /** Calls `observer` with every batch of events read from the log, in cursor order. */
+  observe(observer: (batch: readonly LoggedEvent[]) => void): void {
+    this.observers.add(observer);
+  }
+
+  /**
+   * Nobody on this node reads events: no subscription and no observer (the metrics count runs
+   * from the events, so a node serving /metrics keeps reading them).
+   */
   private unwatched(): boolean {
-    return this.all.size === 0;
+    return this.all.size === 0 && this.observers.size === 0;
   }
 
   private append(batch: readonly LoggedEvent[]): void {
     this.recent.append(batch);
+    for (const o of this.observers)
+      try {
+        o(batch);
+      } catch (err) {
+        this.log.warn({ err }, "an event observer failed");
+      }
     let parts: (readonly LoggedEvent[])[] | undefined;
     const shared = () => (parts ??= pages(batch, this.options.pageEvents));
     for (const s of this.live) this.feed(s, batch, shared);

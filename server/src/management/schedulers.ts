@@ -136,7 +136,10 @@ export class SchedulerManager {
         key: K,
       ): JobSettings[K] | undefined =>
         mask.includes(path) || mask.includes("job_defaults")
-          ? (given[key] ?? server.settings[key])
+          ? // (A misfire grace of null, "no limit", is a value given, not a missing one.)
+            given[key] !== undefined
+            ? given[key]
+            : server.settings[key]
           : undefined;
       timezone = mask.includes("timezone") ? req.timezone || server.timezone : undefined;
       defaults = {};

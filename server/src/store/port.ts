@@ -260,6 +260,13 @@ export interface ListRunsQuery {
   readonly after?: { readonly scheduledTime: number; readonly id: string } | undefined;
 }
 
+/** How many runs are pending (due or later) and running, per scheduler: for metrics. */
+export interface ActiveRunCount {
+  readonly scheduler: string;
+  readonly state: "due" | "later" | "running";
+  readonly count: number;
+}
+
 export interface RunStore {
   /**
    * Hands due pending runs of the request's handlers to one worker, each running under the given
@@ -315,6 +322,8 @@ export interface RunStore {
   getRun(runId: string): Promise<Run | null>;
   /** A scheduler's runs, newest fire time first. */
   listRuns(query: ListRunsQuery): Promise<Run[]>;
+  /** Pending runs due by `now` or later, and running runs, counted per scheduler. */
+  countActiveRuns(now: number): Promise<ActiveRunCount[]>;
 }
 
 // ---- events ----
@@ -426,7 +435,78 @@ export interface ChangeFeed {
   onChange(listener: (change: StoreChange) => void): void;
 }
 
+// ---- the cluster: nodes and their worker sessions ----
+
+/** One worker session as its node records it (ListWorkers). */
+export interface WorkerRecord {
+  readonly sessionId: string;
+  readonly workerId: string;
+  /** Handler name and its limit (0: only the total applies). */
+  readonly handlers: readonly { readonly name: string; readonly limit: number }[];
+  readonly maxConcurrency: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Runs sent to the worker and not reported yet. */
+  readonly slotsInUse: number;
+  readonly connectedAt: number;
+  /** When the worker last sent anything. */
+  readonly lastHeartbeat: number;
+  readonly draining: boolean;
+}
+
+/** What a node is doing, as it records it. */
+export interface NodeActivity {
+  readonly workerSessions: number;
+  readonly runsInFlight: number;
+  readonly subscribers: number;
+}
+
+/** One node as it records itself (ListNodes), with its worker sessions. */
+export interface NodeRecord {
+  readonly nodeId: string;
+  readonly version: string;
+  readonly address: string;
+  readonly role: "scheduler" | "api";
+  readonly state: "serving" | "stopping";
+  readonly startedAt: number;
+  /** When it wrote this record. */
+  readonly lastSeen: number;
+  readonly activity: NodeActivity;
+  readonly workers: readonly WorkerRecord[];
+}
+
+/** A node's record as read back: with its expiry. */
+export interface StoredNode extends NodeRecord {
+  readonly expiresAt: number;
+}
+
+/**
+ * The cluster as its nodes record it: each node writes its own record (and its worker
+ * sessions') with a lease it keeps pushing forward, so a node that crashed drops out by itself.
+ */
+export interface ClusterRegistry {
+  /** Writes (or replaces) a node's record, valid until `expiresAt`. */
+  recordNode(node: NodeRecord, expiresAt: number): Promise<void>;
+  /** Deletes a node's record (it stopped). */
+  removeNode(nodeId: string): Promise<void>;
+  /** The records that have not expired at `now`, by node id. */
+  listNodes(now: number): Promise<StoredNode[]>;
+  /** Deletes records that expired before `before`; answers how many. */
+  deleteExpiredNodes(before: number): Promise<number>;
+}
+
 // ---- the whole ----
+
+/** A database connection pool's use (metrics). */
+export interface PoolStat {
+  readonly pool: string;
+  /** Connections open (in use or idle). */
+  readonly open: number;
+  readonly idle: number;
+  /** Requests waiting for a connection. */
+  readonly waiting: number;
+  /** The most connections the pool opens. */
+  readonly limit: number;
+}
 
 export interface StoreLifecycle {
   /** Applies pending schema migrations (serialised across nodes). */
@@ -435,6 +515,8 @@ export interface StoreLifecycle {
   pendingMigrations(): Promise<number>;
   /** A round trip to the database. */
   ping(): Promise<void>;
+  /** The use of the store's connection pools, where it has pools (optional: metrics). */
+  poolStats?(): readonly PoolStat[];
   close(): Promise<void>;
 }
 
@@ -450,4 +532,5 @@ export interface Store
     RunStore,
     EventStore,
     WorkerRegistry,
-    ChangeFeed {}
+    ChangeFeed,
+    ClusterRegistry {}

@@ -41,5 +41,44 @@ export function workersContract(factory: StoreFactory): void {
       // The events given with a registry change are written with it.
       expect((await allEvents(store)).map((e) => e.data.nodeId)).toContain("registry-event");
     });
+
+    it("keeps each node's record with its worker sessions until it is removed or expires", async () => {
+      const { store } = stores;
+      const worker = {
+        sessionId: "s1",
+        workerId: "w-1",
+        handlers: [{ name: "h.a", limit: 2 }],
+        maxConcurrency: 4,
+        labels: { sdk: "@metronome/sdk/0.2.0", host: "h\u00e9" },
+        slotsInUse: 1,
+        connectedAt: T0 - S,
+        lastHeartbeat: T0,
+        draining: false,
+      };
+      const node = (nodeId: string, lastSeen: number, workers = [worker]) => ({
+        nodeId,
+        version: "0.2.0",
+        address: "127.0.0.1:8080",
+        role: "scheduler" as const,
+        state: "serving" as const,
+        startedAt: T0 - 60 * S,
+        lastSeen,
+        activity: { workerSessions: workers.length, runsInFlight: 1, subscribers: 0 },
+        workers,
+      });
+      await store.recordNode(node("n2", T0), T0 + 10 * S);
+      await store.recordNode(node("n1", T0, []), T0 + 2 * S);
+      expect(await store.listNodes(T0)).toEqual([
+        { ...node("n1", T0, []), expiresAt: T0 + 2 * S },
+        { ...node("n2", T0), expiresAt: T0 + 10 * S },
+      ]);
+      // A refresh replaces the record; an expired one is not listed, then deleted.
+      await store.recordNode({ ...node("n2", T0 + S), state: "stopping" }, T0 + 11 * S);
+      const [n2] = await store.listNodes(T0 + 3 * S);
+      expect(n2).toMatchObject({ nodeId: "n2", state: "stopping", lastSeen: T0 + S });
+      expect(await store.deleteExpiredNodes(T0 + 3 * S)).toBe(1);
+      await store.removeNode("n2");
+      expect(await store.listNodes(T0)).toEqual([]);
+    });
   });
 }

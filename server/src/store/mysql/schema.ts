@@ -180,3 +180,25 @@ export const workerHandlers = mysqlTable(
     index("worker_handlers_handler").on(t.handler, t.expiresAt),
   ],
 );
+
+/**
+ * The nodes of the cluster, one row each, written by the node itself every third of the node
+ * lease (METRONOME_NODE_LEASE) with its worker sessions as a JSON document, and deleted when it
+ * stops; the row of a node that crashed expires (ListNodes, ListWorkers).
+ */
+export const clusterNodes = mysqlTable(
+  "cluster_nodes",
+  {
+    nodeId: utf8("varchar(191)")("node_id").primaryKey(),
+    version: varchar("version", { length: 64 }).notNull(),
+    address: utf8("varchar(300)")("address").notNull(),
+    role: varchar("role", { length: 16 }).notNull(),
+    state: varchar("state", { length: 16 }).notNull(),
+    startedAt: ms("started_at").notNull(),
+    lastSeen: ms("last_seen").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+    activity: json("activity").notNull(),
+    workers: utf8("longtext")("workers").notNull(),
+  },
+  (t) => [index("cluster_nodes_expires_at").on(t.expiresAt)],
+);

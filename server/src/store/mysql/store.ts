@@ -12,6 +12,7 @@ import type { Job } from "../../domain/jobs.js";
 import { Batcher } from "../../lib/batcher.js";
 import { migrationsFolder } from "../../paths.js";
 import { storeError } from "../errors.js";
+import type { PoolStat } from "../port.js";
 import { MYSQL } from "../sql/dialect.js";
 import { jobFromRow, jobToRow, type JobRow } from "../sql/job-rows.js";
 import { SqlStore } from "../sql/store.js";
@@ -76,6 +77,31 @@ export class MysqlStore extends SqlStore {
       events: new MysqlRunner(pools.events, true),
     });
     checkJobColumns();
+  }
+
+  /** Each pool's connections (mysql2 keeps them in its pools' queues; read, never changed). */
+  poolStats(): PoolStat[] {
+    const stat = (pool: string, p: Pool): PoolStat => {
+      const q = p as unknown as {
+        readonly config?: { readonly connectionLimit?: number };
+        readonly _allConnections?: { readonly length: number };
+        readonly _freeConnections?: { readonly length: number };
+        readonly _connectionQueue?: { readonly length: number };
+      };
+      return {
+        pool,
+        open: q._allConnections?.length ?? 0,
+        idle: q._freeConnections?.length ?? 0,
+        waiting: q._connectionQueue?.length ?? 0,
+        limit: q.config?.connectionLimit ?? 0,
+      };
+    };
+    return [
+      stat("api", this.apiPool),
+      stat("engine", this.pools.engine),
+      stat("events", this.pools.events),
+      ...(this.inserts === undefined ? [] : [stat("inserts", this.inserts)]),
+    ];
   }
 
   static open(url: string, options: { connectionLimit?: number } = {}): MysqlStore {

@@ -164,3 +164,25 @@ export const workerHandlers = pgTable(
     index("worker_handlers_handler").on(t.handler, t.expiresAt),
   ],
 );
+
+/**
+ * The nodes of the cluster, one row each, written by the node itself every third of the node
+ * lease (METRONOME_NODE_LEASE) with its worker sessions as a JSON document, and deleted when it
+ * stops; the row of a node that crashed expires (ListNodes, ListWorkers).
+ */
+export const clusterNodes = pgTable(
+  "cluster_nodes",
+  {
+    nodeId: ident("node_id").primaryKey(),
+    version: varchar("version", { length: 64 }).notNull(),
+    address: binary("varchar(300)")("address").notNull(),
+    role: varchar("role", { length: 16 }).notNull(),
+    state: varchar("state", { length: 16 }).notNull(),
+    startedAt: ms("started_at").notNull(),
+    lastSeen: ms("last_seen").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+    activity: json("activity").notNull(),
+    workers: json("workers").notNull(),
+  },
+  (t) => [index("cluster_nodes_expires_at").on(t.expiresAt)],
+);

@@ -8,6 +8,7 @@ import type { Job, Scheduler } from "../../domain/jobs.js";
 import type { Lease, Outcome, Run } from "../../domain/runs.js";
 import { isDuplicate } from "../errors.js";
 import type {
+  ActiveRunCount,
   CancelOutcome,
   ClaimRequest,
   ClaimResult,
@@ -23,9 +24,11 @@ import type {
   ListRunsQuery,
   LogState,
   Page,
+  NodeRecord,
   SessionRecord,
   Store,
   StoreChange,
+  StoredNode,
   SweepRequest,
   SweepResult,
   Verdict,
@@ -51,6 +54,7 @@ import { updateJob } from "./jobs/update-job.js";
 import { isMissingTable, lastMigration, migrationsAfter } from "./pending-migrations.js";
 import type { SqlRunner } from "./runner.js";
 import { cancelRun } from "./runs/cancel-run.js";
+import { countActiveRuns } from "./runs/count-active-runs.js";
 import { completeRuns } from "./runs/complete-runs.js";
 import { deleteOldRuns } from "./runs/delete-old-runs.js";
 import { extendLeases } from "./runs/extend-leases.js";
@@ -68,6 +72,8 @@ import { insertScheduler } from "./schedulers/insert-scheduler.js";
 import { listSchedulers } from "./schedulers/list-schedulers.js";
 import { pausedSchedulers } from "./schedulers/paused-schedulers.js";
 import { updateScheduler } from "./schedulers/update-scheduler.js";
+import { listNodes } from "./cluster/list-nodes.js";
+import { deleteExpiredNodes, recordNode, removeNode } from "./cluster/record-node.js";
 import { deleteExpiredSessions } from "./workers/delete-expired-sessions.js";
 import { refreshSessions } from "./workers/refresh-sessions.js";
 import { registerSession } from "./workers/register-session.js";
@@ -410,6 +416,28 @@ export abstract class SqlStore implements Store {
 
   deleteExpiredSessions(before: number): Promise<number> {
     return this.engine.tx(() => deleteExpiredSessions(before));
+  }
+
+  countActiveRuns(now: number): Promise<ActiveRunCount[]> {
+    return this.api.autocommit(() => countActiveRuns(now));
+  }
+
+  // ---- the cluster ----
+
+  recordNode(node: NodeRecord, expiresAt: number): Promise<void> {
+    return this.api.tx(() => recordNode(node, expiresAt));
+  }
+
+  removeNode(nodeId: string): Promise<void> {
+    return this.api.autocommit(() => removeNode(nodeId));
+  }
+
+  listNodes(now: number): Promise<StoredNode[]> {
+    return this.api.autocommit(() => listNodes(now));
+  }
+
+  deleteExpiredNodes(before: number): Promise<number> {
+    return this.api.autocommit(() => deleteExpiredNodes(before));
   }
 }
 

@@ -128,3 +128,21 @@ export const workerHandlers = sqliteTable(
     index("worker_handlers_handler").on(t.handler, t.expiresAt),
   ],
 );
+
+/** The nodes of the cluster and their worker sessions: see the MySQL schema. */
+export const clusterNodes = sqliteTable(
+  "cluster_nodes",
+  {
+    nodeId: text("node_id").primaryKey(),
+    version: text("version").notNull(),
+    address: text("address").notNull(),
+    role: text("role").notNull(),
+    state: text("state").notNull(),
+    startedAt: ms("started_at").notNull(),
+    lastSeen: ms("last_seen").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+    activity: text("activity").notNull(),
+    workers: text("workers").notNull(),
+  },
+  (t) => [index("cluster_nodes_expires_at").on(t.expiresAt)],
+);

@@ -1,0 +1,146 @@
+/**
+ * `metronome workers list`, `metronome nodes list` (the SDK's ClusterService client) and
+ * `metronome health` (the server's readiness probe).
+ */
+import { toJson } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Command } from "commander";
+import { NodeInfoSchema, WorkerSessionInfoSchema } from "@metronome/sdk/api";
+import { sdk, withClient, withClientFlags, type ClientFlags } from "./connection.js";
+import { CliError, EXIT } from "./exit.js";
+import { fields, json, table, when, type Out } from "./output.js";
+
+const ms = (t: Parameters<typeof timestampMs>[0] | undefined): number | null =>
+  t === undefined ? null : timestampMs(t);
+
+export function clusterCommands(
+  program: Command,
+  out: Out,
+  run: (a: () => Promise<void>) => Promise<void>,
+): void {
+  withClientFlags(
+    program
+      .command("workers")
+      .description("the worker sessions connected to the cluster")
+      .command("list")
+      .description("list the worker sessions of every live node")
+      .option("--node <id>", "only the sessions of this node")
+      .option("--handler <name>", "only sessions that registered this handler"),
+  ).action((o: ClientFlags & { node?: string; handler?: string }) =>
+    run(() =>
+      withClient(o, async (c) => {
+        const { workers } = await sdk(
+          c.cluster.listWorkers(
+            { nodeId: o.node ?? "", handler: o.handler ?? "" },
+            { headers: c.headers },
+          ),
+        );
+        if (o.json === true) {
+          out.line(json(workers.map((w) => toJson(WorkerSessionInfoSchema, w))));
+          return;
+        }
+        table(
+          out,
+          ["worker", "session", "node", "handlers", "in use", "connected", "last heard", "sdk"],
+          workers.map((w) => {
+            const limit = w.worker?.maxConcurrency ?? 0;
+            return [
+              `${w.worker?.workerId ?? ""}${w.draining ? " (draining)" : ""}`,
+              w.worker?.sessionId.slice(0, 8),
+              w.nodeId,
+              (w.worker?.handlers ?? [])
+                .map((h) =>
+                  h.maxConcurrency > 0 ? `${h.handler}(${String(h.maxConcurrency)})` : h.handler,
+                )
+                .join(","),
+              `${String(w.slotsInUse)}/${limit > 0 ? String(limit) : "-"}`,
+              when(ms(w.connectedAt)),
+              when(ms(w.lastHeartbeat)),
+              w.sdk,
+            ];
+          }),
+        );
+      }),
+    ),
+  );
+
+  withClientFlags(
+    program
+      .command("nodes")
+      .description("the Metronome nodes of the cluster")
+      .command("list")
+      .description("list the live nodes"),
+  ).action((o: ClientFlags) =>
+    run(() =>
+      withClient(o, async (c) => {
+        const { nodes } = await sdk(c.cluster.listNodes({}, { headers: c.headers }));
+        if (o.json === true) {
+          out.line(json(nodes.map((n) => toJson(NodeInfoSchema, n))));
+          return;
+        }
+        table(
+          out,
+          [
+            "node",
+            "version",
+            "address",
+            "role",
+            "state",
+            "started",
+            "last seen",
+            "workers",
+            "runs",
+            "subscribers",
+          ],
+          nodes.map((n) => [
+            n.nodeId,
+            n.version,
+            n.address,
+            n.role,
+            n.state,
+            when(ms(n.startedAt)),
+            when(ms(n.lastSeen)),
+            n.workerSessions,
+            n.runsInFlight,
+            n.subscribers,
+          ]),
+        );
+      }),
+    ),
+  );
+
+  withClientFlags(
+    program
+      .command("health")
+      .description("whether the server is up and ready (its job store answers and is migrated)"),
+  ).action((o: ClientFlags) =>
+    run(() =>
+      withClient(o, async () => {
+        const base = o.url.replace(/\/+$/, "");
+        let status: number;
+        let body: string;
+        try {
+          const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(10_000) });
+          status = res.status;
+          body = (await res.text()).trim();
+        } catch (err) {
+          const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+          throw new CliError(
+            `no answer from ${o.url}${typeof cause === "string" ? ` (${cause})` : ""}: is the Metronome server running at that address?`,
+            EXIT.unavailable,
+          );
+        }
+        const ready = status === 200;
+        const reason = ready ? "" : body.replace(/^not ready:\s*/, "");
+        if (o.json === true) out.line(json({ url: o.url, live: true, ready, reason }));
+        else
+          fields(out, [
+            ["url", o.url],
+            ["live", "yes"],
+            ["ready", ready ? "yes" : `no: ${reason}`],
+          ]);
+        if (!ready) process.exitCode = EXIT.unavailable;
+      }),
+    ),
+  );
+}
