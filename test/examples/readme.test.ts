@@ -19,7 +19,9 @@
  * - `npx tsx examples/worker.ts`: started in the background (as `node --import tsx`, so that
  *   stopping it stops it), ready when it says so; the second round stops it (it must exit 0) and
  *   starts it again;
- * - `npx tsx examples/…`: run by bash as written, with METRONOME_URL set to the test server;
+ * - `npx tsx examples/…` and the operator commands (`npm run -s metronome -- jobs …`): run by
+ *   bash as written, with METRONOME_URL set to the test server (which the README's
+ *   `export METRONOME_URL=…` line stands for);
  * - the ```ts snippet: written next to README.md (`@metronome/sdk` resolves to sdk/src through tsconfig.json's paths), run until it
  *   prints a line of its own (not a JSON log line), then stopped with SIGTERM (it runs a
  *   worker, which never ends);
@@ -54,7 +56,16 @@ interface Block {
 }
 
 type Kind =
-  "server" | "not-run" | "curl" | "worker" | "script" | "mysql" | "mysql-server" | "snippet";
+  | "server"
+  | "not-run"
+  | "env"
+  | "curl"
+  | "worker"
+  | "script"
+  | "cli"
+  | "mysql"
+  | "mysql-server"
+  | "snippet";
 
 /** How each README command is run (see the file's comment); the first matching rule wins. */
 const RULES: readonly { readonly kind: Kind; readonly pattern: RegExp }[] = [
@@ -63,6 +74,8 @@ const RULES: readonly { readonly kind: Kind; readonly pattern: RegExp }[] = [
   { kind: "curl", pattern: /^(npx buf )?curl / },
   { kind: "worker", pattern: /^npx tsx examples\/worker\.ts$/ },
   { kind: "script", pattern: /^npx tsx examples\/[\w.-]+\.ts$/ },
+  { kind: "env", pattern: /^export METRONOME_URL=\S+$/ },
+  { kind: "cli", pattern: /^npm run -s metronome -- (?!serve\b|migrate\b)\S/ },
   { kind: "mysql", pattern: /^mysql -uroot -e 'CREATE DATABASE IF NOT EXISTS metronome'$/ },
   { kind: "mysql-server", pattern: /^SCHEDULER__JOBSTORE_URL=mysql:\/\/\S+\/metronome npm start$/ },
 ];
@@ -348,7 +361,10 @@ describe("the README's steps and the examples, twice in a row", () => {
       case "worker":
         await startWorker();
         return;
+      case "env": // every step gets METRONOME_URL: this test's server
+        return;
       case "script":
+      case "cli":
         expectClean(label, await run("bash", ["-c", step.command], env), exitedZero);
         return;
       case "snippet": {
