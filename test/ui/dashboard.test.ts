@@ -4,15 +4,16 @@
  * SDK worker: the page states the API's error until the token is given; a job added through the
  * SDK is listed with its trigger in words, its page shows the next fire times, it fires and its
  * runs appear with their status, duration, error or result; a run's page shows its result; the
- * live event feed (Subscribe over Connect) shows a run started from the page; pause, resume and
- * remove act on the server. Screenshots go to test-artifacts/dashboard/ (gitignored);
+ * live event feed (Subscribe over Connect) shows a run started from the page; the Workers page
+ * lists the worker's session and the Nodes page the node, as ClusterService states them; pause,
+ * resume and remove act on the server. Screenshots go to test-artifacts/dashboard/ (gitignored);
  * METRONOME_UPDATE_SCREENSHOTS=1 also writes the job page to docs/dashboard.png.
  */
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { MetronomeClient, Worker, defineHandler, type Scheduler } from "@metronome/sdk";
+import { MetronomeClient, SDK_NAME, Worker, defineHandler, type Scheduler } from "@metronome/sdk";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { repoRoot } from "../support/paths.js";
 import { describeIf, requireUnderCi, type Requirement } from "../support/requirements.js";
@@ -26,6 +27,7 @@ const chromiumHere: Requirement = {
 requireUnderCi(chromiumHere);
 
 const TOKEN = "dashboard-test-token";
+const NODE_ID = "ui-node-1";
 const ARTIFACTS = join(repoRoot, "test-artifacts", "dashboard");
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -58,7 +60,10 @@ describeIf(chromiumHere, "the dashboard in Chromium", () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     db = await createSqliteStore();
-    node = await startTestNode(db.url, { METRONOME_AUTH_TOKENS: TOKEN });
+    node = await startTestNode(db.url, {
+      METRONOME_AUTH_TOKENS: TOKEN,
+      METRONOME_NODE_ID: NODE_ID,
+    });
     client = new MetronomeClient({ baseUrl: node.url, token: TOKEN, logger: quiet });
     scheduler = client.scheduler("default");
     worker = new Worker({ baseUrl: node.url, token: TOKEN, logger: quiet, workerId: "ui-test" });
@@ -196,6 +201,61 @@ describeIf(chromiumHere, "the dashboard in Chromium", () => {
     await row.waitFor();
     expect(await row.textContent()).toContain("running");
     await screenshot("schedulers");
+  });
+
+  it("lists the worker's session with its handlers, on its node", async () => {
+    // What the node recorded last, as the API states it: the page must show the same.
+    const recorded = async () => {
+      const { workers } = await client.cluster.listWorkers({}, { headers: client.headers });
+      return workers.find((w) => w.worker?.workerId === "ui-test");
+    };
+    // The node records its sessions every third of its lease: wait for the first record.
+    await expect.poll(recorded, { timeout: 30_000 }).toBeDefined();
+    const mine = await recorded();
+    expect(mine?.nodeId).toBe(NODE_ID);
+    expect(mine?.sdk).toBe(SDK_NAME); // the SDK's `sdk` label
+    const sessionId = mine?.worker?.sessionId ?? "";
+    expect(sessionId).not.toBe("");
+
+    await page.getByRole("link", { name: "Workers", exact: true }).click();
+    await page.waitForURL(/\/ui\/workers$/);
+    const row = page.getByTestId("workers").getByRole("row", { name: new RegExp(sessionId) });
+    await row.waitFor();
+    const text = (await row.textContent()) ?? "";
+    expect(text).toContain("worker ui-test");
+    expect(text).toContain(NODE_ID);
+    // Each handler with its limit, as registered.
+    const handlers = mine?.worker?.handlers ?? [];
+    expect(handlers.map((h) => h.handler).sort()).toEqual(["inventory.sync", "reports.daily"]);
+    for (const h of handlers) {
+      const limit = h.maxConcurrency === 0 ? "no limit" : String(h.maxConcurrency);
+      expect(text).toContain(`${h.handler} (${limit})`);
+    }
+    expect(text).toContain(SDK_NAME);
+    await screenshot("workers");
+
+    // Filtered on the server: a handler no worker serves lists no session.
+    await page.goto(`${node.url}/ui/workers?handler=nobody.serves.this`);
+    await page.getByText("No worker session matches.").waitFor();
+    expect(await page.getByTestId("workers").getByRole("row").count()).toBe(1); // the header
+  });
+
+  it("lists the node with its role, state and sessions", async () => {
+    await page.getByRole("link", { name: "Nodes", exact: true }).click();
+    const row = page.getByTestId("nodes").getByRole("row", { name: new RegExp(`^${NODE_ID} `) });
+    await row.waitFor();
+    const text = (await row.textContent()) ?? "";
+    expect(text).toContain("scheduler");
+    expect(text).toContain("serving");
+    expect(text).toContain(`127.0.0.1:`);
+    await screenshot("nodes");
+    // Its sessions link to the workers of that node.
+    await row.getByRole("link").click();
+    await page.waitForURL(new RegExp(`/ui/workers\\?node=${NODE_ID}$`));
+    await page
+      .getByTestId("workers")
+      .getByRole("row", { name: /worker ui-test/ })
+      .waitFor();
   });
 
   it("removes a job after a confirmation, and says so when it is gone", async () => {

@@ -4,6 +4,7 @@
  */
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import { ClusterService } from "../../src/gen/metronome/v1/cluster_service_pb.js";
 import { EventService } from "../../src/gen/metronome/v1/event_service_pb.js";
 import { JobService } from "../../src/gen/metronome/v1/job_service_pb.js";
 import { RunService } from "../../src/gen/metronome/v1/run_service_pb.js";
@@ -27,6 +28,7 @@ export const runs = createClient(RunService, transport);
 export const schedulers = createClient(SchedulerService, transport);
 export const triggers = createClient(TriggerService, transport);
 export const events = createClient(EventService, transport);
+export const cluster = createClient(ClusterService, transport);
 
 /** An error as the API states it: its code and message (the message names the field). */
 export function errorText(err: unknown): string {

@@ -7,9 +7,11 @@ import { Layout } from "./components/Layout.js";
 import { EventsPage } from "./pages/EventsPage.js";
 import { JobPage } from "./pages/JobPage.js";
 import { JobsPage } from "./pages/JobsPage.js";
+import { NodesPage } from "./pages/NodesPage.js";
 import { NotFoundPage } from "./pages/NotFoundPage.js";
 import { RunPage } from "./pages/RunPage.js";
 import { SchedulersPage } from "./pages/SchedulersPage.js";
+import { WorkersPage } from "./pages/WorkersPage.js";
 import "./styles.css";
 
 const queryClient = new QueryClient({
@@ -29,6 +31,8 @@ const router = createBrowserRouter(
         { path: "runs/:runId", element: <RunPage /> },
         { path: "events", element: <EventsPage /> },
         { path: "schedulers", element: <SchedulersPage /> },
+        { path: "workers", element: <WorkersPage /> },
+        { path: "nodes", element: <NodesPage /> },
         { path: "*", element: <NotFoundPage /> },
       ],
     },

@@ -13,6 +13,8 @@ export function Layout() {
           </NavLink>
           <NavLink to="/events">Events</NavLink>
           <NavLink to="/schedulers">Schedulers</NavLink>
+          <NavLink to="/workers">Workers</NavLink>
+          <NavLink to="/nodes">Nodes</NavLink>
         </nav>
         <TokenField />
       </header>
