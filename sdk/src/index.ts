@@ -44,6 +44,7 @@ export {
 } from "./handlers.js";
 export type { Job, JobOptions, JobSettings, RetryOptions } from "./client/jobs.js";
 export type { Run } from "./client/runs.js";
+export { RUN_STATUS } from "./client/run-status.js";
 export {
   AndTrigger,
   CronTrigger,
@@ -99,6 +100,7 @@ export {
   EVENT_SCHEDULER_STARTED,
   EVENT_WORKER_CONNECTED,
   EVENT_WORKER_DISCONNECTED,
+  EVENT_TYPE_NAMES,
   type EventFilter,
   type EventTypeName,
   type JobAtRiskEvent,

@@ -75,6 +75,9 @@ export const EVENT_ALL = (1 << 17) - 1;
 
 const TYPE_NAMES = Object.keys(TYPE_BITS) as EventTypeName[];
 
+/** Every event type's name, in the API's order (for checking what a user typed). */
+export const EVENT_TYPE_NAMES: readonly EventTypeName[] = TYPE_NAMES;
+
 /** The bit of an event type, for testing it against a mask: `eventCode(e) & mask`. */
 export function eventCode(type: EventTypeName): number {
   return TYPE_BITS[type];

@@ -4,31 +4,13 @@
  * `--limit` events, after `--idle` without one, or on Ctrl-C.
  */
 import type { Command } from "commander";
-import type { EventTypeName, MetronomeEvent } from "@metronome/sdk";
+import { EVENT_TYPE_NAMES, type EventTypeName, type MetronomeEvent } from "@metronome/sdk";
 import { withClient, withClientFlags, type ClientFlags } from "./connection.js";
 import { CliError } from "./exit.js";
 import { json, when, type Out } from "./output.js";
 import { collect, parseDuration, parseInteger } from "./values.js";
 
-const TYPES: readonly EventTypeName[] = [
-  "scheduler_started",
-  "scheduler_shutdown",
-  "scheduler_paused",
-  "scheduler_resumed",
-  "job_added",
-  "job_modified",
-  "job_removed",
-  "all_jobs_removed",
-  "job_submitted",
-  "job_executed",
-  "job_error",
-  "job_missed",
-  "job_max_instances",
-  "run_cancelled",
-  "worker_connected",
-  "worker_disconnected",
-  "job_at_risk",
-];
+const TYPES = EVENT_TYPE_NAMES;
 
 /** One line per event: cursor, time, type, then what it concerns. */
 function eventLine(e: MetronomeEvent): string {

@@ -5,22 +5,16 @@
 import { toJson } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
-import { RunSchema, RunStatus, type Run } from "@metronome/sdk/api";
+import type { RunStatus } from "@metronome/sdk/api";
+import { RunSchema, type Run } from "@metronome/sdk/api";
+import { RUN_STATUS } from "@metronome/sdk";
 import { sdk, withClient, withClientFlags, type ClientFlags } from "./connection.js";
 import { CliError } from "./exit.js";
 import { duration, fields, json, table, when, type Out } from "./output.js";
 import { collect, parseInstant, parseInteger } from "./values.js";
 
-const STATUSES: Record<string, RunStatus> = {
-  pending: RunStatus.PENDING,
-  running: RunStatus.RUNNING,
-  succeeded: RunStatus.SUCCEEDED,
-  failed: RunStatus.FAILED,
-  timed_out: RunStatus.TIMED_OUT,
-  cancelled: RunStatus.CANCELLED,
-  missed: RunStatus.MISSED,
-  skipped: RunStatus.SKIPPED,
-};
+/** The API value of each status name (the SDK's table). */
+const STATUSES: Readonly<Record<string, RunStatus | undefined>> = RUN_STATUS;
 
 export function statusName(s: RunStatus): string {
   return Object.entries(STATUSES).find(([, v]) => v === s)?.[0] ?? "unknown";
