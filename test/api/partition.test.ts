@@ -1,5 +1,5 @@
 /**
- * A partition between a node and MariaDB (a TCP proxy that swallows everything, then drops the
+ * A partition between a node and its database, MariaDB or PostgreSQL (a TCP proxy that swallows everything, then drops the
  * connections): calls answer by their deadline — the client's, or the server's
  * METRONOME_STORE_TIMEOUT — with UNAVAILABLE or DEADLINE_EXCEEDED while the database is still
  * out of reach, and what they were writing is rolled back: no change commits after its client
@@ -7,39 +7,36 @@
  */
 import { createClient, Code, ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import mysql from "mysql2/promise";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   Health,
   HealthCheckResponse_ServingStatus,
 } from "../../server/src/gen/grpc/health/v1/health_pb.js";
 import { JobService } from "../../server/src/gen/metronome/v1/job_service_pb.js";
-import { MYSQL_URL, createTestDatabase, describeMysql } from "../support/mysql.js";
+import { describeEachSharedStore, type SharedTestDatabase } from "../support/shared-stores.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { TcpProxy } from "../support/proxy.js";
 
 const trigger = { kind: { case: "crontab" as const, value: { expression: "0 * * * *" } } };
 
-describeMysql("a partition between a node and the database", () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+describeEachSharedStore("a partition between a node and the database", (createDatabase) => {
+  let db: SharedTestDatabase;
   let proxy: TcpProxy;
   let server: TestNode;
-  let direct: mysql.Connection;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const target = new URL(MYSQL_URL);
-    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 3306) });
+    db = await createDatabase();
+    const target = new URL(db.url);
+    const port = Number(target.port || (db.store === "mysql" ? 3306 : 5432));
+    proxy = await TcpProxy.start({ host: target.hostname, port });
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);
     server = await startTestNode(viaProxy.toString(), {
       METRONOME_STORE_TIMEOUT: "2",
       SCHEDULER__ENABLED: "false",
     });
-    direct = await mysql.createConnection(db.url);
   });
   afterAll(async () => {
-    await direct.end();
     await server.stop();
     await proxy.close();
     await db.drop();
@@ -63,10 +60,9 @@ describeMysql("a partition between a node and the database", () => {
       abort.abort();
     }
   };
-  const storedIds = async () => {
-    const [rows] = await direct.query("SELECT id FROM jobs ORDER BY id");
-    return (rows as { id: string }[]).map((r) => r.id);
-  };
+  // Read past the proxy, on the database itself.
+  const storedIds = async () =>
+    (await db.rows<{ id: string }>("SELECT id FROM jobs ORDER BY id")).map((r) => r.id);
 
   it("answers by the deadline while the database is held, and commits nothing after", async () => {
     const client = jobs();

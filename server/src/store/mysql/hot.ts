@@ -9,7 +9,7 @@
 import { getTableColumns } from "drizzle-orm";
 import { timeLeft } from "../../lib/deadline.js";
 import { StoreTimeoutError } from "../errors.js";
-import { bounded } from "./runner.js";
+import { bounded } from "../bounded.js";
 import type { Pool, PoolConnection } from "mysql2";
 import type { EventDraft } from "../../domain/events.js";
 import { isDuplicate } from "../errors.js";

@@ -12,6 +12,7 @@
  */
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2";
 import { timeLeft } from "../../lib/deadline.js";
+import { bounded } from "../bounded.js";
 import { StoreTimeoutError, isDeadlock, storeError } from "../errors.js";
 import { drive, type Op, type Param, type SqlRunner, type Tx } from "../sql/runner.js";
 
@@ -26,34 +27,6 @@ function query(conn: Pool | PoolConnection, op: Op): Promise<unknown> {
       }
       resolve(op.kind === "all" ? result : (result as ResultSetHeader).affectedRows);
     });
-  });
-}
-
-/**
- * `work`, or a StoreTimeoutError once the current deadline passes (lib/deadline.ts); `onLate`
- * then runs, to drop what `work` still holds.
- */
-export function bounded<T>(work: Promise<T>, onLate: () => void): Promise<T> {
-  const left = timeLeft();
-  if (left === Number.POSITIVE_INFINITY) return work;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => {
-        onLate();
-        reject(new StoreTimeoutError());
-      },
-      Math.max(0, left),
-    );
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
   });
 }
 

@@ -3,11 +3,15 @@
  * MySQL-quoted text rewritten for PostgreSQL (statements.ts) and prepared once per connection
  * (named after their text). Transactions run in PostgreSQL's default READ COMMITTED; deadlocks
  * are retried; a lost or refused connection surfaces as StoreUnavailableError, and a connection
- * that failed in a transaction is discarded rather than reused.
+ * that failed in a transaction is discarded rather than reused. Within an API call, checkout and
+ * statements are bounded by the call's deadline (bounded.ts): past it the connection is closed,
+ * so PostgreSQL rolls the transaction back, and no COMMIT is sent after it.
  */
 import { createHash } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
-import { isDeadlock, storeError } from "../errors.js";
+import { timeLeft } from "../../lib/deadline.js";
+import { bounded } from "../bounded.js";
+import { StoreTimeoutError, isDeadlock, storeError } from "../errors.js";
 import { drive, type Op, type SqlRunner, type Tx } from "../sql/runner.js";
 import { postgresText } from "./statements.js";
 
@@ -53,7 +57,17 @@ export class PostgresRunner implements SqlRunner {
   }
 
   private async txOnce<T>(body: () => Tx<T>): Promise<T> {
-    const conn = await this.pool.connect();
+    if (timeLeft() <= 0) throw new StoreTimeoutError();
+    const waiting = { late: false };
+    const conn = await bounded(
+      this.pool.connect().then((c) => {
+        if (waiting.late) c.release();
+        return c;
+      }),
+      () => {
+        waiting.late = true;
+      },
+    );
     const state = { broken: false, events: false };
     // The connection dropping while checked out emits "error" on it (the statement under way
     // fails too); without a listener the error would end the process.
@@ -61,19 +75,23 @@ export class PostgresRunner implements SqlRunner {
       state.broken = true;
     };
     conn.on("error", lost);
+    // Late: the connection is closed in `finally` (release(true)), which rolls back.
+    const run = <T>(work: Promise<T>) => bounded(work, lost);
     try {
-      await conn.query("BEGIN");
+      await run(conn.query("BEGIN"));
       const value = await drive(body(), (op) => {
         if (op.events === true) state.events = true;
-        return query(conn, op);
+        return run(query(conn, op));
       });
-      await conn.query("COMMIT");
+      if (timeLeft() <= 0) throw new StoreTimeoutError();
+      await run(conn.query("COMMIT"));
       if (state.events) this.eventsCommitted();
       return value;
     } catch (err) {
-      await conn.query("ROLLBACK").catch(() => {
-        state.broken = true;
-      });
+      if (!state.broken)
+        await conn.query("ROLLBACK").catch(() => {
+          state.broken = true;
+        });
       throw err;
     } finally {
       conn.off("error", lost);
@@ -85,8 +103,10 @@ export class PostgresRunner implements SqlRunner {
   async autocommit<T>(body: () => Tx<T>): Promise<T> {
     const state = { events: false };
     try {
+      if (timeLeft() <= 0) throw new StoreTimeoutError();
       return await drive(body(), async (op) => {
-        const result = await query(this.pool, op);
+        // A pool query cannot be withdrawn; past the deadline its answer is not waited for.
+        const result = await bounded(query(this.pool, op), () => undefined);
         if (op.events === true) state.events = true;
         return result;
       });
