@@ -21,7 +21,7 @@ export function eventsContract(factory: StoreFactory): void {
     it("appends events, tells when they commit, gives them increasing cursors in commit order", async () => {
       const { store } = stores;
       const told: string[][] = [];
-      store.onEventsCommitted((events) => told.push(events.map((e) => e.data.nodeId ?? "")));
+      store.onEventsCommitted((events) => told.push(events.map((e) => e.data.nodeId)));
       expect(await store.logState()).toEqual({ last: 0, pruned: 0 });
       await store.appendEvents([node(T0, "a"), node(T0, "b")]);
       await store.appendEvents([node(T0 + S, "c")]);
@@ -58,7 +58,7 @@ export function eventsContract(factory: StoreFactory): void {
       const before = (await store.logState()).last;
       const told: string[] = [];
       store.onEventsCommitted((events) => {
-        for (const e of events) if (e.scheduler === null) told.push(e.data.nodeId ?? "");
+        for (const e of events) if (e.scheduler === null) told.push(e.data.nodeId);
       });
       const j = job("ev", { scheduler: "events" });
       await store.insertJob(j, [{ ...node(T0, "with-insert"), type: "job_added" }]);
