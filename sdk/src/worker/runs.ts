@@ -55,8 +55,31 @@ export interface RunTableDeps {
   changed(): void;
 }
 
+/** Records counted in total and per handler, kept as records change (limits checked in O(1)). */
+class Tally {
+  private all = 0;
+  private readonly byHandler = new Map<HandlerEntry, number>();
+
+  add(entry: HandlerEntry, n: 1 | -1): void {
+    this.all += n;
+    this.byHandler.set(entry, (this.byHandler.get(entry) ?? 0) + n);
+  }
+
+  get total(): number {
+    return this.all;
+  }
+
+  of(entry: HandlerEntry): { total: number; handler: number } {
+    return { total: this.all, handler: this.byHandler.get(entry) ?? 0 };
+  }
+}
+
 export class RunTable {
   private readonly records = new Map<string, RunRecord>();
+  /** Records whose lease is still ours (released === undefined). */
+  private readonly held = new Tally();
+  /** Records whose handler executes (phase "running"), released ones included. */
+  private readonly executing = new Tally();
   /** Waiting records whose time has come but whose slot is still taken (started as slots free). */
   private readonly slotWaiting = new Set<RunRecord>();
   readonly leases: LeaseKeeper<RunRecord>;
@@ -78,9 +101,7 @@ export class RunTable {
 
   /** Handlers executing now, including released ones that have not returned yet. */
   get running(): number {
-    let n = 0;
-    for (const rec of this.records.values()) if (rec.phase === "running") n++;
-    return n;
+    return this.executing.total;
   }
 
   /** The runs held or executing (for a log line). */
@@ -134,7 +155,7 @@ export class RunTable {
       return;
     }
     // The server counts held leases; it should never exceed the limits it was given.
-    const held = this.count(entry, (r) => r.released === undefined);
+    const held = this.held.of(entry);
     if (this.atLimit(entry, held)) {
       this.reject(
         lease,
@@ -155,6 +176,7 @@ export class RunTable {
       notBefore: a.fireTime === undefined ? 0 : timestampMs(a.fireTime),
     };
     this.records.set(key, rec);
+    this.held.add(entry, 1);
     const early = rec.notBefore - Date.now();
     if (early > 0) {
       // Sent ahead (WorkerHello.accepts_early_assignments): start at the fire time.
@@ -209,7 +231,7 @@ export class RunTable {
     for (const rec of [...this.records.values()]) {
       if (rec.phase === "waiting") {
         clearTimeout(rec.waitTimer);
-        this.records.delete(rec.key);
+        this.drop(rec);
         this.reject(rec.lease, "the worker is stopping");
       } else if (rec.released === undefined && !rec.controller.signal.aborted) {
         this.deps.log.warn(
@@ -233,9 +255,17 @@ export class RunTable {
     for (const rec of this.records.values()) {
       if (rec.phase === "waiting") {
         clearTimeout(rec.waitTimer);
-        this.records.delete(rec.key);
+        this.drop(rec);
       }
     }
+  }
+
+  /** Removes a record from the table and from the tallies. */
+  private drop(rec: RunRecord): void {
+    if (this.records.get(rec.key) !== rec) return;
+    this.records.delete(rec.key);
+    if (rec.released === undefined) this.held.add(rec.entry, -1);
+    if (rec.phase === "running") this.executing.add(rec.entry, -1);
   }
 
   private start(rec: RunRecord): void {
@@ -243,6 +273,7 @@ export class RunTable {
     clearTimeout(rec.waitTimer);
     rec.waitTimer = undefined;
     rec.phase = "running";
+    this.executing.add(rec.entry, 1);
     void execute(rec, {
       log: this.deps.log,
       heartbeat: () => {
@@ -256,7 +287,7 @@ export class RunTable {
 
   private finish(rec: RunRecord, result: RunResult): void {
     const log = this.deps.log;
-    this.records.delete(rec.key);
+    this.drop(rec);
     if (rec.released !== undefined) {
       log.debug(
         { runId: rec.lease.runId, attempt: rec.lease.attempt, reason: rec.released.message },
@@ -279,6 +310,7 @@ export class RunTable {
   /** The lease is no longer ours: abort the handler and drop its eventual result. */
   private release(rec: RunRecord, reason: RunAbortedError): void {
     if (rec.released !== undefined) return;
+    if (this.records.get(rec.key) === rec) this.held.add(rec.entry, -1);
     rec.released = reason;
     this.deps.log.info(
       { runId: rec.lease.runId, attempt: rec.lease.attempt, kind: reason.kind },
@@ -286,7 +318,7 @@ export class RunTable {
     );
     if (rec.phase === "waiting") {
       clearTimeout(rec.waitTimer);
-      this.records.delete(rec.key);
+      this.drop(rec);
       this.slotWaiting.delete(rec);
     } else {
       rec.controller.abort(reason);
@@ -308,7 +340,7 @@ export class RunTable {
   private giveUpWaiting(rec: RunRecord): void {
     this.slotWaiting.delete(rec);
     if (this.records.get(rec.key) !== rec || rec.phase !== "waiting") return;
-    this.records.delete(rec.key);
+    this.drop(rec);
     this.reject(
       rec.lease,
       `no free slot within ${SLOT_WAIT_MS} ms: cancelled handlers are still running`,
@@ -326,20 +358,6 @@ export class RunTable {
     }
   }
 
-  private count(
-    entry: HandlerEntry,
-    include: (rec: RunRecord) => boolean,
-  ): { total: number; handler: number } {
-    let total = 0;
-    let handler = 0;
-    for (const rec of this.records.values()) {
-      if (!include(rec)) continue;
-      total++;
-      if (rec.entry === entry) handler++;
-    }
-    return { total, handler };
-  }
-
   private atLimit(entry: HandlerEntry, n: { total: number; handler: number }): boolean {
     const max = this.deps.maxConcurrency;
     return (max > 0 && n.total >= max) || (entry.concurrency > 0 && n.handler >= entry.concurrency);
@@ -347,10 +365,7 @@ export class RunTable {
 
   /** A slot is free among executing handlers (released ones included: they still run). */
   private canStart(entry: HandlerEntry): boolean {
-    return !this.atLimit(
-      entry,
-      this.count(entry, (r) => r.phase === "running"),
-    );
+    return !this.atLimit(entry, this.executing.of(entry));
   }
 }
 
