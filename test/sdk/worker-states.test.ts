@@ -68,9 +68,11 @@ function abortReason(ctx: RunContext | undefined): Promise<unknown> {
 /** The value of a success result, or the error of a failed one. */
 function outcomeOf(r: RunResult): unknown {
   if (r.outcome.case === "success")
-    return r.outcome.value.result === undefined
-      ? null
-      : { value: toJson(ValueSchema, r.outcome.value.result) };
+    return r.outcome.value.resultJson !== ""
+      ? { value: JSON.parse(r.outcome.value.resultJson) as unknown }
+      : r.outcome.value.result === undefined
+        ? null
+        : { value: toJson(ValueSchema, r.outcome.value.result) };
   return { error: r.outcome.value };
 }
 

@@ -19,6 +19,7 @@ import {
 } from "../gen/metronome/v1/worker_service_pb.js";
 import { RunAbortedError, type AbortKind } from "../errors.js";
 import type { WorkerLogger } from "../logger.js";
+import { LazyAbort } from "./abort.js";
 import { execute, type ExecutableRun } from "./executor.js";
 import { LeaseKeeper, leaseKey, type HeldLease } from "./leases.js";
 import type { HandlerEntry } from "./options.js";
@@ -38,6 +39,7 @@ export interface RunRecord extends ExecutableRun, HeldLease {
   /** Set when the lease stopped being ours (cancelled, lease lost): the result is dropped. */
   released: RunAbortedError | undefined;
   extendedAt: number;
+  /** While it waits for a slot: when it gives up (see SLOT_WAIT_MS). */
   waitTimer: NodeJS.Timeout | undefined;
   /** The run's fire time (epoch ms): an assignment sent ahead is not started before it. */
   readonly notBefore: number;
@@ -82,6 +84,11 @@ export class RunTable {
   private readonly executing = new Tally();
   /** Waiting records whose time has come but whose slot is still taken (started as slots free). */
   private readonly slotWaiting = new Set<RunRecord>();
+  /**
+   * Records sent ahead, by fire time: one timer per fire time starts them all (a timer per run
+   * was a quarter of the worker's time when a thousand runs start at one instant).
+   */
+  private readonly sentAhead = new Map<number, { timer: NodeJS.Timeout; recs: Set<RunRecord> }>();
   readonly leases: LeaseKeeper<RunRecord>;
   /** No session will carry a result any more: results are not reported. */
   private closed = false;
@@ -168,7 +175,7 @@ export class RunTable {
       lease,
       assignment: a,
       entry,
-      controller: new AbortController(),
+      controller: new LazyAbort(),
       phase: "waiting",
       released: undefined,
       extendedAt: Date.now(),
@@ -177,20 +184,9 @@ export class RunTable {
     };
     this.records.set(key, rec);
     this.held.add(entry, 1);
-    const early = rec.notBefore - Date.now();
-    if (early > 0) {
+    if (rec.notBefore > Date.now()) {
       // Sent ahead (WorkerHello.accepts_early_assignments): start at the fire time.
-      rec.waitTimer = setTimeout(() => {
-        rec.waitTimer = undefined;
-        if (this.records.get(key) !== rec || rec.phase !== "waiting") return;
-        if (this.canStart(entry)) this.start(rec);
-        else {
-          this.slotWaiting.add(rec);
-          rec.waitTimer = setTimeout(() => {
-            this.giveUpWaiting(rec);
-          }, SLOT_WAIT_MS);
-        }
-      }, early);
+      this.startAtFireTime(rec);
     } else if (this.canStart(entry)) {
       this.start(rec);
     } else {
@@ -233,7 +229,7 @@ export class RunTable {
         clearTimeout(rec.waitTimer);
         this.drop(rec);
         this.reject(rec.lease, "the worker is stopping");
-      } else if (rec.released === undefined && !rec.controller.signal.aborted) {
+      } else if (rec.released === undefined && !rec.controller.aborted) {
         this.deps.log.warn(
           { runId: rec.lease.runId, attempt: rec.lease.attempt },
           "aborting a run: stop grace expired",
@@ -260,9 +256,43 @@ export class RunTable {
     }
   }
 
+  /** Starts `rec` at its fire time, with the other runs of that instant. */
+  private startAtFireTime(rec: RunRecord): void {
+    const at = rec.notBefore;
+    let group = this.sentAhead.get(at);
+    if (group === undefined) {
+      const recs = new Set<RunRecord>();
+      const timer = setTimeout(() => {
+        this.sentAhead.delete(at);
+        for (const r of recs) this.due(r);
+      }, at - Date.now());
+      group = { timer, recs };
+      this.sentAhead.set(at, group);
+    }
+    group.recs.add(rec);
+  }
+
+  /** A record sent ahead reached its fire time: it starts, or waits for a slot. */
+  private due(rec: RunRecord): void {
+    if (this.records.get(rec.key) !== rec || rec.phase !== "waiting") return;
+    if (this.canStart(rec.entry)) {
+      this.start(rec);
+      return;
+    }
+    this.slotWaiting.add(rec);
+    rec.waitTimer = setTimeout(() => {
+      this.giveUpWaiting(rec);
+    }, SLOT_WAIT_MS);
+  }
+
   /** Removes a record from the table and from the tallies. */
   private drop(rec: RunRecord): void {
     if (this.records.get(rec.key) !== rec) return;
+    const group = this.sentAhead.get(rec.notBefore);
+    if (group?.recs.delete(rec) === true && group.recs.size === 0) {
+      clearTimeout(group.timer);
+      this.sentAhead.delete(rec.notBefore);
+    }
     this.records.delete(rec.key);
     if (rec.released === undefined) this.held.add(rec.entry, -1);
     if (rec.phase === "running") this.executing.add(rec.entry, -1);
