@@ -6,6 +6,8 @@ import type { Config } from "./config/load.js";
 import { createLogger, defaultLogFormat, type Logger } from "./logger.js";
 import { startNode, type Node } from "./server.js";
 import { openStore } from "./store/open.js";
+import { startTracingIfWanted } from "./tracing/start.js";
+import { VERSION } from "./version.js";
 
 /**
  * A signal that repeats one already received within this window is the same stop request
@@ -63,7 +65,12 @@ export async function serve(config: Config): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  started.node = await startNode(config, log, systemClock);
+  const tracing = await startTracingIfWanted(process.env, {
+    nodeId: config.nodeId,
+    version: VERSION,
+    log,
+  });
+  started.node = await startNode(config, log, systemClock, { tracing });
   if (first !== undefined) shutDown(started.node, first.signal);
 }
 

@@ -27,6 +27,7 @@ import { dashboardFolder } from "./paths.js";
 import { describeNode } from "./cluster/describe.js";
 import { NodeRegistry } from "./cluster/node-registry.js";
 import { NodeMetrics, timedStore } from "./metrics/metrics.js";
+import type { NodeTracing } from "./tracing/tracing.js";
 
 /**
  * A node's parts, assembled and ready to serve but not listening: what the API serves
@@ -72,6 +73,12 @@ export interface Node extends NodeCore {
   stop(options?: StopOptions): Promise<void>;
 }
 
+/** What a node is given besides its configuration. */
+export interface NodeOptions {
+  /** The node's OpenTelemetry tracing (tracing/tracing.ts), when it exports traces. */
+  readonly tracing?: NodeTracing | undefined;
+}
+
 export interface StopOptions {
   /** Called once, when the stop waits for runs in flight: how many, and for how long at most. */
   readonly waiting?: (runs: number, graceMs: number) => void;
@@ -91,7 +98,13 @@ export function serverDefaults(config: Config): ServerDefaults {
 }
 
 /** Opens the store (migrating it when configured) and assembles a node on it, not listening. */
-export async function openNode(config: Config, log: Logger, clock: Clock): Promise<NodeCore> {
+export async function openNode(
+  config: Config,
+  log: Logger,
+  clock: Clock,
+  options: NodeOptions = {},
+): Promise<NodeCore> {
+  const tracing = options.tracing;
   const parts: { engine?: Engine; hub?: EventHub; store?: Store } = {};
   const metrics: NodeMetrics = new NodeMetrics({
     now: () => clock.now(),
@@ -130,6 +143,10 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
   store.onEventsCommitted((committed) => {
     metrics.countCommitted(committed);
   });
+  if (tracing !== undefined)
+    hub.observe((batch) => {
+      tracing.observeEvents(batch);
+    });
   try {
     await hub.start();
   } catch (err) {
@@ -223,6 +240,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       observeRpc: (method, code, seconds) => {
         metrics.observeRpc(method, code, seconds);
       },
+      traceContext: tracing?.traceContext,
     },
     readiness: async () => {
       if (stopping) return "the node is stopping";
@@ -244,6 +262,7 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       monitor.stop();
       await hub.stop();
       await store.close();
+      await tracing?.shutdown();
     },
     stop: async (options = {}, close = () => Promise.resolve()) => {
       stopping = true;
@@ -280,14 +299,23 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
       await registry.stop();
       monitor.stop();
       await store.close();
+      // The spans still buffered are exported.
+      await tracing?.shutdown().catch((err: unknown) => {
+        log.warn({ err }, "exporting the last spans failed");
+      });
       log.info("metronome stopped");
     },
   };
 }
 
 /** A node listening on the configured address: every protocol, the probes and the dashboard. */
-export async function startNode(config: Config, log: Logger, clock: Clock): Promise<Node> {
-  const core = await openNode(config, log, clock);
+export async function startNode(
+  config: Config,
+  log: Logger,
+  clock: Clock,
+  options: NodeOptions = {},
+): Promise<Node> {
+  const core = await openNode(config, log, clock, options);
   let listener: Listener;
   try {
     const handler = withDashboard(

@@ -14,6 +14,7 @@ import { returnedOutcome, thrownOutcome } from "../outcome.js";
 import type { LazyAbort } from "./abort.js";
 import type { HandlerEntry } from "./options.js";
 import { resultOf } from "./results.js";
+import { handlerSpan } from "./tracing.js";
 
 /** A run to execute, as the run table holds it. */
 export interface ExecutableRun {
@@ -53,22 +54,27 @@ export async function execute(rec: ExecutableRun, deps: ExecutorDeps): Promise<v
   // One line when the handler starts and one with its outcome (at info when it succeeded).
   deps.log.info(fields, "run started");
   const started = Date.now();
+  // The handler's span, a child of the server's run span (a no-op without an OpenTelemetry SDK).
+  const span = handlerSpan(a, rec.lease);
   let result: RunResult;
   try {
     // Let the message handler finish its bookkeeping before user code runs.
     await Promise.resolve();
     const args = a.args === undefined ? [] : toJson(ListValueSchema, a.args);
-    const value: unknown = await rec.entry.fn(
-      Array.isArray(args) ? args : [],
-      a.kwargs ?? {},
-      runContext(rec, log, () => {
-        deps.heartbeat();
-      }),
+    const value: unknown = await span.run(() =>
+      rec.entry.fn(
+        Array.isArray(args) ? args : [],
+        a.kwargs ?? {},
+        runContext(rec, log, () => {
+          deps.heartbeat();
+        }),
+      ),
     );
     result = resultOf(rec.lease, returnedOutcome(value));
   } catch (err) {
     result = resultOf(rec.lease, thrownOutcome(err));
   }
+  span.end(result);
   try {
     const ms = Date.now() - started;
     if (rec.released !== undefined) {

@@ -48,6 +48,8 @@ export interface ApiDeps {
   readonly storeTimeoutMs: number;
   /** Told of every RPC (metrics). */
   readonly observeRpc?: RpcObserver;
+  /** The trace context sent with an attempt's assignment, when the node exports traces. */
+  readonly traceContext?: ((runId: string, attempt: number) => Record<string, string>) | undefined;
 }
 
 export const SERVICES = [
@@ -69,7 +71,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
     );
     router.service(TriggerService, triggerService(deps.clock));
     router.service(RunService, runService(deps.runs, deps.maxPageSize));
-    router.service(WorkerService, workerService(deps.engine, deps.log));
+    router.service(WorkerService, workerService(deps.engine, deps.log, deps.traceContext));
     router.service(EventService, eventService(deps.hub, deps.log));
     router.service(ClusterService, clusterService(deps.cluster));
     router.service(

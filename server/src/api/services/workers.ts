@@ -167,11 +167,19 @@ const REJECT_REASONS = {
   unknown_lease: ResultRejectionReason.UNKNOWN_LEASE,
 } as const;
 
-function assignment(r: Run): SessionResponse {
-  return create(SessionResponseSchema, { payload: { case: "assignment", value: assignmentOf(r) } });
+/** The trace context of an attempt (`traceparent`), when the node exports traces. */
+export type TraceContextOf = (runId: string, attempt: number) => Record<string, string>;
+
+function assignment(r: Run, traceContext: TraceContextOf | undefined): SessionResponse {
+  return create(SessionResponseSchema, {
+    payload: { case: "assignment", value: assignmentOf(r, traceContext) },
+  });
 }
 
-function assignmentOf(r: Run): MessageInitShape<typeof RunAssignmentSchema> {
+function assignmentOf(
+  r: Run,
+  traceContext: TraceContextOf | undefined,
+): MessageInitShape<typeof RunAssignmentSchema> {
   return {
     lease: { runId: r.id, attempt: r.attempt, leaseToken: r.leaseToken ?? "" },
     scheduler: r.scheduler,
@@ -187,6 +195,7 @@ function assignmentOf(r: Run): MessageInitShape<typeof RunAssignmentSchema> {
     manual: r.manual,
     timeout: r.timeoutMs === null ? undefined : durationFromMs(r.timeoutMs),
     maxAttempts: maxAttempts(r),
+    traceContext: traceContext === undefined ? {} : traceContext(r.id, r.attempt),
   };
 }
 
@@ -291,6 +300,7 @@ function endError(end: SessionEnd): unknown {
 export function workerService(
   engine: Engine,
   log: Logger,
+  traceContext?: TraceContextOf,
 ): Partial<ServiceImpl<typeof WorkerService>> {
   const leaseMs = engine.config.leaseMs;
   const heartbeatMs = Math.max(100, Math.floor(leaseMs / 3));
@@ -330,13 +340,16 @@ export function workerService(
     const output: SessionOutput = {
       assign: (runs) => {
         if (!batched) {
-          for (const r of runs) out.push(assignment(r));
+          for (const r of runs) out.push(assignment(r, traceContext));
           return;
         }
         for (const part of chunks(runs, ASSIGNMENTS_PER_MESSAGE))
           out.push(
             create(SessionResponseSchema, {
-              payload: { case: "assignments", value: { assignments: part.map(assignmentOf) } },
+              payload: {
+                case: "assignments",
+                value: { assignments: part.map((r) => assignmentOf(r, traceContext)) },
+              },
             }),
           );
       },

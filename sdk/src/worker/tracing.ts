@@ -1,0 +1,64 @@
+/**
+ * The handler's span. A server that exports OpenTelemetry traces sends each assignment with the
+ * W3C trace context of its run span (`trace_context.traceparent`); the worker starts a
+ * `handler <name>` span as its child and runs the handler with it active, so the spans the
+ * handler makes join the run's trace. Only `@opentelemetry/api` is used: without an OpenTelemetry
+ * SDK registered by the service the span is the API's no-op one, and nothing is recorded.
+ */
+import {
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  context,
+  trace,
+  type Context,
+  type Span,
+} from "@opentelemetry/api";
+import type { RunAssignment, RunLease, RunResult } from "../gen/metronome/v1/worker_service_pb.js";
+import { SDK_VERSION } from "../version.js";
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The run span named by an assignment's trace context, as a parent context (or none). */
+export function parentContext(carrier: Readonly<Record<string, string>>): Context {
+  const m = TRACEPARENT.exec(carrier.traceparent?.trim() ?? "");
+  if (m === null) return ROOT_CONTEXT;
+  const [, traceId = "", spanId = "", flags = "00"] = m;
+  const spanContext = { traceId, spanId, traceFlags: parseInt(flags, 16) & 1, isRemote: true };
+  if (!trace.isSpanContextValid(spanContext)) return ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, spanContext);
+}
+
+/** Starts the handler's span of an assignment; `run` calls the handler with it active. */
+export function handlerSpan(
+  a: RunAssignment,
+  lease: RunLease,
+): { run<T>(fn: () => T): T; end(result: RunResult): void } {
+  const parent = parentContext(a.traceContext);
+  const span: Span = trace.getTracer("@metronome/sdk", SDK_VERSION).startSpan(
+    `handler ${a.handler}`,
+    {
+      attributes: {
+        "metronome.scheduler": a.scheduler,
+        "metronome.job.id": a.jobId,
+        "metronome.handler": a.handler,
+        "metronome.run.id": lease.runId,
+        "metronome.run.attempt": lease.attempt,
+      },
+    },
+    parent,
+  );
+  const active = trace.setSpan(parent, span);
+  return {
+    run: (fn) => context.with(active, fn),
+    end: (result) => {
+      if (result.outcome.case === "error") {
+        const { type, message } = result.outcome.value;
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: `${type}: ${message}`.slice(0, 500),
+        });
+      }
+      span.end();
+    },
+  };
+}
