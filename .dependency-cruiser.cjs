@@ -82,6 +82,17 @@ module.exports = {
       to: { path: "^server/src/gen/|node_modules/@connectrpc/|node_modules/@bufbuild/" },
     },
     {
+      name: "tracing-sdk-loaded-lazily",
+      comment:
+        "The OpenTelemetry SDK is loaded only when the node exports traces: tracing/start.ts imports tracing/sdk.ts dynamically, and only the SDK's files import its packages (the rest may use @opentelemetry/api).",
+      severity: "error",
+      from: { path: "^server/src/", pathNot: "^server/src/tracing/(sdk|chosen-ids)[.]ts$" },
+      to: {
+        path: "node_modules/@opentelemetry/(?!api/)|^server/src/tracing/(sdk|chosen-ids)[.]ts$",
+        dependencyTypesNot: ["dynamic-import"],
+      },
+    },
+    {
       name: "dashboard-uses-the-api-only",
       comment:
         "The dashboard (server/ui) is a client of the API: it imports its own files and the server's generated code, nothing else of ours.",

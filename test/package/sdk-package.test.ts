@@ -27,6 +27,19 @@ const sdkPkg = JSON.parse(readFileSync(join(repoRoot, "sdk", "package.json"), "u
 };
 
 const SERVER_PACKAGES = ["mysql2", "better-sqlite3", "drizzle-orm", "luxon", "commander", "zod"];
+/**
+ * Everything the SDK depends on, kept small on purpose: a new dependency is a decision (and
+ * docs/development.md's table says why). `@opentelemetry/api` is the API only (no SDK): a no-op
+ * unless the service registers an OpenTelemetry SDK, then the handler's span joins the run's
+ * trace.
+ */
+const SDK_DEPENDENCIES = [
+  "@bufbuild/protobuf",
+  "@connectrpc/connect",
+  "@connectrpc/connect-node",
+  "@opentelemetry/api",
+  "pino",
+];
 
 const SERVICE = `
 import {
@@ -117,6 +130,7 @@ describe("@metronome/sdk installed from its tarball", () => {
     expect(pkg.name).toBe(sdkPkg.name);
     const deps = Object.keys(pkg.dependencies ?? {});
     for (const name of SERVER_PACKAGES) expect(deps).not.toContain(name);
+    expect(deps.sort()).toEqual(SDK_DEPENDENCIES);
   });
 
   it("compiles a strict NodeNext service that fires a job in its own worker", async () => {

@@ -12,41 +12,13 @@ import {
   AlwaysOnSampler,
   BasicTracerProvider,
   BatchSpanProcessor,
-  RandomIdGenerator,
-  type IdGenerator,
 } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import type { Logger } from "../logger.js";
 import { traceContextOf } from "./ids.js";
-import { RunSpans, type SpanIds } from "./run-spans.js";
+import { ChosenIds } from "./chosen-ids.js";
+import { RunSpans } from "./run-spans.js";
 import type { NodeTracing } from "./tracing.js";
-
-/**
- * Span ids chosen by the caller for the next span started (RunSpans derives them from the run);
- * random ones otherwise. `startSpan` asks for the ids synchronously, right after `choose`.
- */
-class ChosenIds implements IdGenerator, SpanIds {
-  private readonly random = new RandomIdGenerator();
-  private traceId: string | undefined;
-  private spanId: string | undefined;
-
-  choose(traceId: string, spanId: string): void {
-    this.traceId = traceId;
-    this.spanId = spanId;
-  }
-
-  generateTraceId(): string {
-    const id = this.traceId ?? this.random.generateTraceId();
-    this.traceId = undefined;
-    return id;
-  }
-
-  generateSpanId(): string {
-    const id = this.spanId ?? this.random.generateSpanId();
-    this.spanId = undefined;
-    return id;
-  }
-}
 
 export function startTracing(node: {
   readonly nodeId: string;
