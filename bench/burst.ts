@@ -2,7 +2,8 @@
  * Burst: 1,000 date-trigger jobs added ahead of time, all due at one instant T; a worker process
  * (the SDK) whose trivial handler records its start time. Lateness is handler start minus T.
  * Server, worker and this driver are separate processes; MariaDB is the store (`--store`
- * postgres or sqlite for the others).
+ * postgres or sqlite for the others). At the end `/metrics` is checked against the runs table
+ * (bench/metrics-check.ts): `metrics_check` in the line, and a failing exit when they disagree.
  *
  *   npm run -s bench -- burst [--store mysql|postgres|sqlite]
  *   BENCH_JOBS=2000 npm run -s bench -- burst
@@ -17,6 +18,7 @@ import {
   waitUntil,
   storeLabel,
 } from "./engine-support.js";
+import { checkMetrics, reportMismatch } from "./metrics-check.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? "1000");
 const TARGETS = { lateness_ms_p99: 50, lateness_ms_max: 100 };
@@ -40,6 +42,8 @@ try {
     due + 30_000,
   );
   const probe = await bench.probe();
+  // Every run ended: /metrics must agree with the runs table.
+  const metricsCheck = await checkMetrics(bench);
   await worker.stop();
   const runs = worker.executions();
   const perJob = new Map<string, number[]>();
@@ -68,10 +72,12 @@ try {
       p.p99 <= TARGETS.lateness_ms_p99 &&
       p.max <= TARGETS.lateness_ms_max &&
       counts.every((n) => n === 1),
+    metrics_check: metricsCheck,
     store: storeLabel(bench.store),
     ...machine(),
   };
   console.log(JSON.stringify(result));
+  reportMismatch(metricsCheck);
 } finally {
   await bench.close();
 }

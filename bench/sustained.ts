@@ -2,7 +2,9 @@
  * Sustained: 2,000 interval jobs firing every second; after 5 s of warm-up, a 30 s window in
  * which every (job, second) should run exactly once. Server, SDK worker and driver are separate
  * processes on MariaDB. Reports completeness, duplicates, misses, lateness (handler start minus
- * the nominal fire time), and the server's CPU time and peak RSS.
+ * the nominal fire time), and the server's CPU time and peak RSS. At the end, firing stops and
+ * `/metrics` is checked against the runs table (bench/metrics-check.ts): `metrics_check` in the
+ * line, and a failing exit when they disagree.
  *
  *   npm run -s bench -- sustained
  *   BENCH_JOBS=1000 BENCH_SECONDS=10 npm run -s bench -- sustained
@@ -18,6 +20,7 @@ import {
   until,
   storeLabel,
 } from "./engine-support.js";
+import { checkMetrics, reportMismatch } from "./metrics-check.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? "2000");
 const WINDOW_S = Number(process.env.BENCH_SECONDS ?? "30");
@@ -44,6 +47,8 @@ try {
   // Runs of the window's last seconds may still be starting.
   await until(w1 + 3000);
   const rss = peakRssMb(bench.server.pid);
+  // Firing stops; once every run ended, /metrics must agree with the runs table.
+  const metricsCheck = await checkMetrics(bench);
   await worker.stop();
   const inWindow = worker.executions().filter((e) => e.scheduledTime >= w0 && e.scheduledTime < w1);
   const distinct = new Set(inWindow.map((e) => `${e.jobId}@${String(e.scheduledTime)}`));
@@ -69,10 +74,12 @@ try {
       server_gc: probe.gc,
       targets: { achieved_pct: 100, lateness_ms_p99: 50 },
       meets_targets: distinct.size === expected && inWindow.length === expected && p.p99 <= 50,
+      metrics_check: metricsCheck,
       store: storeLabel(bench.store),
       ...machine(),
     }),
   );
+  reportMismatch(metricsCheck);
 } finally {
   await bench.close();
 }

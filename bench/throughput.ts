@@ -2,12 +2,15 @@
  * Throughput: the most executions per second completed end to end — fired by the server, run by
  * an SDK worker process, result recorded — with many interval jobs every second (more than the
  * system completes, so it runs saturated). Counted from the runs table: runs that succeeded in
- * a measured window after a warm-up. Server, worker and driver are separate processes.
+ * a measured window after a warm-up. Server, worker and driver are separate processes. At the
+ * end, firing stops and `/metrics` is checked against the runs table (bench/metrics-check.ts):
+ * `metrics_check` in the line, and a failing exit when they disagree.
  *
  *   npm run -s bench -- throughput
  *   BENCH_JOBS=6000 BENCH_SECONDS=20 npm run -s bench -- throughput
  */
 import { addJobs, cpuSeconds, machine, setUp, ts, until, storeLabel } from "./engine-support.js";
+import { checkMetrics, reportMismatch } from "./metrics-check.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? "8000");
 const WINDOW_S = Number(process.env.BENCH_SECONDS ?? "20");
@@ -41,6 +44,8 @@ try {
   const statusRows = await bench.rows<{ status: string; n: unknown }>(
     "SELECT status, COUNT(*) AS n FROM runs GROUP BY status",
   );
+  // Firing stops; once every run ended, /metrics must agree with the runs table.
+  const metricsCheck = await checkMetrics(bench);
   await worker.stop();
   const perS = Math.round(done / WINDOW_S);
   console.log(
@@ -53,10 +58,12 @@ try {
       runs_by_status: Object.fromEntries(statusRows.map((r) => [r.status, Number(r.n)])),
       target: TARGET,
       meets_target: perS >= TARGET,
+      metrics_check: metricsCheck,
       store: storeLabel(bench.store),
       ...machine(),
     }),
   );
+  reportMismatch(metricsCheck);
 } finally {
   await bench.close();
 }
