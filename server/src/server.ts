@@ -117,7 +117,7 @@ export async function openNode(
     eventPosition: () => parts.hub?.position ?? 0,
     pools: () => parts.store?.poolStats?.() ?? [],
   });
-  const store: Store = timedStore(openStore(config.store), metrics);
+  const store: Store = timedStore(openStore(config.store, { serving: true }), metrics);
   parts.store = store;
   try {
     if (config.migrateOnStart) await store.migrate();
