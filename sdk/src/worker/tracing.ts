@@ -17,6 +17,8 @@ import type { RunAssignment, RunLease, RunResult } from "../gen/metronome/v1/wor
 import { SDK_VERSION } from "../version.js";
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/** The API's proxy tracer: it follows a tracer provider the service registers later. */
+const tracer = trace.getTracer("@metronome/sdk", SDK_VERSION);
 
 /** The run span named by an assignment's trace context, as a parent context (or none). */
 export function parentContext(carrier: Readonly<Record<string, string>>): Context {
@@ -34,7 +36,7 @@ export function handlerSpan(
   lease: RunLease,
 ): { run<T>(fn: () => T): T; end(result: RunResult): void } {
   const parent = parentContext(a.traceContext);
-  const span: Span = trace.getTracer("@metronome/sdk", SDK_VERSION).startSpan(
+  const span: Span = tracer.startSpan(
     `handler ${a.handler}`,
     {
       attributes: {
