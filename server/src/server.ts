@@ -144,8 +144,8 @@ export async function openNode(
     metrics.countCommitted(committed);
   });
   if (tracing !== undefined)
-    hub.observe((batch) => {
-      tracing.observeEvents(batch);
+    store.onEventsCommitted((committed) => {
+      tracing.observeEvents(committed);
     });
   try {
     await hub.start();

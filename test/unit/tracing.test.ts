@@ -1,5 +1,5 @@
 /**
- * The spans a node makes of the events it reads (server/src/tracing/run-spans.ts) on a real
+ * The spans a node makes of the events it commits (server/src/tracing/run-spans.ts) on a real
  * tracer provider with an in-memory exporter, the ids they share with the trace context sent
  * to workers, when tracing is on, and the SDK's reading of that context.
  */
@@ -11,7 +11,7 @@ import {
   type ReadableSpan,
 } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
-import type { EventData, EventType, LoggedEvent } from "../../server/src/domain/events.js";
+import type { EventData, EventDraft, EventType } from "../../server/src/domain/events.js";
 import { ChosenIds } from "../../server/src/tracing/chosen-ids.js";
 import {
   fireSpanIdOf,
@@ -24,16 +24,9 @@ import { tracingWanted } from "../../server/src/tracing/tracing.js";
 import { parentContext } from "../../sdk/src/worker/tracing.js";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
-let cursor = 0;
 
-function event(
-  type: EventType,
-  runId: string,
-  time: number,
-  data: Partial<EventData>,
-): LoggedEvent {
+function event(type: EventType, runId: string, time: number, data: Partial<EventData>): EventDraft {
   return {
-    cursor: ++cursor,
     type,
     time,
     scheduler: "default",
@@ -111,34 +104,29 @@ describe("run spans", () => {
     expect(run && ms(run.startTime)).toBe(T0);
   });
 
-  it("records each span once over the cluster: the node that recorded its event", () => {
+  it("records each span once over the cluster: the node that committed its event", () => {
     const a = spansOf("node-a");
     const b = spansOf("node-b");
-    // Handed out through node-a, its failure (a retry follows) recorded through node-b.
-    const batch = [
-      event("job_submitted", "run-3", T0, { scheduledTime: T0, attempt: 1 }),
+    // Handed out by node-a; its failure (a retry follows) recorded through node-b, where its
+    // worker reconnected: each node sees the events of its own commits.
+    a.observeEvents([event("job_submitted", "run-3", T0, { scheduledTime: T0, attempt: 1 })]);
+    const error = { type: "Boom", message: "it broke", stack: "", nonRetryable: false };
+    b.observeEvents([
       {
-        ...event("job_error", "run-3", T0 + 200, {
-          attempt: 1,
-          runStatus: "pending",
-          error: { type: "Boom", message: "it broke", stack: "", nonRetryable: false },
-        }),
-        data: {
-          nodeId: "node-b",
-          attempt: 1,
-          runStatus: "pending" as const,
-          error: { type: "Boom", message: "it broke", stack: "", nonRetryable: false },
-        },
+        ...event("job_error", "run-3", T0 + 200, {}),
+        data: { nodeId: "node-b", attempt: 1, runStatus: "pending", error },
       },
-    ];
-    a.observeEvents(batch);
-    b.observeEvents(batch);
+    ]);
     expect(finished("fire h.one")).toHaveLength(1);
     const runs = finished("run h.one");
     expect(runs).toHaveLength(1);
     const [run] = runs;
-    expect(run && ms(run.startTime)).toBe(T0); // node-b read the hand-out too
+    // One trace: node-b derives the same ids; it does not know the attempt's start.
+    expect(run?.spanContext().traceId).toBe(traceIdOf("run-3"));
     expect(run?.spanContext().spanId).toBe(runSpanIdOf("run-3", 1));
+    expect(run?.parentSpanContext?.spanId).toBe(fireSpanIdOf("run-3"));
+    expect(run && ms(run.startTime)).toBe(T0 + 200);
+    expect(run?.attributes["metronome.run.start_unknown"]).toBe(true);
     expect(run?.status).toEqual({ code: SpanStatusCode.ERROR, message: "Boom: it broke" });
     expect(run?.attributes["metronome.run.retry"]).toBe(true);
   });

@@ -1,6 +1,7 @@
 /**
- * The spans of runs, made from the events this node records (as the metrics count them: read
- * back from the event log, so only what committed is traced, once over the cluster):
+ * The spans of runs, made from the events of this node's commits (as the metrics count them:
+ * only what committed is traced, and each event is one node's, so each span is exported once
+ * over the cluster):
  *
  * - `fire <handler>`: the scheduler firing a job, from the run's scheduled time to its first
  *   hand-out to a worker (its length is the fire's lateness), or to the run ending missed,
@@ -11,8 +12,9 @@
  *
  * Spans are made with explicit times once their end is recorded; their ids are derived from
  * the run (ids.ts), so an attempt handed out by one node and ended through another is one
- * trace. An attempt's start is known from the job_submitted event of any node (every node
- * reads the whole log); a node that did not see it (it started after) starts the span at its end.
+ * trace. The node that handed an attempt out remembers its start; one that records the outcome
+ * of an attempt another node handed out (its worker reconnected, its lease expired) does not
+ * know it, and starts the span at its end (`metronome.run.start_unknown`).
  */
 import {
   ROOT_CONTEXT,
@@ -22,7 +24,7 @@ import {
   type Attributes,
   type Tracer,
 } from "@opentelemetry/api";
-import type { LoggedEvent } from "../domain/events.js";
+import type { EventDraft } from "../domain/events.js";
 import { fireSpanIdOf, runSpanIdOf, traceIdOf } from "./ids.js";
 
 /** Chooses the ids of the next span the tracer starts (tracing/sdk.ts). */
@@ -31,9 +33,9 @@ export interface SpanIds {
 }
 
 /** An event about a run. */
-type RunEvent = LoggedEvent & { readonly runId: string; readonly scheduler: string };
+type RunEvent = EventDraft & { readonly runId: string; readonly scheduler: string };
 
-function isRunEvent(e: LoggedEvent): e is RunEvent {
+function isRunEvent(e: EventDraft): e is RunEvent {
   return e.runId !== null && e.scheduler !== null;
 }
 
@@ -55,8 +57,8 @@ export class RunSpans {
     private readonly nodeId: string,
   ) {}
 
-  /** Call with every batch of events the node reads from the log. */
-  observeEvents(batch: readonly LoggedEvent[]): void {
+  /** Call with the events of each of the node's commits (any node's events are understood). */
+  observeEvents(batch: readonly EventDraft[]): void {
     for (const e of batch) {
       if (!isRunEvent(e)) continue;
       const mine = e.data.nodeId === this.nodeId;
@@ -70,7 +72,8 @@ export class RunSpans {
           else this.forget(e);
           break;
         case "run_cancelled":
-          if (this.starts.has(key(e.runId, e.data.attempt ?? 1))) {
+          // Handed out (here, or by another node: a worker is named): its attempt ends.
+          if (this.starts.has(key(e.runId, e.data.attempt ?? 1)) || e.data.workerId !== undefined) {
             if (mine) this.runEnded(e);
             else this.forget(e);
           } else if (mine && (e.data.attempt ?? 1) === 1) this.fire(e, e.time, "cancelled");

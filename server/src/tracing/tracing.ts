@@ -3,12 +3,12 @@
  * SDK itself (sdk.ts) is imported only when tracing is on (start.ts), so a node that does not
  * trace loads none of it and its hot path makes no spans.
  */
-import type { LoggedEvent } from "../domain/events.js";
+import type { EventDraft } from "../domain/events.js";
 
 /** A node's tracing, as the composition root wires it. */
 export interface NodeTracing {
-  /** Call with every batch of events the node reads from the log: the fire and run spans. */
-  observeEvents(batch: readonly LoggedEvent[]): void;
+  /** Call with the events of each of the node's commits: the fire and run spans. */
+  observeEvents(batch: readonly EventDraft[]): void;
   /** The trace context sent with an attempt's assignment (`traceparent`). */
   readonly traceContext: (runId: string, attempt: number) => Record<string, string>;
   /** Exports the spans still buffered and stops. */
