@@ -36,19 +36,16 @@ export function handlerSpan(
   lease: RunLease,
 ): { run<T>(fn: () => T): T; end(result: RunResult): void } {
   const parent = parentContext(a.traceContext);
-  const span: Span = tracer.startSpan(
-    `handler ${a.handler}`,
-    {
-      attributes: {
-        "metronome.scheduler": a.scheduler,
-        "metronome.job.id": a.jobId,
-        "metronome.handler": a.handler,
-        "metronome.run.id": lease.runId,
-        "metronome.run.attempt": lease.attempt,
-      },
-    },
-    parent,
-  );
+  const span: Span = tracer.startSpan(`handler ${a.handler}`, undefined, parent);
+  // Without an OpenTelemetry SDK the span records nothing: no attributes are made for it.
+  if (span.isRecording())
+    span.setAttributes({
+      "metronome.scheduler": a.scheduler,
+      "metronome.job.id": a.jobId,
+      "metronome.handler": a.handler,
+      "metronome.run.id": lease.runId,
+      "metronome.run.attempt": lease.attempt,
+    });
   const active = trace.setSpan(parent, span);
   return {
     run: (fn) => context.with(active, fn),
