@@ -105,7 +105,10 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     eventPosition: () => parts.hub?.position ?? 0,
     pools: () => parts.store?.poolStats?.() ?? [],
   });
-  const store: Store = timedStore(openStore(config.store), metrics);
+  const store: Store = timedStore(
+    openStore(config.store, { warn: (message) => log.warn({ component: "store" }, message) }),
+    metrics,
+  );
   parts.store = store;
   try {
     if (config.migrateOnStart) await store.migrate();

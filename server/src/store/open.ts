@@ -1,11 +1,17 @@
 import type { StoreConfig } from "../config/store-url.js";
 import { MysqlStore } from "./mysql/store.js";
 import { PostgresStore } from "./postgres/store.js";
+import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { Store } from "./port.js";
 
+export interface OpenOptions {
+  /** Where a store tells what the operator should know at start-up (Redis without AOF). */
+  readonly warn?: (message: string) => void;
+}
+
 /** The store a configuration names. */
-export function openStore(config: StoreConfig): Store {
+export function openStore(config: StoreConfig, options: OpenOptions = {}): Store {
   switch (config.kind) {
     case "mysql":
       return MysqlStore.open(config.url);
@@ -13,5 +19,7 @@ export function openStore(config: StoreConfig): Store {
       return PostgresStore.open(config.url);
     case "sqlite":
       return SqliteStore.open(config.path);
+    case "redis":
+      return RedisStore.open(config.url, options);
   }
 }
