@@ -106,7 +106,11 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
     pools: () => parts.store?.poolStats?.() ?? [],
   });
   const store: Store = timedStore(
-    openStore(config.store, { warn: (message) => log.warn({ component: "store" }, message) }),
+    openStore(config.store, {
+      warn: (message) => {
+        log.warn({ component: "store" }, message);
+      },
+    }),
     metrics,
   );
   parts.store = store;

@@ -42,6 +42,9 @@ async function unpausedSpaces(db: Db, paused: readonly string[]): Promise<string
   return (await db.spaces()).filter((s) => !skip.has(s));
 }
 
+/** A pipeline reply read as a string (absent: empty). */
+const stringOf = (v: unknown): string => (typeof v === "string" ? v : "");
+
 const uniqueKey = (r: Run): string => `${String(r.scheduledTime)}/${r.manual ? "1" : "0"}`;
 
 /** Which of these runs' (job, fire time) keys are free. */
@@ -133,7 +136,7 @@ export async function dueJobsOf(
   return found.map((j, i) => ({
     scheduler: j.scheduler,
     id: j.id,
-    handler: String((handlers ?? [])[i]?.[1] ?? ""),
+    handler: stringOf((handlers ?? [])[i]?.[1]),
     nextRunTime: j.t,
   }));
 }

@@ -24,6 +24,8 @@ export async function getJob(db: Db, scheduler: string, id: string): Promise<Job
   return h === null || h === undefined ? null : jobFromFields(h);
 }
 
+const revOrZero = (v: unknown): string => (typeof v === "string" ? v : "0");
+
 /** Runs prepared ahead (pending first attempts of scheduled fire times after `now`). */
 function isPrepared(r: Run, now: number): boolean {
   return r.status === "pending" && !r.manual && r.attempt === 1 && r.scheduledTime > now;
@@ -145,7 +147,7 @@ export function deleteAllJobs(
     });
     const checks: [string, string][] = ids.map((id, i) => [
       db.keys.job(scheduler, id),
-      String((revs ?? [])[i]?.[1] ?? "0"),
+      revOrZero((revs ?? [])[i]?.[1]),
     ]);
     const now = options.cancelPendingRunsAt;
     let runs: { run: Run; fields: Fields }[] = [];

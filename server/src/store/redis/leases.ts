@@ -5,7 +5,7 @@
  * hand-out decides in TypeScript (the domain's transitions) and commits with
  * scripts/lease-runs.ts only if the runs and the jobs' running counts are still as read.
  */
-import type { Lease, Run, RunStatus } from "../../domain/runs.js";
+import type { Lease, Run } from "../../domain/runs.js";
 import {
   handedBack,
   leased,
@@ -208,7 +208,7 @@ export async function leaseStates(
     const h: Fields | undefined = found.get(l.runId);
     const run = h === undefined ? null : runFromFields(h);
     out.set(l.runId, {
-      status: (run?.status ?? "failed") as RunStatus,
+      status: run?.status ?? "failed",
       reason: run?.statusReason ?? "",
       current: run !== null && sameLease(run, l),
     });
