@@ -3,7 +3,7 @@
  * each, scripts/), reads of several records in one round trip, and the optimistic commit of
  * decisions made in TypeScript. A lost or refused connection becomes StoreUnavailableError.
  */
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import type { EventDraft } from "../../domain/events.js";
 import { bounded } from "../bounded.js";
 import { storeError } from "../errors.js";
@@ -62,16 +62,24 @@ export class Db {
     return reply;
   }
 
+  /** The replies of the commands `build` queues, sent in one round trip; the first error throws. */
+  async batch(build: (pipe: ChainableCommander) => void): Promise<unknown[]> {
+    const pipe = this.redis.pipeline();
+    build(pipe);
+    if (pipe.length === 0) return [];
+    const replies = (await this.call(() => pipe.exec())) ?? [];
+    return replies.map(([err, reply]) => {
+      if (err !== null) throw storeError(err);
+      return reply;
+    });
+  }
+
   /** The hashes at these keys, in one round trip (null: no such key). */
   async hashes(keys: readonly string[]): Promise<(Fields | null)[]> {
-    if (keys.length === 0) return [];
-    const replies = await this.call(() => {
-      const pipe = this.redis.pipeline();
+    const replies = await this.batch((pipe) => {
       for (const k of keys) pipe.hgetall(k);
-      return pipe.exec();
     });
-    return (replies ?? []).map(([err, h]) => {
-      if (err !== null) throw storeError(err);
+    return replies.map((h) => {
       const fields = h as Fields;
       return Object.keys(fields).length === 0 ? null : fields;
     });

@@ -22,15 +22,13 @@ async function due(
 ): Promise<{ scheduler: string; id: string; t: number }[]> {
   if (schedulers.length === 0) return [];
   const max = horizon === null ? "(9007199254740991" : String(horizon);
-  const replies = await db.call(() => {
-    const pipe = db.redis.pipeline();
+  const replies = await db.batch((pipe) => {
     for (const s of schedulers)
       pipe.zrangebyscore(db.keys.sched(s, "jobs"), "-inf", max, "WITHSCORES", "LIMIT", 0, limit);
-    return pipe.exec();
   });
   const out: { scheduler: string; id: string; t: number }[] = [];
   schedulers.forEach((scheduler, i) => {
-    const flat = ((replies ?? [])[i]?.[1] ?? []) as string[];
+    const flat = (replies[i] ?? []) as string[];
     for (let j = 0; j + 1 < flat.length; j += 2)
       out.push({ scheduler, id: flat[j] ?? "", t: Number(flat[j + 1]) });
   });
@@ -50,13 +48,11 @@ const uniqueKey = (r: Run): string => `${String(r.scheduledTime)}/${r.manual ? "
 /** Which of these runs' (job, fire time) keys are free. */
 async function free(db: Db, runs: readonly Run[]): Promise<boolean[]> {
   if (runs.length === 0) return [];
-  const replies = await db.call(() => {
-    const pipe = db.redis.pipeline();
+  const replies = await db.batch((pipe) => {
     for (const r of runs)
       pipe.hexists(db.keys.sched(r.scheduler, `fired:${r.jobId}`), uniqueKey(r));
-    return pipe.exec();
   });
-  return runs.map((_, i) => (replies ?? [])[i]?.[1] === 0);
+  return runs.map((_, i) => replies[i] === 0);
 }
 
 export function claimDueJobs(
@@ -128,15 +124,13 @@ export async function dueJobsOf(
   limit: number,
 ): Promise<DueJob[]> {
   const found = await due(db, schedulers, horizon, limit);
-  const handlers = await db.call(() => {
-    const pipe = db.redis.pipeline();
+  const handlers = await db.batch((pipe) => {
     for (const j of found) pipe.hget(db.keys.job(j.scheduler, j.id), "handler");
-    return pipe.exec();
   });
   return found.map((j, i) => ({
     scheduler: j.scheduler,
     id: j.id,
-    handler: stringOf((handlers ?? [])[i]?.[1]),
+    handler: stringOf(handlers[i]),
     nextRunTime: j.t,
   }));
 }

@@ -140,14 +140,12 @@ export function deleteAllJobs(
 ): Promise<number> {
   return optimistic(async () => {
     const ids = await db.call(() => db.redis.zrange(db.keys.sched(scheduler, "jobs"), 0, -1));
-    const revs = await db.call(() => {
-      const pipe = db.redis.pipeline();
+    const revs = await db.batch((pipe) => {
       for (const id of ids) pipe.hget(db.keys.job(scheduler, id), "rev");
-      return pipe.exec();
     });
     const checks: [string, string][] = ids.map((id, i) => [
       db.keys.job(scheduler, id),
-      revOrZero((revs ?? [])[i]?.[1]),
+      revOrZero(revs[i]),
     ]);
     const now = options.cancelPendingRunsAt;
     let runs: { run: Run; fields: Fields }[] = [];

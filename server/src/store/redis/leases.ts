@@ -34,8 +34,7 @@ async function pendingOf(
   limit: number,
 ): Promise<{ scheduler: string; id: string; t: number }[]> {
   if (limit <= 0 || schedulers.length === 0) return [];
-  const replies = await db.call(() => {
-    const pipe = db.redis.pipeline();
+  const replies = await db.batch((pipe) => {
     for (const s of schedulers)
       pipe.zrangebyscore(
         db.keys.sched(s, `pending:${handler}`),
@@ -46,11 +45,10 @@ async function pendingOf(
         0,
         limit,
       );
-    return pipe.exec();
   });
   const out: { scheduler: string; id: string; t: number }[] = [];
   schedulers.forEach((scheduler, i) => {
-    const flat = ((replies ?? [])[i]?.[1] ?? []) as string[];
+    const flat = (replies[i] ?? []) as string[];
     for (let j = 0; j + 1 < flat.length; j += 2)
       out.push({ scheduler, id: flat[j] ?? "", t: Number(flat[j + 1]) });
   });
@@ -90,15 +88,11 @@ export function leaseRuns(
     const jobs = [
       ...new Map(candidates.map((r) => [jobKey(r.scheduler, r.jobId), r])).values(),
     ].map((r) => ({ scheduler: r.scheduler, id: r.jobId }));
-    const counts = await db.call(() => {
-      const pipe = db.redis.pipeline();
+    const counts = await db.batch((pipe) => {
       for (const j of jobs) pipe.scard(db.keys.sched(j.scheduler, `running:${j.id}`));
-      return pipe.exec();
     });
     const running = new Map<string, number>();
-    jobs.forEach((j, i) =>
-      running.set(jobKey(j.scheduler, j.id), Number((counts ?? [])[i]?.[1] ?? 0)),
-    );
+    jobs.forEach((j, i) => running.set(jobKey(j.scheduler, j.id), Number(counts[i] ?? 0)));
     const expected = jobs.map((j) => [
       j.scheduler,
       j.id,

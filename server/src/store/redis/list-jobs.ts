@@ -37,14 +37,12 @@ export async function listJobs(db: Db, q: ListJobsQuery): Promise<Page<Job>> {
       "is not a token from a previous page of this listing",
     );
   const schedulers = q.scheduler === undefined ? await db.spaces() : [q.scheduler];
-  const entries = await db.call(() => {
-    const pipe = db.redis.pipeline();
+  const entries = await db.batch((pipe) => {
     for (const s of schedulers) pipe.zrange(db.keys.sched(s, "jobs"), 0, -1, "WITHSCORES");
-    return pipe.exec();
   });
   const keys: Key[] = [];
   schedulers.forEach((s, i) => {
-    const flat = ((entries ?? [])[i]?.[1] ?? []) as string[];
+    const flat = (entries[i] ?? []) as string[];
     for (let j = 0; j + 1 < flat.length; j += 2) {
       const id = flat[j] ?? "";
       if (q.idPrefix && !id.startsWith(q.idPrefix)) continue;

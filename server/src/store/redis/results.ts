@@ -156,15 +156,13 @@ async function below(
   limit: number,
 ): Promise<Map<string, Fields>> {
   const schedulers = await db.spaces();
-  const replies = await db.call(() => {
-    const pipe = db.redis.pipeline();
+  const replies = await db.batch((pipe) => {
     for (const s of schedulers)
       pipe.zrangebyscore(db.keys.sched(s, index), "-inf", max, "WITHSCORES", "LIMIT", 0, limit);
-    return pipe.exec();
   });
   const found: { s: string; id: string; t: number }[] = [];
   schedulers.forEach((s, i) => {
-    const flat = ((replies ?? [])[i]?.[1] ?? []) as string[];
+    const flat = (replies[i] ?? []) as string[];
     for (let j = 0; j + 1 < flat.length; j += 2)
       found.push({ s, id: flat[j] ?? "", t: Number(flat[j + 1]) });
   });

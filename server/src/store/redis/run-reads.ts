@@ -59,20 +59,18 @@ export async function listRuns(db: Db, q: ListRunsQuery): Promise<Run[]> {
 
 export async function countActiveRuns(db: Db, now: number): Promise<ActiveRunCount[]> {
   const schedulers = await db.spaces();
-  const replies = await db.call(() => {
-    const pipe = db.redis.pipeline();
+  const replies = await db.batch((pipe) => {
     for (const s of schedulers) {
       pipe.zcount(db.keys.sched(s, "pending"), "-inf", String(now));
       pipe.zcount(db.keys.sched(s, "pending"), `(${String(now)}`, "+inf");
       pipe.zcard(db.keys.sched(s, "running"));
     }
-    return pipe.exec();
   });
   const out: ActiveRunCount[] = [];
   const states = ["due", "later", "running"] as const;
   schedulers.forEach((scheduler, i) => {
     states.forEach((state, k) => {
-      const count = Number((replies ?? [])[i * 3 + k]?.[1] ?? 0);
+      const count = Number(replies[i * 3 + k] ?? 0);
       if (count > 0) out.push({ scheduler, state, count });
     });
   });

@@ -79,13 +79,16 @@ export class RedisStore implements Store {
 
   /**
    * Connects at once and reconnects by itself: a store opened while Redis is down works once it
-   * is back. A command that cannot reach Redis fails after one retry (UNAVAILABLE) rather than
-   * waiting for the connection.
+   * is back. A command never outlives its connection: one sent on a connection that is lost
+   * fails (it is not sent again on the next, where it could commit after its caller was told it
+   * failed), and one waiting for a connection fails when an attempt to connect does
+   * (UNAVAILABLE), rather than waiting for Redis to come back.
    */
   static open(url: string, options: RedisStoreOptions = {}): RedisStore {
     const c = connection(url);
     const redis = new Redis(c.url, {
-      maxRetriesPerRequest: 1,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
       connectTimeout: 5000,
       retryStrategy: (times) => Math.min(times * 100, 1000),
     });
