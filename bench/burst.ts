@@ -4,7 +4,7 @@
  * Server, worker and this driver are separate processes; MariaDB is the store (`--store`
  * postgres or sqlite for the others).
  *
- *   npm run -s bench -- burst [--store mysql|postgres|sqlite]
+ *   npm run -s bench -- burst [--store mysql|postgres|redis|sqlite]
  *   BENCH_JOBS=2000 npm run -s bench -- burst
  */
 import {

@@ -31,7 +31,12 @@ function fill(db: Database.Database, table: string, rows: readonly Fields[]): vo
   for (const r of rows) insert.run(...columns.map((c) => r[c] ?? null));
 }
 
-export async function redisRows<T>(redis: Redis, prefix: string, sql: string): Promise<T[]> {
+export async function redisRows<T>(
+  redis: Redis,
+  prefix: string,
+  sql: string,
+  params: readonly (string | number)[] = [],
+): Promise<T[]> {
   const spaces = await redis.smembers(`${prefix}{g}:spaces`);
   const sched = (s: string, suffix: string) => `${prefix}{sched:${s}}:${suffix}`;
   const jobs: Fields[] = [];
@@ -68,7 +73,7 @@ export async function redisRows<T>(redis: Redis, prefix: string, sql: string): P
       "__drizzle_migrations",
       Array.from({ length: version }, (_, i) => ({ id: String(i + 1) })),
     );
-    return db.prepare(sql).all() as T[];
+    return db.prepare(sql).all(...params) as T[];
   } finally {
     db.close();
   }
