@@ -19,6 +19,10 @@ import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
 import { EXTEND_LEASES } from "./scripts/extend-leases.js";
 import { LEASE_RUNS } from "./scripts/lease-runs.js";
 import { PUT_RUNS } from "./scripts/put-runs.js";
+import { RESERVE_RUNS } from "./scripts/reserve-runs.js";
+
+/** How long a hand-out holds the runs it reserved (the hold ends with its commit). */
+const HOLD_MS = 2000;
 
 async function unpaused(db: Db, paused: readonly string[]): Promise<string[]> {
   const skip = new Set(paused);
@@ -66,13 +70,14 @@ export function leaseRuns(
   return optimistic(async () => {
     const schedulers = await unpaused(db, req.paused);
     const dueBy = Math.max(now, req.dueBy ?? now);
-    const found = (
-      await Promise.all(
-        handlers.map((h) =>
-          pendingOf(db, schedulers, h, dueBy, Math.min(req.total, req.slots.get(h) ?? 0)),
-        ),
-      )
-    ).flat();
+    const reserved = (await db.run(RESERVE_RUNS, {
+      now: String(now),
+      until: String(now + HOLD_MS),
+      dueBy: String(dueBy),
+      schedulers,
+      handlers: handlers.map((h) => [h, String(Math.min(req.total, req.slots.get(h) ?? 0))]),
+    })) as [string, string][];
+    const found = reserved.map(([scheduler, id]) => ({ scheduler, id }));
     const hashes = await db.hashes(found.map((f) => db.keys.run(f.scheduler, f.id)));
     const checks: [string, string][] = [];
     const candidates: Run[] = [];
@@ -124,8 +129,12 @@ export function leaseRuns(
     const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
     const result: LeaseResult = { ended, taken: taken.map((r) => leased(r, grant, now)) };
     const drafts = eventArgs(events?.(result));
-    if (result.ended.length + result.taken.length + drafts.length === 0) return result;
+    if (result.ended.length + result.taken.length + drafts.length === 0) {
+      if (reserved.length > 0) await db.run(LEASE_RUNS, { release: reserved });
+      return result;
+    }
     const reply = await db.run(LEASE_RUNS, {
+      release: reserved,
       checks,
       counts: expected,
       runs: [...result.ended, ...result.taken].map(runFields),
