@@ -11,7 +11,11 @@ import { jobFromFields, revOf, runFields } from "./codec.js";
 import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
 import { CLAIM_DUE_JOBS } from "./scripts/claim-due-jobs.js";
 import { CREATE_MANUAL_RUN } from "./scripts/create-manual-run.js";
+import { RESERVE_JOBS } from "./scripts/reserve-jobs.js";
 import { WITHDRAW_PREPARED_RUNS } from "./scripts/withdraw-prepared-runs.js";
+
+/** How long a claim holds the jobs it reserved, at most (the hold ends with its commit). */
+const HOLD_MS = 2000;
 
 /** Jobs of these schedulers due by `horizon` (scores up to it), earliest first. */
 async function due(
@@ -62,7 +66,13 @@ export function claimDueJobs(
 ): Promise<ClaimResult> {
   return optimistic(async () => {
     const paused = await db.paused();
-    const found = await due(db, await unpausedSpaces(db, paused), req.horizon, req.limit);
+    const reserved = (await db.run(RESERVE_JOBS, {
+      schedulers: await unpausedSpaces(db, paused),
+      horizon: String(req.horizon),
+      limit: String(req.limit),
+      holdMs: String(HOLD_MS),
+    })) as [string, string][];
+    const found = reserved.map(([scheduler, id]) => ({ scheduler, id }));
     const hashes = await db.hashes(found.map((j) => db.keys.job(j.scheduler, j.id)));
     const checks: [string, string][] = [];
     const jobs: Job[] = [];
@@ -99,8 +109,12 @@ export function claimDueJobs(
       broken,
     };
     const drafts = eventArgs(events?.(result));
-    if (jobs.length === 0 && drafts.length === 0) return result;
+    if (jobs.length === 0 && drafts.length === 0) {
+      if (reserved.length > 0) await db.run(CLAIM_DUE_JOBS, { release: reserved });
+      return result;
+    }
     const reply = await db.run(CLAIM_DUE_JOBS, {
+      release: reserved,
       checks,
       runs: runs.map(runFields),
       advance,

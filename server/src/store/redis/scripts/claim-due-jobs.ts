@@ -5,11 +5,15 @@ import type { Script } from "./script.js";
  * claimed or changed it) and none of the new runs' (job, fire time) keys was taken meanwhile,
  * creates the runs, advances the jobs' next run times, deletes the jobs whose trigger ended and
  * pauses those that cannot be planned, with the events. Two nodes claiming the same job: one
- * commits, the other's claim finds the job changed and reads again.
+ * commits, the other's claim finds the job changed and reads again. Either way the holds of
+ * reserve-jobs.ts on \`release\` end.
  */
 export const CLAIM_DUE_JOBS: Script = {
   name: "metronomeClaimDueJobs",
   body: `
+for _, j in ipairs(p.release or {}) do
+  redis.call('HDEL', sk(j[1], 'job:' .. j[2]), 'held_until')
+end
 if not holds(p.checks) then return 'conflict' end
 for _, r in ipairs(p.runs or {}) do
   if run_exists(r) then return 'conflict' end

@@ -13,6 +13,7 @@ import { LEASE_RUNS } from "./lease-runs.js";
 import { RECORD_NODE, REMOVE_NODE } from "./nodes.js";
 import { PRUNE_EVENTS } from "./prune-events.js";
 import { PUT_RUNS } from "./put-runs.js";
+import { RESERVE_JOBS } from "./reserve-jobs.js";
 import { RESERVE_RUNS } from "./reserve-runs.js";
 import { SEQUENCE_EVENTS } from "./sequence-events.js";
 import { REFRESH_SESSIONS, REGISTER_SESSION, UNREGISTER_SESSION } from "./sessions.js";
@@ -37,6 +38,7 @@ export const SCRIPTS: readonly Script[] = [
   LEASE_RUNS,
   PRUNE_EVENTS,
   PUT_RUNS,
+  RESERVE_JOBS,
   RESERVE_RUNS,
   RECORD_NODE,
   REMOVE_NODE,
