@@ -10,8 +10,11 @@ import { toJsonValue } from "./json.js";
 
 /** A handler's outcome as plain data. */
 export type Outcome =
-  /** Returned: `value` is the result as JSON; undefined when it returned undefined or null. */
-  | { readonly ok: true; readonly value: JsonValue | undefined }
+  /**
+   * Returned: `value` is the result as JSON; undefined when it returned undefined or null.
+   * `json` is its text (absent with no value).
+   */
+  | { readonly ok: true; readonly value: JsonValue | undefined; readonly json?: string }
   /** Threw, or returned what cannot be stored. */
   | { readonly ok: false; readonly error: ErrorReport };
 
@@ -41,7 +44,8 @@ export function returnedOutcome(value: unknown, maxBytes = MAX_RESULT_BYTES): Ou
       error: { ...reportError(err), type: "ResultNotSerializable", nonRetryable: true },
     };
   }
-  const bytes = Buffer.byteLength(JSON.stringify(json));
+  const text = JSON.stringify(json);
+  const bytes = Buffer.byteLength(text);
   if (bytes > maxBytes) {
     return {
       ok: false,
@@ -53,7 +57,7 @@ export function returnedOutcome(value: unknown, maxBytes = MAX_RESULT_BYTES): Ou
       },
     };
   }
-  return { ok: true, value: json };
+  return { ok: true, value: json, json: text };
 }
 
 /** The outcome of a handler that threw `thrown` (or returned a promise that rejected). */

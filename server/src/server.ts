@@ -94,7 +94,6 @@ export function serverDefaults(config: Config): ServerDefaults {
 export async function openNode(config: Config, log: Logger, clock: Clock): Promise<NodeCore> {
   const parts: { engine?: Engine; hub?: EventHub; store?: Store } = {};
   const metrics: NodeMetrics = new NodeMetrics({
-    nodeId: config.nodeId,
     now: () => clock.now(),
     sessions: () =>
       [...(parts.engine?.dispatch.sessions.values() ?? [])].map((s) => ({
@@ -133,7 +132,10 @@ export async function openNode(config: Config, log: Logger, clock: Clock): Promi
   });
   parts.hub = hub;
   hub.observe((batch) => {
-    metrics.observeEvents(batch);
+    metrics.observeLogRead(batch);
+  });
+  store.onEventsCommitted((committed) => {
+    metrics.countCommitted(committed);
   });
   try {
     await hub.start();

@@ -2,9 +2,10 @@
  * Request bodies that do not decode as their message (truncated, wrong wire types, invalid
  * UTF-8 in a string) answer INVALID_ARGUMENT in every binary protocol: gRPC (a grpc-js client
  * sending raw bytes), gRPC-Web and Connect over HTTP/1.1 (node:http) — never INTERNAL — and
- * change nothing.
+ * change nothing; compressed (gzip) as well as plain.
  */
 import http from "node:http";
+import { gzipSync } from "node:zlib";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson } from "../support/connect-json.js";
@@ -23,8 +24,9 @@ const BODIES: [string, Buffer][] = [
 
 const ADD_JOB = "/metronome.v1.JobService/AddJob";
 
-function envelope(bytes: Buffer): Buffer {
+function envelope(bytes: Buffer, compressed = false): Buffer {
   const head = Buffer.alloc(5);
+  head.writeUInt8(compressed ? 1 : 0, 0);
   head.writeUInt32BE(bytes.length, 1);
   return Buffer.concat([head, bytes]);
 }
@@ -35,10 +37,17 @@ function post(
   path: string,
   contentType: string,
   body: Buffer,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, path, method: "POST", headers: { "content-type": contentType } },
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        headers: { "content-type": contentType, ...headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -60,14 +69,21 @@ describe("request bodies that do not decode", () => {
   let store: TestStore;
   let server: TestNode;
   let client: grpc.Client;
+  /** Sends every message gzip-compressed (grpc-encoding: gzip). */
+  let gzipClient: grpc.Client;
 
   beforeAll(async () => {
     store = await createSqliteStore();
     server = await startTestNode(store.url);
-    client = new grpc.Client(`127.0.0.1:${String(server.port)}`, grpc.credentials.createInsecure());
+    const address = `127.0.0.1:${String(server.port)}`;
+    client = new grpc.Client(address, grpc.credentials.createInsecure());
+    gzipClient = new grpc.Client(address, grpc.credentials.createInsecure(), {
+      "grpc.default_compression_algorithm": grpc.compressionAlgorithms.gzip,
+    });
   });
   afterAll(async () => {
     client.close();
+    gzipClient.close();
     await server.stop();
     await store.drop();
   });
@@ -75,10 +91,16 @@ describe("request bodies that do not decode", () => {
   const jobsNow = async () =>
     (await postJson(server.port, "/metronome.v1.JobService/ListJobs", {})).body;
 
-  it.each(BODIES)("gRPC: %s → INVALID_ARGUMENT", async (_, bytes) => {
+  it.each(
+    BODIES.flatMap(([what, bytes]): [string, Buffer, boolean][] => [
+      [what, bytes, false],
+      [`${what}, gzip-compressed`, bytes, true],
+    ]),
+  )("gRPC: %s → INVALID_ARGUMENT", async (_, bytes, gzip) => {
     const before = await jobsNow();
+    const caller = gzip ? gzipClient : client;
     const status = await new Promise<grpc.ServiceError | null>((resolve) => {
-      client.makeUnaryRequest(
+      caller.makeUnaryRequest(
         ADD_JOB,
         (b: Buffer) => b,
         (b: Buffer) => b,
@@ -101,8 +123,30 @@ describe("request bodies that do not decode", () => {
     expect(JSON.parse(res.body.toString()) as unknown).toMatchObject({ code: "invalid_argument" });
   });
 
+  it.each(BODIES)("Connect over HTTP/1.1, gzip: %s → invalid_argument", async (_, bytes) => {
+    const res = await post(server.port, ADD_JOB, "application/proto", gzipSync(bytes), {
+      "content-encoding": "gzip",
+    });
+    expect(res.status).toBe(400);
+    const answer = JSON.parse(res.body.toString()) as { code?: string; message?: string };
+    expect(answer.code).toBe("invalid_argument");
+    expect(answer.message).toMatch(/^the request does not decode as metronome\.v1\.AddJobRequest/);
+  });
+
   it.each(BODIES)("gRPC-Web over HTTP/1.1: %s → status 3", async (_, bytes) => {
     const res = await post(server.port, ADD_JOB, "application/grpc-web+proto", envelope(bytes));
+    const trailers = res.body.toString("latin1");
+    expect(`${String(res.headers["grpc-status"])} ${trailers}`).toMatch(/grpc-status:? ?3\b/);
+  });
+
+  it.each(BODIES)("gRPC-Web over HTTP/1.1, gzip: %s → status 3", async (_, bytes) => {
+    const res = await post(
+      server.port,
+      ADD_JOB,
+      "application/grpc-web+proto",
+      envelope(gzipSync(bytes), true),
+      { "grpc-encoding": "gzip" },
+    );
     const trailers = res.body.toString("latin1");
     expect(`${String(res.headers["grpc-status"])} ${trailers}`).toMatch(/grpc-status:? ?3\b/);
   });

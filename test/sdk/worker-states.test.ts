@@ -68,9 +68,11 @@ function abortReason(ctx: RunContext | undefined): Promise<unknown> {
 /** The value of a success result, or the error of a failed one. */
 function outcomeOf(r: RunResult): unknown {
   if (r.outcome.case === "success")
-    return r.outcome.value.result === undefined
-      ? null
-      : { value: toJson(ValueSchema, r.outcome.value.result) };
+    return r.outcome.value.resultJson !== ""
+      ? { value: JSON.parse(r.outcome.value.resultJson) as unknown }
+      : r.outcome.value.result === undefined
+        ? null
+        : { value: toJson(ValueSchema, r.outcome.value.result) };
   return { error: r.outcome.value };
 }
 
@@ -441,6 +443,56 @@ describe("the SDK worker's state machine against a scripted server", () => {
     await s.expect("result");
     s.accept(held);
     await worker.stop();
+  });
+
+  it("a cancelled handler still running keeps its slot: the next run waits for it, then starts", async () => {
+    const waiting = deferred();
+    const worker = newWorker({
+      maxConcurrency: 1,
+      logger: {
+        ...quiet,
+        info: (_fields: unknown, message?: string) => {
+          if (message?.startsWith("waiting for a cancelled handler") === true) waiting.resolve();
+        },
+      },
+    });
+    const stubborn = deferred<string>();
+    let stubbornReturned = false;
+    let returnedBeforeNext: boolean | undefined;
+    worker.register("stubborn", async (_args, _kwargs, ctx) => {
+      started.push(ctx);
+      const value = await stubborn.promise; // ignores its abort signal
+      stubbornReturned = true;
+      return value;
+    });
+    worker.register("next", (_args, _kwargs, ctx) => {
+      returnedBeforeNext = stubbornReturned;
+      started.push(ctx);
+      return "next ran";
+    });
+    const starting = worker.start();
+    const s = await server.nextSession();
+    await s.expect("hello");
+    s.welcome();
+    await starting;
+    const a = s.assign({ handler: "stubborn", runId: "run-a" });
+    const ctx = await started.next();
+    expect(ctx?.runId).toBe("run-a");
+    s.cancel(a, CancellationReason.CANCELLED);
+    await abortReason(ctx);
+    // Its lease is no longer held, so the next run is taken, not rejected over the limit; its
+    // handler waits for the cancelled one to return (the slot is still taken).
+    const b = s.assign({ handler: "next", runId: "run-b" });
+    await waiting.promise;
+    stubborn.resolve("late");
+    expect((await started.next())?.runId).toBe("run-b");
+    expect(returnedBeforeNext).toBe(true);
+    const result = await s.expect("result");
+    expect(result.lease).toEqual(b);
+    expect(outcomeOf(result)).toEqual({ value: "next ran" });
+    s.accept(b);
+    await worker.stop();
+    expect(await s.rest()).toEqual(["drain"]);
   });
 
   it("an assignment sent ahead starts at its fire time", async () => {

@@ -11,6 +11,7 @@ import type { RunAbortedError } from "../errors.js";
 import type { RunContext } from "../handlers.js";
 import { childLogger, type WorkerLogger } from "../logger.js";
 import { returnedOutcome, thrownOutcome } from "../outcome.js";
+import type { LazyAbort } from "./abort.js";
 import type { HandlerEntry } from "./options.js";
 import { resultOf } from "./results.js";
 
@@ -20,7 +21,7 @@ export interface ExecutableRun {
   readonly lease: RunLease;
   readonly entry: HandlerEntry;
   /** Its signal is the handler's. */
-  readonly controller: AbortController;
+  readonly controller: LazyAbort;
   /** When the assignment arrived (until a heartbeat extends the lease). */
   readonly extendedAt: number;
   /** Set when the lease stopped being ours. */
@@ -94,7 +95,9 @@ function runContext(
   const a = rec.assignment;
   const received = new Date(rec.extendedAt);
   return {
-    signal: rec.controller.signal,
+    get signal() {
+      return rec.controller.signal;
+    },
     runId: rec.lease.runId,
     attempt: rec.lease.attempt,
     maxAttempts: a.maxAttempts,

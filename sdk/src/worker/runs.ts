@@ -19,6 +19,7 @@ import {
 } from "../gen/metronome/v1/worker_service_pb.js";
 import { RunAbortedError, type AbortKind } from "../errors.js";
 import type { WorkerLogger } from "../logger.js";
+import { LazyAbort } from "./abort.js";
 import { execute, type ExecutableRun } from "./executor.js";
 import { LeaseKeeper, leaseKey, type HeldLease } from "./leases.js";
 import type { HandlerEntry } from "./options.js";
@@ -38,6 +39,7 @@ export interface RunRecord extends ExecutableRun, HeldLease {
   /** Set when the lease stopped being ours (cancelled, lease lost): the result is dropped. */
   released: RunAbortedError | undefined;
   extendedAt: number;
+  /** While it waits for a slot: when it gives up (see SLOT_WAIT_MS). */
   waitTimer: NodeJS.Timeout | undefined;
   /** The run's fire time (epoch ms): an assignment sent ahead is not started before it. */
   readonly notBefore: number;
@@ -55,10 +57,38 @@ export interface RunTableDeps {
   changed(): void;
 }
 
+/** Records counted in total and per handler, kept as records change (limits checked in O(1)). */
+class Tally {
+  private all = 0;
+  private readonly byHandler = new Map<HandlerEntry, number>();
+
+  add(entry: HandlerEntry, n: 1 | -1): void {
+    this.all += n;
+    this.byHandler.set(entry, (this.byHandler.get(entry) ?? 0) + n);
+  }
+
+  get total(): number {
+    return this.all;
+  }
+
+  of(entry: HandlerEntry): { total: number; handler: number } {
+    return { total: this.all, handler: this.byHandler.get(entry) ?? 0 };
+  }
+}
+
 export class RunTable {
   private readonly records = new Map<string, RunRecord>();
+  /** Records whose lease is still ours (released === undefined). */
+  private readonly held = new Tally();
+  /** Records whose handler executes (phase "running"), released ones included. */
+  private readonly executing = new Tally();
   /** Waiting records whose time has come but whose slot is still taken (started as slots free). */
   private readonly slotWaiting = new Set<RunRecord>();
+  /**
+   * Records sent ahead, by fire time: one timer per fire time starts them all (a timer per run
+   * was a quarter of the worker's time when a thousand runs start at one instant).
+   */
+  private readonly sentAhead = new Map<number, { timer: NodeJS.Timeout; recs: Set<RunRecord> }>();
   readonly leases: LeaseKeeper<RunRecord>;
   /** No session will carry a result any more: results are not reported. */
   private closed = false;
@@ -78,9 +108,7 @@ export class RunTable {
 
   /** Handlers executing now, including released ones that have not returned yet. */
   get running(): number {
-    let n = 0;
-    for (const rec of this.records.values()) if (rec.phase === "running") n++;
-    return n;
+    return this.executing.total;
   }
 
   /** The runs held or executing (for a log line). */
@@ -134,7 +162,7 @@ export class RunTable {
       return;
     }
     // The server counts held leases; it should never exceed the limits it was given.
-    const held = this.count(entry, (r) => r.released === undefined);
+    const held = this.held.of(entry);
     if (this.atLimit(entry, held)) {
       this.reject(
         lease,
@@ -147,7 +175,7 @@ export class RunTable {
       lease,
       assignment: a,
       entry,
-      controller: new AbortController(),
+      controller: new LazyAbort(),
       phase: "waiting",
       released: undefined,
       extendedAt: Date.now(),
@@ -155,20 +183,10 @@ export class RunTable {
       notBefore: a.fireTime === undefined ? 0 : timestampMs(a.fireTime),
     };
     this.records.set(key, rec);
-    const early = rec.notBefore - Date.now();
-    if (early > 0) {
+    this.held.add(entry, 1);
+    if (rec.notBefore > Date.now()) {
       // Sent ahead (WorkerHello.accepts_early_assignments): start at the fire time.
-      rec.waitTimer = setTimeout(() => {
-        rec.waitTimer = undefined;
-        if (this.records.get(key) !== rec || rec.phase !== "waiting") return;
-        if (this.canStart(entry)) this.start(rec);
-        else {
-          this.slotWaiting.add(rec);
-          rec.waitTimer = setTimeout(() => {
-            this.giveUpWaiting(rec);
-          }, SLOT_WAIT_MS);
-        }
-      }, early);
+      this.startAtFireTime(rec);
     } else if (this.canStart(entry)) {
       this.start(rec);
     } else {
@@ -209,9 +227,9 @@ export class RunTable {
     for (const rec of [...this.records.values()]) {
       if (rec.phase === "waiting") {
         clearTimeout(rec.waitTimer);
-        this.records.delete(rec.key);
+        this.drop(rec);
         this.reject(rec.lease, "the worker is stopping");
-      } else if (rec.released === undefined && !rec.controller.signal.aborted) {
+      } else if (rec.released === undefined && !rec.controller.aborted) {
         this.deps.log.warn(
           { runId: rec.lease.runId, attempt: rec.lease.attempt },
           "aborting a run: stop grace expired",
@@ -233,9 +251,51 @@ export class RunTable {
     for (const rec of this.records.values()) {
       if (rec.phase === "waiting") {
         clearTimeout(rec.waitTimer);
-        this.records.delete(rec.key);
+        this.drop(rec);
       }
     }
+  }
+
+  /** Starts `rec` at its fire time, with the other runs of that instant. */
+  private startAtFireTime(rec: RunRecord): void {
+    const at = rec.notBefore;
+    let group = this.sentAhead.get(at);
+    if (group === undefined) {
+      const recs = new Set<RunRecord>();
+      const timer = setTimeout(() => {
+        this.sentAhead.delete(at);
+        for (const r of recs) this.due(r);
+      }, at - Date.now());
+      group = { timer, recs };
+      this.sentAhead.set(at, group);
+    }
+    group.recs.add(rec);
+  }
+
+  /** A record sent ahead reached its fire time: it starts, or waits for a slot. */
+  private due(rec: RunRecord): void {
+    if (this.records.get(rec.key) !== rec || rec.phase !== "waiting") return;
+    if (this.canStart(rec.entry)) {
+      this.start(rec);
+      return;
+    }
+    this.slotWaiting.add(rec);
+    rec.waitTimer = setTimeout(() => {
+      this.giveUpWaiting(rec);
+    }, SLOT_WAIT_MS);
+  }
+
+  /** Removes a record from the table and from the tallies. */
+  private drop(rec: RunRecord): void {
+    if (this.records.get(rec.key) !== rec) return;
+    const group = this.sentAhead.get(rec.notBefore);
+    if (group?.recs.delete(rec) === true && group.recs.size === 0) {
+      clearTimeout(group.timer);
+      this.sentAhead.delete(rec.notBefore);
+    }
+    this.records.delete(rec.key);
+    if (rec.released === undefined) this.held.add(rec.entry, -1);
+    if (rec.phase === "running") this.executing.add(rec.entry, -1);
   }
 
   private start(rec: RunRecord): void {
@@ -243,6 +303,7 @@ export class RunTable {
     clearTimeout(rec.waitTimer);
     rec.waitTimer = undefined;
     rec.phase = "running";
+    this.executing.add(rec.entry, 1);
     void execute(rec, {
       log: this.deps.log,
       heartbeat: () => {
@@ -256,7 +317,7 @@ export class RunTable {
 
   private finish(rec: RunRecord, result: RunResult): void {
     const log = this.deps.log;
-    this.records.delete(rec.key);
+    this.drop(rec);
     if (rec.released !== undefined) {
       log.debug(
         { runId: rec.lease.runId, attempt: rec.lease.attempt, reason: rec.released.message },
@@ -279,6 +340,7 @@ export class RunTable {
   /** The lease is no longer ours: abort the handler and drop its eventual result. */
   private release(rec: RunRecord, reason: RunAbortedError): void {
     if (rec.released !== undefined) return;
+    if (this.records.get(rec.key) === rec) this.held.add(rec.entry, -1);
     rec.released = reason;
     this.deps.log.info(
       { runId: rec.lease.runId, attempt: rec.lease.attempt, kind: reason.kind },
@@ -286,7 +348,7 @@ export class RunTable {
     );
     if (rec.phase === "waiting") {
       clearTimeout(rec.waitTimer);
-      this.records.delete(rec.key);
+      this.drop(rec);
       this.slotWaiting.delete(rec);
     } else {
       rec.controller.abort(reason);
@@ -308,7 +370,7 @@ export class RunTable {
   private giveUpWaiting(rec: RunRecord): void {
     this.slotWaiting.delete(rec);
     if (this.records.get(rec.key) !== rec || rec.phase !== "waiting") return;
-    this.records.delete(rec.key);
+    this.drop(rec);
     this.reject(
       rec.lease,
       `no free slot within ${SLOT_WAIT_MS} ms: cancelled handlers are still running`,
@@ -326,20 +388,6 @@ export class RunTable {
     }
   }
 
-  private count(
-    entry: HandlerEntry,
-    include: (rec: RunRecord) => boolean,
-  ): { total: number; handler: number } {
-    let total = 0;
-    let handler = 0;
-    for (const rec of this.records.values()) {
-      if (!include(rec)) continue;
-      total++;
-      if (rec.entry === entry) handler++;
-    }
-    return { total, handler };
-  }
-
   private atLimit(entry: HandlerEntry, n: { total: number; handler: number }): boolean {
     const max = this.deps.maxConcurrency;
     return (max > 0 && n.total >= max) || (entry.concurrency > 0 && n.handler >= entry.concurrency);
@@ -347,10 +395,7 @@ export class RunTable {
 
   /** A slot is free among executing handlers (released ones included: they still run). */
   private canStart(entry: HandlerEntry): boolean {
-    return !this.atLimit(
-      entry,
-      this.count(entry, (r) => r.phase === "running"),
-    );
+    return !this.atLimit(entry, this.executing.of(entry));
   }
 }
 

@@ -6,10 +6,13 @@
  * client nothing and fills the error log of anyone watching for INTERNAL.
  *
  * Binary messages come enveloped (gRPC, gRPC-Web, Connect streaming: a flags byte and a 4-byte
- * length before each) or as the whole body (Connect unary, `application/proto`). Compressed
- * messages are passed on as they are: Connect decompresses them within its read limit first.
- * JSON bodies are Connect's: it answers an invalid one with INVALID_ARGUMENT already.
+ * length before each) or as the whole body (Connect unary, `application/proto`). A compressed
+ * message (gzip or br, as its encoding header says) is decompressed here to be checked, within
+ * the read limit; one that does not decompress, or is larger, is Connect's to refuse (it answers
+ * INVALID_ARGUMENT and RESOURCE_EXHAUSTED). JSON bodies are Connect's: it answers an invalid one
+ * with INVALID_ARGUMENT already.
  */
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
 import {
   Code,
@@ -49,10 +52,40 @@ function check(schema: DescMessage, bytes: Uint8Array): void {
   }
 }
 
+/** How to undo an encoding header's compression, up to `max` bytes; undefined if unknown. */
+type Inflate = (bytes: Uint8Array, max: number) => Uint8Array;
+
+const INFLATE: Readonly<Record<string, Inflate>> = {
+  gzip: (bytes, max) => gunzipSync(bytes, { maxOutputLength: max }),
+  br: (bytes, max) => brotliDecompressSync(bytes, { maxOutputLength: max }),
+};
+
+/**
+ * Checks a compressed message: throws INVALID_ARGUMENT when it decompresses but is not a
+ * `schema` message. What does not decompress (or is over `max`) is left to Connect.
+ */
+function checkCompressed(
+  schema: DescMessage,
+  bytes: Uint8Array,
+  inflate: Inflate | undefined,
+  max: number,
+): void {
+  if (inflate === undefined) return;
+  let plain: Uint8Array;
+  try {
+    plain = inflate(bytes, max);
+  } catch {
+    return;
+  }
+  check(schema, plain);
+}
+
 /** The body's envelopes, each uncompressed message checked, passed on unchanged. */
 async function* checkEnvelopes(
   body: AsyncIterable<Uint8Array>,
   schema: DescMessage,
+  inflate: Inflate | undefined,
+  max: number,
 ): AsyncGenerator<Uint8Array> {
   let buffered: Uint8Array = new Uint8Array(0);
   for await (const chunk of body) {
@@ -63,9 +96,9 @@ async function* checkEnvelopes(
       const length = view.getUint32(1);
       if (buffered.length - start < 5 + length) break;
       const flags = view.getUint8(0);
-      if ((flags & COMPRESSED_FLAG) === 0) {
-        check(schema, buffered.subarray(start + 5, start + 5 + length));
-      }
+      const message = buffered.subarray(start + 5, start + 5 + length);
+      if ((flags & COMPRESSED_FLAG) === 0) check(schema, message);
+      else checkCompressed(schema, message, inflate, max);
       start += 5 + length;
     }
     if (start > 0) {
@@ -77,34 +110,50 @@ async function* checkEnvelopes(
   if (buffered.length > 0) yield buffered;
 }
 
-/** A whole-body message (Connect unary), checked unless compressed. */
+/** A whole-body message (Connect unary), checked (decompressed first when `encoding` says). */
 async function* checkWhole(
   body: AsyncIterable<Uint8Array>,
   schema: DescMessage,
-  compressed: boolean,
+  encoding: string,
+  max: number,
 ): AsyncGenerator<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
   const bytes = Buffer.concat(chunks);
-  if (!compressed) check(schema, bytes);
+  if (encoding === "identity") check(schema, bytes);
+  else checkCompressed(schema, bytes, INFLATE[encoding], max);
   yield bytes;
 }
 
-function checkedBody(req: UniversalServerRequest, schema: DescMessage): UniversalServerRequest {
+/** The encoding named by `header` (lower case; identity when absent). */
+function encodingOf(req: UniversalServerRequest, header: string): string {
+  return (req.header.get(header) ?? "identity").trim().toLowerCase();
+}
+
+function checkedBody(
+  req: UniversalServerRequest,
+  schema: DescMessage,
+  max: number,
+): UniversalServerRequest {
   const body = req.body;
   if (!(typeof body === "object" && body !== null && Symbol.asyncIterator in body)) return req;
   const type = (req.header.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
-  if (ENVELOPED.test(type)) return { ...req, body: checkEnvelopes(body, schema) };
-  if (WHOLE_BODY.test(type)) {
-    const encoding = req.header.get("content-encoding") ?? "identity";
-    return { ...req, body: checkWhole(body, schema, encoding !== "identity") };
+  if (ENVELOPED.test(type)) {
+    // gRPC and gRPC-Web name the messages' compression in grpc-encoding, Connect streaming in
+    // connect-content-encoding.
+    const header = /^application\/connect/i.test(type)
+      ? "connect-content-encoding"
+      : "grpc-encoding";
+    return { ...req, body: checkEnvelopes(body, schema, INFLATE[encodingOf(req, header)], max) };
   }
+  if (WHOLE_BODY.test(type))
+    return { ...req, body: checkWhole(body, schema, encodingOf(req, "content-encoding"), max) };
   return req;
 }
 
-function checked(handler: UniversalHandler): UniversalHandler {
+function checked(handler: UniversalHandler, max: number): UniversalHandler {
   const schema = handler.method.input;
-  return Object.assign((req: UniversalServerRequest) => handler(checkedBody(req, schema)), {
+  return Object.assign((req: UniversalServerRequest) => handler(checkedBody(req, schema, max)), {
     ...handler,
   });
 }
@@ -122,7 +171,9 @@ export function nodeAdapter(options: AdapterOptions): RequestHandler {
   });
   options.routes(router);
   const paths = new Map<string, UniversalHandler>();
-  for (const handler of router.handlers) paths.set(handler.requestPath, checked(handler));
+  // Connect's own limit on a decompressed message (its default when unset).
+  const max = options.readMaxBytes ?? 0xffffffff;
+  for (const handler of router.handlers) paths.set(handler.requestPath, checked(handler, max));
   return (req, res) => {
     const handler = paths.get((req.url ?? "").split("?", 2)[0] ?? "");
     if (!handler) {

@@ -60,7 +60,7 @@ export class EventHub implements SubscriptionSource {
   private readonly all = new Set<Subscription>();
   private started = false;
   private stopped = false;
-  /** Called with every batch the hub reads (metrics). */
+  /** Called with every batch the hub reads, or [] when it caught up without reading (metrics). */
   private readonly observers = new Set<(batch: readonly LoggedEvent[]) => void>();
   /** One tail read at a time, again after it if poked meanwhile. */
   private readonly polling = new Coalesced(() => this.poll());
@@ -137,6 +137,7 @@ export class EventHub implements SubscriptionSource {
         const { last } = await this.store.logState();
         // (A subscription that came meanwhile started at the old end: it reads the store.)
         if (last > this.recent.head && this.unwatched()) this.recent.reset(last);
+        this.tellObservers([]);
         this.schedulePoll(delay);
         return;
       }
@@ -157,27 +158,32 @@ export class EventHub implements SubscriptionSource {
     this.schedulePoll(delay);
   }
 
-  /** Calls `observer` with every batch of events read from the log, in cursor order. */
+  /**
+   * Calls `observer` with every batch of events the hub reads for its subscribers, in cursor
+   * order, and with [] each time it caught up with the log's end without reading (no subscriber
+   * here). An observer does not make the hub read: it sees what is read anyway.
+   */
   observe(observer: (batch: readonly LoggedEvent[]) => void): void {
     this.observers.add(observer);
   }
 
-  /**
-   * Nobody on this node reads events: no subscription and no observer (the metrics count runs
-   * from the events, so a node serving /metrics keeps reading them).
-   */
+  /** No subscription on this node reads events. */
   private unwatched(): boolean {
-    return this.all.size === 0 && this.observers.size === 0;
+    return this.all.size === 0;
   }
 
-  private append(batch: readonly LoggedEvent[]): void {
-    this.recent.append(batch);
+  private tellObservers(batch: readonly LoggedEvent[]): void {
     for (const o of this.observers)
       try {
         o(batch);
       } catch (err) {
         this.log.warn({ err }, "an event observer failed");
       }
+  }
+
+  private append(batch: readonly LoggedEvent[]): void {
+    this.recent.append(batch);
+    this.tellObservers(batch);
     let parts: (readonly LoggedEvent[])[] | undefined;
     const shared = () => (parts ??= pages(batch, this.options.pageEvents));
     for (const s of this.live) this.feed(s, batch, shared);

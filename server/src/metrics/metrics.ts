@@ -3,20 +3,20 @@
  * is in docs/metrics.md). Labels are bounded: scheduler, handler, status, RPC method and code,
  * store operation — never a job or run id.
  *
- * - Run outcomes, misfires, skips and the fire lateness come from the events this node records
- *   (read back from the event log as every node's hub reads it, so they count what committed,
- *   once): summed over the nodes they are the cluster's.
+ * - Run outcomes, misfires, skips and the fire lateness come from the events this node's store
+ *   calls commit (told by the store after each commit, so they count what committed, once, and
+ *   never a change rolled back): summed over the nodes they are the cluster's. Counting them
+ *   costs no read of the event log (a node without subscribers does not read it).
  * - Pending and running runs are read from the store at scrape time: every node reports the
  *   cluster's (use max, not sum).
  * - Worker sessions, RPCs and store operations are this node's.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { LoggedEvent } from "../domain/events.js";
+import type { EventDraft, LoggedEvent } from "../domain/events.js";
 import type { ActiveRunCount, PoolStat } from "../store/port.js";
 
 /** What the metrics read from the node at scrape time. */
 export interface MetricSources {
-  readonly nodeId: string;
   /** Handlers of this node's live worker sessions (one entry per session), and runs they hold. */
   readonly sessions: () => { readonly handlers: readonly string[]; readonly inUse: number }[];
   readonly activeRuns: (now: number) => Promise<ActiveRunCount[]>;
@@ -190,13 +190,10 @@ export class NodeMetrics {
     });
   }
 
-  /** Counts what the events this node recorded report (call with every batch the hub reads). */
-  observeEvents(batch: readonly LoggedEvent[]): void {
-    const now = this.sources.now();
-    let newest: LoggedEvent | undefined;
-    for (const e of batch) {
-      newest = e;
-      if (e.data.nodeId !== this.sources.nodeId || e.scheduler === null) continue;
+  /** Counts what the events of one of this node's commits report (store.onEventsCommitted). */
+  countCommitted(events: readonly EventDraft[]): void {
+    for (const e of events) {
+      if (e.scheduler === null) continue;
       const scheduler = e.scheduler;
       const status = e.data.runStatus;
       if (e.type === "job_submitted") {
@@ -211,7 +208,17 @@ export class NodeMetrics {
       if (status === "missed") this.misfires.inc({ scheduler });
       if (status === "skipped") this.skips.inc({ scheduler });
     }
-    if (newest !== undefined) this.eventLag.set(Math.max(0, now - newest.time) / 1000);
+  }
+
+  /**
+   * The hub read `batch` for its subscribers ([]: it caught up with the log's end without
+   * reading, as a node without subscribers does).
+   */
+  observeLogRead(batch: readonly LoggedEvent[]): void {
+    const newest = batch.at(-1);
+    this.eventLag.set(
+      newest === undefined ? 0 : Math.max(0, this.sources.now() - newest.time) / 1000,
+    );
   }
 
   /** An RPC ended with `code` (`OK`, `NOT_FOUND`, …) after `seconds`. */

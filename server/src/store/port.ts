@@ -356,8 +356,11 @@ export interface EventsRead {
 export interface EventStore {
   /** Writes events that report no other change (a node or worker session started or ended). */
   appendEvents(events: readonly EventDraft[]): Promise<void>;
-  /** Called after events are committed by this store object (one listener; a later call replaces it). */
-  onEventsCommitted(listener: () => void): void;
+  /**
+   * Calls `listener` with the events of each of this store object's commits that wrote some,
+   * after the commit (never for a change rolled back). Listeners add up.
+   */
+  onEventsCommitted(listener: (events: readonly EventDraft[]) => void): void;
   /**
    * Gives up to `limit` committed batches without a cursor their cursors, after every cursor
    * given so far; serial across nodes. Answers how many (0 where appends are ordered at commit).

@@ -14,7 +14,15 @@ import type { Pool, PoolConnection, ResultSetHeader } from "mysql2";
 import { timeLeft } from "../../lib/deadline.js";
 import { bounded } from "../bounded.js";
 import { StoreTimeoutError, isDeadlock, storeError } from "../errors.js";
-import { drive, type Op, type Param, type SqlRunner, type Tx } from "../sql/runner.js";
+import type { EventDraft } from "../../domain/events.js";
+import {
+  drive,
+  type CommittedEventsListener,
+  type Op,
+  type Param,
+  type SqlRunner,
+  type Tx,
+} from "../sql/runner.js";
 
 const DEADLOCK_RETRIES = 5;
 
@@ -71,7 +79,7 @@ export function readCommitted(pool: Pool): Pool {
 }
 
 export class MysqlRunner implements SqlRunner {
-  private eventsCommitted: () => void = () => undefined;
+  private eventsCommitted: CommittedEventsListener = () => undefined;
 
   /**
    * `pool`: its connections set up with readCommitted; `pipelined`: the pool allows several
@@ -82,7 +90,7 @@ export class MysqlRunner implements SqlRunner {
     private readonly pipelined = false,
   ) {}
 
-  onEventsCommitted(listener: () => void): void {
+  onEventsCommitted(listener: CommittedEventsListener): void {
     this.eventsCommitted = listener;
   }
 
@@ -110,7 +118,7 @@ export class MysqlRunner implements SqlRunner {
           waiting.late = true;
         },
       );
-      const state = { broken: false, events: false };
+      const state: { broken: boolean; events: EventDraft[] } = { broken: false, events: [] };
       // Past the deadline the connection is destroyed: the server rolls the transaction back,
       // and no COMMIT is sent after it (a COMMIT sent before it may still land: idempotency
       // keys make the client's retry safe).
@@ -126,7 +134,7 @@ export class MysqlRunner implements SqlRunner {
         if (this.pipelined) held.push(START);
         else await run(START);
         const value = await drive(body(), (op) => {
-          if (op.events === true) state.events = true;
+          if (op.events !== undefined) for (const e of op.events) state.events.push(e);
           if (!this.pipelined) return run(op);
           if (op.deferred === true) {
             held.push(op);
@@ -138,7 +146,7 @@ export class MysqlRunner implements SqlRunner {
         });
         if (timeLeft() <= 0) throw new StoreTimeoutError();
         await runAll([...held, COMMIT]);
-        if (state.events) this.eventsCommitted();
+        if (state.events.length > 0) this.eventsCommitted(state.events);
         return value;
       } catch (err) {
         if (!state.broken)
@@ -155,19 +163,19 @@ export class MysqlRunner implements SqlRunner {
   }
 
   async autocommit<T>(body: () => Tx<T>): Promise<T> {
-    const state = { events: false };
+    const state: { events: EventDraft[] } = { events: [] };
     try {
       if (timeLeft() <= 0) throw new StoreTimeoutError();
       return await drive(body(), async (op) => {
         // A pool query cannot be withdrawn; past the deadline its answer is not waited for.
         const result = await bounded(query(this.pool, op), () => undefined);
-        if (op.events === true) state.events = true;
+        if (op.events !== undefined) for (const e of op.events) state.events.push(e);
         return result;
       });
     } catch (err) {
       throw storeError(err);
     } finally {
-      if (state.events) this.eventsCommitted();
+      if (state.events.length > 0) this.eventsCommitted(state.events);
     }
   }
 

@@ -57,8 +57,8 @@ export class MysqlStore extends SqlStore {
   private readonly jobInserts = new Batcher<JobInsert, boolean>(
     async (items) => {
       const inserted = await insertJobs(this.insertPool(), items);
-      if (items.some((it, i) => inserted[i] === true && it.events.length > 0))
-        this.eventsCommitted();
+      const events = items.flatMap((it, i) => (inserted[i] === true ? it.events : []));
+      if (events.length > 0) this.eventsCommitted(events);
       return inserted;
     },
     2,

@@ -12,7 +12,14 @@ import type { Pool, PoolClient } from "pg";
 import { timeLeft } from "../../lib/deadline.js";
 import { bounded } from "../bounded.js";
 import { StoreTimeoutError, isDeadlock, storeError } from "../errors.js";
-import { drive, type Op, type SqlRunner, type Tx } from "../sql/runner.js";
+import type { EventDraft } from "../../domain/events.js";
+import {
+  drive,
+  type CommittedEventsListener,
+  type Op,
+  type SqlRunner,
+  type Tx,
+} from "../sql/runner.js";
 import { postgresText } from "./statements.js";
 
 const DEADLOCK_RETRIES = 5;
@@ -37,11 +44,11 @@ async function query(conn: Pool | PoolClient, op: Op): Promise<unknown> {
 }
 
 export class PostgresRunner implements SqlRunner {
-  private eventsCommitted: () => void = () => undefined;
+  private eventsCommitted: CommittedEventsListener = () => undefined;
 
   constructor(private readonly pool: Pool) {}
 
-  onEventsCommitted(listener: () => void): void {
+  onEventsCommitted(listener: CommittedEventsListener): void {
     this.eventsCommitted = listener;
   }
 
@@ -68,7 +75,7 @@ export class PostgresRunner implements SqlRunner {
         waiting.late = true;
       },
     );
-    const state = { broken: false, events: false };
+    const state: { broken: boolean; events: EventDraft[] } = { broken: false, events: [] };
     // The connection dropping while checked out emits "error" on it (the statement under way
     // fails too); without a listener the error would end the process.
     const lost = (): void => {
@@ -80,12 +87,12 @@ export class PostgresRunner implements SqlRunner {
     try {
       await run(conn.query("BEGIN"));
       const value = await drive(body(), (op) => {
-        if (op.events === true) state.events = true;
+        if (op.events !== undefined) for (const e of op.events) state.events.push(e);
         return run(query(conn, op));
       });
       if (timeLeft() <= 0) throw new StoreTimeoutError();
       await run(conn.query("COMMIT"));
-      if (state.events) this.eventsCommitted();
+      if (state.events.length > 0) this.eventsCommitted(state.events);
       return value;
     } catch (err) {
       if (!state.broken)
@@ -101,19 +108,19 @@ export class PostgresRunner implements SqlRunner {
   }
 
   async autocommit<T>(body: () => Tx<T>): Promise<T> {
-    const state = { events: false };
+    const state: { events: EventDraft[] } = { events: [] };
     try {
       if (timeLeft() <= 0) throw new StoreTimeoutError();
       return await drive(body(), async (op) => {
         // A pool query cannot be withdrawn; past the deadline its answer is not waited for.
         const result = await bounded(query(this.pool, op), () => undefined);
-        if (op.events === true) state.events = true;
+        if (op.events !== undefined) for (const e of op.events) state.events.push(e);
         return result;
       });
     } catch (err) {
       throw storeError(err);
     } finally {
-      if (state.events) this.eventsCommitted();
+      if (state.events.length > 0) this.eventsCommitted(state.events);
     }
   }
 }

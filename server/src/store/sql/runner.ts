@@ -7,14 +7,19 @@
  * shared; the two dialects differ in a few fragments (dialect.ts).
  */
 
+import type { EventDraft } from "../../domain/events.js";
+
 export type Param = string | number | null;
+
+/** Told the events of each transaction (or statement) that wrote some, after it commits. */
+export type CommittedEventsListener = (events: readonly EventDraft[]) => void;
 
 export interface Op {
   readonly kind: "all" | "run";
   readonly sql: string;
   readonly params: readonly Param[];
-  /** The statement writes events: the runner tells its listener once they are committed. */
-  readonly events?: true;
+  /** The events the statement writes: the runner tells its listener once they are committed. */
+  readonly events?: readonly EventDraft[];
   /**
    * A write whose result the operation does not read: a runner may hold it and send it with
    * the operation's next statement or its COMMIT, in order (one round trip instead of two).
@@ -49,10 +54,10 @@ export function* write(sql: string, params: readonly Param[] = []): Tx<void> {
 /** Runs operation bodies against one database (a pool, or a connection). */
 export interface SqlRunner {
   /**
-   * Called after a transaction (or statement) that wrote events commits. One listener; a later
-   * call replaces it.
+   * Called with the events of a transaction (or statement) that wrote some, after it commits.
+   * One listener; a later call replaces it.
    */
-  onEventsCommitted(listener: () => void): void;
+  onEventsCommitted(listener: CommittedEventsListener): void;
   /** Runs `body` in a transaction (retried on deadlock); its statements commit together. */
   tx<T>(body: () => Tx<T>): Promise<T>;
   /** Runs `body`'s statements outside a transaction, each committed on its own. */

@@ -94,15 +94,15 @@ export interface SqlRunners {
 }
 
 export abstract class SqlStore implements Store {
-  private eventsListener: () => void = () => undefined;
+  private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
 
   protected constructor(
     protected readonly dialect: Dialect,
     private readonly runners: SqlRunners,
   ) {
     for (const r of new Set([runners.api, runners.engine, runners.events]))
-      r.onEventsCommitted(() => {
-        this.eventsCommitted();
+      r.onEventsCommitted((events) => {
+        this.eventsCommitted(events);
       });
   }
 
@@ -146,8 +146,8 @@ export abstract class SqlStore implements Store {
   }
 
   /** Subclasses that write events outside the runners (a hot path) call this after commit. */
-  protected eventsCommitted(): void {
-    this.eventsListener();
+  protected eventsCommitted(events: readonly EventDraft[]): void {
+    for (const listener of this.eventsListeners) listener(events);
   }
 
   async pendingMigrations(): Promise<number> {
@@ -355,8 +355,8 @@ export abstract class SqlStore implements Store {
     return this.engine.tx(() => appendEvents(events));
   }
 
-  onEventsCommitted(listener: () => void): void {
-    this.eventsListener = listener;
+  onEventsCommitted(listener: (events: readonly EventDraft[]) => void): void {
+    this.eventsListeners.push(listener);
   }
 
   sequenceEvents(limit: number): Promise<number> {

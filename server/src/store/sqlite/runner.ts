@@ -6,24 +6,29 @@
 import type Database from "better-sqlite3";
 import { timeLeft } from "../../lib/deadline.js";
 import { StoreTimeoutError } from "../errors.js";
-import type { SqlRunner, Tx } from "../sql/runner.js";
+import type { EventDraft } from "../../domain/events.js";
+import type { CommittedEventsListener, SqlRunner, Tx } from "../sql/runner.js";
 
 export class SqliteRunner implements SqlRunner {
   private readonly statements = new Map<string, Database.Statement>();
-  private eventsCommitted: () => void = () => undefined;
-  /** Set by runSync when a statement wrote events (read after the transaction ends). */
-  private readonly wrote = { events: false };
+  private eventsCommitted: CommittedEventsListener = () => undefined;
+  /** The events runSync's statements wrote (taken after the transaction ends). */
+  private wrote: EventDraft[] = [];
 
   constructor(private readonly db: Database.Database) {}
 
-  onEventsCommitted(listener: () => void): void {
+  onEventsCommitted(listener: CommittedEventsListener): void {
     this.eventsCommitted = listener;
   }
 
-  private takeWrote(): boolean {
-    const wrote = this.wrote.events;
-    this.wrote.events = false;
+  private takeWrote(): EventDraft[] {
+    const wrote = this.wrote;
+    this.wrote = [];
     return wrote;
+  }
+
+  private tellCommitted(events: readonly EventDraft[]): void {
+    if (events.length > 0) this.eventsCommitted(events);
   }
 
   private prepare(sql: string): Database.Statement {
@@ -40,7 +45,6 @@ export class SqliteRunner implements SqlRunner {
     let step = body.next();
     while (!step.done) {
       const op = step.value;
-      if (op.events === true) this.wrote.events = true;
       let result: unknown;
       try {
         const stmt = this.prepare(op.sql);
@@ -49,6 +53,7 @@ export class SqliteRunner implements SqlRunner {
         step = body.throw(err);
         continue;
       }
+      if (op.events !== undefined) for (const e of op.events) this.wrote.push(e);
       step = body.next(result);
     }
     return step.value;
@@ -59,22 +64,26 @@ export class SqliteRunner implements SqlRunner {
   async tx<T>(body: () => Tx<T>): Promise<T> {
     // A transaction here is synchronous and cannot outlast its deadline once started.
     if (timeLeft() <= 0) throw new StoreTimeoutError();
-    this.wrote.events = false;
+    this.takeWrote();
+    let value: T;
     try {
-      return this.db.transaction(() => this.runSync(body())).immediate();
-    } finally {
-      // Committed or rolled back: either way the listener may look (it finds nothing new).
-      if (this.takeWrote()) this.eventsCommitted();
+      value = this.db.transaction(() => this.runSync(body())).immediate();
+    } catch (err) {
+      this.takeWrote(); // rolled back: its events are not
+      throw err;
     }
+    this.tellCommitted(this.takeWrote());
+    return value;
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await
   async autocommit<T>(body: () => Tx<T>): Promise<T> {
-    this.wrote.events = false;
+    this.takeWrote();
     try {
       return this.runSync(body());
     } finally {
-      if (this.takeWrote()) this.eventsCommitted();
+      // Each statement committed on its own: the events of those that ran are recorded.
+      this.tellCommitted(this.takeWrote());
     }
   }
 }

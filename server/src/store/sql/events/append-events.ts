@@ -38,7 +38,7 @@ export function* appendEvents(events: readonly EventDraft[]): Tx<void> {
     kind: "run",
     sql: statement.sql,
     params: statement.params,
-    events: true,
+    events,
     deferred: true,
   };
 }
