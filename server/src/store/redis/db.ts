@@ -20,14 +20,22 @@ const MAX_ATTEMPTS = 1000;
 
 type ScriptCall = (prefix: string, payload: string) => Promise<unknown>;
 
+/** The drafts each script argument of events was made from (told to listeners after commit). */
+const draftsOf = new WeakMap<object, readonly EventDraft[]>();
+
 /** Events as a script appends them: their JSON and their time. */
 export function eventArgs(events: readonly EventDraft[] | undefined): [string, string][] {
-  return (events ?? []).map((e) => [JSON.stringify(e), String(e.time)]);
+  const args = (events ?? []).map((e): [string, string] => [JSON.stringify(e), String(e.time)]);
+  draftsOf.set(args, events ?? []);
+  return args;
 }
+
+/** Script answers that mean nothing was written: a conflict, a duplicate, a taken time. */
+const NOT_WRITTEN: ReadonlySet<unknown> = new Set([CONFLICT, 0, "taken"]);
 
 export class Db {
   readonly keys: Keys;
-  private eventsListener: () => void = () => undefined;
+  private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
 
   constructor(
     readonly redis: Redis,
@@ -37,8 +45,8 @@ export class Db {
     for (const s of SCRIPTS) redis.defineCommand(s.name, { numberOfKeys: 0, lua: LIB + s.body });
   }
 
-  onEventsCommitted(listener: () => void): void {
-    this.eventsListener = listener;
+  onEventsCommitted(listener: (events: readonly EventDraft[]) => void): void {
+    this.eventsListeners.push(listener);
   }
 
   /** A call bounded by the current deadline, its connection errors as StoreUnavailableError. */
@@ -58,7 +66,10 @@ export class Db {
       call.call(this.redis, this.keys.prefix, JSON.stringify(payload)),
     );
     const events = payload.events;
-    if (reply !== CONFLICT && Array.isArray(events) && events.length > 0) this.eventsListener();
+    if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0) {
+      const drafts = draftsOf.get(events) ?? [];
+      for (const listener of this.eventsListeners) listener(drafts);
+    }
     return reply;
   }
 

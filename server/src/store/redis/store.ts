@@ -284,7 +284,7 @@ export class RedisStore implements Store {
     return events.appendEvents(this.db, list);
   }
 
-  onEventsCommitted(listener: () => void): void {
+  onEventsCommitted(listener: (events: readonly EventDraft[]) => void): void {
     this.db.onEventsCommitted(listener);
   }
 
