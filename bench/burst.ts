@@ -5,7 +5,7 @@
  * postgres or sqlite for the others). At the end `/metrics` is checked against the runs table
  * (bench/metrics-check.ts): `metrics_check` in the line, and a failing exit when they disagree.
  *
- *   npm run -s bench -- burst [--store mysql|postgres|sqlite]
+ *   npm run -s bench -- burst [--store mysql|postgres|redis|sqlite]
  *   BENCH_JOBS=2000 npm run -s bench -- burst
  */
 import {

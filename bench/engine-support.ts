@@ -1,6 +1,6 @@
 /**
  * What the engine benchmarks (burst, sustained, scale, throughput) share: a fresh database of
- * the store `--store` names (mysql, the default; postgres; sqlite), the server as its own
+ * the store `--store` names (mysql, the default; postgres; redis; sqlite), the server as its own
  * process, a driver client, an SDK worker process whose handlers record their start times, and
  * process statistics from /proc.
  *
@@ -17,7 +17,14 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { createPostgresDatabase, createTestDatabase } from "../test/support/database.js";
+import { Redis } from "ioredis";
+import {
+  createPostgresDatabase,
+  createRedisStore,
+  createTestDatabase,
+  REDIS_URL,
+} from "../test/support/database.js";
+import { redisRows } from "../test/support/redis-rows.js";
 import { createSqliteStore } from "../test/support/stores.js";
 import { startServerProcess, type ServerProcess } from "../test/support/processes.js";
 import {
@@ -31,14 +38,14 @@ import { RunService } from "../server/src/gen/metronome/v1/run_service_pb.js";
 
 export const HANDLER = "bench.record";
 
-export type BenchStore = "mysql" | "postgres" | "sqlite";
+export type BenchStore = "mysql" | "postgres" | "redis" | "sqlite";
 
 /** The store `--store` names on the command line (mysql without it). */
 export function benchStore(): BenchStore {
   const i = process.argv.indexOf("--store");
   const name = i < 0 ? "mysql" : process.argv[i + 1];
-  if (name === "mysql" || name === "postgres" || name === "sqlite") return name;
-  console.error(`--store: expected mysql, postgres or sqlite, got ${JSON.stringify(name)}`);
+  if (name === "mysql" || name === "postgres" || name === "redis" || name === "sqlite") return name;
+  console.error(`--store: expected mysql, postgres, redis or sqlite, got ${JSON.stringify(name)}`);
   process.exit(2);
 }
 
@@ -82,6 +89,21 @@ async function benchDatabase(store: BenchStore, name: string): Promise<BenchData
       },
       drop: async () => {
         await pool.end();
+        await db.drop();
+      },
+    };
+  }
+  if (store === "redis") {
+    // A key prefix of its own; its queries run over a copy of the records (redis-rows.ts).
+    const db = await createRedisStore(prefix);
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis.on("error", () => undefined);
+    return {
+      url: db.url,
+      rows: <T>(sql: string, params: readonly (string | number)[] = []) =>
+        redisRows<T>(redis, db.name, sql, params),
+      drop: async () => {
+        redis.disconnect();
         await db.drop();
       },
     };

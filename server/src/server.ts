@@ -117,7 +117,15 @@ export async function openNode(
     eventPosition: () => parts.hub?.position ?? 0,
     pools: () => parts.store?.poolStats?.() ?? [],
   });
-  const store: Store = timedStore(openStore(config.store, { serving: true }), metrics);
+  const store: Store = timedStore(
+    openStore(config.store, {
+      serving: true,
+      warn: (message) => {
+        log.warn({ component: "store" }, message);
+      },
+    }),
+    metrics,
+  );
   parts.store = store;
   try {
     if (config.migrateOnStart) await store.migrate();

@@ -15,6 +15,7 @@ import {
 import { postJson, type JsonReply } from "../support/connect-json.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { createPostgresDatabase, describePostgres } from "../support/postgres.js";
+import { createRedisStore, describeRedis } from "../support/redis.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { TcpProxy } from "../support/proxy.js";
 import { createSqliteStore, type TestStore } from "../support/stores.js";
@@ -73,6 +74,10 @@ describePostgres("the database going away on PostgreSQL", () => {
   theDatabaseGoingAway(() => createPostgresDatabase());
 });
 
+describeRedis("the database going away on Redis", () => {
+  theDatabaseGoingAway(() => createRedisStore());
+});
+
 function theDatabaseGoingAway(
   createDatabase: () => Promise<{ url: string; drop(): Promise<void> }>,
 ): void {
@@ -83,7 +88,8 @@ function theDatabaseGoingAway(
   beforeAll(async () => {
     db = await createDatabase();
     const target = new URL(db.url);
-    const port = Number(target.port || (target.protocol === "mysql:" ? 3306 : 5432));
+    const defaults: Record<string, number> = { "mysql:": 3306, "redis:": 6379 };
+    const port = Number(target.port || (defaults[target.protocol] ?? 5432));
     proxy = await TcpProxy.start({ host: target.hostname, port });
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);

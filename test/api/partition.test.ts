@@ -1,5 +1,5 @@
 /**
- * A partition between a node and its database, MariaDB or PostgreSQL (a TCP proxy that swallows everything, then drops the
+ * A partition between a node and its database, MariaDB, PostgreSQL or Redis (a TCP proxy that swallows everything, then drops the
  * connections): calls answer by their deadline — the client's, or the server's
  * METRONOME_STORE_TIMEOUT — with UNAVAILABLE or DEADLINE_EXCEEDED while the database is still
  * out of reach, and what they were writing is rolled back: no change commits after its client
@@ -27,7 +27,8 @@ describeEachSharedStore("a partition between a node and the database", (createDa
   beforeAll(async () => {
     db = await createDatabase();
     const target = new URL(db.url);
-    const port = Number(target.port || (db.store === "mysql" ? 3306 : 5432));
+    const defaultPort = { mysql: 3306, postgres: 5432, redis: 6379 }[db.store];
+    const port = Number(target.port || defaultPort);
     proxy = await TcpProxy.start({ host: target.hostname, port });
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);

@@ -56,9 +56,9 @@ describe("metronome serve", () => {
       "SCHEDULER__JOBSTORE_URL: expected postgresql://user:password@host[:port]/database",
     ],
     [
-      ["--store", "redis://localhost:6379/0"],
+      ["--store", "redis://localhost:6379/first"],
       {},
-      "SCHEDULER__JOBSTORE_URL: Redis job stores are not supported yet",
+      "SCHEDULER__JOBSTORE_URL: expected redis://[user:password@]host[:port][/db]",
     ],
     [
       [],

@@ -80,3 +80,24 @@ describe("suites that need PostgreSQL, without it", () => {
     );
   }, 60_000);
 });
+
+describe("suites that need Redis, without it", () => {
+  const file = "test/store/redis-store.test.ts";
+  const env = { METRONOME_TEST_REDIS_URL: "redis://127.0.0.1:1/0" };
+
+  it("are skipped, each named with what it needs and how to get it", async () => {
+    const { code, output } = await vitest(env, file);
+    expect(code).toBe(0);
+    const lines = output.split("\n").filter((l) => l.startsWith("skipped "));
+    expect(lines).toEqual([
+      `skipped ${file} › Redis: needs Redis 7 at redis://127.0.0.1:1 (set ` +
+        "METRONOME_TEST_REDIS_URL, or start Redis: redis-server --daemonize yes)",
+    ]);
+  }, 60_000);
+
+  it("fail the run under CI=true", async () => {
+    const { code, output } = await vitest({ ...env, CI: "true" }, file);
+    expect(code).not.toBe(0);
+    expect(output).toContain("CI=true: this test file needs Redis 7 at redis://127.0.0.1:1");
+  }, 60_000);
+});

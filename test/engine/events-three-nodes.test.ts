@@ -14,7 +14,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MetronomeClient, type MetronomeEvent } from "@metronome/sdk";
-import { BATCH_SPAN } from "../../server/src/store/sql/events/append-events.js";
 import { AutoWorker } from "../support/auto-worker.js";
 import {
   grpcJsClients,
@@ -187,18 +186,8 @@ describeEachSharedStore("events with three nodes firing", (createDatabase) => {
     await Promise.all([aDone, cDone]);
 
     const markerAt = Number(aEvents[aEvents.length - 1]?.cursor);
-    // The committed log up to the marker, read from the table (a row holds a batch of events).
-    const rows = await db.rows<{ cursor: unknown; events: string }>(
-      "SELECT `cursor`, `events` FROM `event_log` WHERE `cursor` IS NOT NULL ORDER BY `cursor`",
-    );
-    const log: LogRow[] = rows
-      .flatMap((r) =>
-        (JSON.parse(r.events) as Omit<LogRow, "cursor">[]).map((e, i) => ({
-          ...e,
-          cursor: Number(r.cursor) * BATCH_SPAN + i,
-        })),
-      )
-      .filter((e) => e.cursor <= markerAt);
+    // The committed log up to the marker, as the store holds it.
+    const log: LogRow[] = (await db.eventLog()).events.filter((e) => e.cursor <= markerAt);
     const cursors = (xs: readonly object[]) =>
       xs.map((x) => Number((x as { cursor: unknown }).cursor));
 

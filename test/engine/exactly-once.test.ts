@@ -21,9 +21,9 @@ interface LogEvent {
   readonly time: number;
   readonly runId: string | null;
   readonly data: {
-    readonly workerId?: string;
-    readonly attempt?: number;
-    readonly error?: { readonly type: string };
+    readonly workerId?: string | undefined;
+    readonly attempt?: number | undefined;
+    readonly error?: { readonly type: string } | undefined;
   };
 }
 const LEASE_S = 2;
@@ -146,13 +146,8 @@ describeEachSharedStore("exactly once with three nodes and a crash", (createData
 
     // The event log, once every committed event has its cursor (the surviving nodes sequence
     // what the killed node committed).
-    await waitFor(
-      async () => (await count("SELECT COUNT(*) AS n FROM event_log WHERE `cursor` IS NULL")) === 0,
-      30_000,
-    );
-    const events = (
-      await rows<{ events: string }>("SELECT events FROM event_log ORDER BY `cursor`")
-    ).flatMap((r) => JSON.parse(r.events) as LogEvent[]);
+    await waitFor(async () => (await db.eventLog()).unsequenced === 0, 30_000);
+    const events: LogEvent[] = (await db.eventLog()).events;
     const byRun = new Map<string, LogEvent[]>();
     for (const e of events) {
       if (e.runId === null) continue;

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
+import { Redis } from "ioredis";
 import pg from "pg";
 
 export const MYSQL_URL = process.env.METRONOME_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
@@ -67,4 +68,39 @@ export async function createPostgresDatabase(prefix = "metronome_test"): Promise
     url: url.toString(),
     drop: () => postgresAdmin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   };
+}
+
+export const REDIS_URL = process.env.METRONOME_TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+
+/**
+ * A fresh Redis key space: the URL of REDIS_URL's database with a key prefix of its own
+ * (`?prefix=`), so test files share the server's databases without seeing each other's keys;
+ * `drop()` deletes every key under the prefix.
+ */
+export function createRedisStore(prefix = "metronome_test"): Promise<{
+  name: string;
+  url: string;
+  drop: () => Promise<void>;
+}> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}:`;
+  const url = new URL(REDIS_URL);
+  url.searchParams.set("prefix", name);
+  return Promise.resolve({
+    name,
+    url: url.toString(),
+    drop: async () => {
+      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+      redis.on("error", () => undefined);
+      try {
+        let cursor = "0";
+        do {
+          const [next, keys] = await redis.scan(cursor, "MATCH", `${name}*`, "COUNT", 1000);
+          cursor = next;
+          if (keys.length > 0) await redis.unlink(...keys);
+        } while (cursor !== "0");
+      } finally {
+        redis.disconnect();
+      }
+    },
+  });
 }

@@ -9,6 +9,7 @@ import mysql from "mysql2/promise";
 import { describe } from "vitest";
 import { createTestDatabase, MYSQL_URL } from "./database.js";
 import { createPostgresDatabase, describePostgres } from "./postgres.js";
+import { createRedisStore, describeRedis } from "./redis.js";
 import { describeIf, requireUnderCi, type Requirement } from "./requirements.js";
 import { createSqliteStore, type TestStore } from "./stores.js";
 
@@ -48,8 +49,8 @@ export function describeMysql(name: string, body: () => void): void {
 }
 
 /**
- * The suite `body` once per store: `<name> on SQLite`, `<name> on MariaDB` and `<name> on
- * PostgreSQL` (each database half skipped with a line saying so where its server does not
+ * The suite `body` once per store: `<name> on SQLite`, `<name> on MariaDB`, `<name> on
+ * PostgreSQL` and `<name> on Redis` (each database half skipped with a line saying so where its server does not
  * answer, failing under CI=true). `body` creates its store with the function it is given, in its
  * `beforeAll`.
  */
@@ -65,5 +66,8 @@ export function describeEachStore(
   });
   describePostgres(`${name} on PostgreSQL`, () => {
     body(() => createPostgresDatabase());
+  });
+  describeRedis(`${name} on Redis`, () => {
+    body(() => createRedisStore());
   });
 }

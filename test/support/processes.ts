@@ -3,6 +3,8 @@
  * 0, ready when they log `metronome listening`, stopped with SIGTERM.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { repoRoot } from "./paths.js";
 
 /** How a process ended: its exit code, or the signal that killed it. */
@@ -55,12 +57,19 @@ function describeExit(exit: Exit): string {
 
 /**
  * Spawn `metronome serve --port 0` on `storeUrl` and wait until it listens. Rejects (after killing
- * the process) if it exits first or does not listen within `timeoutMs`.
+ * the process) if it exits first or does not listen within `timeoutMs`. With `storeUrl` null the
+ * server takes its store from its configuration (a `.env` in `cwd`, the working directory,
+ * the repository's root by default).
  */
 export function startServerProcess(
   name: string,
-  storeUrl: string,
-  options: { timeoutMs?: number; env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
+  storeUrl: string | null,
+  options: {
+    timeoutMs?: number;
+    env?: Record<string, string>;
+    nodeArgs?: readonly string[];
+    cwd?: string;
+  } = {},
 ): Promise<ServerProcess> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const child: ChildProcess = spawn(
@@ -68,15 +77,15 @@ export function startServerProcess(
     [
       ...(options.nodeArgs ?? []),
       "--import",
-      "tsx",
-      "server/src/cli.ts",
+      // By path: the working directory may be outside the repository.
+      pathToFileURL(join(repoRoot, "node_modules/tsx/dist/loader.mjs")).href,
+      join(repoRoot, "server/src/cli.ts"),
       "serve",
       "--port",
       "0",
       "--host",
       "127.0.0.1",
-      "--store",
-      storeUrl,
+      ...(storeUrl === null ? [] : ["--store", storeUrl]),
       "--log-level",
       // At least info: the "metronome listening" line is how the port is learnt.
       ["debug", "trace"].includes(options.env?.METRONOME_LOG_LEVEL ?? "")
@@ -85,7 +94,12 @@ export function startServerProcess(
       "--node-id",
       name,
     ],
-    { cwd: repoRoot, env: { ...cleanEnv(), ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: options.cwd ?? repoRoot,
+      // tsx finds the repository's tsconfig (its paths name the SDK's source) from any folder.
+      env: { ...cleanEnv(), TSX_TSCONFIG_PATH: join(repoRoot, "tsconfig.json"), ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   const { stdout, stderr, pid } = child;
   if (!stdout || !stderr || pid === undefined) {

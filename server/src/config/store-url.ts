@@ -8,9 +8,11 @@ export type StoreConfig =
   /** `url` always starts with `postgres://` (SQLAlchemy driver suffixes are removed). */
   | { readonly kind: "postgres"; readonly url: string }
   /** `path` is relative to the working directory, absolute, or `:memory:`. */
-  | { readonly kind: "sqlite"; readonly path: string };
+  | { readonly kind: "sqlite"; readonly path: string }
+  /** `url` starts with `redis://` or `rediss://` (TLS), as written. */
+  | { readonly kind: "redis"; readonly url: string };
 
-const SUPPORTED_STORES = "use postgresql://…, mysql://… or sqlite:///…";
+const SUPPORTED_STORES = "use redis://…, postgresql://…, mysql://… or sqlite:///…";
 
 /** The URL with any password replaced, for messages. */
 function redactUrl(url: string): string {
@@ -61,8 +63,17 @@ function parseStoreUrl(url: string): { store: StoreConfig } | { error: string } 
       return { store: { kind: "postgres", url: normalised } };
     }
     case "redis":
-    case "rediss":
-      return { error: `Redis job stores are not supported yet; ${SUPPORTED_STORES}` };
+    case "rediss": {
+      // redis://[user:password@]host[:port][/db]: the database number, when given, is a number.
+      const normalised = `${dialect}://${rest}`;
+      const parsed = URL.canParse(normalised) ? new URL(normalised) : null;
+      if (parsed === null || parsed.hostname === "" || !/^\/?(\d+)?\/?$/.test(parsed.pathname)) {
+        return {
+          error: `expected ${dialect}://[user:password@]host[:port][/db] (db a number), ${got(redactUrl(url))}`,
+        };
+      }
+      return { store: { kind: "redis", url: normalised } };
+    }
     default:
       return { error: `unsupported job store URL scheme "${scheme}"; ${SUPPORTED_STORES}` };
   }

@@ -74,12 +74,20 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** node-postgres says that a connection was lost or could not be made in words, without a code. */
+/**
+ * node-postgres and ioredis say that a connection was lost or could not be made in words,
+ * without a code; Redis answers a server that cannot serve yet (loading its data, a replica
+ * without its primary, a cluster without a slot's shard) with these error words.
+ */
 const UNAVAILABLE_MESSAGES: readonly RegExp[] = [
   /^Connection terminated/,
   /^timeout exceeded when trying to connect/,
   /is not queryable/,
   /^Cannot use a pool after calling end/,
+  /^Reached the max retries per request limit/,
+  /^Connection is closed\.?$/,
+  /^Stream isn't writeable/,
+  /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY) /,
 ];
 
 function lostByMessage(err: unknown): boolean {

@@ -1,14 +1,22 @@
 import type { StoreConfig } from "../config/store-url.js";
 import { MysqlStore } from "./mysql/store.js";
 import { PostgresStore } from "./postgres/store.js";
+import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { Store } from "./port.js";
 
-/**
- * The store a configuration names. A node serving it says `serving`: the SQLite store then
- * refuses a second node on its file (a tool such as `metronome migrate` does not say it).
- */
-export function openStore(config: StoreConfig, options: { serving?: boolean } = {}): Store {
+export interface OpenOptions {
+  /**
+   * A node serving the store says so: the SQLite store then refuses a second node on its file
+   * (a tool such as `metronome migrate` does not say it).
+   */
+  readonly serving?: boolean;
+  /** Where a store tells what the operator should know at start-up (Redis without AOF). */
+  readonly warn?: (message: string) => void;
+}
+
+/** The store a configuration names. */
+export function openStore(config: StoreConfig, options: OpenOptions = {}): Store {
   switch (config.kind) {
     case "mysql":
       return MysqlStore.open(config.url);
@@ -16,5 +24,7 @@ export function openStore(config: StoreConfig, options: { serving?: boolean } = 
       return PostgresStore.open(config.url);
     case "sqlite":
       return SqliteStore.open(config.path, options);
+    case "redis":
+      return RedisStore.open(config.url, options);
   }
 }

@@ -1,0 +1,81 @@
+/**
+ * Records as Redis hashes: one field per column of the SQL stores' rows (sql/*-rows.ts, the same
+ * names and text forms, so both read a record alike), a NULL column an absent field.
+ */
+import type { Job, Scheduler } from "../../domain/jobs.js";
+import type { Run } from "../../domain/runs.js";
+import { JOB_COLUMNS, jobFromSelected, jobRowCells, jobToRow } from "../sql/job-rows.js";
+import { RUN_COLUMNS, runCells, runFromRow } from "../sql/run-rows.js";
+import type { Param, Row } from "../sql/runner.js";
+import { SCHEDULER_COLUMNS, schedulerCells, schedulerFromSelected } from "../sql/scheduler-rows.js";
+
+/** A hash as HGETALL answers it (empty: no such key). */
+export type Fields = Record<string, string>;
+
+function fields(columns: readonly string[], cells: readonly Param[]): Fields {
+  const out: Fields = {};
+  columns.forEach((c, i) => {
+    const v = cells[i];
+    if (v !== null && v !== undefined) out[c] = String(v);
+  });
+  return out;
+}
+
+/** The row of `columns` a hash holds, absent fields as NULL, named as `names` says. */
+function row(h: Fields, columns: readonly string[], names: readonly string[] = columns): Row {
+  const r: Row = {};
+  columns.forEach((c, i) => {
+    r[names[i] ?? c] = h[c] ?? null;
+  });
+  return r;
+}
+
+export function jobFields(job: Job): Fields {
+  return fields(
+    JOB_COLUMNS.map(([, c]) => c),
+    jobRowCells(jobToRow(job)),
+  );
+}
+
+export function jobFromFields(h: Fields): Job {
+  return jobFromSelected(
+    row(
+      h,
+      JOB_COLUMNS.map(([, c]) => c),
+      JOB_COLUMNS.map(([k]) => k),
+    ),
+  );
+}
+
+export function runFields(run: Run): Fields {
+  return fields(RUN_COLUMNS, runCells(run));
+}
+
+export function runFromFields(h: Fields): Run {
+  return runFromRow(row(h, RUN_COLUMNS));
+}
+
+const SCHEDULER_NAMES = [
+  "name",
+  "timezone",
+  "coalesce",
+  "maxInstances",
+  "misfireGraceMs",
+  "paused",
+  "createdAt",
+  "updatedAt",
+  "version",
+] as const;
+
+export function schedulerFields(s: Scheduler): Fields {
+  return fields(SCHEDULER_COLUMNS, schedulerCells(s));
+}
+
+export function schedulerFromFields(h: Fields): Scheduler {
+  return schedulerFromSelected(row(h, SCHEDULER_COLUMNS, SCHEDULER_NAMES));
+}
+
+/** A record's revision as read ('0': absent). */
+export function revOf(h: Fields | null): string {
+  return h?.rev ?? "0";
+}

@@ -1,0 +1,144 @@
+/**
+ * The Redis store's connection and how its operations use it: scripts (one atomic operation
+ * each, scripts/), reads of several records in one round trip, and the optimistic commit of
+ * decisions made in TypeScript. A lost or refused connection becomes StoreUnavailableError.
+ */
+import type { ChainableCommander, Redis } from "ioredis";
+import type { EventDraft } from "../../domain/events.js";
+import { bounded } from "../bounded.js";
+import { storeError } from "../errors.js";
+import type { Fields } from "./codec.js";
+import { Keys } from "./keys.js";
+import { LIB } from "./scripts/lib.js";
+import { SCRIPTS, type Script } from "./scripts/index.js";
+
+/** A script's answer when what it was to commit changed since it was read. */
+export const CONFLICT = "conflict";
+
+/** How often an operation reads again after a conflict before it gives up. */
+const MAX_ATTEMPTS = 1000;
+
+type ScriptCall = (prefix: string, payload: string) => Promise<unknown>;
+
+/** The drafts each script argument of events was made from (told to listeners after commit). */
+const draftsOf = new WeakMap<object, readonly EventDraft[]>();
+
+/** Events as a script appends them: their JSON and their time. */
+export function eventArgs(events: readonly EventDraft[] | undefined): [string, string][] {
+  const args = (events ?? []).map((e): [string, string] => [JSON.stringify(e), String(e.time)]);
+  draftsOf.set(args, events ?? []);
+  return args;
+}
+
+/** Script answers that mean nothing was written: a conflict, a duplicate, a taken time. */
+const NOT_WRITTEN: ReadonlySet<unknown> = new Set([CONFLICT, 0, "taken"]);
+
+export class Db {
+  readonly keys: Keys;
+  private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
+
+  constructor(
+    readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.keys = new Keys(prefix);
+    for (const s of SCRIPTS) redis.defineCommand(s.name, { numberOfKeys: 0, lua: LIB + s.body });
+  }
+
+  onEventsCommitted(listener: (events: readonly EventDraft[]) => void): void {
+    this.eventsListeners.push(listener);
+  }
+
+  /** A call bounded by the current deadline, its connection errors as StoreUnavailableError. */
+  async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await bounded(work(), () => undefined);
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /** Runs a script with its payload (every number in it a string). */
+  async run(script: Script, payload: Record<string, unknown>): Promise<unknown> {
+    const call = (this.redis as unknown as Record<string, ScriptCall>)[script.name];
+    if (call === undefined) throw new Error(`script ${script.name} is not defined`);
+    const reply = await this.call(() =>
+      call.call(this.redis, this.keys.prefix, JSON.stringify(payload)),
+    );
+    const events = payload.events;
+    if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0) {
+      const drafts = draftsOf.get(events) ?? [];
+      for (const listener of this.eventsListeners) listener(drafts);
+    }
+    return reply;
+  }
+
+  /** The replies of the commands `build` queues, sent in one round trip; the first error throws. */
+  async batch(build: (pipe: ChainableCommander) => void): Promise<unknown[]> {
+    const pipe = this.redis.pipeline();
+    build(pipe);
+    if (pipe.length === 0) return [];
+    const replies = (await this.call(() => pipe.exec())) ?? [];
+    return replies.map(([err, reply]) => {
+      if (err !== null) throw storeError(err);
+      return reply;
+    });
+  }
+
+  /** The hashes at these keys, in one round trip (null: no such key). */
+  async hashes(keys: readonly string[]): Promise<(Fields | null)[]> {
+    const replies = await this.batch((pipe) => {
+      for (const k of keys) pipe.hgetall(k);
+    });
+    return replies.map((h) => {
+      const fields = h as Fields;
+      return Object.keys(fields).length === 0 ? null : fields;
+    });
+  }
+
+  /** The scheduler of each of these runs (absent: no such run). */
+  async runSchedulers(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (ids.length === 0) return out;
+    const found = await this.call(() => this.redis.hmget(this.keys.global("run-sched"), ...ids));
+    ids.forEach((id, i) => {
+      const s = found[i];
+      if (typeof s === "string") out.set(id, s);
+    });
+    return out;
+  }
+
+  /** These runs' hashes, by id (absent: no such run). */
+  async runHashes(ids: readonly string[]): Promise<Map<string, Fields>> {
+    const where = await this.runSchedulers(ids);
+    const known = [...where];
+    const found = await this.hashes(known.map(([id, s]) => this.keys.run(s, id)));
+    const out = new Map<string, Fields>();
+    known.forEach(([id], i) => {
+      const h = found[i];
+      if (h !== null && h !== undefined) out.set(id, h);
+    });
+    return out;
+  }
+
+  /** The schedulers that hold jobs or runs. */
+  async spaces(): Promise<string[]> {
+    return (await this.call(() => this.redis.smembers(this.keys.global("spaces")))).sort();
+  }
+
+  async paused(): Promise<string[]> {
+    return (await this.call(() => this.redis.smembers(this.keys.global("paused")))).sort();
+  }
+}
+
+/**
+ * Reads, decides and commits until the commit finds what it read unchanged: `attempt` answers
+ * CONFLICT when its script did (another node or call changed a record it read), and runs again.
+ */
+export async function optimistic<T>(attempt: () => Promise<T | typeof CONFLICT>): Promise<T> {
+  for (let i = 0; i < MAX_ATTEMPTS; i++) {
+    const result = await attempt();
+    if (result !== CONFLICT) return result;
+  }
+  throw new Error(`the Redis store gave up after ${String(MAX_ATTEMPTS)} conflicting attempts`);
+}

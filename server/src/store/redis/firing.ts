@@ -1,0 +1,182 @@
+/**
+ * Firing on Redis: claims of due jobs, manual runs, and withdrawing prepared runs. A claim reads
+ * the due jobs from each unpaused scheduler's jobs by next run time, plans them in TypeScript and
+ * commits with scripts/claim-due-jobs.ts, which creates the runs only if no other claim changed
+ * those jobs in between: exactly once across nodes without locks.
+ */
+import type { Job } from "../../domain/jobs.js";
+import type { Run } from "../../domain/runs.js";
+import type { ClaimRequest, ClaimResult, DueJob, EventsOf } from "../port.js";
+import { jobFromFields, revOf, runFields } from "./codec.js";
+import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { CLAIM_DUE_JOBS } from "./scripts/claim-due-jobs.js";
+import { CREATE_MANUAL_RUN } from "./scripts/create-manual-run.js";
+import { RESERVE_JOBS } from "./scripts/reserve-jobs.js";
+import { WITHDRAW_PREPARED_RUNS } from "./scripts/withdraw-prepared-runs.js";
+
+/** How long a claim holds the jobs it reserved, at most (the hold ends with its commit). */
+const HOLD_MS = 2000;
+
+/** Jobs of these schedulers due by `horizon` (scores up to it), earliest first. */
+async function due(
+  db: Db,
+  schedulers: readonly string[],
+  horizon: number | null,
+  limit: number,
+): Promise<{ scheduler: string; id: string; t: number }[]> {
+  if (schedulers.length === 0) return [];
+  const max = horizon === null ? "(9007199254740991" : String(horizon);
+  const replies = await db.batch((pipe) => {
+    for (const s of schedulers)
+      pipe.zrangebyscore(db.keys.sched(s, "jobs"), "-inf", max, "WITHSCORES", "LIMIT", 0, limit);
+  });
+  const out: { scheduler: string; id: string; t: number }[] = [];
+  schedulers.forEach((scheduler, i) => {
+    const flat = (replies[i] ?? []) as string[];
+    for (let j = 0; j + 1 < flat.length; j += 2)
+      out.push({ scheduler, id: flat[j] ?? "", t: Number(flat[j + 1]) });
+  });
+  return out.sort((a, b) => a.t - b.t).slice(0, limit);
+}
+
+async function unpausedSpaces(db: Db, paused: readonly string[]): Promise<string[]> {
+  const skip = new Set(paused);
+  return (await db.spaces()).filter((s) => !skip.has(s));
+}
+
+/** A pipeline reply read as a string (absent: empty). */
+const stringOf = (v: unknown): string => (typeof v === "string" ? v : "");
+
+const uniqueKey = (r: Run): string => `${String(r.scheduledTime)}/${r.manual ? "1" : "0"}`;
+
+/** Which of these runs' (job, fire time) keys are free. */
+async function free(db: Db, runs: readonly Run[]): Promise<boolean[]> {
+  if (runs.length === 0) return [];
+  const replies = await db.batch((pipe) => {
+    for (const r of runs)
+      pipe.hexists(db.keys.sched(r.scheduler, `fired:${r.jobId}`), uniqueKey(r));
+  });
+  return runs.map((_, i) => replies[i] === 0);
+}
+
+export function claimDueJobs(
+  db: Db,
+  req: ClaimRequest,
+  events: EventsOf<ClaimResult> | undefined,
+): Promise<ClaimResult> {
+  return optimistic(async () => {
+    const paused = await db.paused();
+    const reserved = (await db.run(RESERVE_JOBS, {
+      schedulers: await unpausedSpaces(db, paused),
+      horizon: String(req.horizon),
+      limit: String(req.limit),
+      holdMs: String(HOLD_MS),
+    })) as [string, string][];
+    const found = reserved.map(([scheduler, id]) => ({ scheduler, id }));
+    const hashes = await db.hashes(found.map((j) => db.keys.job(j.scheduler, j.id)));
+    const checks: [string, string][] = [];
+    const jobs: Job[] = [];
+    hashes.forEach((h, i) => {
+      const j = found[i];
+      if (h === null || j === undefined) return;
+      const job = jobFromFields(h);
+      if (job.nextRunTime === null || job.nextRunTime > req.horizon) return;
+      checks.push([db.keys.job(j.scheduler, j.id), revOf(h)]);
+      jobs.push(job);
+    });
+    const planned: Run[] = [];
+    const advance: [string, string, string][] = [];
+    const ended: Job[] = [];
+    const broken: Job[] = [];
+    for (const job of jobs) {
+      const decided = req.plan(job);
+      if (decided === null) {
+        broken.push(job);
+        continue;
+      }
+      planned.push(...decided.runs);
+      if (decided.nextRunTime === null) ended.push(job);
+      else advance.push([job.scheduler, job.id, String(decided.nextRunTime)]);
+    }
+    const isFree = await free(db, planned);
+    const runs = planned.filter((_, i) => isFree[i] === true);
+    const result: ClaimResult = {
+      jobs: jobs.length,
+      runs,
+      ignored: planned.length - runs.length,
+      paused,
+      ended,
+      broken,
+    };
+    const drafts = eventArgs(events?.(result));
+    if (jobs.length === 0 && drafts.length === 0) {
+      if (reserved.length > 0) await db.run(CLAIM_DUE_JOBS, { release: reserved });
+      return result;
+    }
+    const reply = await db.run(CLAIM_DUE_JOBS, {
+      release: reserved,
+      checks,
+      runs: runs.map(runFields),
+      advance,
+      finished: ended.map((j) => [j.scheduler, j.id]),
+      broken: broken.map((j) => [j.scheduler, j.id]),
+      events: drafts,
+    });
+    return reply === CONFLICT ? CONFLICT : result;
+  });
+}
+
+export async function nextDueTime(db: Db, paused: readonly string[]): Promise<number | null> {
+  const [first] = await due(db, await unpausedSpaces(db, paused), null, 1);
+  return first?.t ?? null;
+}
+
+export async function dueJobsOf(
+  db: Db,
+  schedulers: readonly string[],
+  horizon: number,
+  limit: number,
+): Promise<DueJob[]> {
+  const found = await due(db, schedulers, horizon, limit);
+  const handlers = await db.batch((pipe) => {
+    for (const j of found) pipe.hget(db.keys.job(j.scheduler, j.id), "handler");
+  });
+  return found.map((j, i) => ({
+    scheduler: j.scheduler,
+    id: j.id,
+    handler: stringOf(handlers[i]),
+    nextRunTime: j.t,
+  }));
+}
+
+export function createManualRun(
+  db: Db,
+  scheduler: string,
+  jobId: string,
+  make: (job: Job, shift: number) => Run,
+): Promise<Run | null> {
+  const key = db.keys.job(scheduler, jobId);
+  return optimistic(async () => {
+    const [h] = await db.hashes([key]);
+    if (h === null || h === undefined) return null;
+    const job = jobFromFields(h);
+    // Two manual runs requested in the same millisecond: the second takes the next one.
+    for (let shift = 0; ; shift++) {
+      const run = make(job, shift);
+      const reply = await db.run(CREATE_MANUAL_RUN, {
+        checks: [[key, revOf(h)]],
+        run: runFields(run),
+      });
+      if (reply === CONFLICT) return CONFLICT;
+      if (reply === "ok") return run;
+    }
+  });
+}
+
+export async function withdrawPreparedRuns(
+  db: Db,
+  scheduler: string,
+  since: number,
+): Promise<number> {
+  return Number(await db.run(WITHDRAW_PREPARED_RUNS, { scheduler, since: String(since) }));
+}

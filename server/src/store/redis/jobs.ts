@@ -1,0 +1,170 @@
+/**
+ * Jobs on Redis: a hash each (`{sched:S}:job:<id>`) and, per scheduler, a sorted set of its jobs
+ * by next run time (`{sched:S}:jobs`; jobs without one score NO_NEXT_RUN), which is both the due
+ * index and the listing's order. Writes that decide in TypeScript commit optimistically (db.ts).
+ */
+import type { EventDraft } from "../../domain/events.js";
+import type { Job } from "../../domain/jobs.js";
+import type { Run } from "../../domain/runs.js";
+import { cancelled, REASONS } from "../../domain/run-transitions.js";
+import type { DeleteAllJobsOptions, DeleteJobOptions } from "../port.js";
+import { type Fields, jobFields, jobFromFields, revOf, runFields, runFromFields } from "./codec.js";
+import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { DELETE_ALL_JOBS } from "./scripts/delete-all-jobs.js";
+import { DELETE_JOB } from "./scripts/delete-job.js";
+import { INSERT_JOB } from "./scripts/insert-job.js";
+import { UPDATE_JOB } from "./scripts/update-job.js";
+
+export async function insertJob(db: Db, job: Job, events: readonly EventDraft[]): Promise<boolean> {
+  return (await db.run(INSERT_JOB, { fields: jobFields(job), events: eventArgs(events) })) === 1;
+}
+
+export async function getJob(db: Db, scheduler: string, id: string): Promise<Job | null> {
+  const [h] = await db.hashes([db.keys.job(scheduler, id)]);
+  return h === null || h === undefined ? null : jobFromFields(h);
+}
+
+const revOrZero = (v: unknown): string => (typeof v === "string" ? v : "0");
+
+/** Runs prepared ahead (pending first attempts of scheduled fire times after `now`). */
+function isPrepared(r: Run, now: number): boolean {
+  return r.status === "pending" && !r.manual && r.attempt === 1 && r.scheduledTime > now;
+}
+
+/** A job's runs with a fire time after `after` (all: -inf), as read. */
+async function runsOfJob(
+  db: Db,
+  scheduler: string,
+  jobId: string,
+  after: number | "-inf",
+): Promise<{ run: Run; fields: Fields }[]> {
+  const min = after === "-inf" ? "-inf" : `(${String(after)}`;
+  const ids = await db.call(() =>
+    db.redis.zrangebyscore(db.keys.sched(scheduler, `job-runs:${jobId}`), min, "+inf"),
+  );
+  const found = await db.hashes(ids.map((id) => db.keys.run(scheduler, id)));
+  return found.flatMap((h) => (h === null ? [] : [{ run: runFromFields(h), fields: h }]));
+}
+
+export function updateJob(
+  db: Db,
+  scheduler: string,
+  id: string,
+  change: (current: Job) => Job,
+  now: number | undefined,
+  events: ((after: Job) => readonly EventDraft[]) | undefined,
+): Promise<Job | null> {
+  const key = db.keys.job(scheduler, id);
+  return optimistic(async () => {
+    const [h] = await db.hashes([key]);
+    if (h === null || h === undefined) return null;
+    const current = jobFromFields(h);
+    let prepared: number | null = null;
+    if (now !== undefined) {
+      for (const { run } of await runsOfJob(db, scheduler, id, now))
+        if (isPrepared(run, now) && (prepared === null || run.scheduledTime < prepared))
+          prepared = run.scheduledTime;
+    }
+    const base =
+      prepared !== null && (current.nextRunTime === null || current.nextRunTime > prepared)
+        ? { ...current, nextRunTime: prepared }
+        : current;
+    const next = change(base);
+    if (next === base) return current;
+    const reply = await db.run(UPDATE_JOB, {
+      checks: [[key, revOf(h)]],
+      ...(now === undefined
+        ? {}
+        : { now: String(now), prepared: prepared === null ? "" : String(prepared) }),
+      fields: jobFields(next),
+      events: eventArgs(events?.(next)),
+    });
+    return reply === CONFLICT ? CONFLICT : next;
+  });
+}
+
+/**
+ * What removing jobs does to their pending runs at `now`: the prepared ones are withdrawn, the
+ * others cancelled; with the checks that they are still as read.
+ */
+function pendingOutcome(
+  runs: readonly { run: Run; fields: Fields }[],
+  now: number | undefined,
+  db: Db,
+): { withdrawn: string[]; cancelled: Run[]; checks: [string, string][] } {
+  const withdrawn: string[] = [];
+  const done: Run[] = [];
+  const checks: [string, string][] = [];
+  if (now === undefined) return { withdrawn, cancelled: done, checks };
+  for (const { run, fields } of runs) {
+    if (run.status !== "pending") continue;
+    checks.push([db.keys.run(run.scheduler, run.id), revOf(fields)]);
+    if (isPrepared(run, now)) withdrawn.push(run.id);
+    else done.push(cancelled(run, REASONS.jobRemoved, now));
+  }
+  return { withdrawn, cancelled: done, checks };
+}
+
+export function deleteJob(
+  db: Db,
+  scheduler: string,
+  id: string,
+  options: DeleteJobOptions,
+): Promise<boolean> {
+  const key = db.keys.job(scheduler, id);
+  return optimistic(async () => {
+    const [h] = await db.hashes([key]);
+    if (h === null || h === undefined) return false;
+    const job = jobFromFields(h);
+    if (options.expectedVersion !== undefined && job.version !== options.expectedVersion)
+      return false;
+    const now = options.cancelPendingRunsAt;
+    const runs = now === undefined ? [] : await runsOfJob(db, scheduler, id, "-inf");
+    const outcome = pendingOutcome(runs, now, db);
+    const reply = await db.run(DELETE_JOB, {
+      checks: [[key, revOf(h)], ...outcome.checks],
+      scheduler,
+      id,
+      withdrawn: outcome.withdrawn,
+      runs: outcome.cancelled.map(runFields),
+      events: eventArgs(options.events?.(job, outcome.cancelled)),
+    });
+    return reply === CONFLICT ? CONFLICT : true;
+  });
+}
+
+export function deleteAllJobs(
+  db: Db,
+  scheduler: string,
+  options: DeleteAllJobsOptions,
+): Promise<number> {
+  return optimistic(async () => {
+    const ids = await db.call(() => db.redis.zrange(db.keys.sched(scheduler, "jobs"), 0, -1));
+    const revs = await db.batch((pipe) => {
+      for (const id of ids) pipe.hget(db.keys.job(scheduler, id), "rev");
+    });
+    const checks: [string, string][] = ids.map((id, i) => [
+      db.keys.job(scheduler, id),
+      revOrZero(revs[i]),
+    ]);
+    const now = options.cancelPendingRunsAt;
+    let runs: { run: Run; fields: Fields }[] = [];
+    if (now !== undefined) {
+      const pending = await db.call(() =>
+        db.redis.zrange(db.keys.sched(scheduler, "pending"), 0, -1),
+      );
+      const found = await db.hashes(pending.map((r) => db.keys.run(scheduler, r)));
+      runs = found.flatMap((h) => (h === null ? [] : [{ run: runFromFields(h), fields: h }]));
+    }
+    const outcome = pendingOutcome(runs, now, db);
+    const reply = await db.run(DELETE_ALL_JOBS, {
+      checks: [...checks, ...outcome.checks],
+      count: String(ids.length),
+      scheduler,
+      withdrawn: outcome.withdrawn,
+      runs: outcome.cancelled.map(runFields),
+      events: eventArgs(options.events?.(ids.length, outcome.cancelled)),
+    });
+    return reply === CONFLICT ? CONFLICT : ids.length;
+  });
+}

@@ -1,0 +1,220 @@
+/**
+ * Leases on Redis: the hand-out of pending runs to a worker, leases handed back, extended and
+ * checked. Pending runs wait in `{sched:S}:pending:<handler>` by due time; running runs sit in
+ * `{sched:S}:running` by lease expiry and in `{sched:S}:running:<job>` (max_instances). The
+ * hand-out decides in TypeScript (the domain's transitions) and commits with
+ * scripts/lease-runs.ts only if the runs and the jobs' running counts are still as read.
+ */
+import type { Lease, Run } from "../../domain/runs.js";
+import {
+  handedBack,
+  leased,
+  missed,
+  skippedForMaxInstances,
+} from "../../domain/run-transitions.js";
+import { jobKey } from "../sql/job-rows.js";
+import type { EventsOf, LeaseRequest, LeaseResult, LeaseState } from "../port.js";
+import { type Fields, revOf, runFields, runFromFields } from "./codec.js";
+import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { EXTEND_LEASES } from "./scripts/extend-leases.js";
+import { LEASE_RUNS } from "./scripts/lease-runs.js";
+import { PUT_RUNS } from "./scripts/put-runs.js";
+import { RESERVE_RUNS } from "./scripts/reserve-runs.js";
+
+/** How long a hand-out holds the runs it reserved (the hold ends with its commit). */
+const HOLD_MS = 2000;
+
+async function unpaused(db: Db, paused: readonly string[]): Promise<string[]> {
+  const skip = new Set(paused);
+  return (await db.spaces()).filter((s) => !skip.has(s));
+}
+
+/** Pending runs of `handler` due by `dueBy` in these schedulers, earliest first. */
+async function pendingOf(
+  db: Db,
+  schedulers: readonly string[],
+  handler: string,
+  dueBy: number,
+  limit: number,
+): Promise<{ scheduler: string; id: string; t: number }[]> {
+  if (limit <= 0 || schedulers.length === 0) return [];
+  const replies = await db.batch((pipe) => {
+    for (const s of schedulers)
+      pipe.zrangebyscore(
+        db.keys.sched(s, `pending:${handler}`),
+        "-inf",
+        String(dueBy),
+        "WITHSCORES",
+        "LIMIT",
+        0,
+        limit,
+      );
+  });
+  const out: { scheduler: string; id: string; t: number }[] = [];
+  schedulers.forEach((scheduler, i) => {
+    const flat = (replies[i] ?? []) as string[];
+    for (let j = 0; j + 1 < flat.length; j += 2)
+      out.push({ scheduler, id: flat[j] ?? "", t: Number(flat[j + 1]) });
+  });
+  return out.sort((a, b) => a.t - b.t).slice(0, limit);
+}
+
+export function leaseRuns(
+  db: Db,
+  req: LeaseRequest,
+  events: EventsOf<LeaseResult> | undefined,
+): Promise<LeaseResult> {
+  const now = req.now;
+  const handlers = [...req.slots.keys()];
+  if (handlers.length === 0 || req.total <= 0) return Promise.resolve({ taken: [], ended: [] });
+  return optimistic(async () => {
+    const schedulers = await unpaused(db, req.paused);
+    const dueBy = Math.max(now, req.dueBy ?? now);
+    const reserved = (await db.run(RESERVE_RUNS, {
+      now: String(now),
+      until: String(now + HOLD_MS),
+      dueBy: String(dueBy),
+      schedulers,
+      handlers: handlers.map((h) => [h, String(Math.min(req.total, req.slots.get(h) ?? 0))]),
+    })) as [string, string][];
+    const found = reserved.map(([scheduler, id]) => ({ scheduler, id }));
+    const hashes = await db.hashes(found.map((f) => db.keys.run(f.scheduler, f.id)));
+    const checks: [string, string][] = [];
+    const candidates: Run[] = [];
+    hashes.forEach((h, i) => {
+      const f = found[i];
+      if (h === null || f === undefined) return;
+      const run = runFromFields(h);
+      if (run.status !== "pending") return;
+      checks.push([db.keys.run(f.scheduler, f.id), revOf(h)]);
+      candidates.push(run);
+    });
+    candidates.sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
+    const jobs = [
+      ...new Map(candidates.map((r) => [jobKey(r.scheduler, r.jobId), r])).values(),
+    ].map((r) => ({ scheduler: r.scheduler, id: r.jobId }));
+    const counts = await db.batch((pipe) => {
+      for (const j of jobs) pipe.scard(db.keys.sched(j.scheduler, `running:${j.id}`));
+    });
+    const running = new Map<string, number>();
+    jobs.forEach((j, i) => running.set(jobKey(j.scheduler, j.id), Number(counts[i] ?? 0)));
+    const expected = jobs.map((j) => [
+      j.scheduler,
+      j.id,
+      String(running.get(jobKey(j.scheduler, j.id)) ?? 0),
+    ]);
+    const left = new Map(req.slots);
+    const taken: Run[] = [];
+    const ended: Run[] = [];
+    for (const run of candidates) {
+      if (run.expiresAt !== null && run.expiresAt < now) {
+        ended.push(missed(run, now));
+        continue;
+      }
+      const k = jobKey(run.scheduler, run.jobId);
+      const n = running.get(k) ?? 0;
+      const early = (run.dueAt ?? now) > now;
+      if (early && (n > 0 || run.attempt > 1)) continue;
+      const skipped = early ? null : skippedForMaxInstances(run, n, now);
+      if (skipped !== null) {
+        ended.push(skipped);
+        continue;
+      }
+      const free = left.get(run.handler) ?? 0;
+      if (free <= 0) continue;
+      left.set(run.handler, free - 1);
+      running.set(k, n + 1);
+      taken.push(run);
+    }
+    const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
+    const result: LeaseResult = { ended, taken: taken.map((r) => leased(r, grant, now)) };
+    const drafts = eventArgs(events?.(result));
+    if (result.ended.length + result.taken.length + drafts.length === 0) {
+      if (reserved.length > 0) await db.run(LEASE_RUNS, { release: reserved });
+      return result;
+    }
+    const reply = await db.run(LEASE_RUNS, {
+      release: reserved,
+      checks,
+      counts: expected,
+      runs: [...result.ended, ...result.taken].map(runFields),
+      events: drafts,
+    });
+    return reply === CONFLICT ? CONFLICT : result;
+  });
+}
+
+const sameLease = (run: Run, l: Lease): boolean =>
+  run.status === "running" && run.attempt === l.attempt && run.leaseToken === l.token;
+
+export function releaseLeases(db: Db, now: number, leases: readonly Lease[]): Promise<number> {
+  if (leases.length === 0) return Promise.resolve(0);
+  return optimistic(async () => {
+    const found = await db.runHashes(leases.map((l) => l.runId));
+    const checks: [string, string][] = [];
+    const back: Run[] = [];
+    for (const l of leases) {
+      const h = found.get(l.runId);
+      if (h === undefined) continue;
+      const run = runFromFields(h);
+      if (!sameLease(run, l)) continue;
+      checks.push([db.keys.run(run.scheduler, run.id), revOf(h)]);
+      back.push(handedBack(run, now));
+    }
+    if (back.length === 0) return 0;
+    const reply = await db.run(PUT_RUNS, { checks, runs: back.map(runFields) });
+    return reply === CONFLICT ? CONFLICT : back.length;
+  });
+}
+
+export async function nextPendingDue(
+  db: Db,
+  handlers: readonly string[],
+  paused: readonly string[],
+): Promise<number | null> {
+  if (handlers.length === 0) return null;
+  const schedulers = await unpaused(db, paused);
+  const firsts = await Promise.all(
+    handlers.map((h) => pendingOf(db, schedulers, h, Number.MAX_SAFE_INTEGER, 1)),
+  );
+  const times = firsts.flat().map((f) => f.t);
+  return times.length === 0 ? null : Math.min(...times);
+}
+
+export async function extendLeases(
+  db: Db,
+  now: number,
+  leases: readonly Lease[],
+  leaseMs: number,
+  workerId: string,
+): Promise<Lease[]> {
+  if (leases.length === 0) return [];
+  const lost = (await db.run(EXTEND_LEASES, {
+    now: String(now),
+    until: String(now + leaseMs),
+    worker: workerId,
+    leases: leases.map((l) => [l.runId, String(l.attempt), l.token]),
+  })) as number[];
+  return lost.flatMap((i) => {
+    const l = leases[i - 1];
+    return l === undefined ? [] : [l];
+  });
+}
+
+export async function leaseStates(
+  db: Db,
+  leases: readonly Lease[],
+): Promise<Map<string, LeaseState>> {
+  const found = await db.runHashes(leases.map((l) => l.runId));
+  const out = new Map<string, LeaseState>();
+  for (const l of leases) {
+    const h: Fields | undefined = found.get(l.runId);
+    const run = h === undefined ? null : runFromFields(h);
+    out.set(l.runId, {
+      status: run?.status ?? "failed",
+      reason: run?.statusReason ?? "",
+      current: run !== null && sameLease(run, l),
+    });
+  }
+  return out;
+}

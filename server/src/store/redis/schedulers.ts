@@ -1,0 +1,44 @@
+/** Schedulers on Redis: a hash each, their names in a sorted set, the paused ones in a set. */
+import type { EventDraft } from "../../domain/events.js";
+import type { Scheduler } from "../../domain/jobs.js";
+import { revOf, schedulerFields, schedulerFromFields } from "./codec.js";
+import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { INSERT_SCHEDULER } from "./scripts/insert-scheduler.js";
+import { UPDATE_SCHEDULER } from "./scripts/update-scheduler.js";
+
+export async function getScheduler(db: Db, name: string): Promise<Scheduler | null> {
+  const [h] = await db.hashes([db.keys.sched(name, "scheduler")]);
+  return h === null || h === undefined ? null : schedulerFromFields(h);
+}
+
+export async function listSchedulers(db: Db): Promise<Scheduler[]> {
+  const names = await db.call(() => db.redis.zrange(db.keys.global("scheduler-names"), 0, -1));
+  const found = await db.hashes(names.map((n) => db.keys.sched(n, "scheduler")));
+  return found.flatMap((h) => (h === null ? [] : [schedulerFromFields(h)]));
+}
+
+export async function insertScheduler(db: Db, s: Scheduler): Promise<boolean> {
+  return (await db.run(INSERT_SCHEDULER, { fields: schedulerFields(s) })) === 1;
+}
+
+export function updateScheduler(
+  db: Db,
+  name: string,
+  change: (current: Scheduler) => Scheduler,
+  events: ((before: Scheduler, after: Scheduler) => readonly EventDraft[]) | undefined,
+): Promise<Scheduler | null> {
+  const key = db.keys.sched(name, "scheduler");
+  return optimistic(async () => {
+    const [h] = await db.hashes([key]);
+    if (h === null || h === undefined) return null;
+    const current = schedulerFromFields(h);
+    const next = change(current);
+    if (next === current) return next;
+    const reply = await db.run(UPDATE_SCHEDULER, {
+      checks: [[key, revOf(h)]],
+      fields: schedulerFields(next),
+      events: eventArgs(events?.(current, next)),
+    });
+    return reply === CONFLICT ? CONFLICT : next;
+  });
+}

@@ -1,0 +1,52 @@
+/** Every script of the Redis store (one atomic operation each), for `defineCommand`. */
+import { APPEND_EVENTS } from "./append-events.js";
+import { CLAIM_DUE_JOBS } from "./claim-due-jobs.js";
+import { CREATE_MANUAL_RUN } from "./create-manual-run.js";
+import { DELETE_ALL_JOBS } from "./delete-all-jobs.js";
+import { DELETE_JOB } from "./delete-job.js";
+import { DELETE_OLD_RUNS } from "./delete-old-runs.js";
+import { DELETE_EXPIRED } from "./expire.js";
+import { EXTEND_LEASES } from "./extend-leases.js";
+import { INSERT_JOB } from "./insert-job.js";
+import { INSERT_SCHEDULER } from "./insert-scheduler.js";
+import { LEASE_RUNS } from "./lease-runs.js";
+import { RECORD_NODE, REMOVE_NODE } from "./nodes.js";
+import { PRUNE_EVENTS } from "./prune-events.js";
+import { PUT_RUNS } from "./put-runs.js";
+import { RESERVE_JOBS } from "./reserve-jobs.js";
+import { RESERVE_RUNS } from "./reserve-runs.js";
+import { SEQUENCE_EVENTS } from "./sequence-events.js";
+import { REFRESH_SESSIONS, REGISTER_SESSION, UNREGISTER_SESSION } from "./sessions.js";
+import type { Script } from "./script.js";
+import { UPDATE_JOB } from "./update-job.js";
+import { UPDATE_SCHEDULER } from "./update-scheduler.js";
+import { WITHDRAW_PREPARED_RUNS } from "./withdraw-prepared-runs.js";
+
+export type { Script } from "./script.js";
+
+export const SCRIPTS: readonly Script[] = [
+  APPEND_EVENTS,
+  CLAIM_DUE_JOBS,
+  CREATE_MANUAL_RUN,
+  DELETE_ALL_JOBS,
+  DELETE_JOB,
+  DELETE_OLD_RUNS,
+  DELETE_EXPIRED,
+  EXTEND_LEASES,
+  INSERT_JOB,
+  INSERT_SCHEDULER,
+  LEASE_RUNS,
+  PRUNE_EVENTS,
+  PUT_RUNS,
+  RESERVE_JOBS,
+  RESERVE_RUNS,
+  RECORD_NODE,
+  REMOVE_NODE,
+  REFRESH_SESSIONS,
+  REGISTER_SESSION,
+  SEQUENCE_EVENTS,
+  UNREGISTER_SESSION,
+  UPDATE_JOB,
+  UPDATE_SCHEDULER,
+  WITHDRAW_PREPARED_RUNS,
+];

@@ -1,0 +1,145 @@
+/**
+ * The Lua every script of the Redis store starts with: the key layout (docs/storage.md, "The
+ * Redis store") and the writes that keep a record and its indexes together. A script is this
+ * prelude and its own body (script.ts); ARGV[1] is always the store's key prefix, ARGV[2] the
+ * operation's payload as JSON (every number in it a string: Lua would print large ones in
+ * exponent form).
+ *
+ * Records are hashes of their columns (the SQL stores' column names; a NULL column is an absent
+ * field) plus `rev`, a revision every write increments: an operation that decided something in
+ * TypeScript from what it read commits only if the revisions it read are still the records'
+ * (`holds`), else it reads again (store.ts, `optimistic`).
+ */
+export const LIB = `
+local P = ARGV[1]
+local p = cjson.decode(ARGV[2])
+local NO_NEXT = '9007199254740991'
+
+local function sk(s, suffix) return P .. '{sched:' .. s .. '}:' .. suffix end
+local function gk(suffix) return P .. '{g}:' .. suffix end
+local function ek(suffix) return P .. '{events}:' .. suffix end
+
+local function hash(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local h = {}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  return h
+end
+
+local function put_hash(key, fields, old)
+  local rev = 1
+  if old ~= nil and old.rev ~= nil then rev = tonumber(old.rev) + 1 end
+  redis.call('DEL', key)
+  local flat = {'rev', tostring(rev)}
+  for k, v in pairs(fields) do
+    if k ~= 'rev' then flat[#flat + 1] = k; flat[#flat + 1] = v end
+  end
+  redis.call('HSET', key, unpack(flat))
+  return rev
+end
+
+-- Every [key, rev] pair still holds (rev '0': the key must not exist).
+local function holds(checks)
+  for _, c in ipairs(checks or {}) do
+    local rev = redis.call('HGET', c[1], 'rev')
+    if rev == false then rev = '0' end
+    if rev ~= c[2] then return false end
+  end
+  return true
+end
+
+-- ---- events: written to the inbox with the change; sequence-events.ts gives them cursors ----
+
+local function append_events(events)
+  local n = 0
+  for _, e in ipairs(events or {}) do
+    redis.call('RPUSH', ek('inbox'), e[2] .. '|' .. e[1])
+    n = n + 1
+  end
+  return n
+end
+
+-- ---- jobs: a hash per job, and the scheduler's jobs by next run time ----
+
+local function put_job(s, fields)
+  local key = sk(s, 'job:' .. fields.id)
+  put_hash(key, fields, hash(key))
+  redis.call('ZADD', sk(s, 'jobs'), fields.next_run_time or NO_NEXT, fields.id)
+  redis.call('SADD', gk('spaces'), s)
+end
+
+local function del_job(s, id)
+  redis.call('DEL', sk(s, 'job:' .. id))
+  redis.call('ZREM', sk(s, 'jobs'), id)
+end
+
+-- ---- runs: a hash per run and the indexes its columns put it in ----
+
+local function unindex_run(s, id, r)
+  redis.call('ZREM', sk(s, 'runs'), id)
+  redis.call('ZREM', sk(s, 'job-runs:' .. r.job_id), id)
+  local fired = sk(s, 'fired:' .. r.job_id)
+  local unique = r.scheduled_time .. '/' .. r.manual
+  if redis.call('HGET', fired, unique) == id then redis.call('HDEL', fired, unique) end
+  redis.call('ZREM', sk(s, 'pending'), id)
+  redis.call('ZREM', sk(s, 'pending:' .. r.handler), id)
+  redis.call('ZREM', sk(s, 'expiring'), id)
+  redis.call('ZREM', sk(s, 'running'), id)
+  redis.call('SREM', sk(s, 'running:' .. r.job_id), id)
+  redis.call('ZREM', sk(s, 'deadlines'), id)
+end
+
+local function index_run(s, id, r)
+  redis.call('ZADD', sk(s, 'runs'), r.scheduled_time, id)
+  redis.call('ZADD', sk(s, 'job-runs:' .. r.job_id), r.scheduled_time, id)
+  redis.call('HSET', sk(s, 'fired:' .. r.job_id), r.scheduled_time .. '/' .. r.manual, id)
+  if r.status == 'pending' then
+    redis.call('ZADD', sk(s, 'pending'), r.due_at, id)
+    redis.call('ZADD', sk(s, 'pending:' .. r.handler), r.due_at, id)
+    if r.expires_at ~= nil then redis.call('ZADD', sk(s, 'expiring'), r.expires_at, id) end
+  elseif r.status == 'running' then
+    redis.call('ZADD', sk(s, 'running'), r.lease_expires_at, id)
+    redis.call('SADD', sk(s, 'running:' .. r.job_id), id)
+    if r.deadline_at ~= nil then redis.call('ZADD', sk(s, 'deadlines'), r.deadline_at, id) end
+  end
+end
+
+-- Writes a run (all its columns), keeping its indexes.
+local function put_run(fields)
+  local s = fields.scheduler
+  local key = sk(s, 'run:' .. fields.id)
+  local old = hash(key)
+  if old ~= nil then unindex_run(s, fields.id, old) end
+  put_hash(key, fields, old)
+  index_run(s, fields.id, fields)
+  redis.call('HSET', gk('run-sched'), fields.id, s)
+  redis.call('SADD', gk('spaces'), s)
+end
+
+-- Whether a run of the same job, fire time and kind exists (the unique key).
+local function run_exists(fields)
+  return redis.call('HEXISTS', sk(fields.scheduler, 'fired:' .. fields.job_id),
+    fields.scheduled_time .. '/' .. fields.manual) == 1
+end
+
+local function del_run(s, id)
+  local key = sk(s, 'run:' .. id)
+  local old = hash(key)
+  if old == nil then return 0 end
+  unindex_run(s, id, old)
+  redis.call('DEL', key)
+  redis.call('HDEL', gk('run-sched'), id)
+  return 1
+end
+
+-- Runs prepared ahead for a job: pending first attempts of scheduled fire times after now.
+local function prepared_runs(s, job, now)
+  local out = {}
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', sk(s, 'job-runs:' .. job), '(' .. now, '+inf')) do
+    local f = redis.call('HMGET', sk(s, 'run:' .. id), 'status', 'manual', 'attempt', 'scheduled_time')
+    if f[1] == 'pending' and f[2] == '0' and f[3] == '1' then out[#out + 1] = {id, f[4]} end
+  end
+  return out
+end
+`;

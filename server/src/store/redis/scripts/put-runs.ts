@@ -1,0 +1,15 @@
+import type { Script } from "./script.js";
+
+/**
+ * Commits run transitions decided in TypeScript (results, a timeout, a cancel, a sweep, leases
+ * handed back) if every run read is still as read: the fencing of results and leases.
+ */
+export const PUT_RUNS: Script = {
+  name: "metronomePutRuns",
+  body: `
+if not holds(p.checks) then return 'conflict' end
+for _, r in ipairs(p.runs or {}) do put_run(r) end
+append_events(p.events)
+return 'ok'
+`,
+};

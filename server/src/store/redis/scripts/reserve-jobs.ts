@@ -1,0 +1,43 @@
+import type { Script } from "./script.js";
+
+/**
+ * A claim's first step, as `SKIP LOCKED` is on SQL: the earliest jobs due by \`horizon\` in these
+ * schedulers that no other claim holds, up to \`limit\`, each then held for \`holdMs\` by Redis's
+ * clock (a \`held_until\` field, which leaves the job's revision alone). Claims of several nodes
+ * so plan different jobs instead of all planning the same ones; the hold is only that: the
+ * claim's commit (claim-due-jobs.ts) still checks every job's revision and releases the holds,
+ * and the hold of a node that died lapses by itself. Answers [scheduler, id] pairs.
+ */
+export const RESERVE_JOBS: Script = {
+  name: "metronomeReserveJobs",
+  body: `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(p.limit)
+local found = {}
+for _, s in ipairs(p.schedulers) do
+  local offset, taken = 0, 0
+  while taken < limit do
+    local page = redis.call('ZRANGEBYSCORE', sk(s, 'jobs'), '-inf', p.horizon,
+      'WITHSCORES', 'LIMIT', offset, 100)
+    if #page == 0 then break end
+    for i = 1, #page, 2 do
+      local held = redis.call('HGET', sk(s, 'job:' .. page[i]), 'held_until')
+      if taken < limit and (held == false or tonumber(held) <= now) then
+        found[#found + 1] = {s, page[i], tonumber(page[i + 1])}
+        taken = taken + 1
+      end
+    end
+    offset = offset + #page / 2
+  end
+end
+table.sort(found, function(a, b) return a[3] < b[3] end)
+local out = {}
+for i = 1, math.min(limit, #found) do
+  local f = found[i]
+  redis.call('HSET', sk(f[1], 'job:' .. f[2]), 'held_until', tostring(now + tonumber(p.holdMs)))
+  out[#out + 1] = {f[1], f[2]}
+end
+return out
+`,
+};

@@ -1,0 +1,45 @@
+import type { Script } from "./script.js";
+
+/**
+ * The hand-out's first step, as `SKIP LOCKED` is on SQL: for each handler, the earliest pending
+ * runs due by \`dueBy\` in these schedulers that no other hand-out holds, up to its limit, each
+ * then held until \`until\` (a \`held_until\` field, which leaves the run's revision alone).
+ * Concurrent hand-outs of several nodes so read different runs instead of all racing for the
+ * first ones; the hold is only that: the hand-out's commit (lease-runs.ts) still checks every
+ * run's revision, releases the holds, and a hold of a node that died lapses by itself.
+ * Answers [scheduler, run id] pairs.
+ */
+export const RESERVE_RUNS: Script = {
+  name: "metronomeReserveRuns",
+  body: `
+local now = tonumber(p.now)
+local out = {}
+for _, h in ipairs(p.handlers) do
+  local handler, limit = h[1], tonumber(h[2])
+  local found = {}
+  for _, s in ipairs(p.schedulers) do
+    local offset, taken = 0, 0
+    while taken < limit do
+      local page = redis.call('ZRANGEBYSCORE', sk(s, 'pending:' .. handler), '-inf', p.dueBy,
+        'WITHSCORES', 'LIMIT', offset, 100)
+      if #page == 0 then break end
+      for i = 1, #page, 2 do
+        local held = redis.call('HGET', sk(s, 'run:' .. page[i]), 'held_until')
+        if taken < limit and (held == false or tonumber(held) <= now) then
+          found[#found + 1] = {s, page[i], tonumber(page[i + 1])}
+          taken = taken + 1
+        end
+      end
+      offset = offset + #page / 2
+    end
+  end
+  table.sort(found, function(a, b) return a[3] < b[3] end)
+  for i = 1, math.min(limit, #found) do
+    local f = found[i]
+    redis.call('HSET', sk(f[1], 'run:' .. f[2]), 'held_until', p['until'])
+    out[#out + 1] = {f[1], f[2]}
+  end
+end
+return out
+`,
+};

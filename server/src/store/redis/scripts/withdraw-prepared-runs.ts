@@ -1,0 +1,34 @@
+import type { Script } from "./script.js";
+
+/**
+ * A scheduler paused since \`since\` is resumed: deletes its runs prepared for fire times from
+ * then on (pending first attempts of scheduled fire times) and rewinds each unpaused job's next
+ * run time to the first of them. Answers how many runs it deleted.
+ */
+export const WITHDRAW_PREPARED_RUNS: Script = {
+  name: "metronomeWithdrawPreparedRuns",
+  body: `
+local s = p.scheduler
+local since = tonumber(p.since)
+local first = {}
+local doomed = {}
+for _, id in ipairs(redis.call('ZRANGE', sk(s, 'pending'), 0, -1)) do
+  local f = redis.call('HMGET', sk(s, 'run:' .. id), 'manual', 'attempt', 'scheduled_time', 'job_id')
+  if f[1] == '0' and f[2] == '1' and tonumber(f[3]) >= since then
+    doomed[#doomed + 1] = id
+    if first[f[4]] == nil or tonumber(f[3]) < tonumber(first[f[4]]) then first[f[4]] = f[3] end
+  end
+end
+for job, t in pairs(first) do
+  local key = sk(s, 'job:' .. job)
+  local f = redis.call('HMGET', key, 'paused', 'next_run_time')
+  if f[1] == '0' and (f[2] == false or tonumber(t) < tonumber(f[2])) then
+    redis.call('HSET', key, 'next_run_time', t)
+    redis.call('HINCRBY', key, 'rev', 1)
+    redis.call('ZADD', sk(s, 'jobs'), t, job)
+  end
+end
+for _, id in ipairs(doomed) do del_run(s, id) end
+return #doomed
+`,
+};

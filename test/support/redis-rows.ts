@@ -1,0 +1,93 @@
+/**
+ * The multi-node suites check what the nodes stored with SQL over the SQL stores' tables. On
+ * Redis the same records are hashes with the same column names (server/src/store/redis/codec.ts):
+ * `redisRows` copies the jobs, runs and schedulers of a store's key space into an in-memory
+ * SQLite database with those tables (and `__drizzle_migrations`, one row per schema version
+ * migrate() recorded) and runs the query there, so a suite's assertions read the same on every
+ * store. The event log is read with `redisEventLog`.
+ */
+import Database from "better-sqlite3";
+import type { Redis } from "ioredis";
+import type { EventDraft } from "../../server/src/domain/events.js";
+
+type Fields = Record<string, string>;
+
+async function hashesOf(redis: Redis, keys: readonly string[]): Promise<Fields[]> {
+  if (keys.length === 0) return [];
+  const pipe = redis.pipeline();
+  for (const k of keys) pipe.hgetall(k);
+  const replies = (await pipe.exec()) ?? [];
+  return replies.map(([, h]) => h as Fields).filter((h) => Object.keys(h).length > 0);
+}
+
+/** Rows of `table` in SQLite; every column NUMERIC, so `'1' = 1` as in the SQL stores. */
+function fill(db: Database.Database, table: string, rows: readonly Fields[]): void {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  if (columns.length === 0) columns.push("id");
+  db.exec(`CREATE TABLE \`${table}\` (${columns.map((c) => `\`${c}\` NUMERIC`).join(", ")})`);
+  const insert = db.prepare(
+    `INSERT INTO \`${table}\` (${columns.map((c) => `\`${c}\``).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+  );
+  for (const r of rows) insert.run(...columns.map((c) => r[c] ?? null));
+}
+
+export async function redisRows<T>(
+  redis: Redis,
+  prefix: string,
+  sql: string,
+  params: readonly (string | number)[] = [],
+): Promise<T[]> {
+  const spaces = await redis.smembers(`${prefix}{g}:spaces`);
+  const sched = (s: string, suffix: string) => `${prefix}{sched:${s}}:${suffix}`;
+  const jobs: Fields[] = [];
+  const runs: Fields[] = [];
+  for (const s of spaces) {
+    const jobIds = await redis.zrange(sched(s, "jobs"), 0, -1);
+    jobs.push(
+      ...(await hashesOf(
+        redis,
+        jobIds.map((id) => sched(s, `job:${id}`)),
+      )),
+    );
+    const runIds = await redis.zrange(sched(s, "runs"), 0, -1);
+    runs.push(
+      ...(await hashesOf(
+        redis,
+        runIds.map((id) => sched(s, `run:${id}`)),
+      )),
+    );
+  }
+  const names = await redis.zrange(`${prefix}{g}:scheduler-names`, 0, -1);
+  const schedulers = await hashesOf(
+    redis,
+    names.map((n) => sched(n, "scheduler")),
+  );
+  const version = Number((await redis.get(`${prefix}{g}:schema`)) ?? 0);
+  const db = new Database(":memory:");
+  try {
+    fill(db, "jobs", jobs);
+    fill(db, "runs", runs);
+    fill(db, "schedulers", schedulers);
+    fill(
+      db,
+      "__drizzle_migrations",
+      Array.from({ length: version }, (_, i) => ({ id: String(i + 1) })),
+    );
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** The committed event log (events with cursors, in cursor order), and how many wait for one. */
+export async function redisEventLog(
+  redis: Redis,
+  prefix: string,
+): Promise<{ events: (EventDraft & { cursor: number })[]; unsequenced: number }> {
+  const entries = await redis.xrange(`${prefix}{events}:log`, "-", "+");
+  const events = entries.map(([id, fields]) => ({
+    ...(JSON.parse(fields[fields.indexOf("e") + 1] ?? "{}") as EventDraft),
+    cursor: Number(id.split("-")[1]),
+  }));
+  return { events, unsequenced: await redis.llen(`${prefix}{events}:inbox`) };
+}
