@@ -35,6 +35,7 @@ const RUN_FIELDS: readonly (readonly [column: string, cell: (r: Run) => Param])[
   ["error", (r) => (r.error === null ? null : json(r.error))],
   ["created_at", (r) => r.createdAt],
   ["updated_at", (r) => r.updatedAt],
+  ["triggered_by", (r) => r.triggeredBy ?? null],
 ];
 
 export const RUN_COLUMNS = RUN_FIELDS.map(([column]) => column);
@@ -94,6 +95,9 @@ export function runFromRow(r: Row): Run {
     error: error === null ? null : (JSON.parse(error) as RunError),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
+    ...(r.triggered_by === null || r.triggered_by === undefined
+      ? {}
+      : { triggeredBy: String(r.triggered_by) }),
   };
 }
 
