@@ -26,6 +26,8 @@ export interface Scheduler {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly version: number;
+  /** Who made the last change through the API (an actor, see domain/keys.ts); absent: unknown. */
+  readonly modifiedBy?: string | undefined;
 }
 
 export interface RetryPolicy {

@@ -42,6 +42,8 @@ export const schedulers = pgTable("schedulers", {
   createdAt: ms("created_at").notNull(),
   updatedAt: ms("updated_at").notNull(),
   version: ms("version").notNull(),
+  /** Who made the last change through the API (a key id, env:<n>, anonymous). */
+  modifiedBy: ident("modified_by"),
 });
 
 export const jobs = pgTable(

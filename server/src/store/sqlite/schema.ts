@@ -24,6 +24,8 @@ export const schedulers = sqliteTable("schedulers", {
   createdAt: ms("created_at").notNull(),
   updatedAt: ms("updated_at").notNull(),
   version: ms("version").notNull(),
+  /** Who made the last change through the API (a key id, env:<n>, anonymous). */
+  modifiedBy: text("modified_by"),
 });
 
 export const jobs = sqliteTable(

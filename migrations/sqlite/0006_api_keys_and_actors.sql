@@ -12,4 +12,5 @@ CREATE TABLE `api_keys` (
 );
 --> statement-breakpoint
 ALTER TABLE `jobs` ADD `modified_by` text;--> statement-breakpoint
-ALTER TABLE `runs` ADD `triggered_by` text;
+ALTER TABLE `runs` ADD `triggered_by` text;--> statement-breakpoint
+ALTER TABLE `schedulers` ADD `modified_by` text;

@@ -12,4 +12,5 @@ CREATE TABLE "api_keys" (
 );
 --> statement-breakpoint
 ALTER TABLE "jobs" ADD COLUMN "modified_by" varchar(191) COLLATE "C";--> statement-breakpoint
-ALTER TABLE "runs" ADD COLUMN "triggered_by" varchar(191) COLLATE "C";
+ALTER TABLE "runs" ADD COLUMN "triggered_by" varchar(191) COLLATE "C";--> statement-breakpoint
+ALTER TABLE "schedulers" ADD COLUMN "modified_by" varchar(191) COLLATE "C";

@@ -13,4 +13,5 @@ CREATE TABLE `api_keys` (
 );
 --> statement-breakpoint
 ALTER TABLE `jobs` ADD `modified_by` varchar(191) CHARACTER SET ascii COLLATE ascii_bin;--> statement-breakpoint
-ALTER TABLE `runs` ADD `triggered_by` varchar(191) CHARACTER SET ascii COLLATE ascii_bin;
+ALTER TABLE `runs` ADD `triggered_by` varchar(191) CHARACTER SET ascii COLLATE ascii_bin;--> statement-breakpoint
+ALTER TABLE `schedulers` ADD `modified_by` varchar(191) CHARACTER SET ascii COLLATE ascii_bin;

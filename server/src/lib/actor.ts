@@ -1,0 +1,19 @@
+/**
+ * Who the work under way is done for (the audit's actor: an API key's id, `env:<n>` or
+ * `anonymous`), carried through async calls like the deadline (deadline.ts): the API's
+ * interceptor sets it once per call; the use cases that record a change ask for it, without
+ * every layer in between passing it on. Work not started by a call (the engine's loops) has none.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+
+const storage = new AsyncLocalStorage<string>();
+
+/** Runs `fn` with `actor` as the actor of everything it starts. */
+export function withActor<T>(actor: string, fn: () => T): T {
+  return storage.run(actor, fn);
+}
+
+/** The actor of the current work, if it was started by a call. */
+export function currentActor(): string | undefined {
+  return storage.getStore();
+}
