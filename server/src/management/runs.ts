@@ -78,11 +78,7 @@ export class RunManager {
   }
 
   /** Cancels a run; `allowed` may refuse it once the run is read (see RunControl.cancel). */
-  async cancelRun(
-    runId: string,
-    reason: string,
-    allowed?: (run: Run) => void,
-  ): Promise<Run> {
+  async cancelRun(runId: string, reason: string, allowed?: (run: Run) => void): Promise<Run> {
     if (Array.from(reason).length > MAX_REASON_CHARS)
       throw new InvalidArgumentError(
         "reason",

@@ -95,11 +95,12 @@ export function runFromRow(r: Row): Run {
     error: error === null ? null : (JSON.parse(error) as RunError),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
-    ...(r.triggered_by === null || r.triggered_by === undefined
-      ? {}
-      : { triggeredBy: String(r.triggered_by) }),
+    ...triggeredBy(strOrNull(r.triggered_by)),
   };
 }
+
+const triggeredBy = (by: string | null): { triggeredBy?: string } =>
+  by === null ? {} : { triggeredBy: by };
 
 /** A run's values in RUN_COLUMNS order. */
 export function runCells(r: Run): Param[] {
