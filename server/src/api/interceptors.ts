@@ -64,13 +64,18 @@ export function requestInterceptor(
       req.contextValues.set(PRINCIPAL, principal);
       if (req.stream) {
         const messages = req.message;
-        const input = req.method.input;
+        const method = req.method;
+        // A server stream's one request names what it reads (Subscribe's schedulers): checked
+        // as it arrives, before the service sees it. A client or bidi stream's rule reads none.
+        const perMessage = method.methodKind === "server_streaming";
+        if (!perMessage) authorize(method, principal);
         req = {
           ...req,
           message: (async function* () {
             for await (const m of messages) {
               try {
-                checkMessage(input, m);
+                checkMessage(method.input, m);
+                if (perMessage) authorize(method, principal, m);
               } catch (err) {
                 throw toConnectError(err, child());
               }
@@ -78,7 +83,6 @@ export function requestInterceptor(
             }
           })(),
         };
-        authorize(req.method, principal);
       } else {
         checkMessage(req.method.input, req.message);
         authorize(req.method, principal, req.message);
