@@ -535,7 +535,7 @@ describeMysql("the metronome operator commands", () => {
       expect(made.key.scopes).toEqual(["read:default"]);
       expect(made.secret).toMatch(new RegExp(`^mtk_${made.key.keyId}_[A-Za-z0-9_-]{43}$`));
       const listed = rows(await ok(["keys", "list"]));
-      expect(listed[0]).toEqual(["key", "name", "scopes", "created", "by", "expires", "state"]);
+      expect(listed[0]).toEqual(["KEY", "NAME", "SCOPES", "CREATED", "BY", "EXPIRES", "STATE"]);
       const row = listed.find((r) => r[0] === made.key.keyId);
       expect([row?.[1], row?.[2], row?.[4], row?.[6]]).toEqual([
         "reader",
