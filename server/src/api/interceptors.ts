@@ -95,7 +95,7 @@ export function requestInterceptor(
                 () => next(req),
               ),
             )
-          : await withActor(principal.actor, () => next(req));
+          : await next(req);
       if (res.stream && principal.keyId !== null)
         return { ...res, message: endWith(res.message, principal.ended) };
       res.header.set("x-request-id", requestId);
