@@ -14,6 +14,8 @@ import type { Logger } from "./logger.js";
 import type { ServerDefaults } from "./management/job-input.js";
 import { ClusterManager } from "./management/cluster.js";
 import { JobManager } from "./management/jobs.js";
+import { KeyRing } from "./management/key-ring.js";
+import { KeyManager } from "./management/keys.js";
 import { RunManager } from "./management/runs.js";
 import { SchedulerManager } from "./management/schedulers.js";
 import { openStore } from "./store/open.js";
@@ -194,6 +196,10 @@ export async function openNode(
   const schedulers = new SchedulerManager(hooked, clock, engine, defaults, limits, config.nodeId);
   const jobs = new JobManager(hooked, clock, schedulers, limits, config.nodeId);
   const runs = new RunManager(engine, limits);
+  const keyRing = new KeyRing(store, clock, log.child({ component: "keys" }), {
+    tokens: config.server.authTokens,
+  });
+  const keys = new KeyManager(store, keyRing, clock, config.nodeId);
   const monitor = new StoreMonitor(store, log);
   monitor.start();
   let stopping = false;
@@ -243,7 +249,8 @@ export async function openNode(
       hub,
       maxPageSize: config.limits.maxPageSize,
       maxPayloadBytes: config.limits.maxPayloadBytes,
-      authTokens: config.server.authTokens,
+      keyRing,
+      keys,
       storeTimeoutMs: config.limits.storeTimeoutMs,
       observeRpc: (method, code, seconds) => {
         metrics.observeRpc(method, code, seconds);
@@ -265,8 +272,10 @@ export async function openNode(
       events.start();
       engine.start();
       registry.start();
+      keyRing.start();
     },
     discard: async () => {
+      await keyRing.stop();
       monitor.stop();
       await hub.stop();
       await store.close();
@@ -305,6 +314,7 @@ export async function openNode(
       await events.flush();
       await events.stop();
       await registry.stop();
+      await keyRing.stop();
       monitor.stop();
       await store.close();
       // The spans still buffered are exported.

@@ -464,7 +464,7 @@ describeMysql("the metronome operator commands", () => {
         .split("\n");
       expect(lines).toHaveLength(2);
       expect(lines[0]).toMatch(
-        /^\d+ \S+Z job_added scheduler=default job=cron-job handler=cli\.ok node=cli-node$/,
+        /^\d+ \S+Z job_added scheduler=default job=cron-job handler=cli\.ok node=cli-node actor=env:1$/,
       );
       const json = (
         await ok([
@@ -517,6 +517,46 @@ describeMysql("the metronome operator commands", () => {
           expect(line).toMatch(/ job_modified scheduler=default job=tail-probe /);
         else expect(JSON.parse(line)).toMatchObject({ type: "job_modified", jobId: "tail-probe" });
       }
+    });
+  });
+
+  describe("keys", () => {
+    it("create (secret once), list, revoke in both modes; the key works until revoked", async () => {
+      const made = await okJson<{ key: { keyId: string; scopes: string[] }; secret: string }>([
+        "keys",
+        "create",
+        "--name",
+        "reader",
+        "--scope",
+        "read:default",
+        "--expires-in",
+        "1d",
+      ]);
+      expect(made.key.scopes).toEqual(["read:default"]);
+      expect(made.secret).toMatch(new RegExp(`^mtk_${made.key.keyId}_[A-Za-z0-9_-]{43}$`));
+      const listed = rows(await ok(["keys", "list"]));
+      expect(listed[0]).toEqual(["KEY", "NAME", "SCOPES", "CREATED", "BY", "EXPIRES", "STATE"]);
+      const row = listed.find((r) => r[0] === made.key.keyId);
+      expect([row?.[1], row?.[2], row?.[4], row?.[6]]).toEqual([
+        "reader",
+        "read:default",
+        "env:1",
+        "active",
+      ]);
+      // The key reads, may not write (exit code 5, the scope named), and stops at revocation.
+      const asKey = { METRONOME_TOKEN: made.secret };
+      await ok(["jobs", "list"], asKey);
+      const denied = await metronome(["jobs", "pause", "cron-job"], asKey);
+      expect(denied.code).toBe(5);
+      expect(denied.stderr).toMatch(/needs the write scope of scheduler "default"/);
+      expect((await ok(["keys", "revoke", made.key.keyId])).trim()).toBe(
+        `revoked ${made.key.keyId} (revoked by env:1)`,
+      );
+      expect((await metronome(["jobs", "list"], asKey)).code).toBe(5);
+      expect(await okJson(["keys", "revoke", made.key.keyId])).toMatchObject({
+        keyId: made.key.keyId,
+        revokedBy: "env:1",
+      });
     });
   });
 

@@ -9,6 +9,7 @@ export * from "../gen/metronome/v1/event_pb.js";
 export * from "../gen/metronome/v1/event_service_pb.js";
 export * from "../gen/metronome/v1/job_pb.js";
 export * from "../gen/metronome/v1/job_service_pb.js";
+export * from "../gen/metronome/v1/key_service_pb.js";
 export * from "../gen/metronome/v1/run_pb.js";
 export * from "../gen/metronome/v1/run_service_pb.js";
 export * from "../gen/metronome/v1/scheduler_pb.js";

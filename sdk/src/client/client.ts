@@ -6,6 +6,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { ClusterService } from "../gen/metronome/v1/cluster_service_pb.js";
 import { EventService } from "../gen/metronome/v1/event_service_pb.js";
 import { JobService } from "../gen/metronome/v1/job_service_pb.js";
+import { KeyService } from "../gen/metronome/v1/key_service_pb.js";
 import { RunService } from "../gen/metronome/v1/run_service_pb.js";
 import { SchedulerService } from "../gen/metronome/v1/scheduler_service_pb.js";
 import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
@@ -31,6 +32,8 @@ export class MetronomeClient {
   readonly events: Client<typeof EventService>;
   /** The live nodes and their worker sessions (ListNodes, ListWorkers). */
   readonly cluster: Client<typeof ClusterService>;
+  /** Scoped API keys: create, list, revoke (needs the admin scope). */
+  readonly keys: Client<typeof KeyService>;
   /** Headers of every call (the bearer token). */
   readonly headers: Readonly<Record<string, string>>;
   readonly logger: WorkerLogger;
@@ -49,6 +52,7 @@ export class MetronomeClient {
     this.triggers = createClient(TriggerService, transport);
     this.events = createClient(EventService, transport);
     this.cluster = createClient(ClusterService, transport);
+    this.keys = createClient(KeyService, transport);
     this.headers = this.connection.headers;
     this.logger = options.logger ?? defaultLogger();
   }

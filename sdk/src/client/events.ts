@@ -29,7 +29,9 @@ export type EventTypeName =
   | "run_cancelled"
   | "worker_connected"
   | "worker_disconnected"
-  | "job_at_risk";
+  | "job_at_risk"
+  | "key_created"
+  | "key_revoked";
 
 /** Each type's bit, in the proto's order: the masks below are unions of these. */
 const TYPE_BITS: Readonly<Record<EventTypeName, number>> = {
@@ -50,6 +52,8 @@ const TYPE_BITS: Readonly<Record<EventTypeName, number>> = {
   worker_connected: 1 << 14,
   worker_disconnected: 1 << 15,
   job_at_risk: 1 << 16,
+  key_created: 1 << 17,
+  key_revoked: 1 << 18,
 };
 
 export const EVENT_SCHEDULER_STARTED = TYPE_BITS.scheduler_started;
@@ -70,8 +74,12 @@ export const EVENT_WORKER_CONNECTED = TYPE_BITS.worker_connected;
 export const EVENT_WORKER_DISCONNECTED = TYPE_BITS.worker_disconnected;
 /** A fire time of a job cannot run: no worker serves its handler, or its scheduler is paused. */
 export const EVENT_JOB_AT_RISK = TYPE_BITS.job_at_risk;
+/** An API key was created. */
+export const EVENT_KEY_CREATED = TYPE_BITS.key_created;
+/** An API key was revoked. */
+export const EVENT_KEY_REVOKED = TYPE_BITS.key_revoked;
 /** Every event type (APScheduler's EVENT_ALL). */
-export const EVENT_ALL = (1 << 17) - 1;
+export const EVENT_ALL = (1 << 19) - 1;
 
 const TYPE_NAMES = Object.keys(TYPE_BITS) as EventTypeName[];
 
@@ -99,6 +107,17 @@ interface BaseEvent {
   readonly time: Date;
   /** The Metronome node that recorded it. */
   readonly nodeId: string;
+  /**
+   * Who made the change through the API: a key id, `env:<n>` (a bootstrap token) or
+   * `anonymous`; empty for what the scheduler did by itself.
+   */
+  readonly actor: string;
+}
+
+/** key_created, key_revoked: an API key was created or revoked (by `actor`). */
+export interface KeyEvent extends BaseEvent {
+  readonly type: "key_created" | "key_revoked";
+  readonly keyId: string;
 }
 
 /** scheduler_started, scheduler_shutdown: a Metronome node started or stopped firing. */
@@ -192,7 +211,7 @@ export interface JobAtRiskEvent extends BaseEvent {
 
 /** An event: narrow on `type`. */
 export type MetronomeEvent =
-  NodeEvent | SchedulerEvent | JobEvent | RunEvent | WorkerEvent | JobAtRiskEvent;
+  NodeEvent | SchedulerEvent | JobEvent | RunEvent | WorkerEvent | JobAtRiskEvent | KeyEvent;
 
 /** The enum's members are the type names in upper case (EVENT_TYPE_JOB_ADDED: job_added). */
 const NAME_OF = new Map<PbEventType, EventTypeName>();
@@ -209,7 +228,13 @@ const date = (t: Timestamp | undefined): Date => (t === undefined ? new Date(0) 
 export function eventFromProto(e: PbEvent): MetronomeEvent | undefined {
   const type = NAME_OF.get(e.type);
   if (type === undefined) return undefined;
-  const base = { cursor: e.cursor, code: TYPE_BITS[type], time: date(e.time), nodeId: e.nodeId };
+  const base = {
+    cursor: e.cursor,
+    code: TYPE_BITS[type],
+    time: date(e.time),
+    nodeId: e.nodeId,
+    actor: e.actor,
+  };
   switch (type) {
     case "scheduler_started":
     case "scheduler_shutdown":
@@ -244,6 +269,9 @@ export function eventFromProto(e: PbEvent): MetronomeEvent | undefined {
         labels: { ...(e.worker?.labels ?? {}) },
         reason: e.reason,
       };
+    case "key_created":
+    case "key_revoked":
+      return { ...base, type, keyId: e.keyId };
     case "job_at_risk":
       return {
         ...base,

@@ -15,6 +15,8 @@ const CODES: Record<DomainError["kind"], Code> = {
   resource_exhausted: Code.ResourceExhausted,
   out_of_range: Code.OutOfRange,
   unavailable: Code.Unavailable,
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
 };
 
 export function toConnectError(err: unknown, log: Logger): ConnectError {

@@ -1,18 +1,21 @@
 /**
  * Cross-cutting behaviour of every RPC: a request id (taken from `x-request-id` or generated)
- * on the logs and the response, bearer-token authentication when tokens are configured, the
- * checks every request message gets (request-checks.ts), and the mapping of thrown errors to
- * codes.
+ * on the logs and the response, authentication (the call's principal, from its bearer token or
+ * API key: management/key-ring.ts) and authorisation (its scopes against the RPC's rule:
+ * access.ts), the checks every request message gets (request-checks.ts), the audit's actor
+ * (lib/actor.ts), and the mapping of thrown errors to codes. A stream opened with an API key
+ * ends when the key is revoked or expires.
  */
 import { randomUUID } from "node:crypto";
-import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import { toConnectError } from "./errors.js";
+import { withActor } from "../lib/actor.js";
 import { withDeadline } from "../lib/deadline.js";
+import type { KeyRing } from "../management/key-ring.js";
+import { ANONYMOUS_PRINCIPAL } from "../management/key-ring.js";
+import { authorize, PRINCIPAL } from "./access.js";
 import { checkMessage } from "./request-checks.js";
-
-const HEALTH_SERVICE = "grpc.health.v1.Health";
 
 const TIMEOUT_UNITS: Record<string, number> = {
   H: 3_600_000,
@@ -24,6 +27,8 @@ const TIMEOUT_UNITS: Record<string, number> = {
 };
 
 /** The client's timeout in milliseconds (`grpc-timeout`, `connect-timeout-ms`), if it sent one. */
+const HEALTH_SERVICE = "grpc.health.v1.Health";
+
 export function clientTimeoutMs(header: Headers): number | undefined {
   const grpcTimeout = /^(\d{1,8})([HMSmun])$/.exec(header.get("grpc-timeout") ?? "");
   if (grpcTimeout?.[1] && grpcTimeout[2])
@@ -41,17 +46,10 @@ export type RpcObserver = (method: string, code: string, seconds: number) => voi
  */
 export function requestInterceptor(
   log: Logger,
-  authTokens: readonly string[],
+  keys: KeyRing,
   storeTimeoutMs: number,
   observe: RpcObserver = () => undefined,
 ): Interceptor {
-  const tokens = authTokens.map((t) => Buffer.from(t));
-  const authorised = (header: string | null): boolean => {
-    const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
-    if (!m?.[1]) return false;
-    const given = Buffer.from(m[1]);
-    return tokens.some((t) => t.length === given.length && timingSafeEqual(t, given));
-  };
   return (next) => async (req) => {
     const requestId = req.header.get("x-request-id") ?? randomUUID();
     // Built only when something is logged: most calls succeed and log nothing at info.
@@ -59,22 +57,25 @@ export function requestInterceptor(
       log.child({ requestId, rpc: `${req.service.typeName}/${req.method.name}` });
     const started = performance.now();
     try {
-      if (
-        tokens.length > 0 &&
-        req.service.typeName !== HEALTH_SERVICE &&
-        !authorised(req.header.get("authorization"))
-      ) {
-        throw new ConnectError("missing or invalid bearer token", Code.Unauthenticated);
-      }
+      const open = req.service.typeName === HEALTH_SERVICE;
+      const principal = open
+        ? ANONYMOUS_PRINCIPAL
+        : await keys.authenticate(req.header.get("authorization"));
+      req.contextValues.set(PRINCIPAL, principal);
       if (req.stream) {
         const messages = req.message;
-        const input = req.method.input;
+        const method = req.method;
+        // A server stream's one request names what it reads (Subscribe's schedulers): checked
+        // as it arrives, before the service sees it. A client or bidi stream's rule reads none.
+        const perMessage = method.methodKind === "server_streaming";
+        if (!perMessage) authorize(method, principal);
         req = {
           ...req,
           message: (async function* () {
             for await (const m of messages) {
               try {
-                checkMessage(input, m);
+                checkMessage(method.input, m);
+                if (perMessage) authorize(method, principal, m);
               } catch (err) {
                 throw toConnectError(err, child());
               }
@@ -84,14 +85,19 @@ export function requestInterceptor(
         };
       } else {
         checkMessage(req.method.input, req.message);
+        authorize(req.method, principal, req.message);
       }
       const res =
         req.method.methodKind === "unary"
-          ? await withDeadline(
-              Date.now() + Math.min(storeTimeoutMs, clientTimeoutMs(req.header) ?? Infinity),
-              () => next(req),
+          ? await withActor(principal.actor, () =>
+              withDeadline(
+                Date.now() + Math.min(storeTimeoutMs, clientTimeoutMs(req.header) ?? Infinity),
+                () => next(req),
+              ),
             )
           : await next(req);
+      if (res.stream && principal.keyId !== null)
+        return { ...res, message: endWith(res.message, principal.ended) };
       res.header.set("x-request-id", requestId);
       observe(
         `${req.service.typeName}/${req.method.name}`,
@@ -117,4 +123,33 @@ export function requestInterceptor(
       throw mapped;
     }
   };
+}
+
+/**
+ * A stream's messages until `ended` aborts (its key was revoked or expired); then the stream
+ * fails with the signal's reason (UNAUTHENTICATED), and Connect aborts the handler's context,
+ * which ends the worker session or the subscription behind it.
+ */
+async function* endWith<T>(messages: AsyncIterable<T>, ended: AbortSignal): AsyncIterable<T> {
+  const it = messages[Symbol.asyncIterator]();
+  let stop: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => {
+      const why = ended.reason instanceof Error ? ended.reason.message : "the API key ended";
+      reject(new ConnectError(why, Code.Unauthenticated));
+    };
+    if (ended.aborted) stop();
+    else ended.addEventListener("abort", stop, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const r = await Promise.race([it.next(), aborted]);
+      if (r.done === true) return;
+      yield r.value;
+    }
+  } finally {
+    ended.removeEventListener("abort", stop);
+    void it.return?.().catch(() => undefined);
+  }
 }

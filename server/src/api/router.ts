@@ -7,12 +7,15 @@ import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { ClusterManager } from "../management/cluster.js";
 import type { JobManager } from "../management/jobs.js";
+import type { KeyRing } from "../management/key-ring.js";
+import type { KeyManager } from "../management/keys.js";
 import type { RunManager } from "../management/runs.js";
 import type { SchedulerManager } from "../management/schedulers.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ClusterService } from "../gen/metronome/v1/cluster_service_pb.js";
 import { EventService } from "../gen/metronome/v1/event_service_pb.js";
 import { JobService } from "../gen/metronome/v1/job_service_pb.js";
+import { KeyService } from "../gen/metronome/v1/key_service_pb.js";
 import { RunService } from "../gen/metronome/v1/run_service_pb.js";
 import { SchedulerService } from "../gen/metronome/v1/scheduler_service_pb.js";
 import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
@@ -23,6 +26,7 @@ import type { RequestHandler } from "./listen.js";
 import { clusterService } from "./services/cluster.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
 import { jobService } from "./services/jobs.js";
+import { keyService } from "./services/keys.js";
 import { runService } from "./services/runs.js";
 import { workerService } from "./services/workers.js";
 import { eventService } from "./services/events.js";
@@ -43,7 +47,9 @@ export interface ApiDeps {
   readonly hub: EventHub;
   readonly maxPageSize: number;
   readonly maxPayloadBytes: number;
-  readonly authTokens: readonly string[];
+  /** Who calls come from: API keys and bootstrap tokens (management/key-ring.ts). */
+  readonly keyRing: KeyRing;
+  readonly keys: KeyManager;
   /** The longest a unary call's store work may take (METRONOME_STORE_TIMEOUT). */
   readonly storeTimeoutMs: number;
   /** Told of every RPC (metrics). */
@@ -60,6 +66,7 @@ export const SERVICES = [
   WorkerService,
   EventService,
   ClusterService,
+  KeyService,
 ];
 
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
@@ -74,6 +81,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
     router.service(WorkerService, workerService(deps.engine, deps.log, deps.traceContext));
     router.service(EventService, eventService(deps.hub, deps.log));
     router.service(ClusterService, clusterService(deps.cluster));
+    router.service(KeyService, keyService(deps.keys));
     router.service(
       Health,
       healthService(
@@ -89,7 +97,7 @@ export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
   return {
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
     interceptors: [
-      requestInterceptor(deps.log, deps.authTokens, deps.storeTimeoutMs, deps.observeRpc),
+      requestInterceptor(deps.log, deps.keyRing, deps.storeTimeoutMs, deps.observeRpc),
     ],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },

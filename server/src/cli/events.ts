@@ -28,6 +28,8 @@ function eventLine(e: MetronomeEvent): string {
   add("attempt", r.attempt);
   add("worker", r.workerId);
   add("node", e.nodeId);
+  add("key", r.keyId);
+  add("actor", e.actor);
   const error = r.error as { message?: string } | null | undefined;
   if (error?.message !== undefined) add("error", JSON.stringify(error.message));
   if (typeof r.reason === "string" && r.reason !== "") add("reason", JSON.stringify(r.reason));

@@ -1,6 +1,6 @@
 /**
  * The operator commands of `metronome` (docs/cli.md): jobs, runs, events, schedulers, workers,
- * nodes and health, each a client of the server through `@metronome/sdk`. Human tables by
+ * nodes, health and keys, each a client of the server through `@metronome/sdk`. Human tables by
  * default, `--json` for scripts, and the exit codes of exit.ts.
  */
 import type { Command } from "commander";
@@ -8,6 +8,7 @@ import { clusterCommands } from "./cluster.js";
 import { eventsCommand } from "./events.js";
 import { describeError, exitCodeOf } from "./exit.js";
 import { jobsCommand } from "./jobs.js";
+import { keysCommand } from "./keys.js";
 import { stdout, type Out } from "./output.js";
 import { runsCommand } from "./runs.js";
 import { schedulersCommand } from "./schedulers.js";
@@ -28,4 +29,5 @@ export function addOperatorCommands(program: Command, out: Out = stdout): void {
   eventsCommand(program, out, run);
   schedulersCommand(program, out, run);
   clusterCommands(program, out, run);
+  keysCommand(program, out, run);
 }

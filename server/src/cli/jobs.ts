@@ -75,6 +75,7 @@ export function printJob(out: Out, j: Job, asJson: boolean): void {
     ["version", j.version.toString()],
     ["created", when(ms(j.createdAt))],
     ["updated", when(ms(j.updatedAt))],
+    ["modified by", j.modifiedBy === "" ? "-" : j.modifiedBy],
   ]);
 }
 

@@ -64,6 +64,7 @@ function printRun(out: Out, r: Run, asJson: boolean): void {
     ["status", statusName(r.status)],
     ["reason", r.statusReason],
     ["manual", r.manual],
+    ["triggered by", r.triggeredBy === "" ? "-" : r.triggeredBy],
     ["attempt", r.attempt],
     ["scheduled", when(ms(r.scheduledTime))],
     ["fired", when(ms(r.fireTime))],

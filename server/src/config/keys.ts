@@ -113,7 +113,8 @@ export const KEYS = {
   METRONOME_AUTH_TOKENS: {
     default: "",
     parse: AUTH_TOKENS,
-    description: "comma-separated bearer tokens clients must present (empty = no auth)",
+    description:
+      "comma-separated bootstrap admin tokens; with them set, scoped API keys work too (empty = no auth)",
   },
   METRONOME_LOG_LEVEL: {
     default: "info",

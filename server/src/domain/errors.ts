@@ -11,7 +11,9 @@ export abstract class DomainError extends Error {
     | "failed_precondition"
     | "resource_exhausted"
     | "out_of_range"
-    | "unavailable";
+    | "unavailable"
+    | "unauthenticated"
+    | "permission_denied";
 }
 
 /**
@@ -80,5 +82,23 @@ export class OutOfRangeError extends DomainError {
   constructor(message: string) {
     super(message);
     this.name = "OutOfRangeError";
+  }
+}
+
+/** No valid credentials: a missing, unknown, revoked or expired key or token. */
+export class UnauthenticatedError extends DomainError {
+  readonly kind = "unauthenticated";
+  constructor(message: string) {
+    super(message);
+    this.name = "UnauthenticatedError";
+  }
+}
+
+/** Valid credentials whose scopes do not cover the call (never says more than what is missing). */
+export class PermissionDeniedError extends DomainError {
+  readonly kind = "permission_denied";
+  constructor(message: string) {
+    super(message);
+    this.name = "PermissionDeniedError";
   }
 }

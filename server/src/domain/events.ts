@@ -25,6 +25,8 @@ export const EVENT_TYPES = [
   "worker_connected",
   "worker_disconnected",
   "job_at_risk",
+  "key_created",
+  "key_revoked",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -52,6 +54,10 @@ export interface EventData {
   readonly error?: RunError | undefined;
   readonly reason?: string | undefined;
   readonly worker?: WorkerSessionInfo | undefined;
+  /** Who made the change through the API (a key id, env:<n>, anonymous); never a secret. */
+  readonly actor?: string | undefined;
+  /** The API key concerned (key_created, key_revoked). */
+  readonly keyId?: string | undefined;
 }
 
 /** An event to write: everything but its cursor, which the log assigns after it commits. */
@@ -129,6 +135,34 @@ export function schedulerEvent(
   return { type, time, scheduler, jobId: null, runId: null, handler: null, data: { nodeId } };
 }
 
+/** An API key was created or revoked, by `actor`. */
+export function keyEvent(
+  type: "key_created" | "key_revoked",
+  keyId: string,
+  time: number,
+  nodeId: string,
+  actor: string,
+): EventDraft {
+  return {
+    type,
+    time,
+    scheduler: null,
+    jobId: null,
+    runId: null,
+    handler: null,
+    data: { nodeId, keyId, actor },
+  };
+}
+
+/** The events with their actor (who made the change through the API); unchanged without one. */
+export function byActor(
+  events: readonly EventDraft[],
+  actor: string | undefined,
+): readonly EventDraft[] {
+  if (actor === undefined) return events;
+  return events.map((e) => ({ ...e, data: { ...e.data, actor } }));
+}
+
 export function nodeEvent(
   type: "scheduler_started" | "scheduler_shutdown",
   time: number,
@@ -180,6 +214,8 @@ export function runEvent(run: Run, time: number, nodeId: string): EventDraft | n
     ...(type === "job_missed" || type === "job_max_instances" || type === "run_cancelled"
       ? { reason: run.statusReason }
       : {}),
+    // A manual run's events name who asked for it (a cancel through the API restamps it).
+    ...(run.triggeredBy === undefined ? {} : { actor: run.triggeredBy }),
   };
   return {
     type,

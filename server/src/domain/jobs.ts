@@ -26,6 +26,8 @@ export interface Scheduler {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly version: number;
+  /** Who made the last change through the API (an actor, see domain/keys.ts); absent: unknown. */
+  readonly modifiedBy?: string | undefined;
 }
 
 export interface RetryPolicy {
@@ -54,6 +56,8 @@ export interface Job extends JobSettings {
   readonly updatedAt: number;
   /** Incremented by every change; compare-and-set for modifications. */
   readonly version: number;
+  /** Who made the last change through the API (an actor, see domain/keys.ts); absent: unknown. */
+  readonly modifiedBy?: string | undefined;
 }
 
 /** The API's limits (docs/api.md; configurable through the server's settings). */

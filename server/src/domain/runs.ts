@@ -54,6 +54,8 @@ export interface Run {
   readonly error: RunError | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** A manual run: who asked for it (an actor, see domain/keys.ts); absent otherwise. */
+  readonly triggeredBy?: string | undefined;
 }
 
 /** A run's lease: which attempt a worker holds, under which token (its fencing token). */

@@ -6,7 +6,13 @@
  * AT_RISK_REPEAT_MS) and logs the unserved handler once. Missed runs are logged with why.
  */
 import type { Clock } from "../clock.js";
-import { AT_RISK, atRiskEvent, type AtRiskReason, type EventDraft } from "../domain/events.js";
+import {
+  AT_RISK,
+  atRiskEvent,
+  type AtRiskReason,
+  type EventDraft,
+  byActor,
+} from "../domain/events.js";
 import type { Run } from "../domain/runs.js";
 import type { Logger } from "../logger.js";
 import type { EventStore, FiringStore, SchedulerStore, WorkerRegistry } from "../store/port.js";
@@ -172,15 +178,20 @@ export class AtRisk {
         this.noteUnserved(run.handler, job);
       }
       if (reason === null) return;
-      await this.store.appendEvents([
-        atRiskEvent(
-          job,
-          reason,
-          { scheduledTime: run.scheduledTime, runId: run.id, manual: true },
-          this.clock.now(),
-          this.config.nodeId,
+      await this.store.appendEvents(
+        byActor(
+          [
+            atRiskEvent(
+              job,
+              reason,
+              { scheduledTime: run.scheduledTime, runId: run.id, manual: true },
+              this.clock.now(),
+              this.config.nodeId,
+            ),
+          ],
+          run.triggeredBy,
         ),
-      ]);
+      );
     } catch (err) {
       this.log.warn({ err, runId: run.id }, "checking a manual run for risk failed");
     }

@@ -205,8 +205,8 @@ export class Engine {
     return this.control.runNow(scheduler, jobId);
   }
 
-  cancel(runId: string, reason: string): Promise<Run> {
-    return this.control.cancel(runId, reason);
+  cancel(runId: string, reason: string, allowed?: (run: Run) => void): Promise<Run> {
+    return this.control.cancel(runId, reason, allowed);
   }
 
   getRun(runId: string): Promise<Run> {

@@ -4,12 +4,13 @@
  */
 import type { Clock } from "../clock.js";
 import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
-import { runEvents } from "../domain/events.js";
+import { byActor, runEvents } from "../domain/events.js";
 import { manualRun, type Run } from "../domain/runs.js";
 import { compileTrigger } from "../domain/triggers/index.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import type { FiringStore, ListRunsQuery, RunStore } from "../store/port.js";
 import type { AtRisk } from "./at-risk.js";
+import { currentActor } from "../lib/actor.js";
 import { newRunId } from "./ids.js";
 
 export type RunControlStore = Pick<FiringStore, "createManualRun" | "withdrawPreparedRuns"> &
@@ -24,10 +25,13 @@ export class RunControl {
     private readonly nodeId: string,
   ) {}
 
+  /** A manual run of the job, recording the call's actor as who asked for it. */
   async runNow(scheduler: string, jobId: string): Promise<Run> {
+    const actor = currentActor();
     const run = await this.store.createManualRun(scheduler, jobId, (job, shift) => {
       const now = this.clock.now() + shift;
-      return manualRun(job, compileTrigger(job.trigger), { now, newId: newRunId });
+      const made = manualRun(job, compileTrigger(job.trigger), { now, newId: newRunId });
+      return actor === undefined ? made : { ...made, triggeredBy: actor };
     });
     if (run === null) throw new NotFoundError(`job ${jobId} in scheduler ${scheduler}`);
     if (run.status === "pending") {
@@ -37,11 +41,22 @@ export class RunControl {
     return run;
   }
 
-  async cancel(runId: string, reason: string): Promise<Run> {
+  /**
+   * Cancels a run. `allowed` sees the run inside the cancel's transaction and may throw (the
+   * caller's key may not change its scheduler): then nothing changes.
+   */
+  async cancel(
+    runId: string,
+    reason: string,
+    allowed: (run: Run) => void = () => undefined,
+  ): Promise<Run> {
     const now = this.clock.now();
-    const out = await this.store.cancelRun(now, runId, reason, (o) =>
-      o.kind === "cancelled" && o.changed ? runEvents([o.run], this.clock.now(), this.nodeId) : [],
-    );
+    const out = await this.store.cancelRun(now, runId, reason, (o) => {
+      if (o.kind !== "not_found") allowed(o.run);
+      return o.kind === "cancelled" && o.changed
+        ? byActor(runEvents([o.run], this.clock.now(), this.nodeId), currentActor())
+        : [];
+    });
     if (out.kind === "not_found") throw new NotFoundError(`run ${runId}`);
     if (out.kind === "final")
       throw new FailedPreconditionError(`run ${runId} has already ended (${out.run.status})`);

@@ -12,10 +12,11 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../domain/errors.js";
-import { jobEvent, runEvents, schedulerEvent } from "../domain/events.js";
+import { byActor, jobEvent, runEvents, schedulerEvent } from "../domain/events.js";
 import { at, itemPath, joinPath } from "../domain/fields.js";
 import { DEFAULT_LIMITS, checkId, type Job, type Limits, type Scheduler } from "../domain/jobs.js";
 import { compileTrigger, triggerWarnings, type TriggerWarning } from "../domain/triggers/index.js";
+import { currentActor } from "../lib/actor.js";
 import { sameJson } from "../lib/same-json.js";
 import type { ListJobsQuery, ManagementStore, Page } from "../store/port.js";
 import { buildJob, resolveTrigger } from "./build-job.js";
@@ -204,9 +205,11 @@ export class JobManager {
     // Only the version this call wrote: a change made meanwhile (a reschedule) wins.
     const removed = await this.store.deleteJob(scheduler, jobId, {
       expectedVersion: job.version,
-      events: (j) => [
-        jobEvent("job_removed", j, this.clock.now(), this.nodeId, "no fire time left"),
-      ],
+      events: (j) =>
+        byActor(
+          [jobEvent("job_removed", j, this.clock.now(), this.nodeId, "no fire time left")],
+          currentActor(),
+        ),
     });
     return { job, removed };
   }
@@ -219,10 +222,14 @@ export class JobManager {
     if (
       !(await this.store.deleteJob(scheduler, jobId, {
         cancelPendingRunsAt: now,
-        events: (j, cancelled) => [
-          jobEvent("job_removed", j, now, this.nodeId, "removed"),
-          ...runEvents(cancelled, now, this.nodeId),
-        ],
+        events: (j, cancelled) =>
+          byActor(
+            [
+              jobEvent("job_removed", j, now, this.nodeId, "removed"),
+              ...runEvents(cancelled, now, this.nodeId),
+            ],
+            currentActor(),
+          ),
       }))
     )
       throw notFound(scheduler, jobId);
@@ -235,10 +242,14 @@ export class JobManager {
     // The scheduler's pending runs are cancelled in the same transaction.
     return await this.store.deleteAllJobs(scheduler, {
       cancelPendingRunsAt: now,
-      events: (_deleted, cancelled) => [
-        schedulerEvent("all_jobs_removed", scheduler, now, this.nodeId),
-        ...runEvents(cancelled, now, this.nodeId),
-      ],
+      events: (_deleted, cancelled) =>
+        byActor(
+          [
+            schedulerEvent("all_jobs_removed", scheduler, now, this.nodeId),
+            ...runEvents(cancelled, now, this.nodeId),
+          ],
+          currentActor(),
+        ),
     });
   }
 
@@ -254,7 +265,7 @@ export class JobManager {
           ? randomUUID().replaceAll("-", "")
           : checkId(input.id, "id", this.limits);
       const now = this.clock.now();
-      const fresh = this.build(scheduler, id, input, now);
+      const fresh = { ...this.build(scheduler, id, input, now), ...modifier() };
       return { scheduler, id, input, now, fresh, path };
     });
   }
@@ -264,7 +275,8 @@ export class JobManager {
     const { scheduler, id, input, now, fresh } = p;
     const warnings = this.warnings(input.trigger, p.path);
     for (;;) {
-      if (await this.store.insertJob(fresh, [jobEvent("job_added", fresh, now, this.nodeId)]))
+      const added = byActor([jobEvent("job_added", fresh, now, this.nodeId)], currentActor());
+      if (await this.store.insertJob(fresh, added))
         return { job: fresh, outcome: "created", warnings };
       if (conflict === "error") {
         throw new AlreadyExistsError(
@@ -298,12 +310,13 @@ export class JobManager {
             createdAt: existing.createdAt,
             updatedAt: existing.updatedAt,
             version: existing.version,
+            modifiedBy: existing.modifiedBy,
           };
           if (sameJson(kept, existing)) return existing;
-          return { ...kept, updatedAt: now, version: existing.version + 1 };
+          return { ...kept, updatedAt: now, version: existing.version + 1, ...modifier() };
         },
         now,
-        (job) => [jobEvent("job_modified", job, now, this.nodeId)],
+        (job) => byActor([jobEvent("job_modified", job, now, this.nodeId)], currentActor()),
       );
       if (replaced) return { job: replaced, outcome: "replaced", warnings };
       // removed meanwhile: insert again
@@ -341,10 +354,11 @@ export class JobManager {
           createdAt: current.createdAt,
           updatedAt: now,
           version: current.version + 1,
+          ...modifier(),
         };
       },
       now,
-      (job) => [jobEvent("job_modified", job, now, this.nodeId)],
+      (job) => byActor([jobEvent("job_modified", job, now, this.nodeId)], currentActor()),
     );
     if (!updated) throw notFound(scheduler, id);
     return updated;
@@ -367,6 +381,12 @@ export class JobManager {
       field: joinPath(path, joinPath("trigger", w.field)),
     }));
   }
+}
+
+/** The record of who changed a job: the call's actor, when the change comes from a call. */
+function modifier(): { modifiedBy?: string } {
+  const actor = currentActor();
+  return actor === undefined ? {} : { modifiedBy: actor };
 }
 
 function notFound(scheduler: string, jobId: string): NotFoundError {

@@ -12,7 +12,7 @@ export interface RunControl {
   getRun(runId: string): Promise<Run>;
   listRuns(query: ListRunsQuery): Promise<Run[]>;
   /** NotFoundError, or FailedPreconditionError when the run has ended. */
-  cancel(runId: string, reason: string): Promise<Run>;
+  cancel(runId: string, reason: string, allowed?: (run: Run) => void): Promise<Run>;
   /** A scheduler paused since `since` is about to be resumed (called while still paused). */
   resumingScheduler(scheduler: string, since: number): Promise<void>;
 }

@@ -77,13 +77,14 @@ export class RunManager {
     return await this.runs.getRun(checkRunId(runId));
   }
 
-  async cancelRun(runId: string, reason: string): Promise<Run> {
+  /** Cancels a run; `allowed` may refuse it once the run is read (see RunControl.cancel). */
+  async cancelRun(runId: string, reason: string, allowed?: (run: Run) => void): Promise<Run> {
     if (Array.from(reason).length > MAX_REASON_CHARS)
       throw new InvalidArgumentError(
         "reason",
         `must be at most ${String(MAX_REASON_CHARS)} characters`,
       );
-    return await this.runs.cancel(checkRunId(runId), reason);
+    return await this.runs.cancel(checkRunId(runId), reason, allowed);
   }
 
   /** A manual run of a job, now (RunJobNow). */

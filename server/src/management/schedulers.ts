@@ -8,7 +8,7 @@
 import type { Clock } from "../clock.js";
 import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
 import { at } from "../domain/fields.js";
-import { schedulerEvent } from "../domain/events.js";
+import { byActor, schedulerEvent } from "../domain/events.js";
 import {
   DEFAULT_LIMITS,
   checkId,
@@ -18,6 +18,7 @@ import {
   type Scheduler,
 } from "../domain/jobs.js";
 import { ZoneRules } from "../domain/triggers/index.js";
+import { currentActor } from "../lib/actor.js";
 import { sameJson } from "../lib/same-json.js";
 import { decodePageToken, encodePageToken } from "../store/paging.js";
 import type { ManagementStore, Page } from "../store/port.js";
@@ -220,19 +221,28 @@ export class SchedulerManager {
         const next = change(current);
         // Pausing a paused scheduler (or configuring what is already so) changes nothing.
         if (sameJson(next, current)) return current;
-        return { ...next, updatedAt: now, version: current.version + 1 };
+        const actor = currentActor();
+        return {
+          ...next,
+          updatedAt: now,
+          version: current.version + 1,
+          ...(actor === undefined ? {} : { modifiedBy: actor }),
+        };
       },
       (before, after) =>
         before.paused === after.paused
           ? []
-          : [
-              schedulerEvent(
-                after.paused ? "scheduler_paused" : "scheduler_resumed",
-                name,
-                now,
-                this.nodeId,
-              ),
-            ],
+          : byActor(
+              [
+                schedulerEvent(
+                  after.paused ? "scheduler_paused" : "scheduler_resumed",
+                  name,
+                  now,
+                  this.nodeId,
+                ),
+              ],
+              currentActor(),
+            ),
     );
     if (!updated) throw new NotFoundError(`scheduler ${JSON.stringify(name)}`);
     return { scheduler: this.remember(updated), created };

@@ -20,8 +20,10 @@
 import type { EventDraft, EventMatcher, LoggedEvent } from "../domain/events.js";
 import type { Job, Scheduler } from "../domain/jobs.js";
 import type { Lease, Outcome, Run, RunStatus } from "../domain/runs.js";
+import type { KeyStore } from "./port-keys.js";
 import type { ChangeFeed, ClusterRegistry, WorkerRegistry } from "./port-nodes.js";
 
+export type * from "./port-keys.js";
 export type * from "./port-nodes.js";
 
 /** The events an operation records in its own transaction, made from what it did. */
@@ -426,4 +428,5 @@ export interface Store
     EventStore,
     WorkerRegistry,
     ChangeFeed,
-    ClusterRegistry {}
+    ClusterRegistry,
+    KeyStore {}

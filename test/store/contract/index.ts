@@ -8,6 +8,7 @@ import { claimsContract } from "./claims.js";
 import { eventsContract } from "./events.js";
 import type { StoreFactory } from "./fixtures.js";
 import { jobsContract } from "./jobs.js";
+import { keysContract } from "./keys.js";
 import { leasesContract } from "./leases.js";
 import { resultsContract } from "./results.js";
 import { sweepsContract } from "./sweeps.js";
@@ -24,5 +25,6 @@ export function storeContract(factory: StoreFactory): void {
     sweepsContract(factory);
     eventsContract(factory);
     workersContract(factory);
+    keysContract(factory);
   });
 }

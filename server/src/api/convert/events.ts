@@ -99,6 +99,8 @@ export function eventToProto(e: LoggedEvent): PbEvent {
     resultJson: d.result === undefined ? "" : JSON.stringify(d.result),
     error: d.error === undefined ? undefined : runErrorToProto(d.error),
     reason: d.reason ?? "",
+    actor: d.actor ?? "",
+    keyId: d.keyId ?? "",
     worker:
       d.worker === undefined
         ? undefined

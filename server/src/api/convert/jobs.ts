@@ -123,5 +123,6 @@ export function jobToProto(j: Job, workerCount?: number): PbJob {
     createdAt: ts(j.createdAt),
     updatedAt: ts(j.updatedAt),
     version: BigInt(j.version),
+    modifiedBy: j.modifiedBy ?? "",
   });
 }

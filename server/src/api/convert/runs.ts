@@ -63,6 +63,7 @@ export function runToProto(r: Run): PbRun {
     retryAt: r.status === "pending" && r.attempt > 1 ? optionalTs(r.dueAt) : undefined,
     result: r.status === "succeeded" ? fromJson(ValueSchema, r.result ?? null) : undefined,
     resultJson: r.status === "succeeded" ? JSON.stringify(r.result ?? null) : "",
+    triggeredBy: r.triggeredBy ?? "",
     error: r.error === null ? undefined : runErrorToProto(r.error),
   });
 }

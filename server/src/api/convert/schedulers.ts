@@ -40,5 +40,6 @@ export function schedulerToProto(s: Scheduler): PbScheduler {
     paused: s.paused,
     createdAt: ts(s.createdAt),
     updatedAt: ts(s.updatedAt),
+    modifiedBy: s.modifiedBy ?? "",
   });
 }

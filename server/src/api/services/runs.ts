@@ -2,6 +2,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { RunManager } from "../../management/runs.js";
 import type { RunService } from "../../gen/metronome/v1/run_service_pb.js";
+import { principalOf, requireRight } from "../access.js";
 import { pageSize } from "../convert/paging.js";
 import { runStatusFromProto, runToProto } from "../convert/runs.js";
 
@@ -21,12 +22,19 @@ export function runService(
       return { runs: page.items.map(runToProto), nextPageToken: page.nextPageToken };
     },
 
-    async getRun(req) {
-      return { run: runToProto(await runs.getRun(req.runId)) };
+    async getRun(req, ctx) {
+      const run = await runs.getRun(req.runId);
+      requireRight(principalOf(ctx), "read", run.scheduler);
+      return { run: runToProto(run) };
     },
 
-    async cancelRun(req) {
-      return { run: runToProto(await runs.cancelRun(req.runId, req.reason)) };
+    async cancelRun(req, ctx) {
+      const principal = principalOf(ctx);
+      // Checked on the run as the cancel reads it: refused, it changes nothing.
+      const run = await runs.cancelRun(req.runId, req.reason, (r) => {
+        requireRight(principal, "write", r.scheduler);
+      });
+      return { run: runToProto(run) };
     },
   };
 }

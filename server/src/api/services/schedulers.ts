@@ -2,6 +2,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { SchedulerManager } from "../../management/schedulers.js";
 import type { SchedulerService } from "../../gen/metronome/v1/scheduler_service_pb.js";
+import { principalOf } from "../access.js";
 import { pageSize } from "../convert/paging.js";
 import { schedulerToProto, settingsFromProto } from "../convert/schedulers.js";
 
@@ -24,10 +25,15 @@ export function schedulerService(
       return { scheduler: schedulerToProto(await schedulers.getScheduler(req.name || "default")) };
     },
 
-    async listSchedulers(req) {
+    async listSchedulers(req, ctx) {
       const size = pageSize(req.pageSize, maxPageSize);
       const page = await schedulers.listSchedulers(size, req.pageToken);
-      return { schedulers: page.items.map(schedulerToProto), nextPageToken: page.nextPageToken };
+      // Only the schedulers the key may read (a page may then hold fewer than page_size).
+      const scopes = principalOf(ctx).scopes;
+      return {
+        schedulers: page.items.filter((s) => scopes.may("read", s.name)).map(schedulerToProto),
+        nextPageToken: page.nextPageToken,
+      };
     },
 
     async pauseScheduler(req) {

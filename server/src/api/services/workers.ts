@@ -19,7 +19,8 @@ import {
   ValueSchema,
 } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { InvalidArgumentError } from "../../domain/errors.js";
+import { InvalidArgumentError, PermissionDeniedError } from "../../domain/errors.js";
+import { principalOf } from "../access.js";
 import { checkHandler, checkId } from "../../domain/jobs.js";
 import { parseExactJson } from "../../domain/json.js";
 import { maxAttempts, type Lease, type Outcome, type Run } from "../../domain/runs.js";
@@ -325,6 +326,14 @@ export function workerService(
     if (first.value.payload.case !== "hello")
       throw new InvalidArgumentError("payload", "the first message of a session must be hello");
     const hello = checkHello(first.value.payload.value);
+    // A worker key registers only the handlers it names (their runs carry their jobs' args).
+    const scopes = principalOf(ctx).scopes;
+    [...hello.handlers.keys()].forEach((handler, i) => {
+      if (!scopes.mayServe(handler))
+        throw new PermissionDeniedError(
+          `hello.handlers[${String(i)}].handler: the key may not serve ${JSON.stringify(handler)}`,
+        );
+    });
     const out = new AsyncQueue<SessionResponse>();
     /** The worker reads RunAssignments and RunResultAnswers. */
     const batched = first.value.payload.value.acceptsBatches;

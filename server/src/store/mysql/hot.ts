@@ -53,6 +53,7 @@ function rowFromCells(c: Cell[]): JobRow {
     createdAt: c[14] as number,
     updatedAt: c[15] as number,
     version: c[16] as number,
+    modifiedBy: c[17] as string | null,
   };
 }
 

@@ -40,6 +40,8 @@ export const schedulers = mysqlTable("schedulers", {
   createdAt: ms("created_at").notNull(),
   updatedAt: ms("updated_at").notNull(),
   version: ms("version").notNull(),
+  /** Who made the last change through the API (a key id, env:<n>, anonymous). */
+  modifiedBy: ident("modified_by"),
 });
 
 export const jobs = mysqlTable(
@@ -62,6 +64,8 @@ export const jobs = mysqlTable(
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
     version: ms("version").notNull(),
+    /** Who made the last change through the API (a key id, env:<n>, anonymous). */
+    modifiedBy: ident("modified_by"),
   },
   (t) => [
     primaryKey({ columns: [t.scheduler, t.id] }),
@@ -109,6 +113,8 @@ export const runs = mysqlTable(
     error: json("error"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
+    /** A manual run: who asked for it. */
+    triggeredBy: ident("triggered_by"),
   },
   (t) => [
     // Exactly once: one run per job and nominal fire time, enforced by the database.
@@ -202,3 +208,18 @@ export const clusterNodes = mysqlTable(
   },
   (t) => [index("cluster_nodes_expires_at").on(t.expiresAt)],
 );
+
+/** Scoped API keys (docs/security.md): a hash of each secret, never the secret. */
+export const apiKeys = mysqlTable("api_keys", {
+  id: ident("id").primaryKey(),
+  name: displayName("name").notNull(),
+  /** A JSON array of scope strings. */
+  scopes: json("scopes").notNull(),
+  hash: varchar("hash", { length: 128 }).notNull(),
+  salt: varchar("salt", { length: 64 }).notNull(),
+  createdAt: ms("created_at").notNull(),
+  createdBy: ident("created_by").notNull(),
+  expiresAt: ms("expires_at"),
+  revokedAt: ms("revoked_at"),
+  revokedBy: ident("revoked_by"),
+});

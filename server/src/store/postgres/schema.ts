@@ -42,6 +42,8 @@ export const schedulers = pgTable("schedulers", {
   createdAt: ms("created_at").notNull(),
   updatedAt: ms("updated_at").notNull(),
   version: ms("version").notNull(),
+  /** Who made the last change through the API (a key id, env:<n>, anonymous). */
+  modifiedBy: ident("modified_by"),
 });
 
 export const jobs = pgTable(
@@ -64,6 +66,8 @@ export const jobs = pgTable(
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
     version: ms("version").notNull(),
+    /** Who made the last change through the API (a key id, env:<n>, anonymous). */
+    modifiedBy: ident("modified_by"),
   },
   (t) => [
     primaryKey({ columns: [t.scheduler, t.id] }),
@@ -111,6 +115,8 @@ export const runs = pgTable(
     error: json("error"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
+    /** A manual run: who asked for it. */
+    triggeredBy: ident("triggered_by"),
   },
   (t) => [
     // Exactly once: one run per job and nominal fire time, enforced by the database.
@@ -186,3 +192,18 @@ export const clusterNodes = pgTable(
   },
   (t) => [index("cluster_nodes_expires_at").on(t.expiresAt)],
 );
+
+/** Scoped API keys (docs/security.md): a hash of each secret, never the secret. */
+export const apiKeys = pgTable("api_keys", {
+  id: ident("id").primaryKey(),
+  name: displayName("name").notNull(),
+  /** A JSON array of scope strings. */
+  scopes: json("scopes").notNull(),
+  hash: varchar("hash", { length: 128 }).notNull(),
+  salt: varchar("salt", { length: 64 }).notNull(),
+  createdAt: ms("created_at").notNull(),
+  createdBy: ident("created_by").notNull(),
+  expiresAt: ms("expires_at"),
+  revokedAt: ms("revoked_at"),
+  revokedBy: ident("revoked_by"),
+});

@@ -8,6 +8,8 @@ import { JOB_COLUMNS, jobFromSelected, jobRowCells, jobToRow } from "../sql/job-
 import { RUN_COLUMNS, runCells, runFromRow } from "../sql/run-rows.js";
 import type { Param, Row } from "../sql/runner.js";
 import { SCHEDULER_COLUMNS, schedulerCells, schedulerFromSelected } from "../sql/scheduler-rows.js";
+import { KEY_COLUMNS, keyCells, keyFromRow } from "../sql/keys/key-rows.js";
+import type { ApiKeyRecord } from "../../domain/keys.js";
 
 /** A hash as HGETALL answers it (empty: no such key). */
 export type Fields = Record<string, string>;
@@ -65,6 +67,7 @@ const SCHEDULER_NAMES = [
   "createdAt",
   "updatedAt",
   "version",
+  "modifiedBy",
 ] as const;
 
 export function schedulerFields(s: Scheduler): Fields {
@@ -73,6 +76,14 @@ export function schedulerFields(s: Scheduler): Fields {
 
 export function schedulerFromFields(h: Fields): Scheduler {
   return schedulerFromSelected(row(h, SCHEDULER_COLUMNS, SCHEDULER_NAMES));
+}
+
+export function apiKeyFields(k: ApiKeyRecord): Fields {
+  return fields(KEY_COLUMNS, keyCells(k));
+}
+
+export function apiKeyFromFields(h: Fields): ApiKeyRecord {
+  return keyFromRow(row(h, KEY_COLUMNS));
 }
 
 /** A record's revision as read ('0': absent). */

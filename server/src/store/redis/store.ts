@@ -8,6 +8,7 @@
 import { Redis } from "ioredis";
 import type { EventDraft, EventMatcher } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
+import type { ApiKeyRecord } from "../../domain/keys.js";
 import type { Lease, Outcome, Run } from "../../domain/runs.js";
 import type {
   ActiveRunCount,
@@ -35,6 +36,7 @@ import type {
   SweepResult,
   Verdict,
 } from "../port.js";
+import * as apiKeys from "./api-keys.js";
 import { Db } from "./db.js";
 import * as events from "./events.js";
 import * as firing from "./firing.js";
@@ -120,6 +122,29 @@ export class RedisStore implements Store {
     await this.db.redis.quit().catch(() => {
       this.db.redis.disconnect();
     });
+  }
+
+  // ---- API keys ----
+
+  insertKey(key: ApiKeyRecord, events: readonly EventDraft[] = []): Promise<boolean> {
+    return apiKeys.insertKey(this.db, key, events);
+  }
+
+  getKey(id: string): Promise<ApiKeyRecord | null> {
+    return apiKeys.getKey(this.db, id);
+  }
+
+  listKeys(): Promise<ApiKeyRecord[]> {
+    return apiKeys.listKeys(this.db);
+  }
+
+  revokeKey(
+    id: string,
+    at: number,
+    by: string,
+    events?: (revoked: ApiKeyRecord) => readonly EventDraft[],
+  ): Promise<{ readonly key: ApiKeyRecord; readonly revoked: boolean } | null> {
+    return apiKeys.revokeKey(this.db, id, at, by, events);
   }
 
   // ---- schedulers ----

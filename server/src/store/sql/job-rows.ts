@@ -5,7 +5,7 @@
 import type { Job, JsonObject, JsonValue, RetryPolicy } from "../../domain/jobs.js";
 import type { TriggerSpec } from "../../domain/triggers/index.js";
 import { chunks } from "../../lib/chunks.js";
-import { num, numOrNull, type Param, type Row } from "./runner.js";
+import { num, numOrNull, strOrNull, type Param, type Row } from "./runner.js";
 
 export interface JobRow {
   scheduler: string;
@@ -25,6 +25,7 @@ export interface JobRow {
   createdAt: number;
   updatedAt: number;
   version: number;
+  modifiedBy: string | null;
 }
 
 export function jobToRow(j: Job): JobRow {
@@ -46,6 +47,7 @@ export function jobToRow(j: Job): JobRow {
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
     version: j.version,
+    modifiedBy: j.modifiedBy ?? null,
   };
 }
 
@@ -68,6 +70,7 @@ export function jobFromRow(r: JobRow): Job {
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     version: r.version,
+    ...(r.modifiedBy === null ? {} : { modifiedBy: r.modifiedBy }),
   };
 }
 
@@ -90,6 +93,7 @@ export const JOB_COLUMNS: readonly (readonly [keyof JobRow, string])[] = [
   ["createdAt", "created_at"],
   ["updatedAt", "updated_at"],
   ["version", "version"],
+  ["modifiedBy", "modified_by"],
 ];
 
 /** A JobRow's values in JOB_COLUMNS order, booleans as 0/1 (what both drivers accept). */
@@ -118,6 +122,7 @@ export function jobFromSelected(r: Row): Job {
     createdAt: num(r.createdAt),
     updatedAt: num(r.updatedAt),
     version: num(r.version),
+    modifiedBy: strOrNull(r.modifiedBy),
   });
 }
 

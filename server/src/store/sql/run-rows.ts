@@ -35,6 +35,7 @@ const RUN_FIELDS: readonly (readonly [column: string, cell: (r: Run) => Param])[
   ["error", (r) => (r.error === null ? null : json(r.error))],
   ["created_at", (r) => r.createdAt],
   ["updated_at", (r) => r.updatedAt],
+  ["triggered_by", (r) => r.triggeredBy ?? null],
 ];
 
 export const RUN_COLUMNS = RUN_FIELDS.map(([column]) => column);
@@ -94,8 +95,12 @@ export function runFromRow(r: Row): Run {
     error: error === null ? null : (JSON.parse(error) as RunError),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
+    ...triggeredBy(strOrNull(r.triggered_by)),
   };
 }
+
+const triggeredBy = (by: string | null): { triggeredBy?: string } =>
+  by === null ? {} : { triggeredBy: by };
 
 /** A run's values in RUN_COLUMNS order. */
 export function runCells(r: Run): Param[] {

@@ -1,6 +1,6 @@
 /** The `schedulers` table's rows, the same in every SQL store, and their mapping to schedulers. */
 import type { Scheduler } from "../../domain/jobs.js";
-import { num, numOrNull, type Param, type Row } from "./runner.js";
+import { num, numOrNull, strOrNull, type Param, type Row } from "./runner.js";
 
 export interface SchedulerRow {
   name: string;
@@ -12,6 +12,7 @@ export interface SchedulerRow {
   createdAt: number;
   updatedAt: number;
   version: number;
+  modifiedBy: string | null;
 }
 
 export function schedulerToRow(s: Scheduler): SchedulerRow {
@@ -25,6 +26,7 @@ export function schedulerToRow(s: Scheduler): SchedulerRow {
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
     version: s.version,
+    modifiedBy: s.modifiedBy ?? null,
   };
 }
 
@@ -41,12 +43,13 @@ export function schedulerFromRow(r: SchedulerRow): Scheduler {
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     version: r.version,
+    ...(r.modifiedBy === null ? {} : { modifiedBy: r.modifiedBy }),
   };
 }
 
 /** The scheduler columns of a SELECT, named as SchedulerRow's keys. */
 export const SCHEDULER_SELECT =
-  "`name`, `timezone`, `coalesce`, `max_instances` AS `maxInstances`, `misfire_grace_ms` AS `misfireGraceMs`, `paused`, `created_at` AS `createdAt`, `updated_at` AS `updatedAt`, `version`";
+  "`name`, `timezone`, `coalesce`, `max_instances` AS `maxInstances`, `misfire_grace_ms` AS `misfireGraceMs`, `paused`, `created_at` AS `createdAt`, `updated_at` AS `updatedAt`, `version`, `modified_by` AS `modifiedBy`";
 
 /** The columns an INSERT or UPDATE writes, in schedulerCells order. */
 export const SCHEDULER_COLUMNS = [
@@ -59,6 +62,7 @@ export const SCHEDULER_COLUMNS = [
   "created_at",
   "updated_at",
   "version",
+  "modified_by",
 ] as const;
 
 /** A scheduler's values in SCHEDULER_COLUMNS order, booleans as 0/1. */
@@ -74,6 +78,7 @@ export function schedulerCells(s: Scheduler): Param[] {
     r.createdAt,
     r.updatedAt,
     r.version,
+    r.modifiedBy,
   ];
 }
 
@@ -89,5 +94,6 @@ export function schedulerFromSelected(r: Row): Scheduler {
     createdAt: num(r.createdAt),
     updatedAt: num(r.updatedAt),
     version: num(r.version),
+    modifiedBy: strOrNull(r.modifiedBy),
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { EventDraft, EventMatcher } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
+import type { ApiKeyRecord } from "../../domain/keys.js";
 import type { Lease, Outcome, Run } from "../../domain/runs.js";
 import { isDuplicate } from "../errors.js";
 import type {
@@ -73,6 +74,10 @@ import { listSchedulers } from "./schedulers/list-schedulers.js";
 import { pausedSchedulers } from "./schedulers/paused-schedulers.js";
 import { updateScheduler } from "./schedulers/update-scheduler.js";
 import { listNodes } from "./cluster/list-nodes.js";
+import { getKey } from "./keys/get-key.js";
+import { insertKey } from "./keys/insert-key.js";
+import { listKeys } from "./keys/list-keys.js";
+import { revokeKey } from "./keys/revoke-key.js";
 import { deleteExpiredNodes, recordNode, removeNode } from "./cluster/record-node.js";
 import { deleteExpiredSessions } from "./workers/delete-expired-sessions.js";
 import { refreshSessions } from "./workers/refresh-sessions.js";
@@ -438,6 +443,29 @@ export abstract class SqlStore implements Store {
 
   deleteExpiredNodes(before: number): Promise<number> {
     return this.api.autocommit(() => deleteExpiredNodes(before));
+  }
+
+  // ---- API keys ----
+
+  insertKey(key: ApiKeyRecord, events: readonly EventDraft[] = []): Promise<boolean> {
+    return falseOnDuplicate(this.api.tx(() => insertKey(key, events)));
+  }
+
+  getKey(id: string): Promise<ApiKeyRecord | null> {
+    return this.api.autocommit(() => getKey(id));
+  }
+
+  listKeys(): Promise<ApiKeyRecord[]> {
+    return this.api.autocommit(listKeys);
+  }
+
+  revokeKey(
+    id: string,
+    at: number,
+    by: string,
+    events?: (revoked: ApiKeyRecord) => readonly EventDraft[],
+  ): Promise<{ readonly key: ApiKeyRecord; readonly revoked: boolean } | null> {
+    return this.api.tx(() => revokeKey(this.dialect, id, at, by, events));
   }
 }
 

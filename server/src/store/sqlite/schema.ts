@@ -24,6 +24,8 @@ export const schedulers = sqliteTable("schedulers", {
   createdAt: ms("created_at").notNull(),
   updatedAt: ms("updated_at").notNull(),
   version: ms("version").notNull(),
+  /** Who made the last change through the API (a key id, env:<n>, anonymous). */
+  modifiedBy: text("modified_by"),
 });
 
 export const jobs = sqliteTable(
@@ -46,6 +48,8 @@ export const jobs = sqliteTable(
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
     version: ms("version").notNull(),
+    /** Who made the last change through the API (a key id, env:<n>, anonymous). */
+    modifiedBy: text("modified_by"),
   },
   (t) => [
     primaryKey({ columns: [t.scheduler, t.id] }),
@@ -86,6 +90,8 @@ export const runs = sqliteTable(
     error: text("error"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
+    /** A manual run: who asked for it. */
+    triggeredBy: text("triggered_by"),
   },
   (t) => [
     uniqueIndex("runs_job_scheduled_time").on(t.scheduler, t.jobId, t.scheduledTime, t.manual),
@@ -146,3 +152,18 @@ export const clusterNodes = sqliteTable(
   },
   (t) => [index("cluster_nodes_expires_at").on(t.expiresAt)],
 );
+
+/** Scoped API keys (docs/security.md): a hash of each secret, never the secret. */
+export const apiKeys = sqliteTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** A JSON array of scope strings. */
+  scopes: text("scopes").notNull(),
+  hash: text("hash").notNull(),
+  salt: text("salt").notNull(),
+  createdAt: ms("created_at").notNull(),
+  createdBy: text("created_by").notNull(),
+  expiresAt: ms("expires_at"),
+  revokedAt: ms("revoked_at"),
+  revokedBy: text("revoked_by"),
+});

@@ -165,6 +165,8 @@ export function EventsPage() {
                 {e.resultJson !== "" ? <code>{e.resultJson}</code> : null}
                 {e.reason !== "" ? <span className="muted"> {e.reason}</span> : null}
                 {e.worker ? <span className="muted"> {e.workerId || e.nodeId}</span> : null}
+                {e.keyId !== "" ? <code> {e.keyId}</code> : null}
+                {e.actor !== "" ? <span className="muted"> by {e.actor}</span> : null}
               </td>
             </tr>
           ))}

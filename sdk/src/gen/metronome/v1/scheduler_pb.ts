@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file metronome/v1/scheduler.proto.
  */
 export const file_metronome_v1_scheduler: GenFile = /*@__PURE__*/
-  fileDesc("ChxtZXRyb25vbWUvdjEvc2NoZWR1bGVyLnByb3RvEgxtZXRyb25vbWUudjEizAEKCVNjaGVkdWxlchIMCgRuYW1lGAEgASgJEhAKCHRpbWV6b25lGAIgASgJEi8KDGpvYl9kZWZhdWx0cxgDIAEoCzIZLm1ldHJvbm9tZS52MS5Kb2JEZWZhdWx0cxIOCgZwYXVzZWQYBCABKAgSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp, file_metronome_v1_job]);
+  fileDesc("ChxtZXRyb25vbWUvdjEvc2NoZWR1bGVyLnByb3RvEgxtZXRyb25vbWUudjEi4QEKCVNjaGVkdWxlchIMCgRuYW1lGAEgASgJEhAKCHRpbWV6b25lGAIgASgJEi8KDGpvYl9kZWZhdWx0cxgDIAEoCzIZLm1ldHJvbm9tZS52MS5Kb2JEZWZhdWx0cxIOCgZwYXVzZWQYBCABKAgSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLbW9kaWZpZWRfYnkYByABKAliBnByb3RvMw", [file_google_protobuf_timestamp, file_metronome_v1_job]);
 
 /**
  * A named scheduler (the guide's SchedulerManager.get_instance(name)): its time zone, the job
@@ -68,6 +68,15 @@ export type Scheduler = Message<"metronome.v1.Scheduler"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 6;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Who made the last change to its settings or paused state through the API: a key id,
+   * `env:<n>` or `anonymous` (Event.actor). Empty when unknown (a scheduler created by a job
+   * added before actors were recorded).
+   *
+   * @generated from field: string modified_by = 7;
+   */
+  modifiedBy: string;
 };
 
 /**

@@ -8,6 +8,7 @@ import { DELETE_OLD_RUNS } from "./delete-old-runs.js";
 import { DELETE_EXPIRED } from "./expire.js";
 import { EXTEND_LEASES } from "./extend-leases.js";
 import { INSERT_JOB } from "./insert-job.js";
+import { INSERT_KEY } from "./insert-key.js";
 import { INSERT_SCHEDULER } from "./insert-scheduler.js";
 import { LEASE_RUNS } from "./lease-runs.js";
 import { RECORD_NODE, REMOVE_NODE } from "./nodes.js";
@@ -15,6 +16,7 @@ import { PRUNE_EVENTS } from "./prune-events.js";
 import { PUT_RUNS } from "./put-runs.js";
 import { RESERVE_JOBS } from "./reserve-jobs.js";
 import { RESERVE_RUNS } from "./reserve-runs.js";
+import { REVOKE_KEY } from "./revoke-key.js";
 import { SEQUENCE_EVENTS } from "./sequence-events.js";
 import { REFRESH_SESSIONS, REGISTER_SESSION, UNREGISTER_SESSION } from "./sessions.js";
 import type { Script } from "./script.js";
@@ -34,12 +36,14 @@ export const SCRIPTS: readonly Script[] = [
   DELETE_EXPIRED,
   EXTEND_LEASES,
   INSERT_JOB,
+  INSERT_KEY,
   INSERT_SCHEDULER,
   LEASE_RUNS,
   PRUNE_EVENTS,
   PUT_RUNS,
   RESERVE_JOBS,
   RESERVE_RUNS,
+  REVOKE_KEY,
   RECORD_NODE,
   REMOVE_NODE,
   REFRESH_SESSIONS,
