@@ -13,10 +13,11 @@ import type { DescService } from "@bufbuild/protobuf";
 import { routerOptions, routes } from "../../server/src/api/router.js";
 import { systemClock, type Clock } from "../../server/src/clock.js";
 import { loadConfig } from "../../server/src/config/load.js";
-import { createLogger, type Logger } from "../../server/src/logger.js";
+import type { Logger } from "../../server/src/logger.js";
 import { openNode, type NodeCore } from "../../server/src/server.js";
 import type { JsonReply } from "./connect-json.js";
 import { createSqliteStore } from "./stores.js";
+import { noteSecrets, testNodeLogger } from "./suite-logs.js";
 
 export interface InProcessNode {
   readonly node: NodeCore;
@@ -38,12 +39,13 @@ export interface InProcessOptions {
   /** Configuration keys, over the test defaults. */
   readonly env?: Record<string, string>;
   readonly clock?: Clock;
-  /** The node's logger (default: silent, or TEST_LOG_LEVEL). */
+  /** The node's logger (default: the run's log folder, support/suite-logs.ts). */
   readonly log?: Logger;
 }
 
 /** A node on a fresh SQLite file, started (engine and event log running), not listening. */
 export async function startInProcessNode(options: InProcessOptions = {}): Promise<InProcessNode> {
+  if (options.env) noteSecrets(options.env);
   const store = await createSqliteStore("metronome-inproc");
   const config = loadConfig({
     env: {
@@ -56,11 +58,7 @@ export async function startInProcessNode(options: InProcessOptions = {}): Promis
   });
   let node: NodeCore;
   try {
-    node = await openNode(
-      config,
-      options.log ?? createLogger(config.logLevel),
-      options.clock ?? systemClock,
-    );
+    node = await openNode(config, options.log ?? testNodeLogger(), options.clock ?? systemClock);
   } catch (err) {
     await store.drop();
     throw err;

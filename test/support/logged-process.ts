@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { repoRoot } from "./paths.js";
+import { keepOutput, noteSecrets } from "./suite-logs.js";
 import type { Exit } from "./processes.js";
 
 export type LogEntry = Record<string, unknown> & { msg?: string | undefined };
@@ -75,6 +76,8 @@ export function startLogged(
   child.stderr.on("data", (chunk: string) => {
     out += chunk;
   });
+  noteSecrets(env);
+  keepOutput(`process-${command}`, child.stdout, child.stderr);
   const exited = new Promise<Exit>((resolve) => {
     child.once("exit", (code, signal) => {
       resolve({ code, signal });

@@ -2,9 +2,9 @@
  * Start a real Metronome node in-process on 127.0.0.1:0 (HTTP/2 + HTTP/1.1), for API tests.
  */
 import { loadConfig } from "../../server/src/config/load.js";
-import { createLogger } from "../../server/src/logger.js";
 import { startNode, type Node } from "../../server/src/server.js";
 import { systemClock, type Clock } from "../../server/src/clock.js";
+import { noteSecrets, testNodeLogger } from "./suite-logs.js";
 
 export interface TestNode {
   readonly node: Node;
@@ -18,6 +18,7 @@ export async function startTestNode(
   env: Record<string, string> = {},
   clock: Clock = systemClock,
 ): Promise<TestNode> {
+  noteSecrets(env);
   const config = loadConfig({
     env: {
       SCHEDULER__JOBSTORE_URL: storeUrl,
@@ -29,7 +30,7 @@ export async function startTestNode(
     },
     defaultNodeId: "test-node",
   });
-  const node = await startNode(config, createLogger(config.logLevel), clock);
+  const node = await startNode(config, testNodeLogger(), clock);
   const port = node.listener.address.port;
   return { node, port, url: `http://127.0.0.1:${port}`, stop: () => node.stop() };
 }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { repoRoot } from "./paths.js";
+import { keepOutput, noteSecrets } from "./suite-logs.js";
 
 /** How a process ended: its exit code, or the signal that killed it. */
 export interface Exit {
@@ -157,6 +158,8 @@ export function startServerProcess(
     err = tail(err + chunk);
   });
   stdout.setEncoding("utf8");
+  noteSecrets(options.env ?? {});
+  keepOutput(`server-${name}`, stdout, stderr);
 
   return new Promise<ServerProcess>((resolve, reject) => {
     let pending = "";

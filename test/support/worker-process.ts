@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./paths.js";
+import { keepOutput } from "./suite-logs.js";
 
 export interface Execution {
   readonly runId: string;
@@ -58,6 +59,7 @@ export async function startWorkerProcess(options: {
     },
   );
   let stderr = "";
+  keepOutput("worker", child.stdout, child.stderr);
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-16_384);
