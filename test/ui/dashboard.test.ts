@@ -160,6 +160,8 @@ describeIf(chromiumHere, "the dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Resume" }).waitFor();
     expect((await scheduler.getJob("inventory_sync"))?.paused).toBe(true);
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toContain("paused");
+    // The audit: the change is the bootstrap token's, as the page says.
+    expect(await page.getByTestId("modified-by").textContent()).toBe("env:1");
     await screenshot("job-paused");
     await page.getByRole("button", { name: "Resume" }).click();
     await page.getByRole("button", { name: "Pause" }).waitFor();
@@ -183,6 +185,9 @@ describeIf(chromiumHere, "the dashboard in Chromium", () => {
       await page.getByRole("button", { name: "Run now" }).click();
       const started = page.getByText(/^started /);
       await started.waitFor();
+      await started.getByRole("link").click();
+      expect(await page.getByTestId("triggered-by").textContent()).toBe("env:1");
+      await page.goBack();
       const events = feed.getByTestId("events");
       await events.getByRole("row", { name: /job executed/ }).waitFor({ timeout: 30_000 });
       const text = (await events.textContent()) ?? "";

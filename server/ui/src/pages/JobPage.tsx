@@ -72,6 +72,12 @@ function JobDetails({ job }: { readonly job: Job }) {
         <dt>Updated</dt>
         <dd>
           {when(job.updatedAt)} (version {job.version.toString()})
+          {job.modifiedBy !== "" ? (
+            <>
+              {" "}
+              by <code data-testid="modified-by">{job.modifiedBy}</code>
+            </>
+          ) : null}
         </dd>
       </dl>
       <NextFireTimes job={job} />

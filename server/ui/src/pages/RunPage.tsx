@@ -80,6 +80,14 @@ export function RunPage() {
             </dd>
             <dt>Worker</dt>
             <dd>{r.workerId || "—"}</dd>
+            {r.triggeredBy !== "" ? (
+              <>
+                <dt>Triggered by</dt>
+                <dd>
+                  <code data-testid="triggered-by">{r.triggeredBy}</code> (run now)
+                </dd>
+              </>
+            ) : null}
           </dl>
           {r.error ? (
             <>
