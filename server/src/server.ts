@@ -10,6 +10,7 @@ import { withDashboard } from "./api/dashboard.js";
 import { withProbes } from "./api/probes.js";
 import { apiHandler, type ApiDeps } from "./api/router.js";
 import { StoreMonitor } from "./api/services/health.js";
+import { Quotas } from "./api/quotas.js";
 import type { Logger } from "./logger.js";
 import type { ServerDefaults } from "./management/job-input.js";
 import { ClusterManager } from "./management/cluster.js";
@@ -252,6 +253,9 @@ export async function openNode(
       keyRing,
       keys,
       storeTimeoutMs: config.limits.storeTimeoutMs,
+      quotas: new Quotas(config.quotas, clock, (quota) => {
+        metrics.countQuotaRefusal(quota);
+      }),
       observeRpc: (method, code, seconds) => {
         metrics.observeRpc(method, code, seconds);
       },
