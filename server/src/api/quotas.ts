@@ -143,9 +143,9 @@ export class Quotas {
     };
   }
 
-  /** Subscriptions of a principal open on this node (for tests and diagnostics). */
-  subscriptionsOf(principal: Principal): number {
-    return this.subscriptions.get(principal.actor) ?? 0;
+  /** Subscriptions open on this node by the principal whose actor is `actor`. */
+  subscriptionsOf(actor: string): number {
+    return this.subscriptions.get(actor) ?? 0;
   }
 }
 

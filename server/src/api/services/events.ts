@@ -28,8 +28,10 @@ export function eventService(
         if (hub.isStopped) throw new ConnectError("the server is shutting down", Code.Unavailable);
         if (quotas !== undefined) release = quotas.openSubscription(principalOf(ctx));
         const sub = await hub.subscribe(matcher, start);
+        // A cancelled call frees its place at once: the generator may stay parked at a yield.
         const abort = (): void => {
           sub.close();
+          release();
         };
         ctx.signal.addEventListener("abort", abort);
         // Cancelled while the subscription was being set up: the listener came too late.
