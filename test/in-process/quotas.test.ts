@@ -137,13 +137,20 @@ describe("requests per second", () => {
     expect(retryDelayMs(err)).toBe(500);
     // A worker session: its hello is not read, the key's bucket is empty.
     const stop = new AbortController();
-    async function* hello(): AsyncIterable<SessionRequest> {
-      await new Promise((resolve) => stop.signal.addEventListener("abort", resolve));
-    }
+    const hello: AsyncIterable<SessionRequest> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          new Promise<IteratorResult<SessionRequest>>((resolve) => {
+            stop.signal.addEventListener("abort", () => {
+              resolve({ done: true, value: undefined });
+            });
+          }),
+      }),
+    };
     try {
       const session = n
         .client(WorkerService, bearer("token-a"))
-        .session(hello(), { signal: stop.signal });
+        .session(hello, { signal: stop.signal });
       const refused = await refusal(session[Symbol.asyncIterator]().next());
       expect(refused.code).toBe(Code.ResourceExhausted);
       expect(retryDelayMs(refused)).toBe(500);
@@ -218,10 +225,8 @@ describe("jobs per scheduler and subscriptions per key", () => {
     const quotas = n.node.api.quotas;
     if (quotas === undefined) throw new Error("the node has no quotas");
     const open = (token: string, signal: AbortSignal) => {
-      const it = n
-        .client(EventService, bearer(token))
-        .subscribe({}, { signal })
-        [Symbol.asyncIterator]();
+      const stream = n.client(EventService, bearer(token)).subscribe({}, { signal });
+      const it = stream[Symbol.asyncIterator]();
       return it.next().then(() => it);
     };
     const stop = new AbortController();
