@@ -91,6 +91,18 @@ describe("requests per second", () => {
       "too many requests from env:1 (2 requests per second, burst 2): retry in 0.500 s",
     );
     expect(subjects(err)).toEqual(["env:1"]);
+    // Connect JSON (curl): HTTP 429, the same details and the retry-after header.
+    const json = await n.postJson(
+      "/metronome.v1.SchedulerService/ListSchedulers",
+      {},
+      bearer("token-a"),
+    );
+    expect(json.status).toBe(429);
+    expect(json.headers.get("retry-after")).toBe("1");
+    expect(json.body).toMatchObject({
+      code: "resource_exhausted",
+      details: [{ type: "google.rpc.RetryInfo" }, { type: "google.rpc.QuotaFailure" }],
+    });
     // Another key has its own bucket; the health service has none.
     await n.client(SchedulerService, bearer("token-b")).listSchedulers({});
     for (let i = 0; i < 10; i++) await n.client(Health).check({});
