@@ -122,7 +122,9 @@ describe("requests per second", () => {
     const err = await refusal(b.addJob({ job: job("busy", "second") }));
     expect(err.code).toBe(Code.ResourceExhausted);
     expect(retryDelayMs(err)).toBe(1000);
-    expect(err.rawMessage).toMatch(/^too many requests naming scheduler:busy \(1 requests per/);
+    expect(err.rawMessage).toMatch(
+      /^too many requests naming scheduler:busy \(1 request per second, burst 1\): retry in 1\.000 s$/,
+    );
     expect(subjects(err)).toEqual(["scheduler:busy"]);
     // AddJobs naming the busy scheduler and a quiet one: refused as a whole.
     const both = await refusal(b.addJobs({ jobs: [job("quiet", "q1"), job("busy", "second")] }));

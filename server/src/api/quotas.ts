@@ -19,6 +19,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { Clock } from "../clock.js";
 import { QuotaExceededError } from "../domain/errors.js";
+import { DEFAULT_LIMITS } from "../domain/jobs.js";
 import { admit, TokenBuckets, type BucketLimit, type Charge } from "../lib/token-bucket.js";
 import type { Principal } from "../management/key-ring.js";
 import { ACCESS } from "./access.js";
@@ -50,7 +51,7 @@ interface Limited extends Charge {
 }
 
 const describeRate = (l: BucketLimit): string =>
-  `${String(l.rate)} requests per second, burst ${String(l.burst)}`;
+  `${String(l.rate)} request${l.rate === 1 ? "" : "s"} per second, burst ${String(l.burst)}`;
 
 export class Quotas {
   private readonly keyBuckets: TokenBuckets | null;
@@ -153,5 +154,8 @@ export class Quotas {
 function schedulersNamed(method: DescMethod, request: unknown): string[] {
   const rule = ACCESS[`${method.parent.typeName}/${method.name}`];
   if (rule === undefined || !("schedulers" in rule)) return [];
-  return [...new Set(rule.schedulers(request))].filter((s) => s !== "*");
+  // A name too long to be valid is refused by its service anyway: no bucket for it.
+  return [...new Set(rule.schedulers(request))].filter(
+    (s) => s !== "*" && s.length <= DEFAULT_LIMITS.maxIdLength,
+  );
 }

@@ -20,11 +20,15 @@ interface Bucket {
   at: number;
 }
 
-/** Past this many buckets, a new one first drops the full ones (a full bucket is as if absent). */
+/**
+ * Past this many buckets, a new one first drops the full ones (a full bucket is as if absent);
+ * the next drop waits until the map has doubled, so a flood of names costs amortised O(1).
+ */
 const PRUNE_ABOVE = 10_000;
 
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
+  private pruneAt = PRUNE_ABOVE;
 
   constructor(private readonly limit: BucketLimit) {
     if (!(limit.rate > 0) || !(limit.burst >= 1))
@@ -51,7 +55,10 @@ export class TokenBuckets {
   /** Takes one token from `name`'s bucket as of `now`; the caller checked `waitMs` is 0. */
   take(name: string, now: number): void {
     const tokens = this.tokensAt(name, now);
-    if (!this.buckets.has(name) && this.buckets.size >= PRUNE_ABOVE) this.pruneFull(now);
+    if (!this.buckets.has(name) && this.buckets.size >= this.pruneAt) {
+      this.pruneFull(now);
+      this.pruneAt = Math.max(PRUNE_ABOVE, 2 * this.buckets.size);
+    }
     this.buckets.set(name, { tokens: tokens - 1, at: now });
   }
 

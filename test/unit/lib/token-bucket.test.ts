@@ -57,14 +57,27 @@ describe("TokenBuckets", () => {
   it("full buckets are dropped when many names are held, the others kept", () => {
     const b = new TokenBuckets({ rate: 1, burst: 1 });
     b.take("busy", 0);
-    for (let i = 0; i < 10_000; i++) b.take(`n${String(i)}`, 0);
-    // 10 s later every bucket is full again but "late", taken just now.
+    for (let i = 0; i < 9_999; i++) b.take(`n${String(i)}`, 0);
+    expect(b.size).toBe(10_000);
+    // 9 s later every bucket is full again: the next new name drops them all.
     b.take("late", 9_000);
-    b.take("new", 10_000);
+    expect(b.size).toBe(1);
+    b.take("new", 9_500);
     expect(b.size).toBe(2);
+    // "late" refilled by 10 s; "new" has not.
     expect(b.waitMs("late", 10_000)).toBe(0);
-    b.take("late", 10_000);
-    expect(b.waitMs("late", 10_000)).toBe(1000);
+    expect(b.waitMs("new", 10_000)).toBe(500);
+  });
+
+  it("a drop that frees nothing waits until the map has doubled before the next", () => {
+    const b = new TokenBuckets({ rate: 1, burst: 1 });
+    for (let i = 0; i < 10_001; i++) b.take(`n${String(i)}`, 0);
+    expect(b.size).toBe(10_001);
+    // The n buckets are full 5 s later, but the next drop comes at 20,000 names.
+    for (let i = 0; i < 9_999; i++) b.take(`m${String(i)}`, 5_000);
+    expect(b.size).toBe(20_000);
+    b.take("last", 5_000);
+    expect(b.size).toBe(10_000);
   });
 
   it("rejects a rate of 0 or a burst below 1", () => {
