@@ -72,6 +72,7 @@ export {
   OutOfRangeError,
   PermissionDeniedError,
   ResourceExhaustedError,
+  retryDelayOf,
   UnauthenticatedError,
   UnavailableError,
   toMetronomeError,

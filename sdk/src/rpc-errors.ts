@@ -3,7 +3,9 @@
  * that callers write `catch (e) { if (e instanceof JobNotFoundError) … }` instead of comparing
  * codes. Every one is a `MetronomeError` carrying the code and the original `ConnectError`.
  */
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { RetryInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 
 export class MetronomeError extends Error {
   constructor(
@@ -36,15 +38,35 @@ export class AlreadyExistsError extends MetronomeError {}
 export class FailedPreconditionError extends MetronomeError {}
 /** OUT_OF_RANGE: an event cursor older than the retention, or not given yet. */
 export class OutOfRangeError extends MetronomeError {}
-/** RESOURCE_EXHAUSTED: over a limit; `field` names which (e.g. `job.args` for the payload size). */
+/**
+ * RESOURCE_EXHAUSTED: over a limit; `field` names which (e.g. `job.args` for the payload size).
+ * A rate limit's refusal says how long to wait before trying again (`retryAfterMs`); a quota
+ * that waiting does not free (jobs per scheduler, open subscriptions) leaves it undefined.
+ */
 export class ResourceExhaustedError extends MetronomeError {
   constructor(
     message: string,
     readonly field: string,
     options?: ErrorOptions,
+    /** Milliseconds to wait before retrying, from the server's google.rpc.RetryInfo. */
+    readonly retryAfterMs?: number,
   ) {
     super(message, Code.ResourceExhausted, options);
   }
+}
+
+/**
+ * The delay a failed call asks for before it is tried again, in milliseconds: its
+ * google.rpc.RetryInfo detail, else its `retry-after` metadata (whole seconds); undefined when it
+ * names none.
+ */
+export function retryDelayOf(err: unknown): number | undefined {
+  const cause: unknown = err instanceof MetronomeError ? err.cause : err;
+  if (!(cause instanceof ConnectError)) return undefined;
+  const delay = cause.findDetails(RetryInfoSchema)[0]?.retryDelay;
+  if (delay !== undefined) return Math.max(0, durationMs(delay));
+  const header = /^\d{1,9}$/.exec(cause.metadata.get("retry-after") ?? "");
+  return header === null ? undefined : Number(header[0]) * 1000;
 }
 /** UNAUTHENTICATED: no or wrong bearer token. */
 export class UnauthenticatedError extends MetronomeError {}
@@ -89,7 +111,7 @@ export function toMetronomeError(err: unknown): unknown {
     const field = /^([\w.[\]]+):/.exec(message)?.[1] ?? "";
     return err.code === Code.InvalidArgument
       ? new InvalidArgumentError(message, field, { cause: err })
-      : new ResourceExhaustedError(message, field, { cause: err });
+      : new ResourceExhaustedError(message, field, { cause: err }, retryDelayOf(err));
   }
   const cls = CLASSES.get(err.code);
   return cls === undefined

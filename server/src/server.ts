@@ -10,6 +10,8 @@ import { withDashboard } from "./api/dashboard.js";
 import { withProbes } from "./api/probes.js";
 import { apiHandler, type ApiDeps } from "./api/router.js";
 import { StoreMonitor } from "./api/services/health.js";
+import { Quotas } from "./api/quotas.js";
+import { JobQuota } from "./management/job-quota.js";
 import type { Logger } from "./logger.js";
 import type { ServerDefaults } from "./management/job-input.js";
 import { ClusterManager } from "./management/cluster.js";
@@ -194,7 +196,16 @@ export async function openNode(
     maxPageSize: config.limits.maxPageSize,
   };
   const schedulers = new SchedulerManager(hooked, clock, engine, defaults, limits, config.nodeId);
-  const jobs = new JobManager(hooked, clock, schedulers, limits, config.nodeId);
+  const jobs = new JobManager(
+    hooked,
+    clock,
+    schedulers,
+    limits,
+    config.nodeId,
+    new JobQuota(hooked, config.quotas.jobsPerScheduler, () => {
+      metrics.countQuotaRefusal("jobs");
+    }),
+  );
   const runs = new RunManager(engine, limits);
   const keyRing = new KeyRing(store, clock, log.child({ component: "keys" }), {
     tokens: config.server.authTokens,
@@ -252,6 +263,9 @@ export async function openNode(
       keyRing,
       keys,
       storeTimeoutMs: config.limits.storeTimeoutMs,
+      quotas: new Quotas(config.quotas, clock, (quota) => {
+        metrics.countQuotaRefusal(quota);
+      }),
       observeRpc: (method, code, seconds) => {
         metrics.observeRpc(method, code, seconds);
       },
@@ -398,6 +412,7 @@ function withWriteHooks(
     },
     getJob: (scheduler, id) => store.getJob(scheduler, id),
     listJobs: (query) => store.listJobs(query),
+    countJobs: (scheduler) => store.countJobs(scheduler),
     updateJob: async (scheduler, id, change, now, events) => {
       const updated = await store.updateJob(scheduler, id, change, now, events);
       changed.job(updated);

@@ -19,8 +19,10 @@ import {
   InvalidArgumentError,
   OrTrigger,
   ResourceExhaustedError,
+  retryDelayOf,
   toMetronomeError,
 } from "@metronome/sdk";
+import { RetryInfoSchema } from "../../sdk/src/gen/google/rpc/error_details_pb.js";
 import { runFromProto } from "../../sdk/src/client/runs.js";
 import { triggerFromProto } from "../../sdk/src/client/triggers.js";
 
@@ -145,5 +147,23 @@ describe("typed errors", () => {
     );
     expect(bad).toBeInstanceOf(InvalidArgumentError);
     expect(bad).toMatchObject({ field: "job.trigger.cron.hour" });
+  });
+
+  it("a rate limit's delay: google.rpc.RetryInfo first, else retry-after in seconds", () => {
+    const detailed = toMetronomeError(
+      new ConnectError("too many requests", Code.ResourceExhausted, { "retry-after": "1" }, [
+        { desc: RetryInfoSchema, value: { retryDelay: durationFromMs(250) } },
+      ]),
+    );
+    expect(detailed).toMatchObject({ retryAfterMs: 250 });
+    const header = new ConnectError("too many requests", Code.ResourceExhausted, {
+      "retry-after": "3",
+    });
+    expect(toMetronomeError(header)).toMatchObject({ retryAfterMs: 3000 });
+    expect(retryDelayOf(header)).toBe(3000);
+    const none = toMetronomeError(new ConnectError("too many jobs", Code.ResourceExhausted));
+    expect(none).toBeInstanceOf(ResourceExhaustedError);
+    expect((none as ResourceExhaustedError).retryAfterMs).toBeUndefined();
+    expect(retryDelayOf(new Error("not a call"))).toBeUndefined();
   });
 });

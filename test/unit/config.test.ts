@@ -56,6 +56,7 @@ const DEFAULTS: Config = {
   events: { bufferEvents: 20_000, subscriberQueue: 2_000 },
   engine: { leaseMs: 30_000, pollIntervalMs: 1000, nodeLeaseMs: 15_000 },
   limits: { maxPayloadBytes: 65_536, maxPageSize: 1000, storeTimeoutMs: 10_000 },
+  quotas: { perKey: null, perScheduler: null, subscribersPerKey: null, jobsPerScheduler: null },
   warnings: [],
 };
 
@@ -125,6 +126,14 @@ describe("each key", () => {
     ["METRONOME_SHUTDOWN_GRACE", "0.5", (c) => c.server.shutdownGraceSeconds, 0.5],
     ["METRONOME_MAX_PAYLOAD_BYTES", "1048576", (c) => c.limits.maxPayloadBytes, 1_048_576],
     ["METRONOME_MAX_PAGE_SIZE", "50", (c) => c.limits.maxPageSize, 50],
+    ["METRONOME_RATE_PER_KEY", "2.5", (c) => c.quotas.perKey, { rate: 2.5, burst: 3 }],
+    ["METRONOME_RATE_PER_KEY", "0", (c) => c.quotas.perKey, null],
+    ["METRONOME_BURST_PER_KEY", "7", (c) => c.quotas.perKey, null],
+    ["METRONOME_RATE_PER_SCHEDULER", "0.5", (c) => c.quotas.perScheduler, { rate: 0.5, burst: 1 }],
+    ["METRONOME_BURST_PER_SCHEDULER", "9", (c) => c.quotas.perScheduler, null],
+    ["METRONOME_MAX_SUBSCRIBERS_PER_KEY", "4", (c) => c.quotas.subscribersPerKey, 4],
+    ["METRONOME_MAX_SUBSCRIBERS_PER_KEY", "0", (c) => c.quotas.subscribersPerKey, null],
+    ["METRONOME_MAX_JOBS_PER_SCHEDULER", "10000", (c) => c.quotas.jobsPerScheduler, 10_000],
     ["METRONOME_LEASE_DURATION", "5", (c) => c.engine.leaseMs, 5000],
     ["METRONOME_LEASE_DURATION", "0.5", (c) => c.engine.leaseMs, 500],
     ["METRONOME_POLL_INTERVAL", "0.25", (c) => c.engine.pollIntervalMs, 250],
@@ -142,6 +151,16 @@ describe("each key", () => {
     const config = load({ [key]: value });
     expect(read(config)).toEqual(expected);
     expect(config.warnings).toEqual([]);
+  });
+
+  it("a burst applies with its rate: the bucket's size", () => {
+    const c = load({
+      METRONOME_RATE_PER_KEY: "10",
+      METRONOME_BURST_PER_KEY: "40",
+      METRONOME_RATE_PER_SCHEDULER: "100",
+    });
+    expect(c.quotas.perKey).toEqual({ rate: 10, burst: 40 });
+    expect(c.quotas.perScheduler).toEqual({ rate: 100, burst: 100 });
   });
 
   it("every key has at least one parse case", () => {
@@ -452,6 +471,36 @@ describe("invalid values name their key", () => {
       'METRONOME_MAX_PAYLOAD_BYTES: expected a whole number >= 1, got "64KiB"',
     ],
     [
+      "METRONOME_RATE_PER_KEY",
+      "-1",
+      'METRONOME_RATE_PER_KEY: expected a number of requests per second from 0 to 1000000 (0 = no limit), got "-1"',
+    ],
+    [
+      "METRONOME_RATE_PER_SCHEDULER",
+      "fast",
+      'METRONOME_RATE_PER_SCHEDULER: expected a number of requests per second from 0 to 1000000 (0 = no limit), got "fast"',
+    ],
+    [
+      "METRONOME_BURST_PER_KEY",
+      "2.5",
+      'METRONOME_BURST_PER_KEY: expected a whole number from 0 to 1000000, got "2.5"',
+    ],
+    [
+      "METRONOME_BURST_PER_SCHEDULER",
+      "-3",
+      'METRONOME_BURST_PER_SCHEDULER: expected a whole number from 0 to 1000000, got "-3"',
+    ],
+    [
+      "METRONOME_MAX_SUBSCRIBERS_PER_KEY",
+      "many",
+      'METRONOME_MAX_SUBSCRIBERS_PER_KEY: expected a whole number from 0 to 1000000, got "many"',
+    ],
+    [
+      "METRONOME_MAX_JOBS_PER_SCHEDULER",
+      "1e6",
+      'METRONOME_MAX_JOBS_PER_SCHEDULER: expected a whole number >= 0, got "1e6"',
+    ],
+    [
       "METRONOME_MAX_PAGE_SIZE",
       "0",
       'METRONOME_MAX_PAGE_SIZE: expected a whole number >= 1, got "0"',
@@ -673,7 +722,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(31);
+    expect(keys).toHaveLength(37);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",
@@ -690,7 +739,7 @@ describe("CONFIG_KEYS", () => {
     for (const info of CONFIG_KEYS) {
       if (info.default !== "" && info.key !== "METRONOME_NODE_ID") env[info.key] = info.default;
     }
-    expect(Object.keys(env)).toHaveLength(27);
+    expect(Object.keys(env)).toHaveLength(33);
     expect(load(env)).toEqual(DEFAULTS);
   });
 });

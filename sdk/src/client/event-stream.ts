@@ -5,7 +5,7 @@
  */
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { EventService, SubscribeResponse } from "../gen/metronome/v1/event_service_pb.js";
-import { toMetronomeError } from "../rpc-errors.js";
+import { retryDelayOf, toMetronomeError } from "../rpc-errors.js";
 import { eventFromProto, typeFilter, type EventFilter, type MetronomeEvent } from "./events.js";
 
 export interface SubscribeOptions {
@@ -149,6 +149,8 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     const max = this.options.reconnect?.maxDelayMs ?? 10_000;
     let failures = 0;
     while (!signal.aborted) {
+      // The wait a refusal asks for (a rate limit's RetryInfo), at least.
+      let retryAfterMs = 0;
       try {
         const responses: AsyncIterable<SubscribeResponse> = this.client.subscribe(this.request(), {
           signal,
@@ -174,12 +176,16 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
         if (this.closed) break;
         const e = ConnectError.from(err);
         if (FATAL.has(e.code)) throw toMetronomeError(e);
+        retryAfterMs = retryDelayOf(e) ?? 0;
       }
       if (this.closed) break;
       // The stream ended (the server shut down) or failed: subscribe again after a pause.
       this.isLive = false;
       failures++;
-      const delay = Math.random() * Math.min(max, initial * 2 ** (failures - 1));
+      const delay = Math.max(
+        retryAfterMs,
+        Math.random() * Math.min(max, initial * 2 ** (failures - 1)),
+      );
       await sleep(delay, signal);
     }
   }

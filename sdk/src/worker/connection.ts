@@ -7,6 +7,7 @@
  */
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { SessionResponse, WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
+import { retryDelayOf } from "../rpc-errors.js";
 import { Session } from "./session.js";
 
 /** setTimeout fires at once for larger delays. */
@@ -111,7 +112,11 @@ export class ConnectionLoop {
       }
       failures++;
       const { initialDelayMs, maxDelayMs } = this.options;
-      const delayMs = Math.random() * Math.min(maxDelayMs, initialDelayMs * 2 ** (failures - 1));
+      // At least the wait a refusal asks for (a rate limit's google.rpc.RetryInfo).
+      const delayMs = Math.max(
+        retryDelayOf(error) ?? 0,
+        Math.random() * Math.min(maxDelayMs, initialDelayMs * 2 ** (failures - 1)),
+      );
       hooks.retrying({ error, welcomed, attempt: failures, delayMs });
       await this.sleep(delayMs);
     }

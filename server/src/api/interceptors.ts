@@ -3,8 +3,9 @@
  * on the logs and the response, authentication (the call's principal, from its bearer token or
  * API key: management/key-ring.ts) and authorisation (its scopes against the RPC's rule:
  * access.ts), the checks every request message gets (request-checks.ts), the audit's actor
- * (lib/actor.ts), and the mapping of thrown errors to codes. A stream opened with an API key
- * ends when the key is revoked or expires.
+ * (lib/actor.ts), the rate limits (quotas.ts: every call but the health service's) and the
+ * mapping of thrown errors to codes. A stream opened with an API key ends when the key is
+ * revoked or expires.
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
@@ -15,6 +16,7 @@ import { withDeadline } from "../lib/deadline.js";
 import type { KeyRing } from "../management/key-ring.js";
 import { ANONYMOUS_PRINCIPAL } from "../management/key-ring.js";
 import { authorize, PRINCIPAL } from "./access.js";
+import type { Quotas } from "./quotas.js";
 import { checkMessage } from "./request-checks.js";
 
 const TIMEOUT_UNITS: Record<string, number> = {
@@ -49,6 +51,7 @@ export function requestInterceptor(
   keys: KeyRing,
   storeTimeoutMs: number,
   observe: RpcObserver = () => undefined,
+  quotas?: Quotas,
 ): Interceptor {
   return (next) => async (req) => {
     const requestId = req.header.get("x-request-id") ?? randomUUID();
@@ -68,14 +71,20 @@ export function requestInterceptor(
         // A server stream's one request names what it reads (Subscribe's schedulers): checked
         // as it arrives, before the service sees it. A client or bidi stream's rule reads none.
         const perMessage = method.methodKind === "server_streaming";
-        if (!perMessage) authorize(method, principal);
+        if (!perMessage) {
+          authorize(method, principal);
+          if (!open) quotas?.admit(method, principal);
+        }
         req = {
           ...req,
           message: (async function* () {
             for await (const m of messages) {
               try {
                 checkMessage(method.input, m);
-                if (perMessage) authorize(method, principal, m);
+                if (perMessage) {
+                  authorize(method, principal, m);
+                  if (!open) quotas?.admit(method, principal, m);
+                }
               } catch (err) {
                 throw toConnectError(err, child());
               }
@@ -86,6 +95,7 @@ export function requestInterceptor(
       } else {
         checkMessage(req.method.input, req.message);
         authorize(req.method, principal, req.message);
+        if (!open) quotas?.admit(req.method, principal, req.message);
       }
       const res =
         req.method.methodKind === "unary"

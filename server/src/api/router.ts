@@ -22,6 +22,7 @@ import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
 import { WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
 import { nodeAdapter } from "./adapter.js";
 import { requestInterceptor, type RpcObserver } from "./interceptors.js";
+import type { Quotas } from "./quotas.js";
 import type { RequestHandler } from "./listen.js";
 import { clusterService } from "./services/cluster.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
@@ -52,6 +53,8 @@ export interface ApiDeps {
   readonly keys: KeyManager;
   /** The longest a unary call's store work may take (METRONOME_STORE_TIMEOUT). */
   readonly storeTimeoutMs: number;
+  /** Rate limits and subscription slots (quotas.ts); absent: none. */
+  readonly quotas?: Quotas;
   /** Told of every RPC (metrics). */
   readonly observeRpc?: RpcObserver;
   /** The trace context sent with an attempt's assignment, when the node exports traces. */
@@ -79,7 +82,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
     router.service(TriggerService, triggerService(deps.clock));
     router.service(RunService, runService(deps.runs, deps.maxPageSize));
     router.service(WorkerService, workerService(deps.engine, deps.log, deps.traceContext));
-    router.service(EventService, eventService(deps.hub, deps.log));
+    router.service(EventService, eventService(deps.hub, deps.log, deps.quotas));
     router.service(ClusterService, clusterService(deps.cluster));
     router.service(KeyService, keyService(deps.keys));
     router.service(
@@ -97,7 +100,7 @@ export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
   return {
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
     interceptors: [
-      requestInterceptor(deps.log, deps.keyRing, deps.storeTimeoutMs, deps.observeRpc),
+      requestInterceptor(deps.log, deps.keyRing, deps.storeTimeoutMs, deps.observeRpc, deps.quotas),
     ],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },

@@ -16,6 +16,7 @@ import {
   LOG_LEVEL,
   LOG_LEVELS,
   NODE_ID,
+  RATE,
   SECONDS,
   TIMEZONE,
   wholeNumber,
@@ -165,6 +166,41 @@ export const KEYS = {
     default: String(DEFAULT_LIMITS.maxPayloadBytes),
     parse: wholeNumber(1),
     description: "largest args + kwargs JSON of a job, in bytes",
+  },
+  METRONOME_RATE_PER_KEY: {
+    default: "0",
+    parse: RATE,
+    description:
+      "requests per second one API key, bootstrap token or anonymous caller may make to one node (token bucket); 0 = no limit",
+  },
+  METRONOME_BURST_PER_KEY: {
+    default: "0",
+    parse: wholeNumber(0, 1_000_000),
+    description:
+      "requests one key may make at once after a quiet time (the bucket's size); 0 = the rate, rounded up",
+  },
+  METRONOME_RATE_PER_SCHEDULER: {
+    default: "0",
+    parse: RATE,
+    description:
+      "requests per second naming one scheduler that one node accepts, from all keys together; 0 = no limit",
+  },
+  METRONOME_BURST_PER_SCHEDULER: {
+    default: "0",
+    parse: wholeNumber(0, 1_000_000),
+    description:
+      "requests naming one scheduler accepted at once after a quiet time; 0 = the rate, rounded up",
+  },
+  METRONOME_MAX_SUBSCRIBERS_PER_KEY: {
+    default: "0",
+    parse: wholeNumber(0, 1_000_000),
+    description: "event subscriptions one key may hold open on one node; 0 = no limit",
+  },
+  METRONOME_MAX_JOBS_PER_SCHEDULER: {
+    default: "0",
+    parse: wholeNumber(0),
+    description:
+      "jobs one scheduler may hold; AddJob and AddJobs past it answer RESOURCE_EXHAUSTED; 0 = no limit",
   },
   METRONOME_MAX_PAGE_SIZE: {
     default: String(DEFAULT_LIMITS.maxPageSize),

@@ -93,8 +93,26 @@ export interface Config {
     /** The longest a unary call's store work may take. */
     readonly storeTimeoutMs: number;
   };
+  /** Quotas and rate limits (docs/security.md); null: no limit. */
+  readonly quotas: {
+    readonly perKey: RateLimit | null;
+    readonly perScheduler: RateLimit | null;
+    readonly subscribersPerKey: number | null;
+    readonly jobsPerScheduler: number | null;
+  };
   /** Unknown `SCHEDULER__*` / `METRONOME_*` keys that were ignored, one sentence each. */
   readonly warnings: readonly string[];
+}
+
+/** A token bucket's refill rate (requests per second) and size. */
+export interface RateLimit {
+  readonly rate: number;
+  readonly burst: number;
+}
+
+/** A rate of 0 is no limit; a burst of 0 is the rate rounded up (at least 1). */
+function rateLimit(rate: number, burst: number): RateLimit | null {
+  return rate === 0 ? null : { rate, burst: burst === 0 ? Math.max(1, Math.ceil(rate)) : burst };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,6 +294,12 @@ export function loadConfig(options: LoadConfigOptions): Config {
       maxPayloadBytes: s.METRONOME_MAX_PAYLOAD_BYTES,
       maxPageSize: s.METRONOME_MAX_PAGE_SIZE,
       storeTimeoutMs: Math.round(s.METRONOME_STORE_TIMEOUT * 1000),
+    },
+    quotas: {
+      perKey: rateLimit(s.METRONOME_RATE_PER_KEY, s.METRONOME_BURST_PER_KEY),
+      perScheduler: rateLimit(s.METRONOME_RATE_PER_SCHEDULER, s.METRONOME_BURST_PER_SCHEDULER),
+      subscribersPerKey: s.METRONOME_MAX_SUBSCRIBERS_PER_KEY || null,
+      jobsPerScheduler: s.METRONOME_MAX_JOBS_PER_SCHEDULER || null,
     },
     warnings: unknownKeyWarnings(dotenv, options.env),
   };

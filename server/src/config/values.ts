@@ -41,6 +41,15 @@ export const SECONDS = z
   })
   .transform(Number);
 
+/** Requests per second for a rate limit: a number >= 0, fractions allowed; 0 means no limit. */
+export const RATE = z
+  .string()
+  .refine((s) => DECIMAL.test(s) && Number(s) <= 1_000_000, {
+    error: (issue) =>
+      `expected a number of requests per second from 0 to 1000000 (0 = no limit), ${got(issue.input)}`,
+  })
+  .transform(Number);
+
 const NO_LIMIT = /^(?:none|null)?$/i;
 export const GRACE_TIME = z
   .string()

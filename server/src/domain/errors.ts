@@ -102,3 +102,20 @@ export class PermissionDeniedError extends DomainError {
     this.name = "PermissionDeniedError";
   }
 }
+
+/**
+ * A quota refused the call (docs/security.md, "Quotas and rate limits"): RESOURCE_EXHAUSTED.
+ * `subject` is what the quota counts for (`key:<id>`, `scheduler:<name>`); `retryAfterMs`, when
+ * waiting is what lets the call through (a rate limit), how long.
+ */
+export class QuotaExceededError extends DomainError {
+  readonly kind = "resource_exhausted";
+  constructor(
+    message: string,
+    readonly violations: readonly { readonly subject: string; readonly description: string }[],
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "QuotaExceededError";
+  }
+}

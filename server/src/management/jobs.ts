@@ -20,6 +20,7 @@ import { currentActor } from "../lib/actor.js";
 import { sameJson } from "../lib/same-json.js";
 import type { ListJobsQuery, ManagementStore, Page } from "../store/port.js";
 import { buildJob, resolveTrigger } from "./build-job.js";
+import { JobQuota } from "./job-quota.js";
 import {
   checkMask,
   patched,
@@ -62,12 +63,16 @@ export class JobManager {
     private readonly limits: Limits = DEFAULT_LIMITS,
     /** This node's id, recorded in the events of the changes made through it. */
     private readonly nodeId = "local",
+    /** The limit on jobs per scheduler (none by default). */
+    private readonly quota = new JobQuota(store, null),
   ) {}
 
   /** AddJob: errors name the fields of the request (`job.trigger.cron.hour`). */
   async addJob(job: JobInput, conflict: ConflictPolicy = "error"): Promise<Added> {
     const p = await this.prepare(job, "job");
-    return at(p.path, () => this.add(p, conflict));
+    return this.quota.within(new Map([[p.scheduler.name, [p.id]]]), () =>
+      at(p.path, () => this.add(p, conflict)),
+    );
   }
 
   /**
@@ -98,6 +103,21 @@ export class JobManager {
       seen.set(key, i);
       prepared.push(p);
     }
+    const ids = new Map<string, string[]>();
+    for (const p of prepared) {
+      const of = ids.get(p.scheduler.name);
+      if (of === undefined) ids.set(p.scheduler.name, [p.id]);
+      else of.push(p.id);
+    }
+    return this.quota.within(ids, () => this.addEach(prepared, conflict));
+  }
+
+  private addEach(
+    prepared: readonly PreparedJob[],
+    conflict: ConflictPolicy,
+  ): Promise<
+    { job: Job | null; outcome: AddOutcome | "exists"; warnings: readonly TriggerWarning[] }[]
+  > {
     return Promise.all(
       prepared.map(async (p) => {
         try {

@@ -43,6 +43,7 @@ export class NodeMetrics {
   private readonly rpcSeconds: Histogram<"method">;
   private readonly storeSeconds: Histogram<"operation">;
   private readonly storeErrors: Counter<"operation">;
+  private readonly quotaRefusals: Counter<"quota">;
 
   constructor(private readonly sources: MetricSources) {
     const registers = [this.registry];
@@ -163,6 +164,12 @@ export class NodeMetrics {
         for (const p of sources2.pools()) this.set({ pool: p.pool }, p.limit);
       },
     });
+    this.quotaRefusals = new Counter({
+      name: "metronome_quota_refusals_total",
+      help: "Calls this node refused with RESOURCE_EXHAUSTED by a quota: key_rate, scheduler_rate, subscribers, jobs",
+      labelNames: ["quota"],
+      registers,
+    });
     this.rpcs = new Counter({
       name: "metronome_rpc_requests_total",
       help: "RPCs served by this node, by method and status code",
@@ -225,6 +232,11 @@ export class NodeMetrics {
   observeRpc(method: string, code: string, seconds: number): void {
     this.rpcs.inc({ method, code });
     this.rpcSeconds.observe({ method }, seconds);
+  }
+
+  /** A quota refused a call (`quota`: key_rate, scheduler_rate, subscribers, jobs). */
+  countQuotaRefusal(quota: string): void {
+    this.quotaRefusals.inc({ quota });
   }
 
   observeStore(operation: string, seconds: number, failed: boolean): void {

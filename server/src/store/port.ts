@@ -97,6 +97,8 @@ export interface JobStore {
   insertJob(job: Job, events?: readonly EventDraft[]): Promise<boolean>;
   getJob(scheduler: string, id: string): Promise<Job | null>;
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
+  /** How many jobs the scheduler holds (the limit on jobs per scheduler reads it). */
+  countJobs(scheduler: string): Promise<number>;
   /**
    * The locked read-modify-write of a job (`change` is pure; returning its argument means "no
    * change"), written with the events `events` makes of the new job when it changed. With `now`,

@@ -45,6 +45,17 @@ export function jobsContract(factory: StoreFactory): void {
       expect((await store.listSchedulers()).map((s) => s.name)).toEqual(["a0", "s1"]);
     });
 
+    it("counts a scheduler's jobs, scheduled or not", async () => {
+      expect(await store.countJobs("counted")).toBe(0);
+      await store.insertJob(job("c1", { scheduler: "counted" }));
+      await store.insertJob(job("c2", { scheduler: "counted", paused: true, nextRunTime: null }));
+      await store.insertJob(job("c1", { scheduler: "counted-too" }));
+      expect(await store.countJobs("counted")).toBe(2);
+      expect(await store.deleteJob("counted", "c1")).toBe(true);
+      expect(await store.countJobs("counted")).toBe(1);
+      expect(await store.countJobs("counted-too")).toBe(1);
+    });
+
     it("round-trips a job exactly, and refuses a duplicate id", async () => {
       const j = job("j1", {
         retry: { maxAttempts: 3, initialBackoffMs: 1000, maxBackoffMs: 60_000, multiplier: 2 },

@@ -187,6 +187,10 @@ export class RedisStore implements Store {
     return listJobs(this.db, query);
   }
 
+  countJobs(scheduler: string): Promise<number> {
+    return this.db.call(() => this.db.redis.zcard(this.db.keys.sched(scheduler, "jobs")));
+  }
+
   updateJob(
     scheduler: string,
     id: string,

@@ -48,6 +48,7 @@ import { nextDueTime } from "./firing/next-due-time.js";
 import { withdrawPreparedRuns } from "./firing/withdraw-prepared-runs.js";
 import { deleteAllJobs } from "./jobs/delete-all-jobs.js";
 import { deleteJob } from "./jobs/delete-job.js";
+import { countJobs } from "./jobs/count-jobs.js";
 import { getJob } from "./jobs/get-job.js";
 import { insertJob } from "./jobs/insert-job.js";
 import { listJobs } from "./jobs/list-jobs.js";
@@ -211,6 +212,10 @@ export abstract class SqlStore implements Store {
 
   listJobs(query: ListJobsQuery): Promise<Page<Job>> {
     return this.api.autocommit(() => listJobs(query));
+  }
+
+  countJobs(scheduler: string): Promise<number> {
+    return this.api.autocommit(() => countJobs(scheduler));
   }
 
   updateJob(
