@@ -252,6 +252,8 @@ export async function openNode(
       keyRing,
       keys,
       storeTimeoutMs: config.limits.storeTimeoutMs,
+      idempotency: store.idempotency,
+      idempotencyTtlMs: config.retention.idempotencySeconds * 1000,
       observeRpc: (method, code, seconds) => {
         metrics.observeRpc(method, code, seconds);
       },

@@ -22,6 +22,8 @@ import { TriggerService } from "../gen/metronome/v1/trigger_service_pb.js";
 import { WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
 import { nodeAdapter } from "./adapter.js";
 import { requestInterceptor, type RpcObserver } from "./interceptors.js";
+import { idempotencyInterceptor } from "./idempotency.js";
+import type { IdempotencyStore } from "../store/port.js";
 import type { RequestHandler } from "./listen.js";
 import { clusterService } from "./services/cluster.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
@@ -52,6 +54,10 @@ export interface ApiDeps {
   readonly keys: KeyManager;
   /** The longest a unary call's store work may take (METRONOME_STORE_TIMEOUT). */
   readonly storeTimeoutMs: number;
+  /** Where idempotency keys are recorded (absent: the store has none, keyed calls are refused). */
+  readonly idempotency?: IdempotencyStore | undefined;
+  /** How long an idempotency key's record is kept (METRONOME_IDEMPOTENCY_RETENTION). */
+  readonly idempotencyTtlMs: number;
   /** Told of every RPC (metrics). */
   readonly observeRpc?: RpcObserver;
   /** The trace context sent with an attempt's assignment, when the node exports traces. */
@@ -98,6 +104,7 @@ export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
     interceptors: [
       requestInterceptor(deps.log, deps.keyRing, deps.storeTimeoutMs, deps.observeRpc),
+      idempotencyInterceptor(deps.idempotency, deps.clock, deps.idempotencyTtlMs, deps.log),
     ],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },
