@@ -159,10 +159,12 @@ function suite(createStore: () => Promise<TestStore>, nodeCount: number): void {
     for (const a of answers)
       if (a.status === "rejected") expect(described(a.reason).code).toBe("ABORTED");
     // Every answer given is the one run; a retry now gets it too.
-    const runIds = new Set(ok.map((r) => (r.run as Reply).id));
-    expect(runIds.size).toBe(1);
+    const runIds = new Set(ok.map((r) => (r.run as Reply).run_id));
+    const [made] = await runsOf(jobId);
+    expect(made?.run_id).toEqual(expect.any(String));
+    expect([...runIds]).toEqual([made?.run_id]);
     const retried = await on(1).job("RunJobNow", { job_id: jobId }, md);
-    expect(runIds.has((retried.run as Reply).id)).toBe(true);
+    expect((retried.run as Reply).run_id).toBe(made?.run_id);
     expect(await runsOf(jobId)).toHaveLength(1);
   });
 
