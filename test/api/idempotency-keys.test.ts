@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunJobNowRequestSchema } from "../../server/src/gen/metronome/v1/job_service_pb.js";
 import { withIdempotentCall, type IdempotentCall } from "../../server/src/lib/idempotent-call.js";
 import { ANONYMOUS_PRINCIPAL } from "../../server/src/management/key-ring.js";
+import { ManualClock } from "../support/clock.js";
 import { grpcJsClients, type GrpcJsClients, type Reply } from "../support/grpc-js.js";
 import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
@@ -195,7 +196,9 @@ function suite(createStore: () => Promise<TestStore>, nodeCount: number): void {
         on(i).job("RunJobNow", { job_id: jobId }, { "idempotency-key": lost.key }),
       );
       expect(retry.code).toBe("FAILED_PRECONDITION");
-      expect(retry.details).toMatch(/made its change but its answer was not recorded/);
+      expect(retry.details).toMatch(
+        /committed its change .* but its answer was not recorded; it is not applied again/,
+      );
     }
     expect(await runsOf(jobId)).toHaveLength(1);
   });
@@ -282,5 +285,44 @@ describeRedis("idempotency keys on Redis", () => {
     });
     // Without a key the same call works.
     await clients.job("AddJob", farJob("redis-keyed"));
+  });
+});
+
+describe("idempotency keys: the engine's retention pass", () => {
+  const clock = new ManualClock(Date.now());
+  let store: TestStore | undefined;
+  let node: TestNode | undefined;
+  let clients: GrpcJsClients | undefined;
+  beforeAll(async () => {
+    store = await createSqliteStore();
+    node = await startTestNode(store.url, { METRONOME_IDEMPOTENCY_RETENTION: "300" }, clock);
+    clients = grpcJsClients(node.port);
+  }, 60_000);
+  afterAll(async () => {
+    clients?.close();
+    await node?.stop();
+    await store?.drop();
+  }, 30_000);
+
+  it("deletes records once they expire, and not before", async () => {
+    if (!clients || !node) throw new Error("not started");
+    const records = node.node.store.idempotency;
+    if (!records) throw new Error("the store keeps no idempotency records");
+    const jobId = "retained";
+    await clients.job("AddJob", farJob(jobId));
+    const md = key();
+    const started = clock.now();
+    await clients.job("RunJobNow", { job_id: jobId }, md);
+    const stored = () =>
+      records.getIdempotencyRecord(ANONYMOUS_PRINCIPAL.actor, md["idempotency-key"], started);
+    expect(await stored()).not.toBeNull();
+    // A retention pass (a minute after the last) while the record is young: it stays.
+    clock.advance(61_000);
+    await node.node.engine.pass();
+    expect(await stored()).not.toBeNull();
+    // Past its 300 s, the next retention pass deletes it.
+    clock.advance(240_000);
+    await node.node.engine.pass();
+    expect(await stored()).toBeNull();
   });
 });

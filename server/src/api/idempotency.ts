@@ -102,7 +102,7 @@ function replay(
         replayed,
       );
     throw new ConnectError(
-      `${IDEMPOTENCY_KEY_HEADER}: the first call with this key made its change but its answer was not recorded (the call failed after its commit); it is not applied again: read the current state`,
+      `${IDEMPOTENCY_KEY_HEADER}: the first call with this key committed its change (or, for a change made in several steps, part of it) but its answer was not recorded; it is not applied again: read the current state`,
       Code.FailedPrecondition,
       replayed,
     );
