@@ -112,6 +112,22 @@ function suite(createStore: () => Promise<TestStore>, nodeCount: number): void {
     expect(await count()).toBe(before + 2);
   });
 
+  it("AddJobs (one transaction per job, all claiming the key) applies once", async () => {
+    const md = key();
+    const prefix = `bulk${randomUUID().slice(0, 8)}`;
+    const request = {
+      jobs: Array.from({ length: 20 }, (_, i) => farJob(`${prefix}-${String(i)}`).job),
+    };
+    const first = await on(0).job("AddJobs", request, md);
+    expect((first.results as Reply[]).map((r) => r.outcome)).toEqual(
+      Array.from({ length: 20 }, () => "ADD_JOB_OUTCOME_CREATED"),
+    );
+    expect(await on(1).job("AddJobs", request, md)).toEqual(first);
+    const listed = (await on(0).job("ListJobs", { id_prefix: prefix, page_size: 100 }))
+      .jobs as Reply[];
+    expect(listed).toHaveLength(20);
+  });
+
   it("a repeat on another node gets the first answer", async () => {
     const jobId = await newJob();
     const md = key();

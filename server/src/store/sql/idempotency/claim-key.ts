@@ -19,8 +19,12 @@ export function* claimKey(dialect: Dialect, call: IdempotentCall, now: number): 
     keyCells(call, null),
   );
   if (inserted > 0) return;
+  // A plain read: the insert found the record committed (it waited for an open transaction's),
+  // and holds a shared lock on it. Asking for an exclusive lock here would deadlock the
+  // transactions of one call that wait together (AddJobs' jobs); the takeover of an expired
+  // record is guarded by its holder instead.
   const [row] = yield* all(
-    `SELECT \`call_id\`, \`expires_at\` FROM \`idempotency_keys\` WHERE \`principal\` = ? AND \`idem_key\` = ?${dialect.lock}`,
+    "SELECT `call_id`, `expires_at` FROM `idempotency_keys` WHERE `principal` = ? AND `idem_key` = ?",
     [call.principal, call.key],
   );
   // Gone meanwhile (retention): written by the next transaction, or with the answer.

@@ -26,7 +26,7 @@ export function* recordAnswer(
   );
   if (inserted > 0) return null;
   const [row] = yield* all(
-    `SELECT * FROM \`idempotency_keys\` WHERE \`principal\` = ? AND \`idem_key\` = ?${dialect.lock}`,
+    "SELECT * FROM `idempotency_keys` WHERE `principal` = ? AND `idem_key` = ?",
     [call.principal, call.key],
   );
   if (row === undefined) return null; // deleted meanwhile: nothing to answer but ours
