@@ -42,7 +42,7 @@ export {
   type Kwargs,
   type RunContext,
 } from "./handlers.js";
-export type { Job, JobOptions, JobSettings, RetryOptions } from "./client/jobs.js";
+export type { ChangeOptions, Job, JobOptions, JobSettings, RetryOptions } from "./client/jobs.js";
 export type { Run } from "./client/runs.js";
 export { RUN_STATUS } from "./client/run-status.js";
 export {

@@ -266,6 +266,8 @@ export async function openNode(
       quotas: new Quotas(config.quotas, clock, (quota) => {
         metrics.countQuotaRefusal(quota);
       }),
+      idempotency: store.idempotency,
+      idempotencyTtlMs: config.retention.idempotencySeconds * 1000,
       observeRpc: (method, code, seconds) => {
         metrics.observeRpc(method, code, seconds);
       },

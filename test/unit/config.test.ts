@@ -52,7 +52,7 @@ const DEFAULTS: Config = {
     },
   },
   logLevel: "info",
-  retention: { eventsSeconds: 604_800, runsSeconds: 2_592_000 },
+  retention: { eventsSeconds: 604_800, runsSeconds: 2_592_000, idempotencySeconds: 86_400 },
   events: { bufferEvents: 20_000, subscriberQueue: 2_000 },
   engine: { leaseMs: 30_000, pollIntervalMs: 1000, nodeLeaseMs: 15_000 },
   limits: { maxPayloadBytes: 65_536, maxPageSize: 1000, storeTimeoutMs: 10_000 },
@@ -118,6 +118,7 @@ describe("each key", () => {
     ["METRONOME_LOG_LEVEL", "silent", (c) => c.logLevel, "silent"],
     ["METRONOME_EVENT_RETENTION", "86400", (c) => c.retention.eventsSeconds, 86_400],
     ["METRONOME_RUN_RETENTION", "172800", (c) => c.retention.runsSeconds, 172_800],
+    ["METRONOME_IDEMPOTENCY_RETENTION", "3600", (c) => c.retention.idempotencySeconds, 3600],
     ["METRONOME_EVENT_BUFFER", "500", (c) => c.events.bufferEvents, 500],
     ["METRONOME_EVENT_SUBSCRIBER_QUEUE", "50", (c) => c.events.subscriberQueue, 50],
     ["METRONOME_MIGRATE_ON_START", "0", (c) => c.migrateOnStart, false],
@@ -396,6 +397,11 @@ describe("invalid values name their key", () => {
       "METRONOME_RUN_RETENTION",
       "0",
       'METRONOME_RUN_RETENTION: expected a whole number >= 1, got "0"',
+    ],
+    [
+      "METRONOME_IDEMPOTENCY_RETENTION",
+      "1d",
+      'METRONOME_IDEMPOTENCY_RETENTION: expected a whole number >= 1, got "1d"',
     ],
     [
       "METRONOME_EVENT_BUFFER",
@@ -722,7 +728,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(37);
+    expect(keys).toHaveLength(38);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",
@@ -739,7 +745,7 @@ describe("CONFIG_KEYS", () => {
     for (const info of CONFIG_KEYS) {
       if (info.default !== "" && info.key !== "METRONOME_NODE_ID") env[info.key] = info.default;
     }
-    expect(Object.keys(env)).toHaveLength(33);
+    expect(Object.keys(env)).toHaveLength(34);
     expect(load(env)).toEqual(DEFAULTS);
   });
 });

@@ -71,6 +71,7 @@ const OPTION_KEYS = new Set([
   "kwargs",
   "replaceExisting",
   "paused",
+  "idempotencyKey",
   "coalesce",
   "maxInstances",
   "misfireGraceTime",

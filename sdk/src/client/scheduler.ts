@@ -22,7 +22,7 @@ import {
   type NoExtraOptions,
   type ScheduledJobOptions,
 } from "./declarations.js";
-import { jobFromProto, type Job, type JobOptions } from "./jobs.js";
+import { jobFromProto, type ChangeOptions, type Job, type JobOptions } from "./jobs.js";
 import { JobLister, type JobFilter } from "./job-lister.js";
 import { Listeners, type Listener } from "./listeners.js";
 import {
@@ -86,6 +86,14 @@ export class Scheduler {
     return { headers: this.client.headers };
   }
 
+  /** A changing call's options: with its idempotency key, if it has one. */
+  private changeOpts(options: ChangeOptions | undefined) {
+    const key = options?.idempotencyKey;
+    return key === undefined
+      ? this.opts
+      : { headers: { ...this.client.headers, "idempotency-key": key } };
+  }
+
   /**
    * Applies a time zone and job defaults to the scheduler on the server (creating it). The
    * scheduler's later calls wait for it; if it fails, they fail with its error until settings
@@ -140,7 +148,7 @@ export class Scheduler {
             conflictPolicy:
               job.options.replaceExisting === true ? ConflictPolicy.REPLACE : ConflictPolicy.ERROR,
           },
-          this.opts,
+          this.changeOpts(job.options),
         ),
       );
       return this.warned(jobOf(res));
@@ -213,10 +221,12 @@ export class Scheduler {
   }
 
   /** Pauses a job: no runs until resumed (NotFoundError if there is none). */
-  async pauseJob(id: string): Promise<Job> {
+  async pauseJob(id: string, options?: ChangeOptions): Promise<Job> {
     await this.ready;
     return jobOf(
-      await call(this.client.jobs.pauseJob({ scheduler: this.name, jobId: id }, this.opts)),
+      await call(
+        this.client.jobs.pauseJob({ scheduler: this.name, jobId: id }, this.changeOpts(options)),
+      ),
     );
   }
 
@@ -224,24 +234,31 @@ export class Scheduler {
    * Resumes a job: its next fire time counts from now. A job whose trigger has no fire time left
    * is removed instead (`removed: true`).
    */
-  async resumeJob(id: string): Promise<Job & { readonly removed: boolean }> {
+  async resumeJob(
+    id: string,
+    options?: ChangeOptions,
+  ): Promise<Job & { readonly removed: boolean }> {
     await this.ready;
     const res = await call(
-      this.client.jobs.resumeJob({ scheduler: this.name, jobId: id }, this.opts),
+      this.client.jobs.resumeJob({ scheduler: this.name, jobId: id }, this.changeOpts(options)),
     );
     return { ...jobOf(res), removed: res.removed };
   }
 
   /** Removes a job (NotFoundError if there is none); runs in progress finish. */
-  async removeJob(id: string): Promise<void> {
+  async removeJob(id: string, options?: ChangeOptions): Promise<void> {
     await this.ready;
-    await call(this.client.jobs.removeJob({ scheduler: this.name, jobId: id }, this.opts));
+    await call(
+      this.client.jobs.removeJob({ scheduler: this.name, jobId: id }, this.changeOpts(options)),
+    );
   }
 
   /** Removes every job of the scheduler; answers how many. */
-  async removeAllJobs(): Promise<number> {
+  async removeAllJobs(options?: ChangeOptions): Promise<number> {
     await this.ready;
-    const res = await call(this.client.jobs.removeAllJobs({ scheduler: this.name }, this.opts));
+    const res = await call(
+      this.client.jobs.removeAllJobs({ scheduler: this.name }, this.changeOpts(options)),
+    );
     return Number(res.removedCount);
   }
 
@@ -295,10 +312,10 @@ export class Scheduler {
   // ---- runs ----
 
   /** Runs a job now, outside its schedule (also when paused). */
-  async runJob(id: string): Promise<Run> {
+  async runJob(id: string, options?: ChangeOptions): Promise<Run> {
     await this.ready;
     const res = await call(
-      this.client.jobs.runJobNow({ scheduler: this.name, jobId: id }, this.opts),
+      this.client.jobs.runJobNow({ scheduler: this.name, jobId: id }, this.changeOpts(options)),
     );
     if (res.run === undefined) throw new Error("the server answered RunJobNow without the run");
     return runFromProto(res.run);
@@ -328,22 +345,26 @@ export class Scheduler {
   }
 
   /** Cancels a run: a pending one never starts, a running one's handler is told to stop. */
-  async cancelRun(runId: string, reason = ""): Promise<Run> {
-    const res = await call(this.client.runs.cancelRun({ runId, reason }, this.opts));
+  async cancelRun(runId: string, reason = "", options?: ChangeOptions): Promise<Run> {
+    const res = await call(this.client.runs.cancelRun({ runId, reason }, this.changeOpts(options)));
     if (res.run === undefined) throw new Error("the server answered CancelRun without the run");
     return runFromProto(res.run);
   }
 
   /** Pauses the whole scheduler: none of its jobs fires until resumed. */
-  async pause(): Promise<void> {
+  async pause(options?: ChangeOptions): Promise<void> {
     await this.ready;
-    await call(this.client.schedulers.pauseScheduler({ name: this.name }, this.opts));
+    await call(
+      this.client.schedulers.pauseScheduler({ name: this.name }, this.changeOpts(options)),
+    );
   }
 
   /** Resumes the scheduler (fire times during the pause follow the misfire rules). */
-  async resume(): Promise<void> {
+  async resume(options?: ChangeOptions): Promise<void> {
     await this.ready;
-    await call(this.client.schedulers.resumeScheduler({ name: this.name }, this.opts));
+    await call(
+      this.client.schedulers.resumeScheduler({ name: this.name }, this.changeOpts(options)),
+    );
   }
 
   // ---- listeners ----

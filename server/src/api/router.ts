@@ -23,6 +23,8 @@ import { WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
 import { nodeAdapter } from "./adapter.js";
 import { requestInterceptor, type RpcObserver } from "./interceptors.js";
 import type { Quotas } from "./quotas.js";
+import { idempotencyInterceptor } from "./idempotency.js";
+import type { IdempotencyStore } from "../store/port.js";
 import type { RequestHandler } from "./listen.js";
 import { clusterService } from "./services/cluster.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
@@ -55,6 +57,10 @@ export interface ApiDeps {
   readonly storeTimeoutMs: number;
   /** Rate limits and subscription slots (quotas.ts); absent: none. */
   readonly quotas?: Quotas;
+  /** Where idempotency keys are recorded (absent: the store has none, keyed calls are refused). */
+  readonly idempotency?: IdempotencyStore | undefined;
+  /** How long an idempotency key's record is kept (METRONOME_IDEMPOTENCY_RETENTION). */
+  readonly idempotencyTtlMs: number;
   /** Told of every RPC (metrics). */
   readonly observeRpc?: RpcObserver;
   /** The trace context sent with an attempt's assignment, when the node exports traces. */
@@ -101,6 +107,7 @@ export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
     // gRPC, gRPC-Web and Connect (binary and JSON) are all on by default.
     interceptors: [
       requestInterceptor(deps.log, deps.keyRing, deps.storeTimeoutMs, deps.observeRpc, deps.quotas),
+      idempotencyInterceptor(deps.idempotency, deps.clock, deps.idempotencyTtlMs, deps.log),
     ],
     // A misspelt JSON field is an error naming it, not silently dropped data.
     jsonOptions: { ignoreUnknownFields: false },

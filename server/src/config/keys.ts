@@ -134,6 +134,12 @@ export const KEYS = {
     parse: wholeNumber(1),
     description: "how long finished runs are kept, in seconds (default 30 days)",
   },
+  METRONOME_IDEMPOTENCY_RETENTION: {
+    default: "86400",
+    parse: wholeNumber(1),
+    description:
+      "how long the answer of a call sent with an idempotency-key is kept for its repeats, in seconds (default 1 day)",
+  },
   METRONOME_EVENT_BUFFER: {
     default: "20000",
     parse: wholeNumber(1),

@@ -71,6 +71,8 @@ export interface Config {
   readonly retention: {
     readonly eventsSeconds: number;
     readonly runsSeconds: number;
+    /** How long an idempotency key's record (and answer) is kept. */
+    readonly idempotencySeconds: number;
   };
   readonly events: {
     /** Recent events kept in memory per node. */
@@ -280,6 +282,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
     retention: {
       eventsSeconds: s.METRONOME_EVENT_RETENTION,
       runsSeconds: s.METRONOME_RUN_RETENTION,
+      idempotencySeconds: s.METRONOME_IDEMPOTENCY_RETENTION,
     },
     events: {
       bufferEvents: s.METRONOME_EVENT_BUFFER,

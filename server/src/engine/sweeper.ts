@@ -9,7 +9,7 @@ import type { Run } from "../domain/runs.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { logOutcome } from "../dispatch/run-log.js";
 import type { Logger } from "../logger.js";
-import type { RunStore, WorkerRegistry } from "../store/port.js";
+import type { RunStore, Store, WorkerRegistry } from "../store/port.js";
 
 const SWEEP_BATCH = 500;
 const RETENTION_EVERY_MS = 60_000;
@@ -37,7 +37,8 @@ export class Sweeper {
 
   constructor(
     private readonly store: Pick<RunStore, "sweep" | "deleteOldRuns"> &
-      Pick<WorkerRegistry, "deleteExpiredSessions">,
+      Pick<WorkerRegistry, "deleteExpiredSessions"> &
+      Pick<Store, "idempotency">,
     private readonly dispatch: Pick<Dispatcher, "refreshSessions" | "checkLeases" | "wake">,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -74,6 +75,9 @@ export class Sweeper {
         if ((await this.store.deleteOldRuns(before, 1000)) < 1000) break;
         if (i === 9) this.lastRetention = now - RETENTION_EVERY_MS; // more next pass
       }
+      // Idempotency keys' records past their expiry (docs/security.md).
+      for (let i = 0; i < 10 && !this.hooks.stopped() && this.store.idempotency; i++)
+        if ((await this.store.idempotency.deleteExpiredIdempotencyKeys(now, 1000)) < 1000) break;
     }
     const full =
       swept.missed.length === SWEEP_BATCH ||

@@ -20,9 +20,11 @@
 import type { EventDraft, EventMatcher, LoggedEvent } from "../domain/events.js";
 import type { Job, Scheduler } from "../domain/jobs.js";
 import type { Lease, Outcome, Run, RunStatus } from "../domain/runs.js";
+import type { IdempotencyStore } from "./port-idempotency.js";
 import type { KeyStore } from "./port-keys.js";
 import type { ChangeFeed, ClusterRegistry, WorkerRegistry } from "./port-nodes.js";
 
+export type * from "./port-idempotency.js";
 export type * from "./port-keys.js";
 export type * from "./port-nodes.js";
 
@@ -431,4 +433,7 @@ export interface Store
     WorkerRegistry,
     ChangeFeed,
     ClusterRegistry,
-    KeyStore {}
+    KeyStore {
+  /** Idempotency keys (port-idempotency.ts); absent where the store has none (Redis). */
+  readonly idempotency?: IdempotencyStore | undefined;
+}

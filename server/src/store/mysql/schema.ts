@@ -223,3 +223,27 @@ export const apiKeys = mysqlTable("api_keys", {
   revokedAt: ms("revoked_at"),
   revokedBy: ident("revoked_by"),
 });
+
+/**
+ * Idempotency keys of mutating calls (docs/security.md): one record per principal and key,
+ * written with the call's change, its answer added after.
+ */
+export const idempotencyKeys = mysqlTable(
+  "idempotency_keys",
+  {
+    principal: ident("principal").notNull(),
+    key: ident("idem_key").notNull(),
+    method: ident("method").notNull(),
+    requestHash: varchar("request_hash", { length: 64 }).notNull(),
+    callId: varchar("call_id", { length: 64 }).notNull(),
+    deadlineAt: ms("deadline_at").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+    /** Null until the answer is recorded; 0: a response (in `answer`, base64), else a gRPC code. */
+    answerCode: int("answer_code"),
+    answer: utf8("longtext")("answer"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.principal, t.key] }),
+    index("idempotency_keys_expires_at").on(t.expiresAt),
+  ],
+);

@@ -4,6 +4,7 @@
  * refused connection surfaces as `StoreUnavailableError`; the pools reconnect by themselves when
  * the database is back.
  */
+import { currentIdempotentCall } from "../../lib/idempotent-call.js";
 import { drizzle } from "drizzle-orm/mysql2";
 import { migrate } from "drizzle-orm/mysql2/migrator";
 import { createPool, type Pool, type PoolOptions } from "mysql2";
@@ -195,6 +196,9 @@ export class MysqlStore extends SqlStore {
   }
 
   override async insertJob(job: Job, events: readonly EventDraft[] = []): Promise<boolean> {
+    // The batched hot path mixes calls in one transaction: a keyed call's insert goes alone,
+    // with its key (sql/keyed-runner.ts).
+    if (currentIdempotentCall() !== undefined) return super.insertJob(job, events);
     return guard(() => this.jobInserts.run({ row: jobToRow(job), events }));
   }
 

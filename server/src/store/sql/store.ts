@@ -18,6 +18,7 @@ import type {
   DueJob,
   EventsOf,
   EventsRead,
+  IdempotencyStore,
   LeaseRequest,
   LeaseResult,
   LeaseState,
@@ -55,6 +56,8 @@ import { listJobs } from "./jobs/list-jobs.js";
 import { updateJob } from "./jobs/update-job.js";
 import { isMissingTable, lastMigration, migrationsAfter } from "./pending-migrations.js";
 import type { SqlRunner } from "./runner.js";
+import { keyedRunner } from "./keyed-runner.js";
+import { sqlIdempotencyStore } from "./idempotency/idempotency-store.js";
 import { cancelRun } from "./runs/cancel-run.js";
 import { countActiveRuns } from "./runs/count-active-runs.js";
 import { completeRuns } from "./runs/complete-runs.js";
@@ -101,11 +104,22 @@ export interface SqlRunners {
 
 export abstract class SqlStore implements Store {
   private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
+  private readonly runners: SqlRunners;
+  /** Idempotency keys' records (port-idempotency.ts). */
+  readonly idempotency: IdempotencyStore;
 
   protected constructor(
     protected readonly dialect: Dialect,
-    private readonly runners: SqlRunners,
+    runners: SqlRunners,
   ) {
+    // Management's changes (on the API's and the engine's runners) carry the key of a keyed
+    // call in their transactions (keyed-runner.ts).
+    this.runners = {
+      api: keyedRunner(runners.api, dialect),
+      engine: keyedRunner(runners.engine, dialect),
+      events: runners.events,
+    };
+    this.idempotency = sqlIdempotencyStore(dialect, runners.api);
     for (const r of new Set([runners.api, runners.engine, runners.events]))
       r.onEventsCommitted((events) => {
         this.eventsCommitted(events);

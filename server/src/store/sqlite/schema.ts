@@ -167,3 +167,27 @@ export const apiKeys = sqliteTable("api_keys", {
   revokedAt: ms("revoked_at"),
   revokedBy: text("revoked_by"),
 });
+
+/**
+ * Idempotency keys of mutating calls (docs/security.md): one record per principal and key,
+ * written with the call's change, its answer added after.
+ */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    principal: text("principal").notNull(),
+    key: text("idem_key").notNull(),
+    method: text("method").notNull(),
+    requestHash: text("request_hash").notNull(),
+    callId: text("call_id").notNull(),
+    deadlineAt: ms("deadline_at").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+    /** Null until the answer is recorded; 0: a response (in `answer`, base64), else a gRPC code. */
+    answerCode: integer("answer_code"),
+    answer: text("answer"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.principal, t.key] }),
+    index("idempotency_keys_expires_at").on(t.expiresAt),
+  ],
+);
