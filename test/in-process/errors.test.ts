@@ -31,6 +31,24 @@ const malformed: [string, string, unknown, string][] = [
     "job.scheduler",
   ],
   ["missing handler", "JobService/AddJob", withJob({ handler: "" }), "job.handler"],
+  // A refused add to a scheduler that does not exist yet must not create it.
+  [
+    "bad trigger for a new scheduler",
+    "JobService/AddJob",
+    withJob({ scheduler: "fresh", trigger: { cron: { hour: "24" } } }),
+    "job.trigger.cron.hour",
+  ],
+  [
+    "one bad job of two for new schedulers",
+    "JobService/AddJobs",
+    {
+      jobs: [
+        { ...valid, scheduler: "fresh1" },
+        { ...valid, scheduler: "fresh2", handler: "" },
+      ],
+    },
+    "jobs[1].handler",
+  ],
   [
     "handler with unsafe characters",
     "JobService/AddJob",

@@ -274,12 +274,14 @@ export class JobManager {
   }
 
   /**
-   * Validates a job to add (at `path` in the request) and builds it; its scheduler is created
-   * if new. The first half of adding, so that AddJobs can validate every job before it adds any.
+   * Validates a job to add (at `path` in the request) and builds it, with its scheduler's
+   * settings (the server defaults for a new one, which is created only when the job is added:
+   * a refused call creates nothing). The first half of adding, so that AddJobs can validate
+   * every job before it adds any.
    */
   private prepare(input: JobInput, path: string): Promise<PreparedJob> {
     return at(path, async () => {
-      const scheduler = await this.schedulers.scheduler(input.scheduler ?? DEFAULT_SCHEDULER);
+      const scheduler = await this.schedulers.named(input.scheduler ?? DEFAULT_SCHEDULER);
       const id =
         input.id === undefined || input.id === ""
           ? randomUUID().replaceAll("-", "")
@@ -293,6 +295,8 @@ export class JobManager {
   /** Adds a prepared job under the conflict policy; errors name the Job message's fields. */
   private async add(p: PreparedJob, conflict: ConflictPolicy): Promise<Added> {
     const { scheduler, id, input, now, fresh } = p;
+    // Every check has passed: the scheduler is created now if it is new.
+    await this.schedulers.scheduler(scheduler.name);
     const warnings = this.warnings(input.trigger, p.path);
     for (;;) {
       const added = byActor([jobEvent("job_added", fresh, now, this.nodeId)], currentActor());

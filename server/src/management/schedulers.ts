@@ -71,6 +71,15 @@ export class SchedulerManager {
     return (await this.ensureScheduler(name)).scheduler;
   }
 
+  /**
+   * A scheduler named by a request, without creating it: its settings, or the server defaults
+   * it would be created with (version 0). Its name is checked (`scheduler`).
+   */
+  named(name: string = DEFAULT_SCHEDULER): Promise<Scheduler> {
+    checkId(name, "scheduler", this.limits);
+    return this.settingsOf(name);
+  }
+
   /** A scheduler's settings without creating it (the server defaults when it does not exist). */
   async settingsOf(name: string): Promise<Scheduler> {
     const cached = this.cache.get(name);
