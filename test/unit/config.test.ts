@@ -35,6 +35,7 @@ const DEFAULTS: Config = {
     misfireGraceTimeSeconds: 60,
   },
   store: { kind: "sqlite", path: "./data/metronome.db" },
+  encryptionKeys: [],
   migrateOnStart: true,
   server: {
     host: "0.0.0.0",

@@ -17,12 +17,14 @@ const CODES: Record<DomainError["kind"], Code> = {
   unavailable: Code.Unavailable,
   unauthenticated: Code.Unauthenticated,
   permission_denied: Code.PermissionDenied,
+  data_loss: Code.DataLoss,
 };
 
 export function toConnectError(err: unknown, log: Logger): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof DomainError) {
     if (err.kind === "unavailable") log.warn({ err: err.cause }, "job store unavailable");
+    if (err.kind === "data_loss") log.warn({ err }, "stored data cannot be read");
     return new ConnectError(err.message, CODES[err.kind]);
   }
   log.error({ err }, "unexpected error");

@@ -1,0 +1,116 @@
+/**
+ * The store with job data sealed at rest (sealing.ts says what is sealed and how): a decorator
+ * over any store of the port, so the four stores get it alike without a line of their own.
+ * Without encryption keys the server does not wrap its store at all.
+ *
+ * On the way in, jobs, runs made by the engine, workers' outcomes and events are sealed; on the
+ * way out, what reaches a client or a worker is opened: jobs (GetJob, ListJobs, the answers of
+ * changes), runs (GetRun, ListRuns, RunJobNow, CancelRun), the runs handed to workers, and the
+ * events read for subscribers. What only the engine reads stays sealed, which costs nothing and
+ * keeps the engine's loops independent of the keys: the jobs given to a claim's plan and to a
+ * manual run's maker (they copy the job's arguments, envelopes and all), a claim's, a sweep's
+ * and a timeout's runs, the verdicts on results and the events handed to commit listeners
+ * (metrics, traces), whose log lines and spans show a sealed error as sealed.
+ *
+ * The events a change records are made from the records as stored, so they carry the same
+ * envelopes; any draft that still holds a clear result or error is sealed before it is written.
+ */
+import type { EventDraft } from "../domain/events.js";
+import type { Job } from "../domain/jobs.js";
+import type { Store } from "./port.js";
+import type { Sealer } from "./sealing.js";
+
+type Events<A extends unknown[]> = ((...args: A) => readonly EventDraft[]) | undefined;
+
+/** `store` with job data sealed by `sealer`. */
+export function sealedStore(store: Store, sealer: Sealer): Store {
+  const sealEvents = (events: readonly EventDraft[]) => events.map((e) => sealer.sealEvent(e));
+  const guard = <A extends unknown[]>(events: Events<A>): Events<A> =>
+    events === undefined ? undefined : (...args: A) => sealEvents(events(...args));
+  const openPage = <T>(page: { items: T[]; nextPageToken: string }, open: (t: T) => T) => ({
+    ...page,
+    items: page.items.map(open),
+  });
+
+  const overrides: Partial<Store> = {
+    insertJob: (job, events) =>
+      store.insertJob(sealer.sealJob(job), events === undefined ? undefined : sealEvents(events)),
+    getJob: async (scheduler, id) => {
+      const job = await store.getJob(scheduler, id);
+      return job === null ? null : sealer.openJob(job);
+    },
+    listJobs: async (query) => openPage(await store.listJobs(query), (j) => sealer.openJob(j)),
+    updateJob: async (scheduler, id, change, now, events) => {
+      const updated = await store.updateJob(
+        scheduler,
+        id,
+        (current: Job) => {
+          const opened = sealer.openJob(current);
+          const next = change(opened);
+          return next === opened ? current : sealer.sealJob(next);
+        },
+        now,
+        guard(events),
+      );
+      return updated === null ? null : sealer.openJob(updated);
+    },
+    deleteJob: (scheduler, id, options) =>
+      store.deleteJob(
+        scheduler,
+        id,
+        options === undefined ? undefined : { ...options, events: guard(options.events) },
+      ),
+    deleteAllJobs: (scheduler, options) =>
+      store.deleteAllJobs(
+        scheduler,
+        options === undefined ? undefined : { ...options, events: guard(options.events) },
+      ),
+    claimDueJobs: (request, events) => store.claimDueJobs(request, guard(events)),
+    createManualRun: async (scheduler, jobId, make) => {
+      const run = await store.createManualRun(scheduler, jobId, (job, shift) =>
+        sealer.sealRun(make(job, shift)),
+      );
+      return run === null ? null : sealer.openRun(run);
+    },
+    leaseRuns: async (request, events) => {
+      const leased = await store.leaseRuns(request, guard(events));
+      return { ...leased, taken: leased.taken.map((r) => sealer.openRun(r)) };
+    },
+    completeRuns: (now, items, events) =>
+      store.completeRuns(
+        now,
+        items.map((i) => ({
+          lease: i.lease,
+          outcome: sealer.sealOutcome(i.lease.runId, i.outcome),
+        })),
+        guard(events),
+      ),
+    timeOutRun: (now, lease, events) => store.timeOutRun(now, lease, guard(events)),
+    cancelRun: async (now, runId, reason, events) => {
+      const out = await store.cancelRun(now, runId, reason, guard(events));
+      return out.kind === "not_found" ? out : { ...out, run: sealer.openRun(out.run) };
+    },
+    sweep: (request, events) => store.sweep(request, guard(events)),
+    getRun: async (runId) => {
+      const run = await store.getRun(runId);
+      return run === null ? null : sealer.openRun(run);
+    },
+    listRuns: async (query) => (await store.listRuns(query)).map((r) => sealer.openRun(r)),
+    appendEvents: (events) => store.appendEvents(sealEvents(events)),
+    readEvents: async (after, upTo, limit, matcher) => {
+      const read = await store.readEvents(after, upTo, limit, matcher);
+      return { ...read, events: read.events.map((e) => sealer.openEvent(e)) };
+    },
+  };
+
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (typeof prop === "string" && Object.hasOwn(overrides, prop))
+        return overrides[prop as keyof Store];
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === "function"
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}
