@@ -200,7 +200,10 @@ export class Sealer {
   /** An event with the result or error it reports sealed (as its run's are). */
   sealEvent<E extends EventDraft>(event: E): E {
     const d = event.data;
-    if (d.result === undefined && d.error === undefined) return event;
+    const clearResult = d.result !== undefined && !isEnvelope(d.result);
+    const clearError =
+      d.error !== undefined && !(isEnvelope(d.error.message) && isEnvelope(d.error.stack));
+    if (!clearResult && !clearError) return event;
     const data: EventData = {
       ...d,
       ...(d.result === undefined
