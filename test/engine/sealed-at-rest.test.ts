@@ -1,0 +1,207 @@
+/**
+ * Job data sealed at rest (METRONOME_ENCRYPTION_KEYS, docs/security.md "What is encrypted
+ * where"), on every store: a node with a key adds jobs with distinctive args and kwargs through
+ * the API, an SDK worker runs them (one returns a distinctive result, one fails with a
+ * distinctive error) and receives its arguments in clear; the API and the event stream answer
+ * them in clear; and nothing the store holds, read past Metronome (rows of every table, the
+ * SQLite file's bytes, every Redis key), contains any of them. A restart with the key list
+ * rotated (new key first, old second) reads the old rows and seals new ones under the new key id
+ * (read through the store port without sealing); a node without the old key answers
+ * FAILED_PRECONDITION naming it for the old job, and serves the new one.
+ */
+import { randomBytes } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { MetronomeClient, NonRetryableError, Worker } from "@metronome/sdk";
+import { EventType, RunStatus, type Event } from "@metronome/sdk/api";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { loadConfig } from "../../server/src/config/load.js";
+import { envelopeKeyId } from "../../server/src/lib/envelope.js";
+import { openStore } from "../../server/src/store/open.js";
+import { describeEachStore } from "../support/mysql.js";
+import { startTestNode, type TestNode } from "../support/node.js";
+import { rawStoreText } from "../support/raw-store.js";
+import type { TestStore } from "../support/stores.js";
+
+const quiet = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+};
+const OLD = `old:${randomBytes(32).toString("base64")}`;
+const NEW = `new:${randomBytes(32).toString("base64")}`;
+const every = (seconds: number) => ({ kind: { case: "interval" as const, value: { seconds } } });
+const ENDED = new Set([RunStatus.SUCCEEDED, RunStatus.FAILED]);
+
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const v = await read();
+    if (done(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached in 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describeEachStore("job data sealed at rest", (createStore) => {
+  const tag = randomBytes(6).toString("hex");
+  const ARG = `arg-${tag}`;
+  const KWARG = `kwarg-${tag}`;
+  const RESULT = `result-${tag}`;
+  const ERROR = `error-${tag}`;
+  const ARG2 = `second-${tag}`;
+
+  let store: TestStore | undefined;
+  let node: TestNode | undefined;
+  let client: MetronomeClient | undefined;
+  let worker: Worker | undefined;
+  const received: unknown[][] = [];
+
+  async function start(keys: string): Promise<MetronomeClient> {
+    await stop();
+    node = await startTestNode(store?.url ?? "", {
+      METRONOME_ENCRYPTION_KEYS: keys,
+      METRONOME_POLL_INTERVAL: "0.1",
+    });
+    client = new MetronomeClient({ baseUrl: node.url, logger: quiet });
+    worker = new Worker({ baseUrl: node.url, workerId: "sealed-worker", logger: quiet });
+    worker.register("sealed.echo", (args, kwargs) => {
+      received.push([args, kwargs]);
+      return { echo: RESULT, n: 1 };
+    });
+    worker.register("sealed.fail", () => {
+      throw new NonRetryableError(ERROR);
+    });
+    await worker.start();
+    return client;
+  }
+
+  async function stop(): Promise<void> {
+    client?.close();
+    await worker?.stop();
+    await node?.stop();
+    client = undefined;
+    worker = undefined;
+    node = undefined;
+  }
+
+  /** Runs a job now and waits for the run to end. */
+  async function runNow(c: MetronomeClient, jobId: string) {
+    const { run } = await c.jobs.runJobNow({ jobId });
+    const runId = run?.runId ?? "";
+    const ended = await until(
+      () => c.runs.getRun({ runId }),
+      (r) => r.run !== undefined && ENDED.has(r.run.status),
+      `run of ${jobId} ended`,
+    );
+    return ended.run;
+  }
+
+  /** The sealed cells of a job as the store holds them, read through the port without sealing. */
+  async function storedJobArgs(jobId: string): Promise<unknown> {
+    const config = loadConfig({ env: { SCHEDULER__JOBSTORE_URL: store?.url ?? "" } });
+    const raw = openStore(config.store);
+    try {
+      return (await raw.getJob("default", jobId))?.args;
+    } finally {
+      await raw.close();
+    }
+  }
+
+  beforeAll(async () => {
+    store = await createStore();
+  }, 60_000);
+
+  afterAll(async () => {
+    await stop();
+    await store?.drop();
+  }, 60_000);
+
+  it("args, kwargs, results and errors are sealed in the store, clear through the API and to workers", async () => {
+    const c = await start(OLD);
+    await c.jobs.addJob({
+      job: {
+        id: "echo",
+        handler: "sealed.echo",
+        trigger: every(3600),
+        argsJson: JSON.stringify([ARG, 7]),
+        kwargsJson: JSON.stringify({ who: KWARG }),
+      },
+    });
+    await c.jobs.addJob({
+      job: { id: "fail", handler: "sealed.fail", trigger: every(3600), argsJson: `["${ARG}"]` },
+    });
+    const echoed = await runNow(c, "echo");
+    const failed = await runNow(c, "fail");
+
+    // The worker got the arguments in clear, the API answers them in clear.
+    expect(received).toEqual([[[ARG, 7], { who: KWARG }]]);
+    const { job } = await c.jobs.getJob({ jobId: "echo" });
+    expect(JSON.parse(job?.argsJson ?? "")).toEqual([ARG, 7]);
+    expect(JSON.parse(job?.kwargsJson ?? "")).toEqual({ who: KWARG });
+    expect(echoed?.status).toBe(RunStatus.SUCCEEDED);
+    expect(JSON.parse(echoed?.resultJson ?? "")).toEqual({ echo: RESULT, n: 1 });
+    expect(failed?.status).toBe(RunStatus.FAILED);
+    expect(failed?.error?.message).toBe(ERROR);
+    const listed = await c.runs.listRuns({ jobId: "echo" });
+    expect(JSON.parse(listed.runs[0]?.resultJson ?? "")).toEqual({ echo: RESULT, n: 1 });
+
+    // The event log, replayed from its start, reports the result and the error in clear.
+    const abort = new AbortController();
+    const seen: Event[] = [];
+    for await (const res of c.events.subscribe(
+      { start: { case: "afterCursor", value: 0n } },
+      { signal: abort.signal },
+    )) {
+      seen.push(...res.events);
+      const types = new Set(seen.map((e) => e.type));
+      if (types.has(EventType.JOB_EXECUTED) && types.has(EventType.JOB_ERROR)) break;
+    }
+    abort.abort();
+    const executed = seen.find((e) => e.type === EventType.JOB_EXECUTED);
+    expect(JSON.parse(executed?.resultJson ?? "")).toEqual({ echo: RESULT, n: 1 });
+    expect(seen.find((e) => e.type === EventType.JOB_ERROR)?.error?.message).toBe(ERROR);
+
+    // The store itself holds none of them in clear, and holds envelopes under the key id.
+    const raw = await rawStoreText(store?.url ?? "");
+    expect(raw).toContain("mtn-sealed:v1:old:");
+    expect(raw).not.toContain(tag);
+    expect(envelopeKeyId(String(await storedJobArgs("echo")))).toBe("old");
+  }, 120_000);
+
+  it("rotation: with the new key first, old rows read and new rows are sealed under the new id", async () => {
+    received.length = 0;
+    const c = await start(`${NEW},${OLD}`);
+    const { job } = await c.jobs.getJob({ jobId: "echo" });
+    expect(JSON.parse(job?.argsJson ?? "")).toEqual([ARG, 7]);
+    const old = await c.runs.listRuns({ jobId: "echo" });
+    expect(JSON.parse(old.runs[0]?.resultJson ?? "")).toEqual({ echo: RESULT, n: 1 });
+
+    await c.jobs.addJob({
+      job: { id: "echo2", handler: "sealed.echo", trigger: every(3600), argsJson: `["${ARG2}"]` },
+    });
+    const run = await runNow(c, "echo2");
+    expect(JSON.parse(run?.resultJson ?? "")).toEqual({ echo: RESULT, n: 1 });
+    expect(received).toEqual([[[ARG2], {}]]);
+
+    const raw = await rawStoreText(store?.url ?? "");
+    expect(raw).toContain("mtn-sealed:v1:new:");
+    expect(raw).not.toContain(tag);
+    expect(envelopeKeyId(String(await storedJobArgs("echo2")))).toBe("new");
+    expect(envelopeKeyId(String(await storedJobArgs("echo")))).toBe("old");
+  }, 120_000);
+
+  it("without the old key: its rows answer FAILED_PRECONDITION naming the key id; new rows read", async () => {
+    const c = await start(NEW);
+    const err = await c.jobs.getJob({ jobId: "echo" }).then(
+      () => null,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(err?.code).toBe(Code.FailedPrecondition);
+    expect(err?.rawMessage).toContain('key id "old"');
+    expect(err?.rawMessage).not.toContain(OLD.slice(4));
+    expect(err?.rawMessage).not.toContain(NEW.slice(4));
+    const { job } = await c.jobs.getJob({ jobId: "echo2" });
+    expect(JSON.parse(job?.argsJson ?? "")).toEqual([ARG2]);
+  }, 120_000);
+});
