@@ -12,9 +12,10 @@
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { MetronomeClient, NonRetryableError, Worker } from "@metronome/sdk";
-import { EventType, RunStatus, type Event } from "@metronome/sdk/api";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../../server/src/config/load.js";
+import { EventType, type Event } from "../../server/src/gen/metronome/v1/event_pb.js";
+import { RunStatus } from "../../server/src/gen/metronome/v1/run_pb.js";
 import { envelopeKeyId } from "../../server/src/lib/envelope.js";
 import { openStore } from "../../server/src/store/open.js";
 import { describeEachStore } from "../support/mysql.js";
