@@ -7,7 +7,9 @@
  * SQLite file's bytes, every Redis key), contains any of them. A restart with the key list
  * rotated (new key first, old second) reads the old rows and seals new ones under the new key id
  * (read through the store port without sealing); a node without the old key answers
- * FAILED_PRECONDITION naming it for the old job, and serves the new one.
+ * FAILED_PRECONDITION naming it for the old job, and serves the new one; `metronome reseal`
+ * rewrites the old jobs under the new key (nothing else of them changes), after which they read
+ * without the old key, while their old runs still need it.
  */
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -17,6 +19,7 @@ import { loadConfig } from "../../server/src/config/load.js";
 import { EventType, type Event } from "../../server/src/gen/metronome/v1/event_pb.js";
 import { RunStatus } from "../../server/src/gen/metronome/v1/run_pb.js";
 import { envelopeKeyId } from "../../server/src/lib/envelope.js";
+import { resealOnly } from "../../server/src/main.js";
 import { openStore } from "../../server/src/store/open.js";
 import { describeEachStore } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
@@ -57,6 +60,7 @@ describeEachStore("job data sealed at rest", (createStore) => {
   let client: MetronomeClient | undefined;
   let worker: Worker | undefined;
   const received: unknown[][] = [];
+  let echoVersion = 0n;
 
   async function start(keys: string): Promise<MetronomeClient> {
     await stop();
@@ -175,6 +179,7 @@ describeEachStore("job data sealed at rest", (createStore) => {
     const c = await start(`${NEW},${OLD}`);
     const { job } = await c.jobs.getJob({ jobId: "echo" });
     expect(JSON.parse(job?.argsJson ?? "")).toEqual([ARG, 7]);
+    echoVersion = BigInt(job?.version ?? 0);
     const old = await c.runs.listRuns({ jobId: "echo" });
     expect(JSON.parse(old.runs[0]?.resultJson ?? "")).toEqual({ echo: RESULT, n: 1 });
 
@@ -204,5 +209,35 @@ describeEachStore("job data sealed at rest", (createStore) => {
     expect(err?.rawMessage).not.toContain(NEW.slice(4));
     const { job } = await c.jobs.getJob({ jobId: "echo2" });
     expect(JSON.parse(job?.argsJson ?? "")).toEqual([ARG2]);
+  }, 120_000);
+
+  it("reseal: jobs under the old key are sealed under the new one, unchanged otherwise", async () => {
+    await stop();
+    const config = loadConfig({
+      env: {
+        SCHEDULER__JOBSTORE_URL: store?.url ?? "",
+        METRONOME_ENCRYPTION_KEYS: `${NEW},${OLD}`,
+        METRONOME_LOG_LEVEL: "silent",
+      },
+    });
+    // echo and fail were sealed under "old", echo2 under "new".
+    expect(await resealOnly(config)).toEqual({ jobs: 3, resealed: 2 });
+    expect(await resealOnly(config)).toEqual({ jobs: 3, resealed: 0 });
+    for (const id of ["echo", "fail", "echo2"])
+      expect(envelopeKeyId(String(await storedJobArgs(id)))).toBe("new");
+
+    const c = await start(NEW);
+    const { job } = await c.jobs.getJob({ jobId: "echo" });
+    expect(JSON.parse(job?.argsJson ?? "")).toEqual([ARG, 7]);
+    expect(JSON.parse(job?.kwargsJson ?? "")).toEqual({ who: KWARG });
+    expect(BigInt(job?.version ?? 0)).toBe(echoVersion);
+    // Its run of before the rotation keeps the old key's envelopes.
+    const err = await c.runs.listRuns({ jobId: "echo" }).then(
+      () => null,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(err?.code).toBe(Code.FailedPrecondition);
+    expect(err?.rawMessage).toContain('key id "old"');
+    expect(await rawStoreText(store?.url ?? "")).not.toContain(tag);
   }, 120_000);
 });
