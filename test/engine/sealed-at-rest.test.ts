@@ -16,7 +16,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { MetronomeClient, NonRetryableError, Worker } from "@metronome/sdk";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../../server/src/config/load.js";
-import { EventType, type Event } from "../../server/src/gen/metronome/v1/event_pb.js";
+import { EventType } from "../../server/src/gen/metronome/v1/event_pb.js";
 import { RunStatus } from "../../server/src/gen/metronome/v1/run_pb.js";
 import { envelopeKeyId } from "../../server/src/lib/envelope.js";
 import { resealOnly } from "../../server/src/main.js";
@@ -35,7 +35,7 @@ const quiet = {
 const OLD = `old:${randomBytes(32).toString("base64")}`;
 const NEW = `new:${randomBytes(32).toString("base64")}`;
 const every = (seconds: number) => ({ kind: { case: "interval" as const, value: { seconds } } });
-const ENDED = new Set([RunStatus.SUCCEEDED, RunStatus.FAILED]);
+const ENDED = new Set<number>([RunStatus.SUCCEEDED, RunStatus.FAILED]);
 
 async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string) {
   const deadline = Date.now() + 60_000;
@@ -153,7 +153,11 @@ describeEachStore("job data sealed at rest", (createStore) => {
 
     // The event log, replayed from its start, reports the result and the error in clear.
     const abort = new AbortController();
-    const seen: Event[] = [];
+    const seen: {
+      readonly type: number;
+      readonly resultJson: string;
+      readonly error?: { readonly message: string } | undefined;
+    }[] = [];
     for await (const res of c.events.subscribe(
       { start: { case: "afterCursor", value: 0n } },
       { signal: abort.signal },
@@ -163,9 +167,12 @@ describeEachStore("job data sealed at rest", (createStore) => {
       if (types.has(EventType.JOB_EXECUTED) && types.has(EventType.JOB_ERROR)) break;
     }
     abort.abort();
-    const executed = seen.find((e) => e.type === EventType.JOB_EXECUTED);
-    expect(JSON.parse(executed?.resultJson ?? "")).toEqual({ echo: RESULT, n: 1 });
-    expect(seen.find((e) => e.type === EventType.JOB_ERROR)?.error?.message).toBe(ERROR);
+    const ofType = (type: number) => seen.find((e) => e.type === type);
+    expect(JSON.parse(ofType(EventType.JOB_EXECUTED)?.resultJson ?? "")).toEqual({
+      echo: RESULT,
+      n: 1,
+    });
+    expect(ofType(EventType.JOB_ERROR)?.error?.message).toBe(ERROR);
 
     // The store itself holds none of them in clear, and holds envelopes under the key id.
     const raw = await rawStoreText(store?.url ?? "");
