@@ -105,7 +105,11 @@ export async function resealOnly(config: Config): Promise<ResealCount> {
   const sealer = new Sealer(new SealingKeys(config.encryptionKeys));
   const store = openStore(config.store);
   try {
-    const count = await resealJobs(store, sealedStore(store, sealer), sealer.sealingKeyId);
+    const count = await resealJobs(
+      store,
+      sealedStore(store, sealer, { nodeId: config.nodeId }),
+      sealer.sealingKeyId,
+    );
     log.info({ ...count, keyId: sealer.sealingKeyId }, "jobs sealed under the first key");
     return count;
   } finally {

@@ -113,7 +113,7 @@ function sealedIfKeyed(store: Store, config: Config, log: Logger): Store {
     { sealingKeyId: sealer.sealingKeyId, keyIds: config.encryptionKeys.map((k) => k.id) },
     "job data sealed at rest",
   );
-  return sealedStore(store, sealer);
+  return sealedStore(store, sealer, { nodeId: config.nodeId });
 }
 
 /** Opens the store (migrating it when configured) and assembles a node on it, not listening. */

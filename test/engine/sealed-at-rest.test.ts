@@ -35,6 +35,14 @@ const quiet = {
 const OLD = `old:${randomBytes(32).toString("base64")}`;
 const NEW = `new:${randomBytes(32).toString("base64")}`;
 const every = (seconds: number) => ({ kind: { case: "interval" as const, value: { seconds } } });
+/** What the test reads of an event (the SDK's generated type, without its enum's identity). */
+interface SeenEvent {
+  readonly type: number;
+  readonly jobId: string;
+  readonly resultJson: string;
+  readonly error?: { readonly type: string; readonly message: string } | undefined;
+}
+const JOB_ERROR: number = EventType.JOB_ERROR;
 const ENDED = new Set<number>([RunStatus.SUCCEEDED, RunStatus.FAILED]);
 
 async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string) {
@@ -60,9 +68,10 @@ describeEachStore("job data sealed at rest", (createStore) => {
   let client: MetronomeClient | undefined;
   let worker: Worker | undefined;
   const received: unknown[][] = [];
+  const laterReceived: unknown[] = [];
   let echoVersion = 0n;
 
-  async function start(keys: string): Promise<MetronomeClient> {
+  async function start(keys: string, serveLater = false): Promise<MetronomeClient> {
     await stop();
     node = await startTestNode(store?.url ?? "", {
       METRONOME_ENCRYPTION_KEYS: keys,
@@ -77,6 +86,10 @@ describeEachStore("job data sealed at rest", (createStore) => {
     worker.register("sealed.fail", () => {
       throw new NonRetryableError(ERROR);
     });
+    if (serveLater)
+      worker.register("sealed.later", (args) => {
+        laterReceived.push(args);
+      });
     await worker.start();
     return client;
   }
@@ -113,6 +126,32 @@ describeEachStore("job data sealed at rest", (createStore) => {
     }
   }
 
+  /** A job's runs as the store holds them, read through the port without sealing. */
+  async function storedRuns(jobId: string) {
+    const config = loadConfig({ env: { SCHEDULER__JOBSTORE_URL: store?.url ?? "" } });
+    const raw = openStore(config.store);
+    try {
+      return await raw.listRuns({ scheduler: "default", jobId, statuses: [], limit: 100 });
+    } finally {
+      await raw.close();
+    }
+  }
+
+  /** The events from the log's start until `done` holds for them. */
+  async function eventsUntil(c: MetronomeClient, done: (seen: readonly SeenEvent[]) => boolean) {
+    const abort = new AbortController();
+    const seen: SeenEvent[] = [];
+    for await (const res of c.events.subscribe(
+      { start: { case: "afterCursor", value: 0n } },
+      { signal: abort.signal },
+    )) {
+      seen.push(...res.events);
+      if (done(seen)) break;
+    }
+    abort.abort();
+    return seen;
+  }
+
   beforeAll(async () => {
     store = await createStore();
   }, 60_000);
@@ -136,6 +175,17 @@ describeEachStore("job data sealed at rest", (createStore) => {
     await c.jobs.addJob({
       job: { id: "fail", handler: "sealed.fail", trigger: every(3600), argsJson: `["${ARG}"]` },
     });
+    // A job whose run waits, under this key, for a worker that comes only after the key is gone.
+    await c.jobs.addJob({
+      job: {
+        id: "later",
+        handler: "sealed.later",
+        trigger: every(3600),
+        argsJson: `["${ARG}"]`,
+        misfireGraceTime: { value: { case: "noLimit", value: true } },
+      },
+    });
+    expect((await c.jobs.runJobNow({ jobId: "later" })).run?.status).toBe(RunStatus.PENDING);
     const echoed = await runNow(c, "echo");
     const failed = await runNow(c, "fail");
 
@@ -152,21 +202,10 @@ describeEachStore("job data sealed at rest", (createStore) => {
     expect(JSON.parse(listed.runs[0]?.resultJson ?? "")).toEqual({ echo: RESULT, n: 1 });
 
     // The event log, replayed from its start, reports the result and the error in clear.
-    const abort = new AbortController();
-    const seen: {
-      readonly type: number;
-      readonly resultJson: string;
-      readonly error?: { readonly message: string } | undefined;
-    }[] = [];
-    for await (const res of c.events.subscribe(
-      { start: { case: "afterCursor", value: 0n } },
-      { signal: abort.signal },
-    )) {
-      seen.push(...res.events);
-      const types = new Set(seen.map((e) => e.type));
-      if (types.has(EventType.JOB_EXECUTED) && types.has(EventType.JOB_ERROR)) break;
-    }
-    abort.abort();
+    const seen = await eventsUntil(c, (events) => {
+      const types = new Set(events.map((e) => e.type));
+      return types.has(EventType.JOB_EXECUTED) && types.has(EventType.JOB_ERROR);
+    });
     const ofType = (type: number) => seen.find((e) => e.type === type);
     expect(JSON.parse(ofType(EventType.JOB_EXECUTED)?.resultJson ?? "")).toEqual({
       echo: RESULT,
@@ -216,6 +255,29 @@ describeEachStore("job data sealed at rest", (createStore) => {
     expect(err?.rawMessage).not.toContain(NEW.slice(4));
     const { job } = await c.jobs.getJob({ jobId: "echo2" });
     expect(JSON.parse(job?.argsJson ?? "")).toEqual([ARG2]);
+
+    // RunJobNow of the old job is refused, and makes no run.
+    const before = (await storedRuns("echo")).length;
+    const refused = await c.jobs.runJobNow({ jobId: "echo" }).then(
+      () => null,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(refused?.code).toBe(Code.FailedPrecondition);
+    expect(await storedRuns("echo")).toHaveLength(before);
+  }, 120_000);
+
+  it("a waiting run this node cannot open is not sent to the worker: it fails, saying why", async () => {
+    const c = await start(NEW, true);
+    const seen = await eventsUntil(c, (events) =>
+      events.some((e) => e.type === JOB_ERROR && e.jobId === "later"),
+    );
+    const failed = seen.find((e) => e.type === JOB_ERROR && e.jobId === "later");
+    expect(failed?.error?.type).toBe("SealedDataError");
+    expect(failed?.error?.message).toContain('key id "old"');
+    expect(laterReceived).toEqual([]);
+    const [run] = await storedRuns("later");
+    expect(run?.status).toBe("failed");
+    expect(run?.attempt).toBe(1);
   }, 120_000);
 
   it("reseal: jobs under the old key are sealed under the new one, unchanged otherwise", async () => {
@@ -227,10 +289,10 @@ describeEachStore("job data sealed at rest", (createStore) => {
         METRONOME_LOG_LEVEL: "silent",
       },
     });
-    // echo and fail were sealed under "old", echo2 under "new".
-    expect(await resealOnly(config)).toEqual({ jobs: 3, resealed: 2 });
-    expect(await resealOnly(config)).toEqual({ jobs: 3, resealed: 0 });
-    for (const id of ["echo", "fail", "echo2"])
+    // echo, fail and later were sealed under "old", echo2 under "new".
+    expect(await resealOnly(config)).toEqual({ jobs: 4, resealed: 3 });
+    expect(await resealOnly(config)).toEqual({ jobs: 4, resealed: 0 });
+    for (const id of ["echo", "fail", "later", "echo2"])
       expect(envelopeKeyId(String(await storedJobArgs(id)))).toBe("new");
 
     const c = await start(NEW);

@@ -14,16 +14,26 @@
  *
  * The events a change records are made from the records as stored, so they carry the same
  * envelopes; any draft that still holds a clear result or error is sealed before it is written.
+ *
+ * Values this node cannot open (a key id it lacks, a failed authentication) fail the call that
+ * reads them (SealedDataError), except where one row must not stop the rest: a run leased for
+ * a worker fails instead of being sent, an event is read without its payload (sealing.ts).
  */
-import type { EventDraft } from "../domain/events.js";
+import { runEvents, type EventDraft } from "../domain/events.js";
 import type { Job } from "../domain/jobs.js";
+import type { Run } from "../domain/runs.js";
 import type { Store } from "./port.js";
-import type { Sealer } from "./sealing.js";
+import { SealedDataError, type Sealer } from "./sealing.js";
 
 type Events<A extends unknown[]> = ((...args: A) => readonly EventDraft[]) | undefined;
 
+export interface SealedStoreOptions {
+  /** The node's id, on the events it records for runs it cannot hand out. */
+  readonly nodeId: string;
+}
+
 /** `store` with job data sealed by `sealer`. */
-export function sealedStore(store: Store, sealer: Sealer): Store {
+export function sealedStore(store: Store, sealer: Sealer, options: SealedStoreOptions): Store {
   const sealEvents = (events: readonly EventDraft[]) => events.map((e) => sealer.sealEvent(e));
   const guard = <A extends unknown[]>(events: Events<A>): Events<A> =>
     events === undefined ? undefined : (...args: A) => sealEvents(events(...args));
@@ -31,6 +41,35 @@ export function sealedStore(store: Store, sealer: Sealer): Store {
     ...page,
     items: page.items.map(open),
   });
+
+  /**
+   * Runs leased for a worker that this node cannot open (their arguments are sealed under a key
+   * it lacks, or fail authentication) are not sent: each fails at once, not retryable, its error
+   * saying why, with its job_error event.
+   */
+  const failUnreadable = async (
+    now: number,
+    unreadable: readonly { run: Run; error: SealedDataError }[],
+  ) => {
+    await store.completeRuns(
+      now,
+      unreadable.map(({ run, error }) => ({
+        lease: { runId: run.id, attempt: run.attempt, token: run.leaseToken ?? "" },
+        outcome: sealer.sealOutcome(run.id, {
+          kind: "error",
+          error: { type: error.name, message: error.message, stack: "", nonRetryable: true },
+        }),
+      })),
+      (verdicts) =>
+        sealEvents(
+          runEvents(
+            verdicts.flatMap((v) => (v.accepted && v.recorded ? [v.run] : [])),
+            now,
+            options.nodeId,
+          ),
+        ),
+    );
+  };
 
   const overrides: Partial<Store> = {
     insertJob: (job, events) =>
@@ -67,14 +106,27 @@ export function sealedStore(store: Store, sealer: Sealer): Store {
       ),
     claimDueJobs: (request, events) => store.claimDueJobs(request, guard(events)),
     createManualRun: async (scheduler, jobId, make) => {
-      const run = await store.createManualRun(scheduler, jobId, (job, shift) =>
-        sealer.sealRun(make(job, shift)),
-      );
+      const run = await store.createManualRun(scheduler, jobId, (job, shift) => {
+        // A job this node cannot open gets no run: the error rolls the request back.
+        sealer.openJob(job);
+        return sealer.sealRun(make(job, shift));
+      });
       return run === null ? null : sealer.openRun(run);
     },
     leaseRuns: async (request, events) => {
       const leased = await store.leaseRuns(request, guard(events));
-      return { ...leased, taken: leased.taken.map((r) => sealer.openRun(r)) };
+      const taken: Run[] = [];
+      const unreadable: { run: Run; error: SealedDataError }[] = [];
+      for (const run of leased.taken) {
+        try {
+          taken.push(sealer.openRun(run));
+        } catch (err) {
+          if (!(err instanceof SealedDataError)) throw err;
+          unreadable.push({ run, error: err });
+        }
+      }
+      if (unreadable.length > 0) await failUnreadable(request.now, unreadable);
+      return { ...leased, taken };
     },
     completeRuns: (now, items, events) =>
       store.completeRuns(
