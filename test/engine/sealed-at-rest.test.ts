@@ -236,6 +236,16 @@ describeEachStore("job data sealed at rest", (createStore) => {
     expect(JSON.parse(run?.resultJson ?? "")).toEqual({ echo: RESULT, n: 1 });
     expect(received).toEqual([[[ARG2], {}]]);
 
+    // A change of the kwargs seals them anew; the args, unchanged, keep their envelope.
+    const argsBefore = await storedJobArgs("echo2");
+    const modified = await c.jobs.modifyJob({
+      job: { id: "echo2", kwargsJson: JSON.stringify({ again: KWARG }) },
+      updateMask: { paths: ["kwargs"] },
+    });
+    expect(JSON.parse(modified.job?.kwargsJson ?? "")).toEqual({ again: KWARG });
+    expect(JSON.parse(modified.job?.argsJson ?? "")).toEqual([ARG2]);
+    expect(await storedJobArgs("echo2")).toBe(argsBefore);
+
     const raw = await rawStoreText(store?.url ?? "");
     expect(raw).toContain("mtn-sealed:v1:new:");
     expect(raw).not.toContain(tag);
