@@ -7,7 +7,9 @@
  * SQLite file's bytes, every Redis key), contains any of them. A restart with the key list
  * rotated (new key first, old second) reads the old rows and seals new ones under the new key id
  * (read through the store port without sealing); a node without the old key answers
- * FAILED_PRECONDITION naming it for the old job, and serves the new one; `metronome reseal`
+ * FAILED_PRECONDITION naming it for the old job (RunJobNow makes no run, RemoveJob works),
+ * serves the new one, and fails a waiting run of the old key instead of sending it to its
+ * worker; `metronome reseal`
  * rewrites the old jobs under the new key (nothing else of them changes), after which they read
  * without the old key, while their old runs still need it.
  */
@@ -274,6 +276,10 @@ describeEachStore("job data sealed at rest", (createStore) => {
     );
     expect(refused?.code).toBe(Code.FailedPrecondition);
     expect(await storedRuns("echo")).toHaveLength(before);
+
+    // Removing a job opens nothing: it works without the key.
+    await c.jobs.removeJob({ jobId: "fail" });
+    expect(await storedJobArgs("fail")).toBeUndefined();
   }, 120_000);
 
   it("a waiting run this node cannot open is not sent to the worker: it fails, saying why", async () => {
@@ -299,10 +305,10 @@ describeEachStore("job data sealed at rest", (createStore) => {
         METRONOME_LOG_LEVEL: "silent",
       },
     });
-    // echo, fail and later were sealed under "old", echo2 under "new".
-    expect(await resealOnly(config)).toEqual({ jobs: 4, resealed: 3 });
-    expect(await resealOnly(config)).toEqual({ jobs: 4, resealed: 0 });
-    for (const id of ["echo", "fail", "later", "echo2"])
+    // echo and later were sealed under "old", echo2 under "new" (fail was removed).
+    expect(await resealOnly(config)).toEqual({ jobs: 3, resealed: 2 });
+    expect(await resealOnly(config)).toEqual({ jobs: 3, resealed: 0 });
+    for (const id of ["echo", "later", "echo2"])
       expect(envelopeKeyId(String(await storedJobArgs(id)))).toBe("new");
 
     const c = await start(NEW);
