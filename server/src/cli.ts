@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `metronome` command: `serve` (run a node), `migrate` (apply database migrations),
- * `conformance FILE` (evaluate a trigger conformance file), `--version`, and the operator
- * commands (cli/: jobs, runs, events, schedulers, workers, nodes, health). Usage errors exit
- * with 2 (docs/cli.md lists every exit code).
+ * `reseal` (seal jobs under the newest encryption key), `conformance FILE` (evaluate a trigger
+ * conformance file), `--version`, and the operator commands (cli/: jobs, runs, events,
+ * schedulers, workers, nodes, health). Usage errors exit with 2 (docs/cli.md lists every exit
+ * code).
  */
 import { readFileSync } from "node:fs";
 import type { CommanderError } from "commander";
@@ -12,7 +13,7 @@ import { addOperatorCommands, EXIT } from "./cli/index.js";
 import { CONFIG_KEYS, type ConfigKey } from "./config/keys.js";
 import { ConfigError, loadConfigFromProcess } from "./config/load.js";
 import { describeFailure, evaluateCase, parseConformanceFile } from "./conformance/conformance.js";
-import { migrateOnly, serve } from "./main.js";
+import { migrateOnly, resealOnly, serve } from "./main.js";
 import { VERSION } from "./version.js";
 
 export function runConformance(file: string, out: (line: string) => void): boolean {
@@ -102,6 +103,18 @@ withConfigFlags(
     .description("apply pending database migrations to the configured store and exit"),
 ).action((options: Record<string, string | undefined>) =>
   run(() => migrateOnly(configFrom(options))),
+);
+
+withConfigFlags(
+  program
+    .command("reseal")
+    .description(
+      "seal every job's args and kwargs under the first key of METRONOME_ENCRYPTION_KEYS (after a rotation) and exit",
+    ),
+).action((options: Record<string, string | undefined>) =>
+  run(async () => {
+    await resealOnly(configFrom(options));
+  }),
 );
 
 program

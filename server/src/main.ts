@@ -5,7 +5,11 @@ import { systemClock } from "./clock.js";
 import type { Config } from "./config/load.js";
 import { createLogger, defaultLogFormat, type Logger } from "./logger.js";
 import { startNode, type Node } from "./server.js";
+import { SealingKeys } from "./lib/envelope.js";
 import { openStore } from "./store/open.js";
+import { resealJobs, type ResealCount } from "./store/reseal.js";
+import { sealedStore } from "./store/sealed.js";
+import { Sealer } from "./store/sealing.js";
 import { startTracingIfWanted } from "./tracing/start.js";
 import { VERSION } from "./version.js";
 
@@ -85,6 +89,29 @@ export async function migrateOnly(config: Config): Promise<void> {
   try {
     await store.migrate();
     log.info({ store: config.store.kind }, "migrations applied");
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Rewrite every job not sealed under the first key of METRONOME_ENCRYPTION_KEYS under it (after
+ * a rotation, or after turning encryption on), then exit. Safe while nodes run.
+ */
+export async function resealOnly(config: Config): Promise<ResealCount> {
+  if (config.encryptionKeys.length === 0)
+    throw new Error("METRONOME_ENCRYPTION_KEYS is empty: there is no key to seal with");
+  const log = rootLogger(config);
+  const sealer = new Sealer(new SealingKeys(config.encryptionKeys));
+  const store = openStore(config.store);
+  try {
+    const count = await resealJobs(
+      store,
+      sealedStore(store, sealer, { nodeId: config.nodeId }),
+      sealer.sealingKeyId,
+    );
+    log.info({ ...count, keyId: sealer.sealingKeyId }, "jobs sealed under the first key");
+    return count;
   } finally {
     await store.close();
   }

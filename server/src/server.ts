@@ -21,6 +21,9 @@ import { KeyManager } from "./management/keys.js";
 import { RunManager } from "./management/runs.js";
 import { SchedulerManager } from "./management/schedulers.js";
 import { openStore } from "./store/open.js";
+import { sealedStore } from "./store/sealed.js";
+import { Sealer } from "./store/sealing.js";
+import { SealingKeys } from "./lib/envelope.js";
 import { DEFAULT_LIMITS, type Job } from "./domain/jobs.js";
 import type { ManagementStore, Store } from "./store/port.js";
 import { Engine } from "./engine/engine.js";
@@ -101,6 +104,20 @@ export function serverDefaults(config: Config): ServerDefaults {
   };
 }
 
+/**
+ * The store with job data sealed at rest when encryption keys are configured; without them the
+ * store itself, unwrapped (docs/security.md, "What is encrypted where").
+ */
+function sealedIfKeyed(store: Store, config: Config, log: Logger): Store {
+  if (config.encryptionKeys.length === 0) return store;
+  const sealer = new Sealer(new SealingKeys(config.encryptionKeys));
+  log.info(
+    { sealingKeyId: sealer.sealingKeyId, keyIds: config.encryptionKeys.map((k) => k.id) },
+    "job data sealed at rest",
+  );
+  return sealedStore(store, sealer, { nodeId: config.nodeId });
+}
+
 /** Opens the store (migrating it when configured) and assembles a node on it, not listening. */
 export async function openNode(
   config: Config,
@@ -121,15 +138,13 @@ export async function openNode(
     eventPosition: () => parts.hub?.position ?? 0,
     pools: () => parts.store?.poolStats?.() ?? [],
   });
-  const store: Store = timedStore(
-    openStore(config.store, {
-      serving: true,
-      warn: (message) => {
-        log.warn({ component: "store" }, message);
-      },
-    }),
-    metrics,
-  );
+  const opened = openStore(config.store, {
+    serving: true,
+    warn: (message) => {
+      log.warn({ component: "store" }, message);
+    },
+  });
+  const store: Store = timedStore(sealedIfKeyed(opened, config, log), metrics);
   parts.store = store;
   try {
     if (config.migrateOnStart) await store.migrate();

@@ -25,6 +25,10 @@ function rejects(options: LoadConfigOptions): ConfigError {
   throw new Error(`accepted ${JSON.stringify(options)}`);
 }
 
+/** Two encryption keys (32 bytes each, base64). */
+const KEY_A = Buffer.alloc(32, 0xa1).toString("base64");
+const KEY_B = Buffer.alloc(32, 0xb2).toString("base64");
+
 const DEFAULTS: Config = {
   nodeId: "test-node",
   scheduler: {
@@ -35,6 +39,7 @@ const DEFAULTS: Config = {
     misfireGraceTimeSeconds: 60,
   },
   store: { kind: "sqlite", path: "./data/metronome.db" },
+  encryptionKeys: [],
   migrateOnStart: true,
   server: {
     host: "0.0.0.0",
@@ -146,6 +151,15 @@ describe("each key", () => {
     ["METRONOME_HTTP2_MAX_RESETS", "50", (c) => c.server.transport.maxResets, 50],
     ["METRONOME_HTTP2_MAX_INVALID_FRAMES", "10", (c) => c.server.transport.maxInvalidFrames, 10],
     ["METRONOME_NODE_LEASE", "2", (c) => c.engine.nodeLeaseMs, 2000],
+    [
+      "METRONOME_ENCRYPTION_KEYS",
+      ` new:${KEY_A} , old-1:${KEY_B.replaceAll("=", "")}`,
+      (c) => c.encryptionKeys.map((k) => [k.id, k.key.toString("base64")]),
+      [
+        ["new", KEY_A],
+        ["old-1", KEY_B],
+      ],
+    ],
   ];
 
   it.each(cases)("%s=%j", (key, value, read, expected) => {
@@ -382,6 +396,36 @@ describe("invalid values name their key", () => {
       "good,with space",
       "METRONOME_AUTH_TOKENS: expected comma-separated tokens of printable ASCII characters " +
         "without spaces (value not shown)",
+    ],
+    [
+      "METRONOME_ENCRYPTION_KEYS",
+      `k1:${KEY_A},k1:${KEY_B}`,
+      'METRONOME_ENCRYPTION_KEYS: key id "k1" appears twice',
+    ],
+    [
+      "METRONOME_ENCRYPTION_KEYS",
+      `short:${Buffer.alloc(16, 7).toString("base64")}`,
+      'METRONOME_ENCRYPTION_KEYS: key "short" decodes to 16 bytes; AES-256 needs 32 (e.g. `openssl rand -base64 32`)',
+    ],
+    [
+      "METRONOME_ENCRYPTION_KEYS",
+      `k1:${KEY_A},k2:not base64!`,
+      'METRONOME_ENCRYPTION_KEYS: key "k2" is not base64 (value not shown)',
+    ],
+    [
+      "METRONOME_ENCRYPTION_KEYS",
+      KEY_A,
+      "METRONOME_ENCRYPTION_KEYS: entry 1 is not <key id>:<base64 key> (value not shown)",
+    ],
+    [
+      "METRONOME_ENCRYPTION_KEYS",
+      `k1:${KEY_A},,k2:${KEY_B}`,
+      "METRONOME_ENCRYPTION_KEYS: entry 2 is empty",
+    ],
+    [
+      "METRONOME_ENCRYPTION_KEYS",
+      `bad id:${KEY_A}`,
+      "METRONOME_ENCRYPTION_KEYS: entry 1: the key id must be 1 to 64 of A-Z a-z 0-9 _ . - (value not shown)",
     ],
     [
       "METRONOME_LOG_LEVEL",
@@ -728,7 +772,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(38);
+    expect(keys).toHaveLength(39);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",

@@ -24,6 +24,7 @@ const CODES: Record<DomainError["kind"], Code> = {
   unavailable: Code.Unavailable,
   unauthenticated: Code.Unauthenticated,
   permission_denied: Code.PermissionDenied,
+  data_loss: Code.DataLoss,
 };
 
 export function toConnectError(err: unknown, log: Logger): ConnectError {
@@ -31,6 +32,7 @@ export function toConnectError(err: unknown, log: Logger): ConnectError {
   if (err instanceof QuotaExceededError) return quotaError(err);
   if (err instanceof DomainError) {
     if (err.kind === "unavailable") log.warn({ err: err.cause }, "job store unavailable");
+    if (err.kind === "data_loss") log.warn({ err }, "stored data cannot be read");
     return new ConnectError(err.message, CODES[err.kind]);
   }
   log.error({ err }, "unexpected error");

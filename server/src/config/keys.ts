@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import { DEFAULT_LIMITS } from "../domain/jobs.js";
+import { ENCRYPTION_KEYS } from "./encryption-keys.js";
 import { JOBSTORE_URL } from "./store-url.js";
 import {
   AUTH_TOKENS,
@@ -116,6 +117,12 @@ export const KEYS = {
     parse: AUTH_TOKENS,
     description:
       "comma-separated bootstrap admin tokens; with them set, scoped API keys work too (empty = no auth)",
+  },
+  METRONOME_ENCRYPTION_KEYS: {
+    default: "",
+    parse: ENCRYPTION_KEYS,
+    description:
+      "comma-separated <key id>:<base64 of 32 bytes>: job args, kwargs and results sealed at rest with AES-256-GCM; the first key seals, all open (empty = stored in clear)",
   },
   METRONOME_LOG_LEVEL: {
     default: "info",

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
 import { CONFIG_KEYS, KEYS, type ConfigKey, type KeySpec } from "./keys.js";
+import type { EnvelopeKey } from "../lib/envelope.js";
 import type { StoreConfig } from "./store-url.js";
 import { unknownKeyWarnings } from "./suggest.js";
 import type { LogLevel } from "./values.js";
@@ -53,6 +54,11 @@ export interface Config {
     readonly misfireGraceTimeSeconds: number | null;
   };
   readonly store: StoreConfig;
+  /**
+   * The keys that seal job data at rest (store/sealing.ts): the first seals, all open; empty =
+   * job data is stored in clear. Secrets: never logged.
+   */
+  readonly encryptionKeys: readonly EnvelopeKey[];
   /** Apply pending schema migrations at start-up (under a lock). */
   readonly migrateOnStart: boolean;
   readonly server: {
@@ -259,6 +265,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
       misfireGraceTimeSeconds: s.SCHEDULER__MISFIRE_GRACE_TIME,
     },
     store: s.SCHEDULER__JOBSTORE_URL,
+    encryptionKeys: s.METRONOME_ENCRYPTION_KEYS,
     migrateOnStart: s.METRONOME_MIGRATE_ON_START,
     server: {
       host: s.METRONOME_HOST,

@@ -1,6 +1,7 @@
 /** The log lines of runs whose attempt ended, written by whichever part recorded the end. */
 import type { Run } from "../domain/runs.js";
 import type { Logger } from "../logger.js";
+import { shown } from "../lib/envelope.js";
 
 /** One line per recorded outcome of an attempt: info when it succeeded, warn otherwise. */
 export function logOutcome(log: Logger, r: Run): void {
@@ -15,7 +16,8 @@ export function logOutcome(log: Logger, r: Run): void {
     worker: r.workerId,
     ms: r.startedAt === null || r.updatedAt < r.startedAt ? undefined : r.updatedAt - r.startedAt,
   };
-  const error = r.error === null ? undefined : oneLine(`${r.error.type}: ${r.error.message}`);
+  const error =
+    r.error === null ? undefined : oneLine(`${r.error.type}: ${shown(r.error.message)}`);
   switch (r.status) {
     case "succeeded":
       log.info(fields, "run succeeded");

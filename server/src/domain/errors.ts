@@ -13,7 +13,8 @@ export abstract class DomainError extends Error {
     | "out_of_range"
     | "unavailable"
     | "unauthenticated"
-    | "permission_denied";
+    | "permission_denied"
+    | "data_loss";
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import type { EventDraft } from "../domain/events.js";
+import { shown } from "../lib/envelope.js";
 import { fireSpanIdOf, runSpanIdOf, traceIdOf } from "./ids.js";
 
 /** Chooses the ids of the next span the tracer starts (tracing/sdk.ts). */
@@ -158,7 +159,7 @@ export class RunSpans {
     if (e.data.error !== undefined)
       span.setStatus({
         code: SpanStatusCode.ERROR,
-        message: `${e.data.error.type}: ${e.data.error.message}`.slice(0, 500),
+        message: `${e.data.error.type}: ${shown(e.data.error.message)}`.slice(0, 500),
       });
     else if (status !== "succeeded")
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.data.reason ?? status });
