@@ -23,6 +23,7 @@ import { WorkerService } from "../gen/metronome/v1/worker_service_pb.js";
 import { nodeAdapter } from "./adapter.js";
 import { requestInterceptor, type RpcObserver } from "./interceptors.js";
 import type { RequestHandler } from "./listen.js";
+import { peerContext } from "./peer-certificate.js";
 import { clusterService } from "./services/cluster.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
 import { jobService } from "./services/jobs.js";
@@ -112,5 +113,10 @@ export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
 
 /** The API as a Node request handler, for the listener. */
 export function apiHandler(deps: ApiDeps): RequestHandler {
-  return nodeAdapter({ routes: routes(deps), log: deps.log, ...routerOptions(deps) });
+  return nodeAdapter({
+    routes: routes(deps),
+    log: deps.log,
+    contextValues: peerContext,
+    ...routerOptions(deps),
+  });
 }
