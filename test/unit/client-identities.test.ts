@@ -1,0 +1,165 @@
+/**
+ * mTLS identities without a network (docs/security.md): how Node's subject alternative names are
+ * read (quoted values included: a name cannot smuggle in another), the match order of a
+ * certificate's identities, the identities file's checks (every message names the key, the file
+ * and the entry), and the configuration keys that go together.
+ */
+import { describe, expect, it } from "vitest";
+import { parseSubjectAltNames } from "../../server/src/api/peer-certificate.js";
+import { parseClientIdentities } from "../../server/src/config/client-identities.js";
+import { ConfigError, loadConfig } from "../../server/src/config/load.js";
+import { certificateIdentities, parseIdentity } from "../../server/src/domain/client-identities.js";
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("accepted");
+}
+
+describe("Node's subjectaltname string", () => {
+  it("reads plain entries, keeps the kinds that are identities", () => {
+    expect(
+      parseSubjectAltNames(
+        "URI:spiffe://example.org/a, DNS:w1.internal, IP Address:127.0.0.1, email:a@b.org",
+      ),
+    ).toEqual([
+      { kind: "uri", value: "spiffe://example.org/a" },
+      { kind: "dns", value: "w1.internal" },
+      { kind: "email", value: "a@b.org" },
+    ]);
+    expect(parseSubjectAltNames("")).toEqual([]);
+  });
+
+  it("a quoted value is one name, however it reads", () => {
+    expect(
+      parseSubjectAltNames('DNS:"evil.example, URI:spiffe://example.org/admin", DNS:"a\\"b"'),
+    ).toEqual([
+      { kind: "dns", value: "evil.example, URI:spiffe://example.org/admin" },
+      { kind: "dns", value: 'a"b' },
+    ]);
+  });
+
+  it("stops at what it cannot read, keeping the names before", () => {
+    expect(parseSubjectAltNames('DNS:a.example, DNS:"unterminated, URI:x')).toEqual([
+      { kind: "dns", value: "a.example" },
+    ]);
+  });
+});
+
+describe("identities", () => {
+  it("in match order: URI, DNS (lower case), email, then the common name", () => {
+    expect(
+      certificateIdentities([
+        { kind: "cn", value: "Billing Service" },
+        { kind: "dns", value: "B.Internal" },
+        { kind: "email", value: "ops@example.org" },
+        { kind: "uri", value: "spiffe://example.org/b" },
+        { kind: "uri", value: "spiffe://example.org/a" },
+      ]),
+    ).toEqual([
+      "uri:spiffe://example.org/b",
+      "uri:spiffe://example.org/a",
+      "dns:b.internal",
+      "email:ops@example.org",
+      "cn:Billing Service",
+    ]);
+  });
+
+  it("as configured: a known kind, a printable value, short enough for the actor columns", () => {
+    expect(parseIdentity("dns:Worker.Internal")).toBe("dns:worker.internal");
+    expect(parseIdentity("cn:Ops Team")).toBe("cn:Ops Team");
+    expect(() => parseIdentity("ip:10.0.0.1")).toThrow(/expected uri:<URI>, dns:<name>/);
+    expect(() => parseIdentity("cn:")).toThrow(/printable ASCII/);
+    expect(() => parseIdentity("cn:caf\u00e9")).toThrow(/printable ASCII/);
+    expect(() => parseIdentity(`uri:${"x".repeat(183)}`)).toThrow(/at most 186 characters/);
+    expect(parseIdentity(`uri:${"x".repeat(182)}`)).toHaveLength(186);
+  });
+});
+
+describe("the identities file", () => {
+  const parse = (text: string) => parseClientIdentities(text, "/etc/ids.json");
+  const message = (text: string) => configError(() => parse(text)).message;
+
+  it("maps identities to their scopes; the first of a certificate's in the table decides", () => {
+    const table = parse(
+      JSON.stringify({ "cn:ops": ["admin"], "dns:W.Internal": ["worker:reports.*", "read:*"] }),
+    );
+    expect(table.match(["dns:w.internal", "cn:ops"])).toEqual({
+      identity: "dns:w.internal",
+      scopes: ["worker:reports.*", "read:*"],
+    });
+    expect(table.match(["uri:spiffe://x", "cn:ops"])?.identity).toBe("cn:ops");
+    expect(table.match(["cn:nobody"])).toBeUndefined();
+  });
+
+  it("says what is wrong, naming the key, the file and the entry", () => {
+    expect(message("{")).toMatch(/^METRONOME_TLS_CLIENT_IDENTITIES: \/etc\/ids\.json: not JSON/);
+    expect(message("[]")).toBe(
+      'METRONOME_TLS_CLIENT_IDENTITIES: /etc/ids.json: expected a JSON object from identity to scopes, e.g. {"cn:ops": ["admin"]}',
+    );
+    expect(message('{"cn:a": "admin"}')).toBe(
+      'METRONOME_TLS_CLIENT_IDENTITIES: /etc/ids.json: "cn:a": expected a list of scopes',
+    );
+    expect(message('{"cn:a": ["admin", "root"]}')).toMatch(
+      /^METRONOME_TLS_CLIENT_IDENTITIES: \/etc\/ids\.json: "cn:a"\[1\]: unknown scope "root"/,
+    );
+    expect(message('{"cn:a": []}')).toBe(
+      'METRONOME_TLS_CLIENT_IDENTITIES: /etc/ids.json: "cn:a": give at least one scope',
+    );
+    expect(message('{"host:a": ["admin"]}')).toMatch(
+      /^METRONOME_TLS_CLIENT_IDENTITIES: \/etc\/ids\.json: "host:a": expected uri:<URI>/,
+    );
+    expect(message('{"dns:a.example": ["admin"], "dns:A.example": ["read:*"]}')).toBe(
+      'METRONOME_TLS_CLIENT_IDENTITIES: /etc/ids.json: "dns:A.example": the same identity as an entry before it',
+    );
+    expect(message("{}")).toBe(
+      "METRONOME_TLS_CLIENT_IDENTITIES: /etc/ids.json: no identities: give at least one",
+    );
+  });
+});
+
+describe("the configuration keys", () => {
+  const tls = { METRONOME_TLS_CERT: "/tls/cert.pem", METRONOME_TLS_KEY: "/tls/key.pem" };
+  const load = (env: Record<string, string>) => loadConfig({ env, defaultNodeId: "n" });
+
+  it("the client CA and the identities file, with TLS: mTLS", () => {
+    expect(
+      load({
+        ...tls,
+        METRONOME_TLS_CLIENT_CA: "/tls/clients.pem",
+        METRONOME_TLS_CLIENT_IDENTITIES: "/tls/ids.json",
+      }).server.tls,
+    ).toEqual({
+      ...{ certFile: "/tls/cert.pem", keyFile: "/tls/key.pem" },
+      client: { caFile: "/tls/clients.pem", identitiesFile: "/tls/ids.json" },
+    });
+    expect(load(tls).server.tls?.client).toBeUndefined();
+  });
+
+  it("each needs the other, and both need TLS", () => {
+    expect(
+      configError(() => load({ ...tls, METRONOME_TLS_CLIENT_CA: "/tls/clients.pem" })).message,
+    ).toBe(
+      "METRONOME_TLS_CLIENT_IDENTITIES: required when METRONOME_TLS_CLIENT_CA is set (the file that gives certificate identities their scopes)",
+    );
+    expect(
+      configError(() => load({ ...tls, METRONOME_TLS_CLIENT_IDENTITIES: "/tls/ids.json" })).message,
+    ).toBe(
+      "METRONOME_TLS_CLIENT_CA: required when METRONOME_TLS_CLIENT_IDENTITIES is set (the CA that signs the client certificates)",
+    );
+    expect(
+      configError(() =>
+        load({
+          METRONOME_TLS_CLIENT_CA: "/tls/clients.pem",
+          METRONOME_TLS_CLIENT_IDENTITIES: "/tls/ids.json",
+        }),
+      ).message,
+    ).toBe(
+      "METRONOME_TLS_CLIENT_CA: client certificates need TLS: set METRONOME_TLS_CERT and METRONOME_TLS_KEY too",
+    );
+  });
+});
