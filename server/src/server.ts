@@ -4,7 +4,7 @@
  * configuration; tests start them on port 0, or call one in process.
  */
 import type { Clock } from "./clock.js";
-import { readClientIdentities } from "./config/client-identities.js";
+import { checkClientCa, readClientIdentities } from "./config/client-identities.js";
 import type { Config } from "./config/load.js";
 import { type Listener, listen } from "./api/listen.js";
 import { withDashboard } from "./api/dashboard.js";
@@ -109,10 +109,10 @@ export async function openNode(
 ): Promise<NodeCore> {
   const tracing = options.tracing;
   // Read before anything opens: a bad file stops the start with a ConfigError naming the key.
+  const clientTls = config.server.tls?.client;
+  if (clientTls !== undefined) checkClientCa(clientTls.caFile);
   const clientIdentities =
-    config.server.tls?.client === undefined
-      ? undefined
-      : readClientIdentities(config.server.tls.client.identitiesFile);
+    clientTls === undefined ? undefined : readClientIdentities(clientTls.identitiesFile);
   const parts: { engine?: Engine; hub?: EventHub; store?: Store } = {};
   const metrics: NodeMetrics = new NodeMetrics({
     now: () => clock.now(),

@@ -4,11 +4,14 @@
  * certificate's identities, the identities file's checks (every message names the key, the file
  * and the entry), and the configuration keys that go together.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseSubjectAltNames } from "../../server/src/api/peer-certificate.js";
-import { parseClientIdentities } from "../../server/src/config/client-identities.js";
+import { checkClientCa, parseClientIdentities } from "../../server/src/config/client-identities.js";
 import { ConfigError, loadConfig } from "../../server/src/config/load.js";
 import { certificateIdentities, parseIdentity } from "../../server/src/domain/client-identities.js";
+import { certificateFolder } from "../support/certificates.js";
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -161,5 +164,39 @@ describe("the configuration keys", () => {
     ).toBe(
       "METRONOME_TLS_CLIENT_CA: client certificates need TLS: set METRONOME_TLS_CERT and METRONOME_TLS_KEY too",
     );
+  });
+});
+
+describe("the client CA file", () => {
+  it("must hold a CA certificate", () => {
+    const certs = certificateFolder();
+    try {
+      const ca = certs.authority("clients");
+      expect(() => {
+        checkClientCa(ca.certFile);
+      }).not.toThrow();
+      const leaf = ca.client("leaf", "/CN=leaf");
+      expect(
+        configError(() => {
+          checkClientCa(leaf.certFile);
+        }).message,
+      ).toBe(
+        `METRONOME_TLS_CLIENT_CA: ${leaf.certFile}: CN=leaf is not a CA certificate (basicConstraints CA:TRUE)`,
+      );
+      const text = join(certs.dir, "text.pem");
+      writeFileSync(text, "not a certificate\n");
+      expect(
+        configError(() => {
+          checkClientCa(text);
+        }).message,
+      ).toBe(`METRONOME_TLS_CLIENT_CA: ${text}: no PEM certificate in it`);
+      expect(
+        configError(() => {
+          checkClientCa(join(certs.dir, "missing.pem"));
+        }).message,
+      ).toMatch(/^METRONOME_TLS_CLIENT_CA: cannot read .*missing\.pem: ENOENT/);
+    } finally {
+      certs.remove();
+    }
   });
 });

@@ -1,5 +1,7 @@
 /**
- * The file METRONOME_TLS_CLIENT_IDENTITIES names: which client certificate identities get which
+ * The files of mTLS, read and checked at start-up: the client CA (METRONOME_TLS_CLIENT_CA) must
+ * hold a CA certificate (Node would take any text and then trust no client), and the file
+ * METRONOME_TLS_CLIENT_IDENTITIES names: which client certificate identities get which
  * scopes (docs/security.md). Read once at start-up; a change needs a restart. A JSON object from
  * identity to scopes:
  *
@@ -13,6 +15,7 @@
  *
  * Everything wrong with it is one {@link ConfigError} naming the key, the file and the entry.
  */
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ClientIdentities, parseIdentity } from "../domain/client-identities.js";
@@ -21,6 +24,7 @@ import { Scopes } from "../domain/keys.js";
 import { ConfigError } from "./load.js";
 
 const KEY = "METRONOME_TLS_CLIENT_IDENTITIES";
+const CA_KEY = "METRONOME_TLS_CLIENT_CA";
 
 const FILE = z.record(z.string(), z.array(z.string(), { error: "expected a list of scopes" }), {
   error: 'expected a JSON object from identity to scopes, e.g. {"cn:ops": ["admin"]}',
@@ -59,19 +63,42 @@ export function parseClientIdentities(text: string, file: string): ClientIdentit
   return new ClientIdentities(table);
 }
 
-/** Reads and checks the file at start-up. Throws ConfigError. */
-export function readClientIdentities(file: string): ClientIdentities {
-  let text: string;
+function read(key: string, file: string): string {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (err) {
     throw new ConfigError([
       {
-        key: KEY,
+        key,
         message: `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
         source: null,
       },
     ]);
   }
-  return parseClientIdentities(text, file);
+}
+
+/** Reads and checks the identities file at start-up. Throws ConfigError. */
+export function readClientIdentities(file: string): ClientIdentities {
+  return parseClientIdentities(read(KEY, file), file);
+}
+
+/** Checks that the client CA file starts with a CA certificate (PEM). Throws ConfigError. */
+export function checkClientCa(file: string): void {
+  const text = read(CA_KEY, file);
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(text);
+  } catch {
+    throw new ConfigError([
+      { key: CA_KEY, message: `${file}: no PEM certificate in it`, source: null },
+    ]);
+  }
+  if (!cert.ca)
+    throw new ConfigError([
+      {
+        key: CA_KEY,
+        message: `${file}: ${cert.subject.replaceAll("\n", ", ")} is not a CA certificate (basicConstraints CA:TRUE)`,
+        source: null,
+      },
+    ]);
 }
