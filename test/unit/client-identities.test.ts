@@ -10,8 +10,16 @@ import { describe, expect, it } from "vitest";
 import { parseSubjectAltNames } from "../../server/src/api/peer-certificate.js";
 import { checkClientCa, parseClientIdentities } from "../../server/src/config/client-identities.js";
 import { ConfigError, loadConfig } from "../../server/src/config/load.js";
-import { certificateIdentities, parseIdentity } from "../../server/src/domain/client-identities.js";
+import {
+  certificateIdentities,
+  parseIdentity,
+  type PeerCertificate,
+} from "../../server/src/domain/client-identities.js";
+import { createLogger } from "../../server/src/logger.js";
+import { KeyRing } from "../../server/src/management/key-ring.js";
+import { openStore } from "../../server/src/store/open.js";
 import { certificateFolder } from "../support/certificates.js";
+import { ManualClock } from "../support/clock.js";
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -197,6 +205,61 @@ describe("the client CA file", () => {
       ).toMatch(/^METRONOME_TLS_CLIENT_CA: cannot read .*missing\.pem: ENOENT/);
     } finally {
       certs.remove();
+    }
+  });
+});
+
+describe("the key ring with client certificates", () => {
+  const NOW = Date.parse("2026-06-01T00:00:00Z");
+  const peer = (over: Partial<PeerCertificate> = {}): PeerCertificate => ({
+    trusted: true,
+    reason: null,
+    identities: ["uri:spiffe://example.org/billing", "cn:billing-svc"],
+    notAfter: NOW + 60_000,
+    ...over,
+  });
+
+  it("no token: the certificate decides, its expiry checked on every call", async () => {
+    const store = openStore({ kind: "sqlite", path: ":memory:" });
+    const clock = new ManualClock(NOW);
+    const ring = new KeyRing(store, clock, createLogger("silent"), {
+      tokens: [],
+      clientIdentities: parseClientIdentities(
+        JSON.stringify({
+          "cn:billing-svc": ["admin"],
+          "uri:spiffe://example.org/billing": ["read:b"],
+        }),
+        "ids.json",
+      ),
+    });
+    try {
+      expect(ring.enabled).toBe(true);
+      const p = await ring.authenticate(null, peer());
+      expect([p.actor, p.keyId, p.scopes.list]).toEqual([
+        "cert:uri:spiffe://example.org/billing",
+        null,
+        ["read:b"],
+      ]);
+      await expect(ring.authenticate(null, null)).rejects.toThrow(
+        "no bearer token and no client certificate",
+      );
+      await expect(
+        ring.authenticate(null, peer({ trusted: false, reason: "CERT_HAS_EXPIRED" })),
+      ).rejects.toThrow("the client certificate is not trusted (CERT_HAS_EXPIRED)");
+      await expect(ring.authenticate(null, peer({ identities: ["cn:x"] }))).rejects.toThrow(
+        'the client certificate\'s identities ("cn:x") have no scopes',
+      );
+      // A token, even a wrong one, decides alone.
+      await expect(ring.authenticate("Bearer nope", peer())).rejects.toThrow(
+        "missing or invalid bearer token",
+      );
+      clock.set(NOW + 60_000);
+      await expect(ring.authenticate(null, peer())).rejects.toThrow(
+        "the client certificate expired at 2026-06-01T00:01:00.000Z",
+      );
+    } finally {
+      await ring.stop();
+      await store.close();
     }
   });
 });
