@@ -20,6 +20,7 @@ export { NonRetryableError, RunAbortedError, type AbortKind } from "./errors.js"
 export type { LogFn, WorkerLogger } from "./logger.js";
 export { SDK_NAME, SDK_VERSION } from "./version.js";
 export { MetronomeClient, type ClientOptions } from "./client/client.js";
+export type { TlsOptions } from "./transport.js";
 export {
   Scheduler,
   type AddJobSpec,

@@ -3,8 +3,23 @@
  * over HTTP/2 built from `baseUrl` (with keepalive pings), or a transport the caller made, and
  * the bearer token as headers.
  */
+import type { SecureClientSessionOptions } from "node:http2";
 import type { Transport } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+
+/**
+ * TLS of the connection to an `https://` `baseUrl`; PEM text or its bytes. `cert` and `key` go
+ * together: a client certificate for a server that identifies callers by certificate (mTLS,
+ * the server's METRONOME_TLS_CLIENT_CA).
+ */
+export interface TlsOptions {
+  /** The CA certificates the server's certificate must chain to; default: Node's trusted CAs. */
+  readonly ca?: string | Uint8Array | undefined;
+  /** The client certificate (its chain may follow it in the same PEM). */
+  readonly cert?: string | Uint8Array | undefined;
+  /** The client certificate's private key. */
+  readonly key?: string | Uint8Array | undefined;
+}
 
 /** How to reach the server: exactly one of `baseUrl` and `transport`. */
 export interface ConnectionOptions {
@@ -14,6 +29,8 @@ export interface ConnectionOptions {
   readonly transport?: Transport | undefined;
   /** Sent as `authorization: Bearer <token>`. */
   readonly token?: string | undefined;
+  /** TLS of an `https://` `baseUrl`: the server's CA, a client certificate. */
+  readonly tls?: TlsOptions | undefined;
 }
 
 /** A transport, the headers of every call, and a way to close what the SDK opened. */
@@ -35,7 +52,8 @@ export const KEEPALIVE = { pingIntervalMs: 15_000, pingTimeoutMs: 10_000 };
 /**
  * The connection described by `options`; `owner` ("Worker", "MetronomeClient") starts the
  * messages of the errors it throws: neither or both of `baseUrl` and `transport`, a malformed
- * URL, a scheme other than http:// and https://.
+ * URL, a scheme other than http:// and https://, `tls` without an https:// `baseUrl`, `cert`
+ * without `key` or the other way round.
  */
 export function connect(owner: string, options: ConnectionOptions): Connection {
   if ((options.baseUrl === undefined) === (options.transport === undefined)) {
@@ -43,7 +61,10 @@ export function connect(owner: string, options: ConnectionOptions): Connection {
   }
   const headers: Record<string, string> =
     options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+  const tls = options.tls;
   if (options.transport !== undefined) {
+    if (tls !== undefined)
+      throw new TypeError(`${owner}: tls applies to baseUrl; give a transport its own TLS`);
     return { transport: options.transport, headers, close: () => undefined };
   }
   const baseUrl = String(options.baseUrl);
@@ -51,12 +72,28 @@ export function connect(owner: string, options: ConnectionOptions): Connection {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(`${owner}: baseUrl must be http:// or https://, got ${baseUrl}`);
   }
-  const sessionManager = new Http2SessionManager(url, KEEPALIVE);
+  if (tls !== undefined && url.protocol !== "https:")
+    throw new TypeError(`${owner}: tls needs an https:// baseUrl, got ${baseUrl}`);
+  if (tls !== undefined && (tls.cert === undefined) !== (tls.key === undefined))
+    throw new TypeError(`${owner}: tls.cert and tls.key go together (a client certificate)`);
+  const sessionManager = new Http2SessionManager(url, KEEPALIVE, secureOptions(tls));
   return {
     transport: createGrpcTransport({ baseUrl, sessionManager }),
     headers,
     close: () => {
       sessionManager.abort();
     },
+  };
+}
+
+/** Node's TLS options for `tls`. */
+function secureOptions(tls: TlsOptions | undefined): SecureClientSessionOptions | undefined {
+  if (tls === undefined) return undefined;
+  const pem = (v: string | Uint8Array): string | Buffer =>
+    typeof v === "string" ? v : Buffer.from(v);
+  return {
+    ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
+    ...(tls.cert === undefined ? {} : { cert: pem(tls.cert) }),
+    ...(tls.key === undefined ? {} : { key: pem(tls.key) }),
   };
 }

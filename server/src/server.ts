@@ -4,6 +4,7 @@
  * configuration; tests start them on port 0, or call one in process.
  */
 import type { Clock } from "./clock.js";
+import { checkClientCa, readClientIdentities } from "./config/client-identities.js";
 import type { Config } from "./config/load.js";
 import { type Listener, listen } from "./api/listen.js";
 import { withDashboard } from "./api/dashboard.js";
@@ -126,6 +127,11 @@ export async function openNode(
   options: NodeOptions = {},
 ): Promise<NodeCore> {
   const tracing = options.tracing;
+  // Read before anything opens: a bad file stops the start with a ConfigError naming the key.
+  const clientTls = config.server.tls?.client;
+  if (clientTls !== undefined) checkClientCa(clientTls.caFile);
+  const clientIdentities =
+    clientTls === undefined ? undefined : readClientIdentities(clientTls.identitiesFile);
   const parts: { engine?: Engine; hub?: EventHub; store?: Store } = {};
   const metrics: NodeMetrics = new NodeMetrics({
     now: () => clock.now(),
@@ -224,6 +230,7 @@ export async function openNode(
   const runs = new RunManager(engine, limits);
   const keyRing = new KeyRing(store, clock, log.child({ component: "keys" }), {
     tokens: config.server.authTokens,
+    clientIdentities,
   });
   const keys = new KeyManager(store, keyRing, clock, config.nodeId);
   const monitor = new StoreMonitor(store, log);

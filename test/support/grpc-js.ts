@@ -53,10 +53,13 @@ function loadPackage() {
   };
 }
 
-export function grpcJsClients(port: number): GrpcJsClients {
+/** Clients of 127.0.0.1:`port`; `credentials`: plaintext unless given (TLS, a client certificate). */
+export function grpcJsClients(
+  port: number,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): GrpcJsClients {
   const pkg = loadPackage();
   const address = `127.0.0.1:${port}`;
-  const credentials = grpc.credentials.createInsecure();
   const clients: grpc.Client[] = [];
   const make = (ctor: grpc.ServiceClientConstructor | undefined): Call => {
     if (!ctor) throw new Error("service missing from the protos");

@@ -772,7 +772,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(39);
+    expect(keys).toHaveLength(41);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",

@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import type { Transport } from "@connectrpc/connect";
 import type { Handler } from "../handlers.js";
 import { defaultLogger, type WorkerLogger } from "../logger.js";
+import type { TlsOptions } from "../transport.js";
 import { SDK_NAME, SDK_VERSION } from "../version.js";
 
 /** Options of `Worker.register`. */
@@ -24,6 +25,8 @@ export interface WorkerOptions {
   transport?: Transport | undefined;
   /** Sent as `authorization: Bearer <token>`. */
   token?: string | undefined;
+  /** TLS of an `https://` `baseUrl`: the server's CA, a client certificate (mTLS). */
+  tls?: TlsOptions | undefined;
   /** Shown on runs and events; default `<hostname>-<pid>`. Empty: the server generates one. */
   workerId?: string | undefined;
   /** The most runs executed at once over all handlers (0 to 10,000; 0: only the per-handler

@@ -20,6 +20,7 @@ import {
   createConnectRouter,
   type ConnectRouter,
   type ConnectRouterOptions,
+  type ContextValues,
 } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import {
@@ -161,6 +162,8 @@ function checked(handler: UniversalHandler, max: number): UniversalHandler {
 export interface AdapterOptions extends ConnectRouterOptions {
   readonly routes: (router: ConnectRouter) => void;
   readonly log: Logger;
+  /** The context values of a request (its client certificate: peer-certificate.ts). */
+  readonly contextValues?: ((req: Parameters<RequestHandler>[0]) => ContextValues) | undefined;
 }
 
 /** The router as a Node request handler: unknown paths get a bare 404. */
@@ -181,7 +184,7 @@ export function nodeAdapter(options: AdapterOptions): RequestHandler {
       res.end();
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((err: unknown) => {

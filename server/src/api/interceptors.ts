@@ -1,7 +1,7 @@
 /**
  * Cross-cutting behaviour of every RPC: a request id (taken from `x-request-id` or generated)
- * on the logs and the response, authentication (the call's principal, from its bearer token or
- * API key: management/key-ring.ts) and authorisation (its scopes against the RPC's rule:
+ * on the logs and the response, authentication (the call's principal, from its bearer token,
+ * API key or client certificate: management/key-ring.ts) and authorisation (its scopes against the RPC's rule:
  * access.ts), the checks every request message gets (request-checks.ts), the audit's actor
  * (lib/actor.ts), the rate limits (quotas.ts: every call but the health service's) and the
  * mapping of thrown errors to codes. A stream opened with an API key ends when the key is
@@ -17,6 +17,7 @@ import type { KeyRing } from "../management/key-ring.js";
 import { ANONYMOUS_PRINCIPAL } from "../management/key-ring.js";
 import { authorize, PRINCIPAL } from "./access.js";
 import type { Quotas } from "./quotas.js";
+import { PEER_CERTIFICATE } from "./peer-certificate.js";
 import { checkMessage } from "./request-checks.js";
 
 const TIMEOUT_UNITS: Record<string, number> = {
@@ -63,7 +64,10 @@ export function requestInterceptor(
       const open = req.service.typeName === HEALTH_SERVICE;
       const principal = open
         ? ANONYMOUS_PRINCIPAL
-        : await keys.authenticate(req.header.get("authorization"));
+        : await keys.authenticate(
+            req.header.get("authorization"),
+            req.contextValues.get(PEER_CERTIFICATE),
+          );
       req.contextValues.set(PRINCIPAL, principal);
       if (req.stream) {
         const messages = req.message;

@@ -2,7 +2,8 @@
  * One listening port for every protocol: gRPC and gRPC-Web and Connect over HTTP/2, and Connect
  * JSON over HTTP/1.1 (plain `curl`). In plaintext the first bytes of each connection decide: the
  * HTTP/2 preface (`PRI * HTTP/2.0`) goes to an h2c server, anything else to an HTTP/1.1 server.
- * With TLS, ALPN decides (`allowHTTP1`).
+ * With TLS, ALPN decides (`allowHTTP1`); with a client CA, clients are asked for a certificate
+ * (mTLS, docs/security.md).
  *
  * Hostile traffic is bounded at every stage (docs/security.md): the sniffing stage must see the
  * first bytes within the headers timeout; HTTP/1.1 has Node's header and request timeouts;
@@ -24,9 +25,20 @@ export type RequestHandler = (
 export interface ListenOptions {
   readonly host: string;
   readonly port: number;
-  readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly tls?: TlsFiles | undefined;
   readonly onError?: ((err: Error) => void) | undefined;
   readonly limits: TransportLimits;
+}
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /**
+   * mTLS: the CA certificates (PEM) of client certificates. Every client is asked for one; a
+   * connection without one, or with one this CA did not sign, is still accepted (bearer tokens
+   * work on it), and the certificate identifies no one (api/peer-certificate.ts).
+   */
+  readonly client?: { readonly caFile: string } | undefined;
 }
 
 /** Bounds on what one connection may cost (configuration keys METRONOME_HEADERS_TIMEOUT, …). */
@@ -103,6 +115,13 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
         ...http2Options(limits),
         cert: readFileSync(options.tls.certFile),
         key: readFileSync(options.tls.keyFile),
+        ...(options.tls.client === undefined
+          ? {}
+          : {
+              ca: readFileSync(options.tls.client.caFile),
+              requestCert: true,
+              rejectUnauthorized: false,
+            }),
         allowHTTP1: true,
         handshakeTimeout: limits.headersTimeoutMs,
       },

@@ -26,6 +26,7 @@ import type { Quotas } from "./quotas.js";
 import { idempotencyInterceptor } from "./idempotency.js";
 import type { IdempotencyStore } from "../store/port.js";
 import type { RequestHandler } from "./listen.js";
+import { peerContext } from "./peer-certificate.js";
 import { clusterService } from "./services/cluster.js";
 import { healthService, type StoreMonitor } from "./services/health.js";
 import { jobService } from "./services/jobs.js";
@@ -122,5 +123,10 @@ export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
 
 /** The API as a Node request handler, for the listener. */
 export function apiHandler(deps: ApiDeps): RequestHandler {
-  return nodeAdapter({ routes: routes(deps), log: deps.log, ...routerOptions(deps) });
+  return nodeAdapter({
+    routes: routes(deps),
+    log: deps.log,
+    contextValues: peerContext,
+    ...routerOptions(deps),
+  });
 }

@@ -112,6 +112,18 @@ export const KEYS = {
     description: "TLS private key file (PEM); set together with METRONOME_TLS_CERT",
     flag: "--tls-key <file>",
   },
+  METRONOME_TLS_CLIENT_CA: {
+    parse: FILE_PATH,
+    description:
+      "CA certificates (PEM) whose client certificates identify callers (mTLS); needs TLS and METRONOME_TLS_CLIENT_IDENTITIES",
+    flag: "--tls-client-ca <file>",
+  },
+  METRONOME_TLS_CLIENT_IDENTITIES: {
+    parse: FILE_PATH,
+    description:
+      "JSON file giving client certificate identities (uri:, dns:, email:, cn:) their scopes; set with METRONOME_TLS_CLIENT_CA",
+    flag: "--tls-client-identities <file>",
+  },
   METRONOME_AUTH_TOKENS: {
     default: "",
     parse: AUTH_TOKENS,

@@ -37,6 +37,15 @@ export interface TransportLimits {
 export interface TlsConfig {
   readonly certFile: string;
   readonly keyFile: string;
+  /** mTLS: present only when a client CA is configured. The files are not read here. */
+  readonly client?: ClientTlsConfig;
+}
+
+export interface ClientTlsConfig {
+  /** CA certificates (PEM) that sign the client certificates accepted as identities. */
+  readonly caFile: string;
+  /** The JSON file of identities and their scopes (config/client-identities.ts reads it). */
+  readonly identitiesFile: string;
 }
 
 export interface Config {
@@ -156,6 +165,7 @@ const settingsSchema = z
   )
   .superRefine(
     (settings, ctx) => {
+      clientTlsIssues(settings, ctx);
       // TLS needs both files.
       const cert = settings.METRONOME_TLS_CERT;
       const tlsKey = settings.METRONOME_TLS_KEY;
@@ -175,6 +185,42 @@ const settingsSchema = z
     // the two TLS paths are read, and those are plain strings that cannot fail.
     { when: () => true },
   );
+
+/**
+ * mTLS needs TLS, and the client CA and the identities file go together: a CA without a table
+ * would accept certificates that identify no one, a table without a CA names identities no one
+ * can prove. (Only the paths are read: plain strings, valid or not as the rest of the keys are.)
+ */
+function clientTlsIssues(settings: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const ca = settings.METRONOME_TLS_CLIENT_CA;
+  const identities = settings.METRONOME_TLS_CLIENT_IDENTITIES;
+  if (ca !== undefined && identities === undefined)
+    ctx.addIssue({
+      code: "custom",
+      path: ["METRONOME_TLS_CLIENT_IDENTITIES"],
+      input: undefined,
+      message:
+        "required when METRONOME_TLS_CLIENT_CA is set (the file that gives certificate identities their scopes)",
+    });
+  if (identities !== undefined && ca === undefined)
+    ctx.addIssue({
+      code: "custom",
+      path: ["METRONOME_TLS_CLIENT_CA"],
+      input: undefined,
+      message:
+        "required when METRONOME_TLS_CLIENT_IDENTITIES is set (the CA that signs the client certificates)",
+    });
+  if (
+    ca !== undefined &&
+    (settings.METRONOME_TLS_CERT === undefined || settings.METRONOME_TLS_KEY === undefined)
+  )
+    ctx.addIssue({
+      code: "custom",
+      path: ["METRONOME_TLS_CLIENT_CA"],
+      input: ca,
+      message: "client certificates need TLS: set METRONOME_TLS_CERT and METRONOME_TLS_KEY too",
+    });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors.
@@ -272,7 +318,19 @@ export function loadConfig(options: LoadConfigOptions): Config {
       port: s.METRONOME_PORT,
       tls:
         s.METRONOME_TLS_CERT !== undefined && s.METRONOME_TLS_KEY !== undefined
-          ? { certFile: s.METRONOME_TLS_CERT, keyFile: s.METRONOME_TLS_KEY }
+          ? {
+              certFile: s.METRONOME_TLS_CERT,
+              keyFile: s.METRONOME_TLS_KEY,
+              ...(s.METRONOME_TLS_CLIENT_CA !== undefined &&
+              s.METRONOME_TLS_CLIENT_IDENTITIES !== undefined
+                ? {
+                    client: {
+                      caFile: s.METRONOME_TLS_CLIENT_CA,
+                      identitiesFile: s.METRONOME_TLS_CLIENT_IDENTITIES,
+                    },
+                  }
+                : {}),
+            }
           : null,
       authTokens: s.METRONOME_AUTH_TOKENS,
       shutdownGraceSeconds: s.METRONOME_SHUTDOWN_GRACE,

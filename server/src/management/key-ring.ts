@@ -13,9 +13,18 @@
  *   remembered for `verifiedMs` (60 s) as a SHA-256 of the secret, compared in constant time.
  * - The tokens of METRONOME_AUTH_TOKENS are bootstrap admin keys (actor `env:<n>`). Without
  *   tokens the server runs without authentication: every call is `anonymous` with every scope.
+ * - With a client CA (mTLS), a call without a bearer token is judged by its client certificate:
+ *   the first of its identities in the table gets that entry's scopes (actor `cert:<identity>`).
+ *   A call with a bearer token is judged by the token alone. Client certificates turn
+ *   authentication on by themselves, API keys included.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import type { Clock } from "../clock.js";
+import {
+  certActor,
+  type ClientIdentities,
+  type PeerCertificate,
+} from "../domain/client-identities.js";
 import { UnauthenticatedError } from "../domain/errors.js";
 import { ANONYMOUS, Scopes, envActor, keyActive, type ApiKeyRecord } from "../domain/keys.js";
 import type { Logger } from "../logger.js";
@@ -23,12 +32,12 @@ import type { KeyStore } from "../store/port.js";
 
 /** Who a call comes from and what it may do. */
 export interface Principal {
-  /** The audit's actor: the key's id, `env:<n>` or `anonymous`. */
+  /** The audit's actor: the key's id, `env:<n>`, `cert:<identity>` or `anonymous`. */
   readonly actor: string;
-  /** The API key's id; null for bootstrap tokens and anonymous calls. */
+  /** The API key's id; null for bootstrap tokens, certificates and anonymous calls. */
   readonly keyId: string | null;
   readonly scopes: Scopes;
-  /** Aborts when the key is revoked or expires (never for tokens or anonymous calls). */
+  /** Aborts when the key is revoked or expires (never for tokens, certificates, anonymous calls). */
   readonly ended: AbortSignal;
 }
 
@@ -82,6 +91,8 @@ interface Known {
 
 export interface KeyRingOptions {
   readonly tokens: readonly string[];
+  /** mTLS: the scopes of client certificate identities (METRONOME_TLS_CLIENT_IDENTITIES). */
+  readonly clientIdentities?: ClientIdentities | undefined;
   readonly refreshMs?: number;
   readonly verifiedMs?: number;
 }
@@ -91,6 +102,9 @@ const MAX_LOOKUPS = 4;
 
 export class KeyRing {
   private readonly tokens: readonly Buffer[];
+  /** The principal of each identity of the client certificate table. */
+  private readonly certificates: ReadonlyMap<string, Principal> | undefined;
+  private readonly clientIdentities: ClientIdentities | undefined;
   private readonly refreshMs: number;
   private readonly verifiedMs: number;
   private readonly known = new Map<string, Known>();
@@ -107,13 +121,23 @@ export class KeyRing {
     options: KeyRingOptions,
   ) {
     this.tokens = options.tokens.map((t) => sha256(t));
+    this.clientIdentities = options.clientIdentities;
+    this.certificates =
+      options.clientIdentities === undefined
+        ? undefined
+        : new Map(
+            [...options.clientIdentities.entries()].map(([identity, scopes]) => [
+              identity,
+              { actor: certActor(identity), keyId: null, scopes: Scopes.of(scopes), ended: NEVER },
+            ]),
+          );
     this.refreshMs = options.refreshMs ?? 2000;
     this.verifiedMs = options.verifiedMs ?? 60_000;
   }
 
-  /** Whether calls need credentials (tokens are configured). */
+  /** Whether calls need credentials (tokens or client certificates are configured). */
   get enabled(): boolean {
-    return this.tokens.length > 0;
+    return this.tokens.length > 0 || this.certificates !== undefined;
   }
 
   /** Reads the keys now and then every refreshMs. */
@@ -146,9 +170,16 @@ export class KeyRing {
     this.apply(record);
   }
 
-  /** The principal of a call from its `authorization` header. */
-  async authenticate(authorization: string | null): Promise<Principal> {
+  /**
+   * The principal of a call from its `authorization` header or, when it has none, from its
+   * client certificate (`peer`, null when it sent none or the connection is not TLS).
+   */
+  async authenticate(
+    authorization: string | null,
+    peer: PeerCertificate | null = null,
+  ): Promise<Principal> {
     if (!this.enabled) return ANONYMOUS_PRINCIPAL;
+    if (authorization === null && this.certificates !== undefined) return this.ofCertificate(peer);
     const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
     const token = m?.[1];
     if (token === undefined) throw new UnauthenticatedError("missing or invalid bearer token");
@@ -171,6 +202,28 @@ export class KeyRing {
       throw new UnauthenticatedError("missing or invalid bearer token");
     known.verified = { digest, until: now + this.verifiedMs };
     return known.principal;
+  }
+
+  /** The principal of a client certificate: trusted, unexpired, its identity in the table. */
+  private ofCertificate(peer: PeerCertificate | null): Principal {
+    if (peer === null) throw new UnauthenticatedError("no bearer token and no client certificate");
+    if (!peer.trusted)
+      throw new UnauthenticatedError(
+        `the client certificate is not trusted (${peer.reason ?? "not verified"}): it must be signed by the client CA and valid`,
+      );
+    if (peer.notAfter <= this.clock.now())
+      throw new UnauthenticatedError(
+        `the client certificate expired at ${new Date(peer.notAfter).toISOString()}`,
+      );
+    const match = this.clientIdentities?.match(peer.identities);
+    const principal = match && this.certificates?.get(match.identity);
+    if (principal === undefined) {
+      const shown = peer.identities.slice(0, 5).map((i) => JSON.stringify(i.slice(0, 200)));
+      throw new UnauthenticatedError(
+        `the client certificate's identities (${shown.length > 0 ? shown.join(", ") : "none"}) have no scopes in METRONOME_TLS_CLIENT_IDENTITIES`,
+      );
+    }
+    return principal;
   }
 
   private async lookUp(id: string): Promise<Known | undefined> {
