@@ -262,8 +262,9 @@ function grpcError(client: grpc.Client, rpc: string, body: Record<string, JsonVa
       (err: grpc.ServiceError | null) => {
         resolve({
           code: grpc.status[err?.code ?? grpc.status.OK],
-          // grpc-js decodes grpc-message with decodeURI, which leaves `%3A` and the like.
-          message: decodeURIComponent(err?.details ?? ""),
+          // As grpc-js reads it: the server encodes grpc-message as the gRPC spec says
+          // (api/grpc-message.ts), so `:` and `[` arrive as sent.
+          message: err?.details ?? "",
         });
       },
     );

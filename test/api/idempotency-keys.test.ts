@@ -26,10 +26,9 @@ const DAY_MS = 86_400_000;
 /** A gRPC error's status name, with its message. */
 function described(err: unknown): { code: string; details: string } {
   const e = err as { code?: number; details?: string };
-  // grpc-js decodes grpc-message with decodeURI, which leaves `%3A` and the like.
   return {
     code: status[e.code ?? -1] ?? "not a gRPC error",
-    details: decodeURIComponent(e.details ?? ""),
+    details: e.details ?? "",
   };
 }
 

@@ -29,7 +29,9 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
+import type { OutgoingHttpHeaders } from "node:http";
 import type { Logger } from "../logger.js";
+import { respecGrpcMessage } from "./grpc-message.js";
 import type { RequestHandler } from "./listen.js";
 
 const ENVELOPED = /^application\/(?:grpc(?:\+proto)?|grpc-web(?:\+proto)?|connect\+proto)$/i;
@@ -166,6 +168,31 @@ export interface AdapterOptions extends ConnectRouterOptions {
   readonly contextValues?: ((req: Parameters<RequestHandler>[0]) => ContextValues) | undefined;
 }
 
+/** gRPC proper (not gRPC-Web, whose trailers travel in the body). */
+const GRPC = /^application\/grpc(?:\+proto)?(?:;|$)/i;
+
+/**
+ * `res` with the `grpc-message` of its headers (a trailers-only answer) and trailers encoded as
+ * the gRPC spec says (grpc-message.ts).
+ */
+function respecGrpcMessages(res: Parameters<RequestHandler>[1]): void {
+  // The two calls connect-node's universalResponseToNodeResponse makes, in the form it makes them.
+  const w = res as unknown as {
+    addTrailers(headers: OutgoingHttpHeaders): void;
+    writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  };
+  const addTrailers = w.addTrailers.bind(w);
+  const writeHead = w.writeHead.bind(w);
+  w.addTrailers = (headers) => {
+    respecGrpcMessage(headers);
+    addTrailers(headers);
+  };
+  w.writeHead = (status, headers) => {
+    respecGrpcMessage(headers);
+    return writeHead(status, headers);
+  };
+}
+
 /** The router as a Node request handler: unknown paths get a bare 404. */
 export function nodeAdapter(options: AdapterOptions): RequestHandler {
   const router = createConnectRouter({
@@ -185,6 +212,7 @@ export function nodeAdapter(options: AdapterOptions): RequestHandler {
       return;
     }
     const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    if (GRPC.test(req.headers["content-type"] ?? "")) respecGrpcMessages(res);
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((err: unknown) => {
