@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chunks } from "../../../server/src/lib/chunks.js";
+import { CallStorage } from "../../../server/src/lib/call-storage.js";
 import { Coalesced } from "../../../server/src/lib/coalesced.js";
 import { serial } from "../../../server/src/lib/serial.js";
 import { Waiter } from "../../../server/src/lib/waiter.js";
@@ -46,6 +47,22 @@ describe("serial", () => {
 });
 
 describe("Coalesced", () => {
+  it("runs its task outside the requesting call's context (deadline, actor, key)", async () => {
+    const calls = new CallStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const task = new Coalesced(() => {
+      seen.push(calls.get());
+      return Promise.resolve();
+    });
+    await calls.run("an API call's deadline", () => {
+      task.request();
+      seen.push(calls.get());
+      return Promise.resolve();
+    });
+    await task.idle();
+    expect(seen).toEqual([undefined, "an API call's deadline"]);
+  });
+
   it("requests during a run make one more run, not one per request", async () => {
     let runs = 0;
     let gate = deferred();
