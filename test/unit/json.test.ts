@@ -76,6 +76,10 @@ describe("exact JSON", () => {
 
   it("names the field for text that is not JSON or not the expected shape", () => {
     expect(reason(() => parseExactJson("[1,", "args_json"))).toMatch(/^is not JSON \(/);
+    // Never the value sent: it may be a secret (JSON.parse quotes the input).
+    expect(reason(() => parseExactJson('["s3cret-value", x]', "args_json"))).toBe(
+      "is not JSON (Unexpected token 'x')",
+    );
     expect(reason(() => parseJsonArray('{"a": 1}', "args_json"))).toBe("must be a JSON array");
     expect(() => parseJsonObject("[]", "kwargs_json")).toThrow(
       "kwargs_json: must be a JSON object",

@@ -35,13 +35,20 @@ export function parseExactJson(text: string, field: string): JsonValue {
   try {
     value = JSON.parse(text) as JsonValue;
   } catch (err) {
-    throw new InvalidArgumentError(
-      field,
-      `is not JSON (${err instanceof Error ? err.message : String(err)})`,
-    );
+    throw new InvalidArgumentError(field, `is not JSON (${withoutInput(err)})`);
   }
   checkTokens(text, field);
   return value;
+}
+
+/**
+ * What JSON.parse found wrong, without the part of the input it quotes (`Unexpected token 'x',
+ * "["secret", x]" is not valid JSON`): a refused value may be a secret, and the message is
+ * logged and sent back.
+ */
+function withoutInput(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/,\s*".*" is not valid JSON$/su, "");
 }
 
 const INTEGER = /^-?(?:0|[1-9]\d*)$/;
