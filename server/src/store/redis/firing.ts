@@ -8,7 +8,8 @@ import type { Job } from "../../domain/jobs.js";
 import type { Run } from "../../domain/runs.js";
 import type { ClaimRequest, ClaimResult, DueJob, EventsOf } from "../port.js";
 import { jobFromFields, revOf, runFields } from "./codec.js";
-import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { type Db, eventArgs } from "./db.js";
+import { CONFLICT, optimistic } from "./optimistic.js";
 import { CLAIM_DUE_JOBS } from "./scripts/claim-due-jobs.js";
 import { CREATE_MANUAL_RUN } from "./scripts/create-manual-run.js";
 import { RESERVE_JOBS } from "./scripts/reserve-jobs.js";
@@ -64,7 +65,7 @@ export function claimDueJobs(
   req: ClaimRequest,
   events: EventsOf<ClaimResult> | undefined,
 ): Promise<ClaimResult> {
-  return optimistic(async () => {
+  return optimistic("claimDueJobs", async () => {
     const paused = await db.paused();
     const reserved = (await db.run(RESERVE_JOBS, {
       schedulers: await unpausedSpaces(db, paused),
@@ -156,7 +157,7 @@ export function createManualRun(
   make: (job: Job, shift: number) => Run,
 ): Promise<Run | null> {
   const key = db.keys.job(scheduler, jobId);
-  return optimistic(async () => {
+  return optimistic("createManualRun", async () => {
     const [h] = await db.hashes([key]);
     if (h === null || h === undefined) return null;
     const job = jobFromFields(h);
