@@ -1,9 +1,11 @@
 /**
  * Firing on Redis: claims of due jobs, manual runs, and withdrawing prepared runs. A claim reads
- * the due jobs from each unpaused scheduler's jobs by next run time, plans them in TypeScript and
- * commits with scripts/claim-due-jobs.ts, which creates the runs only if no other claim changed
- * those jobs in between: exactly once across nodes without locks.
+ * the due jobs from each unpaused scheduler's jobs by next run time, plans them in TypeScript
+ * (domain/claim-plan.ts, as the SQL stores do) and commits with scripts/claim-due-jobs.ts, which
+ * creates the runs only if no other claim changed those jobs in between: exactly once across
+ * nodes without locks.
  */
+import { planClaim } from "../../domain/claim-plan.js";
 import type { Job } from "../../domain/jobs.js";
 import type { Run } from "../../domain/runs.js";
 import type { ClaimRequest, ClaimResult, DueJob, EventsOf } from "../port.js";
@@ -85,26 +87,14 @@ export function claimDueJobs(
       checks.push([db.keys.job(j.scheduler, j.id), revOf(h)]);
       jobs.push(job);
     });
-    const planned: Run[] = [];
-    const advance: [string, string, string][] = [];
-    const ended: Job[] = [];
-    const broken: Job[] = [];
-    for (const job of jobs) {
-      const decided = req.plan(job);
-      if (decided === null) {
-        broken.push(job);
-        continue;
-      }
-      planned.push(...decided.runs);
-      if (decided.nextRunTime === null) ended.push(job);
-      else advance.push([job.scheduler, job.id, String(decided.nextRunTime)]);
-    }
-    const isFree = await free(db, planned);
-    const runs = planned.filter((_, i) => isFree[i] === true);
+    const plan = planClaim(jobs, req.plan);
+    const { ended, broken } = plan;
+    const isFree = await free(db, plan.runs);
+    const runs = plan.runs.filter((_, i) => isFree[i] === true);
     const result: ClaimResult = {
       jobs: jobs.length,
       runs,
-      ignored: planned.length - runs.length,
+      ignored: plan.runs.length - runs.length,
       paused,
       ended,
       broken,
@@ -118,7 +108,7 @@ export function claimDueJobs(
       release: reserved,
       checks,
       runs: runs.map(runFields),
-      advance,
+      advance: plan.advance.map((a) => [a.job.scheduler, a.job.id, String(a.nextRunTime)]),
       finished: ended.map((j) => [j.scheduler, j.id]),
       broken: broken.map((j) => [j.scheduler, j.id]),
       events: drafts,

@@ -5,6 +5,7 @@
  */
 import type { EventDraft } from "../../domain/events.js";
 import type { Job } from "../../domain/jobs.js";
+import { isPrepared, rewoundToPrepared } from "../../domain/prepared-runs.js";
 import type { Run } from "../../domain/runs.js";
 import { cancelled, REASONS } from "../../domain/run-transitions.js";
 import type { DeleteAllJobsOptions, DeleteJobOptions } from "../port.js";
@@ -27,11 +28,6 @@ export async function getJob(db: Db, scheduler: string, id: string): Promise<Job
 }
 
 const revOrZero = (v: unknown): string => (typeof v === "string" ? v : "0");
-
-/** Runs prepared ahead (pending first attempts of scheduled fire times after `now`). */
-function isPrepared(r: Run, now: number): boolean {
-  return r.status === "pending" && !r.manual && r.attempt === 1 && r.scheduledTime > now;
-}
 
 /** A job's runs with a fire time after `after` (all: -inf), as read. */
 async function runsOfJob(
@@ -71,10 +67,7 @@ export function updateJob(
           if (isPrepared(run, now) && (prepared === null || run.scheduledTime < prepared))
             prepared = run.scheduledTime;
       }
-      const base =
-        prepared !== null && (current.nextRunTime === null || current.nextRunTime > prepared)
-          ? { ...current, nextRunTime: prepared }
-          : current;
+      const base = rewoundToPrepared(current, prepared);
       const next = change(base);
       if (next === base) return current;
       const reply = await db.run(UPDATE_JOB, {

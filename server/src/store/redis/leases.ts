@@ -2,17 +2,13 @@
  * Leases on Redis: the hand-out of pending runs to a worker, leases handed back, extended and
  * checked. Pending runs wait in `{sched:S}:pending:<handler>` by due time; running runs sit in
  * `{sched:S}:running` by lease expiry and in `{sched:S}:running:<job>` (max_instances). The
- * hand-out decides in TypeScript (the domain's transitions) and commits with
+ * hand-out decides in TypeScript (domain/hand-out.ts, as the SQL stores do) and commits with
  * scripts/lease-runs.ts only if the runs are still as read and no other run of their jobs
  * started meanwhile.
  */
 import type { Lease, Run } from "../../domain/runs.js";
-import {
-  handedBack,
-  leased,
-  missed,
-  skippedForMaxInstances,
-} from "../../domain/run-transitions.js";
+import { handOut } from "../../domain/hand-out.js";
+import { handedBack } from "../../domain/run-transitions.js";
 import { jobKey } from "../sql/job-rows.js";
 import type { EventsOf, LeaseRequest, LeaseResult, LeaseState } from "../port.js";
 import { type Fields, revOf, runFields, runFromFields } from "./codec.js";
@@ -91,7 +87,6 @@ export function leaseRuns(
       checks.push([db.keys.run(f.scheduler, f.id), revOf(h)]);
       candidates.push(run);
     });
-    candidates.sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
     const jobs = [
       ...new Map(candidates.map((r) => [jobKey(r.scheduler, r.jobId), r])).values(),
     ].map((r) => ({ scheduler: r.scheduler, id: r.jobId }));
@@ -106,31 +101,14 @@ export function leaseRuns(
       running.set(jobKey(j.scheduler, j.id), ids.length);
       return [j.scheduler, j.id, ids];
     });
-    const left = new Map(req.slots);
-    const taken: Run[] = [];
-    const ended: Run[] = [];
-    for (const run of candidates) {
-      if (run.expiresAt !== null && run.expiresAt < now) {
-        ended.push(missed(run, now));
-        continue;
-      }
-      const k = jobKey(run.scheduler, run.jobId);
-      const n = running.get(k) ?? 0;
-      const early = (run.dueAt ?? now) > now;
-      if (early && (n > 0 || run.attempt > 1)) continue;
-      const skipped = early ? null : skippedForMaxInstances(run, n, now);
-      if (skipped !== null) {
-        ended.push(skipped);
-        continue;
-      }
-      const free = left.get(run.handler) ?? 0;
-      if (free <= 0) continue;
-      left.set(run.handler, free - 1);
-      running.set(k, n + 1);
-      taken.push(run);
-    }
     const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
-    const result: LeaseResult = { ended, taken: taken.map((r) => leased(r, grant, now)) };
+    const result: LeaseResult = handOut({
+      now,
+      slots: req.slots,
+      candidates,
+      running: (r) => running.get(jobKey(r.scheduler, r.jobId)) ?? 0,
+      grant,
+    });
     const drafts = eventArgs(events?.(result));
     if (result.ended.length + result.taken.length + drafts.length === 0) {
       if (reserved.length > 0) await db.run(LEASE_RUNS, { release: reserved });
