@@ -115,7 +115,6 @@ async function redisDatabase(prefix?: string): Promise<SharedTestDatabase> {
 export function describeEachSharedStore(
   name: string,
   body: (createDatabase: (prefix?: string) => Promise<SharedTestDatabase>) => void,
-  options: { readonly redis?: boolean } = {},
 ): void {
   describeMysql(`${name} on MariaDB`, () => {
     body(mysqlDatabase);
@@ -123,16 +122,7 @@ export function describeEachSharedStore(
   describePostgres(`${name} on PostgreSQL`, () => {
     body(postgresDatabase);
   });
-  if (options.redis === false) return;
   describeRedis(`${name} on Redis`, () => {
     body(redisDatabase);
   });
 }
-
-/**
- * Suites that do not run on Redis yet: with three nodes under a loaded machine (load 8–10 on two
- * cores) the Redis store's optimistic retries made them fail now and then (exactly-once 4 of 10
- * runs, a worker session ended as silent before the burst; events-three-nodes 2 of ~12, an
- * AddJob answered UNAVAILABLE). Issue 14 keeps this open; docs/storage.md says so.
- */
-export const NOT_ON_REDIS_YET = { redis: false } as const;

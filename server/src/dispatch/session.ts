@@ -163,11 +163,17 @@ export class WorkerSession {
 
   /** A message arrived: the worker is alive for another lease. */
   touch(): void {
-    this.lastMessageAt = Date.now();
+    const at = (this.lastMessageAt = Date.now());
     clearTimeout(this.silence);
     if (this.ended) return;
     this.silence = setTimeout(() => {
-      this.end({ kind: "silent" }, "heartbeat timeout");
+      // When this node's event loop was busy (a burst of requests under load), the timer fires
+      // late, before the loop reads the messages that arrived meanwhile: they get that turn
+      // (setImmediate runs after it) before the worker is taken for silent.
+      setImmediate(() => {
+        if (!this.ended && this.lastMessageAt === at)
+          this.end({ kind: "silent" }, "heartbeat timeout");
+      });
     }, this.silenceMs);
   }
 

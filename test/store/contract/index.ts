@@ -5,6 +5,7 @@
  */
 import { describe } from "vitest";
 import { claimsContract } from "./claims.js";
+import { contentionContract } from "./contention.js";
 import { eventsContract } from "./events.js";
 import type { StoreFactory } from "./fixtures.js";
 import { jobsContract } from "./jobs.js";
@@ -25,6 +26,7 @@ export function storeContract(factory: StoreFactory): void {
     sweepsContract(factory);
     eventsContract(factory);
     workersContract(factory);
+    contentionContract(factory);
     keysContract(factory);
   });
 }

@@ -5,7 +5,8 @@
 import type { EventDraft } from "../../domain/events.js";
 import type { ApiKeyRecord } from "../../domain/keys.js";
 import { apiKeyFields, apiKeyFromFields, revOf } from "./codec.js";
-import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { type Db, eventArgs } from "./db.js";
+import { CONFLICT, optimistic } from "./optimistic.js";
 import { INSERT_KEY } from "./scripts/insert-key.js";
 import { REVOKE_KEY } from "./scripts/revoke-key.js";
 
@@ -41,7 +42,7 @@ export function revokeKey(
   events: ((revoked: ApiKeyRecord) => readonly EventDraft[]) | undefined,
 ): Promise<{ key: ApiKeyRecord; revoked: boolean } | null> {
   const k = keyKey(db, id);
-  return optimistic(async () => {
+  return optimistic("revokeKey", async () => {
     const [h] = await db.hashes([k]);
     if (h === null || h === undefined) return null;
     const current = apiKeyFromFields(h);

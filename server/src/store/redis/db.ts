@@ -1,7 +1,8 @@
 /**
  * The Redis store's connection and how its operations use it: scripts (one atomic operation
- * each, scripts/), reads of several records in one round trip, and the optimistic commit of
- * decisions made in TypeScript. A lost or refused connection becomes StoreUnavailableError.
+ * each, scripts/) and reads of several records in one round trip; the optimistic commit of
+ * decisions made in TypeScript is optimistic.ts. A lost or refused connection becomes
+ * StoreUnavailableError.
  */
 import type { ChainableCommander, Redis } from "ioredis";
 import type { EventDraft } from "../../domain/events.js";
@@ -9,14 +10,9 @@ import { bounded } from "../bounded.js";
 import { storeError } from "../errors.js";
 import type { Fields } from "./codec.js";
 import { Keys } from "./keys.js";
+import { CONFLICT } from "./optimistic.js";
 import { LIB } from "./scripts/lib.js";
 import { SCRIPTS, type Script } from "./scripts/index.js";
-
-/** A script's answer when what it was to commit changed since it was read. */
-export const CONFLICT = "conflict";
-
-/** How often an operation reads again after a conflict before it gives up. */
-const MAX_ATTEMPTS = 1000;
 
 type ScriptCall = (prefix: string, payload: string) => Promise<unknown>;
 
@@ -129,16 +125,4 @@ export class Db {
   async paused(): Promise<string[]> {
     return (await this.call(() => this.redis.smembers(this.keys.global("paused")))).sort();
   }
-}
-
-/**
- * Reads, decides and commits until the commit finds what it read unchanged: `attempt` answers
- * CONFLICT when its script did (another node or call changed a record it read), and runs again.
- */
-export async function optimistic<T>(attempt: () => Promise<T | typeof CONFLICT>): Promise<T> {
-  for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const result = await attempt();
-    if (result !== CONFLICT) return result;
-  }
-  throw new Error(`the Redis store gave up after ${String(MAX_ATTEMPTS)} conflicting attempts`);
 }

@@ -1,14 +1,17 @@
 /**
  * Firing on Redis: claims of due jobs, manual runs, and withdrawing prepared runs. A claim reads
- * the due jobs from each unpaused scheduler's jobs by next run time, plans them in TypeScript and
- * commits with scripts/claim-due-jobs.ts, which creates the runs only if no other claim changed
- * those jobs in between: exactly once across nodes without locks.
+ * the due jobs from each unpaused scheduler's jobs by next run time, plans them in TypeScript
+ * (domain/claim-plan.ts, as the SQL stores do) and commits with scripts/claim-due-jobs.ts, which
+ * creates the runs only if no other claim changed those jobs in between: exactly once across
+ * nodes without locks.
  */
+import { planClaim } from "../../domain/claim-plan.js";
 import type { Job } from "../../domain/jobs.js";
 import type { Run } from "../../domain/runs.js";
 import type { ClaimRequest, ClaimResult, DueJob, EventsOf } from "../port.js";
 import { jobFromFields, revOf, runFields } from "./codec.js";
-import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { type Db, eventArgs } from "./db.js";
+import { CONFLICT, optimistic } from "./optimistic.js";
 import { CLAIM_DUE_JOBS } from "./scripts/claim-due-jobs.js";
 import { CREATE_MANUAL_RUN } from "./scripts/create-manual-run.js";
 import { RESERVE_JOBS } from "./scripts/reserve-jobs.js";
@@ -64,7 +67,7 @@ export function claimDueJobs(
   req: ClaimRequest,
   events: EventsOf<ClaimResult> | undefined,
 ): Promise<ClaimResult> {
-  return optimistic(async () => {
+  return optimistic("claimDueJobs", async () => {
     const paused = await db.paused();
     const reserved = (await db.run(RESERVE_JOBS, {
       schedulers: await unpausedSpaces(db, paused),
@@ -84,26 +87,14 @@ export function claimDueJobs(
       checks.push([db.keys.job(j.scheduler, j.id), revOf(h)]);
       jobs.push(job);
     });
-    const planned: Run[] = [];
-    const advance: [string, string, string][] = [];
-    const ended: Job[] = [];
-    const broken: Job[] = [];
-    for (const job of jobs) {
-      const decided = req.plan(job);
-      if (decided === null) {
-        broken.push(job);
-        continue;
-      }
-      planned.push(...decided.runs);
-      if (decided.nextRunTime === null) ended.push(job);
-      else advance.push([job.scheduler, job.id, String(decided.nextRunTime)]);
-    }
-    const isFree = await free(db, planned);
-    const runs = planned.filter((_, i) => isFree[i] === true);
+    const plan = planClaim(jobs, req.plan);
+    const { ended, broken } = plan;
+    const isFree = await free(db, plan.runs);
+    const runs = plan.runs.filter((_, i) => isFree[i] === true);
     const result: ClaimResult = {
       jobs: jobs.length,
       runs,
-      ignored: planned.length - runs.length,
+      ignored: plan.runs.length - runs.length,
       paused,
       ended,
       broken,
@@ -117,7 +108,7 @@ export function claimDueJobs(
       release: reserved,
       checks,
       runs: runs.map(runFields),
-      advance,
+      advance: plan.advance.map((a) => [a.job.scheduler, a.job.id, String(a.nextRunTime)]),
       finished: ended.map((j) => [j.scheduler, j.id]),
       broken: broken.map((j) => [j.scheduler, j.id]),
       events: drafts,
@@ -156,7 +147,7 @@ export function createManualRun(
   make: (job: Job, shift: number) => Run,
 ): Promise<Run | null> {
   const key = db.keys.job(scheduler, jobId);
-  return optimistic(async () => {
+  return optimistic("createManualRun", async () => {
     const [h] = await db.hashes([key]);
     if (h === null || h === undefined) return null;
     const job = jobFromFields(h);

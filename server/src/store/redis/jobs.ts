@@ -5,11 +5,14 @@
  */
 import type { EventDraft } from "../../domain/events.js";
 import type { Job } from "../../domain/jobs.js";
+import { isPrepared, rewoundToPrepared } from "../../domain/prepared-runs.js";
 import type { Run } from "../../domain/runs.js";
 import { cancelled, REASONS } from "../../domain/run-transitions.js";
 import type { DeleteAllJobsOptions, DeleteJobOptions } from "../port.js";
 import { type Fields, jobFields, jobFromFields, revOf, runFields, runFromFields } from "./codec.js";
-import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { type Db, eventArgs } from "./db.js";
+import { CONFLICT, optimistic } from "./optimistic.js";
+import { jobFence, schedulerFence } from "./fences.js";
 import { DELETE_ALL_JOBS } from "./scripts/delete-all-jobs.js";
 import { DELETE_JOB } from "./scripts/delete-job.js";
 import { INSERT_JOB } from "./scripts/insert-job.js";
@@ -25,11 +28,6 @@ export async function getJob(db: Db, scheduler: string, id: string): Promise<Job
 }
 
 const revOrZero = (v: unknown): string => (typeof v === "string" ? v : "0");
-
-/** Runs prepared ahead (pending first attempts of scheduled fire times after `now`). */
-function isPrepared(r: Run, now: number): boolean {
-  return r.status === "pending" && !r.manual && r.attempt === 1 && r.scheduledTime > now;
-}
 
 /** A job's runs with a fire time after `after` (all: -inf), as read. */
 async function runsOfJob(
@@ -55,32 +53,34 @@ export function updateJob(
   events: ((after: Job) => readonly EventDraft[]) | undefined,
 ): Promise<Job | null> {
   const key = db.keys.job(scheduler, id);
-  return optimistic(async () => {
-    const [h] = await db.hashes([key]);
-    if (h === null || h === undefined) return null;
-    const current = jobFromFields(h);
-    let prepared: number | null = null;
-    if (now !== undefined) {
-      for (const { run } of await runsOfJob(db, scheduler, id, now))
-        if (isPrepared(run, now) && (prepared === null || run.scheduledTime < prepared))
-          prepared = run.scheduledTime;
-    }
-    const base =
-      prepared !== null && (current.nextRunTime === null || current.nextRunTime > prepared)
-        ? { ...current, nextRunTime: prepared }
-        : current;
-    const next = change(base);
-    if (next === base) return current;
-    const reply = await db.run(UPDATE_JOB, {
-      checks: [[key, revOf(h)]],
-      ...(now === undefined
-        ? {}
-        : { now: String(now), prepared: prepared === null ? "" : String(prepared) }),
-      fields: jobFields(next),
-      events: eventArgs(events?.(next)),
-    });
-    return reply === CONFLICT ? CONFLICT : next;
-  });
+  const fence = jobFence(db, scheduler, id);
+  return fence.around(() =>
+    optimistic("updateJob", async (round) => {
+      // After a conflict (a claim of the job committed meanwhile), claims pass the job by.
+      if (round > 0) await fence.raise();
+      const [h] = await db.hashes([key]);
+      if (h === null || h === undefined) return null;
+      const current = jobFromFields(h);
+      let prepared: number | null = null;
+      if (now !== undefined) {
+        for (const { run } of await runsOfJob(db, scheduler, id, now))
+          if (isPrepared(run, now) && (prepared === null || run.scheduledTime < prepared))
+            prepared = run.scheduledTime;
+      }
+      const base = rewoundToPrepared(current, prepared);
+      const next = change(base);
+      if (next === base) return current;
+      const reply = await db.run(UPDATE_JOB, {
+        checks: [[key, revOf(h)]],
+        ...(now === undefined
+          ? {}
+          : { now: String(now), prepared: prepared === null ? "" : String(prepared) }),
+        fields: jobFields(next),
+        events: eventArgs(events?.(next)),
+      });
+      return reply === CONFLICT ? CONFLICT : next;
+    }),
+  );
 }
 
 /**
@@ -112,25 +112,30 @@ export function deleteJob(
   options: DeleteJobOptions,
 ): Promise<boolean> {
   const key = db.keys.job(scheduler, id);
-  return optimistic(async () => {
-    const [h] = await db.hashes([key]);
-    if (h === null || h === undefined) return false;
-    const job = jobFromFields(h);
-    if (options.expectedVersion !== undefined && job.version !== options.expectedVersion)
-      return false;
-    const now = options.cancelPendingRunsAt;
-    const runs = now === undefined ? [] : await runsOfJob(db, scheduler, id, "-inf");
-    const outcome = pendingOutcome(runs, now, db);
-    const reply = await db.run(DELETE_JOB, {
-      checks: [[key, revOf(h)], ...outcome.checks],
-      scheduler,
-      id,
-      withdrawn: outcome.withdrawn,
-      runs: outcome.cancelled.map(runFields),
-      events: eventArgs(options.events?.(job, outcome.cancelled)),
-    });
-    return reply === CONFLICT ? CONFLICT : true;
-  });
+  const fence = jobFence(db, scheduler, id);
+  return fence.around(() =>
+    optimistic("deleteJob", async (round) => {
+      // After a conflict (a claim of the job, a hand-out of its runs), they pass the job by.
+      if (round > 0) await fence.raise();
+      const [h] = await db.hashes([key]);
+      if (h === null || h === undefined) return false;
+      const job = jobFromFields(h);
+      if (options.expectedVersion !== undefined && job.version !== options.expectedVersion)
+        return false;
+      const now = options.cancelPendingRunsAt;
+      const runs = now === undefined ? [] : await runsOfJob(db, scheduler, id, "-inf");
+      const outcome = pendingOutcome(runs, now, db);
+      const reply = await db.run(DELETE_JOB, {
+        checks: [[key, revOf(h)], ...outcome.checks],
+        scheduler,
+        id,
+        withdrawn: outcome.withdrawn,
+        runs: outcome.cancelled.map(runFields),
+        events: eventArgs(options.events?.(job, outcome.cancelled)),
+      });
+      return reply === CONFLICT ? CONFLICT : true;
+    }),
+  );
 }
 
 export function deleteAllJobs(
@@ -138,33 +143,39 @@ export function deleteAllJobs(
   scheduler: string,
   options: DeleteAllJobsOptions,
 ): Promise<number> {
-  return optimistic(async () => {
-    const ids = await db.call(() => db.redis.zrange(db.keys.sched(scheduler, "jobs"), 0, -1));
-    const revs = await db.batch((pipe) => {
-      for (const id of ids) pipe.hget(db.keys.job(scheduler, id), "rev");
-    });
-    const checks: [string, string][] = ids.map((id, i) => [
-      db.keys.job(scheduler, id),
-      revOrZero(revs[i]),
-    ]);
-    const now = options.cancelPendingRunsAt;
-    let runs: { run: Run; fields: Fields }[] = [];
-    if (now !== undefined) {
-      const pending = await db.call(() =>
-        db.redis.zrange(db.keys.sched(scheduler, "pending"), 0, -1),
-      );
-      const found = await db.hashes(pending.map((r) => db.keys.run(scheduler, r)));
-      runs = found.flatMap((h) => (h === null ? [] : [{ run: runFromFields(h), fields: h }]));
-    }
-    const outcome = pendingOutcome(runs, now, db);
-    const reply = await db.run(DELETE_ALL_JOBS, {
-      checks: [...checks, ...outcome.checks],
-      count: String(ids.length),
-      scheduler,
-      withdrawn: outcome.withdrawn,
-      runs: outcome.cancelled.map(runFields),
-      events: eventArgs(options.events?.(ids.length, outcome.cancelled)),
-    });
-    return reply === CONFLICT ? CONFLICT : ids.length;
-  });
+  // On a scheduler whose jobs fire, claims and hand-outs change its jobs and runs all the time:
+  // they pass it by while this is under way (it would otherwise conflict with them each time).
+  const fence = schedulerFence(db, scheduler);
+  return fence.around(() =>
+    optimistic("deleteAllJobs", async () => {
+      await fence.raise();
+      const ids = await db.call(() => db.redis.zrange(db.keys.sched(scheduler, "jobs"), 0, -1));
+      const revs = await db.batch((pipe) => {
+        for (const id of ids) pipe.hget(db.keys.job(scheduler, id), "rev");
+      });
+      const checks: [string, string][] = ids.map((id, i) => [
+        db.keys.job(scheduler, id),
+        revOrZero(revs[i]),
+      ]);
+      const now = options.cancelPendingRunsAt;
+      let runs: { run: Run; fields: Fields }[] = [];
+      let pending: string[] = [];
+      if (now !== undefined) {
+        pending = await db.call(() => db.redis.zrange(db.keys.sched(scheduler, "pending"), 0, -1));
+        const found = await db.hashes(pending.map((r) => db.keys.run(scheduler, r)));
+        runs = found.flatMap((h) => (h === null ? [] : [{ run: runFromFields(h), fields: h }]));
+      }
+      const outcome = pendingOutcome(runs, now, db);
+      const reply = await db.run(DELETE_ALL_JOBS, {
+        checks: [...checks, ...outcome.checks],
+        count: String(ids.length),
+        ...(now === undefined ? {} : { pending: String(pending.length) }),
+        scheduler,
+        withdrawn: outcome.withdrawn,
+        runs: outcome.cancelled.map(runFields),
+        events: eventArgs(options.events?.(ids.length, outcome.cancelled)),
+      });
+      return reply === CONFLICT ? CONFLICT : ids.length;
+    }),
+  );
 }

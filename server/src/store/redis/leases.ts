@@ -2,20 +2,18 @@
  * Leases on Redis: the hand-out of pending runs to a worker, leases handed back, extended and
  * checked. Pending runs wait in `{sched:S}:pending:<handler>` by due time; running runs sit in
  * `{sched:S}:running` by lease expiry and in `{sched:S}:running:<job>` (max_instances). The
- * hand-out decides in TypeScript (the domain's transitions) and commits with
- * scripts/lease-runs.ts only if the runs and the jobs' running counts are still as read.
+ * hand-out decides in TypeScript (domain/hand-out.ts, as the SQL stores do) and commits with
+ * scripts/lease-runs.ts only if the runs are still as read and no other run of their jobs
+ * started meanwhile.
  */
 import type { Lease, Run } from "../../domain/runs.js";
-import {
-  handedBack,
-  leased,
-  missed,
-  skippedForMaxInstances,
-} from "../../domain/run-transitions.js";
+import { handOut } from "../../domain/hand-out.js";
+import { handedBack } from "../../domain/run-transitions.js";
 import { jobKey } from "../sql/job-rows.js";
 import type { EventsOf, LeaseRequest, LeaseResult, LeaseState } from "../port.js";
 import { type Fields, revOf, runFields, runFromFields } from "./codec.js";
-import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { type Db, eventArgs } from "./db.js";
+import { CONFLICT, optimistic } from "./optimistic.js";
 import { EXTEND_LEASES } from "./scripts/extend-leases.js";
 import { LEASE_RUNS } from "./scripts/lease-runs.js";
 import { PUT_RUNS } from "./scripts/put-runs.js";
@@ -67,7 +65,7 @@ export function leaseRuns(
   const now = req.now;
   const handlers = [...req.slots.keys()];
   if (handlers.length === 0 || req.total <= 0) return Promise.resolve({ taken: [], ended: [] });
-  return optimistic(async () => {
+  return optimistic("leaseRuns", async () => {
     const schedulers = await unpaused(db, req.paused);
     const dueBy = Math.max(now, req.dueBy ?? now);
     const reserved = (await db.run(RESERVE_RUNS, {
@@ -89,45 +87,28 @@ export function leaseRuns(
       checks.push([db.keys.run(f.scheduler, f.id), revOf(h)]);
       candidates.push(run);
     });
-    candidates.sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
     const jobs = [
       ...new Map(candidates.map((r) => [jobKey(r.scheduler, r.jobId), r])).values(),
     ].map((r) => ({ scheduler: r.scheduler, id: r.jobId }));
-    const counts = await db.batch((pipe) => {
-      for (const j of jobs) pipe.scard(db.keys.sched(j.scheduler, `running:${j.id}`));
+    const members = await db.batch((pipe) => {
+      for (const j of jobs) pipe.smembers(db.keys.sched(j.scheduler, `running:${j.id}`));
     });
     const running = new Map<string, number>();
-    jobs.forEach((j, i) => running.set(jobKey(j.scheduler, j.id), Number(counts[i] ?? 0)));
-    const expected = jobs.map((j) => [
-      j.scheduler,
-      j.id,
-      String(running.get(jobKey(j.scheduler, j.id)) ?? 0),
-    ]);
-    const left = new Map(req.slots);
-    const taken: Run[] = [];
-    const ended: Run[] = [];
-    for (const run of candidates) {
-      if (run.expiresAt !== null && run.expiresAt < now) {
-        ended.push(missed(run, now));
-        continue;
-      }
-      const k = jobKey(run.scheduler, run.jobId);
-      const n = running.get(k) ?? 0;
-      const early = (run.dueAt ?? now) > now;
-      if (early && (n > 0 || run.attempt > 1)) continue;
-      const skipped = early ? null : skippedForMaxInstances(run, n, now);
-      if (skipped !== null) {
-        ended.push(skipped);
-        continue;
-      }
-      const free = left.get(run.handler) ?? 0;
-      if (free <= 0) continue;
-      left.set(run.handler, free - 1);
-      running.set(k, n + 1);
-      taken.push(run);
-    }
+    // max_instances is decided on these: the commit checks that no run of these jobs started
+    // meanwhile (one that ended meanwhile changes nothing decided here).
+    const startedBefore = jobs.map((j, i) => {
+      const ids = (members[i] ?? []) as string[];
+      running.set(jobKey(j.scheduler, j.id), ids.length);
+      return [j.scheduler, j.id, ids];
+    });
     const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
-    const result: LeaseResult = { ended, taken: taken.map((r) => leased(r, grant, now)) };
+    const result: LeaseResult = handOut({
+      now,
+      slots: req.slots,
+      candidates,
+      running: (r) => running.get(jobKey(r.scheduler, r.jobId)) ?? 0,
+      grant,
+    });
     const drafts = eventArgs(events?.(result));
     if (result.ended.length + result.taken.length + drafts.length === 0) {
       if (reserved.length > 0) await db.run(LEASE_RUNS, { release: reserved });
@@ -136,7 +117,7 @@ export function leaseRuns(
     const reply = await db.run(LEASE_RUNS, {
       release: reserved,
       checks,
-      counts: expected,
+      running: startedBefore,
       runs: [...result.ended, ...result.taken].map(runFields),
       events: drafts,
     });
@@ -149,7 +130,7 @@ const sameLease = (run: Run, l: Lease): boolean =>
 
 export function releaseLeases(db: Db, now: number, leases: readonly Lease[]): Promise<number> {
   if (leases.length === 0) return Promise.resolve(0);
-  return optimistic(async () => {
+  return optimistic("releaseLeases", async () => {
     const found = await db.runHashes(leases.map((l) => l.runId));
     const checks: [string, string][] = [];
     const back: Run[] = [];

@@ -3,9 +3,8 @@
  * job; the keyset, the order and the id prefix apply to those, and the jobs are read in that order
  * until a page of them passes the other filters.
  */
-import { InvalidArgumentError } from "../../domain/errors.js";
 import type { Job } from "../../domain/jobs.js";
-import { decodePageToken, encodePageToken, NO_NEXT_RUN } from "../paging.js";
+import { jobPage, jobPageStart } from "../paging.js";
 import type { ListJobsQuery, Page } from "../port.js";
 import { jobFromFields } from "./codec.js";
 import type { Db } from "./db.js";
@@ -26,16 +25,7 @@ function compare(a: Key, b: Key): number {
 const READ = 200;
 
 export async function listJobs(db: Db, q: ListJobsQuery): Promise<Page<Job>> {
-  const after = q.pageToken ? decodePageToken(q.pageToken) : null;
-  const shape = q.orderBy === "id" ? ["string", "string"] : ["number", "string", "string"];
-  if (
-    q.pageToken &&
-    (after === null || after.length !== shape.length || after.some((k, i) => typeof k !== shape[i]))
-  )
-    throw new InvalidArgumentError(
-      "page_token",
-      "is not a token from a previous page of this listing",
-    );
+  const after = jobPageStart(q);
   const schedulers = q.scheduler === undefined ? await db.spaces() : [q.scheduler];
   const entries = await db.batch((pipe) => {
     for (const s of schedulers) pipe.zrange(db.keys.sched(s, "jobs"), 0, -1, "WITHSCORES");
@@ -66,12 +56,5 @@ export async function listJobs(db: Db, q: ListJobsQuery): Promise<Page<Job>> {
       if (items.length > q.pageSize) break;
     }
   }
-  const page = items.slice(0, q.pageSize);
-  const last = page[page.length - 1];
-  if (items.length <= q.pageSize || last === undefined) return { items: page, nextPageToken: "" };
-  const key =
-    q.orderBy === "id"
-      ? [last.scheduler, last.id]
-      : [last.nextRunTime ?? NO_NEXT_RUN, last.scheduler, last.id];
-  return { items: page, nextPageToken: encodePageToken(key) };
+  return jobPage(q, items);
 }

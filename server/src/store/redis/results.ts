@@ -16,7 +16,8 @@ import {
 } from "../../domain/run-transitions.js";
 import type { CancelOutcome, EventsOf, SweepRequest, SweepResult, Verdict } from "../port.js";
 import { type Fields, revOf, runFields, runFromFields } from "./codec.js";
-import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { type Db, eventArgs } from "./db.js";
+import { CONFLICT, optimistic } from "./optimistic.js";
 import { PUT_RUNS } from "./scripts/put-runs.js";
 
 /** The checks that these runs are still as read. */
@@ -49,7 +50,7 @@ export function completeRuns(
   events: EventsOf<Verdict[]> | undefined,
 ): Promise<Verdict[]> {
   if (items.length === 0) return Promise.resolve([]);
-  return optimistic(async () => {
+  return optimistic("completeRuns", async () => {
     const found = await db.runHashes([...new Set(items.map((i) => i.lease.runId))]);
     const runs = new Map([...found].map(([id, h]) => [id, runFromFields(h)]));
     const changed = new Map<string, Run>();
@@ -86,7 +87,7 @@ export function timeOutRun(
   lease: Lease,
   events: EventsOf<Run | null> | undefined,
 ): Promise<Run | null> {
-  return optimistic(async () => {
+  return optimistic("timeOutRun", async () => {
     const h = (await db.runHashes([lease.runId])).get(lease.runId);
     const run = h === undefined ? null : runFromFields(h);
     if (
@@ -117,7 +118,7 @@ export function cancelRun(
   reason: string,
   events: EventsOf<CancelOutcome> | undefined,
 ): Promise<CancelOutcome> {
-  return optimistic(async () => {
+  return optimistic("cancelRun", async () => {
     const h = (await db.runHashes([runId])).get(runId);
     let outcome: CancelOutcome;
     let next: Run | null = null;
@@ -182,7 +183,7 @@ export function sweep(
   events: EventsOf<SweepResult> | undefined,
 ): Promise<SweepResult> {
   const { now, limit } = req;
-  return optimistic(async () => {
+  return optimistic("sweep", async () => {
     const misfired = req.misfires
       ? await below(db, "expiring", `(${String(now)}`, limit)
       : new Map<string, Fields>();

@@ -2,7 +2,8 @@
 import type { EventDraft } from "../../domain/events.js";
 import type { Scheduler } from "../../domain/jobs.js";
 import { revOf, schedulerFields, schedulerFromFields } from "./codec.js";
-import { CONFLICT, type Db, eventArgs, optimistic } from "./db.js";
+import { type Db, eventArgs } from "./db.js";
+import { CONFLICT, optimistic } from "./optimistic.js";
 import { INSERT_SCHEDULER } from "./scripts/insert-scheduler.js";
 import { UPDATE_SCHEDULER } from "./scripts/update-scheduler.js";
 
@@ -28,7 +29,7 @@ export function updateScheduler(
   events: ((before: Scheduler, after: Scheduler) => readonly EventDraft[]) | undefined,
 ): Promise<Scheduler | null> {
   const key = db.keys.sched(name, "scheduler");
-  return optimistic(async () => {
+  return optimistic("updateScheduler", async () => {
     const [h] = await db.hashes([key]);
     if (h === null || h === undefined) return null;
     const current = schedulerFromFields(h);

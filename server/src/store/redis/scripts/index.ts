@@ -6,6 +6,7 @@ import { DELETE_ALL_JOBS } from "./delete-all-jobs.js";
 import { DELETE_JOB } from "./delete-job.js";
 import { DELETE_OLD_RUNS } from "./delete-old-runs.js";
 import { DELETE_EXPIRED } from "./expire.js";
+import { DROP_FENCES } from "./fences.js";
 import { EXTEND_LEASES } from "./extend-leases.js";
 import { INSERT_JOB } from "./insert-job.js";
 import { INSERT_KEY } from "./insert-key.js";
@@ -34,6 +35,7 @@ export const SCRIPTS: readonly Script[] = [
   DELETE_JOB,
   DELETE_OLD_RUNS,
   DELETE_EXPIRED,
+  DROP_FENCES,
   EXTEND_LEASES,
   INSERT_JOB,
   INSERT_KEY,

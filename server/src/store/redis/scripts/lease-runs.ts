@@ -1,9 +1,11 @@
 import type { Script } from "./script.js";
 
 /**
- * Commits a hand-out decided in TypeScript: if every run read is still as read and each job's
- * number of running runs (max_instances was decided on it) is still \`counts\`, writes the runs
- * taken (running under the lease) and those ended at hand-out (skipped, missed), with the events.
+ * Commits a hand-out decided in TypeScript: if every run read is still as read and no run of
+ * their jobs started since the hand-out read each job's running runs (\`running\`: [scheduler,
+ * job, ids]; max_instances was decided on them), writes the runs taken (running under the lease)
+ * and those ended at hand-out (skipped, missed), with the events. A run that ended meanwhile
+ * changes nothing: the hand-out is then ordered before its end, which read nothing it wrote.
  * Two nodes handing out the same run: one commits, the other reads again. Either way the holds
  * of reserve-runs.ts on \`release\` end.
  */
@@ -14,8 +16,12 @@ for _, r in ipairs(p.release or {}) do
   redis.call('HDEL', sk(r[1], 'run:' .. r[2]), 'held_until')
 end
 if not holds(p.checks) then return 'conflict' end
-for _, c in ipairs(p.counts or {}) do
-  if redis.call('SCARD', sk(c[1], 'running:' .. c[2])) ~= tonumber(c[3]) then return 'conflict' end
+for _, c in ipairs(p.running or {}) do
+  local read = {}
+  for _, id in ipairs(c[3]) do read[id] = true end
+  for _, id in ipairs(redis.call('SMEMBERS', sk(c[1], 'running:' .. c[2]))) do
+    if not read[id] then return 'conflict' end
+  end
 end
 for _, r in ipairs(p.runs or {}) do put_run(r) end
 append_events(p.events)

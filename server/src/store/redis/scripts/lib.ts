@@ -49,6 +49,13 @@ local function holds(checks)
   return true
 end
 
+-- Whether scheduler s, or its job (nil: none), is fenced (fences.ts): claims and
+-- hand-outs pass it by while a change of it is under way.
+local function fenced(s, job)
+  if redis.call('EXISTS', sk(s, 'fence')) == 1 then return true end
+  return job ~= nil and redis.call('EXISTS', sk(s, 'fence:' .. job)) == 1
+end
+
 -- ---- events: written to the inbox with the change; sequence-events.ts gives them cursors ----
 
 local function append_events(events)

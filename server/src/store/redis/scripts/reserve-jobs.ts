@@ -2,7 +2,7 @@ import type { Script } from "./script.js";
 
 /**
  * A claim's first step, as `SKIP LOCKED` is on SQL: the earliest jobs due by \`horizon\` in these
- * schedulers that no other claim holds, up to \`limit\`, each then held for \`holdMs\` by Redis's
+ * schedulers that no other claim holds and no change fences (fences.ts), up to \`limit\`, each then held for \`holdMs\` by Redis's
  * clock (a \`held_until\` field, which leaves the job's revision alone). Claims of several nodes
  * so plan different jobs instead of all planning the same ones; the hold is only that: the
  * claim's commit (claim-due-jobs.ts) still checks every job's revision and releases the holds,
@@ -17,13 +17,15 @@ local limit = tonumber(p.limit)
 local found = {}
 for _, s in ipairs(p.schedulers) do
   local offset, taken = 0, 0
+  if redis.call('EXISTS', sk(s, 'fence')) == 1 then taken = limit end
   while taken < limit do
     local page = redis.call('ZRANGEBYSCORE', sk(s, 'jobs'), '-inf', p.horizon,
       'WITHSCORES', 'LIMIT', offset, 100)
     if #page == 0 then break end
     for i = 1, #page, 2 do
       local held = redis.call('HGET', sk(s, 'job:' .. page[i]), 'held_until')
-      if taken < limit and (held == false or tonumber(held) <= now) then
+      if taken < limit and (held == false or tonumber(held) <= now)
+        and redis.call('EXISTS', sk(s, 'fence:' .. page[i])) == 0 then
         found[#found + 1] = {s, page[i], tonumber(page[i + 1])}
         taken = taken + 1
       end

@@ -2,7 +2,8 @@ import type { Script } from "./script.js";
 
 /**
  * The hand-out's first step, as `SKIP LOCKED` is on SQL: for each handler, the earliest pending
- * runs due by \`dueBy\` in these schedulers that no other hand-out holds, up to its limit, each
+ * runs due by \`dueBy\` in these schedulers that no other hand-out holds and no change of their job
+ * or scheduler fences (fences.ts), up to its limit, each
  * then held until \`until\` (a \`held_until\` field, which leaves the run's revision alone).
  * Concurrent hand-outs of several nodes so read different runs instead of all racing for the
  * first ones; the hold is only that: the hand-out's commit (lease-runs.ts) still checks every
@@ -19,13 +20,16 @@ for _, h in ipairs(p.handlers) do
   local found = {}
   for _, s in ipairs(p.schedulers) do
     local offset, taken = 0, 0
+    if redis.call('EXISTS', sk(s, 'fence')) == 1 then taken = limit end
     while taken < limit do
       local page = redis.call('ZRANGEBYSCORE', sk(s, 'pending:' .. handler), '-inf', p.dueBy,
         'WITHSCORES', 'LIMIT', offset, 100)
       if #page == 0 then break end
       for i = 1, #page, 2 do
-        local held = redis.call('HGET', sk(s, 'run:' .. page[i]), 'held_until')
-        if taken < limit and (held == false or tonumber(held) <= now) then
+        local f = redis.call('HMGET', sk(s, 'run:' .. page[i]), 'held_until', 'job_id')
+        local held = f[1]
+        if taken < limit and (held == false or tonumber(held) <= now)
+          and (f[2] == false or not fenced(s, f[2])) then
           found[#found + 1] = {s, page[i], tonumber(page[i + 1])}
           taken = taken + 1
         end

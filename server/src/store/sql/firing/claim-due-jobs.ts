@@ -1,5 +1,4 @@
-import type { Job } from "../../../domain/jobs.js";
-import type { Run } from "../../../domain/runs.js";
+import { planClaim } from "../../../domain/claim-plan.js";
 import type { ClaimRequest, ClaimResult } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { byScheduler, JOB_SELECT, jobFromSelected } from "../job-rows.js";
@@ -9,9 +8,10 @@ import { insertRuns } from "./insert-runs.js";
 
 /**
  * Claims up to `limit` jobs due by `horizon` (next_run_time <= horizon, scheduler not paused)
- * with row locks that other nodes skip, turns their fire times into runs as `plan` decides
- * (fire times after now become runs due later: prepared ahead), advances their next_run_time,
- * and removes jobs whose trigger has ended. A run that already exists for the same job and fire
+ * with row locks that other nodes skip, and does what the domain's `planClaim` makes of them:
+ * their fire times become runs as `plan` decides (fire times after now become runs due later:
+ * prepared ahead), their next_run_time advances, jobs whose trigger has ended are removed and
+ * those that cannot be planned paused. A run that already exists for the same job and fire
  * time is not created again (the unique key).
  */
 export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
@@ -22,20 +22,12 @@ export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
   );
   if (rows.length === 0) return { jobs: 0, runs: [], ignored: 0, paused, ended: [], broken: [] };
   const jobs = rows.map(jobFromSelected);
-  const runs: Run[] = [];
-  const advance: { scheduler: string; id: string; next: number }[] = [];
-  const finished: Job[] = [];
-  const broken: Job[] = [];
-  for (const job of jobs) {
-    const decided = req.plan(job);
-    if (decided === null) {
-      broken.push(job);
-      continue;
-    }
-    runs.push(...decided.runs);
-    if (decided.nextRunTime === null) finished.push(job);
-    else advance.push({ scheduler: job.scheduler, id: job.id, next: decided.nextRunTime });
-  }
+  const { runs, ended: finished, broken, ...planned } = planClaim(jobs, req.plan);
+  const advance = planned.advance.map((a) => ({
+    scheduler: a.job.scheduler,
+    id: a.job.id,
+    next: a.nextRunTime,
+  }));
   const created = yield* insertRuns(d, runs);
   for (const [scheduler, part] of byScheduler(advance, 500)) {
     yield* write(

@@ -1,6 +1,5 @@
-import { InvalidArgumentError } from "../../../domain/errors.js";
 import type { Job } from "../../../domain/jobs.js";
-import { decodePageToken, encodePageToken, NO_NEXT_RUN } from "../../paging.js";
+import { jobPage, jobPageStart, NO_NEXT_RUN } from "../../paging.js";
 import type { ListJobsQuery, Page } from "../../port.js";
 import { JOB_SELECT, jobFromSelected } from "../job-rows.js";
 import { all, type Param, type Tx } from "../runner.js";
@@ -27,16 +26,7 @@ export function* listJobs(q: ListJobsQuery): Tx<Page<Job>> {
   if (q.idPrefix) add("`id` LIKE ? ESCAPE '!'", `${escapeLike(q.idPrefix)}%`);
   if (q.namePrefix) add("`name` LIKE ? ESCAPE '!'", `${escapeLike(q.namePrefix)}%`);
   const nextKey = `COALESCE(\`next_run_time\`, ${String(NO_NEXT_RUN)})`;
-  const after = q.pageToken ? decodePageToken(q.pageToken) : null;
-  const shape = q.orderBy === "id" ? ["string", "string"] : ["number", "string", "string"];
-  if (
-    q.pageToken &&
-    (after === null || after.length !== shape.length || after.some((k, i) => typeof k !== shape[i]))
-  )
-    throw new InvalidArgumentError(
-      "page_token",
-      "is not a token from a previous page of this listing",
-    );
+  const after = jobPageStart(q);
   if (after !== null) {
     if (q.orderBy === "id") add("(`scheduler`, `id`) > (?, ?)", ...after.slice(0, 2));
     else add(`(${nextKey}, \`scheduler\`, \`id\`) > (?, ?, ?)`, ...after.slice(0, 3));
@@ -46,12 +36,5 @@ export function* listJobs(q: ListJobsQuery): Tx<Page<Job>> {
     `SELECT ${JOB_SELECT} FROM \`jobs\`${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`} ORDER BY ${order} LIMIT ?`,
     [...params, q.pageSize + 1],
   );
-  const items = rows.slice(0, q.pageSize).map(jobFromSelected);
-  const last = items[items.length - 1];
-  if (rows.length <= q.pageSize || last === undefined) return { items, nextPageToken: "" };
-  const key =
-    q.orderBy === "id"
-      ? [last.scheduler, last.id]
-      : [last.nextRunTime ?? NO_NEXT_RUN, last.scheduler, last.id];
-  return { items, nextPageToken: encodePageToken(key) };
+  return jobPage(q, rows.map(jobFromSelected));
 }

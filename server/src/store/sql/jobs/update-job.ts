@@ -1,5 +1,6 @@
 import type { EventDraft } from "../../../domain/events.js";
 import type { Job } from "../../../domain/jobs.js";
+import { rewoundToPrepared } from "../../../domain/prepared-runs.js";
 import type { Dialect } from "../dialect.js";
 import { appendEvents } from "../events/append-events.js";
 import { JOB_COLUMNS, JOB_SELECT, jobFromSelected, jobRowCells, jobToRow } from "../job-rows.js";
@@ -36,10 +37,7 @@ export function* updateJob(
     );
     prepared = numOrNull(found[0]?.t);
   }
-  const base =
-    prepared !== null && (current.nextRunTime === null || current.nextRunTime > prepared)
-      ? { ...current, nextRunTime: prepared }
-      : current;
+  const base = rewoundToPrepared(current, prepared);
   const next = change(base);
   if (next === base) return current;
   if (prepared !== null)

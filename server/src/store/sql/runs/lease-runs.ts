@@ -1,5 +1,4 @@
-import type { Run } from "../../../domain/runs.js";
-import { leased, missed, skippedForMaxInstances } from "../../../domain/run-transitions.js";
+import { handOut } from "../../../domain/hand-out.js";
 import type { LeaseRequest, LeaseResult } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { byScheduler, jobKey } from "../job-rows.js";
@@ -7,11 +6,10 @@ import { RUN_SELECT, runFromRow, writeRun } from "../run-rows.js";
 import { all, notIn, num, placeholders, write, type Row, type Tx } from "../runner.js";
 
 /**
- * Hands due pending runs of these handlers to one worker: each becomes running under the given
- * lease (`leased`), with its timeout deadline counted from its start. This is when max_instances
- * is decided: a run whose job already has that many runs running is recorded as skipped. The job
- * rows are locked for the decision (runs of a job locked elsewhere wait for the next pass). Runs
- * of paused schedulers wait; runs past their misfire grace are recorded as missed.
+ * Hands due pending runs of these handlers to one worker, as the domain's `handOut` decides
+ * (running under the lease, skipped for max_instances, missed past their grace), with their
+ * timeout deadline counted from their start. The job rows are locked for the decision (runs of a
+ * job locked elsewhere wait for the next pass). Runs of paused schedulers wait.
  */
 export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
   const now = req.now;
@@ -35,7 +33,7 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
     );
   }
   if (rows.length === 0) return { taken: [], ended: [] };
-  const candidates = rows.map(runFromRow).sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
+  const candidates = rows.map(runFromRow);
   // Lock the jobs whose max_instances is decided (a removed job has no row: nothing to lock).
   const jobKeys = [
     ...new Map(
@@ -70,34 +68,16 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
     ))
       running.set(jobKey(scheduler, String(r.job_id)), num(r.n));
   }
-  const left = new Map(req.slots);
-  const taken: Run[] = [];
-  const ended: Run[] = [];
-  for (const run of candidates) {
-    if (run.expiresAt !== null && run.expiresAt < now) {
-      // Its misfire grace ran out while it waited: the oldest runs come first, so the hand-out
-      // records them as the sweeper would.
-      ended.push(missed(run, now));
-      continue;
-    }
-    const k = jobKey(run.scheduler, run.jobId);
-    if (existing.has(k)) continue; // its job is being changed or claimed: next pass
-    const n = running.get(k) ?? 0;
-    const early = (run.dueAt ?? now) > now;
-    // Ahead only for a first attempt of a job with none running: a retry waits for its
-    // retry_at (the worker starts early runs at their fire time), max_instances cannot change.
-    if (early && (n > 0 || run.attempt > 1)) continue;
-    const skipped = early ? null : skippedForMaxInstances(run, n, now);
-    if (skipped !== null) {
-      ended.push(skipped);
-      continue;
-    }
-    const free = left.get(run.handler) ?? 0;
-    if (free <= 0) continue;
-    left.set(run.handler, free - 1);
-    running.set(k, n + 1);
-    taken.push(run);
-  }
+  const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
+  const { taken, ended } = handOut({
+    now,
+    slots: req.slots,
+    candidates,
+    running: (r) => running.get(jobKey(r.scheduler, r.jobId)) ?? 0,
+    grant,
+    // Its job is being changed or claimed: next pass.
+    waits: (r) => existing.has(jobKey(r.scheduler, r.jobId)),
+  });
   for (const r of ended) yield* writeRun(r);
   if (taken.length === 0) return { taken, ended };
   // One statement for every run taken, computing `leased` per row: a run starts at its due time
@@ -119,6 +99,5 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
       ...taken.map((r) => r.id),
     ],
   );
-  const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
-  return { ended, taken: taken.map((r) => leased(r, grant, now)) };
+  return { ended, taken };
 }

@@ -1,0 +1,75 @@
+/** A claim's plan (domain/claim-plan.ts) and runs prepared ahead (domain/prepared-runs.ts). */
+import { describe, expect, it } from "vitest";
+import { planClaim } from "../../server/src/domain/claim-plan.js";
+import type { Job } from "../../server/src/domain/jobs.js";
+import { isPrepared, rewoundToPrepared } from "../../server/src/domain/prepared-runs.js";
+import { manualRun, type Run } from "../../server/src/domain/runs.js";
+import { compileTrigger } from "../../server/src/domain/triggers/index.js";
+
+const T0 = Date.parse("2026-03-02T08:00:00Z");
+
+function job(id: string, nextRunTime: number | null = T0): Job {
+  return {
+    scheduler: "default",
+    id,
+    name: id,
+    handler: "h",
+    trigger: { type: "date", runDate: T0, timezone: "UTC", jitter: null },
+    args: [],
+    kwargs: {},
+    coalesce: false,
+    maxInstances: 1,
+    misfireGraceTimeMs: 60_000,
+    timeoutMs: null,
+    retry: null,
+    paused: false,
+    nextRunTime,
+    createdAt: T0,
+    updatedAt: T0,
+    version: 1,
+  };
+}
+
+const runOf = (j: Job, overrides: Partial<Run> = {}): Run => ({
+  ...manualRun(j, compileTrigger(j.trigger), { now: T0, newId: () => `run-${j.id}` }),
+  manual: false,
+  ...overrides,
+});
+
+describe("a claim's plan", () => {
+  it("creates each job's runs, advances the jobs that go on, removes those that ended, pauses those it cannot plan", () => {
+    const [going, ending, broken] = [job("going"), job("ending"), job("broken")];
+    const plan = planClaim([going, ending, broken], (j) => {
+      if (j.id === "broken") return null;
+      return { runs: [runOf(j)], nextRunTime: j.id === "going" ? T0 + 1000 : null };
+    });
+    expect(plan.runs.map((r) => r.jobId)).toEqual(["going", "ending"]);
+    expect(plan.advance).toEqual([{ job: going, nextRunTime: T0 + 1000 }]);
+    expect(plan.ended).toEqual([ending]);
+    expect(plan.broken).toEqual([broken]);
+  });
+
+  it("plans nothing for no jobs", () => {
+    expect(planClaim([], () => null)).toEqual({ runs: [], advance: [], ended: [], broken: [] });
+  });
+});
+
+describe("runs prepared ahead", () => {
+  it("are pending first attempts of scheduled fire times after now", () => {
+    const j = job("p");
+    const ahead = runOf(j, { scheduledTime: T0 + 1000 });
+    expect(isPrepared(ahead, T0)).toBe(true);
+    expect(isPrepared(ahead, T0 + 1000)).toBe(false); // its time has come
+    expect(isPrepared({ ...ahead, manual: true }, T0)).toBe(false);
+    expect(isPrepared({ ...ahead, attempt: 2 }, T0)).toBe(false);
+    expect(isPrepared({ ...ahead, status: "running" }, T0)).toBe(false);
+  });
+
+  it("rewind the job a change sees to the first of them, never forward", () => {
+    expect(rewoundToPrepared(job("a", T0 + 5000), T0 + 1000).nextRunTime).toBe(T0 + 1000);
+    expect(rewoundToPrepared(job("b", null), T0 + 1000).nextRunTime).toBe(T0 + 1000);
+    const earlier = job("c", T0);
+    expect(rewoundToPrepared(earlier, T0 + 1000)).toBe(earlier);
+    expect(rewoundToPrepared(earlier, null)).toBe(earlier);
+  });
+});

@@ -1,0 +1,110 @@
+/** The hand-out's decision (domain/hand-out.ts), which the SQL and Redis stores share. */
+import { describe, expect, it } from "vitest";
+import { handOut, type HandOutInput } from "../../server/src/domain/hand-out.js";
+import { leased } from "../../server/src/domain/run-transitions.js";
+import type { Run } from "../../server/src/domain/runs.js";
+
+const T0 = Date.parse("2026-03-02T08:00:00Z");
+const grant = { workerId: "w", token: "tok", leaseMs: 10_000 };
+
+let seq = 0;
+function run(overrides: Partial<Run> = {}): Run {
+  seq++;
+  return {
+    id: `r${String(seq)}`,
+    scheduler: "default",
+    jobId: "j",
+    jobName: "J",
+    handler: "h",
+    scheduledTime: T0,
+    fireTime: T0,
+    manual: false,
+    args: [],
+    kwargs: {},
+    timeoutMs: null,
+    retry: null,
+    maxInstances: 1,
+    attempt: 1,
+    status: "pending",
+    statusReason: "",
+    dueAt: T0,
+    expiresAt: T0 + 60_000,
+    workerId: null,
+    leaseToken: null,
+    leaseExpiresAt: null,
+    deadlineAt: null,
+    startedAt: null,
+    finishedAt: null,
+    result: undefined,
+    error: null,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+function decide(candidates: Run[], more: Partial<HandOutInput> = {}) {
+  return handOut({
+    now: T0,
+    slots: new Map([["h", 10]]),
+    candidates,
+    running: () => 0,
+    grant,
+    ...more,
+  });
+}
+
+const ids = (runs: readonly Run[]) => runs.map((r) => r.id);
+
+describe("hand-out", () => {
+  it("hands the due runs out earliest first, leased under the grant, within the handler's slots", () => {
+    const late = run({ jobId: "a", dueAt: T0 - 1000 });
+    const early = run({ jobId: "b", dueAt: T0 - 5000 });
+    const third = run({ jobId: "c", dueAt: T0 - 2000 });
+    const { taken, ended } = decide([late, early, third], { slots: new Map([["h", 2]]) });
+    expect(taken).toEqual([leased(early, grant, T0), leased(third, grant, T0)]);
+    expect(ended).toEqual([]);
+  });
+
+  it("records a run past its misfire grace as missed, whatever else applies", () => {
+    const stale = run({ expiresAt: T0 - 1 });
+    const { taken, ended } = decide([stale], { waits: () => true, slots: new Map() });
+    expect(taken).toEqual([]);
+    expect(ended).toMatchObject([{ id: stale.id, status: "missed" }]);
+  });
+
+  it("decides max_instances on the runs running and those it hands out", () => {
+    const a = run({ jobId: "x", maxInstances: 2, dueAt: T0 - 3 });
+    const b = run({ jobId: "x", maxInstances: 2, dueAt: T0 - 2 });
+    const c = run({ jobId: "x", maxInstances: 2, dueAt: T0 - 1 });
+    const { taken, ended } = decide([a, b, c], { running: (r) => (r.jobId === "x" ? 1 : 0) });
+    expect(ids(taken)).toEqual([a.id]);
+    expect(ended).toMatchObject([
+      { id: b.id, status: "skipped", statusReason: "max_instances 2 reached" },
+      { id: c.id, status: "skipped" },
+    ]);
+  });
+
+  it("leases ahead only a first attempt of a job with none running; it starts at its due time", () => {
+    const ahead = run({ jobId: "free", dueAt: T0 + 500 });
+    const busy = run({ jobId: "busy", dueAt: T0 + 500 });
+    const retry = run({ jobId: "retry", dueAt: T0 + 500, attempt: 2 });
+    const { taken, ended } = decide([ahead, busy, retry], {
+      running: (r) => (r.jobId === "busy" ? 1 : 0),
+    });
+    expect(ids(taken)).toEqual([ahead.id]);
+    expect(taken[0]).toMatchObject({ startedAt: T0 + 500, leaseExpiresAt: T0 + 10_500 });
+    expect(ended).toEqual([]); // neither is skipped: they wait for their time
+  });
+
+  it("leaves the runs its store says must wait, and the runs of handlers without a slot", () => {
+    const locked = run({ jobId: "locked" });
+    const other = run({ jobId: "o", handler: "other" });
+    const go = run({ jobId: "go" });
+    const { taken, ended } = decide([locked, other, go], {
+      waits: (r) => r.jobId === "locked",
+    });
+    expect(ids(taken)).toEqual([go.id]);
+    expect(ended).toEqual([]);
+  });
+});
