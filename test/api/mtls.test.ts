@@ -90,6 +90,9 @@ beforeAll(async () => {
   held.worker = clients.client("worker", "/CN=reports", "DNS:Reports-Worker.internal");
   held.ops = clients.client("ops", "/O=Example/CN=ops");
   held.stranger = clients.client("stranger", "/CN=stranger", "email:stranger@example.org");
+  // The admin's common name on a certificate whose SAN name is not in the file: the CA vouches
+  // for SAN names, the requester may choose the common name, so it counts for nothing.
+  held.spoof = clients.client("spoof", "/CN=ops", "URI:spiffe://example.org/unknown");
   // Another CA's certificate with the admin's common name.
   held.rogue = rogue.client("rogue", "/CN=ops");
 
@@ -163,8 +166,8 @@ describe("a mapped certificate", () => {
 });
 
 describe("no identity", () => {
-  it("an unmapped certificate, another CA's, none at all: UNAUTHENTICATED (Connect)", async () => {
-    for (const who of ["stranger", "rogue", undefined]) {
+  it("an unmapped certificate (a mapped common name beside SAN names included), another CA's, none at all: UNAUTHENTICATED (Connect)", async () => {
+    for (const who of ["stranger", "spoof", "rogue", undefined]) {
       const err = await jobsAs(who)
         .listJobs({ scheduler: "billing" })
         .then(
@@ -174,10 +177,12 @@ describe("no identity", () => {
       expect(err?.code, String(who)).toBe(Code.Unauthenticated);
       expect(err?.rawMessage, String(who)).toMatch(
         who === "stranger"
-          ? /"email:stranger@example\.org", "cn:stranger"\) have no scopes/
-          : who === "rogue"
-            ? /not trusted/
-            : /no bearer token and no client certificate/,
+          ? /identities \("email:stranger@example\.org"\) have no scopes/
+          : who === "spoof"
+            ? /identities \("uri:spiffe:\/\/example\.org\/unknown"\) have no scopes/
+            : who === "rogue"
+              ? /not trusted/
+              : /no bearer token and no client certificate/,
       );
     }
   });

@@ -148,6 +148,20 @@ describe("sealing the store's records", () => {
     expect(sealer.openRun(done).result).toEqual([1, "result-secret"]);
   });
 
+  it("a worker's value that looks like an envelope is sealed as text, and reads back as sent", () => {
+    const sealer = new Sealer(new SealingKeys([k1]));
+    const fake = `mtn-sealed:v1:nokey:${"A".repeat(16)}:${"A".repeat(24)}`;
+    const run = running(runOf(sealer.sealJob(JOB)));
+    const ok = sealer.sealOutcome("r1", { kind: "success", result: fake });
+    expect(ok.kind === "success" && typeof ok.result === "string" && envelopeKeyId(ok.result)).toBe(
+      "k1",
+    );
+    const done = succeeded(run, ok.kind === "success" ? ok.result : null, T0 + 1);
+    expect(sealer.openRun(done).result).toBe(fake);
+    const failed = sealer.sealOutcome("r1", { kind: "error", error: { ...boom, message: fake } });
+    expect(failed.kind === "error" && envelopeKeyId(failed.error.message)).toBe("k1");
+  });
+
   it("events carry the run's envelopes; an event under a missing key is read without them", () => {
     const sealer = new Sealer(new SealingKeys([k1]));
     const run = sealer.sealRun(attemptFailed(running(runOf(sealer.sealJob(JOB))), boom, T0 + 1));

@@ -72,10 +72,11 @@ function describe(cert: TlsPeerCertificate, authorized: boolean, error: unknown)
   const commonNames = (Array.isArray(cn) ? (cn as unknown[]) : [cn]).filter(
     (v): v is string => typeof v === "string",
   );
-  const names: CertificateName[] = [
-    ...parseSubjectAltNames(cert.subjectaltname ?? ""),
-    ...commonNames.map((value) => ({ kind: "cn", value })),
-  ];
+  const alternative = parseSubjectAltNames(cert.subjectaltname ?? "");
+  // The common name counts only for a certificate without URI, DNS or email names (RFC 6125):
+  // a CA that vouches for the SAN names may let the requester choose the common name.
+  const names: CertificateName[] =
+    alternative.length > 0 ? alternative : commonNames.map((value) => ({ kind: "cn", value }));
   const notAfter = Date.parse(cert.valid_to);
   return {
     trusted: authorized,

@@ -42,13 +42,15 @@ export function parseExactJson(text: string, field: string): JsonValue {
 }
 
 /**
- * What JSON.parse found wrong, without the part of the input it quotes (`Unexpected token 'x',
- * "["secret", x]" is not valid JSON`): a refused value may be a secret, and the message is
- * logged and sent back.
+ * What JSON.parse found wrong, as its position only: its message quotes the input (in short or
+ * abbreviated forms, `..."<part of it>"...`), and a refused value may be a secret while the
+ * message is sent back, logged and, for an idempotent call, recorded.
  */
 function withoutInput(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/,\s*".*" is not valid JSON$/su, "");
+  const at = /at position (\d+)/.exec(message);
+  if (at?.[1] !== undefined) return `invalid at position ${at[1]}`;
+  return /end of JSON input/i.test(message) ? "it ends too soon" : "invalid";
 }
 
 const INTEGER = /^-?(?:0|[1-9]\d*)$/;

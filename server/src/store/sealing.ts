@@ -195,17 +195,27 @@ export class Sealer {
     };
   }
 
-  /** A worker's report on a run, its result or error sealed for the run. */
+  /**
+   * A worker's report on a run, its result or error sealed for the run. Always sealed anew: a
+   * worker's value that looks like an envelope is the worker's text, not one of ours (passed
+   * through, it would fail every later read of the run).
+   */
   sealOutcome(runId: string, outcome: Outcome): Outcome {
+    const fresh = (value: JsonValue, field: Field) =>
+      this.ring.seal(JSON.stringify(value), runPlace(runId, field));
     return outcome.kind === "success"
       ? {
           kind: "success",
-          result:
-            outcome.result === undefined
-              ? undefined
-              : this.seal(outcome.result, runPlace(runId, "result")),
+          result: outcome.result === undefined ? undefined : fresh(outcome.result, "result"),
         }
-      : { kind: "error", error: this.sealError(outcome.error, runId) };
+      : {
+          kind: "error",
+          error: {
+            ...outcome.error,
+            message: fresh(outcome.error.message, "error.message"),
+            stack: fresh(outcome.error.stack, "error.stack"),
+          },
+        };
   }
 
   /**

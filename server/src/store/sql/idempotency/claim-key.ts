@@ -13,7 +13,12 @@ import { KEY_COLUMNS, keyCells } from "./key-rows.js";
  * transaction ends (InnoDB and PostgreSQL make an insert of a key another open transaction
  * inserted wait; SQLite runs one transaction at a time), then finds the record.
  */
-export function* claimKey(dialect: Dialect, call: IdempotentCall, now: number): Tx<void> {
+export function* claimKey(
+  dialect: Dialect,
+  call: IdempotentCall,
+  now: number,
+  again = true,
+): Tx<void> {
   const inserted = yield* exec(
     `${dialect.insertIgnore} INTO \`idempotency_keys\` (${KEY_COLUMNS.map((c) => `\`${c}\``).join(", ")}) VALUES (${placeholders(KEY_COLUMNS.length)})${dialect.onConflictIgnore}`,
     keyCells(call, null),
@@ -27,8 +32,12 @@ export function* claimKey(dialect: Dialect, call: IdempotentCall, now: number): 
     "SELECT `call_id`, `expires_at` FROM `idempotency_keys` WHERE `principal` = ? AND `idem_key` = ?",
     [call.principal, call.key],
   );
-  // Gone meanwhile (retention): written by the next transaction, or with the answer.
-  if (row === undefined) return;
+  // Gone meanwhile (retention deleted an expired record): insert it again, once. The change
+  // must not commit without its key's record.
+  if (row === undefined) {
+    if (again) return yield* claimKey(dialect, call, now, false);
+    throw new IdempotencyKeyTaken();
+  }
   const holder = strOrNull(row.call_id);
   // An earlier transaction of this same call wrote it.
   if (holder === call.callId) return;
