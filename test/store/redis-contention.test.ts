@@ -16,8 +16,11 @@ import {
   optimistic,
   pauseBefore,
 } from "../../server/src/store/redis/optimistic.js";
+import { Db } from "../../server/src/store/redis/db.js";
+import { readJobDeletion } from "../../server/src/store/redis/jobs.js";
+import { DELETE_JOB } from "../../server/src/store/redis/scripts/delete-job.js";
 import { RedisStore } from "../../server/src/store/redis/store.js";
-import { addRun, job, lease, pendingRun, S, T0 } from "./contract/fixtures.js";
+import { addRun, job, lease, leaseOf, must, pendingRun, S, T0 } from "./contract/fixtures.js";
 import { createRedisStore, describeRedis, REDIS_URL } from "../support/redis.js";
 
 const once: PlanFn = (j: Job) => ({
@@ -124,5 +127,59 @@ describeRedis("Redis fences", () => {
     await store.insertJob(job("gone", { scheduler: "fenced", nextRunTime: T0 + 60 * S }));
     expect(await store.deleteAllJobs("fenced", { cancelPendingRunsAt: T0 })).toBeGreaterThan(0);
     expect(await raw.keys(fence("fence*"))).toEqual([]);
+  });
+});
+
+describeRedis("a job's delete and a run of it turning pending meanwhile", () => {
+  let db: Awaited<ReturnType<typeof createRedisStore>>;
+  let store: RedisStore;
+  let redis: Redis;
+  let raw: Db;
+
+  beforeAll(async () => {
+    db = await createRedisStore("metronome_delete_race");
+    store = RedisStore.open(db.url);
+    await store.migrate();
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis.on("error", () => undefined);
+    raw = new Db(redis, db.name);
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await store.close();
+    await db.drop();
+  });
+
+  it("a commit from a read before a retry of the job's run was put back conflicts; the delete then cancels it", async () => {
+    const retry = { maxAttempts: 3, initialBackoffMs: 1000, maxBackoffMs: 60_000, multiplier: 2 };
+    const j = job("raced", { scheduler: "race", handler: "h.race", retry });
+    const run = await addRun(store, j, T0);
+    const [taken] = await lease(store, "h.race", T0);
+    expect(taken?.id).toBe(run.id);
+    const now = T0 + 2 * S;
+    // The delete reads while the run is running (nothing pending to cancel)...
+    const stale = await readJobDeletion(raw, "race", "raced", { cancelPendingRunsAt: now });
+    if (stale === false) throw new Error("the job is there");
+    // ...then the attempt fails and its retry is put back pending, before the delete commits.
+    const [verdict] = await store.completeRuns(T0 + S, [
+      {
+        lease: leaseOf(must(taken)),
+        outcome: {
+          kind: "error",
+          error: { message: "boom", type: "Boom", stack: "", nonRetryable: false },
+        },
+      },
+    ]);
+    expect(verdict?.accepted === true ? verdict.run.status : verdict).toBe("pending");
+    expect(await raw.run(DELETE_JOB, stale)).toBe(CONFLICT);
+    expect(await store.getJob("race", "raced")).not.toBeNull();
+    expect((await store.getRun(run.id))?.status).toBe("pending");
+    // Read again (as the optimistic loop does): the delete cancels the retry with the job.
+    expect(await store.deleteJob("race", "raced", { cancelPendingRunsAt: now })).toBe(true);
+    expect(await store.getRun(run.id)).toMatchObject({
+      status: "cancelled",
+      statusReason: "job removed",
+    });
   });
 });

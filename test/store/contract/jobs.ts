@@ -8,6 +8,8 @@ import {
   allEvents,
   job,
   lease,
+  leaseOf,
+  must,
   S,
   scheduler,
   T0,
@@ -209,6 +211,41 @@ export function jobsContract(factory: StoreFactory): void {
           },
         }),
       ).toBe(false);
+    });
+
+    it("removing a job cancels a retry of its run, pending again after a failed attempt", async () => {
+      const retry = { maxAttempts: 3, initialBackoffMs: 1000, maxBackoffMs: 60_000, multiplier: 2 };
+      const j = job("retried", { scheduler: "removal", handler: "h.retried", retry });
+      const run = await addRun(store, j, T0);
+      const [taken] = await lease(store, "h.retried", T0);
+      expect(taken?.id).toBe(run.id);
+      const failed = await store.completeRuns(T0 + S, [
+        {
+          lease: leaseOf(must(taken)),
+          outcome: {
+            kind: "error",
+            error: { message: "boom", type: "Boom", stack: "", nonRetryable: false },
+          },
+        },
+      ]);
+      expect(failed.map((v) => (v.accepted ? v.run.status : v.reason))).toEqual(["pending"]);
+      const now = T0 + 2 * S;
+      let cancelled: string[] = [];
+      expect(
+        await store.deleteJob("removal", "retried", {
+          cancelPendingRunsAt: now,
+          events: (_deleted, runs) => {
+            cancelled = runs.map((r) => r.id);
+            return [];
+          },
+        }),
+      ).toBe(true);
+      expect(cancelled).toEqual([run.id]);
+      expect(await store.getRun(run.id)).toMatchObject({
+        status: "cancelled",
+        statusReason: "job removed",
+        attempt: 2,
+      });
     });
 
     it("removing all of a scheduler's jobs cancels the scheduler's pending runs", async () => {

@@ -105,34 +105,54 @@ function pendingOutcome(
   return { withdrawn, cancelled: done, checks };
 }
 
+/**
+ * What deleting a job decides from one read of it and its runs: the DELETE_JOB payload, or
+ * false when there is nothing to delete. The script commits it only if the job, the pending runs
+ * read and the set of the job's pending runs are still as read (no run turned pending meanwhile:
+ * a retry put back by the results path or the sweep).
+ */
+export async function readJobDeletion(
+  db: Db,
+  scheduler: string,
+  id: string,
+  options: DeleteJobOptions,
+): Promise<Record<string, unknown> | false> {
+  const key = db.keys.job(scheduler, id);
+  const [h] = await db.hashes([key]);
+  if (h === null || h === undefined) return false;
+  const job = jobFromFields(h);
+  if (options.expectedVersion !== undefined && job.version !== options.expectedVersion)
+    return false;
+  const now = options.cancelPendingRunsAt;
+  const runs = now === undefined ? [] : await runsOfJob(db, scheduler, id, "-inf");
+  const outcome = pendingOutcome(runs, now, db);
+  return {
+    checks: [[key, revOf(h)], ...outcome.checks],
+    scheduler,
+    id,
+    ...(now === undefined
+      ? {}
+      : { pending: runs.filter(({ run }) => run.status === "pending").map(({ run }) => run.id) }),
+    withdrawn: outcome.withdrawn,
+    runs: outcome.cancelled.map(runFields),
+    events: eventArgs(options.events?.(job, outcome.cancelled)),
+  };
+}
+
 export function deleteJob(
   db: Db,
   scheduler: string,
   id: string,
   options: DeleteJobOptions,
 ): Promise<boolean> {
-  const key = db.keys.job(scheduler, id);
   const fence = jobFence(db, scheduler, id);
   return fence.around(() =>
     optimistic("deleteJob", async (round) => {
       // After a conflict (a claim of the job, a hand-out of its runs), they pass the job by.
       if (round > 0) await fence.raise();
-      const [h] = await db.hashes([key]);
-      if (h === null || h === undefined) return false;
-      const job = jobFromFields(h);
-      if (options.expectedVersion !== undefined && job.version !== options.expectedVersion)
-        return false;
-      const now = options.cancelPendingRunsAt;
-      const runs = now === undefined ? [] : await runsOfJob(db, scheduler, id, "-inf");
-      const outcome = pendingOutcome(runs, now, db);
-      const reply = await db.run(DELETE_JOB, {
-        checks: [[key, revOf(h)], ...outcome.checks],
-        scheduler,
-        id,
-        withdrawn: outcome.withdrawn,
-        runs: outcome.cancelled.map(runFields),
-        events: eventArgs(options.events?.(job, outcome.cancelled)),
-      });
+      const payload = await readJobDeletion(db, scheduler, id, options);
+      if (payload === false) return false;
+      const reply = await db.run(DELETE_JOB, payload);
       return reply === CONFLICT ? CONFLICT : true;
     }),
   );
