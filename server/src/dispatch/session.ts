@@ -212,6 +212,23 @@ export class WorkerSession {
     );
   }
 
+  /**
+   * The caller's API key was revoked, expired or removed (`why` says which): its stream is ended
+   * by the API's interceptor (UNAUTHENTICATED, which then cancels the call); this only records
+   * the cause, unless the session ended already.
+   */
+  keyEnded(why: string): void {
+    this.endReason ??= `key ended: ${why}`;
+  }
+
+  /**
+   * Why the session ended (its worker_disconnected event's and log line's reason): "heartbeat
+   * timeout", "closed", "cancelled", "node stopping", "key ended: …" or "error: …".
+   */
+  get reason(): string {
+    return this.endReason ?? "closed";
+  }
+
   /** The transport took an assignment: its worker may get it, so it is no longer handed back. */
   taken(runId: string): void {
     this.unsent.delete(runId);
@@ -223,7 +240,7 @@ export class WorkerSession {
     this.closed = true;
     clearTimeout(this.silence);
     this.ended = true;
-    this.host.remove(this, [...this.unsent.values()], this.endReason ?? "closed");
+    this.host.remove(this, [...this.unsent.values()], this.reason);
   }
 
   // ---- from the node (the dispatcher calls these) ----

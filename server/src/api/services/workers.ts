@@ -475,6 +475,13 @@ export function workerService(
     const onAbort = (): void => {
       session.cancelled();
     };
+    // The key's end also fails the stream (interceptors.ts); noted first, it is the reason.
+    const key = principalOf(ctx).ended;
+    const onKeyEnded = (): void => {
+      session.keyEnded(key.reason instanceof Error ? key.reason.message : "the API key ended");
+    };
+    if (key.aborted) onKeyEnded();
+    else key.addEventListener("abort", onKeyEnded, { once: true });
     ctx.signal.addEventListener("abort", onAbort);
     try {
       for await (const msg of out) {
@@ -492,8 +499,9 @@ export function workerService(
         );
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
+      key.removeEventListener("abort", onKeyEnded);
       session.close();
-      slog.info({ running: session.active.size }, "worker disconnected");
+      slog.info({ running: session.active.size, reason: session.reason }, "worker disconnected");
     }
   }
 }
