@@ -1,16 +1,22 @@
 /**
  * The "worker disconnected" log line says why the session ended (`reason`, as its
- * worker_disconnected event does): the worker closed its stream, broke the protocol, or the
- * node stopped. Worker sessions over plain gRPC (test/support/grpc-js.ts) on
+ * worker_disconnected event does): the worker closed its stream, broke the protocol, its API
+ * key was revoked, or the node stopped. Worker sessions over plain gRPC (test/support/grpc-js.ts) on
  * real nodes (port 0, SQLite), whose log lines the test reads.
  */
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { systemClock } from "../../server/src/clock.js";
 import { loadConfig } from "../../server/src/config/load.js";
+import { KeyService } from "../../server/src/gen/metronome/v1/key_service_pb.js";
 import { startNode, type Node } from "../../server/src/server.js";
 import { rawWorkerSession, type RawSession } from "../support/grpc-js.js";
 import { createSqliteStore, type TestStore } from "../support/stores.js";
+
+const ADMIN_TOKEN = "bootstrap-admin-token";
+const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 const hello = (workerId: string) => ({
   hello: { worker_id: workerId, handlers: [{ handler: "h1", max_concurrency: 1 }] },
@@ -32,6 +38,7 @@ describe("the worker disconnected log line", () => {
         METRONOME_HOST: "127.0.0.1",
         METRONOME_PORT: "0",
         METRONOME_SHUTDOWN_GRACE: "1",
+        METRONOME_AUTH_TOKENS: ADMIN_TOKEN,
       },
       defaultNodeId: "test-node",
     });
@@ -47,8 +54,8 @@ describe("the worker disconnected log line", () => {
   }
 
   /** A session of worker `workerId` on `on`, welcomed. */
-  async function open(on: Node, workerId: string): Promise<RawSession> {
-    const s = rawWorkerSession(on.listener.address.port);
+  async function open(on: Node, workerId: string, headers = ADMIN): Promise<RawSession> {
+    const s = rawWorkerSession(on.listener.address.port, headers);
     sessions.push(s);
     s.send(hello(workerId));
     expect((await s.next()).payload).toBe("welcome");
@@ -86,6 +93,28 @@ describe("the worker disconnected log line", () => {
     s.send(hello("w-error"));
     await expect(s.next()).rejects.toThrow(/only allowed as the first message/);
     expect(await reasonOf("w-error")).toBe("error: hello: is only allowed as the first message");
+  });
+
+  it("says the key ended when the worker's API key is revoked", async () => {
+    const keys = createClient(
+      KeyService,
+      createGrpcTransport({
+        baseUrl: `http://127.0.0.1:${String(node.listener.address.port)}`,
+        interceptors: [
+          (next) => (req) => {
+            req.header.set("authorization", ADMIN.authorization);
+            return next(req);
+          },
+        ],
+      }),
+    );
+    const made = await keys.createKey({ name: "worker", scopes: ["worker:h1"] });
+    const keyId = made.key?.keyId ?? "";
+    const s = await open(node, "w-revoked", { authorization: `Bearer ${made.secret}` });
+    const closing = s.next().catch((err: unknown) => err);
+    await keys.revokeKey({ keyId });
+    expect(String(await closing)).toMatch(/revoked/);
+    expect(await reasonOf("w-revoked")).toBe(`key ended: the API key ${keyId} was revoked`);
   });
 
   it("says node stopping when the node stops", async () => {

@@ -152,13 +152,19 @@ export interface RawSession {
   close(): void;
 }
 
-export function rawWorkerSession(port: number): RawSession {
+/** A worker session over grpc-js; `headers` go with the call (e.g. `authorization`). */
+export function rawWorkerSession(port: number, headers: Record<string, string> = {}): RawSession {
   const ctor = loadPackage().metronome.v1.WorkerService;
   if (!ctor) throw new Error("WorkerService missing from the protos");
   const client = new ctor(`127.0.0.1:${String(port)}`, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
   const call = (
-    client as unknown as Record<string, () => grpc.ClientDuplexStream<object, Reply>>
-  ).Session?.call(client);
+    client as unknown as Record<
+      string,
+      (m: grpc.Metadata) => grpc.ClientDuplexStream<object, Reply>
+    >
+  ).Session?.call(client, metadata);
   if (!call) throw new Error("no Session method");
   const inbox: Reply[] = [];
   const waiters: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
