@@ -126,7 +126,8 @@ export function apiHandler(deps: ApiDeps): RequestHandler {
   return nodeAdapter({
     routes: routes(deps),
     log: deps.log,
-    contextValues: peerContext,
+    // A call's client certificate is read only where it can identify the caller.
+    contextValues: deps.keyRing.readsCertificates ? peerContext : undefined,
     ...routerOptions(deps),
   });
 }

@@ -140,6 +140,11 @@ export class KeyRing {
     return this.tokens.length > 0 || this.certificates !== undefined;
   }
 
+  /** Whether calls are judged by their client certificates (a client CA is configured). */
+  get readsCertificates(): boolean {
+    return this.certificates !== undefined;
+  }
+
   /** Reads the keys now and then every refreshMs. */
   start(): void {
     if (!this.enabled || this.timer !== undefined) return;
