@@ -23,10 +23,11 @@ import { RunManager } from "./management/runs.js";
 import { SchedulerManager } from "./management/schedulers.js";
 import { openStore } from "./store/open.js";
 import { sealedStore } from "./store/sealed.js";
+import { withWriteHooks } from "./store/write-hooks.js";
 import { Sealer } from "./store/sealing.js";
 import { SealingKeys } from "./lib/envelope.js";
-import { DEFAULT_LIMITS, type Job } from "./domain/jobs.js";
-import type { ManagementStore, Store } from "./store/port.js";
+import { DEFAULT_LIMITS } from "./domain/jobs.js";
+import type { Store } from "./store/port.js";
 import { Engine } from "./engine/engine.js";
 import { EventLog } from "./events/log.js";
 import { EventHub } from "./events/hub.js";
@@ -403,46 +404,5 @@ export async function startNode(
     ...core,
     listener,
     stop: (options = {}) => core.stop(options, (graceMs) => listener.close(graceMs)),
-  };
-}
-
-/**
- * Management's view of the store, calling `changed.job` with the written job after every job
- * insert or update and `changed.scheduler` after every scheduler write (deletes change nothing
- * the engine must act on: a removed job's pending runs are cancelled in the same operation).
- */
-function withWriteHooks(
-  store: Store,
-  changed: { job: (job: Job | null) => void; scheduler: () => void },
-): ManagementStore {
-  return {
-    getScheduler: (name) => store.getScheduler(name),
-    listSchedulers: () => store.listSchedulers(),
-    pausedSchedulers: () => store.pausedSchedulers(),
-    insertScheduler: async (s) => {
-      const inserted = await store.insertScheduler(s);
-      changed.scheduler();
-      return inserted;
-    },
-    updateScheduler: async (name, change, events) => {
-      const updated = await store.updateScheduler(name, change, events);
-      changed.scheduler();
-      return updated;
-    },
-    insertJob: async (job, events) => {
-      const inserted = await store.insertJob(job, events);
-      if (inserted) changed.job(job);
-      return inserted;
-    },
-    getJob: (scheduler, id) => store.getJob(scheduler, id),
-    listJobs: (query) => store.listJobs(query),
-    countJobs: (scheduler) => store.countJobs(scheduler),
-    updateJob: async (scheduler, id, change, now, events) => {
-      const updated = await store.updateJob(scheduler, id, change, now, events);
-      changed.job(updated);
-      return updated;
-    },
-    deleteJob: (scheduler, id, options) => store.deleteJob(scheduler, id, options),
-    deleteAllJobs: (scheduler, options) => store.deleteAllJobs(scheduler, options),
   };
 }
