@@ -43,19 +43,18 @@ export async function redisRows<T>(
   const runs: Fields[] = [];
   for (const s of spaces) {
     const jobIds = await redis.zrange(sched(s, "jobs"), 0, -1);
-    jobs.push(
-      ...(await hashesOf(
-        redis,
-        jobIds.map((id) => sched(s, `job:${id}`)),
-      )),
-    );
+    // Pushed one by one: a spread of a large scheduler's records would overflow the stack.
+    for (const h of await hashesOf(
+      redis,
+      jobIds.map((id) => sched(s, `job:${id}`)),
+    ))
+      jobs.push(h);
     const runIds = await redis.zrange(sched(s, "runs"), 0, -1);
-    runs.push(
-      ...(await hashesOf(
-        redis,
-        runIds.map((id) => sched(s, `run:${id}`)),
-      )),
-    );
+    for (const h of await hashesOf(
+      redis,
+      runIds.map((id) => sched(s, `run:${id}`)),
+    ))
+      runs.push(h);
   }
   const names = await redis.zrange(`${prefix}{g}:scheduler-names`, 0, -1);
   const schedulers = await hashesOf(

@@ -10,9 +10,81 @@ export type StoreConfig =
   /** `path` is relative to the working directory, absolute, or `:memory:`. */
   | { readonly kind: "sqlite"; readonly path: string }
   /** `url` starts with `redis://` or `rediss://` (TLS), as written. */
-  | { readonly kind: "redis"; readonly url: string };
+  | { readonly kind: "redis"; readonly url: string }
+  /** `redis+cluster://` (or `rediss+cluster://`, TLS): a Redis Cluster, by some of its masters. */
+  | { readonly kind: "redis-cluster"; readonly connection: ClusterConnection };
 
-const SUPPORTED_STORES = "use redis://…, postgresql://…, mysql://… or sqlite:///…";
+/** How to reach a Redis Cluster, and the store's place on it (store/redis/cluster.ts). */
+export interface ClusterConnection {
+  /** Some of the cluster's nodes; the client learns the rest from them. */
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly tls: boolean;
+  /** Every key's prefix (`?prefix=`, default `metronome:`). */
+  readonly prefix: string;
+  /** The store's number of shards (`?shards=`, default 16), fixed once the store exists. */
+  readonly shards: number;
+}
+
+/** Shards of a cluster store whose URL names none, and the most it may have. */
+export const DEFAULT_CLUSTER_SHARDS = 16;
+export const MAX_CLUSTER_SHARDS = 256;
+
+const SUPPORTED_STORES =
+  "use redis://…, redis+cluster://…, postgresql://…, mysql://… or sqlite:///…";
+
+/**
+ * `redis+cluster://[user:password@]host:port[,host:port…][?prefix=…&shards=N]`: the URL of one
+ * node with more nodes after commas, which URL parsers do not take, so it is read here.
+ */
+function parseClusterUrl(
+  scheme: string,
+  rest: string,
+  url: string,
+): { store: StoreConfig } | { error: string } {
+  const expected = `expected ${scheme}://[user:password@]host:port[,host:port…][?prefix=…&shards=N], ${got(redactUrl(url))}`;
+  const [authority = "", query = ""] = rest.split("?", 2);
+  const at = authority.lastIndexOf("@");
+  const userinfo = at < 0 ? "" : authority.slice(0, at);
+  const hosts = (at < 0 ? authority : authority.slice(at + 1)).replace(/\/$/, "");
+  const nodes: { host: string; port: number }[] = [];
+  for (const hostPort of hosts.split(",")) {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^:/[\]]+)(?::(\d{1,5}))?$/.exec(hostPort);
+    if (m === null) return { error: expected };
+    const port = Number(m[2] ?? "6379");
+    if (port < 1 || port > 65535) return { error: expected };
+    nodes.push({ host: (m[1] ?? "").replace(/^\[|\]$/g, ""), port });
+  }
+  const params = new URLSearchParams(query);
+  for (const name of params.keys()) {
+    if (name !== "prefix" && name !== "shards")
+      return { error: `unknown parameter "${name}" in the store URL; ${expected}` };
+  }
+  const shardsText = params.get("shards") ?? String(DEFAULT_CLUSTER_SHARDS);
+  const shards = Number(shardsText);
+  if (!/^\d+$/.test(shardsText) || shards < 1 || shards > MAX_CLUSTER_SHARDS) {
+    return {
+      error: `shards= in the store URL must be a whole number from 1 to ${String(MAX_CLUSTER_SHARDS)}, ${got(shardsText)}`,
+    };
+  }
+  const colon = userinfo.indexOf(":");
+  const username = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon));
+  const password = colon < 0 ? undefined : decodeURIComponent(userinfo.slice(colon + 1));
+  return {
+    store: {
+      kind: "redis-cluster",
+      connection: {
+        nodes,
+        username: username === "" ? undefined : username,
+        password,
+        tls: scheme === "rediss+cluster",
+        prefix: params.get("prefix") ?? "metronome:",
+        shards,
+      },
+    },
+  };
+}
 
 /** The URL with any password replaced, for messages. */
 function redactUrl(url: string): string {
@@ -26,6 +98,8 @@ function parseStoreUrl(url: string): { store: StoreConfig } | { error: string } 
   }
   const scheme = (match[1] ?? "").toLowerCase();
   const rest = match[2] ?? "";
+  if (scheme === "redis+cluster" || scheme === "rediss+cluster")
+    return parseClusterUrl(scheme, rest, url);
   // `mysql+pymysql`, `mysql+aiomysql`, `sqlite+pysqlite`, …: the driver part means nothing here.
   const dialect = scheme.split("+")[0] ?? scheme;
   switch (dialect) {

@@ -1,6 +1,7 @@
 import type { StoreConfig } from "../config/store-url.js";
 import { MysqlStore } from "./mysql/store.js";
 import { PostgresStore } from "./postgres/store.js";
+import { RedisClusterStore } from "./redis/cluster.js";
 import { RedisStore } from "./redis/store.js";
 import { SqliteStore } from "./sqlite/store.js";
 import type { Store } from "./port.js";
@@ -26,5 +27,7 @@ export function openStore(config: StoreConfig, options: OpenOptions = {}): Store
       return SqliteStore.open(config.path, options);
     case "redis":
       return RedisStore.open(config.url, options);
+    case "redis-cluster":
+      return RedisClusterStore.open(config.connection, options);
   }
 }

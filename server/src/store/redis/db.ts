@@ -4,7 +4,7 @@
  * decisions made in TypeScript is optimistic.ts. A lost or refused connection becomes
  * StoreUnavailableError.
  */
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import type { EventDraft } from "../../domain/events.js";
 import { bounded } from "../bounded.js";
 import { storeError } from "../errors.js";
@@ -14,7 +14,12 @@ import { CONFLICT } from "./optimistic.js";
 import { LIB } from "./scripts/lib.js";
 import { SCRIPTS, type Script } from "./scripts/index.js";
 
-type ScriptCall = (prefix: string, payload: string) => Promise<unknown>;
+type ScriptCall = (
+  anchor: string,
+  prefix: string,
+  payload: string,
+  tag: string,
+) => Promise<unknown>;
 
 /** The drafts each script argument of events was made from (told to listeners after commit). */
 const draftsOf = new WeakMap<object, readonly EventDraft[]>();
@@ -33,12 +38,19 @@ export class Db {
   readonly keys: Keys;
   private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
 
+  /**
+   * `redis`: one server's connection, or a cluster client shared by the shards of cluster.ts,
+   * each a Db with its hash tag (`tag`; empty on one server).
+   */
   constructor(
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     prefix: string,
+    tag = "",
   ) {
-    this.keys = new Keys(prefix);
-    for (const s of SCRIPTS) redis.defineCommand(s.name, { numberOfKeys: 0, lua: LIB + s.body });
+    this.keys = new Keys(prefix, tag);
+    for (const s of SCRIPTS) {
+      if (!(s.name in redis)) redis.defineCommand(s.name, { numberOfKeys: 1, lua: LIB + s.body });
+    }
   }
 
   onEventsCommitted(listener: (events: readonly EventDraft[]) => void): void {
@@ -59,7 +71,13 @@ export class Db {
     const call = (this.redis as unknown as Record<string, ScriptCall>)[script.name];
     if (call === undefined) throw new Error(`script ${script.name} is not defined`);
     const reply = await this.call(() =>
-      call.call(this.redis, this.keys.prefix, JSON.stringify(payload)),
+      call.call(
+        this.redis,
+        this.keys.anchor,
+        this.keys.prefix,
+        JSON.stringify(payload),
+        this.keys.tag,
+      ),
     );
     const events = payload.events;
     if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0) {

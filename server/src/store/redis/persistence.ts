@@ -3,13 +3,13 @@
  * on Redis"): without the append-only file a crash loses every change since the last RDB
  * snapshot, acknowledged job changes included. The store says so once at start-up.
  */
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /**
  * The warning for this server's settings, or null when AOF is on. CONFIG may be disabled
  * (managed services rename or forbid it): then nothing can be told, and nothing is said.
  */
-export async function persistenceWarning(redis: Redis): Promise<string | null> {
+export async function persistenceWarning(redis: Redis | Cluster): Promise<string | null> {
   let reply: unknown;
   try {
     reply = await redis.config("GET", "appendonly");

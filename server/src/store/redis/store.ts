@@ -66,17 +66,30 @@ function connection(url: string): { url: string; prefix: string } {
 }
 
 export class RedisStore implements Store {
-  private readonly db: Db;
   private readonly checked: Promise<void>;
 
-  private constructor(redis: Redis, prefix: string, options: RedisStoreOptions) {
-    this.db = new Db(redis, prefix);
-    this.checked = persistenceWarning(redis).then(
-      (warning) => {
-        if (warning !== null) options.warn?.(warning);
-      },
-      () => undefined,
-    );
+  /** `owns`: the store checks its server's persistence and closes the connection. */
+  private constructor(
+    private readonly db: Db,
+    options: RedisStoreOptions,
+    private readonly owns: boolean,
+  ) {
+    this.checked = owns
+      ? persistenceWarning(db.redis).then(
+          (warning) => {
+            if (warning !== null) options.warn?.(warning);
+          },
+          () => undefined,
+        )
+      : Promise.resolve();
+  }
+
+  /**
+   * A part of a larger store on a connection it does not own (a shard of cluster.ts, or its
+   * home for the node-wide records): closing it leaves the connection open.
+   */
+  static on(db: Db): RedisStore {
+    return new RedisStore(db, {}, false);
   }
 
   /**
@@ -97,7 +110,7 @@ export class RedisStore implements Store {
     // A lost connection is reported to the commands under way; without a listener ioredis
     // would print each reconnection's error.
     redis.on("error", () => undefined);
-    return new RedisStore(redis, c.prefix, options);
+    return new RedisStore(new Db(redis, c.prefix), options, true);
   }
 
   // ---- lifecycle ----
@@ -119,6 +132,7 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     await this.checked;
+    if (!this.owns) return;
     await this.db.redis.quit().catch(() => {
       this.db.redis.disconnect();
     });

@@ -13,6 +13,7 @@ import { INSERT_KEY } from "./insert-key.js";
 import { INSERT_SCHEDULER } from "./insert-scheduler.js";
 import { LEASE_RUNS } from "./lease-runs.js";
 import { RECORD_NODE, REMOVE_NODE } from "./nodes.js";
+import { MOVE_EVENTS, PEEK_INBOX, TRIM_INBOX } from "./outbox.js";
 import { PRUNE_EVENTS } from "./prune-events.js";
 import { PUT_RUNS } from "./put-runs.js";
 import { RESERVE_JOBS } from "./reserve-jobs.js";
@@ -41,6 +42,8 @@ export const SCRIPTS: readonly Script[] = [
   INSERT_KEY,
   INSERT_SCHEDULER,
   LEASE_RUNS,
+  MOVE_EVENTS,
+  PEEK_INBOX,
   PRUNE_EVENTS,
   PUT_RUNS,
   RESERVE_JOBS,
@@ -51,6 +54,7 @@ export const SCRIPTS: readonly Script[] = [
   REFRESH_SESSIONS,
   REGISTER_SESSION,
   SEQUENCE_EVENTS,
+  TRIM_INBOX,
   UNREGISTER_SESSION,
   UPDATE_JOB,
   UPDATE_SCHEDULER,

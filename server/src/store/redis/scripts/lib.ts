@@ -3,7 +3,8 @@
  * Redis store") and the writes that keep a record and its indexes together. A script is this
  * prelude and its own body (script.ts); ARGV[1] is always the store's key prefix, ARGV[2] the
  * operation's payload as JSON (every number in it a string: Lua would print large ones in
- * exponent form).
+ * exponent form), ARGV[3] the shard's hash tag on a Redis Cluster (empty on one server: keys.ts).
+ * KEYS[1] is a key of the shard's slot that only routes the call.
  *
  * Records are hashes of their columns (the SQL stores' column names; a NULL column is an absent
  * field) plus `rev`, a revision every write increments: an operation that decided something in
@@ -13,11 +14,16 @@
 export const LIB = `
 local P = ARGV[1]
 local p = cjson.decode(ARGV[2])
+local T = ARGV[3] or ''
 local NO_NEXT = '9007199254740991'
 
-local function sk(s, suffix) return P .. '{sched:' .. s .. '}:' .. suffix end
-local function gk(suffix) return P .. '{g}:' .. suffix end
-local function ek(suffix) return P .. '{events}:' .. suffix end
+local function group(inner)
+  if T == '' then return P .. '{' .. inner .. '}' end
+  return P .. '{' .. T .. '}[' .. inner .. ']'
+end
+local function sk(s, suffix) return group('sched:' .. s) .. ':' .. suffix end
+local function gk(suffix) return group('g') .. ':' .. suffix end
+local function ek(suffix) return group('events') .. ':' .. suffix end
 
 local function hash(key)
   local flat = redis.call('HGETALL', key)
