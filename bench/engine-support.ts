@@ -24,7 +24,7 @@ import {
   createTestDatabase,
   REDIS_URL,
 } from "../test/support/database.js";
-import { redisRows } from "../test/support/redis-rows.js";
+import { redisRows, serverLayout } from "../test/support/redis-rows.js";
 import { createSqliteStore } from "../test/support/stores.js";
 import { startServerProcess, type ServerProcess } from "../test/support/processes.js";
 import {
@@ -101,7 +101,7 @@ async function benchDatabase(store: BenchStore, name: string): Promise<BenchData
     return {
       url: db.url,
       rows: <T>(sql: string, params: readonly (string | number)[] = []) =>
-        redisRows<T>(redis, db.name, sql, params),
+        redisRows<T>(redis, serverLayout(db.name), sql, params),
       drop: async () => {
         redis.disconnect();
         await db.drop();

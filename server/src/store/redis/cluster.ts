@@ -55,7 +55,7 @@ import { shardOf, shardTags } from "./shards.js";
 import { RedisStore, type RedisStoreOptions } from "./store.js";
 
 /** The home shard's hash tag (node-wide records and the event log). */
-const HOME_TAG = "home";
+export const HOME_TAG = "home";
 
 /** Runs whose shard a node remembers, at most (the oldest are forgotten first). */
 const REMEMBERED_RUNS = 200_000;
