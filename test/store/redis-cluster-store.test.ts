@@ -157,7 +157,7 @@ describeRedisCluster("Redis Cluster", () => {
       }
     });
 
-    it("keep working on a scheduler whose slot moved to another master (MOVED)", async () => {
+    it("keep working on a scheduler whose slot moves to another master (ASK, then MOVED)", async () => {
       const p = prefix("moved");
       const store = openOn(urlOf(p, 4));
       try {
@@ -168,11 +168,21 @@ describeRedisCluster("Redis Cluster", () => {
         const slot = calculateSlot(tag);
         const from = await masterOf(slot);
         const to = cluster.ports.find((port) => port !== from) ?? 0;
-        await moveSlot(raw, slot, from, to);
+        // Part way (the keys moved, the slot still the old master's): the old master answers ASK.
+        const finish = await startSlotMove(raw, slot, from, to);
+        expect((await store.getJob("mv", "before"))?.id).toBe("before");
+        expect(await store.insertJob(job("during", { scheduler: "mv" }))).toBe(true);
+        // Whole (the slot the new master's): every node answers MOVED for it.
+        await finish();
         expect(await masterOf(slot)).toBe(to);
         expect((await store.getJob("mv", "before"))?.id).toBe("before");
         expect(await store.insertJob(job("after", { scheduler: "mv" }))).toBe(true);
-        expect(await store.countJobs("mv")).toBe(2);
+        expect(await store.countJobs("mv")).toBe(3);
+        expect(
+          (await store.listJobs({ scheduler: "mv", orderBy: "id", pageSize: 10 })).items.map(
+            (j) => j.id,
+          ),
+        ).toEqual(["after", "before", "during"]);
       } finally {
         await store.close();
       }
@@ -180,8 +190,18 @@ describeRedisCluster("Redis Cluster", () => {
   });
 });
 
-/** Moves `slot` and its keys from the master on port `from` to the one on `to`, as resharding does. */
-async function moveSlot(raw: Cluster, slot: number, from: number, to: number): Promise<void> {
+/**
+ * Starts moving `slot` and its keys from the master on port `from` to the one on `to`, as
+ * resharding does: the keys are moved and the slot is marked migrating, so the old master answers
+ * ASK for them. The function returned ends the move: every node then says the slot is the new
+ * master's (MOVED).
+ */
+async function startSlotMove(
+  raw: Cluster,
+  slot: number,
+  from: number,
+  to: number,
+): Promise<() => Promise<void>> {
   const node = (port: number) => {
     const n = raw.nodes("master").find((m) => m.options.port === port);
     if (n === undefined) throw new Error(`no master on ${String(port)}`);
@@ -198,5 +218,7 @@ async function moveSlot(raw: Cluster, slot: number, from: number, to: number): P
     if (keys.length === 0) break;
     await source.migrate("127.0.0.1", to, "", 0, 5000, "KEYS", ...keys);
   }
-  for (const n of raw.nodes("master")) await n.cluster("SETSLOT", slot, "NODE", targetId);
+  return async () => {
+    for (const n of raw.nodes("master")) await n.cluster("SETSLOT", slot, "NODE", targetId);
+  };
 }
