@@ -5,7 +5,7 @@
  * into the log once when a move is cut short, and a slot moved to another master while in use.
  */
 import { randomBytes } from "node:crypto";
-import type { Cluster } from "ioredis";
+import { Redis, type Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import calculateSlot from "cluster-key-slot";
 import { JOBSTORE_URL } from "../../server/src/config/store-url.js";
@@ -187,6 +187,69 @@ describeRedisCluster("Redis Cluster", () => {
         await store.close();
       }
     });
+  });
+});
+
+describeRedisCluster("Redis Cluster failover", () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster(1);
+  }, 60_000);
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  /** The port of the master serving `slot`, as the server on `port` sees the cluster. */
+  async function masterSeenBy(port: number, slot: number): Promise<number | undefined> {
+    const r = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+    r.on("error", () => undefined);
+    try {
+      const ranges = (await r.cluster("SLOTS")) as unknown as [number, number, [string, number]][];
+      return ranges.find(([low, high]) => slot >= low && slot <= high)?.[2][1];
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  /** Polls until `check` answers true (what it waits on is the cluster's own state). */
+  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`not reached in 30 s: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it("keep a scheduler's jobs and take changes again once a replica took over its master", async () => {
+    const store = openOn(`${cluster.url}?prefix=metronome_failover:&shards=4`);
+    try {
+      await store.migrate();
+      await store.insertScheduler(scheduler("fo"));
+      expect(await store.insertJob(job("before", { scheduler: "fo" }))).toBe(true);
+      const slot = calculateSlot(shardTags(4)[shardOf("fo", 4)] ?? "");
+      const first = cluster.ports[0] ?? 0;
+      const master = (await masterSeenBy(first, slot)) ?? 0;
+      // Redis replicates asynchronously: wait until the master's replica has what was written.
+      const direct = new Redis({ port: master, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+      direct.on("error", () => undefined);
+      expect(await direct.wait(1, 5000)).toBe(1);
+      direct.disconnect();
+
+      await cluster.kill(master);
+      const survivor = cluster.ports.find((p) => p !== master) ?? 0;
+      await until("a replica serves the slot", async () => {
+        const now = await masterSeenBy(survivor, slot);
+        return now !== undefined && now !== master;
+      });
+      // The store answers UNAVAILABLE while the slot has no master, then works on the new one.
+      await until("the store reads the job again", async () => {
+        return (await store.getJob("fo", "before"))?.id === "before";
+      });
+      expect(await store.insertJob(job("after", { scheduler: "fo" }))).toBe(true);
+      expect(await store.countJobs("fo")).toBe(2);
+    } finally {
+      await store.close();
+    }
   });
 });
 
