@@ -11,7 +11,10 @@ import { storeError } from "../errors.js";
 import type { Fields } from "./codec.js";
 import { Keys } from "./keys.js";
 import { CONFLICT } from "./optimistic.js";
-import { LIB } from "./scripts/lib.js";
+import { currentIdempotentCall } from "../../lib/idempotent-call.js";
+import { IdempotencyKeyTaken } from "../port-idempotency.js";
+import { idempotencyPayload } from "./idempotency.js";
+import { keyed, LIB } from "./scripts/lib.js";
 import { SCRIPTS, type Script } from "./scripts/index.js";
 
 type ScriptCall = (
@@ -31,8 +34,14 @@ export function eventArgs(events: readonly EventDraft[] | undefined): [string, s
   return args;
 }
 
-/** Script answers that mean nothing was written: a conflict, a duplicate, a taken time. */
-const NOT_WRITTEN: ReadonlySet<unknown> = new Set([CONFLICT, 0, "taken"]);
+/** A script's answer when another call holds the idempotency key of the call under way. */
+const KEY_TAKEN = "idem-taken";
+
+/**
+ * Script answers that mean nothing was written: a conflict, a duplicate, a taken time, a taken
+ * idempotency key (scripts/lib.ts, `keyed`, reads the same list).
+ */
+const NOT_WRITTEN: ReadonlySet<unknown> = new Set([CONFLICT, 0, "taken", KEY_TAKEN]);
 
 export class Db {
   readonly keys: Keys;
@@ -49,7 +58,8 @@ export class Db {
   ) {
     this.keys = new Keys(prefix, tag);
     for (const s of SCRIPTS) {
-      if (!(s.name in redis)) redis.defineCommand(s.name, { numberOfKeys: 1, lua: LIB + s.body });
+      if (!(s.name in redis))
+        redis.defineCommand(s.name, { numberOfKeys: 1, lua: LIB + keyed(s.body) });
     }
   }
 
@@ -66,19 +76,29 @@ export class Db {
     }
   }
 
-  /** Runs a script with its payload (every number in it a string). */
+  /**
+   * Runs a script with its payload (every number in it a string). Run for a keyed call (one
+   * server only: a cluster store takes no keys), it writes the key's record with what it writes
+   * (idempotency.ts), or throws IdempotencyKeyTaken, having written nothing.
+   */
   async run(script: Script, payload: Record<string, unknown>): Promise<unknown> {
     const call = (this.redis as unknown as Record<string, ScriptCall>)[script.name];
     if (call === undefined) throw new Error(`script ${script.name} is not defined`);
+    const keyedCall = this.keys.tag === "" ? currentIdempotentCall() : undefined;
+    const sent =
+      keyedCall === undefined
+        ? payload
+        : { ...payload, idem: idempotencyPayload(this.keys, keyedCall, null, keyedCall.startedAt) };
     const reply = await this.call(() =>
       call.call(
         this.redis,
         this.keys.anchor,
         this.keys.prefix,
-        JSON.stringify(payload),
+        JSON.stringify(sent),
         this.keys.tag,
       ),
     );
+    if (reply === KEY_TAKEN) throw new IdempotencyKeyTaken();
     const events = payload.events;
     if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0) {
       const drafts = draftsOf.get(events) ?? [];

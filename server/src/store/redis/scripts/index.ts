@@ -8,6 +8,7 @@ import { DELETE_OLD_RUNS } from "./delete-old-runs.js";
 import { DELETE_EXPIRED } from "./expire.js";
 import { DROP_FENCES } from "./fences.js";
 import { EXTEND_LEASES } from "./extend-leases.js";
+import { DELETE_EXPIRED_KEYS, RECORD_ANSWER } from "./idempotency.js";
 import { INSERT_JOB } from "./insert-job.js";
 import { INSERT_KEY } from "./insert-key.js";
 import { INSERT_SCHEDULER } from "./insert-scheduler.js";
@@ -36,6 +37,7 @@ export const SCRIPTS: readonly Script[] = [
   DELETE_JOB,
   DELETE_OLD_RUNS,
   DELETE_EXPIRED,
+  DELETE_EXPIRED_KEYS,
   DROP_FENCES,
   EXTEND_LEASES,
   INSERT_JOB,
@@ -46,6 +48,7 @@ export const SCRIPTS: readonly Script[] = [
   PEEK_INBOX,
   PRUNE_EVENTS,
   PUT_RUNS,
+  RECORD_ANSWER,
   RESERVE_JOBS,
   RESERVE_RUNS,
   REVOKE_KEY,
