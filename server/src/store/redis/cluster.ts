@@ -21,7 +21,7 @@ import type { EventDraft, EventMatcher } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
 import type { ApiKeyRecord } from "../../domain/keys.js";
 import type { Lease, Outcome, Run } from "../../domain/runs.js";
-import { encodePageToken, jobPosition } from "../paging.js";
+import { comparePositions, encodePageToken, jobPosition } from "../paging.js";
 import type {
   ActiveRunCount,
   CancelOutcome,
@@ -59,20 +59,6 @@ export const HOME_TAG = "home";
 
 /** Runs whose shard a node remembers, at most (the oldest are forgotten first). */
 const REMEMBERED_RUNS = 200_000;
-
-/** Compares two listing positions (jobPosition) in their order. */
-function comparePositions(
-  a: readonly (string | number)[],
-  b: readonly (string | number)[],
-): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const x = a[i] as string | number;
-    const y = b[i] as string | number;
-    if (x < y) return -1;
-    if (x > y) return 1;
-  }
-  return a.length - b.length;
-}
 
 /** The store URL names another number of shards than the store on the cluster has. */
 export class ShardCountError extends Error {
