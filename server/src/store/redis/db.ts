@@ -13,7 +13,7 @@ import { Keys } from "./keys.js";
 import { CONFLICT } from "./optimistic.js";
 import { currentIdempotentCall } from "../../lib/idempotent-call.js";
 import { IdempotencyKeyTaken } from "../port-idempotency.js";
-import { idempotencyPayload } from "./idempotency.js";
+import { idempotencyPayload } from "./idempotency-record.js";
 import { keyed, LIB } from "./scripts/lib.js";
 import { SCRIPTS, type Script } from "./scripts/index.js";
 

@@ -6,33 +6,11 @@
  * without its key, on any node; the answer is added afterwards (scripts/idempotency.ts).
  * A store on a Redis Cluster takes no keys (they would have to be on every shard a call changes).
  */
-import type { IdempotentCall } from "../../lib/idempotent-call.js";
-import type { IdempotencyRecord, IdempotencyStore, IdempotentAnswer } from "../port-idempotency.js";
-import { KEY_COLUMNS, keyCells, recordFromRow } from "../sql/idempotency/key-rows.js";
+import type { IdempotencyRecord, IdempotencyStore } from "../port-idempotency.js";
+import { recordFromRow } from "../sql/idempotency/key-rows.js";
 import type { Db } from "./db.js";
-import type { Keys } from "./keys.js";
+import { idempotencyPayload, recordKey } from "./idempotency-record.js";
 import { DELETE_EXPIRED_KEYS, RECORD_ANSWER } from "./scripts/idempotency.js";
-
-/** The key of (principal, key)'s record: the principal's length keeps any two apart. */
-function recordKey(keys: Keys, principal: string, key: string): string {
-  return keys.global(`idem:${String(principal.length)}:${principal}:${key}`);
-}
-
-/** A call's record as a script writes it: its key, its fields (no answer: none), and now. */
-export function idempotencyPayload(
-  keys: Keys,
-  call: IdempotentCall,
-  answer: IdempotentAnswer | null,
-  now: number,
-): { k: string; fields: Record<string, string>; now: string } {
-  const cells = keyCells(call, answer);
-  const fields: Record<string, string> = {};
-  KEY_COLUMNS.forEach((column, i) => {
-    const cell = cells[i];
-    if (cell !== null && cell !== undefined) fields[column] = String(cell);
-  });
-  return { k: recordKey(keys, call.principal, call.key), fields, now: String(now) };
-}
 
 export function redisIdempotencyStore(db: Db): IdempotencyStore {
   return {
