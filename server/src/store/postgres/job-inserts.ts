@@ -16,15 +16,17 @@
  * - a keyed call's jobs (lib/idempotent-call.ts) go in groups of their own, whose transaction
  *   claims the key before it writes (sql/idempotency/claim-key.ts), as sql/keyed-runner.ts does
  *   for every other change;
- * - a group runs under the earliest deadline of its callers (lib/deadline.ts; past it the
- *   transaction is rolled back, and no COMMIT is sent), and a job whose deadline passed while it
- *   waited is not sent at all;
+ * - a group runs in this module's own async context (not in that of the call whose job started
+ *   the chain of groups, see lib/batcher.ts) under the earliest deadline of its callers
+ *   (lib/deadline.ts; past it the transaction is rolled back, and no COMMIT is sent), and a job
+ *   whose deadline passed while it waited is not sent at all;
  * - a group that fails for a reason other than the database (a row the table refuses) is tried
  *   again job by job, so that only the job at fault fails.
  *
  * Rows are inserted in key order, so that two groups inserting the same keys wait on each other
  * in one order and cannot deadlock.
  */
+import { AsyncResource } from "node:async_hooks";
 import { getTableColumns } from "drizzle-orm";
 import type { EventDraft } from "../../domain/events.js";
 import type { Job } from "../../domain/jobs.js";
@@ -119,6 +121,7 @@ export class JobInserts {
   private queue: Insert[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private readonly home = new AsyncResource("JobInserts");
 
   /** `runner`: the API's, unkeyed (this module claims keys itself). */
   constructor(
@@ -134,10 +137,12 @@ export class JobInserts {
       this.queue.push({ job, events, call, deadline, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.pump();
-        });
+        this.home.runInAsyncScope(() =>
+          setImmediate(() => {
+            this.scheduled = false;
+            this.pump();
+          }),
+        );
       }
     });
   }
@@ -177,9 +182,10 @@ export class JobInserts {
     const call = group[0]?.call;
     const deadline = Math.min(...group.map((it) => it.deadline));
     try {
-      const answers = await withDeadline(deadline, () =>
-        this.runner.tx(() => insertGroup(this.dialect, call, group)),
-      );
+      const tx = () => this.runner.tx(() => insertGroup(this.dialect, call, group));
+      const answers = await (deadline === Number.POSITIVE_INFINITY
+        ? tx()
+        : withDeadline(deadline, tx));
       group.forEach((it, i) => {
         it.resolve(answers[i] === true);
       });
