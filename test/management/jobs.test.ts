@@ -391,6 +391,51 @@ describe("job management: review findings", () => {
   });
 });
 
+describe("job management: AddJobs' scheduler look-ups", () => {
+  /** The store, counting the most scheduler reads at once, and the creations. */
+  const counted = (store: Store) => {
+    const seen = { inFlight: 0, mostAtOnce: 0, inserts: 0 };
+    const wrapped: Store = Object.create(store) as Store;
+    wrapped.getScheduler = async (name) => {
+      seen.mostAtOnce = Math.max(seen.mostAtOnce, ++seen.inFlight);
+      try {
+        return await store.getScheduler(name);
+      } finally {
+        seen.inFlight--;
+      }
+    };
+    wrapped.insertScheduler = (s) => {
+      seen.inserts++;
+      return store.insertScheduler(s);
+    };
+    return { wrapped, seen };
+  };
+  const sqlite = SqliteStore.open(":memory:");
+  const clock = new ManualClock(T0);
+  const { wrapped, seen } = counted(sqlite);
+  const { jobs } = managers(wrapped, clock);
+
+  beforeAll(() => sqlite.migrate());
+  afterAll(() => sqlite.close());
+
+  it("adds 1,000 jobs to a new scheduler with one read at a time and one creation", async () => {
+    // The 1,000 jobs are added at once: each used to read the scheduler, find it missing and
+    // insert it, 1,000 statements of each kind queued on the store's connections.
+    const added = await jobs.addJobs(
+      Array.from({ length: 1000 }, (_, i) => ({
+        scheduler: "bulk",
+        id: `j${String(i)}`,
+        handler: "h.bulk",
+        trigger: daily230,
+      })),
+      "error",
+    );
+    expect(added.every((a) => a.outcome === "created")).toBe(true);
+    expect(seen.inserts).toBe(1);
+    expect(seen.mostAtOnce).toBe(1);
+  });
+});
+
 /** createdAt is set once, when the job is created; every later change keeps it (both stores). */
 function keepsCreatedAt(open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>) {
   return () => {

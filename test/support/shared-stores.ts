@@ -55,7 +55,7 @@ async function sqlEventLog(
   };
 }
 
-async function mysqlDatabase(prefix?: string): Promise<SharedTestDatabase> {
+export async function mysqlDatabase(prefix?: string): Promise<SharedTestDatabase> {
   const db = await createTestDatabase(prefix);
   let conn: mysql.Connection | undefined;
   const rows = async <T>(sql: string): Promise<T[]> => {
@@ -75,7 +75,7 @@ async function mysqlDatabase(prefix?: string): Promise<SharedTestDatabase> {
   };
 }
 
-async function postgresDatabase(prefix?: string): Promise<SharedTestDatabase> {
+export async function postgresDatabase(prefix?: string): Promise<SharedTestDatabase> {
   const db = await createPostgresDatabase(prefix);
   const pool = new pg.Pool({ connectionString: db.url, max: 1 });
   pool.on("error", () => undefined);

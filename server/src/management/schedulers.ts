@@ -55,6 +55,16 @@ const SCHEDULER_CACHE_MS = 1000;
 
 export class SchedulerManager {
   private readonly cache = new Map<string, { scheduler: Scheduler; at: number }>();
+  /**
+   * The store reads and creations under way, per scheduler: the concurrent requests that miss
+   * the cache (an AddJobs call adds its 1,000 jobs at once) share one instead of each sending
+   * its own, which queued thousands of statements on the store's connections.
+   */
+  private readonly reads = new Map<string, Promise<Scheduler | null>>();
+  private readonly creations = new Map<
+    string,
+    Promise<{ scheduler: Scheduler; created: boolean }>
+  >();
 
   constructor(
     private readonly store: ManagementStore,
@@ -84,9 +94,21 @@ export class SchedulerManager {
   async settingsOf(name: string): Promise<Scheduler> {
     const cached = this.cache.get(name);
     if (cached && performance.now() - cached.at < SCHEDULER_CACHE_MS) return cached.scheduler;
-    const found = await this.store.getScheduler(name);
+    const found = await this.read(name);
     if (found) return this.remember(found);
     return this.defaultScheduler(name, 0);
+  }
+
+  /** The stored scheduler, read once for the requests that ask meanwhile. */
+  private read(name: string): Promise<Scheduler | null> {
+    let reading = this.reads.get(name);
+    if (reading === undefined) {
+      reading = this.store.getScheduler(name).finally(() => {
+        this.reads.delete(name);
+      });
+      this.reads.set(name, reading);
+    }
+    return reading;
   }
 
   async getScheduler(name: string): Promise<Scheduler> {
@@ -189,6 +211,17 @@ export class SchedulerManager {
     checkId(name, "scheduler", this.limits);
     const known = await this.settingsOf(name);
     if (known.version > 0) return { scheduler: known, created: false };
+    // Created once for the requests that ask meanwhile; `created` is the first one's.
+    const pending = this.creations.get(name);
+    if (pending !== undefined) return { scheduler: (await pending).scheduler, created: false };
+    const creation = this.create(name).finally(() => {
+      this.creations.delete(name);
+    });
+    this.creations.set(name, creation);
+    return creation;
+  }
+
+  private async create(name: string): Promise<{ scheduler: Scheduler; created: boolean }> {
     const created = this.defaultScheduler(name, 1);
     if (await this.store.insertScheduler(created))
       return { scheduler: this.remember(created), created: true };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Batcher } from "../../../server/src/lib/batcher.js";
+import { currentDeadline, withDeadline } from "../../../server/src/lib/deadline.js";
 
 /** A load function the test completes by hand, recording the batches it was given. */
 function manualLoad() {
@@ -95,5 +96,43 @@ describe("Batcher", () => {
     }
     expect(m.batches).toEqual([["a", "b"], ["c", "d"], ["e"]]);
     expect(await all).toEqual(["A", "B", "C", "D", "E"]);
+  });
+
+  it("runs each batch under its own items' earliest deadline, not the first caller's", async () => {
+    // A load that records the deadline it runs under, finished by hand.
+    const seen: (number | undefined)[] = [];
+    const pending: (() => void)[] = [];
+    const b = new Batcher(
+      (keys: string[]) =>
+        new Promise<string[]>((resolve) => {
+          seen.push(currentDeadline());
+          pending.push(() => {
+            resolve(keys);
+          });
+        }),
+      1,
+      10,
+      () => new Error("too late"),
+    );
+    const far = Date.now() + 3_600_000;
+    const first = withDeadline(far, () => b.run("a"));
+    await turn();
+    // Queued while the first batch is out: sent by the chain the first call's item started.
+    const second = withDeadline(far + 1000, () => b.run("b"));
+    const third = withDeadline(far + 2000, () => b.run("c"));
+    const late = expect(withDeadline(Date.now() - 1, () => b.run("late"))).rejects.toThrow(
+      "too late",
+    );
+    pending.shift()?.();
+    await turn();
+    // An item without a deadline, queued behind the second batch: sent without one.
+    const none = b.run("none");
+    pending.shift()?.();
+    expect(await Promise.all([first, second, third])).toEqual(["a", "b", "c"]);
+    await late;
+    await turn();
+    pending.shift()?.();
+    expect(await none).toBe("none");
+    expect(seen).toEqual([far, far + 1000, undefined]);
   });
 });

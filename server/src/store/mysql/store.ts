@@ -12,7 +12,7 @@ import type { EventDraft } from "../../domain/events.js";
 import type { Job } from "../../domain/jobs.js";
 import { Batcher } from "../../lib/batcher.js";
 import { migrationsFolder } from "../../paths.js";
-import { storeError } from "../errors.js";
+import { StoreTimeoutError, storeError } from "../errors.js";
 import type { PoolStat } from "../port.js";
 import { MYSQL } from "../sql/dialect.js";
 import { jobFromRow, jobToRow, type JobRow } from "../sql/job-rows.js";
@@ -54,6 +54,7 @@ export class MysqlStore extends SqlStore {
     (keys) => selectJobs(this.apiPool, keys),
     2,
     MAX_READ_BATCH,
+    () => new StoreTimeoutError(),
   );
   private readonly jobInserts = new Batcher<JobInsert, boolean>(
     async (items) => {
@@ -64,6 +65,7 @@ export class MysqlStore extends SqlStore {
     },
     2,
     MAX_INSERT_BATCH,
+    () => new StoreTimeoutError(),
   );
   private inserts: Pool | undefined;
 

@@ -12,7 +12,10 @@ import { storeError } from "../errors.js";
 import type { StoreChange } from "../port.js";
 import { POSTGRES } from "../sql/dialect.js";
 import { SqlStore } from "../sql/store.js";
+import type { EventDraft } from "../../domain/events.js";
+import type { Job } from "../../domain/jobs.js";
 import { ChangeNotices } from "./changes.js";
+import { JobInserts } from "./job-inserts.js";
 import { PostgresRunner } from "./runner.js";
 
 /** The advisory lock key that serialises migrations of nodes starting at once. */
@@ -82,16 +85,20 @@ function pool(url: string, max: number): pg.Pool {
  */
 export class PostgresStore extends SqlStore {
   private readonly notices: ChangeNotices;
+  /** AddJob's and AddJobs' inserts, committed in groups (job-inserts.ts). */
+  private readonly jobInserts: JobInserts;
 
   private constructor(
     private readonly url: string,
     private readonly pools: PostgresPools,
+    api = new PostgresRunner(pools.api),
   ) {
     super(POSTGRES, {
-      api: new PostgresRunner(pools.api),
+      api,
       engine: new PostgresRunner(pools.engine),
       events: new PostgresRunner(pools.events),
     });
+    this.jobInserts = new JobInserts(api, POSTGRES);
     this.notices = new ChangeNotices(
       pools.events,
       () => new pg.Client({ connectionString: url, ...CONNECTION }),
@@ -105,6 +112,12 @@ export class PostgresStore extends SqlStore {
       engine: pool(url, 6),
       events: pool(url, 2),
     });
+  }
+
+  override async insertJob(job: Job, events: readonly EventDraft[] = []): Promise<boolean> {
+    const inserted = await this.jobInserts.insert(job, events);
+    if (inserted && job.nextRunTime !== null) this.announce("jobs");
+    return inserted;
   }
 
   protected override announce(change: StoreChange): void {
