@@ -6,8 +6,10 @@
  */
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import type { EventDraft } from "../../domain/events.js";
+import type { Run } from "../../domain/runs.js";
 import { bounded } from "../bounded.js";
 import { storeError } from "../errors.js";
+import { RecordCache } from "./cache.js";
 import type { Fields } from "./codec.js";
 import { Keys } from "./keys.js";
 import { CONFLICT } from "./optimistic.js";
@@ -17,7 +19,7 @@ import { SCRIPTS, type Script } from "./scripts/index.js";
 type ScriptCall = (
   anchor: string,
   prefix: string,
-  payload: string,
+  payload: Buffer,
   tag: string,
 ) => Promise<unknown>;
 
@@ -34,8 +36,13 @@ export function eventArgs(events: readonly EventDraft[] | undefined): [string, s
 /** Script answers that mean nothing was written: a conflict, a duplicate, a taken time. */
 const NOT_WRITTEN: ReadonlySet<unknown> = new Set([CONFLICT, 0, "taken"]);
 
+/** Runs a node keeps as it last wrote them (cache.ts): a few seconds of a busy node's runs. */
+const RUN_CACHE_LIMIT = 20_000;
+
 export class Db {
   readonly keys: Keys;
+  /** Runs this node last wrote, by id, at the revision it gave them (cache.ts). */
+  readonly runs = new RecordCache<Run>(RUN_CACHE_LIMIT);
   private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
 
   /**
@@ -66,18 +73,17 @@ export class Db {
     }
   }
 
-  /** Runs a script with its payload (every number in it a string). */
+  /**
+   * Runs a script with its payload (every number in it a string). The payload goes as bytes: a
+   * large one (a hand-out's thousand runs) as a string would be measured, joined into the
+   * command's text and encoded again on each write.
+   */
   async run(script: Script, payload: Record<string, unknown>): Promise<unknown> {
     const call = (this.redis as unknown as Record<string, ScriptCall>)[script.name];
     if (call === undefined) throw new Error(`script ${script.name} is not defined`);
+    const bytes = Buffer.from(JSON.stringify(payload));
     const reply = await this.call(() =>
-      call.call(
-        this.redis,
-        this.keys.anchor,
-        this.keys.prefix,
-        JSON.stringify(payload),
-        this.keys.tag,
-      ),
+      call.call(this.redis, this.keys.anchor, this.keys.prefix, bytes, this.keys.tag),
     );
     const events = payload.events;
     if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0) {

@@ -113,7 +113,10 @@ export function claimDueJobs(
       broken: broken.map((j) => [j.scheduler, j.id]),
       events: drafts,
     });
-    return reply === CONFLICT ? CONFLICT : result;
+    if (reply === CONFLICT) return CONFLICT;
+    // A run created has revision 1 (scripts/lib.ts): its hand-out starts from it.
+    for (const r of runs) if (r.status === "pending") db.runs.set(r.id, "1", r);
+    return result;
   });
 }
 

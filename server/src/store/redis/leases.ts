@@ -11,6 +11,7 @@ import { handOut } from "../../domain/hand-out.js";
 import { handedBack } from "../../domain/run-transitions.js";
 import { jobKey } from "../sql/job-rows.js";
 import type { EventsOf, LeaseRequest, LeaseResult, LeaseState } from "../port.js";
+import { nextRev } from "./cache.js";
 import { type Fields, revOf, runFields, runFromFields } from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
@@ -57,6 +58,32 @@ async function pendingOf(
   return out.sort((a, b) => a.t - b.t).slice(0, limit);
 }
 
+/**
+ * The runs reserved, as they are at the revisions the reservation found: from the cache when this
+ * node wrote a run last at that revision, else read.
+ */
+async function reservedRuns(
+  db: Db,
+  reserved: readonly [string, string, string][],
+): Promise<{ run: Run; rev: string }[]> {
+  const out: ({ run: Run; rev: string } | null)[] = [];
+  const missing: { at: number; key: string }[] = [];
+  for (const [scheduler, id, rev] of reserved) {
+    const cached = db.runs.get(id);
+    if (cached !== undefined && cached.rev === rev) out.push({ run: cached.value, rev });
+    else {
+      missing.push({ at: out.length, key: db.keys.run(scheduler, id) });
+      out.push(null);
+    }
+  }
+  const hashes = await db.hashes(missing.map((m) => m.key));
+  missing.forEach((m, i) => {
+    const h = hashes[i];
+    out[m.at] = h === null || h === undefined ? null : { run: runFromFields(h), rev: revOf(h) };
+  });
+  return out.filter((r) => r !== null);
+}
+
 export function leaseRuns(
   db: Db,
   req: LeaseRequest,
@@ -68,39 +95,34 @@ export function leaseRuns(
   return optimistic("leaseRuns", async () => {
     const schedulers = await unpaused(db, req.paused);
     const dueBy = Math.max(now, req.dueBy ?? now);
-    const reserved = (await db.run(RESERVE_RUNS, {
+    const [reserved, runningNow] = (await db.run(RESERVE_RUNS, {
       now: String(now),
       until: String(now + HOLD_MS),
       dueBy: String(dueBy),
       schedulers,
       handlers: handlers.map((h) => [h, String(Math.min(req.total, req.slots.get(h) ?? 0))]),
-    })) as [string, string][];
-    const found = reserved.map(([scheduler, id]) => ({ scheduler, id }));
-    const hashes = await db.hashes(found.map((f) => db.keys.run(f.scheduler, f.id)));
+    })) as [[string, string, string][], [string, string, string[]][]];
+    const release = reserved.map(([scheduler, id]) => [scheduler, id]);
     const checks: [string, string][] = [];
     const candidates: Run[] = [];
-    hashes.forEach((h, i) => {
-      const f = found[i];
-      if (h === null || f === undefined) return;
-      const run = runFromFields(h);
-      if (run.status !== "pending") return;
-      checks.push([db.keys.run(f.scheduler, f.id), revOf(h)]);
+    const revs = new Map<string, string>();
+    for (const { run, rev } of await reservedRuns(db, reserved)) {
+      if (run.status !== "pending") continue;
+      checks.push([db.keys.run(run.scheduler, run.id), rev]);
+      revs.set(run.id, rev);
       candidates.push(run);
-    });
-    const jobs = [
-      ...new Map(candidates.map((r) => [jobKey(r.scheduler, r.jobId), r])).values(),
-    ].map((r) => ({ scheduler: r.scheduler, id: r.jobId }));
-    const members = await db.batch((pipe) => {
-      for (const j of jobs) pipe.smembers(db.keys.sched(j.scheduler, `running:${j.id}`));
-    });
+    }
+    const jobs = new Set(candidates.map((r) => jobKey(r.scheduler, r.jobId)));
     const running = new Map<string, number>();
     // max_instances is decided on these: the commit checks that no run of these jobs started
     // meanwhile (one that ended meanwhile changes nothing decided here).
-    const startedBefore = jobs.map((j, i) => {
-      const ids = (members[i] ?? []) as string[];
-      running.set(jobKey(j.scheduler, j.id), ids.length);
-      return [j.scheduler, j.id, ids];
-    });
+    const startedBefore: [string, string, string[]][] = [];
+    for (const [scheduler, job, ids] of runningNow) {
+      const k = jobKey(scheduler, job);
+      if (!jobs.has(k)) continue;
+      running.set(k, ids.length);
+      startedBefore.push([scheduler, job, ids]);
+    }
     const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
     const result: LeaseResult = handOut({
       now,
@@ -111,17 +133,20 @@ export function leaseRuns(
     });
     const drafts = eventArgs(events?.(result));
     if (result.ended.length + result.taken.length + drafts.length === 0) {
-      if (reserved.length > 0) await db.run(LEASE_RUNS, { release: reserved });
+      if (reserved.length > 0) await db.run(LEASE_RUNS, { release });
       return result;
     }
     const reply = await db.run(LEASE_RUNS, {
-      release: reserved,
+      release,
       checks,
       running: startedBefore,
       runs: [...result.ended, ...result.taken].map(runFields),
       events: drafts,
     });
-    return reply === CONFLICT ? CONFLICT : result;
+    if (reply === CONFLICT) return CONFLICT;
+    for (const r of result.ended) db.runs.delete(r.id);
+    for (const r of result.taken) db.runs.set(r.id, nextRev(revs.get(r.id) ?? "0"), r);
+    return result;
   });
 }
 
@@ -170,6 +195,8 @@ export async function extendLeases(
   workerId: string,
 ): Promise<Lease[]> {
   if (leases.length === 0) return [];
+  // An extension changes the runs (their revision too): their results read them again.
+  for (const l of leases) db.runs.delete(l.runId);
   const lost = (await db.run(EXTEND_LEASES, {
     now: String(now),
     until: String(now + leaseMs),
