@@ -86,11 +86,16 @@ export class Db {
       call.call(this.redis, this.keys.anchor, this.keys.prefix, bytes, this.keys.tag),
     );
     const events = payload.events;
-    if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0) {
-      const drafts = draftsOf.get(events) ?? [];
-      for (const listener of this.eventsListeners) listener(drafts);
-    }
+    if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0)
+      this.committed(events);
     return reply;
+  }
+
+  /** Tells the listeners that events made by eventArgs were committed. */
+  committed(events: object): void {
+    const drafts = draftsOf.get(events) ?? [];
+    if (drafts.length === 0) return;
+    for (const listener of this.eventsListeners) listener(drafts);
   }
 
   /** The replies of the commands `build` queues, sent in one round trip; the first error throws. */

@@ -8,7 +8,7 @@ import { DELETE_OLD_RUNS } from "./delete-old-runs.js";
 import { DELETE_EXPIRED } from "./expire.js";
 import { DROP_FENCES } from "./fences.js";
 import { EXTEND_LEASES } from "./extend-leases.js";
-import { INSERT_JOB } from "./insert-job.js";
+import { INSERT_JOBS } from "./insert-job.js";
 import { INSERT_KEY } from "./insert-key.js";
 import { INSERT_SCHEDULER } from "./insert-scheduler.js";
 import { LEASE_RUNS } from "./lease-runs.js";
@@ -38,7 +38,7 @@ export const SCRIPTS: readonly Script[] = [
   DELETE_EXPIRED,
   DROP_FENCES,
   EXTEND_LEASES,
-  INSERT_JOB,
+  INSERT_JOBS,
   INSERT_KEY,
   INSERT_SCHEDULER,
   LEASE_RUNS,
