@@ -6,6 +6,7 @@
  */
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import type { EventDraft } from "../../domain/events.js";
+import type { Job } from "../../domain/jobs.js";
 import type { Run } from "../../domain/runs.js";
 import { bounded } from "../bounded.js";
 import { storeError } from "../errors.js";
@@ -38,11 +39,15 @@ const NOT_WRITTEN: ReadonlySet<unknown> = new Set([CONFLICT, 0, "taken"]);
 
 /** Runs a node keeps as it last wrote them (cache.ts): a few seconds of a busy node's runs. */
 const RUN_CACHE_LIMIT = 20_000;
+/** Jobs a node keeps as it last claimed them (cache.ts). */
+const JOB_CACHE_LIMIT = 20_000;
 
 export class Db {
   readonly keys: Keys;
   /** Runs this node last wrote, by id, at the revision it gave them (cache.ts). */
   readonly runs = new RecordCache<Run>(RUN_CACHE_LIMIT);
+  /** Jobs this node last wrote, by key, at `<incarnation>:<revision>` (cache.ts). */
+  readonly jobs = new RecordCache<Job>(JOB_CACHE_LIMIT);
   private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
 
   /**

@@ -22,7 +22,10 @@ import { UPDATE_JOB } from "./scripts/update-job.js";
 /** Jobs inserted per script call, at most (a script holds Redis while it runs). */
 const INSERT_BATCH = 500;
 
-const inserters = new WeakMap<Db, Coalescer<{ job: Job; events: readonly EventDraft[] }, boolean>>();
+const inserters = new WeakMap<
+  Db,
+  Coalescer<{ job: Job; events: readonly EventDraft[] }, boolean>
+>();
 
 /** Inserts made at about the same time (an AddJobs call's) go in one script call (coalesce.ts). */
 function inserter(db: Db): Coalescer<{ job: Job; events: readonly EventDraft[] }, boolean> {

@@ -75,9 +75,14 @@ end
 
 -- ---- jobs: a hash per job, and the scheduler's jobs by next run time ----
 
+-- A job's \`inc\` names its incarnation: kept by every change, new when a job deleted is added
+-- again (its revisions start over), so that a node that knows a job at a revision (cache.ts)
+-- does not take the new job for the old.
 local function put_job(s, fields)
   local key = sk(s, 'job:' .. fields.id)
-  put_hash(key, fields, hash(key))
+  local old = hash(key)
+  fields.inc = (old ~= nil and old.inc) or tostring(redis.call('INCR', gk('job-incarnations')))
+  put_hash(key, fields, old)
   redis.call('ZADD', sk(s, 'jobs'), fields.next_run_time or NO_NEXT, fields.id)
   redis.call('SADD', gk('spaces'), s)
 end
