@@ -15,6 +15,7 @@ import { type Db, eventArgs } from "./db.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { CLAIM_DUE_JOBS } from "./scripts/claim-due-jobs.js";
 import { CREATE_MANUAL_RUN } from "./scripts/create-manual-run.js";
+import { NEXT_DUE } from "./scripts/next-due.js";
 import { RESERVE_JOBS } from "./scripts/reserve-jobs.js";
 import { WITHDRAW_PREPARED_RUNS } from "./scripts/withdraw-prepared-runs.js";
 
@@ -41,11 +42,6 @@ async function due(
       out.push({ scheduler, id: flat[j] ?? "", t: Number(flat[j + 1]) });
   });
   return out.sort((a, b) => a.t - b.t).slice(0, limit);
-}
-
-async function unpausedSpaces(db: Db, paused: readonly string[]): Promise<string[]> {
-  const skip = new Set(paused);
-  return (await db.spaces()).filter((s) => !skip.has(s));
 }
 
 /** A pipeline reply read as a string (absent: empty). */
@@ -100,13 +96,12 @@ export function claimDueJobs(
   events: EventsOf<ClaimResult> | undefined,
 ): Promise<ClaimResult> {
   return optimistic("claimDueJobs", async (round) => {
-    const paused = await db.paused();
-    const reserved = (await db.run(RESERVE_JOBS, {
-      schedulers: await unpausedSpaces(db, paused),
+    const [reserved, pausedNow] = (await db.run(RESERVE_JOBS, {
       horizon: String(req.horizon),
       limit: String(req.limit),
       holdMs: String(HOLD_MS),
-    })) as [string, string, string, string][];
+    })) as [[string, string, string, string][], string[]];
+    const paused = pausedNow.sort();
     const release = reserved.map(([scheduler, id]) => [scheduler, id]);
     const checks: [string, string][] = [];
     const jobs: Job[] = [];
@@ -165,8 +160,8 @@ export function claimDueJobs(
 }
 
 export async function nextDueTime(db: Db, paused: readonly string[]): Promise<number | null> {
-  const [first] = await due(db, await unpausedSpaces(db, paused), null, 1);
-  return first?.t ?? null;
+  const first = await db.run(NEXT_DUE, { paused, indexes: ["jobs"], max: "(9007199254740991" });
+  return typeof first === "string" ? Number(first) : null;
 }
 
 export async function dueJobsOf(

@@ -18,45 +18,11 @@ import { CONFLICT, optimistic } from "./optimistic.js";
 import { EXTEND_LEASES } from "./scripts/extend-leases.js";
 import { LEASE_RUNS } from "./scripts/lease-runs.js";
 import { PUT_RUNS } from "./scripts/put-runs.js";
+import { NEXT_DUE } from "./scripts/next-due.js";
 import { RESERVE_RUNS } from "./scripts/reserve-runs.js";
 
 /** How long a hand-out holds the runs it reserved (the hold ends with its commit). */
 const HOLD_MS = 2000;
-
-async function unpaused(db: Db, paused: readonly string[]): Promise<string[]> {
-  const skip = new Set(paused);
-  return (await db.spaces()).filter((s) => !skip.has(s));
-}
-
-/** Pending runs of `handler` due by `dueBy` in these schedulers, earliest first. */
-async function pendingOf(
-  db: Db,
-  schedulers: readonly string[],
-  handler: string,
-  dueBy: number,
-  limit: number,
-): Promise<{ scheduler: string; id: string; t: number }[]> {
-  if (limit <= 0 || schedulers.length === 0) return [];
-  const replies = await db.batch((pipe) => {
-    for (const s of schedulers)
-      pipe.zrangebyscore(
-        db.keys.sched(s, `pending:${handler}`),
-        "-inf",
-        String(dueBy),
-        "WITHSCORES",
-        "LIMIT",
-        0,
-        limit,
-      );
-  });
-  const out: { scheduler: string; id: string; t: number }[] = [];
-  schedulers.forEach((scheduler, i) => {
-    const flat = (replies[i] ?? []) as string[];
-    for (let j = 0; j + 1 < flat.length; j += 2)
-      out.push({ scheduler, id: flat[j] ?? "", t: Number(flat[j + 1]) });
-  });
-  return out.sort((a, b) => a.t - b.t).slice(0, limit);
-}
 
 /**
  * The runs reserved, as they are at the revisions the reservation found: from the cache when this
@@ -93,13 +59,12 @@ export function leaseRuns(
   const handlers = [...req.slots.keys()];
   if (handlers.length === 0 || req.total <= 0) return Promise.resolve({ taken: [], ended: [] });
   return optimistic("leaseRuns", async () => {
-    const schedulers = await unpaused(db, req.paused);
     const dueBy = Math.max(now, req.dueBy ?? now);
     const [reserved, runningNow] = (await db.run(RESERVE_RUNS, {
       now: String(now),
       until: String(now + HOLD_MS),
       dueBy: String(dueBy),
-      schedulers,
+      paused: req.paused,
       handlers: handlers.map((h) => [h, String(Math.min(req.total, req.slots.get(h) ?? 0))]),
     })) as [[string, string, string][], [string, string, string[]][]];
     const release = reserved.map(([scheduler, id]) => [scheduler, id]);
@@ -179,12 +144,12 @@ export async function nextPendingDue(
   paused: readonly string[],
 ): Promise<number | null> {
   if (handlers.length === 0) return null;
-  const schedulers = await unpaused(db, paused);
-  const firsts = await Promise.all(
-    handlers.map((h) => pendingOf(db, schedulers, h, Number.MAX_SAFE_INTEGER, 1)),
-  );
-  const times = firsts.flat().map((f) => f.t);
-  return times.length === 0 ? null : Math.min(...times);
+  const first = await db.run(NEXT_DUE, {
+    paused,
+    indexes: handlers.map((h) => `pending:${h}`),
+    max: String(Number.MAX_SAFE_INTEGER),
+  });
+  return typeof first === "string" ? Number(first) : null;
 }
 
 export async function extendLeases(

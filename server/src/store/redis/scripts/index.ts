@@ -12,6 +12,7 @@ import { INSERT_JOBS } from "./insert-job.js";
 import { INSERT_KEY } from "./insert-key.js";
 import { INSERT_SCHEDULER } from "./insert-scheduler.js";
 import { LEASE_RUNS } from "./lease-runs.js";
+import { NEXT_DUE } from "./next-due.js";
 import { RECORD_NODE, REMOVE_NODE } from "./nodes.js";
 import { MOVE_EVENTS, PEEK_INBOX, TRIM_INBOX } from "./outbox.js";
 import { PRUNE_EVENTS } from "./prune-events.js";
@@ -43,6 +44,7 @@ export const SCRIPTS: readonly Script[] = [
   INSERT_SCHEDULER,
   LEASE_RUNS,
   MOVE_EVENTS,
+  NEXT_DUE,
   PEEK_INBOX,
   PRUNE_EVENTS,
   PUT_RUNS,

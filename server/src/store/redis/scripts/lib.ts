@@ -62,6 +62,18 @@ local function fenced(s, job)
   return job ~= nil and redis.call('EXISTS', sk(s, 'fence:' .. job)) == 1
 end
 
+-- The schedulers that hold jobs or runs, except those listed (the paused ones), in order.
+local function unpaused_spaces(paused)
+  local skip = {}
+  for _, s in ipairs(paused) do skip[s] = true end
+  local out = {}
+  for _, s in ipairs(redis.call('SMEMBERS', gk('spaces'))) do
+    if not skip[s] then out[#out + 1] = s end
+  end
+  table.sort(out)
+  return out
+end
+
 -- ---- events: written to the inbox with the change; sequence-events.ts gives them cursors ----
 
 local function append_events(events)

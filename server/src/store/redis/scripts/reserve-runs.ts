@@ -2,7 +2,7 @@ import type { Script } from "./script.js";
 
 /**
  * The hand-out's first step, as `SKIP LOCKED` is on SQL: for each handler, the earliest pending
- * runs due by \`dueBy\` in these schedulers that no other hand-out holds and no change of their job
+ * runs due by \`dueBy\` in the schedulers not \`paused\` that no other hand-out holds and no change of their job
  * or scheduler fences (fences.ts), up to its limit, each
  * then held until \`until\` (a \`held_until\` field, which leaves the run's revision alone).
  * Concurrent hand-outs of several nodes so read different runs instead of all racing for the
@@ -16,13 +16,14 @@ export const RESERVE_RUNS: Script = {
   name: "metronomeReserveRuns",
   body: `
 local now = tonumber(p.now)
+local schedulers = unpaused_spaces(p.paused)
 local out = {}
 local running = {}
 local seen = {}
 for _, h in ipairs(p.handlers) do
   local handler, limit = h[1], tonumber(h[2])
   local found = {}
-  for _, s in ipairs(p.schedulers) do
+  for _, s in ipairs(schedulers) do
     local offset, taken = 0, 0
     if redis.call('EXISTS', sk(s, 'fence')) == 1 then taken = limit end
     while taken < limit do
