@@ -1,6 +1,7 @@
 /**
  * What the engine benchmarks (burst, sustained, scale, throughput) share: a fresh database of
- * the store `--store` names (mysql, the default; postgres; redis; sqlite), the server as its own
+ * the store `--store` names (mysql, the default; postgres; redis; redis-cluster, a local three-master
+ * cluster started for the run; sqlite), the server as its own
  * process, a driver client, an SDK worker process whose handlers record their start times, and
  * process statistics from /proc.
  *
@@ -24,7 +25,9 @@ import {
   createTestDatabase,
   REDIS_URL,
 } from "../test/support/database.js";
-import { redisRows } from "../test/support/redis-rows.js";
+import { DEFAULT_CLUSTER_SHARDS } from "../server/src/config/store-url.js";
+import { startRedisCluster } from "../test/support/redis-cluster.js";
+import { clusterLayout, redisRows, serverLayout } from "../test/support/redis-rows.js";
 import { createSqliteStore } from "../test/support/stores.js";
 import { startServerProcess, type ServerProcess } from "../test/support/processes.js";
 import {
@@ -38,14 +41,23 @@ import { RunService } from "../server/src/gen/metronome/v1/run_service_pb.js";
 
 export const HANDLER = "bench.record";
 
-export type BenchStore = "mysql" | "postgres" | "redis" | "sqlite";
+export type BenchStore = "mysql" | "postgres" | "redis" | "redis-cluster" | "sqlite";
 
 /** The store `--store` names on the command line (mysql without it). */
 export function benchStore(): BenchStore {
   const i = process.argv.indexOf("--store");
   const name = i < 0 ? "mysql" : process.argv[i + 1];
-  if (name === "mysql" || name === "postgres" || name === "redis" || name === "sqlite") return name;
-  console.error(`--store: expected mysql, postgres, redis or sqlite, got ${JSON.stringify(name)}`);
+  if (
+    name === "mysql" ||
+    name === "postgres" ||
+    name === "redis" ||
+    name === "redis-cluster" ||
+    name === "sqlite"
+  )
+    return name;
+  console.error(
+    `--store: expected mysql, postgres, redis, redis-cluster or sqlite, got ${JSON.stringify(name)}`,
+  );
   process.exit(2);
 }
 
@@ -101,10 +113,25 @@ async function benchDatabase(store: BenchStore, name: string): Promise<BenchData
     return {
       url: db.url,
       rows: <T>(sql: string, params: readonly (string | number)[] = []) =>
-        redisRows<T>(redis, db.name, sql, params),
+        redisRows<T>(redis, serverLayout(db.name), sql, params),
       drop: async () => {
         redis.disconnect();
         await db.drop();
+      },
+    };
+  }
+  if (store === "redis-cluster") {
+    // A three-master cluster of its own on loopback ports, stopped afterwards (redis-cluster.ts).
+    const cluster = await startRedisCluster();
+    const keyPrefix = `${prefix}:`;
+    const client = cluster.client();
+    return {
+      url: `${cluster.url}?prefix=${keyPrefix}`,
+      rows: <T>(sql: string, params: readonly (string | number)[] = []) =>
+        redisRows<T>(client, clusterLayout(keyPrefix, DEFAULT_CLUSTER_SHARDS), sql, params),
+      drop: async () => {
+        client.disconnect();
+        await cluster.stop();
       },
     };
   }

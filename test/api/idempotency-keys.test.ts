@@ -2,8 +2,8 @@
  * Idempotency keys (docs/security.md): a mutating call sent again with its `idempotency-key`
  * gets the first answer and changes nothing, on any node; concurrent calls with one key apply
  * once; a call whose change committed and whose answer was lost is never applied again. On
- * SQLite (one node), MariaDB and PostgreSQL (two nodes on one database); on Redis, keyed calls
- * are refused.
+ * SQLite (one node), MariaDB, PostgreSQL and Redis (two nodes on one database); on a Redis
+ * Cluster, keyed calls are refused.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -18,6 +18,11 @@ import { createTestDatabase, describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { createPostgresDatabase, describePostgres } from "../support/postgres.js";
 import { createRedisStore, describeRedis } from "../support/redis.js";
+import {
+  describeRedisCluster,
+  startRedisCluster,
+  type RedisCluster,
+} from "../support/redis-cluster.js";
 import { createSqliteStore, type TestStore } from "../support/stores.js";
 
 const RUN_JOB_NOW = "metronome.v1.JobService/RunJobNow";
@@ -275,31 +280,35 @@ describePostgres("idempotency keys on PostgreSQL (two nodes)", () => {
   suite(() => createPostgresDatabase(), 2);
 });
 
-describeRedis("idempotency keys on Redis", () => {
-  let store: TestStore | undefined;
+describeRedis("idempotency keys on Redis (two nodes)", () => {
+  suite(() => createRedisStore(), 2);
+});
+
+describeRedisCluster("idempotency keys on a Redis Cluster", () => {
+  let cluster: RedisCluster | undefined;
   let node: TestNode | undefined;
   let clients: GrpcJsClients | undefined;
   beforeAll(async () => {
-    store = await createRedisStore();
-    node = await startTestNode(store.url);
+    cluster = await startRedisCluster();
+    node = await startTestNode(`${cluster.url}?prefix=metronome_idem:&shards=4`);
     clients = grpcJsClients(node.port);
   }, 60_000);
   afterAll(async () => {
     clients?.close();
     await node?.stop();
-    await store?.drop();
+    await cluster?.stop();
   }, 30_000);
 
   it("refuses a keyed call with UNIMPLEMENTED and changes nothing", async () => {
     if (!clients) throw new Error("no clients");
-    const refused = await failure(clients.job("AddJob", farJob("redis-keyed"), key()));
+    const refused = await failure(clients.job("AddJob", farJob("cluster-keyed"), key()));
     expect(refused.code).toBe("UNIMPLEMENTED");
-    expect(refused.details).toMatch(/does not support idempotency keys/);
-    expect(await failure(clients.job("GetJob", { job_id: "redis-keyed" }))).toMatchObject({
+    expect(refused.details).toMatch(/\(Redis Cluster\) does not support idempotency keys/);
+    expect(await failure(clients.job("GetJob", { job_id: "cluster-keyed" }))).toMatchObject({
       code: "NOT_FOUND",
     });
     // Without a key the same call works.
-    await clients.job("AddJob", farJob("redis-keyed"));
+    await clients.job("AddJob", farJob("cluster-keyed"));
   });
 });
 

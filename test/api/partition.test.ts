@@ -27,7 +27,9 @@ describeEachSharedStore("a partition between a node and the database", (createDa
   beforeAll(async () => {
     db = await createDatabase();
     const target = new URL(db.url);
-    const defaultPort = { mysql: 3306, postgres: 5432, redis: 6379 }[db.store];
+    const defaultPort = { mysql: 3306, postgres: 5432, redis: 6379, "redis-cluster": 6379 }[
+      db.store
+    ];
     const port = Number(target.port || defaultPort);
     proxy = await TcpProxy.start({ host: target.hostname, port });
     const viaProxy = new URL(db.url);

@@ -22,7 +22,7 @@ import type { TestStore } from "../support/stores.js";
 const T0 = Date.parse("2026-06-01T00:00:00Z");
 const S = 1000;
 
-describeEachStore("engine rules", engineRules);
+describeEachStore("engine rules", engineRules, { cluster: true });
 
 function engineRules(makeStore: () => Promise<TestStore>): void {
   let db: TestStore;

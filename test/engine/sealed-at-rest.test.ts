@@ -233,16 +233,6 @@ describeEachStore("job data sealed at rest", (createStore) => {
       trigger: every(3600),
       argsJson: `["${ARG}"]`,
     };
-    if ((store?.url ?? "").startsWith("redis")) {
-      // No idempotency records on Redis (docs/security.md): the keyed call is refused, adds nothing.
-      const refused = await c.jobs.addJob({ job }, { headers }).then(
-        () => null,
-        (e: unknown) => ConnectError.from(e),
-      );
-      expect(refused?.code).toBe(Code.Unimplemented);
-      expect((await c.jobs.listJobs({})).jobs.map((j) => j.id)).not.toContain("keyed");
-      return;
-    }
     const first = await c.jobs.addJob({ job }, { headers });
     const again = await c.jobs.addJob({ job }, { headers });
     expect(again.job?.argsJson).toBe(first.job?.argsJson); // the first answer, opened

@@ -5,7 +5,7 @@
  * into the log once when a move is cut short, and a slot moved to another master while in use.
  */
 import { randomBytes } from "node:crypto";
-import type { Cluster } from "ioredis";
+import { Redis, type Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import calculateSlot from "cluster-key-slot";
 import { JOBSTORE_URL } from "../../server/src/config/store-url.js";
@@ -157,7 +157,7 @@ describeRedisCluster("Redis Cluster", () => {
       }
     });
 
-    it("keep working on a scheduler whose slot moved to another master (MOVED)", async () => {
+    it("keep working on a scheduler whose slot moves to another master (ASK, then MOVED)", async () => {
       const p = prefix("moved");
       const store = openOn(urlOf(p, 4));
       try {
@@ -168,11 +168,21 @@ describeRedisCluster("Redis Cluster", () => {
         const slot = calculateSlot(tag);
         const from = await masterOf(slot);
         const to = cluster.ports.find((port) => port !== from) ?? 0;
-        await moveSlot(raw, slot, from, to);
+        // Part way (the keys moved, the slot still the old master's): the old master answers ASK.
+        const finish = await startSlotMove(raw, slot, from, to);
+        expect((await store.getJob("mv", "before"))?.id).toBe("before");
+        expect(await store.insertJob(job("during", { scheduler: "mv" }))).toBe(true);
+        // Whole (the slot the new master's): every node answers MOVED for it.
+        await finish();
         expect(await masterOf(slot)).toBe(to);
         expect((await store.getJob("mv", "before"))?.id).toBe("before");
         expect(await store.insertJob(job("after", { scheduler: "mv" }))).toBe(true);
-        expect(await store.countJobs("mv")).toBe(2);
+        expect(await store.countJobs("mv")).toBe(3);
+        expect(
+          (await store.listJobs({ scheduler: "mv", orderBy: "id", pageSize: 10 })).items.map(
+            (j) => j.id,
+          ),
+        ).toEqual(["after", "before", "during"]);
       } finally {
         await store.close();
       }
@@ -180,8 +190,81 @@ describeRedisCluster("Redis Cluster", () => {
   });
 });
 
-/** Moves `slot` and its keys from the master on port `from` to the one on `to`, as resharding does. */
-async function moveSlot(raw: Cluster, slot: number, from: number, to: number): Promise<void> {
+describeRedisCluster("Redis Cluster failover", () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster(1);
+  }, 60_000);
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  /** The port of the master serving `slot`, as the server on `port` sees the cluster. */
+  async function masterSeenBy(port: number, slot: number): Promise<number | undefined> {
+    const r = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+    r.on("error", () => undefined);
+    try {
+      const ranges = (await r.cluster("SLOTS")) as unknown as [number, number, [string, number]][];
+      return ranges.find(([low, high]) => slot >= low && slot <= high)?.[2][1];
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  /** Polls until `check` answers true (what it waits on is the cluster's own state). */
+  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`not reached in 30 s: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it("keep a scheduler's jobs and take changes again once a replica took over its master", async () => {
+    const store = openOn(`${cluster.url}?prefix=metronome_failover:&shards=4`);
+    try {
+      await store.migrate();
+      await store.insertScheduler(scheduler("fo"));
+      expect(await store.insertJob(job("before", { scheduler: "fo" }))).toBe(true);
+      const slot = calculateSlot(shardTags(4)[shardOf("fo", 4)] ?? "");
+      const first = cluster.ports[0] ?? 0;
+      const master = (await masterSeenBy(first, slot)) ?? 0;
+      // Redis replicates asynchronously: wait until the master's replica has what was written.
+      const direct = new Redis({ port: master, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+      direct.on("error", () => undefined);
+      expect(await direct.wait(1, 5000)).toBe(1);
+      direct.disconnect();
+
+      await cluster.kill(master);
+      const survivor = cluster.ports.find((p) => p !== master) ?? 0;
+      await until("a replica serves the slot", async () => {
+        const now = await masterSeenBy(survivor, slot);
+        return now !== undefined && now !== master;
+      });
+      // The store answers UNAVAILABLE while the slot has no master, then works on the new one.
+      await until("the store reads the job again", async () => {
+        return (await store.getJob("fo", "before"))?.id === "before";
+      });
+      expect(await store.insertJob(job("after", { scheduler: "fo" }))).toBe(true);
+      expect(await store.countJobs("fo")).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/**
+ * Starts moving `slot` and its keys from the master on port `from` to the one on `to`, as
+ * resharding does: the keys are moved and the slot is marked migrating, so the old master answers
+ * ASK for them. The function returned ends the move: every node then says the slot is the new
+ * master's (MOVED).
+ */
+async function startSlotMove(
+  raw: Cluster,
+  slot: number,
+  from: number,
+  to: number,
+): Promise<() => Promise<void>> {
   const node = (port: number) => {
     const n = raw.nodes("master").find((m) => m.options.port === port);
     if (n === undefined) throw new Error(`no master on ${String(port)}`);
@@ -198,5 +281,7 @@ async function moveSlot(raw: Cluster, slot: number, from: number, to: number): P
     if (keys.length === 0) break;
     await source.migrate("127.0.0.1", to, "", 0, 5000, "KEYS", ...keys);
   }
-  for (const n of raw.nodes("master")) await n.cluster("SETSLOT", slot, "NODE", targetId);
+  return async () => {
+    for (const n of raw.nodes("master")) await n.cluster("SETSLOT", slot, "NODE", targetId);
+  };
 }

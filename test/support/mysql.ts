@@ -10,6 +10,7 @@ import { describe } from "vitest";
 import { createTestDatabase, MYSQL_URL } from "./database.js";
 import { createPostgresDatabase, describePostgres } from "./postgres.js";
 import { createRedisStore, describeRedis } from "./redis.js";
+import { describeRedisCluster, startRedisCluster } from "./redis-cluster.js";
 import { describeIf, requireUnderCi, type Requirement } from "./requirements.js";
 import { createSqliteStore, type TestStore } from "./stores.js";
 
@@ -48,15 +49,23 @@ export function describeMysql(name: string, body: () => void): void {
   describeIf(MYSQL, name, body);
 }
 
+/** A store on a three-master Redis Cluster started for it; `drop()` stops the cluster. */
+async function createRedisClusterStore(): Promise<TestStore> {
+  const cluster = await startRedisCluster();
+  return { url: `${cluster.url}?prefix=metronome_test:`, drop: () => cluster.stop() };
+}
+
 /**
  * The suite `body` once per store: `<name> on SQLite`, `<name> on MariaDB`, `<name> on
  * PostgreSQL` and `<name> on Redis` (each database half skipped with a line saying so where its server does not
- * answer, failing under CI=true). `body` creates its store with the function it is given, in its
+ * answer, failing under CI=true), and with `cluster: true` `<name> on a Redis Cluster` (three
+ * masters started for it). `body` creates its store with the function it is given, in its
  * `beforeAll`.
  */
 export function describeEachStore(
   name: string,
   body: (createStore: () => Promise<TestStore>) => void,
+  options: { readonly cluster?: boolean } = {},
 ): void {
   describe(`${name} on SQLite`, () => {
     body(() => createSqliteStore());
@@ -70,4 +79,9 @@ export function describeEachStore(
   describeRedis(`${name} on Redis`, () => {
     body(() => createRedisStore());
   });
+  if (options.cluster === true) {
+    describeRedisCluster(`${name} on a Redis Cluster`, () => {
+      body(createRedisClusterStore);
+    });
+  }
 }

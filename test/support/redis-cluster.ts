@@ -1,6 +1,6 @@
 /**
- * A local Redis Cluster for the tests that need one: three masters and no replicas on loopback
- * ports (`redis-server --cluster-enabled yes`, joined with `redis-cli --cluster create`), their
+ * A local Redis Cluster for the tests that need one: three masters (and, when asked, a replica
+ * of each) on loopback ports (`redis-server --cluster-enabled yes`, joined with `redis-cli --cluster create`), their
  * files in a temporary folder, stopped and removed with `stop()`. A test file starts its own, so
  * files never share a cluster's state. Without `redis-server` and `redis-cli` such a suite is
  * skipped locally with a line saying so, and fails under CI=true.
@@ -78,17 +78,20 @@ async function until(
 export interface RedisCluster {
   /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`, for a store URL (add `?prefix=`). */
   readonly url: string;
+  /** Every server's port (masters and replicas). */
   readonly ports: readonly number[];
+  /** SIGKILLs the server on `port` (its replica, if it has one, takes over). */
+  kill(port: number): Promise<void>;
   /** A cluster client for raw reads (disconnect it when done). */
   client(): Cluster;
   /** Stops the servers and removes their files. */
   stop(): Promise<void>;
 }
 
-/** Starts three masters on free loopback ports and joins them into one cluster. */
-export async function startRedisCluster(): Promise<RedisCluster> {
+/** Starts three masters (and `replicas` replicas of each) on free loopback ports as one cluster. */
+export async function startRedisCluster(replicas = 0): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "metronome-redis-cluster-"));
-  const ports = await freePorts(3);
+  const ports = await freePorts(3 * (1 + replicas));
   const servers: ChildProcess[] = ports.map((port) =>
     spawn(
       "redis-server",
@@ -115,22 +118,19 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       { stdio: "ignore" },
     ),
   );
+  const killServer = (s: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (s.exitCode !== null || s.signalCode !== null) {
+        resolve();
+        return;
+      }
+      s.once("exit", () => {
+        resolve();
+      });
+      s.kill("SIGKILL");
+    });
   const stop = async () => {
-    await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            if (s.exitCode !== null || s.signalCode !== null) {
-              resolve();
-              return;
-            }
-            s.once("exit", () => {
-              resolve();
-            });
-            s.kill("SIGKILL");
-          }),
-      ),
-    );
+    await Promise.all(servers.map(killServer));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -158,13 +158,16 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       "create",
       ...ports.map((p) => `127.0.0.1:${String(p)}`),
       "--cluster-replicas",
-      "0",
+      String(replicas),
       "--cluster-yes",
     ]);
     for (const port of ports) {
       await until(`node ${String(port)} reporting cluster_state:ok`, async () => {
         const { stdout } = await run("redis-cli", ["-p", String(port), "cluster", "info"]);
-        return stdout.includes("cluster_state:ok") && stdout.includes("cluster_known_nodes:3");
+        return (
+          stdout.includes("cluster_state:ok") &&
+          stdout.includes(`cluster_known_nodes:${String(ports.length)}`)
+        );
       });
     }
   } catch (err) {
@@ -175,6 +178,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   return {
     url: `redis+cluster://${ports.map((p) => `127.0.0.1:${String(p)}`).join(",")}`,
     ports,
+    kill: (port) => killServer(servers[ports.indexOf(port)] as ChildProcess),
     client: () => {
       const c = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
       c.on("error", () => undefined);

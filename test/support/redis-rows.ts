@@ -7,12 +7,38 @@
  * store. The event log is read with `redisEventLog`.
  */
 import Database from "better-sqlite3";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { EventDraft } from "../../server/src/domain/events.js";
+import { HOME_TAG } from "../../server/src/store/redis/cluster.js";
+import { Keys } from "../../server/src/store/redis/keys.js";
+import { shardTags } from "../../server/src/store/redis/shards.js";
+
+/**
+ * Where a store's records are: the key layouts that hold schedulers (one on a Redis server, one
+ * per shard on a cluster) and the one that holds the schema version and the event log.
+ */
+export interface RedisLayout {
+  readonly parts: readonly Keys[];
+  readonly home: Keys;
+}
+
+/** The layout of a store on one Redis server under `prefix`. */
+export function serverLayout(prefix: string): RedisLayout {
+  const keys = new Keys(prefix);
+  return { parts: [keys], home: keys };
+}
+
+/** The layout of a store of `shards` shards on a Redis Cluster under `prefix`. */
+export function clusterLayout(prefix: string, shards: number): RedisLayout {
+  return {
+    parts: shardTags(shards).map((tag) => new Keys(prefix, tag)),
+    home: new Keys(prefix, HOME_TAG),
+  };
+}
 
 type Fields = Record<string, string>;
 
-async function hashesOf(redis: Redis, keys: readonly string[]): Promise<Fields[]> {
+async function hashesOf(redis: Redis | Cluster, keys: readonly string[]): Promise<Fields[]> {
   if (keys.length === 0) return [];
   const pipe = redis.pipeline();
   for (const k of keys) pipe.hgetall(k);
@@ -32,36 +58,38 @@ function fill(db: Database.Database, table: string, rows: readonly Fields[]): vo
 }
 
 export async function redisRows<T>(
-  redis: Redis,
-  prefix: string,
+  redis: Redis | Cluster,
+  layout: RedisLayout,
   sql: string,
   params: readonly (string | number)[] = [],
 ): Promise<T[]> {
-  const spaces = await redis.smembers(`${prefix}{g}:spaces`);
-  const sched = (s: string, suffix: string) => `${prefix}{sched:${s}}:${suffix}`;
   const jobs: Fields[] = [];
   const runs: Fields[] = [];
-  for (const s of spaces) {
-    const jobIds = await redis.zrange(sched(s, "jobs"), 0, -1);
-    // Pushed one by one: a spread of a large scheduler's records would overflow the stack.
+  const schedulers: Fields[] = [];
+  for (const keys of layout.parts) {
+    for (const s of await redis.smembers(keys.global("spaces"))) {
+      const jobIds = await redis.zrange(keys.sched(s, "jobs"), 0, -1);
+      // Pushed one by one: a spread of a large scheduler's records would overflow the stack.
+      for (const h of await hashesOf(
+        redis,
+        jobIds.map((id) => keys.job(s, id)),
+      ))
+        jobs.push(h);
+      const runIds = await redis.zrange(keys.sched(s, "runs"), 0, -1);
+      for (const h of await hashesOf(
+        redis,
+        runIds.map((id) => keys.run(s, id)),
+      ))
+        runs.push(h);
+    }
+    const names = await redis.zrange(keys.global("scheduler-names"), 0, -1);
     for (const h of await hashesOf(
       redis,
-      jobIds.map((id) => sched(s, `job:${id}`)),
+      names.map((n) => keys.sched(n, "scheduler")),
     ))
-      jobs.push(h);
-    const runIds = await redis.zrange(sched(s, "runs"), 0, -1);
-    for (const h of await hashesOf(
-      redis,
-      runIds.map((id) => sched(s, `run:${id}`)),
-    ))
-      runs.push(h);
+      schedulers.push(h);
   }
-  const names = await redis.zrange(`${prefix}{g}:scheduler-names`, 0, -1);
-  const schedulers = await hashesOf(
-    redis,
-    names.map((n) => sched(n, "scheduler")),
-  );
-  const version = Number((await redis.get(`${prefix}{g}:schema`)) ?? 0);
+  const version = Number((await redis.get(layout.home.global("schema"))) ?? 0);
   const db = new Database(":memory:");
   try {
     fill(db, "jobs", jobs);
@@ -80,13 +108,16 @@ export async function redisRows<T>(
 
 /** The committed event log (events with cursors, in cursor order), and how many wait for one. */
 export async function redisEventLog(
-  redis: Redis,
-  prefix: string,
+  redis: Redis | Cluster,
+  layout: RedisLayout,
 ): Promise<{ events: (EventDraft & { cursor: number })[]; unsequenced: number }> {
-  const entries = await redis.xrange(`${prefix}{events}:log`, "-", "+");
+  const entries = await redis.xrange(layout.home.events("log"), "-", "+");
   const events = entries.map(([id, fields]) => ({
     ...(JSON.parse(fields[fields.indexOf("e") + 1] ?? "{}") as EventDraft),
     cursor: Number(id.split("-")[1]),
   }));
-  return { events, unsequenced: await redis.llen(`${prefix}{events}:inbox`) };
+  let unsequenced = await redis.llen(layout.home.events("inbox"));
+  for (const keys of layout.parts)
+    if (keys !== layout.home) unsequenced += await redis.llen(keys.events("inbox"));
+  return { events, unsequenced };
 }

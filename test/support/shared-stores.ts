@@ -5,6 +5,7 @@
  * assertions use (queries written in MySQL's quoting, with backticks, which PostgreSQL reads with
  * double quotes; on Redis they run over a copy of the records, redis-rows.ts), and its event log.
  */
+import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import mysql from "mysql2/promise";
 import pg from "pg";
@@ -13,13 +14,14 @@ import { BATCH_SPAN } from "../../server/src/store/sql/events/append-events.js";
 import { createTestDatabase, describeMysql } from "./mysql.js";
 import { createPostgresDatabase, describePostgres } from "./postgres.js";
 import { createRedisStore, describeRedis, REDIS_URL } from "./redis.js";
-import { redisEventLog, redisRows } from "./redis-rows.js";
+import { describeRedisCluster, startRedisCluster } from "./redis-cluster.js";
+import { clusterLayout, redisEventLog, redisRows, serverLayout } from "./redis-rows.js";
 
 /** An event of the log as stored, with its cursor. */
 export type StoredEvent = EventDraft & { readonly cursor: number };
 
 export interface SharedTestDatabase {
-  readonly store: "mysql" | "postgres" | "redis";
+  readonly store: "mysql" | "postgres" | "redis" | "redis-cluster";
   readonly url: string;
   /** The rows of a query (numbers may come back as strings: read them with Number). */
   rows<T>(sql: string): Promise<T[]>;
@@ -98,8 +100,8 @@ async function redisDatabase(prefix?: string): Promise<SharedTestDatabase> {
   return {
     store: "redis",
     url: db.url,
-    rows: (sql) => redisRows(redis, db.name, sql),
-    eventLog: () => redisEventLog(redis, db.name),
+    rows: (sql) => redisRows(redis, serverLayout(db.name), sql),
+    eventLog: () => redisEventLog(redis, serverLayout(db.name)),
     drop: async () => {
       redis.disconnect();
       await db.drop();
@@ -107,14 +109,40 @@ async function redisDatabase(prefix?: string): Promise<SharedTestDatabase> {
   };
 }
 
+/** Shards of the cluster suites' stores (fewer than the default 16: the suites start quicker). */
+const CLUSTER_SHARDS = 8;
+
+/**
+ * A store on a Redis Cluster of its own: three masters started for it (redis-cluster.ts), and
+ * stopped with `drop()`.
+ */
+async function redisClusterDatabase(prefix = "metronome_test"): Promise<SharedTestDatabase> {
+  const cluster = await startRedisCluster();
+  const name = `${prefix}_${randomBytes(4).toString("hex")}:`;
+  const layout = clusterLayout(name, CLUSTER_SHARDS);
+  const client = cluster.client();
+  return {
+    store: "redis-cluster",
+    url: `${cluster.url}?prefix=${name}&shards=${String(CLUSTER_SHARDS)}`,
+    rows: (sql) => redisRows(client, layout, sql),
+    eventLog: () => redisEventLog(client, layout),
+    drop: async () => {
+      client.disconnect();
+      await cluster.stop();
+    },
+  };
+}
+
 /**
  * The suite `body` once per shared store: `<name> on MariaDB`, `… on PostgreSQL` and `… on Redis`, each
- * skipped with a line saying so where its server does not answer (failing under CI=true). `body`
+ * skipped with a line saying so where its server does not answer (failing under CI=true), and with
+ * `cluster: true` also `… on a Redis Cluster` (three masters started for the suite). `body`
  * creates its database with the function it is given (a name prefix optional).
  */
 export function describeEachSharedStore(
   name: string,
   body: (createDatabase: (prefix?: string) => Promise<SharedTestDatabase>) => void,
+  options: { readonly cluster?: boolean } = {},
 ): void {
   describeMysql(`${name} on MariaDB`, () => {
     body(mysqlDatabase);
@@ -125,4 +153,9 @@ export function describeEachSharedStore(
   describeRedis(`${name} on Redis`, () => {
     body(redisDatabase);
   });
+  if (options.cluster === true) {
+    describeRedisCluster(`${name} on a Redis Cluster`, () => {
+      body(redisClusterDatabase);
+    });
+  }
 }

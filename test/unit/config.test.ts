@@ -373,7 +373,7 @@ describe("invalid values name their key", () => {
     [
       "SCHEDULER__JOBSTORE_URL",
       "jobs.db",
-      'SCHEDULER__JOBSTORE_URL: expected a job store URL (use redis://…, postgresql://…, mysql://… or sqlite:///…), got "jobs.db"',
+      'SCHEDULER__JOBSTORE_URL: expected a job store URL (use redis://…, redis+cluster://…, postgresql://…, mysql://… or sqlite:///…), got "jobs.db"',
     ],
     [
       "METRONOME_HOST",
@@ -635,6 +635,41 @@ describe("store URL", () => {
     ["rediss://localhost:6380/0", { kind: "redis", url: "rediss://localhost:6380/0" }],
     ["redis://:secret@cache.example", { kind: "redis", url: "redis://:secret@cache.example" }],
     ["Redis://u:p@h:6379/15", { kind: "redis", url: "redis://u:p@h:6379/15" }],
+    [
+      "redis+cluster://10.0.0.1:7000,10.0.0.2:7001",
+      {
+        kind: "redis-cluster",
+        connection: {
+          nodes: [
+            { host: "10.0.0.1", port: 7000 },
+            { host: "10.0.0.2", port: 7001 },
+          ],
+          username: undefined,
+          password: undefined,
+          tls: false,
+          prefix: "metronome:",
+          shards: 16,
+        },
+      },
+    ],
+    [
+      "rediss+cluster://u:p%40ss@a.example:7000,b.example,[::1]:7002/?prefix=jobs:&shards=32",
+      {
+        kind: "redis-cluster",
+        connection: {
+          nodes: [
+            { host: "a.example", port: 7000 },
+            { host: "b.example", port: 6379 },
+            { host: "::1", port: 7002 },
+          ],
+          username: "u",
+          password: "p@ss",
+          tls: true,
+          prefix: "jobs:",
+          shards: 32,
+        },
+      },
+    ],
   ];
   it.each(accepted)("%s", (url, expected) => {
     expect(store(url)).toEqual(expected);
@@ -650,8 +685,24 @@ describe("store URL", () => {
       'SCHEDULER__JOBSTORE_URL: expected redis://[user:password@]host[:port][/db] (db a number), got "redis://u:***@localhost:6379/zero"',
     ],
     [
+      "redis+cluster://",
+      'SCHEDULER__JOBSTORE_URL: expected redis+cluster://[user:password@]host:port[,host:port…][?prefix=…&shards=N], got "redis+cluster://"',
+    ],
+    [
+      "redis+cluster://u:secret@h:7000,h:70000",
+      'SCHEDULER__JOBSTORE_URL: expected redis+cluster://[user:password@]host:port[,host:port…][?prefix=…&shards=N], got "redis+cluster://u:***@h:7000,h:70000"',
+    ],
+    [
+      "redis+cluster://h:7000?shards=0",
+      'SCHEDULER__JOBSTORE_URL: shards= in the store URL must be a whole number from 1 to 256, got "0"',
+    ],
+    [
+      "redis+cluster://h:7000?db=1",
+      'SCHEDULER__JOBSTORE_URL: unknown parameter "db" in the store URL; expected redis+cluster://[user:password@]host:port[,host:port…][?prefix=…&shards=N], got "redis+cluster://h:7000?db=1"',
+    ],
+    [
       "mongodb://localhost/jobs",
-      'SCHEDULER__JOBSTORE_URL: unsupported job store URL scheme "mongodb"; use redis://…, postgresql://…, mysql://… or sqlite:///…',
+      'SCHEDULER__JOBSTORE_URL: unsupported job store URL scheme "mongodb"; use redis://…, redis+cluster://…, postgresql://…, mysql://… or sqlite:///…',
     ],
     [
       "mysql://localhost",

@@ -142,7 +142,7 @@ export function idempotencyInterceptor(
       );
     if (store === undefined)
       throw new ConnectError(
-        `${IDEMPOTENCY_KEY_HEADER}: this server's store (Redis) does not support idempotency keys; send the call without one`,
+        `${IDEMPOTENCY_KEY_HEADER}: this server's store (Redis Cluster) does not support idempotency keys; send the call without one`,
         Code.Unimplemented,
       );
     const principal = req.contextValues.get(PRINCIPAL).actor;

@@ -31,6 +31,20 @@ export function jobPosition(orderBy: ListJobsQuery["orderBy"], job: Job): (strin
     : [job.nextRunTime ?? NO_NEXT_RUN, job.scheduler, job.id];
 }
 
+/** Compares two listing positions (jobPosition, or a page token's) in their order. */
+export function comparePositions(
+  a: readonly (string | number)[],
+  b: readonly (string | number)[],
+): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i] as string | number;
+    const y = b[i] as string | number;
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return a.length - b.length;
+}
+
 /**
  * Where a job listing's page starts: after the position its token holds (null: from the start).
  * A token that is not one of this listing's is an INVALID_ARGUMENT naming `page_token`.

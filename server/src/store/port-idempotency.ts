@@ -2,7 +2,7 @@
  * The store port's part about idempotency keys (docs/security.md, "Idempotency keys"): the record
  * of each key a client sent on a mutating call, with the call's answer once it is known. Part of
  * the `Store` interface (port.ts, which re-exports this file), optional: a store without it
- * (Redis) refuses calls that send a key.
+ * (Redis Cluster) refuses calls that send a key.
  *
  * The record is written in two steps. The change's own transaction writes it (without an
  * answer): each transaction of a keyed call that writes anything first makes sure the key's

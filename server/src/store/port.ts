@@ -434,6 +434,6 @@ export interface Store
     ChangeFeed,
     ClusterRegistry,
     KeyStore {
-  /** Idempotency keys (port-idempotency.ts); absent where the store has none (Redis). */
+  /** Idempotency keys (port-idempotency.ts); absent where the store has none (Redis Cluster). */
   readonly idempotency?: IdempotencyStore | undefined;
 }

@@ -21,7 +21,7 @@ import type { EventDraft, EventMatcher } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
 import type { ApiKeyRecord } from "../../domain/keys.js";
 import type { Lease, Outcome, Run } from "../../domain/runs.js";
-import { encodePageToken, jobPosition } from "../paging.js";
+import { comparePositions, encodePageToken, jobPosition } from "../paging.js";
 import type {
   ActiveRunCount,
   CancelOutcome,
@@ -55,24 +55,10 @@ import { shardOf, shardTags } from "./shards.js";
 import { RedisStore, type RedisStoreOptions } from "./store.js";
 
 /** The home shard's hash tag (node-wide records and the event log). */
-const HOME_TAG = "home";
+export const HOME_TAG = "home";
 
 /** Runs whose shard a node remembers, at most (the oldest are forgotten first). */
 const REMEMBERED_RUNS = 200_000;
-
-/** Compares two listing positions (jobPosition) in their order. */
-function comparePositions(
-  a: readonly (string | number)[],
-  b: readonly (string | number)[],
-): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const x = a[i] as string | number;
-    const y = b[i] as string | number;
-    if (x < y) return -1;
-    if (x > y) return 1;
-  }
-  return a.length - b.length;
-}
 
 /** The store URL names another number of shards than the store on the cluster has. */
 export class ShardCountError extends Error {
@@ -557,28 +543,37 @@ export class RedisClusterStore implements Store {
     for (const s of this.shards) s.onEventsCommitted(listener);
   }
 
-  /** The home's own events, then each shard's inbox in turn, up to `limit` events in all. */
+  /**
+   * The home's own events, then the shards' inboxes (read all at once, moved one after another,
+   * each pass starting with the next shard), up to `limit` events in all.
+   */
   async sequenceEvents(limit: number): Promise<number> {
     let n = await this.home.sequenceEvents(limit);
+    if (n >= limit) return n;
     const start = this.nextMove;
     this.nextMove = (this.nextMove + 1) % this.shardCount;
-    for (let i = 0; i < this.shardCount && n < limit; i++)
-      n += await this.moveEvents((start + i) % this.shardCount, limit - n);
+    const heads = await Promise.all(
+      this.dbs.map(
+        async (db) =>
+          (await db.run(PEEK_INBOX, { limit: String(limit - n) })) as [string, string[]],
+      ),
+    );
+    for (let i = 0; i < this.shardCount && n < limit; i++) {
+      const k = (start + i) % this.shardCount;
+      const [trimmed, entries] = heads[k] ?? ["0", []];
+      n += await this.moveEvents(k, Number(trimmed), entries.slice(0, limit - n));
+    }
     return n;
   }
 
-  private async moveEvents(k: number, limit: number): Promise<number> {
-    const db = this.dbs[k] as Db;
-    const [trimmed, entries] = (await db.run(PEEK_INBOX, { limit: String(limit) })) as [
-      string,
-      string[],
-    ];
+  /** Moves shard k's inbox entries numbered `trimmed` + 1, … into the log (scripts/outbox.ts). */
+  private async moveEvents(k: number, trimmed: number, entries: string[]): Promise<number> {
     if (entries.length === 0) return 0;
-    const first = Number(trimmed) + 1;
+    const first = trimmed + 1;
     const moved = Number(
       await this.homeDb.run(MOVE_EVENTS, { shard: String(k), first: String(first), entries }),
     );
-    await db.run(TRIM_INBOX, { upTo: String(first + entries.length - 1) });
+    await (this.dbs[k] as Db).run(TRIM_INBOX, { upTo: String(first + entries.length - 1) });
     return moved;
   }
 

@@ -14,7 +14,10 @@ import { RecordCache } from "./cache.js";
 import type { Fields } from "./codec.js";
 import { Keys } from "./keys.js";
 import { CONFLICT } from "./optimistic.js";
-import { LIB } from "./scripts/lib.js";
+import { currentIdempotentCall } from "../../lib/idempotent-call.js";
+import { IdempotencyKeyTaken } from "../port-idempotency.js";
+import { idempotencyPayload } from "./idempotency-record.js";
+import { keyed, LIB } from "./scripts/lib.js";
 import { SCRIPTS, type Script } from "./scripts/index.js";
 
 type ScriptCall = (
@@ -34,8 +37,14 @@ export function eventArgs(events: readonly EventDraft[] | undefined): [string, s
   return args;
 }
 
-/** Script answers that mean nothing was written: a conflict, a duplicate, a taken time. */
-const NOT_WRITTEN: ReadonlySet<unknown> = new Set([CONFLICT, 0, "taken"]);
+/** A script's answer when another call holds the idempotency key of the call under way. */
+const KEY_TAKEN = "idem-taken";
+
+/**
+ * Script answers that mean nothing was written: a conflict, a duplicate, a taken time, a taken
+ * idempotency key (scripts/lib.ts, `keyed`, reads the same list).
+ */
+const NOT_WRITTEN: ReadonlySet<unknown> = new Set([CONFLICT, 0, "taken", KEY_TAKEN]);
 
 /** Runs a node keeps as it last wrote them (cache.ts): a few seconds of a busy node's runs. */
 const RUN_CACHE_LIMIT = 20_000;
@@ -61,7 +70,8 @@ export class Db {
   ) {
     this.keys = new Keys(prefix, tag);
     for (const s of SCRIPTS) {
-      if (!(s.name in redis)) redis.defineCommand(s.name, { numberOfKeys: 1, lua: LIB + s.body });
+      if (!(s.name in redis))
+        redis.defineCommand(s.name, { numberOfKeys: 1, lua: LIB + keyed(s.body) });
     }
   }
 
@@ -79,17 +89,25 @@ export class Db {
   }
 
   /**
-   * Runs a script with its payload (every number in it a string). The payload goes as bytes: a
-   * large one (a hand-out's thousand runs) as a string would be measured, joined into the
-   * command's text and encoded again on each write.
+   * Runs a script with its payload (every number in it a string). Run for a keyed call (one
+   * server only: a cluster store takes no keys), it writes the key's record with what it writes
+   * (idempotency.ts), or throws IdempotencyKeyTaken, having written nothing.
+   * The payload goes as bytes: a large one (a hand-out's thousand runs) as a string would be
+   * measured, joined into the command's text and encoded again on each write.
    */
   async run(script: Script, payload: Record<string, unknown>): Promise<unknown> {
     const call = (this.redis as unknown as Record<string, ScriptCall>)[script.name];
     if (call === undefined) throw new Error(`script ${script.name} is not defined`);
-    const bytes = Buffer.from(JSON.stringify(payload));
+    const keyedCall = this.keys.tag === "" ? currentIdempotentCall() : undefined;
+    const sent =
+      keyedCall === undefined
+        ? payload
+        : { ...payload, idem: idempotencyPayload(this.keys, keyedCall, null, keyedCall.startedAt) };
+    const bytes = Buffer.from(JSON.stringify(sent));
     const reply = await this.call(() =>
       call.call(this.redis, this.keys.anchor, this.keys.prefix, bytes, this.keys.tag),
     );
+    if (reply === KEY_TAKEN) throw new IdempotencyKeyTaken();
     const events = payload.events;
     if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0)
       this.committed(events);

@@ -4,6 +4,7 @@
  * index and the listing's order. Writes that decide in TypeScript commit optimistically (db.ts).
  */
 import type { EventDraft } from "../../domain/events.js";
+import { currentIdempotentCall } from "../../lib/idempotent-call.js";
 import type { Job } from "../../domain/jobs.js";
 import { isPrepared, rewoundToPrepared } from "../../domain/prepared-runs.js";
 import type { Run } from "../../domain/runs.js";
@@ -45,7 +46,14 @@ function inserter(db: Db): Coalescer<{ job: Job; events: readonly EventDraft[] }
   return c;
 }
 
-export function insertJob(db: Db, job: Job, events: readonly EventDraft[]): Promise<boolean> {
+export async function insertJob(db: Db, job: Job, events: readonly EventDraft[]): Promise<boolean> {
+  // A keyed call's insert writes the key's record with it (db.ts): it goes alone.
+  if (db.keys.tag === "" && currentIdempotentCall() !== undefined) {
+    const jobs = [{ fields: jobFields(job), events: eventArgs(events) }];
+    const inserted = (await db.run(INSERT_JOBS, { jobs, one: "1" })) === 1;
+    if (inserted) db.committed(jobs[0]?.events ?? []);
+    return inserted;
+  }
   const inserted = inserter(db).add({ job, events });
   return db.call(() => inserted);
 }

@@ -4,22 +4,12 @@
  * until a page of them passes the other filters.
  */
 import type { Job } from "../../domain/jobs.js";
-import { jobPage, jobPageStart } from "../paging.js";
+import { comparePositions, jobPage, jobPageStart } from "../paging.js";
 import type { ListJobsQuery, Page } from "../port.js";
 import { jobFromFields } from "./codec.js";
 import type { Db } from "./db.js";
 
 type Key = (string | number)[];
-
-function compare(a: Key, b: Key): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const x = a[i] as string | number;
-    const y = b[i] as string | number;
-    if (x < y) return -1;
-    if (x > y) return 1;
-  }
-  return a.length - b.length;
-}
 
 /** Jobs read per round trip. */
 const READ = 200;
@@ -39,7 +29,9 @@ export async function listJobs(db: Db, q: ListJobsQuery): Promise<Page<Job>> {
       keys.push(q.orderBy === "id" ? [s, id] : [Number(flat[j + 1]), s, id]);
     }
   });
-  const ordered = keys.filter((k) => after === null || compare(k, after) > 0).sort(compare);
+  const ordered = keys
+    .filter((k) => after === null || comparePositions(k, after) > 0)
+    .sort(comparePositions);
   const items: Job[] = [];
   for (let i = 0; i < ordered.length && items.length <= q.pageSize; i += READ) {
     const part = ordered.slice(i, i + READ);

@@ -11,11 +11,6 @@ import calculateSlot from "cluster-key-slot";
 /** The slots of a Redis Cluster. */
 const SLOTS = 16_384;
 
-/** Shards of a store whose URL names none. */
-export const DEFAULT_SHARDS = 16;
-/** The most shards a store may have (a claim or hand-out visits each). */
-export const MAX_SHARDS = 256;
-
 /** The hash tags of a store of `n` shards: shard k's slot lies in [k, k+1) × 16384 / n. */
 export function shardTags(n: number): string[] {
   return Array.from({ length: n }, (_, k) => {

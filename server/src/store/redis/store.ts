@@ -37,7 +37,9 @@ import type {
   Verdict,
 } from "../port.js";
 import * as apiKeys from "./api-keys.js";
+import type { IdempotencyStore } from "../port-idempotency.js";
 import { Db } from "./db.js";
+import { redisIdempotencyStore } from "./idempotency.js";
 import * as events from "./events.js";
 import * as firing from "./firing.js";
 import * as jobs from "./jobs.js";
@@ -67,6 +69,8 @@ function connection(url: string): { url: string; prefix: string } {
 
 export class RedisStore implements Store {
   private readonly checked: Promise<void>;
+  /** Idempotency keys' records (idempotency.ts): on one server; a cluster's shards take none. */
+  readonly idempotency: IdempotencyStore | undefined;
 
   /** `owns`: the store checks its server's persistence and closes the connection. */
   private constructor(
@@ -74,6 +78,7 @@ export class RedisStore implements Store {
     options: RedisStoreOptions,
     private readonly owns: boolean,
   ) {
+    this.idempotency = owns ? redisIdempotencyStore(db) : undefined;
     this.checked = owns
       ? persistenceWarning(db.redis).then(
           (warning) => {

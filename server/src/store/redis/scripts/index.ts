@@ -8,6 +8,7 @@ import { DELETE_OLD_RUNS } from "./delete-old-runs.js";
 import { DELETE_EXPIRED } from "./expire.js";
 import { DROP_FENCES } from "./fences.js";
 import { EXTEND_LEASES } from "./extend-leases.js";
+import { DELETE_EXPIRED_KEYS, RECORD_ANSWER } from "./idempotency.js";
 import { INSERT_JOBS } from "./insert-job.js";
 import { INSERT_KEY } from "./insert-key.js";
 import { INSERT_SCHEDULER } from "./insert-scheduler.js";
@@ -37,6 +38,7 @@ export const SCRIPTS: readonly Script[] = [
   DELETE_JOB,
   DELETE_OLD_RUNS,
   DELETE_EXPIRED,
+  DELETE_EXPIRED_KEYS,
   DROP_FENCES,
   EXTEND_LEASES,
   INSERT_JOBS,
@@ -48,6 +50,7 @@ export const SCRIPTS: readonly Script[] = [
   PEEK_INBOX,
   PRUNE_EVENTS,
   PUT_RUNS,
+  RECORD_ANSWER,
   RESERVE_JOBS,
   RESERVE_RUNS,
   REVOKE_KEY,

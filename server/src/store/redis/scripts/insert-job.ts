@@ -2,7 +2,8 @@ import type { Script } from "./script.js";
 
 /**
  * Inserts jobs, each with its events unless (scheduler, id) exists, in order (of two with the
- * same id the first is inserted): 1 or 0 each.
+ * same id the first is inserted): 1 or 0 each; with \`one\`, the one job's 1 or 0 alone (a
+ * keyed call's insert: scripts/lib.ts, \`keyed\`, records the key only when it wrote).
  */
 export const INSERT_JOBS: Script = {
   name: "metronomeInsertJobs",
@@ -18,6 +19,7 @@ for i, j in ipairs(p.jobs) do
     out[i] = 1
   end
 end
+if p.one ~= nil then return out[1] end
 return out
 `,
 };

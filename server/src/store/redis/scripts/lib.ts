@@ -190,4 +190,43 @@ local function prepared_runs(s, job, now)
   end
   return out
 end
+
+-- ---- idempotency keys: a keyed call's change writes the key's record as it commits ----
+
+-- Whether another call, unexpired, holds the key's record (p.idem: redis/idempotency.ts).
+local function idem_held(c)
+  local f = redis.call('HMGET', c.k, 'call_id', 'expires_at')
+  if f[1] == false or f[1] == c.fields.call_id then return false end
+  return tonumber(f[2]) > tonumber(c.now)
+end
+
+-- Makes the key's record this call's (kept as it is when it is already).
+local function idem_claim(c)
+  if redis.call('HGET', c.k, 'call_id') == c.fields.call_id then return end
+  redis.call('DEL', c.k)
+  local flat = {}
+  for k, v in pairs(c.fields) do flat[#flat + 1] = k; flat[#flat + 1] = v end
+  redis.call('HSET', c.k, unpack(flat))
+  redis.call('ZADD', gk('idem-expiry'), c.fields.expires_at, c.k)
+end
 `;
+
+/**
+ * A script's body run for a keyed call (payload field `idem`, db.ts): refused with 'idem-taken',
+ * writing nothing, when another call holds the key; otherwise run, and when it wrote something
+ * (any answer but 'conflict', 0 or 'taken', db.ts) the key's record is written with it, in the
+ * same script, so the change never commits without its key. Without `idem` the body runs alone.
+ */
+export function keyed(body: string): string {
+  return `
+local function operation()
+${body}
+end
+if p.idem ~= nil and idem_held(p.idem) then return 'idem-taken' end
+local reply = operation()
+if p.idem ~= nil and reply ~= 'conflict' and reply ~= 0 and reply ~= 'taken' then
+  idem_claim(p.idem)
+end
+return reply
+`;
+}
