@@ -6,8 +6,11 @@
  */
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import type { EventDraft } from "../../domain/events.js";
+import type { Job } from "../../domain/jobs.js";
+import type { Run } from "../../domain/runs.js";
 import { bounded } from "../bounded.js";
 import { storeError } from "../errors.js";
+import { RecordCache } from "./cache.js";
 import type { Fields } from "./codec.js";
 import { Keys } from "./keys.js";
 import { CONFLICT } from "./optimistic.js";
@@ -20,7 +23,7 @@ import { SCRIPTS, type Script } from "./scripts/index.js";
 type ScriptCall = (
   anchor: string,
   prefix: string,
-  payload: string,
+  payload: Buffer,
   tag: string,
 ) => Promise<unknown>;
 
@@ -43,8 +46,17 @@ const KEY_TAKEN = "idem-taken";
  */
 const NOT_WRITTEN: ReadonlySet<unknown> = new Set([CONFLICT, 0, "taken", KEY_TAKEN]);
 
+/** Runs a node keeps as it last wrote them (cache.ts): a few seconds of a busy node's runs. */
+const RUN_CACHE_LIMIT = 20_000;
+/** Jobs a node keeps as it last claimed them (cache.ts). */
+const JOB_CACHE_LIMIT = 20_000;
+
 export class Db {
   readonly keys: Keys;
+  /** Runs this node last wrote, by id, at the revision it gave them (cache.ts). */
+  readonly runs = new RecordCache<Run>(RUN_CACHE_LIMIT);
+  /** Jobs this node last wrote, by key, at `<incarnation>:<revision>` (cache.ts). */
+  readonly jobs = new RecordCache<Job>(JOB_CACHE_LIMIT);
   private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
 
   /**
@@ -80,6 +92,8 @@ export class Db {
    * Runs a script with its payload (every number in it a string). Run for a keyed call (one
    * server only: a cluster store takes no keys), it writes the key's record with what it writes
    * (idempotency.ts), or throws IdempotencyKeyTaken, having written nothing.
+   * The payload goes as bytes: a large one (a hand-out's thousand runs) as a string would be
+   * measured, joined into the command's text and encoded again on each write.
    */
   async run(script: Script, payload: Record<string, unknown>): Promise<unknown> {
     const call = (this.redis as unknown as Record<string, ScriptCall>)[script.name];
@@ -89,22 +103,22 @@ export class Db {
       keyedCall === undefined
         ? payload
         : { ...payload, idem: idempotencyPayload(this.keys, keyedCall, null, keyedCall.startedAt) };
+    const bytes = Buffer.from(JSON.stringify(sent));
     const reply = await this.call(() =>
-      call.call(
-        this.redis,
-        this.keys.anchor,
-        this.keys.prefix,
-        JSON.stringify(sent),
-        this.keys.tag,
-      ),
+      call.call(this.redis, this.keys.anchor, this.keys.prefix, bytes, this.keys.tag),
     );
     if (reply === KEY_TAKEN) throw new IdempotencyKeyTaken();
     const events = payload.events;
-    if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0) {
-      const drafts = draftsOf.get(events) ?? [];
-      for (const listener of this.eventsListeners) listener(drafts);
-    }
+    if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0)
+      this.committed(events);
     return reply;
+  }
+
+  /** Tells the listeners that events made by eventArgs were committed. */
+  committed(events: object): void {
+    const drafts = draftsOf.get(events) ?? [];
+    if (drafts.length === 0) return;
+    for (const listener of this.eventsListeners) listener(drafts);
   }
 
   /** The replies of the commands `build` queues, sent in one round trip; the first error throws. */

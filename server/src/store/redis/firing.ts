@@ -9,11 +9,13 @@ import { planClaim } from "../../domain/claim-plan.js";
 import type { Job } from "../../domain/jobs.js";
 import type { Run } from "../../domain/runs.js";
 import type { ClaimRequest, ClaimResult, DueJob, EventsOf } from "../port.js";
+import { nextRev } from "./cache.js";
 import { jobFromFields, revOf, runFields } from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { CLAIM_DUE_JOBS } from "./scripts/claim-due-jobs.js";
 import { CREATE_MANUAL_RUN } from "./scripts/create-manual-run.js";
+import { NEXT_DUE } from "./scripts/next-due.js";
 import { RESERVE_JOBS } from "./scripts/reserve-jobs.js";
 import { WITHDRAW_PREPARED_RUNS } from "./scripts/withdraw-prepared-runs.js";
 
@@ -42,11 +44,6 @@ async function due(
   return out.sort((a, b) => a.t - b.t).slice(0, limit);
 }
 
-async function unpausedSpaces(db: Db, paused: readonly string[]): Promise<string[]> {
-  const skip = new Set(paused);
-  return (await db.spaces()).filter((s) => !skip.has(s));
-}
-
 /** A pipeline reply read as a string (absent: empty). */
 const stringOf = (v: unknown): string => (typeof v === "string" ? v : "");
 
@@ -62,35 +59,66 @@ async function free(db: Db, runs: readonly Run[]): Promise<boolean[]> {
   return runs.map((_, i) => replies[i] === 0);
 }
 
+/**
+ * The jobs reserved, as they are at the revisions the reservation found: from the cache when this
+ * node wrote a job last at that revision of that incarnation (cache.ts), else read.
+ */
+async function reservedJobs(
+  db: Db,
+  reserved: readonly [string, string, string, string][],
+): Promise<{ job: Job; rev: string; inc: string }[]> {
+  const out: ({ job: Job; rev: string; inc: string } | null)[] = [];
+  const missing: { at: number; key: string }[] = [];
+  for (const [scheduler, id, rev, inc] of reserved) {
+    const key = db.keys.job(scheduler, id);
+    const cached = db.jobs.get(key);
+    if (cached !== undefined && cached.rev === `${inc}:${rev}`)
+      out.push({ job: cached.value, rev, inc });
+    else {
+      missing.push({ at: out.length, key });
+      out.push(null);
+    }
+  }
+  const hashes = await db.hashes(missing.map((m) => m.key));
+  missing.forEach((m, i) => {
+    const h = hashes[i];
+    out[m.at] =
+      h === null || h === undefined
+        ? null
+        : { job: jobFromFields(h), rev: revOf(h), inc: h.inc ?? "" };
+  });
+  return out.filter((j) => j !== null);
+}
+
 export function claimDueJobs(
   db: Db,
   req: ClaimRequest,
   events: EventsOf<ClaimResult> | undefined,
 ): Promise<ClaimResult> {
-  return optimistic("claimDueJobs", async () => {
-    const paused = await db.paused();
-    const reserved = (await db.run(RESERVE_JOBS, {
-      schedulers: await unpausedSpaces(db, paused),
+  return optimistic("claimDueJobs", async (round) => {
+    const [reserved, pausedNow] = (await db.run(RESERVE_JOBS, {
       horizon: String(req.horizon),
       limit: String(req.limit),
       holdMs: String(HOLD_MS),
-    })) as [string, string][];
-    const found = reserved.map(([scheduler, id]) => ({ scheduler, id }));
-    const hashes = await db.hashes(found.map((j) => db.keys.job(j.scheduler, j.id)));
+    })) as [[string, string, string, string][], string[]];
+    const paused = pausedNow.sort();
+    const release = reserved.map(([scheduler, id]) => [scheduler, id]);
     const checks: [string, string][] = [];
     const jobs: Job[] = [];
-    hashes.forEach((h, i) => {
-      const j = found[i];
-      if (h === null || j === undefined) return;
-      const job = jobFromFields(h);
-      if (job.nextRunTime === null || job.nextRunTime > req.horizon) return;
-      checks.push([db.keys.job(j.scheduler, j.id), revOf(h)]);
+    const read = new Map<string, { rev: string; inc: string }>();
+    for (const { job, rev, inc } of await reservedJobs(db, reserved)) {
+      if (job.nextRunTime === null || job.nextRunTime > req.horizon) continue;
+      const key = db.keys.job(job.scheduler, job.id);
+      checks.push([key, rev]);
+      read.set(key, { rev, inc });
       jobs.push(job);
-    });
+    }
     const plan = planClaim(jobs, req.plan);
     const { ended, broken } = plan;
-    const isFree = await free(db, plan.runs);
-    const runs = plan.runs.filter((_, i) => isFree[i] === true);
+    // A run's (job, fire time) is almost always free: the first attempt assumes so (the commit
+    // checks it, and a taken one is a conflict); a retry asks which are.
+    const isFree = round === 0 ? null : await free(db, plan.runs);
+    const runs = isFree === null ? plan.runs : plan.runs.filter((_, i) => isFree[i] === true);
     const result: ClaimResult = {
       jobs: jobs.length,
       runs,
@@ -101,11 +129,11 @@ export function claimDueJobs(
     };
     const drafts = eventArgs(events?.(result));
     if (jobs.length === 0 && drafts.length === 0) {
-      if (reserved.length > 0) await db.run(CLAIM_DUE_JOBS, { release: reserved });
+      if (reserved.length > 0) await db.run(CLAIM_DUE_JOBS, { release });
       return result;
     }
     const reply = await db.run(CLAIM_DUE_JOBS, {
-      release: reserved,
+      release,
       checks,
       runs: runs.map(runFields),
       advance: plan.advance.map((a) => [a.job.scheduler, a.job.id, String(a.nextRunTime)]),
@@ -113,13 +141,27 @@ export function claimDueJobs(
       broken: broken.map((j) => [j.scheduler, j.id]),
       events: drafts,
     });
-    return reply === CONFLICT ? CONFLICT : result;
+    if (reply === CONFLICT) return CONFLICT;
+    // A run created has revision 1 (scripts/lib.ts): its hand-out starts from it; a job advanced
+    // is the job read with its next run time, one revision on.
+    for (const r of runs) if (r.status === "pending") db.runs.set(r.id, "1", r);
+    for (const a of plan.advance) {
+      const key = db.keys.job(a.job.scheduler, a.job.id);
+      const was = read.get(key);
+      if (was !== undefined)
+        db.jobs.set(key, `${was.inc}:${nextRev(was.rev)}`, {
+          ...a.job,
+          nextRunTime: a.nextRunTime,
+        });
+    }
+    for (const j of [...ended, ...broken]) db.jobs.delete(db.keys.job(j.scheduler, j.id));
+    return result;
   });
 }
 
 export async function nextDueTime(db: Db, paused: readonly string[]): Promise<number | null> {
-  const [first] = await due(db, await unpausedSpaces(db, paused), null, 1);
-  return first?.t ?? null;
+  const first = await db.run(NEXT_DUE, { paused, indexes: ["jobs"], max: "(9007199254740991" });
+  return typeof first === "string" ? Number(first) : null;
 }
 
 export async function dueJobsOf(

@@ -4,6 +4,7 @@
  * index and the listing's order. Writes that decide in TypeScript commit optimistically (db.ts).
  */
 import type { EventDraft } from "../../domain/events.js";
+import { currentIdempotentCall } from "../../lib/idempotent-call.js";
 import type { Job } from "../../domain/jobs.js";
 import { isPrepared, rewoundToPrepared } from "../../domain/prepared-runs.js";
 import type { Run } from "../../domain/runs.js";
@@ -11,15 +12,50 @@ import { cancelled, REASONS } from "../../domain/run-transitions.js";
 import type { DeleteAllJobsOptions, DeleteJobOptions } from "../port.js";
 import { type Fields, jobFields, jobFromFields, revOf, runFields, runFromFields } from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
+import { Coalescer } from "./coalesce.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { jobFence, schedulerFence } from "./fences.js";
 import { DELETE_ALL_JOBS } from "./scripts/delete-all-jobs.js";
 import { DELETE_JOB } from "./scripts/delete-job.js";
-import { INSERT_JOB } from "./scripts/insert-job.js";
+import { INSERT_JOBS } from "./scripts/insert-job.js";
 import { UPDATE_JOB } from "./scripts/update-job.js";
 
+/** Jobs inserted per script call, at most (a script holds Redis while it runs). */
+const INSERT_BATCH = 500;
+
+const inserters = new WeakMap<
+  Db,
+  Coalescer<{ job: Job; events: readonly EventDraft[] }, boolean>
+>();
+
+/** Inserts made at about the same time (an AddJobs call's) go in one script call (coalesce.ts). */
+function inserter(db: Db): Coalescer<{ job: Job; events: readonly EventDraft[] }, boolean> {
+  let c = inserters.get(db);
+  if (c === undefined) {
+    c = new Coalescer(async (items) => {
+      const jobs = items.map((i) => ({ fields: jobFields(i.job), events: eventArgs(i.events) }));
+      const reply = (await db.run(INSERT_JOBS, { jobs })) as number[];
+      return jobs.map((j, k) => {
+        const inserted = reply[k] === 1;
+        if (inserted) db.committed(j.events);
+        return inserted;
+      });
+    }, INSERT_BATCH);
+    inserters.set(db, c);
+  }
+  return c;
+}
+
 export async function insertJob(db: Db, job: Job, events: readonly EventDraft[]): Promise<boolean> {
-  return (await db.run(INSERT_JOB, { fields: jobFields(job), events: eventArgs(events) })) === 1;
+  // A keyed call's insert writes the key's record with it (db.ts): it goes alone.
+  if (db.keys.tag === "" && currentIdempotentCall() !== undefined) {
+    const jobs = [{ fields: jobFields(job), events: eventArgs(events) }];
+    const inserted = (await db.run(INSERT_JOBS, { jobs, one: "1" })) === 1;
+    if (inserted) db.committed(jobs[0]?.events ?? []);
+    return inserted;
+  }
+  const inserted = inserter(db).add({ job, events });
+  return db.call(() => inserted);
 }
 
 export async function getJob(db: Db, scheduler: string, id: string): Promise<Job | null> {

@@ -11,50 +11,43 @@ import { handOut } from "../../domain/hand-out.js";
 import { handedBack } from "../../domain/run-transitions.js";
 import { jobKey } from "../sql/job-rows.js";
 import type { EventsOf, LeaseRequest, LeaseResult, LeaseState } from "../port.js";
+import { nextRev } from "./cache.js";
 import { type Fields, revOf, runFields, runFromFields } from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { EXTEND_LEASES } from "./scripts/extend-leases.js";
 import { LEASE_RUNS } from "./scripts/lease-runs.js";
 import { PUT_RUNS } from "./scripts/put-runs.js";
+import { NEXT_DUE } from "./scripts/next-due.js";
 import { RESERVE_RUNS } from "./scripts/reserve-runs.js";
 
 /** How long a hand-out holds the runs it reserved (the hold ends with its commit). */
 const HOLD_MS = 2000;
 
-async function unpaused(db: Db, paused: readonly string[]): Promise<string[]> {
-  const skip = new Set(paused);
-  return (await db.spaces()).filter((s) => !skip.has(s));
-}
-
-/** Pending runs of `handler` due by `dueBy` in these schedulers, earliest first. */
-async function pendingOf(
+/**
+ * The runs reserved, as they are at the revisions the reservation found: from the cache when this
+ * node wrote a run last at that revision, else read.
+ */
+async function reservedRuns(
   db: Db,
-  schedulers: readonly string[],
-  handler: string,
-  dueBy: number,
-  limit: number,
-): Promise<{ scheduler: string; id: string; t: number }[]> {
-  if (limit <= 0 || schedulers.length === 0) return [];
-  const replies = await db.batch((pipe) => {
-    for (const s of schedulers)
-      pipe.zrangebyscore(
-        db.keys.sched(s, `pending:${handler}`),
-        "-inf",
-        String(dueBy),
-        "WITHSCORES",
-        "LIMIT",
-        0,
-        limit,
-      );
+  reserved: readonly [string, string, string][],
+): Promise<{ run: Run; rev: string }[]> {
+  const out: ({ run: Run; rev: string } | null)[] = [];
+  const missing: { at: number; key: string }[] = [];
+  for (const [scheduler, id, rev] of reserved) {
+    const cached = db.runs.get(id);
+    if (cached !== undefined && cached.rev === rev) out.push({ run: cached.value, rev });
+    else {
+      missing.push({ at: out.length, key: db.keys.run(scheduler, id) });
+      out.push(null);
+    }
+  }
+  const hashes = await db.hashes(missing.map((m) => m.key));
+  missing.forEach((m, i) => {
+    const h = hashes[i];
+    out[m.at] = h === null || h === undefined ? null : { run: runFromFields(h), rev: revOf(h) };
   });
-  const out: { scheduler: string; id: string; t: number }[] = [];
-  schedulers.forEach((scheduler, i) => {
-    const flat = (replies[i] ?? []) as string[];
-    for (let j = 0; j + 1 < flat.length; j += 2)
-      out.push({ scheduler, id: flat[j] ?? "", t: Number(flat[j + 1]) });
-  });
-  return out.sort((a, b) => a.t - b.t).slice(0, limit);
+  return out.filter((r) => r !== null);
 }
 
 export function leaseRuns(
@@ -66,41 +59,35 @@ export function leaseRuns(
   const handlers = [...req.slots.keys()];
   if (handlers.length === 0 || req.total <= 0) return Promise.resolve({ taken: [], ended: [] });
   return optimistic("leaseRuns", async () => {
-    const schedulers = await unpaused(db, req.paused);
     const dueBy = Math.max(now, req.dueBy ?? now);
-    const reserved = (await db.run(RESERVE_RUNS, {
+    const [reserved, runningNow] = (await db.run(RESERVE_RUNS, {
       now: String(now),
       until: String(now + HOLD_MS),
       dueBy: String(dueBy),
-      schedulers,
+      paused: req.paused,
       handlers: handlers.map((h) => [h, String(Math.min(req.total, req.slots.get(h) ?? 0))]),
-    })) as [string, string][];
-    const found = reserved.map(([scheduler, id]) => ({ scheduler, id }));
-    const hashes = await db.hashes(found.map((f) => db.keys.run(f.scheduler, f.id)));
+    })) as [[string, string, string][], [string, string, string[]][]];
+    const release = reserved.map(([scheduler, id]) => [scheduler, id]);
     const checks: [string, string][] = [];
     const candidates: Run[] = [];
-    hashes.forEach((h, i) => {
-      const f = found[i];
-      if (h === null || f === undefined) return;
-      const run = runFromFields(h);
-      if (run.status !== "pending") return;
-      checks.push([db.keys.run(f.scheduler, f.id), revOf(h)]);
+    const revs = new Map<string, string>();
+    for (const { run, rev } of await reservedRuns(db, reserved)) {
+      if (run.status !== "pending") continue;
+      checks.push([db.keys.run(run.scheduler, run.id), rev]);
+      revs.set(run.id, rev);
       candidates.push(run);
-    });
-    const jobs = [
-      ...new Map(candidates.map((r) => [jobKey(r.scheduler, r.jobId), r])).values(),
-    ].map((r) => ({ scheduler: r.scheduler, id: r.jobId }));
-    const members = await db.batch((pipe) => {
-      for (const j of jobs) pipe.smembers(db.keys.sched(j.scheduler, `running:${j.id}`));
-    });
+    }
+    const jobs = new Set(candidates.map((r) => jobKey(r.scheduler, r.jobId)));
     const running = new Map<string, number>();
     // max_instances is decided on these: the commit checks that no run of these jobs started
     // meanwhile (one that ended meanwhile changes nothing decided here).
-    const startedBefore = jobs.map((j, i) => {
-      const ids = (members[i] ?? []) as string[];
-      running.set(jobKey(j.scheduler, j.id), ids.length);
-      return [j.scheduler, j.id, ids];
-    });
+    const startedBefore: [string, string, string[]][] = [];
+    for (const [scheduler, job, ids] of runningNow) {
+      const k = jobKey(scheduler, job);
+      if (!jobs.has(k)) continue;
+      running.set(k, ids.length);
+      startedBefore.push([scheduler, job, ids]);
+    }
     const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
     const result: LeaseResult = handOut({
       now,
@@ -111,17 +98,20 @@ export function leaseRuns(
     });
     const drafts = eventArgs(events?.(result));
     if (result.ended.length + result.taken.length + drafts.length === 0) {
-      if (reserved.length > 0) await db.run(LEASE_RUNS, { release: reserved });
+      if (reserved.length > 0) await db.run(LEASE_RUNS, { release });
       return result;
     }
     const reply = await db.run(LEASE_RUNS, {
-      release: reserved,
+      release,
       checks,
       running: startedBefore,
       runs: [...result.ended, ...result.taken].map(runFields),
       events: drafts,
     });
-    return reply === CONFLICT ? CONFLICT : result;
+    if (reply === CONFLICT) return CONFLICT;
+    for (const r of result.ended) db.runs.delete(r.id);
+    for (const r of result.taken) db.runs.set(r.id, nextRev(revs.get(r.id) ?? "0"), r);
+    return result;
   });
 }
 
@@ -154,12 +144,12 @@ export async function nextPendingDue(
   paused: readonly string[],
 ): Promise<number | null> {
   if (handlers.length === 0) return null;
-  const schedulers = await unpaused(db, paused);
-  const firsts = await Promise.all(
-    handlers.map((h) => pendingOf(db, schedulers, h, Number.MAX_SAFE_INTEGER, 1)),
-  );
-  const times = firsts.flat().map((f) => f.t);
-  return times.length === 0 ? null : Math.min(...times);
+  const first = await db.run(NEXT_DUE, {
+    paused,
+    indexes: handlers.map((h) => `pending:${h}`),
+    max: String(Number.MAX_SAFE_INTEGER),
+  });
+  return typeof first === "string" ? Number(first) : null;
 }
 
 export async function extendLeases(
@@ -170,6 +160,8 @@ export async function extendLeases(
   workerId: string,
 ): Promise<Lease[]> {
   if (leases.length === 0) return [];
+  // An extension changes the runs (their revision too): their results read them again.
+  for (const l of leases) db.runs.delete(l.runId);
   const lost = (await db.run(EXTEND_LEASES, {
     now: String(now),
     until: String(now + leaseMs),

@@ -15,6 +15,7 @@ import {
   timedOut,
 } from "../../domain/run-transitions.js";
 import type { CancelOutcome, EventsOf, SweepRequest, SweepResult, Verdict } from "../port.js";
+import { nextRev } from "./cache.js";
 import { type Fields, revOf, runFields, runFromFields } from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
@@ -43,6 +44,37 @@ function rejectedOrRepeat(run: Run | undefined, lease: Lease): Verdict | null {
   return { accepted: false, reason: "lease_expired", run };
 }
 
+/** These runs as read, with their revisions (absent: no such run). */
+async function readRuns(
+  db: Db,
+  ids: readonly string[],
+): Promise<Map<string, { run: Run; rev: string }>> {
+  const found = await db.runHashes(ids);
+  return new Map([...found].map(([id, h]) => [id, { run: runFromFields(h), rev: revOf(h) }]));
+}
+
+/**
+ * These runs as this node last wrote them (cache.ts), when it knows each; their revisions are
+ * then checked by the commit.
+ */
+function cachedRuns(db: Db, ids: readonly string[]): Map<string, { run: Run; rev: string }> | null {
+  const out = new Map<string, { run: Run; rev: string }>();
+  for (const id of ids) {
+    const c = db.runs.get(id);
+    if (c === undefined) return null;
+    out.set(id, { run: c.value, rev: c.rev });
+  }
+  return out;
+}
+
+/** Keeps what a commit wrote of runs read at `revs`: ended runs are needed no more. */
+function remember(db: Db, runs: Iterable<Run>, revs: ReadonlyMap<string, { rev: string }>): void {
+  for (const r of runs) {
+    if (isFinal(r.status)) db.runs.delete(r.id);
+    else db.runs.set(r.id, nextRev(revs.get(r.id)?.rev ?? "0"), r);
+  }
+}
+
 export function completeRuns(
   db: Db,
   now: number,
@@ -50,34 +82,48 @@ export function completeRuns(
   events: EventsOf<Verdict[]> | undefined,
 ): Promise<Verdict[]> {
   if (items.length === 0) return Promise.resolve([]);
-  return optimistic("completeRuns", async () => {
-    const found = await db.runHashes([...new Set(items.map((i) => i.lease.runId))]);
-    const runs = new Map([...found].map(([id, h]) => [id, runFromFields(h)]));
-    const changed = new Map<string, Run>();
-    const verdicts: Verdict[] = [];
-    for (const { lease, outcome } of items) {
-      const run = runs.get(lease.runId);
-      const verdict = rejectedOrRepeat(run, lease);
-      if (verdict !== null || run === undefined) {
-        if (verdict !== null) verdicts.push(verdict);
-        continue;
+  const ids = [...new Set(items.map((i) => i.lease.runId))];
+  return optimistic("completeRuns", async (round) => {
+    // A result for a run this node leased starts from the run as leased: the commit checks that
+    // it is still so (another node's sweep, a cancel, an extension: it reads again). A decision
+    // that would commit nothing is only taken on runs read.
+    for (let cached = round === 0; ; cached = false) {
+      const known = cached ? cachedRuns(db, ids) : null;
+      const fromCache = known !== null;
+      const found = known ?? (await readRuns(db, ids));
+      const runs = new Map([...found].map(([id, f]) => [id, f.run]));
+      const changed = new Map<string, Run>();
+      const verdicts: Verdict[] = [];
+      for (const { lease, outcome } of items) {
+        const run = runs.get(lease.runId);
+        const verdict = rejectedOrRepeat(run, lease);
+        if (verdict !== null || run === undefined) {
+          if (verdict !== null) verdicts.push(verdict);
+          continue;
+        }
+        const next =
+          outcome.kind === "success"
+            ? succeeded(run, outcome.result, now)
+            : attemptFailed(run, outcome.error, now);
+        runs.set(run.id, next);
+        changed.set(run.id, next);
+        verdicts.push({ accepted: true, run: next, recorded: true });
       }
-      const next =
-        outcome.kind === "success"
-          ? succeeded(run, outcome.result, now)
-          : attemptFailed(run, outcome.error, now);
-      runs.set(run.id, next);
-      changed.set(run.id, next);
-      verdicts.push({ accepted: true, run: next, recorded: true });
+      if (changed.size === 0 && fromCache) continue;
+      const drafts = eventArgs(events?.(verdicts));
+      if (changed.size === 0 && drafts.length === 0) return verdicts;
+      const reply = await db.run(PUT_RUNS, {
+        checks: [...found.values()].map((f) => [db.keys.run(f.run.scheduler, f.run.id), f.rev]),
+        runs: [...changed.values()].map(runFields),
+        events: drafts,
+      });
+      if (reply === CONFLICT) {
+        if (fromCache) for (const id of ids) db.runs.delete(id);
+        return CONFLICT;
+      }
+      remember(db, changed.values(), found);
+      return verdicts;
     }
-    const drafts = eventArgs(events?.(verdicts));
-    if (changed.size === 0 && drafts.length === 0) return verdicts;
-    const reply = await db.run(PUT_RUNS, {
-      checks: checksOf(db, found.values()),
-      runs: [...changed.values()].map(runFields),
-      events: drafts,
-    });
-    return reply === CONFLICT ? CONFLICT : verdicts;
   });
 }
 

@@ -9,10 +9,11 @@ import { DELETE_EXPIRED } from "./expire.js";
 import { DROP_FENCES } from "./fences.js";
 import { EXTEND_LEASES } from "./extend-leases.js";
 import { DELETE_EXPIRED_KEYS, RECORD_ANSWER } from "./idempotency.js";
-import { INSERT_JOB } from "./insert-job.js";
+import { INSERT_JOBS } from "./insert-job.js";
 import { INSERT_KEY } from "./insert-key.js";
 import { INSERT_SCHEDULER } from "./insert-scheduler.js";
 import { LEASE_RUNS } from "./lease-runs.js";
+import { NEXT_DUE } from "./next-due.js";
 import { RECORD_NODE, REMOVE_NODE } from "./nodes.js";
 import { MOVE_EVENTS, PEEK_INBOX, TRIM_INBOX } from "./outbox.js";
 import { PRUNE_EVENTS } from "./prune-events.js";
@@ -40,11 +41,12 @@ export const SCRIPTS: readonly Script[] = [
   DELETE_EXPIRED_KEYS,
   DROP_FENCES,
   EXTEND_LEASES,
-  INSERT_JOB,
+  INSERT_JOBS,
   INSERT_KEY,
   INSERT_SCHEDULER,
   LEASE_RUNS,
   MOVE_EVENTS,
+  NEXT_DUE,
   PEEK_INBOX,
   PRUNE_EVENTS,
   PUT_RUNS,

@@ -62,6 +62,18 @@ local function fenced(s, job)
   return job ~= nil and redis.call('EXISTS', sk(s, 'fence:' .. job)) == 1
 end
 
+-- The schedulers that hold jobs or runs, except those listed (the paused ones), in order.
+local function unpaused_spaces(paused)
+  local skip = {}
+  for _, s in ipairs(paused) do skip[s] = true end
+  local out = {}
+  for _, s in ipairs(redis.call('SMEMBERS', gk('spaces'))) do
+    if not skip[s] then out[#out + 1] = s end
+  end
+  table.sort(out)
+  return out
+end
+
 -- ---- events: written to the inbox with the change; sequence-events.ts gives them cursors ----
 
 local function append_events(events)
@@ -75,9 +87,14 @@ end
 
 -- ---- jobs: a hash per job, and the scheduler's jobs by next run time ----
 
+-- A job's \`inc\` names its incarnation: kept by every change, new when a job deleted is added
+-- again (its revisions start over), so that a node that knows a job at a revision (cache.ts)
+-- does not take the new job for the old.
 local function put_job(s, fields)
   local key = sk(s, 'job:' .. fields.id)
-  put_hash(key, fields, hash(key))
+  local old = hash(key)
+  fields.inc = (old ~= nil and old.inc) or tostring(redis.call('INCR', gk('job-incarnations')))
+  put_hash(key, fields, old)
   redis.call('ZADD', sk(s, 'jobs'), fields.next_run_time or NO_NEXT, fields.id)
   redis.call('SADD', gk('spaces'), s)
 end
@@ -89,24 +106,21 @@ end
 
 -- ---- runs: a hash per run and the indexes its columns put it in ----
 
-local function unindex_run(s, id, r)
-  redis.call('ZREM', sk(s, 'runs'), id)
-  redis.call('ZREM', sk(s, 'job-runs:' .. r.job_id), id)
-  local fired = sk(s, 'fired:' .. r.job_id)
-  local unique = r.scheduled_time .. '/' .. r.manual
-  if redis.call('HGET', fired, unique) == id then redis.call('HDEL', fired, unique) end
-  redis.call('ZREM', sk(s, 'pending'), id)
-  redis.call('ZREM', sk(s, 'pending:' .. r.handler), id)
-  redis.call('ZREM', sk(s, 'expiring'), id)
-  redis.call('ZREM', sk(s, 'running'), id)
-  redis.call('SREM', sk(s, 'running:' .. r.job_id), id)
-  redis.call('ZREM', sk(s, 'deadlines'), id)
+-- The indexes of a run's status: pending runs by due time (all, and per handler) and by
+-- misfire expiry; running runs by lease expiry, per job (max_instances) and by deadline.
+local function unindex_status(s, id, r)
+  if r.status == 'pending' then
+    redis.call('ZREM', sk(s, 'pending'), id)
+    redis.call('ZREM', sk(s, 'pending:' .. r.handler), id)
+    redis.call('ZREM', sk(s, 'expiring'), id)
+  elseif r.status == 'running' then
+    redis.call('ZREM', sk(s, 'running'), id)
+    redis.call('SREM', sk(s, 'running:' .. r.job_id), id)
+    redis.call('ZREM', sk(s, 'deadlines'), id)
+  end
 end
 
-local function index_run(s, id, r)
-  redis.call('ZADD', sk(s, 'runs'), r.scheduled_time, id)
-  redis.call('ZADD', sk(s, 'job-runs:' .. r.job_id), r.scheduled_time, id)
-  redis.call('HSET', sk(s, 'fired:' .. r.job_id), r.scheduled_time .. '/' .. r.manual, id)
+local function index_status(s, id, r)
   if r.status == 'pending' then
     redis.call('ZADD', sk(s, 'pending'), r.due_at, id)
     redis.call('ZADD', sk(s, 'pending:' .. r.handler), r.due_at, id)
@@ -118,16 +132,37 @@ local function index_run(s, id, r)
   end
 end
 
--- Writes a run (all its columns), keeping its indexes.
+-- The indexes of a run's identity (scheduler, job, fire time and kind: never changed).
+local function unindex_run(s, id, r)
+  redis.call('ZREM', sk(s, 'runs'), id)
+  redis.call('ZREM', sk(s, 'job-runs:' .. r.job_id), id)
+  local fired = sk(s, 'fired:' .. r.job_id)
+  local unique = r.scheduled_time .. '/' .. r.manual
+  if redis.call('HGET', fired, unique) == id then redis.call('HDEL', fired, unique) end
+  unindex_status(s, id, r)
+end
+
+-- Writes a run (all its columns), keeping its indexes: a new run is indexed by its identity
+-- and status, a changed one moves between the indexes of its old and new status (the columns
+-- of its identity never change). Only what the indexes need is read of the old run.
 local function put_run(fields)
   local s = fields.scheduler
-  local key = sk(s, 'run:' .. fields.id)
-  local old = hash(key)
-  if old ~= nil then unindex_run(s, fields.id, old) end
+  local id = fields.id
+  local key = sk(s, 'run:' .. id)
+  local f = redis.call('HMGET', key, 'rev', 'status', 'handler', 'job_id')
+  local old = nil
+  if f[2] then
+    old = {rev = f[1] or nil, status = f[2], handler = f[3], job_id = f[4]}
+    unindex_status(s, id, old)
+  else
+    redis.call('ZADD', sk(s, 'runs'), fields.scheduled_time, id)
+    redis.call('ZADD', sk(s, 'job-runs:' .. fields.job_id), fields.scheduled_time, id)
+    redis.call('HSET', sk(s, 'fired:' .. fields.job_id), fields.scheduled_time .. '/' .. fields.manual, id)
+    redis.call('HSET', gk('run-sched'), id, s)
+    redis.call('SADD', gk('spaces'), s)
+  end
   put_hash(key, fields, old)
-  index_run(s, fields.id, fields)
-  redis.call('HSET', gk('run-sched'), fields.id, s)
-  redis.call('SADD', gk('spaces'), s)
+  index_status(s, id, fields)
 end
 
 -- Whether a run of the same job, fire time and kind exists (the unique key).

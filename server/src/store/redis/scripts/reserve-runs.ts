@@ -2,23 +2,28 @@ import type { Script } from "./script.js";
 
 /**
  * The hand-out's first step, as `SKIP LOCKED` is on SQL: for each handler, the earliest pending
- * runs due by \`dueBy\` in these schedulers that no other hand-out holds and no change of their job
+ * runs due by \`dueBy\` in the schedulers not \`paused\` that no other hand-out holds and no change of their job
  * or scheduler fences (fences.ts), up to its limit, each
  * then held until \`until\` (a \`held_until\` field, which leaves the run's revision alone).
  * Concurrent hand-outs of several nodes so read different runs instead of all racing for the
  * first ones; the hold is only that: the hand-out's commit (lease-runs.ts) still checks every
  * run's revision, releases the holds, and a hold of a node that died lapses by itself.
- * Answers [scheduler, run id] pairs.
+ * Answers the runs held, [scheduler, run id, revision] each (a node that wrote a run last knows
+ * it at that revision: cache.ts), and the running runs of their jobs as they are now, [scheduler,
+ * job, run ids] each (max_instances is decided on them; lease-runs.ts checks them).
  */
 export const RESERVE_RUNS: Script = {
   name: "metronomeReserveRuns",
   body: `
 local now = tonumber(p.now)
+local schedulers = unpaused_spaces(p.paused)
 local out = {}
+local running = {}
+local seen = {}
 for _, h in ipairs(p.handlers) do
   local handler, limit = h[1], tonumber(h[2])
   local found = {}
-  for _, s in ipairs(p.schedulers) do
+  for _, s in ipairs(schedulers) do
     local offset, taken = 0, 0
     if redis.call('EXISTS', sk(s, 'fence')) == 1 then taken = limit end
     while taken < limit do
@@ -26,11 +31,11 @@ for _, h in ipairs(p.handlers) do
         'WITHSCORES', 'LIMIT', offset, 100)
       if #page == 0 then break end
       for i = 1, #page, 2 do
-        local f = redis.call('HMGET', sk(s, 'run:' .. page[i]), 'held_until', 'job_id')
+        local f = redis.call('HMGET', sk(s, 'run:' .. page[i]), 'held_until', 'job_id', 'rev')
         local held = f[1]
         if taken < limit and (held == false or tonumber(held) <= now)
           and (f[2] == false or not fenced(s, f[2])) then
-          found[#found + 1] = {s, page[i], tonumber(page[i + 1])}
+          found[#found + 1] = {s, page[i], tonumber(page[i + 1]), f[3] or '0', f[2]}
           taken = taken + 1
         end
       end
@@ -41,9 +46,13 @@ for _, h in ipairs(p.handlers) do
   for i = 1, math.min(limit, #found) do
     local f = found[i]
     redis.call('HSET', sk(f[1], 'run:' .. f[2]), 'held_until', p['until'])
-    out[#out + 1] = {f[1], f[2]}
+    out[#out + 1] = {f[1], f[2], f[4]}
+    if f[5] and not seen[f[1] .. '/' .. f[5]] then
+      seen[f[1] .. '/' .. f[5]] = true
+      running[#running + 1] = {f[1], f[5], redis.call('SMEMBERS', sk(f[1], 'running:' .. f[5]))}
+    end
   end
 end
-return out
+return {out, running}
 `,
 };
