@@ -50,15 +50,13 @@ import type {
 } from "../port.js";
 import { Db } from "./db.js";
 import { persistenceWarning } from "./persistence.js";
-import { MOVE_EVENTS, PEEK_INBOX, TRIM_INBOX } from "./scripts/outbox.js";
+import { EventMover } from "./event-mover.js";
+import { RunLocations } from "./run-locations.js";
 import { shardOf, shardTags } from "./shards.js";
 import { RedisStore, type RedisStoreOptions } from "./store.js";
 
 /** The home shard's hash tag (node-wide records and the event log). */
 export const HOME_TAG = "home";
-
-/** Runs whose shard a node remembers, at most (the oldest are forgotten first). */
-const REMEMBERED_RUNS = 200_000;
 
 /** The store URL names another number of shards than the store on the cluster has. */
 export class ShardCountError extends Error {
@@ -75,19 +73,16 @@ export class ShardCountError extends Error {
   }
 }
 
-/** Items grouped by shard, each with its place in the list it came from. */
-type Groups<T> = Map<number, { item: T; at: number }[]>;
-
 export class RedisClusterStore implements Store {
   private readonly homeDb: Db;
   private readonly home: RedisStore;
   private readonly dbs: readonly Db[];
   private readonly shards: readonly RedisStore[];
-  /** Run id → shard, for the runs this node has seen (insertion order: oldest first). */
-  private readonly runShards = new Map<string, number>();
+  /** Which shard holds a run named by id alone. */
+  private readonly runs: RunLocations;
+  /** Moves the shards' events into the home's log. */
+  private readonly events: EventMover;
   private readonly checked: Promise<void>;
-  /** The shard the next sequencing pass starts with (every shard gets its turn first). */
-  private nextMove = 0;
 
   private constructor(
     private readonly cluster: Cluster,
@@ -99,6 +94,8 @@ export class RedisClusterStore implements Store {
     this.home = RedisStore.on(this.homeDb);
     this.dbs = shardTags(shardCount).map((tag) => new Db(cluster, prefix, tag));
     this.shards = this.dbs.map((db) => RedisStore.on(db));
+    this.runs = new RunLocations(this.dbs, (scheduler) => this.shardOfScheduler(scheduler));
+    this.events = new EventMover(this.homeDb, this.dbs);
     this.checked = persistenceWarning(cluster).then(
       (warning) => {
         if (warning !== null) options.warn?.(warning);
@@ -135,43 +132,6 @@ export class RedisClusterStore implements Store {
 
   private storeOf(scheduler: string): RedisStore {
     return this.shards[this.shardOfScheduler(scheduler)] as RedisStore;
-  }
-
-  // ---- runs by id: which shard holds them ----
-
-  private remember(runs: Iterable<Pick<Run, "id" | "scheduler">>): void {
-    for (const r of runs) {
-      this.runShards.delete(r.id);
-      this.runShards.set(r.id, this.shardOfScheduler(r.scheduler));
-    }
-    for (const id of this.runShards.keys()) {
-      if (this.runShards.size <= REMEMBERED_RUNS) break;
-      this.runShards.delete(id);
-    }
-  }
-
-  /** The shard of each run (those no shard holds: shard 0, which answers for a missing run). */
-  private async locate(ids: readonly string[]): Promise<number[]> {
-    const unknown = [...new Set(ids.filter((id) => !this.runShards.has(id)))];
-    if (unknown.length > 0) {
-      const found = await Promise.all(this.dbs.map((db) => db.runSchedulers(unknown)));
-      found.forEach((where, shard) => {
-        for (const id of where.keys()) this.runShards.set(id, shard);
-      });
-    }
-    return ids.map((id) => this.runShards.get(id) ?? 0);
-  }
-
-  private async group<T>(items: readonly T[], id: (item: T) => string): Promise<Groups<T>> {
-    const shards = await this.locate(items.map(id));
-    const groups: Groups<T> = new Map();
-    items.forEach((item, at) => {
-      const shard = shards[at] ?? 0;
-      let list = groups.get(shard);
-      if (list === undefined) groups.set(shard, (list = []));
-      list.push({ item, at });
-    });
-    return groups;
   }
 
   private shard(k: number): RedisStore {
@@ -323,7 +283,7 @@ export class RedisClusterStore implements Store {
   async claimDueJobs(request: ClaimRequest, events?: EventsOf<ClaimResult>): Promise<ClaimResult> {
     const parts = await this.each((s) => s.claimDueJobs(request, events));
     const runs = parts.flatMap((p) => p.runs);
-    this.remember(runs);
+    this.runs.remember(runs);
     return {
       jobs: parts.reduce((n, p) => n + p.jobs, 0),
       runs,
@@ -364,7 +324,7 @@ export class RedisClusterStore implements Store {
     make: (job: Job, shift: number) => Run,
   ): Promise<Run | null> {
     const run = await this.storeOf(scheduler).createManualRun(scheduler, jobId, make);
-    if (run !== null) this.remember([run]);
+    if (run !== null) this.runs.remember([run]);
     return run;
   }
 
@@ -401,12 +361,12 @@ export class RedisClusterStore implements Store {
       taken.push(...part.taken);
       ended.push(...part.ended);
     }
-    this.remember([...taken, ...ended]);
+    this.runs.remember([...taken, ...ended]);
     return { taken, ended };
   }
 
   async releaseLeases(now: number, list: readonly Lease[]): Promise<number> {
-    const groups = await this.group(list, (l) => l.runId);
+    const groups = await this.runs.group(list, (l) => l.runId);
     const counts = await Promise.all(
       [...groups].map(([k, g]) =>
         this.shard(k).releaseLeases(
@@ -431,7 +391,7 @@ export class RedisClusterStore implements Store {
     leaseMs: number,
     workerId: string,
   ): Promise<Lease[]> {
-    const groups = await this.group(list, (l) => l.runId);
+    const groups = await this.runs.group(list, (l) => l.runId);
     const lost = await Promise.all(
       [...groups].map(([k, g]) =>
         this.shard(k).extendLeases(
@@ -446,7 +406,7 @@ export class RedisClusterStore implements Store {
   }
 
   async leaseStates(list: readonly Lease[]): Promise<Map<string, LeaseState>> {
-    const groups = await this.group(list, (l) => l.runId);
+    const groups = await this.runs.group(list, (l) => l.runId);
     const parts = await Promise.all(
       [...groups].map(([k, g]) => this.shard(k).leaseStates(g.map((e) => e.item))),
     );
@@ -454,7 +414,7 @@ export class RedisClusterStore implements Store {
   }
 
   async runHandlers(runIds: readonly string[]): Promise<Map<string, string>> {
-    const groups = await this.group(runIds, (id) => id);
+    const groups = await this.runs.group(runIds, (id) => id);
     const parts = await Promise.all(
       [...groups].map(([k, g]) => this.shard(k).runHandlers(g.map((e) => e.item))),
     );
@@ -467,7 +427,7 @@ export class RedisClusterStore implements Store {
     items: readonly { readonly lease: Lease; readonly outcome: Outcome }[],
     events?: EventsOf<Verdict[]>,
   ): Promise<Verdict[]> {
-    const groups = await this.group(items, (i) => i.lease.runId);
+    const groups = await this.runs.group(items, (i) => i.lease.runId);
     const verdicts: Verdict[] = new Array<Verdict>(items.length);
     await Promise.all(
       [...groups].map(async ([k, g]) => {
@@ -486,7 +446,7 @@ export class RedisClusterStore implements Store {
   }
 
   async timeOutRun(now: number, lease: Lease, events?: EventsOf<Run | null>): Promise<Run | null> {
-    const [k = 0] = await this.locate([lease.runId]);
+    const [k = 0] = await this.runs.locate([lease.runId]);
     return this.shard(k).timeOutRun(now, lease, events);
   }
 
@@ -496,7 +456,7 @@ export class RedisClusterStore implements Store {
     reason: string,
     events?: EventsOf<CancelOutcome>,
   ): Promise<CancelOutcome> {
-    const [k = 0] = await this.locate([runId]);
+    const [k = 0] = await this.runs.locate([runId]);
     return this.shard(k).cancelRun(now, runId, reason, events);
   }
 
@@ -520,7 +480,7 @@ export class RedisClusterStore implements Store {
   }
 
   async getRun(runId: string): Promise<Run | null> {
-    const [k = 0] = await this.locate([runId]);
+    const [k = 0] = await this.runs.locate([runId]);
     return this.shard(k).getRun(runId);
   }
 
@@ -543,38 +503,10 @@ export class RedisClusterStore implements Store {
     for (const s of this.shards) s.onEventsCommitted(listener);
   }
 
-  /**
-   * The home's own events, then the shards' inboxes (read all at once, moved one after another,
-   * each pass starting with the next shard), up to `limit` events in all.
-   */
+  /** The home's own events, then the shards' (event-mover.ts), up to `limit` events in all. */
   async sequenceEvents(limit: number): Promise<number> {
-    let n = await this.home.sequenceEvents(limit);
-    if (n >= limit) return n;
-    const start = this.nextMove;
-    this.nextMove = (this.nextMove + 1) % this.shardCount;
-    const heads = await Promise.all(
-      this.dbs.map(
-        async (db) =>
-          (await db.run(PEEK_INBOX, { limit: String(limit - n) })) as [string, string[]],
-      ),
-    );
-    for (let i = 0; i < this.shardCount && n < limit; i++) {
-      const k = (start + i) % this.shardCount;
-      const [trimmed, entries] = heads[k] ?? ["0", []];
-      n += await this.moveEvents(k, Number(trimmed), entries.slice(0, limit - n));
-    }
-    return n;
-  }
-
-  /** Moves shard k's inbox entries numbered `trimmed` + 1, … into the log (scripts/outbox.ts). */
-  private async moveEvents(k: number, trimmed: number, entries: string[]): Promise<number> {
-    if (entries.length === 0) return 0;
-    const first = trimmed + 1;
-    const moved = Number(
-      await this.homeDb.run(MOVE_EVENTS, { shard: String(k), first: String(first), entries }),
-    );
-    await (this.dbs[k] as Db).run(TRIM_INBOX, { upTo: String(first + entries.length - 1) });
-    return moved;
+    const n = await this.home.sequenceEvents(limit);
+    return n >= limit ? n : n + (await this.events.move(limit - n));
   }
 
   async hasUnsequenced(): Promise<boolean> {
