@@ -5,7 +5,9 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../../server/src/domain/errors.js";
-import type { Job } from "../../server/src/domain/jobs.js";
+import { DEFAULT_LIMITS, type Job } from "../../server/src/domain/jobs.js";
+import type { EventDraft } from "../../server/src/domain/events.js";
+import { JobQuota } from "../../server/src/management/job-quota.js";
 import { JobManager } from "../../server/src/management/jobs.js";
 import { RunManager } from "../../server/src/management/runs.js";
 import { SchedulerManager } from "../../server/src/management/schedulers.js";
@@ -23,7 +25,7 @@ const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
  * The job, scheduler and run use cases over `store` and a (stopped) engine on it, with the
  * server defaults of these tests.
  */
-function managers(store: Store, clock: ManualClock) {
+function managers(store: Store, clock: ManualClock, cancelBatch?: number) {
   const engine = new Engine(store, clock, createLogger("silent"), {
     firing: false,
     nodeId: "test-node",
@@ -37,7 +39,15 @@ function managers(store: Store, clock: ManualClock) {
   });
   return {
     schedulers,
-    jobs: new JobManager(store, clock, schedulers),
+    jobs: new JobManager(
+      store,
+      clock,
+      schedulers,
+      DEFAULT_LIMITS,
+      "test-node",
+      new JobQuota(store, null),
+      cancelBatch,
+    ),
     runs: new RunManager(engine),
   };
 }
@@ -512,3 +522,50 @@ describeMysql(
     return { store: MysqlStore.open(db.url), cleanup: db.drop };
   }),
 );
+
+describe("job management: RemoveAllJobs of a backlog larger than one transaction", () => {
+  const sqlite = SqliteStore.open(":memory:");
+  // The store, counting the transactions that cancel the rest of a removal.
+  let parts = 0;
+  const store = new Proxy(sqlite, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof value !== "function") return value;
+      if (name !== "cancelPendingRuns") return value.bind(target) as unknown;
+      return (...args: Parameters<Store["cancelPendingRuns"]>) => {
+        parts++;
+        return sqlite.cancelPendingRuns(...args);
+      };
+    },
+  });
+  const clock = new ManualClock(T0);
+  const { jobs, runs } = managers(store, clock, 3);
+  const events: EventDraft[] = [];
+  sqlite.onEventsCommitted((drafts) => events.push(...drafts));
+
+  beforeAll(() => sqlite.migrate());
+  afterAll(() => sqlite.close());
+
+  it("cancels every pending run, three per transaction, each with its event, before it answers", async () => {
+    await jobs.addJob({ scheduler: "backlog", id: "b1", handler: "a", trigger: daily230 });
+    await jobs.addJob({ scheduler: "backlog", id: "b2", handler: "a", trigger: daily230 });
+    await jobs.addJob({ scheduler: "kept", id: "k", handler: "a", trigger: daily230 });
+    const pending = [];
+    for (let i = 0; i < 8; i++) pending.push(await runs.runJobNow("backlog", i < 5 ? "b1" : "b2"));
+    const kept = await runs.runJobNow("kept", "k");
+    events.length = 0;
+    expect(await jobs.removeAllJobs("backlog")).toBe(2);
+    for (const run of pending)
+      expect(await runs.getRun(run.id)).toMatchObject({ status: "cancelled" });
+    expect(await runs.getRun(kept.id)).toMatchObject({ status: "pending" });
+    // 3 with the jobs, then 3, 2 (fewer than 3: the last).
+    expect(parts).toBe(2);
+    expect(events.map((e) => e.type).sort()).toEqual([
+      "all_jobs_removed",
+      ...Array<string>(8).fill("run_cancelled"),
+    ]);
+    expect(new Set(events.flatMap((e) => (e.runId === null ? [] : [e.runId])))).toEqual(
+      new Set(pending.map((r) => r.id)),
+    );
+  });
+});

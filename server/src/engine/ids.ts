@@ -8,3 +8,8 @@ import { randomBytes } from "node:crypto";
 export function newRunId(): string {
   return Date.now().toString(16).padStart(12, "0") + randomBytes(10).toString("hex");
 }
+
+/** An id that sorts after every run id made up to `ms` (by newRunId) and before every later one. */
+export function runIdAfter(ms: number): string {
+  return (Math.floor(ms) + 1).toString(16).padStart(12, "0") + "0".repeat(20);
+}

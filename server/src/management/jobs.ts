@@ -18,6 +18,8 @@ import { DEFAULT_LIMITS, checkId, type Job, type Limits, type Scheduler } from "
 import { compileTrigger, triggerWarnings, type TriggerWarning } from "../domain/triggers/index.js";
 import { currentActor } from "../lib/actor.js";
 import { sameJson } from "../lib/same-json.js";
+import type { Run } from "../domain/runs.js";
+import { runIdAfter } from "../engine/ids.js";
 import type { ListJobsQuery, ManagementStore, Page } from "../store/port.js";
 import { buildJob, resolveTrigger } from "./build-job.js";
 import { JobQuota } from "./job-quota.js";
@@ -52,6 +54,9 @@ export interface Added {
   readonly warnings: readonly TriggerWarning[];
 }
 
+/** Pending runs a RemoveAllJobs cancels per transaction (see removeAllJobs). */
+export const CANCEL_BATCH = 2000;
+
 /** The most jobs one AddJobs call takes. */
 export const MAX_ADD_JOBS = 1000;
 
@@ -65,6 +70,8 @@ export class JobManager {
     private readonly nodeId = "local",
     /** The limit on jobs per scheduler (none by default). */
     private readonly quota = new JobQuota(store, null),
+    /** Pending runs a RemoveAllJobs cancels per transaction. */
+    private readonly cancelBatch = CANCEL_BATCH,
   ) {}
 
   /** AddJob: errors name the fields of the request (`job.trigger.cron.hour`). */
@@ -255,22 +262,38 @@ export class JobManager {
       throw notFound(scheduler, jobId);
   }
 
-  /** RemoveAllJobs: every job of a scheduler, and their runs that have not started. */
+  /**
+   * RemoveAllJobs: every job of a scheduler, and their runs that have not started. The jobs go in
+   * one transaction with the first `cancelBatch` of the pending runs (those due first); a backlog
+   * larger than that is cancelled in further transactions of as many runs each, before the call
+   * answers (one transaction for all of them could outlast the store's deadline).
+   */
   async removeAllJobs(scheduler: string): Promise<number> {
     checkId(scheduler, "scheduler", this.limits);
     const now = this.clock.now();
-    // The scheduler's pending runs are cancelled in the same transaction.
-    return await this.store.deleteAllJobs(scheduler, {
+    // Runs made from now on (by jobs added meanwhile) are not this call's to cancel.
+    const idBefore = runIdAfter(Date.now());
+    const actor = currentActor();
+    const events = (cancelled: readonly Run[]) =>
+      byActor(runEvents(cancelled, now, this.nodeId), actor);
+    const removed = await this.store.deleteAllJobs(scheduler, {
       cancelPendingRunsAt: now,
+      cancelLimit: this.cancelBatch,
       events: (_deleted, cancelled) =>
         byActor(
           [
             schedulerEvent("all_jobs_removed", scheduler, now, this.nodeId),
             ...runEvents(cancelled, now, this.nodeId),
           ],
-          currentActor(),
+          actor,
         ),
     });
+    // Until a transaction finds fewer than it may take (usually the first, finding none).
+    const more = { now, idBefore, limit: this.cancelBatch, events };
+    let took: number;
+    do took = await this.store.cancelPendingRuns(scheduler, more);
+    while (took >= this.cancelBatch);
+    return removed;
   }
 
   /**

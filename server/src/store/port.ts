@@ -70,8 +70,24 @@ export interface DeleteJobOptions {
 export interface DeleteAllJobsOptions {
   /** Also cancel the scheduler's pending runs as of this time (see DeleteJobOptions). */
   readonly cancelPendingRunsAt?: number | undefined;
+  /**
+   * Cancel at most this many pending runs with the jobs (those due first); the rest are left to
+   * cancelPendingRuns, in transactions of their own. All of them when absent.
+   */
+  readonly cancelLimit?: number | undefined;
   readonly events?:
     ((deleted: number, cancelled: readonly Run[]) => readonly EventDraft[]) | undefined;
+}
+
+/** Which pending runs of a scheduler cancelPendingRuns cancels, and with which events. */
+export interface CancelPendingRunsOptions {
+  /** The time of the cancellation; runs prepared ahead for later fire times are withdrawn. */
+  readonly now: number;
+  /** Only runs whose id sorts before this one (run ids begin with their creation time). */
+  readonly idBefore: string;
+  /** At most this many runs (those due first). */
+  readonly limit: number;
+  readonly events?: ((cancelled: readonly Run[]) => readonly EventDraft[]) | undefined;
 }
 
 export interface SchedulerStore {
@@ -119,6 +135,12 @@ export interface JobStore {
   deleteJob(scheduler: string, id: string, options?: DeleteJobOptions): Promise<boolean>;
   /** Delete every job of a scheduler; answers how many. */
   deleteAllJobs(scheduler: string, options?: DeleteAllJobsOptions): Promise<number>;
+  /**
+   * Cancel some pending runs of a scheduler in one transaction (withdrawing those prepared
+   * ahead): the rest of a RemoveAllJobs whose runs did not fit in its own. Answers how many it
+   * cancelled; fewer than `limit` means none of them is left.
+   */
+  cancelPendingRuns(scheduler: string, options: CancelPendingRunsOptions): Promise<number>;
 }
 
 // ---- firing: claims and manual runs ----

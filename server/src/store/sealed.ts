@@ -104,6 +104,8 @@ export function sealedStore(store: Store, sealer: Sealer, options: SealedStoreOp
         scheduler,
         options === undefined ? undefined : { ...options, events: guard(options.events) },
       ),
+    cancelPendingRuns: (scheduler, options) =>
+      store.cancelPendingRuns(scheduler, { ...options, events: guard(options.events) }),
     claimDueJobs: (request, events) => store.claimDueJobs(request, guard(events)),
     createManualRun: async (scheduler, jobId, make) => {
       const run = await store.createManualRun(scheduler, jobId, (job, shift) => {

@@ -43,5 +43,6 @@ export function withWriteHooks(
     },
     deleteJob: (scheduler, id, options) => store.deleteJob(scheduler, id, options),
     deleteAllJobs: (scheduler, options) => store.deleteAllJobs(scheduler, options),
+    cancelPendingRuns: (scheduler, options) => store.cancelPendingRuns(scheduler, options),
   };
 }

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { runEvents } from "../../../server/src/domain/events.js";
 import type { Job } from "../../../server/src/domain/jobs.js";
+import type { Run } from "../../../server/src/domain/runs.js";
 import type { Store } from "../../../server/src/store/port.js";
 import {
   addRun,
@@ -266,6 +267,70 @@ export function jobsContract(factory: StoreFactory): void {
       expect(cancelledIds.sort()).toEqual([a.id, b.id].sort());
       expect((await store.getRun(a.id))?.status).toBe("cancelled");
       expect((await store.getRun(other.id))?.status).toBe("pending");
+    });
+
+    it("a removal in parts: the runs due first with the jobs, the rest by cancelPendingRuns up to its bound", async () => {
+      const j = job("p", { scheduler: "parts", handler: "h.parts" });
+      const running = await addRun(store, j, T0 - S, { id: "part-r" });
+      expect((await lease(store, "h.parts", T0 - S, { slots: 1 })).map((r) => r.id)).toEqual([
+        running.id,
+      ]);
+      // Ids in creation order, fire times in another: part-0 is prepared ahead for a later time.
+      const prepared = await addRun(store, j, T0 + 600 * S, { id: "part-0" });
+      for (const k of [1, 2, 3, 4, 5])
+        await addRun(
+          store,
+          job(`p${String(k)}`, { scheduler: "parts", handler: "h.parts" }),
+          T0 + k * S,
+          {
+            id: `part-${String(k)}`,
+          },
+        );
+      const other = await addRun(
+        store,
+        job("p", { scheduler: "parts-kept", handler: "h.parts" }),
+        T0,
+      );
+      const now = T0 + 10 * S;
+      const parts: string[][] = [];
+      expect(
+        await store.deleteAllJobs("parts", {
+          cancelPendingRunsAt: now,
+          cancelLimit: 2,
+          events: (_n, cancelled) => {
+            parts.push(cancelled.map((r) => r.id));
+            return runEvents(cancelled, now, "parts");
+          },
+        }),
+      ).toBe(6);
+      expect(parts).toEqual([["part-1", "part-2"]]);
+      expect(await store.getJob("parts", "p3")).toBeNull();
+      const more = {
+        now,
+        idBefore: "part-5",
+        limit: 2,
+        events: (cancelled: readonly Run[]) => {
+          parts.push(cancelled.map((r) => r.id));
+          return runEvents(cancelled, now, "parts");
+        },
+      };
+      expect(await store.cancelPendingRuns("parts", more)).toBe(2);
+      // The last part finds fewer than the limit: what is left (the prepared run) or nothing.
+      expect(await store.cancelPendingRuns("parts", more)).toBeLessThan(2);
+      expect(await store.cancelPendingRuns("parts", more)).toBe(0);
+      expect(parts).toEqual([
+        ["part-1", "part-2"],
+        ["part-3", "part-4"],
+      ]);
+      for (const id of ["part-1", "part-2", "part-3", "part-4"])
+        expect(await store.getRun(id)).toMatchObject({ status: "cancelled", finishedAt: now });
+      // Past the bound (made after the removal began), prepared ahead (withdrawn), running (goes on).
+      expect((await store.getRun("part-5"))?.status).toBe("pending");
+      expect(await store.getRun(prepared.id)).toBeNull();
+      expect((await store.getRun(running.id))?.status).toBe("running");
+      expect((await store.getRun(other.id))?.status).toBe("pending");
+      const cancelledEvents = (await allEvents(store)).filter((e) => e.data.nodeId === "parts");
+      expect(cancelledEvents.map((e) => e.runId)).toEqual(["part-1", "part-2", "part-3", "part-4"]);
     });
 
     it("a job's delete at an expected version leaves another version alone", async () => {

@@ -27,6 +27,7 @@ import type {
   CancelOutcome,
   ClaimRequest,
   ClaimResult,
+  CancelPendingRunsOptions,
   DeleteAllJobsOptions,
   DeleteJobOptions,
   DueJob,
@@ -276,6 +277,10 @@ export class RedisClusterStore implements Store {
 
   deleteAllJobs(scheduler: string, options: DeleteAllJobsOptions = {}): Promise<number> {
     return this.storeOf(scheduler).deleteAllJobs(scheduler, options);
+  }
+
+  cancelPendingRuns(scheduler: string, options: CancelPendingRunsOptions): Promise<number> {
+    return this.storeOf(scheduler).cancelPendingRuns(scheduler, options);
   }
 
   // ---- firing: every shard claims its own due jobs ----

@@ -9,12 +9,13 @@ import type { Job } from "../../domain/jobs.js";
 import { isPrepared, rewoundToPrepared } from "../../domain/prepared-runs.js";
 import type { Run } from "../../domain/runs.js";
 import { cancelled, REASONS } from "../../domain/run-transitions.js";
-import type { DeleteAllJobsOptions, DeleteJobOptions } from "../port.js";
+import type { CancelPendingRunsOptions, DeleteAllJobsOptions, DeleteJobOptions } from "../port.js";
 import { type Fields, jobFields, jobFromFields, revOf, runFields, runFromFields } from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
 import { Coalescer } from "./coalesce.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { jobFence, schedulerFence } from "./fences.js";
+import { CANCEL_PENDING_RUNS } from "./scripts/cancel-pending-runs.js";
 import { DELETE_ALL_JOBS } from "./scripts/delete-all-jobs.js";
 import { DELETE_JOB } from "./scripts/delete-job.js";
 import { INSERT_JOBS } from "./scripts/insert-job.js";
@@ -214,24 +215,86 @@ export function deleteAllJobs(
         revOrZero(revs[i]),
       ]);
       const now = options.cancelPendingRunsAt;
+      const limit = options.cancelLimit;
       let runs: { run: Run; fields: Fields }[] = [];
       let pending: string[] = [];
       if (now !== undefined) {
-        pending = await db.call(() => db.redis.zrange(db.keys.sched(scheduler, "pending"), 0, -1));
-        const found = await db.hashes(pending.map((r) => db.keys.run(scheduler, r)));
-        runs = found.flatMap((h) => (h === null ? [] : [{ run: runFromFields(h), fields: h }]));
+        // Those due first (the set's order): with a limit, the rest are left to cancelPendingRuns.
+        pending = await db.call(() =>
+          db.redis.zrange(
+            db.keys.sched(scheduler, "pending"),
+            0,
+            limit === undefined ? -1 : limit - 1,
+          ),
+        );
+        runs = await pendingRuns(db, scheduler, pending);
       }
       const outcome = pendingOutcome(runs, now, db);
       const reply = await db.run(DELETE_ALL_JOBS, {
         checks: [...checks, ...outcome.checks],
         count: String(ids.length),
-        ...(now === undefined ? {} : { pending: String(pending.length) }),
+        ...(now === undefined || limit !== undefined ? {} : { pending: String(pending.length) }),
         scheduler,
         withdrawn: outcome.withdrawn,
         runs: outcome.cancelled.map(runFields),
         events: eventArgs(options.events?.(ids.length, outcome.cancelled)),
       });
       return reply === CONFLICT ? CONFLICT : ids.length;
+    }),
+  );
+}
+
+/** These pending runs' hashes (gone ones left out). */
+async function pendingRuns(
+  db: Db,
+  scheduler: string,
+  ids: readonly string[],
+): Promise<{ run: Run; fields: Fields }[]> {
+  const found = await db.hashes(ids.map((r) => db.keys.run(scheduler, r)));
+  return found.flatMap((h) => (h === null ? [] : [{ run: runFromFields(h), fields: h }]));
+}
+
+/** The first `limit` pending runs of a scheduler (due first) with ids before `idBefore`. */
+async function pendingBefore(
+  db: Db,
+  scheduler: string,
+  idBefore: string,
+  limit: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let offset = 0; ids.length < limit; offset += limit) {
+    const part = await db.call(() =>
+      db.redis.zrange(db.keys.sched(scheduler, "pending"), offset, offset + limit - 1),
+    );
+    ids.push(...part.filter((id) => id < idBefore));
+    if (part.length < limit) break;
+  }
+  return ids.slice(0, limit);
+}
+
+/** The rest of a RemoveAllJobs: some more of the scheduler's pending runs (port.ts). */
+export function cancelPendingRuns(
+  db: Db,
+  scheduler: string,
+  options: CancelPendingRunsOptions,
+): Promise<number> {
+  const fence = schedulerFence(db, scheduler);
+  return fence.around(() =>
+    optimistic("cancelPendingRuns", async () => {
+      await fence.raise();
+      const ids = await pendingBefore(db, scheduler, options.idBefore, options.limit);
+      if (ids.length === 0) return 0;
+      const outcome = pendingOutcome(await pendingRuns(db, scheduler, ids), options.now, db);
+      const reply = await db.run(CANCEL_PENDING_RUNS, {
+        checks: outcome.checks,
+        scheduler,
+        withdrawn: outcome.withdrawn,
+        runs: outcome.cancelled.map(runFields),
+        events: eventArgs(
+          outcome.cancelled.length === 0 ? [] : options.events?.(outcome.cancelled),
+        ),
+      });
+      return reply === CONFLICT ? CONFLICT : outcome.withdrawn.length + outcome.cancelled.length;
     }),
   );
 }

@@ -15,6 +15,7 @@ import type {
   CancelOutcome,
   ClaimRequest,
   ClaimResult,
+  CancelPendingRunsOptions,
   DeleteAllJobsOptions,
   DeleteJobOptions,
   DueJob,
@@ -226,6 +227,10 @@ export class RedisStore implements Store {
 
   deleteAllJobs(scheduler: string, options: DeleteAllJobsOptions = {}): Promise<number> {
     return jobs.deleteAllJobs(this.db, scheduler, options);
+  }
+
+  cancelPendingRuns(scheduler: string, options: CancelPendingRunsOptions): Promise<number> {
+    return jobs.cancelPendingRuns(this.db, scheduler, options);
   }
 
   // ---- firing ----

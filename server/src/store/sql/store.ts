@@ -13,6 +13,7 @@ import type {
   CancelOutcome,
   ClaimRequest,
   ClaimResult,
+  CancelPendingRunsOptions,
   DeleteAllJobsOptions,
   DeleteJobOptions,
   DueJob,
@@ -47,7 +48,7 @@ import { createManualRun } from "./firing/create-manual-run.js";
 import { dueJobsOf } from "./firing/due-jobs-of.js";
 import { nextDueTime } from "./firing/next-due-time.js";
 import { withdrawPreparedRuns } from "./firing/withdraw-prepared-runs.js";
-import { deleteAllJobs } from "./jobs/delete-all-jobs.js";
+import { cancelSchedulerRuns, deleteAllJobs } from "./jobs/delete-all-jobs.js";
 import { deleteJob } from "./jobs/delete-job.js";
 import { countJobs } from "./jobs/count-jobs.js";
 import { getJob } from "./jobs/get-job.js";
@@ -252,6 +253,10 @@ export abstract class SqlStore implements Store {
 
   deleteAllJobs(scheduler: string, options: DeleteAllJobsOptions = {}): Promise<number> {
     return this.api.tx(() => deleteAllJobs(this.dialect, scheduler, options));
+  }
+
+  cancelPendingRuns(scheduler: string, options: CancelPendingRunsOptions): Promise<number> {
+    return this.api.tx(() => cancelSchedulerRuns(this.dialect, scheduler, options));
   }
 
   // ---- firing ----

@@ -3,7 +3,8 @@ import type { Script } from "./script.js";
 /**
  * Deletes every job of a scheduler if its jobs and pending runs are still as read (\`count\`
  * jobs, and with \`pending\` that many pending runs: none became pending meanwhile, a retry
- * say): the runs prepared ahead are withdrawn, the other pending runs written cancelled.
+ * say): the runs prepared ahead are withdrawn, the other pending runs written cancelled. Without
+ * \`pending\` (a RemoveAllJobs in parts) the runs not read are left to CANCEL_PENDING_RUNS.
  */
 export const DELETE_ALL_JOBS: Script = {
   name: "metronomeDeleteAllJobs",

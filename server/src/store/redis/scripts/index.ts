@@ -1,5 +1,6 @@
 /** Every script of the Redis store (one atomic operation each), for `defineCommand`. */
 import { APPEND_EVENTS } from "./append-events.js";
+import { CANCEL_PENDING_RUNS } from "./cancel-pending-runs.js";
 import { CLAIM_DUE_JOBS } from "./claim-due-jobs.js";
 import { CREATE_MANUAL_RUN } from "./create-manual-run.js";
 import { DELETE_ALL_JOBS } from "./delete-all-jobs.js";
@@ -32,6 +33,7 @@ export type { Script } from "./script.js";
 
 export const SCRIPTS: readonly Script[] = [
   APPEND_EVENTS,
+  CANCEL_PENDING_RUNS,
   CLAIM_DUE_JOBS,
   CREATE_MANUAL_RUN,
   DELETE_ALL_JOBS,

@@ -1,5 +1,5 @@
 import type { Run } from "../../../domain/runs.js";
-import type { DeleteAllJobsOptions } from "../../port.js";
+import type { CancelPendingRunsOptions, DeleteAllJobsOptions } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { appendEvents } from "../events/append-events.js";
 import { cancelPendingRuns } from "../runs/cancel-pending-runs.js";
@@ -15,7 +15,21 @@ export function* deleteAllJobs(
   const cancelled: Run[] =
     options.cancelPendingRunsAt === undefined
       ? []
-      : yield* cancelPendingRuns(d, options.cancelPendingRunsAt, scheduler, null);
+      : yield* cancelPendingRuns(d, options.cancelPendingRunsAt, scheduler, null, {
+          limit: options.cancelLimit,
+        });
   if (options.events !== undefined) yield* appendEvents(options.events(n, cancelled));
   return n;
+}
+
+/** The rest of a RemoveAllJobs: some more of the scheduler's pending runs (port.ts). */
+export function* cancelSchedulerRuns(
+  d: Dialect,
+  scheduler: string,
+  options: CancelPendingRunsOptions,
+): Tx<number> {
+  const cancelled = yield* cancelPendingRuns(d, options.now, scheduler, null, options);
+  if (options.events !== undefined && cancelled.length > 0)
+    yield* appendEvents(options.events(cancelled));
+  return cancelled.length;
 }
