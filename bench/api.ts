@@ -27,6 +27,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { cpuSeconds } from "./proc.js";
+import { builtServer } from "./server-build.js";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromJson } from "@bufbuild/protobuf";
@@ -432,6 +433,7 @@ async function main(): Promise<number> {
   try {
     server = await startServerProcess("bench-server", db.url, {
       nodeArgs: SERVER_FLAGS,
+      built: builtServer(),
       env: { METRONOME_SHUTDOWN_GRACE: "2" },
       timeoutMs: 60_000,
     });
@@ -518,6 +520,7 @@ async function main(): Promise<number> {
         node: process.version,
         cpu: cpus()[0]?.model ?? "unknown",
         cores: cpus().length,
+        server: builtServer() ? "built" : "source",
       }),
     );
     for (const p of phases) {

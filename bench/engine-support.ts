@@ -30,6 +30,7 @@ import { startRedisCluster } from "../test/support/redis-cluster.js";
 import { clusterLayout, redisRows, serverLayout } from "../test/support/redis-rows.js";
 import { createSqliteStore } from "../test/support/stores.js";
 import { startServerProcess, type ServerProcess } from "../test/support/processes.js";
+import { builtServer } from "./server-build.js";
 import {
   startWorkerProcess,
   type Execution,
@@ -201,6 +202,7 @@ export async function setUp(name: string): Promise<Bench> {
   let probeSeq = 0;
   const workers: WorkerProcess[] = [];
   let session: Http2SessionManager | undefined;
+  const built = builtServer();
   const startServer = async () => {
     rmSync(probeFile, { force: true });
     probeSeq = 0;
@@ -213,6 +215,7 @@ export async function setUp(name: string): Promise<Bench> {
         ...(process.env.BENCH_SERVER_FLAGS ?? "").split(/\s+/).filter((f) => f !== ""),
       ],
       timeoutMs: 120_000,
+      built,
     });
     return { server, readyMs: performance.now() - t0 };
   };
@@ -352,8 +355,13 @@ export async function waitUntil(check: () => boolean, deadline: number): Promise
   return true;
 }
 
-export function machine(): { node: string; cpu: string; cores: number } {
-  return { node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length };
+export function machine(): { node: string; cpu: string; cores: number; server: string } {
+  return {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    server: builtServer() ? "built" : "source",
+  };
 }
 
 export type { Execution };

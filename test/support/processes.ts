@@ -70,17 +70,25 @@ export function startServerProcess(
     env?: Record<string, string>;
     nodeArgs?: readonly string[];
     cwd?: string;
+    /** Run the built server (server/dist, as the Docker image does) instead of its sources. */
+    built?: boolean;
   } = {},
 ): Promise<ServerProcess> {
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const entry =
+    options.built === true
+      ? [join(repoRoot, "server/dist/cli.js")]
+      : [
+          "--import",
+          // By path: the working directory may be outside the repository.
+          pathToFileURL(join(repoRoot, "node_modules/tsx/dist/loader.mjs")).href,
+          join(repoRoot, "server/src/cli.ts"),
+        ];
   const child: ChildProcess = spawn(
     process.execPath,
     [
       ...(options.nodeArgs ?? []),
-      "--import",
-      // By path: the working directory may be outside the repository.
-      pathToFileURL(join(repoRoot, "node_modules/tsx/dist/loader.mjs")).href,
-      join(repoRoot, "server/src/cli.ts"),
+      ...entry,
       "serve",
       "--port",
       "0",
