@@ -11,8 +11,9 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import { toConnectError } from "./errors.js";
-import { withActor } from "../lib/actor.js";
-import { withDeadline } from "../lib/deadline.js";
+import { actorBinding } from "../lib/actor.js";
+import { runWith } from "../lib/call-storage.js";
+import { deadlineBinding } from "../lib/deadline.js";
 import type { KeyRing } from "../management/key-ring.js";
 import { ANONYMOUS_PRINCIPAL } from "../management/key-ring.js";
 import { authorize, PRINCIPAL } from "./access.js";
@@ -103,11 +104,14 @@ export function requestInterceptor(
       }
       const res =
         req.method.methodKind === "unary"
-          ? await withActor(principal.actor, () =>
-              withDeadline(
-                Date.now() + Math.min(storeTimeoutMs, clientTimeoutMs(req.header) ?? Infinity),
-                () => next(req),
-              ),
+          ? await runWith(
+              [
+                actorBinding(principal.actor),
+                deadlineBinding(
+                  Date.now() + Math.min(storeTimeoutMs, clientTimeoutMs(req.header) ?? Infinity),
+                ),
+              ],
+              () => next(req),
             )
           : await next(req);
       if (res.stream && principal.keyId !== null)

@@ -14,7 +14,9 @@ import {
   byActor,
 } from "../domain/events.js";
 import type { Run } from "../domain/runs.js";
+import { Batcher } from "../lib/batcher.js";
 import type { Logger } from "../logger.js";
+import { StoreTimeoutError } from "../store/errors.js";
 import type { EventStore, FiringStore, SchedulerStore, WorkerRegistry } from "../store/port.js";
 
 /**
@@ -25,6 +27,8 @@ import type { EventStore, FiringStore, SchedulerStore, WorkerRegistry } from "..
 export const AT_RISK_REPEAT_MS = 3_600_000;
 /** How long a node reuses what it read of other nodes' sessions for the at-risk check. */
 const SERVED_CACHE_MS = 1000;
+/** The most handlers one read of other nodes' sessions asks for. */
+const REMOTE_READ_BATCH = 1000;
 /** How often a node looks for jobs due in paused schedulers. */
 const PAUSED_CHECK_MS = 1000;
 /** The most jobs of paused schedulers one check reports. */
@@ -50,6 +54,25 @@ export class AtRisk {
   private readonly remoteServed = new Map<string, { count: number; at: number }>();
   /** When this node last looked for jobs due in paused schedulers. */
   private lastPausedCheck = Number.NEGATIVE_INFINITY;
+  /**
+   * Other nodes' sessions per handler, read for the requests that arrive together: every job in
+   * an answer carries its worker count (GetJob, AddJob, …), and one read per call was a second
+   * statement on GetJob's path. Each read starts after its requests arrived, so a count is as
+   * fresh as a read of its own.
+   */
+  private readonly remoteReads = new Batcher<string, number>(
+    async (handlers) => {
+      const remote = await this.store.servingSessions(
+        [...new Set(handlers)],
+        this.clock.now(),
+        this.config.nodeId,
+      );
+      return handlers.map((h) => remote.get(h) ?? 0);
+    },
+    2,
+    REMOTE_READ_BATCH,
+    () => new StoreTimeoutError(),
+  );
 
   constructor(
     private readonly store: AtRiskStore,
@@ -66,16 +89,14 @@ export class AtRisk {
    */
   async workerCounts(handlers: Iterable<string>): Promise<Map<string, number>> {
     const list = [...new Set(handlers)];
-    const remote =
-      list.length === 0
-        ? new Map<string, number>()
-        : await this.store.servingSessions(list, this.clock.now(), this.config.nodeId);
+    const remote = await Promise.all(list.map((h) => this.remoteReads.run(h)));
     const counts = new Map<string, number>();
-    for (const h of list) {
-      const n = this.localServing(h) + (remote.get(h) ?? 0);
-      counts.set(h, n);
-      this.remoteServed.set(h, { count: remote.get(h) ?? 0, at: performance.now() });
-    }
+    const at = performance.now();
+    list.forEach((h, i) => {
+      const n = remote[i] ?? 0;
+      counts.set(h, this.localServing(h) + n);
+      this.remoteServed.set(h, { count: n, at });
+    });
     return counts;
   }
 

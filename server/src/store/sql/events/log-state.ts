@@ -2,16 +2,23 @@ import type { LogState } from "../../port.js";
 import { all, num, type Tx } from "../runner.js";
 import { BATCH_SPAN } from "./append-events.js";
 
-/** The newest cursor given, and how far retention deleted. */
+/**
+ * The newest cursor given, and how far retention deleted. One statement (the hub reads this after
+ * every sequencing on a node without subscribers): the last batch's event count comes with the
+ * state rows.
+ */
 export function* logState(): Tx<LogState> {
-  const rows = yield* all("SELECT `name`, `value` FROM `event_log_state`");
-  const get = (name: string) => num(rows.find((r) => r.name === name)?.value ?? 0);
+  const rows = yield* all(
+    "SELECT `name`, `value`, CASE WHEN `name` = 'last' THEN (SELECT `count` FROM `event_log` WHERE `cursor` = `event_log_state`.`value`) END AS `last_count` FROM `event_log_state`",
+  );
+  const row = (name: string) => rows.find((r) => r.name === name);
+  const get = (name: string) => num(row(name)?.value ?? 0);
   const lastBatch = get("last");
   let last = 0;
   if (lastBatch > 0) {
-    const found = yield* all("SELECT `count` FROM `event_log` WHERE `cursor` = ?", [lastBatch]);
+    const count = row("last")?.last_count;
     // A batch deleted by retention: the whole span counts as given.
-    last = lastBatch * BATCH_SPAN + num(found[0]?.count ?? BATCH_SPAN) - 1;
+    last = lastBatch * BATCH_SPAN + num(count ?? BATCH_SPAN) - 1;
   }
   return { last, pruned: get("pruned") };
 }
