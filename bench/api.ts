@@ -520,7 +520,7 @@ async function main(): Promise<number> {
         node: process.version,
         cpu: cpus()[0]?.model ?? "unknown",
         cores: cpus().length,
-        server: builtServer() ? "built" : "source",
+        code: builtServer() ? "built" : "source",
       }),
     );
     for (const p of phases) {

@@ -247,6 +247,7 @@ export async function setUp(name: string): Promise<Bench> {
         handlers: [HANDLER],
         concurrency,
         id: `bench-worker-${String(workers.length)}`,
+        builtSdk: built,
       });
       workers.push(w);
       return w;
@@ -355,12 +356,12 @@ export async function waitUntil(check: () => boolean, deadline: number): Promise
   return true;
 }
 
-export function machine(): { node: string; cpu: string; cores: number; server: string } {
+export function machine(): { node: string; cpu: string; cores: number; code: string } {
   return {
     node: process.version,
     cpu: cpus()[0]?.model ?? "unknown",
     cores: cpus().length,
-    server: builtServer() ? "built" : "source",
+    code: builtServer() ? "built" : "source",
   };
 }
 

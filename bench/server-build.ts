@@ -1,9 +1,11 @@
 /**
- * Which server the benchmarks run: by default the built one (server/dist, what the Docker image
- * and the installed `metronome` command run), built here first when its sources changed since
- * the last build; BENCH_SERVER=source runs it from its TypeScript sources through tsx, as the
- * tests and `npm start` do (about 50 MB more memory and a slower start: tsx's loader thread and
- * compiling on load).
+ * Which code the benchmarks run: by default the built server (server/dist, what the Docker image
+ * and the installed `metronome` command run) and an SDK worker on the built SDK (sdk/dist, what
+ * a service that installed @metronome/sdk runs), built here first when their sources changed
+ * since the last build. BENCH_CODE=source runs both from their TypeScript sources through tsx,
+ * as the tests and `npm start` do: about 50 MB more memory and a slower start for the server
+ * (tsx's loader thread, compiling on load), and esbuild's `__name` wrapper on every function
+ * the SDK makes per run.
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -31,12 +33,12 @@ function mtime(file: string): number {
 
 let ready: boolean | undefined;
 
-/** Whether the benchmarks run the built server; builds it when it is out of date. */
+/** Whether the benchmarks run the built server and SDK; builds them when out of date. */
 export function builtServer(): boolean {
   if (ready !== undefined) return ready;
-  const kind = process.env.BENCH_SERVER ?? "built";
+  const kind = process.env.BENCH_CODE ?? "built";
   if (kind !== "built" && kind !== "source")
-    throw new Error(`BENCH_SERVER must be "built" or "source", not ${JSON.stringify(kind)}`);
+    throw new Error(`BENCH_CODE must be "built" or "source", not ${JSON.stringify(kind)}`);
   ready = kind === "built";
   if (!ready) return false;
   const parts = [
@@ -45,7 +47,7 @@ export function builtServer(): boolean {
   ];
   for (const { src, out, project } of parts) {
     if (mtime(out) > newest(src)) continue;
-    console.error(`bench: building ${project} (tsc) for the server the benchmark runs`);
+    console.error(`bench: building ${project} (tsc) for the code the benchmark runs`);
     execFileSync(
       process.execPath,
       [join(root, "node_modules/typescript/bin/tsc"), "-p", join(project, "tsconfig.build.json")],

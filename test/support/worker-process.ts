@@ -38,6 +38,11 @@ export async function startWorkerProcess(options: {
   concurrency?: number;
   id?: string;
   timeoutMs?: number;
+  /**
+   * Run the worker on the built SDK (sdk/dist, what a service that installed the package runs)
+   * instead of its sources: tsx then reads bench/tsconfig.built-sdk.json, which has no paths.
+   */
+  builtSdk?: boolean;
 }): Promise<WorkerProcess> {
   const dir = mkdtempSync(join(tmpdir(), "metronome-worker-"));
   const out = join(dir, "executions.jsonl");
@@ -54,6 +59,9 @@ export async function startWorkerProcess(options: {
         WORKER_CONCURRENCY: String(options.concurrency ?? 100),
         WORKER_ID: options.id ?? "",
         WORKER_OUT: out,
+        ...(options.builtSdk === true
+          ? { TSX_TSCONFIG_PATH: join(repoRoot, "bench/tsconfig.built-sdk.json") }
+          : {}),
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
