@@ -86,6 +86,63 @@ export function apiKeyFromFields(h: Fields): ApiKeyRecord {
   return keyFromRow(row(h, KEY_COLUMNS));
 }
 
+/**
+ * A run's write as scripts/lib.ts's put_changes takes it: what changed between the record as read
+ * (its fields; null: a new run) and as written, at revision `rev`, with the statuses and scores
+ * its indexes need. `drop`: fields that are no columns to remove too (a hold's `held_until`).
+ */
+export interface RunChange {
+  readonly s: string;
+  readonly id: string;
+  readonly set: string[];
+  readonly del?: string[];
+  readonly from?: string;
+  readonly to: string;
+  readonly h: string;
+  readonly j: string;
+  readonly a?: string;
+  readonly b?: string;
+  readonly st?: string;
+  readonly m?: string;
+}
+
+export function runChange(
+  before: Fields | null,
+  after: Fields,
+  rev: string,
+  drop: readonly string[] = [],
+): RunChange {
+  const set = ["rev", rev];
+  const del = [...drop];
+  for (const k in after) {
+    const v = after[k] as string;
+    if (before === null || before[k] !== v) set.push(k, v);
+  }
+  if (before !== null)
+    for (const k of RUN_COLUMNS) if (before[k] !== undefined && after[k] === undefined) del.push(k);
+  const to = after.status ?? "";
+  const [a, b] =
+    to === "pending"
+      ? [after.due_at, after.expires_at]
+      : to === "running"
+        ? [after.lease_expires_at, after.deadline_at]
+        : [undefined, undefined];
+  return {
+    s: after.scheduler ?? "",
+    id: after.id ?? "",
+    set,
+    ...(del.length > 0 ? { del } : {}),
+    ...(before === null
+      ? { st: after.scheduled_time ?? "", m: after.manual ?? "" }
+      : { from: before.status ?? "" }),
+    to,
+    h: after.handler ?? "",
+    j: after.job_id ?? "",
+    ...(a === undefined ? {} : { a }),
+    ...(b === undefined ? {} : { b }),
+  };
+}
+
 /** A record's revision as read ('0': absent). */
 export function revOf(h: Fields | null): string {
   return h?.rev ?? "0";

@@ -9,16 +9,18 @@ export const INSERT_JOBS: Script = {
   name: "metronomeInsertJobs",
   body: `
 local out = {}
+local events = {}
 for i, j in ipairs(p.jobs) do
   local f = j.fields
   if redis.call('EXISTS', sk(f.scheduler, 'job:' .. f.id)) == 1 then
     out[i] = 0
   else
     put_job(f.scheduler, f)
-    append_events(j.events)
+    for _, e in ipairs(j.events or {}) do events[#events + 1] = e end
     out[i] = 1
   end
 end
+append_events(events)
 if p.one ~= nil then return out[1] end
 return out
 `,
