@@ -92,18 +92,18 @@ export function apiKeyFromFields(h: Fields): ApiKeyRecord {
  * its indexes need. `drop`: fields that are no columns to remove too (a hold's `held_until`).
  */
 export interface RunChange {
-  readonly s: string;
-  readonly id: string;
-  readonly set: string[];
-  readonly del?: string[];
-  readonly from?: string;
-  readonly to: string;
-  readonly h: string;
-  readonly j: string;
-  readonly a?: string;
-  readonly b?: string;
-  readonly st?: string;
-  readonly m?: string;
+  s: string;
+  id: string;
+  set: string[];
+  del?: string[];
+  from?: string;
+  to: string;
+  h: string;
+  j: string;
+  a?: string;
+  b?: string;
+  st?: string;
+  m?: string;
 }
 
 export function runChange(
@@ -113,34 +113,35 @@ export function runChange(
   drop: readonly string[] = [],
 ): RunChange {
   const set = ["rev", rev];
-  const del = [...drop];
-  for (const k in after) {
-    const v = after[k] as string;
-    if (before === null || before[k] !== v) set.push(k, v);
-  }
-  if (before !== null)
-    for (const k of RUN_COLUMNS) if (before[k] !== undefined && after[k] === undefined) del.push(k);
   const to = after.status ?? "";
-  const [a, b] =
-    to === "pending"
-      ? [after.due_at, after.expires_at]
-      : to === "running"
-        ? [after.lease_expires_at, after.deadline_at]
-        : [undefined, undefined];
-  return {
+  const change: RunChange = {
     s: after.scheduler ?? "",
     id: after.id ?? "",
     set,
-    ...(del.length > 0 ? { del } : {}),
-    ...(before === null
-      ? { st: after.scheduled_time ?? "", m: after.manual ?? "" }
-      : { from: before.status ?? "" }),
     to,
     h: after.handler ?? "",
     j: after.job_id ?? "",
-    ...(a === undefined ? {} : { a }),
-    ...(b === undefined ? {} : { b }),
   };
+  if (before === null) {
+    for (const k in after) set.push(k, after[k] as string);
+    change.st = after.scheduled_time ?? "";
+    change.m = after.manual ?? "";
+  } else {
+    for (const k in after) {
+      const v = after[k] as string;
+      if (before[k] !== v) set.push(k, v);
+    }
+    let del: string[] | undefined = drop.length > 0 ? [...drop] : undefined;
+    for (const k of RUN_COLUMNS)
+      if (after[k] === undefined && before[k] !== undefined) (del ??= []).push(k);
+    if (del !== undefined) change.del = del;
+    change.from = before.status ?? "";
+  }
+  const a = to === "pending" ? after.due_at : to === "running" ? after.lease_expires_at : undefined;
+  const b = to === "pending" ? after.expires_at : to === "running" ? after.deadline_at : undefined;
+  if (a !== undefined) change.a = a;
+  if (b !== undefined) change.b = b;
+  return change;
 }
 
 /** A record's revision as read ('0': absent). */

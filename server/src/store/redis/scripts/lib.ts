@@ -57,13 +57,6 @@ local function holds(checks)
   return true
 end
 
--- Whether scheduler s, or its job (nil: none), is fenced (fences.ts): claims and
--- hand-outs pass it by while a change of it is under way.
-local function fenced(s, job)
-  if redis.call('EXISTS', sk(s, 'fence')) == 1 then return true end
-  return job ~= nil and redis.call('EXISTS', sk(s, 'fence:' .. job)) == 1
-end
-
 -- The schedulers that hold jobs or runs, except those listed (the paused ones), in order.
 local function unpaused_spaces(paused)
   local skip = {}
