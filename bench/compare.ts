@@ -6,7 +6,8 @@
  * and their ratio A/B: a Markdown table for people, then one JSON line.
  *
  * The worktree shares this tree's node_modules when REF has the same package-lock.json, and gets
- * `npm ci` otherwise. Environment variables (BENCH_*, …) reach both sides unchanged.
+ * `npm ci` otherwise. Environment variables (BENCH_*, …) reach both sides unchanged, and so does
+ * `--store S` (e.g. `compare main throughput --store redis`).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
@@ -21,15 +22,22 @@ interface Args {
   readonly ref: string;
   readonly names: readonly string[];
   readonly rounds: number;
+  /** `--store …`, passed on to every run (the benchmarks' own default without it). */
+  readonly store: readonly string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
   const names: string[] = [];
   let rounds = 5;
   let ref: string | undefined;
+  let store: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? "";
-    if (a === "--rounds") {
+    if (a === "--store") {
+      const value = argv[++i];
+      if (value === undefined) usage("--store takes a store name");
+      store = ["--store", value];
+    } else if (a === "--rounds") {
       rounds = Number(argv[++i]);
       if (!Number.isInteger(rounds) || rounds < 1) usage("--rounds takes a positive integer");
     } else if (ref === undefined) ref = a;
@@ -37,11 +45,13 @@ function parseArgs(argv: readonly string[]): Args {
   }
   if (ref === undefined || names.length === 0) usage("give a git ref and at least one benchmark");
   if (names.includes("compare")) usage("compare cannot compare itself");
-  return { ref, names, rounds };
+  return { ref, names, rounds, store };
 }
 
 function usage(why: string): never {
-  console.error(`bench compare: ${why}\nusage: npm run -s bench -- compare REF NAME… [--rounds N]`);
+  console.error(
+    `bench compare: ${why}\nusage: npm run -s bench -- compare REF NAME… [--rounds N] [--store S]`,
+  );
   process.exit(2);
 }
 
@@ -49,9 +59,13 @@ const git = (...args: string[]): string =>
   execFileSync("git", args, { cwd: repo, encoding: "utf8" }).trim();
 
 /** Runs one benchmark in `cwd`; its last stdout line that parses as a JSON object. */
-function runBench(cwd: string, name: string): Promise<Record<string, unknown>> {
+function runBench(
+  cwd: string,
+  name: string,
+  store: readonly string[],
+): Promise<Record<string, unknown>> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn("npm", ["run", "-s", "bench", "--", name], {
+    const child = spawn("npm", ["run", "-s", "bench", "--", name, ...store], {
       cwd,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -81,7 +95,7 @@ function fmt(n: number): string {
 }
 
 async function main(): Promise<void> {
-  const { ref, names, rounds } = parseArgs(process.argv.slice(3));
+  const { ref, names, rounds, store } = parseArgs(process.argv.slice(3));
   const sha = git("rev-parse", "--verify", `${ref}^{commit}`);
   const head = git("rev-parse", "--short", "HEAD");
   const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
@@ -116,7 +130,7 @@ async function main(): Promise<void> {
         for (const [cwd, into] of order) {
           const side = cwd === repo ? "A" : "B";
           try {
-            const line = await runBench(cwd, name);
+            const line = await runBench(cwd, name, store);
             into.set(name, [...(into.get(name) ?? []), line]);
             console.error(`round ${String(round + 1)}/${String(rounds)} ${name} ${side}`);
           } catch (err) {

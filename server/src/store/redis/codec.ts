@@ -86,6 +86,64 @@ export function apiKeyFromFields(h: Fields): ApiKeyRecord {
   return keyFromRow(row(h, KEY_COLUMNS));
 }
 
+/**
+ * A run's write as scripts/lib.ts's put_changes takes it: what changed between the record as read
+ * (its fields; null: a new run) and as written, at revision `rev`, with the statuses and scores
+ * its indexes need. `drop`: fields that are no columns to remove too (a hold's `held_until`).
+ */
+export interface RunChange {
+  s: string;
+  id: string;
+  set: string[];
+  del?: string[];
+  from?: string;
+  to: string;
+  h: string;
+  j: string;
+  a?: string;
+  b?: string;
+  st?: string;
+  m?: string;
+}
+
+export function runChange(
+  before: Fields | null,
+  after: Fields,
+  rev: string,
+  drop: readonly string[] = [],
+): RunChange {
+  const set = ["rev", rev];
+  const to = after.status ?? "";
+  const change: RunChange = {
+    s: after.scheduler ?? "",
+    id: after.id ?? "",
+    set,
+    to,
+    h: after.handler ?? "",
+    j: after.job_id ?? "",
+  };
+  if (before === null) {
+    for (const k in after) set.push(k, after[k] as string);
+    change.st = after.scheduled_time ?? "";
+    change.m = after.manual ?? "";
+  } else {
+    for (const k in after) {
+      const v = after[k] as string;
+      if (before[k] !== v) set.push(k, v);
+    }
+    let del: string[] | undefined = drop.length > 0 ? [...drop] : undefined;
+    for (const k of RUN_COLUMNS)
+      if (after[k] === undefined && before[k] !== undefined) (del ??= []).push(k);
+    if (del !== undefined) change.del = del;
+    change.from = before.status ?? "";
+  }
+  const a = to === "pending" ? after.due_at : to === "running" ? after.lease_expires_at : undefined;
+  const b = to === "pending" ? after.expires_at : to === "running" ? after.deadline_at : undefined;
+  if (a !== undefined) change.a = a;
+  if (b !== undefined) change.b = b;
+  return change;
+}
+
 /** A record's revision as read ('0': absent). */
 export function revOf(h: Fields | null): string {
   return h?.rev ?? "0";

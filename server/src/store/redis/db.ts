@@ -25,14 +25,15 @@ type ScriptCall = (
   prefix: string,
   payload: Buffer,
   tag: string,
+  events: string,
 ) => Promise<unknown>;
 
 /** The drafts each script argument of events was made from (told to listeners after commit). */
 const draftsOf = new WeakMap<object, readonly EventDraft[]>();
 
-/** Events as a script appends them: their JSON and their time. */
-export function eventArgs(events: readonly EventDraft[] | undefined): [string, string][] {
-  const args = (events ?? []).map((e): [string, string] => [JSON.stringify(e), String(e.time)]);
+/** Events as a script appends them: the inbox's entries, `<time>|<event JSON>` each. */
+export function eventArgs(events: readonly EventDraft[] | undefined): string[] {
+  const args = (events ?? []).map((e) => `${String(e.time)}|${JSON.stringify(e)}`);
   draftsOf.set(args, events ?? []);
   return args;
 }
@@ -53,8 +54,8 @@ const JOB_CACHE_LIMIT = 20_000;
 
 export class Db {
   readonly keys: Keys;
-  /** Runs this node last wrote, by id, at the revision it gave them (cache.ts). */
-  readonly runs = new RecordCache<Run>(RUN_CACHE_LIMIT);
+  /** Runs this node last wrote, by id, at the revision it gave them, and their fields (cache.ts). */
+  readonly runs = new RecordCache<{ readonly run: Run; readonly fields: Fields }>(RUN_CACHE_LIMIT);
   /** Jobs this node last wrote, by key, at `<incarnation>:<revision>` (cache.ts). */
   readonly jobs = new RecordCache<Job>(JOB_CACHE_LIMIT);
   private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
@@ -93,24 +94,33 @@ export class Db {
    * server only: a cluster store takes no keys), it writes the key's record with what it writes
    * (idempotency.ts), or throws IdempotencyKeyTaken, having written nothing.
    * The payload goes as bytes: a large one (a hand-out's thousand runs) as a string would be
-   * measured, joined into the command's text and encoded again on each write.
+   * measured, joined into the command's text and encoded again on each write. Its `events`
+   * (eventArgs) go apart, one a line (scripts/lib.ts, append_events): inside the JSON each
+   * event's own JSON would be escaped, and decoded again by the script.
    */
   async run(script: Script, payload: Record<string, unknown>): Promise<unknown> {
     const call = (this.redis as unknown as Record<string, ScriptCall>)[script.name];
     if (call === undefined) throw new Error(`script ${script.name} is not defined`);
     const keyedCall = this.keys.tag === "" ? currentIdempotentCall() : undefined;
+    const { events, ...rest } = payload;
+    const entries = Array.isArray(events) ? (events as string[]) : [];
     const sent =
       keyedCall === undefined
-        ? payload
-        : { ...payload, idem: idempotencyPayload(this.keys, keyedCall, null, keyedCall.startedAt) };
+        ? rest
+        : { ...rest, idem: idempotencyPayload(this.keys, keyedCall, null, keyedCall.startedAt) };
     const bytes = Buffer.from(JSON.stringify(sent));
     const reply = await this.call(() =>
-      call.call(this.redis, this.keys.anchor, this.keys.prefix, bytes, this.keys.tag),
+      call.call(
+        this.redis,
+        this.keys.anchor,
+        this.keys.prefix,
+        bytes,
+        this.keys.tag,
+        entries.join("\n"),
+      ),
     );
     if (reply === KEY_TAKEN) throw new IdempotencyKeyTaken();
-    const events = payload.events;
-    if (!NOT_WRITTEN.has(reply) && Array.isArray(events) && events.length > 0)
-      this.committed(events);
+    if (!NOT_WRITTEN.has(reply) && entries.length > 0) this.committed(entries);
     return reply;
   }
 

@@ -10,7 +10,7 @@ import type { Job } from "../../domain/jobs.js";
 import type { Run } from "../../domain/runs.js";
 import type { ClaimRequest, ClaimResult, DueJob, EventsOf } from "../port.js";
 import { nextRev } from "./cache.js";
-import { jobFromFields, revOf, runFields } from "./codec.js";
+import { jobFromFields, revOf, runChange, runFields } from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { CLAIM_DUE_JOBS } from "./scripts/claim-due-jobs.js";
@@ -132,11 +132,17 @@ export function claimDueJobs(
       if (reserved.length > 0) await db.run(CLAIM_DUE_JOBS, { release });
       return result;
     }
+    const written = runs.map(runFields);
     const reply = await db.run(CLAIM_DUE_JOBS, {
       release,
       checks,
-      runs: runs.map(runFields),
-      advance: plan.advance.map((a) => [a.job.scheduler, a.job.id, String(a.nextRunTime)]),
+      runs: written.map((f) => runChange(null, f, "1")),
+      advance: plan.advance.map((a) => [
+        a.job.scheduler,
+        a.job.id,
+        String(a.nextRunTime),
+        nextRev(read.get(db.keys.job(a.job.scheduler, a.job.id))?.rev ?? "0"),
+      ]),
       finished: ended.map((j) => [j.scheduler, j.id]),
       broken: broken.map((j) => [j.scheduler, j.id]),
       events: drafts,
@@ -144,7 +150,11 @@ export function claimDueJobs(
     if (reply === CONFLICT) return CONFLICT;
     // A run created has revision 1 (scripts/lib.ts): its hand-out starts from it; a job advanced
     // is the job read with its next run time, one revision on.
-    for (const r of runs) if (r.status === "pending") db.runs.set(r.id, "1", r);
+    runs.forEach((run, i) => {
+      const fields = written[i];
+      if (run.status === "pending" && fields !== undefined)
+        db.runs.set(run.id, "1", { run, fields });
+    });
     for (const a of plan.advance) {
       const key = db.keys.job(a.job.scheduler, a.job.id);
       const was = read.get(key);

@@ -12,7 +12,14 @@ import { handedBack } from "../../domain/run-transitions.js";
 import { jobKey } from "../sql/job-rows.js";
 import type { EventsOf, LeaseRequest, LeaseResult, LeaseState } from "../port.js";
 import { nextRev } from "./cache.js";
-import { type Fields, revOf, runFields, runFromFields } from "./codec.js";
+import {
+  type Fields,
+  revOf,
+  type RunChange,
+  runChange,
+  runFields,
+  runFromFields,
+} from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { EXTEND_LEASES } from "./scripts/extend-leases.js";
@@ -31,12 +38,12 @@ const HOLD_MS = 2000;
 async function reservedRuns(
   db: Db,
   reserved: readonly [string, string, string][],
-): Promise<{ run: Run; rev: string }[]> {
-  const out: ({ run: Run; rev: string } | null)[] = [];
+): Promise<{ run: Run; fields: Fields; rev: string }[]> {
+  const out: ({ run: Run; fields: Fields; rev: string } | null)[] = [];
   const missing: { at: number; key: string }[] = [];
   for (const [scheduler, id, rev] of reserved) {
     const cached = db.runs.get(id);
-    if (cached !== undefined && cached.rev === rev) out.push({ run: cached.value, rev });
+    if (cached !== undefined && cached.rev === rev) out.push({ ...cached.value, rev });
     else {
       missing.push({ at: out.length, key: db.keys.run(scheduler, id) });
       out.push(null);
@@ -45,10 +52,14 @@ async function reservedRuns(
   const hashes = await db.hashes(missing.map((m) => m.key));
   missing.forEach((m, i) => {
     const h = hashes[i];
-    out[m.at] = h === null || h === undefined ? null : { run: runFromFields(h), rev: revOf(h) };
+    out[m.at] =
+      h === null || h === undefined ? null : { run: runFromFields(h), fields: h, rev: revOf(h) };
   });
   return out.filter((r) => r !== null);
 }
+
+/** What a hold leaves on a run that its hand-out's write removes (reserve-runs.ts). */
+const HOLD = ["held_until"];
 
 export function leaseRuns(
   db: Db,
@@ -67,14 +78,13 @@ export function leaseRuns(
       paused: req.paused,
       handlers: handlers.map((h) => [h, String(Math.min(req.total, req.slots.get(h) ?? 0))]),
     })) as [[string, string, string][], [string, string, string[]][]];
-    const release = reserved.map(([scheduler, id]) => [scheduler, id]);
     const checks: [string, string][] = [];
     const candidates: Run[] = [];
-    const revs = new Map<string, string>();
-    for (const { run, rev } of await reservedRuns(db, reserved)) {
+    const read = new Map<string, { fields: Fields; rev: string }>();
+    for (const { run, fields, rev } of await reservedRuns(db, reserved)) {
       if (run.status !== "pending") continue;
       checks.push([db.keys.run(run.scheduler, run.id), rev]);
-      revs.set(run.id, rev);
+      read.set(run.id, { fields, rev });
       candidates.push(run);
     }
     const jobs = new Set(candidates.map((r) => jobKey(r.scheduler, r.jobId)));
@@ -97,20 +107,40 @@ export function leaseRuns(
       grant,
     });
     const drafts = eventArgs(events?.(result));
-    if (result.ended.length + result.taken.length + drafts.length === 0) {
+    const writes = [...result.ended, ...result.taken];
+    const written = new Set(writes.map((r) => r.id));
+    // Holds end with the runs' writes; those of the runs not written end apart.
+    const release = reserved.flatMap(([scheduler, id]) =>
+      written.has(id) ? [] : [[scheduler, id]],
+    );
+    if (writes.length + drafts.length === 0) {
       if (reserved.length > 0) await db.run(LEASE_RUNS, { release });
       return result;
+    }
+    const changes: RunChange[] = [];
+    const fieldsOf = new Map<string, Fields>();
+    for (const r of writes) {
+      const was = read.get(r.id);
+      if (was === undefined) throw new Error(`run ${r.id} was written without being read`);
+      const fields = runFields(r);
+      fieldsOf.set(r.id, fields);
+      changes.push(runChange(was.fields, fields, nextRev(was.rev), HOLD));
     }
     const reply = await db.run(LEASE_RUNS, {
       release,
       checks,
       running: startedBefore,
-      runs: [...result.ended, ...result.taken].map(runFields),
+      runs: changes,
       events: drafts,
     });
     if (reply === CONFLICT) return CONFLICT;
     for (const r of result.ended) db.runs.delete(r.id);
-    for (const r of result.taken) db.runs.set(r.id, nextRev(revs.get(r.id) ?? "0"), r);
+    for (const run of result.taken) {
+      const fields = fieldsOf.get(run.id);
+      const rev = read.get(run.id)?.rev;
+      if (fields !== undefined && rev !== undefined)
+        db.runs.set(run.id, nextRev(rev), { run, fields });
+    }
     return result;
   });
 }

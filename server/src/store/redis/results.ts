@@ -16,7 +16,7 @@ import {
 } from "../../domain/run-transitions.js";
 import type { CancelOutcome, EventsOf, SweepRequest, SweepResult, Verdict } from "../port.js";
 import { nextRev } from "./cache.js";
-import { type Fields, revOf, runFields, runFromFields } from "./codec.js";
+import { type Fields, revOf, runChange, runFields, runFromFields } from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { PUT_RUNS } from "./scripts/put-runs.js";
@@ -44,34 +44,45 @@ function rejectedOrRepeat(run: Run | undefined, lease: Lease): Verdict | null {
   return { accepted: false, reason: "lease_expired", run };
 }
 
+/** A run as read: its record, its fields and its revision. */
+interface ReadRun {
+  readonly run: Run;
+  readonly fields: Fields;
+  readonly rev: string;
+}
+
 /** These runs as read, with their revisions (absent: no such run). */
-async function readRuns(
-  db: Db,
-  ids: readonly string[],
-): Promise<Map<string, { run: Run; rev: string }>> {
+async function readRuns(db: Db, ids: readonly string[]): Promise<Map<string, ReadRun>> {
   const found = await db.runHashes(ids);
-  return new Map([...found].map(([id, h]) => [id, { run: runFromFields(h), rev: revOf(h) }]));
+  return new Map(
+    [...found].map(([id, h]) => [id, { run: runFromFields(h), fields: h, rev: revOf(h) }]),
+  );
 }
 
 /**
  * These runs as this node last wrote them (cache.ts), when it knows each; their revisions are
  * then checked by the commit.
  */
-function cachedRuns(db: Db, ids: readonly string[]): Map<string, { run: Run; rev: string }> | null {
-  const out = new Map<string, { run: Run; rev: string }>();
+function cachedRuns(db: Db, ids: readonly string[]): Map<string, ReadRun> | null {
+  const out = new Map<string, ReadRun>();
   for (const id of ids) {
     const c = db.runs.get(id);
     if (c === undefined) return null;
-    out.set(id, { run: c.value, rev: c.rev });
+    out.set(id, { ...c.value, rev: c.rev });
   }
   return out;
 }
 
 /** Keeps what a commit wrote of runs read at `revs`: ended runs are needed no more. */
-function remember(db: Db, runs: Iterable<Run>, revs: ReadonlyMap<string, { rev: string }>): void {
-  for (const r of runs) {
-    if (isFinal(r.status)) db.runs.delete(r.id);
-    else db.runs.set(r.id, nextRev(revs.get(r.id)?.rev ?? "0"), r);
+function remember(
+  db: Db,
+  runs: Iterable<{ run: Run; fields: Fields }>,
+  revs: ReadonlyMap<string, { rev: string }>,
+): void {
+  for (const w of runs) {
+    const id = w.run.id;
+    if (isFinal(w.run.status)) db.runs.delete(id);
+    else db.runs.set(id, nextRev(revs.get(id)?.rev ?? "0"), w);
   }
 }
 
@@ -112,16 +123,21 @@ export function completeRuns(
       if (changed.size === 0 && fromCache) continue;
       const drafts = eventArgs(events?.(verdicts));
       if (changed.size === 0 && drafts.length === 0) return verdicts;
+      const writes = [...changed.values()].map((run) => ({ run, fields: runFields(run) }));
       const reply = await db.run(PUT_RUNS, {
         checks: [...found.values()].map((f) => [db.keys.run(f.run.scheduler, f.run.id), f.rev]),
-        runs: [...changed.values()].map(runFields),
+        changes: writes.map((w) => {
+          const was = found.get(w.run.id);
+          if (was === undefined) throw new Error(`run ${w.run.id} was written without being read`);
+          return runChange(was.fields, w.fields, nextRev(was.rev));
+        }),
         events: drafts,
       });
       if (reply === CONFLICT) {
         if (fromCache) for (const id of ids) db.runs.delete(id);
         return CONFLICT;
       }
-      remember(db, changed.values(), found);
+      remember(db, writes, found);
       return verdicts;
     }
   });

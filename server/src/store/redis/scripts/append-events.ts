@@ -4,6 +4,6 @@ import type { Script } from "./script.js";
 export const APPEND_EVENTS: Script = {
   name: "metronomeAppendEvents",
   body: `
-return append_events(p.events)
+return append_events()
 `,
 };

@@ -6,7 +6,8 @@ import type { Script } from "./script.js";
  * creates the runs, advances the jobs' next run times, deletes the jobs whose trigger ended and
  * pauses those that cannot be planned, with the events. Two nodes claiming the same job: one
  * commits, the other's claim finds the job changed and reads again. Either way the holds of
- * reserve-jobs.ts on \`release\` end.
+ * reserve-jobs.ts on \`release\` end. The runs are new runs' changes (lib.ts, put_changes), and a
+ * job advanced, [scheduler, id, next run time, revision], takes the revision after the one checked.
  */
 export const CLAIM_DUE_JOBS: Script = {
   name: "metronomeClaimDueJobs",
@@ -16,15 +17,21 @@ for _, j in ipairs(p.release or {}) do
 end
 if not holds(p.checks) then return 'conflict' end
 for _, r in ipairs(p.runs or {}) do
-  if run_exists(r) then return 'conflict' end
+  if redis.call('HEXISTS', sk(r.s, 'fired:' .. r.j), r.st .. '/' .. r.m) == 1 then
+    return 'conflict'
+  end
 end
-for _, r in ipairs(p.runs or {}) do put_run(r) end
+put_changes(p.runs)
+local due = {}
 for _, a in ipairs(p.advance or {}) do
-  local key = sk(a[1], 'job:' .. a[2])
-  redis.call('HSET', key, 'next_run_time', a[3])
-  redis.call('HINCRBY', key, 'rev', 1)
-  redis.call('ZADD', sk(a[1], 'jobs'), a[3], a[2])
+  redis.call('HSET', sk(a[1], 'job:' .. a[2]), 'next_run_time', a[3], 'rev', a[4])
+  local k = sk(a[1], 'jobs')
+  local l = due[k]
+  if l == nil then l = {}; due[k] = l end
+  l[#l + 1] = a[3]
+  l[#l + 1] = a[2]
 end
+for k, l in pairs(due) do in_parts('ZADD', k, l, 2) end
 for _, j in ipairs(p.finished or {}) do del_job(j[1], j[2]) end
 for _, j in ipairs(p.broken or {}) do
   local key = sk(j[1], 'job:' .. j[2])
@@ -33,7 +40,7 @@ for _, j in ipairs(p.broken or {}) do
   redis.call('HINCRBY', key, 'rev', 1)
   redis.call('ZADD', sk(j[1], 'jobs'), NO_NEXT, j[2])
 end
-append_events(p.events)
+append_events()
 return 'ok'
 `,
 };

@@ -19,7 +19,7 @@ for _, id in ipairs(redis.call('ZRANGE', sk(p.scheduler, 'jobs'), 0, -1)) do
 end
 for _, id in ipairs(p.withdrawn or {}) do del_run(p.scheduler, id) end
 for _, r in ipairs(p.runs or {}) do put_run(r) end
-append_events(p.events)
+append_events()
 return 'ok'
 `,
 };

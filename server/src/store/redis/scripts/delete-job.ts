@@ -24,7 +24,7 @@ end
 del_job(p.scheduler, p.id)
 for _, id in ipairs(p.withdrawn or {}) do del_run(p.scheduler, id) end
 for _, r in ipairs(p.runs or {}) do put_run(r) end
-append_events(p.events)
+append_events()
 return 'ok'
 `,
 };

@@ -9,7 +9,7 @@ local key = gk('api-key:' .. f.id)
 if redis.call('EXISTS', key) == 1 then return 0 end
 put_hash(key, f, nil)
 redis.call('ZADD', gk('api-key-ids'), tonumber(f.created_at), f.id)
-append_events(p.events)
+append_events()
 return 1
 `,
 };

@@ -3,7 +3,9 @@
  * Redis store") and the writes that keep a record and its indexes together. A script is this
  * prelude and its own body (script.ts); ARGV[1] is always the store's key prefix, ARGV[2] the
  * operation's payload as JSON (every number in it a string: Lua would print large ones in
- * exponent form), ARGV[3] the shard's hash tag on a Redis Cluster (empty on one server: keys.ts).
+ * exponent form), ARGV[3] the shard's hash tag on a Redis Cluster (empty on one server: keys.ts),
+ * ARGV[4] the operation's events, the inbox's entries (`<time>|<event JSON>`) one per line
+ * (db.ts: kept out of the JSON, which would escape every quote of theirs and Lua decode it).
  * KEYS[1] is a key of the shard's slot that only routes the call.
  *
  * Records are hashes of their columns (the SQL stores' column names; a NULL column is an absent
@@ -55,13 +57,6 @@ local function holds(checks)
   return true
 end
 
--- Whether scheduler s, or its job (nil: none), is fenced (fences.ts): claims and
--- hand-outs pass it by while a change of it is under way.
-local function fenced(s, job)
-  if redis.call('EXISTS', sk(s, 'fence')) == 1 then return true end
-  return job ~= nil and redis.call('EXISTS', sk(s, 'fence:' .. job)) == 1
-end
-
 -- The schedulers that hold jobs or runs, except those listed (the paused ones), in order.
 local function unpaused_spaces(paused)
   local skip = {}
@@ -76,13 +71,32 @@ end
 
 -- ---- events: written to the inbox with the change; sequence-events.ts gives them cursors ----
 
-local function append_events(events)
-  local n = 0
-  for _, e in ipairs(events or {}) do
-    redis.call('RPUSH', ek('inbox'), e[2] .. '|' .. e[1])
-    n = n + 1
+-- Runs a command on key with the arguments of list, in parts that Lua's unpack takes (a
+-- multiple of step: a command's arguments go in pairs or alone).
+local function in_parts(command, key, list, step)
+  local n = #list
+  local part = 4000 - 4000 % step
+  for i = 1, n, part do
+    redis.call(command, key, unpack(list, i, math.min(n, i + part - 1)))
   end
-  return n
+end
+
+-- Pushes inbox entries ('<time>|<event JSON>'): those of list, or without one the operation's
+-- (ARGV[4], one a line). Answers how many.
+local function append_events(list)
+  if list == nil then
+    list = {}
+    local blob = ARGV[4] or ''
+    local at = 1
+    while at <= #blob do
+      local nl = string.find(blob, '\\n', at, true)
+      if nl == nil then nl = #blob + 1 end
+      list[#list + 1] = string.sub(blob, at, nl - 1)
+      at = nl + 1
+    end
+  end
+  in_parts('RPUSH', ek('inbox'), list, 1)
+  return #list
 end
 
 -- ---- jobs: a hash per job, and the scheduler's jobs by next run time ----
@@ -163,6 +177,58 @@ local function put_run(fields)
   end
   put_hash(key, fields, old)
   index_status(s, id, fields)
+end
+
+-- Writes runs whose records the operation read and checked (holds), as changes to them, each
+-- run at most once (codec.ts, runChange): r.s, r.id; r.set, the fields that changed, rev
+-- included, as name, value pairs; r.del, the fields to remove; r.from, the status read (absent:
+-- a new run, then r.st and r.m, its fire time and kind, name it); r.to, its status; r.h and
+-- r.j, its handler and job; r.a and r.b, the scores its status is indexed by (pending: due and
+-- misfire deadline, running: lease expiry and timeout). The indexes of all of them are changed
+-- together, one command per index (its removals first), instead of a few per run.
+local function put_changes(list)
+  local zrem, srem, zadd, sadd, hset = {}, {}, {}, {}, {}
+  local function add(t, k, a, b)
+    local l = t[k]
+    if l == nil then l = {}; t[k] = l end
+    l[#l + 1] = a
+    if b ~= nil then l[#l + 1] = b end
+  end
+  for _, r in ipairs(list or {}) do
+    local s, id = r.s, r.id
+    if r.from == nil then
+      add(zadd, sk(s, 'runs'), r.st, id)
+      add(zadd, sk(s, 'job-runs:' .. r.j), r.st, id)
+      add(hset, sk(s, 'fired:' .. r.j), r.st .. '/' .. r.m, id)
+      add(hset, gk('run-sched'), id, s)
+      add(sadd, gk('spaces'), s)
+    elseif r.from == 'pending' then
+      add(zrem, sk(s, 'pending'), id)
+      add(zrem, sk(s, 'pending:' .. r.h), id)
+      add(zrem, sk(s, 'expiring'), id)
+    elseif r.from == 'running' then
+      add(zrem, sk(s, 'running'), id)
+      add(srem, sk(s, 'running:' .. r.j), id)
+      add(zrem, sk(s, 'deadlines'), id)
+    end
+    local key = sk(s, 'run:' .. id)
+    redis.call('HSET', key, unpack(r.set))
+    if r.del ~= nil and #r.del > 0 then redis.call('HDEL', key, unpack(r.del)) end
+    if r.to == 'pending' then
+      add(zadd, sk(s, 'pending'), r.a, id)
+      add(zadd, sk(s, 'pending:' .. r.h), r.a, id)
+      if r.b ~= nil then add(zadd, sk(s, 'expiring'), r.b, id) end
+    elseif r.to == 'running' then
+      add(zadd, sk(s, 'running'), r.a, id)
+      add(sadd, sk(s, 'running:' .. r.j), id)
+      if r.b ~= nil then add(zadd, sk(s, 'deadlines'), r.b, id) end
+    end
+  end
+  for k, l in pairs(zrem) do in_parts('ZREM', k, l, 1) end
+  for k, l in pairs(srem) do in_parts('SREM', k, l, 1) end
+  for k, l in pairs(zadd) do in_parts('ZADD', k, l, 2) end
+  for k, l in pairs(sadd) do in_parts('SADD', k, l, 1) end
+  for k, l in pairs(hset) do in_parts('HSET', k, l, 2) end
 end
 
 -- Whether a run of the same job, fire time and kind exists (the unique key).

@@ -33,8 +33,8 @@ for _, h in ipairs(p.handlers) do
       for i = 1, #page, 2 do
         local f = redis.call('HMGET', sk(s, 'run:' .. page[i]), 'held_until', 'job_id', 'rev')
         local held = f[1]
-        if taken < limit and (held == false or tonumber(held) <= now)
-          and (f[2] == false or not fenced(s, f[2])) then
+        if taken < limit and (held == false or tonumber(held) <= now) and (f[2] == false
+          or redis.call('EXISTS', sk(s, 'fence:' .. f[2])) == 0) then
           found[#found + 1] = {s, page[i], tonumber(page[i + 1]), f[3] or '0', f[2]}
           taken = taken + 1
         end

@@ -7,7 +7,7 @@ export const REVOKE_KEY: Script = {
 if not holds(p.checks) then return 'conflict' end
 local key = gk('api-key:' .. p.fields.id)
 put_hash(key, p.fields, hash(key))
-append_events(p.events)
+append_events()
 return 'ok'
 `,
 };

@@ -6,7 +6,7 @@ export const REGISTER_SESSION: Script = {
   body: `
 redis.call('HSET', gk('sessions'), p.id, p.record)
 redis.call('ZADD', gk('session-expiry'), p.expires, p.id)
-append_events(p.events)
+append_events()
 return 1
 `,
 };
@@ -17,7 +17,7 @@ export const UNREGISTER_SESSION: Script = {
   body: `
 redis.call('HDEL', gk('sessions'), p.id)
 redis.call('ZREM', gk('session-expiry'), p.id)
-append_events(p.events)
+append_events()
 return 1
 `,
 };

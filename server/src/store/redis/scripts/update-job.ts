@@ -20,7 +20,7 @@ if p.now ~= nil then
   for _, r in ipairs(runs) do del_run(f.scheduler, r[1]) end
 end
 put_job(f.scheduler, f)
-append_events(p.events)
+append_events()
 return 'ok'
 `,
 };

@@ -10,7 +10,7 @@ local key = sk(f.name, 'scheduler')
 put_hash(key, f, hash(key))
 if f.paused == '1' then redis.call('SADD', gk('paused'), f.name)
 else redis.call('SREM', gk('paused'), f.name) end
-append_events(p.events)
+append_events()
 return 'ok'
 `,
 };
