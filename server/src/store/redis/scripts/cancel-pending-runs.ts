@@ -10,7 +10,7 @@ export const CANCEL_PENDING_RUNS: Script = {
 if not holds(p.checks) then return 'conflict' end
 for _, id in ipairs(p.withdrawn or {}) do del_run(p.scheduler, id) end
 for _, r in ipairs(p.runs or {}) do put_run(r) end
-append_events(p.events)
+append_events()
 return 'ok'
 `,
 };
