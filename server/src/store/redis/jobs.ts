@@ -77,8 +77,7 @@ async function runsOfJob(
   const ids = await db.call(() =>
     db.redis.zrangebyscore(db.keys.sched(scheduler, `job-runs:${jobId}`), min, "+inf"),
   );
-  const found = await db.hashes(ids.map((id) => db.keys.run(scheduler, id)));
-  return found.flatMap((h) => (h === null ? [] : [{ run: runFromFields(h), fields: h }]));
+  return runsRead(db, scheduler, ids);
 }
 
 export function updateJob(
@@ -227,7 +226,7 @@ export function deleteAllJobs(
             limit === undefined ? -1 : limit - 1,
           ),
         );
-        runs = await pendingRuns(db, scheduler, pending);
+        runs = await runsRead(db, scheduler, pending);
       }
       const outcome = pendingOutcome(runs, now, db);
       const reply = await db.run(DELETE_ALL_JOBS, {
@@ -244,8 +243,8 @@ export function deleteAllJobs(
   );
 }
 
-/** These pending runs' hashes (gone ones left out). */
-async function pendingRuns(
+/** These runs of a scheduler, with their fields (gone ones left out). */
+async function runsRead(
   db: Db,
   scheduler: string,
   ids: readonly string[],
@@ -284,7 +283,7 @@ export function cancelPendingRuns(
       await fence.raise();
       const ids = await pendingBefore(db, scheduler, options.idBefore, options.limit);
       if (ids.length === 0) return 0;
-      const outcome = pendingOutcome(await pendingRuns(db, scheduler, ids), options.now, db);
+      const outcome = pendingOutcome(await runsRead(db, scheduler, ids), options.now, db);
       const reply = await db.run(CANCEL_PENDING_RUNS, {
         checks: outcome.checks,
         scheduler,
