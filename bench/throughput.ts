@@ -6,16 +6,20 @@
  * end, firing stops and `/metrics` is checked against the runs table (bench/metrics-check.ts):
  * `metrics_check` in the line, and a failing exit when they disagree.
  *
+ * The jobs offer 12,000 runs per second by default, above the 10,000/s target (issue 13), so the
+ * figure is what the system completes, not what the schedule offers (with 8,000 jobs, as before
+ * 2026-12-05 13:30 UTC, no run could show more than 8,000/s).
+ *
  *   npm run -s bench -- throughput
  *   BENCH_JOBS=6000 BENCH_SECONDS=20 npm run -s bench -- throughput
  */
 import { addJobs, cpuSeconds, machine, setUp, ts, until, storeLabel } from "./engine-support.js";
 import { checkMetrics, reportMismatch } from "./metrics-check.js";
 
-const JOBS = Number(process.env.BENCH_JOBS ?? "8000");
+const JOBS = Number(process.env.BENCH_JOBS ?? "12000");
 const WINDOW_S = Number(process.env.BENCH_SECONDS ?? "20");
 const WARMUP_S = 5;
-const TARGET = 5000;
+const TARGET = 10_000;
 
 const bench = await setUp("throughput");
 try {

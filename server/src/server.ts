@@ -26,6 +26,7 @@ import { sealedStore } from "./store/sealed.js";
 import { withWriteHooks } from "./store/write-hooks.js";
 import { Sealer } from "./store/sealing.js";
 import { SealingKeys } from "./lib/envelope.js";
+import { useFastTextEncoding } from "./lib/text-encoding.js";
 import { DEFAULT_LIMITS } from "./domain/jobs.js";
 import type { Store } from "./store/port.js";
 import { Engine } from "./engine/engine.js";
@@ -372,6 +373,7 @@ export async function startNode(
   clock: Clock,
   options: NodeOptions = {},
 ): Promise<Node> {
+  useFastTextEncoding();
   const core = await openNode(config, log, clock, options);
   let listener: Listener;
   try {
