@@ -83,34 +83,48 @@ function checkCompressed(
   check(schema, plain);
 }
 
-/** The body's envelopes, each uncompressed message checked, passed on unchanged. */
-async function* checkEnvelopes(
+/**
+ * The body's envelopes, each uncompressed message checked, passed on unchanged. Chunks are joined
+ * only once they hold the next whole envelope: a large message (a worker's batch of results)
+ * comes in many HTTP/2 frames, and joining at every frame copied it over and over.
+ */
+export async function* checkEnvelopes(
   body: AsyncIterable<Uint8Array>,
   schema: DescMessage,
   inflate: Inflate | undefined,
   max: number,
 ): AsyncGenerator<Uint8Array> {
-  let buffered: Uint8Array = new Uint8Array(0);
+  const pending: Uint8Array[] = [];
+  let size = 0;
+  // Bytes the pending chunks must hold before the next envelope can be checked.
+  let need = 5;
   for await (const chunk of body) {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    pending.push(chunk);
+    size += chunk.length;
+    if (size < need) continue;
+    const buffered = pending.length === 1 ? chunk : Buffer.concat(pending, size);
     let start = 0;
+    need = 5;
     while (buffered.length - start >= 5) {
       const view = new DataView(buffered.buffer, buffered.byteOffset + start, 5);
       const length = view.getUint32(1);
-      if (buffered.length - start < 5 + length) break;
+      if (buffered.length - start < 5 + length) {
+        need = 5 + length;
+        break;
+      }
       const flags = view.getUint8(0);
       const message = buffered.subarray(start + 5, start + 5 + length);
       if ((flags & COMPRESSED_FLAG) === 0) check(schema, message);
       else checkCompressed(schema, message, inflate, max);
       start += 5 + length;
     }
-    if (start > 0) {
-      yield buffered.subarray(0, start);
-      buffered = buffered.subarray(start);
-    }
+    pending.length = 0;
+    size = buffered.length - start;
+    if (size > 0) pending.push(buffered.subarray(start));
+    if (start > 0) yield buffered.subarray(0, start);
   }
   // An incomplete envelope is Connect's to refuse.
-  if (buffered.length > 0) yield buffered;
+  if (size > 0) yield Buffer.concat(pending, size);
 }
 
 /** A whole-body message (Connect unary), checked (decompressed first when `encoding` says). */
