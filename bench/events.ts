@@ -44,6 +44,8 @@ interface Subscriber {
   readonly latencies: number[];
   readonly cursors: bigint[];
   received: number;
+  /** Messages that carried at least one event of the window. */
+  messages: number;
   live: Promise<void>;
   stop(): void;
 }
@@ -125,6 +127,7 @@ function subscribe(
     latencies: [],
     cursors: [],
     received: 0,
+    messages: 0,
     live: new Promise((resolve) => (markLive = resolve)),
     stop: () => {
       call.cancel();
@@ -134,8 +137,11 @@ function subscribe(
   call.on("data", (res: Lean) => {
     if (res.live) markLive();
     const now = Date.now();
+    let counted = false;
     for (const e of res.events) {
       if (e.timeMs < window.b0 || e.timeMs >= window.b1) continue;
+      if (!counted) sub.messages++;
+      counted = true;
       sub.received++;
       sub.latencies.push(now - e.timeMs);
       (byType[e.type] ??= []).push(now - e.timeMs);
@@ -234,6 +240,9 @@ try {
       events_per_s: Math.round(eventsTotal / WINDOW_S),
       events_per_s_per_subscriber: Math.round(perSubscriber / WINDOW_S),
       deliveries_per_s: Math.round(all.length / WINDOW_S),
+      messages_per_s_per_subscriber: Math.round(
+        subscribers.reduce((n, s) => n + s.messages, 0) / subscribers.length / WINDOW_S,
+      ),
       latency_ms_p50: p.p50,
       latency_ms_p95: p.p95,
       latency_ms_p99: p.p99,
