@@ -148,6 +148,23 @@ export class JobManager {
     return job;
   }
 
+  /**
+   * GetJob with, when the store reads it in the same statement (ManagementStore.getJobServed),
+   * how many worker sessions of the other nodes serve the job's handler now; undefined when it
+   * does not (the caller reads the count apart).
+   */
+  async getJobServed(
+    scheduler: string,
+    jobId: string,
+  ): Promise<{ job: Job; remoteWorkers: number | undefined }> {
+    if (this.store.getJobServed === undefined)
+      return { job: await this.getJob(scheduler, jobId), remoteWorkers: undefined };
+    this.checkRef(scheduler, jobId);
+    const found = await this.store.getJobServed(scheduler, jobId, this.clock.now(), this.nodeId);
+    if (!found) throw notFound(scheduler, jobId);
+    return found;
+  }
+
   async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
     if (query.scheduler !== undefined) checkId(query.scheduler, "scheduler", this.limits);
     if (

@@ -14,7 +14,9 @@ export function withWriteHooks(
   store: Store,
   changed: { job: (job: Job | null) => void; scheduler: () => void },
 ): ManagementStore {
+  const served = store.getJobServed?.bind(store);
   return {
+    ...(served === undefined ? {} : { getJobServed: served }),
     getScheduler: (name) => store.getScheduler(name),
     listSchedulers: () => store.listSchedulers(),
     pausedSchedulers: () => store.pausedSchedulers(),

@@ -54,9 +54,15 @@ export function jobService(
    * The worker sessions serving each handler (Job.worker_count); undefined when they could not
    * be read: a change already committed is answered all the same, without the count.
    */
-  const countsOf = async (list: readonly Job[]): Promise<Map<string, number> | undefined> => {
+  const countsOf = async (
+    list: readonly Job[],
+    remote?: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number> | undefined> => {
     try {
-      return await engine.workerCounts(list.map((j) => j.handler));
+      return await engine.workerCounts(
+        list.map((j) => j.handler),
+        remote,
+      );
     } catch (err) {
       log.warn({ err }, "counting the workers of handlers failed; answering without the count");
       return undefined;
@@ -66,8 +72,15 @@ export function jobService(
    * Jobs as answered, each with its worker count. `added`: jobs this call added or gave a new
    * handler, whose handler is logged (once) when no worker serves it.
    */
-  const answer = async (list: readonly (Job | null)[], added: readonly boolean[] = []) => {
-    const counts = await countsOf(list.filter((j) => j !== null));
+  const answer = async (
+    list: readonly (Job | null)[],
+    added: readonly boolean[] = [],
+    remote?: ReadonlyMap<string, number>,
+  ) => {
+    const counts = await countsOf(
+      list.filter((j) => j !== null),
+      remote,
+    );
     return list.map((j, i): PbJob | undefined => {
       if (j === null) return undefined;
       const n = counts === undefined ? undefined : (counts.get(j.handler) ?? 0);
@@ -105,7 +118,12 @@ export function jobService(
     },
 
     async getJob(req) {
-      return { job: await one(await jobs.getJob(req.scheduler || "default", req.jobId)) };
+      // The other nodes' sessions serving its handler come with the job where the store reads
+      // both in one statement.
+      const { job, remoteWorkers } = await jobs.getJobServed(req.scheduler || "default", req.jobId);
+      const remote =
+        remoteWorkers === undefined ? undefined : new Map([[job.handler, remoteWorkers]]);
+      return { job: (await answer([job], [], remote))[0] };
     },
 
     async listJobs(req) {

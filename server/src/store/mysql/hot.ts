@@ -80,11 +80,33 @@ function exec(pool: Pool, sqlText: string, params: Cell[]): Promise<unknown> {
 export const MAX_READ_BATCH = 128;
 export const MAX_INSERT_BATCH = 32;
 
-/** The rows of these (scheduler, id) keys, one per key in order (null where there is none). */
+/**
+ * With a job's row, in the same statement: how many unexpired sessions of nodes other than
+ * `exceptNode` serve its handler at `now` (sql/workers/serving-sessions.ts counts them so too).
+ */
+export interface ServedBy {
+  readonly now: number;
+  readonly exceptNode: string;
+}
+
+const REMOTE_WORKERS =
+  "(SELECT COUNT(*) FROM `worker_handlers` AS `w` WHERE `w`.`handler` = `jobs`.`handler` AND `w`.`expires_at` > ? AND `w`.`node_id` <> ?)";
+
+/** A job's row, and with `served`, the other nodes' sessions serving its handler. */
+export interface ReadJob {
+  readonly row: JobRow;
+  readonly remoteWorkers: number;
+}
+
+/**
+ * The rows of these (scheduler, id) keys, one per key in order (null where there is none); with
+ * `served`, each with the other nodes' sessions serving its handler (0 without).
+ */
 export async function selectJobs(
   pool: Pool,
   keys: readonly { scheduler: string; id: string }[],
-): Promise<(JobRow | null)[]> {
+  served?: ServedBy,
+): Promise<(ReadJob | null)[]> {
   // One statement per scheduler, `scheduler = ? AND id IN (…)` (the primary key), the id list
   // padded to a power of two by repeating its last id.
   const bySched = new Map<string, string[]>();
@@ -98,18 +120,20 @@ export async function selectJobs(
     let size = 1;
     while (size < ids.length) size *= 2;
     const padded = [...ids, ...Array<string>(size - ids.length).fill(ids[ids.length - 1] ?? "")];
+    const keyParams = [scheduler, ...padded];
     rows.push(
       ...((await exec(
         pool,
-        `SELECT ${COLUMN_LIST} FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${padded.map(() => "?").join(", ")})`,
-        [scheduler, ...padded],
+        `SELECT ${COLUMN_LIST}${served === undefined ? "" : `, ${REMOTE_WORKERS}`} FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${padded.map(() => "?").join(", ")})`,
+        served === undefined ? keyParams : [served.now, served.exceptNode, ...keyParams],
       )) as Cell[][]),
     );
   }
-  const found = new Map<string, JobRow>();
+  const found = new Map<string, ReadJob>();
   for (const cells of rows) {
     const row = rowFromCells(cells);
-    found.set(`${row.scheduler}\u0000${row.id}`, row);
+    const remoteWorkers = Number(cells[JOB_COLUMNS.length] ?? 0);
+    found.set(`${row.scheduler}\u0000${row.id}`, { row, remoteWorkers });
   }
   return keys.map((k) => found.get(`${k.scheduler}\u0000${k.id}`) ?? null);
 }

@@ -24,6 +24,7 @@ import {
   MAX_READ_BATCH,
   selectJobs,
   type JobInsert,
+  type ReadJob,
 } from "./hot.js";
 import { MysqlRunner, readCommitted } from "./runner.js";
 
@@ -50,12 +51,20 @@ function end(pool: Pool): Promise<void> {
  */
 export class MysqlStore extends SqlStore {
   /** Concurrent GetJob calls share queries, concurrent AddJob inserts share statements. */
-  private readonly jobReads = new Batcher<{ scheduler: string; id: string }, JobRow | null>(
+  private readonly jobReads = new Batcher<{ scheduler: string; id: string }, ReadJob | null>(
     (keys) => selectJobs(this.apiPool, keys),
     2,
     MAX_READ_BATCH,
     () => new StoreTimeoutError(),
   );
+  /**
+   * GetJob's reads with the other nodes' sessions serving each job's handler (getJobServed), per
+   * node asking (one in practice); a batch counts at the latest `now` of its items.
+   */
+  private readonly servedReads = new Map<
+    string,
+    Batcher<{ scheduler: string; id: string; now: number }, ReadJob | null>
+  >();
   private readonly jobInserts = new Batcher<JobInsert, boolean>(
     async (items) => {
       const inserted = await insertJobs(this.insertPool(), items);
@@ -205,8 +214,34 @@ export class MysqlStore extends SqlStore {
   }
 
   override async getJob(scheduler: string, id: string): Promise<Job | null> {
-    const row = await guard(() => this.jobReads.run({ scheduler, id }));
-    return row === null ? null : jobFromRow(row);
+    const read = await guard(() => this.jobReads.run({ scheduler, id }));
+    return read === null ? null : jobFromRow(read.row);
+  }
+
+  /** The job and the other nodes' sessions serving its handler in one statement (hot.ts). */
+  async getJobServed(
+    scheduler: string,
+    id: string,
+    now: number,
+    exceptNode: string,
+  ): Promise<{ job: Job; remoteWorkers: number } | null> {
+    let reads = this.servedReads.get(exceptNode);
+    if (reads === undefined) {
+      reads = new Batcher(
+        (items) =>
+          selectJobs(this.apiPool, items, {
+            now: Math.max(...items.map((i) => i.now)),
+            exceptNode,
+          }),
+        2,
+        MAX_READ_BATCH,
+        () => new StoreTimeoutError(),
+      );
+      this.servedReads.set(exceptNode, reads);
+    }
+    const batcher = reads;
+    const read = await guard(() => batcher.run({ scheduler, id, now }));
+    return read === null ? null : { job: jobFromRow(read.row), remoteWorkers: read.remoteWorkers };
   }
 }
 
