@@ -12,7 +12,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../domain/errors.js";
-import { byActor, jobEvent, runEvents, schedulerEvent } from "../domain/events.js";
+import { byActor, jobEvent, runEvents, schedulerEvent, type EventDraft } from "../domain/events.js";
 import { at, itemPath, joinPath } from "../domain/fields.js";
 import { DEFAULT_LIMITS, checkId, type Job, type Limits, type Scheduler } from "../domain/jobs.js";
 import { compileTrigger, triggerWarnings, type TriggerWarning } from "../domain/triggers/index.js";
@@ -52,6 +52,11 @@ export interface Added {
   readonly job: Job;
   readonly outcome: AddOutcome;
   readonly warnings: readonly TriggerWarning[];
+  /**
+   * The worker sessions of the other nodes serving the job's handler, when the store read them
+   * with the insert (ManagementStore.insertJobServed); otherwise the caller reads them apart.
+   */
+  readonly remoteWorkers?: number | undefined;
 }
 
 /** Pending runs a RemoveAllJobs cancels per transaction (see removeAllJobs). */
@@ -340,8 +345,8 @@ export class JobManager {
     const warnings = this.warnings(input.trigger, p.path);
     for (;;) {
       const added = byActor([jobEvent("job_added", fresh, now, this.nodeId)], currentActor());
-      if (await this.store.insertJob(fresh, added))
-        return { job: fresh, outcome: "created", warnings };
+      const { inserted, remoteWorkers } = await this.insert(fresh, added);
+      if (inserted) return { job: fresh, outcome: "created", warnings, remoteWorkers };
       if (conflict === "error") {
         throw new AlreadyExistsError(
           `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler.name)}`,
@@ -385,6 +390,16 @@ export class JobManager {
       if (replaced) return { job: replaced, outcome: "replaced", warnings };
       // removed meanwhile: insert again
     }
+  }
+
+  /** Inserts a job, with the other nodes' sessions serving its handler when the store reads them. */
+  private async insert(
+    job: Job,
+    events: readonly EventDraft[],
+  ): Promise<{ inserted: boolean; remoteWorkers: number | undefined }> {
+    if (this.store.insertJobServed === undefined)
+      return { inserted: await this.store.insertJob(job, events), remoteWorkers: undefined };
+    return this.store.insertJobServed(job, events, this.clock.now(), this.nodeId);
   }
 
   /**

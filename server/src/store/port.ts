@@ -113,6 +113,17 @@ export interface SchedulerStore {
 export interface JobStore {
   /** Insert a job with its events; false (nothing written) when (scheduler, id) exists. */
   insertJob(job: Job, events?: readonly EventDraft[]): Promise<boolean>;
+  /**
+   * insertJob, with the other nodes' sessions serving the job's handler at `now` read in the
+   * same transaction (as getJobServed; undefined when they were not read). Optional: a store
+   * without it has the two read apart.
+   */
+  insertJobServed?(
+    job: Job,
+    events: readonly EventDraft[],
+    now: number,
+    exceptNode: string,
+  ): Promise<{ inserted: boolean; remoteWorkers: number | undefined }>;
   getJob(scheduler: string, id: string): Promise<Job | null>;
   /**
    * getJob, with what Job.worker_count needs from the store read in the same statement: how

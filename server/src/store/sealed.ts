@@ -72,7 +72,18 @@ export function sealedStore(store: Store, sealer: Sealer, options: SealedStoreOp
   };
 
   const served = store.getJobServed?.bind(store);
+  const insertServed = store.insertJobServed?.bind(store);
   const overrides: Partial<Store> = {
+    ...(insertServed === undefined
+      ? {}
+      : {
+          insertJobServed: (
+            job: Job,
+            events: readonly EventDraft[],
+            now: number,
+            exceptNode: string,
+          ) => insertServed(sealer.sealJob(job), sealEvents(events), now, exceptNode),
+        }),
     // Present exactly when the store has it: the job it answers is opened like getJob's.
     ...(served === undefined
       ? {}

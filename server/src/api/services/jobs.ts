@@ -88,14 +88,23 @@ export function jobService(
       return jobToProto(j, n);
     });
   };
-  const one = async (job: Job, added = false): Promise<PbJob | undefined> =>
-    (await answer([job], [added]))[0];
+  const one = async (job: Job, added = false, remoteWorkers?: number): Promise<PbJob | undefined> =>
+    (
+      await answer(
+        [job],
+        [added],
+        remoteWorkers === undefined ? undefined : new Map([[job.handler, remoteWorkers]]),
+      )
+    )[0];
   return {
     async addJob(req) {
       const input = jobInputFromProto(req.job, "job");
-      const { job, outcome, warnings } = await jobs.addJob(input, CONFLICTS[req.conflictPolicy]);
+      const { job, outcome, warnings, remoteWorkers } = await jobs.addJob(
+        input,
+        CONFLICTS[req.conflictPolicy],
+      );
       return {
-        job: await one(job, outcome !== "kept"),
+        job: await one(job, outcome !== "kept", remoteWorkers),
         outcome: OUTCOMES[outcome],
         warnings: warn(job, warnings),
       };
@@ -119,11 +128,9 @@ export function jobService(
 
     async getJob(req) {
       // The other nodes' sessions serving its handler come with the job where the store reads
-      // both in one statement.
+      // both in one statement (as AddJob's come with its insert).
       const { job, remoteWorkers } = await jobs.getJobServed(req.scheduler || "default", req.jobId);
-      const remote =
-        remoteWorkers === undefined ? undefined : new Map([[job.handler, remoteWorkers]]);
-      return { job: (await answer([job], [], remote))[0] };
+      return { job: await one(job, false, remoteWorkers) };
     },
 
     async listJobs(req) {

@@ -141,6 +141,30 @@ export async function selectJobs(
 export interface JobInsert {
   readonly row: JobRow;
   readonly events: readonly EventDraft[];
+  /** Count the other nodes' sessions serving the job's handler in the same transaction. */
+  readonly served?: ServedBy | undefined;
+}
+
+/** Per handler, the other nodes' sessions serving it (handlers none serves are absent). */
+export type RemoteWorkers = ReadonlyMap<string, number>;
+
+/**
+ * The count of the batch's served items (the node of the first; in practice there is one): its
+ * statement, the latest `now` of them, and which items it answers.
+ */
+function servedCount(
+  batch: readonly JobInsert[],
+): { sql: string; params: Cell[]; answers: boolean[] } | null {
+  const first = batch.find((b) => b.served !== undefined)?.served;
+  if (first === undefined) return null;
+  const answers = batch.map((b) => b.served?.exceptNode === first.exceptNode);
+  const handlers = [...new Set(batch.filter((_, i) => answers[i]).map((b) => b.row.handler))];
+  const now = Math.max(...batch.map((b) => b.served?.now ?? Number.NEGATIVE_INFINITY));
+  return {
+    sql: `SELECT \`handler\`, COUNT(*) AS \`n\` FROM \`worker_handlers\` WHERE \`handler\` IN (${handlers.map(() => "?").join(", ")}) AND \`expires_at\` > ? AND \`node_id\` <> ? GROUP BY \`handler\``,
+    params: [...handlers, now, first.exceptNode],
+    answers,
+  };
 }
 
 function connection(pool: Pool): Promise<PoolConnection> {
@@ -152,28 +176,39 @@ function connection(pool: Pool): Promise<PoolConnection> {
   });
 }
 
-function query(conn: PoolConnection, sqlText: string, params: Cell[]): Promise<void> {
+function query(conn: PoolConnection, sqlText: string, params: Cell[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    conn.query(sqlText, params, (err) => {
+    conn.query(sqlText, params, (err, results) => {
       if (err) reject(err);
-      else resolve();
+      else resolve(results);
     });
   });
 }
 
 /**
  * Inserts jobs with their events in one transaction, sent as one multi-statement query (one
- * round trip). `pool` must allow multiple statements. On error the transaction is rolled back.
+ * round trip), with the count of the items that ask for it (JobInsert.served: read in the
+ * transaction, after the inserts; undefined for the others). `pool` must allow multiple
+ * statements. On error the transaction is rolled back.
  */
-async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promise<void> {
+async function insertWithEvents(
+  pool: Pool,
+  batch: readonly JobInsert[],
+): Promise<(RemoteWorkers | undefined)[]> {
   const events = insertEventsStatement(batch.flatMap((b) => b.events));
+  const count = servedCount(batch);
   const parts = [
     "START TRANSACTION",
     `INSERT INTO \`jobs\` (${COLUMN_LIST}) VALUES ${batch.map(() => ROW_PLACEHOLDERS).join(", ")}`,
     ...(events === null ? [] : [events.sql]),
+    ...(count === null ? [] : [count.sql]),
     "COMMIT",
   ];
-  const params = [...batch.flatMap((b) => jobRowCells(b.row)), ...(events?.params ?? [])];
+  const params = [
+    ...batch.flatMap((b) => jobRowCells(b.row)),
+    ...(events?.params ?? []),
+    ...(count?.params ?? []),
+  ];
   if (timeLeft() <= 0) throw new StoreTimeoutError();
   const state = { late: false };
   const conn = await bounded(
@@ -186,13 +221,14 @@ async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promis
       state.late = true;
     },
   );
+  let results: unknown[];
   try {
     // Past the deadline the connection is destroyed: a transaction the server has not
     // committed yet is rolled back with it.
-    await bounded(query(conn, parts.join("; "), params), () => {
+    results = (await bounded(query(conn, parts.join("; "), params), () => {
       state.late = true;
       conn.destroy();
-    });
+    })) as unknown[];
     conn.release();
   } catch (err) {
     if (state.late) throw err;
@@ -207,6 +243,17 @@ async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promis
     );
     throw err;
   }
+  if (count === null) return batch.map(() => undefined);
+  // The count's rows come before the COMMIT's result.
+  const rows = results[results.length - 2] as { handler: string; n: number | string }[];
+  const remote = new Map(rows.map((r) => [String(r.handler), Number(r.n)]));
+  return count.answers.map((answered) => (answered ? remote : undefined));
+}
+
+/** Whether a job was inserted, and the count it asked for (JobInsert.served). */
+export interface Inserted {
+  readonly inserted: boolean;
+  readonly remote: RemoteWorkers | undefined;
 }
 
 /**
@@ -215,23 +262,23 @@ async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promis
  * if any row is a duplicate nothing was written, and the jobs are then inserted one by one to
  * tell which.
  */
-export async function insertJobs(pool: Pool, items: readonly JobInsert[]): Promise<boolean[]> {
+export async function insertJobs(pool: Pool, items: readonly JobInsert[]): Promise<Inserted[]> {
   if (items.length > 1) {
     try {
-      await insertWithEvents(pool, items);
-      return items.map(() => true);
+      const remote = await insertWithEvents(pool, items);
+      return remote.map((r) => ({ inserted: true, remote: r }));
     } catch (err) {
       if (!isDuplicate(err)) throw err;
     }
   }
-  const inserted: boolean[] = [];
+  const inserted: Inserted[] = [];
   for (const item of items) {
     try {
-      await insertWithEvents(pool, [item]);
-      inserted.push(true);
+      const [remote] = await insertWithEvents(pool, [item]);
+      inserted.push({ inserted: true, remote });
     } catch (err) {
       if (!isDuplicate(err)) throw err;
-      inserted.push(false);
+      inserted.push({ inserted: false, remote: undefined });
     }
   }
   return inserted;

@@ -23,6 +23,7 @@ import {
   MAX_INSERT_BATCH,
   MAX_READ_BATCH,
   selectJobs,
+  type Inserted,
   type JobInsert,
   type ReadJob,
 } from "./hot.js";
@@ -65,10 +66,10 @@ export class MysqlStore extends SqlStore {
     string,
     Batcher<{ scheduler: string; id: string; now: number }, ReadJob | null>
   >();
-  private readonly jobInserts = new Batcher<JobInsert, boolean>(
+  private readonly jobInserts = new Batcher<JobInsert, Inserted>(
     async (items) => {
       const inserted = await insertJobs(this.insertPool(), items);
-      const events = items.flatMap((it, i) => (inserted[i] === true ? it.events : []));
+      const events = items.flatMap((it, i) => (inserted[i]?.inserted === true ? it.events : []));
       if (events.length > 0) this.eventsCommitted(events);
       return inserted;
     },
@@ -210,7 +211,25 @@ export class MysqlStore extends SqlStore {
     // The batched hot path mixes calls in one transaction: a keyed call's insert goes alone,
     // with its key (sql/keyed-runner.ts).
     if (currentIdempotentCall() !== undefined) return super.insertJob(job, events);
-    return guard(() => this.jobInserts.run({ row: jobToRow(job), events }));
+    return (await guard(() => this.jobInserts.run({ row: jobToRow(job), events }))).inserted;
+  }
+
+  /** insertJob with the other nodes' sessions serving its handler, read in its transaction. */
+  async insertJobServed(
+    job: Job,
+    events: readonly EventDraft[],
+    now: number,
+    exceptNode: string,
+  ): Promise<{ inserted: boolean; remoteWorkers: number | undefined }> {
+    if (currentIdempotentCall() !== undefined)
+      return { inserted: await super.insertJob(job, events), remoteWorkers: undefined };
+    const { inserted, remote } = await guard(() =>
+      this.jobInserts.run({ row: jobToRow(job), events, served: { now, exceptNode } }),
+    );
+    return {
+      inserted,
+      remoteWorkers: remote === undefined ? undefined : (remote.get(job.handler) ?? 0),
+    };
   }
 
   override async getJob(scheduler: string, id: string): Promise<Job | null> {
