@@ -381,6 +381,10 @@ describeMysql("worker_count across two nodes on MariaDB", () => {
         ).job as Reply
       ).worker_count;
     expect([await add(ca, "added-on-a"), await add(cb, "added-on-b")]).toEqual([1, 1]);
+    const bulk = (await cb.job("AddJobs", {
+      jobs: [{ id: "bulk-on-b", handler: "shared.h", trigger: { cron: { hour: "3" } } }],
+    })) as { results: { job: Reply }[] };
+    expect(bulk.results.map((r) => r.job.worker_count)).toEqual([1]);
 
     expect(await w.end()).toBe(0);
     await sub.events((got) => got.length >= 1);

@@ -97,7 +97,12 @@ export class JobManager {
     jobs: readonly JobInput[],
     conflict: ConflictPolicy,
   ): Promise<
-    { job: Job | null; outcome: AddOutcome | "exists"; warnings: readonly TriggerWarning[] }[]
+    {
+      job: Job | null;
+      outcome: AddOutcome | "exists";
+      warnings: readonly TriggerWarning[];
+      remoteWorkers?: number | undefined;
+    }[]
   > {
     if (jobs.length === 0 || jobs.length > MAX_ADD_JOBS)
       throw new InvalidArgumentError("jobs", `must hold 1 to ${String(MAX_ADD_JOBS)} jobs`);
@@ -128,7 +133,12 @@ export class JobManager {
     prepared: readonly PreparedJob[],
     conflict: ConflictPolicy,
   ): Promise<
-    { job: Job | null; outcome: AddOutcome | "exists"; warnings: readonly TriggerWarning[] }[]
+    {
+      job: Job | null;
+      outcome: AddOutcome | "exists";
+      warnings: readonly TriggerWarning[];
+      remoteWorkers?: number | undefined;
+    }[]
   > {
     return Promise.all(
       prepared.map(async (p) => {

@@ -113,9 +113,15 @@ export function jobService(
     async addJobs(req) {
       const inputs = req.jobs.map((pb, i) => jobInputFromProto(pb, `jobs[${String(i)}]`));
       const results = await jobs.addJobs(inputs, CONFLICTS[req.conflictPolicy]);
+      // The counts the inserts read in their transactions (the others are read apart).
+      const remote = new Map<string, number>();
+      for (const r of results)
+        if (r.job !== null && r.remoteWorkers !== undefined)
+          remote.set(r.job.handler, r.remoteWorkers);
       const answered = await answer(
         results.map((r) => r.job),
         results.map((r) => r.outcome === "created" || r.outcome === "replaced"),
+        remote,
       );
       return {
         results: results.map((r, i) => ({
