@@ -94,12 +94,11 @@ export class AtRisk {
     known?: ReadonlyMap<string, number>,
   ): Promise<Map<string, number>> {
     const list = [...new Set(handlers)];
-    const remote = await Promise.all(
-      list.map((h) => {
-        const n = known?.get(h);
-        return n === undefined ? this.remoteReads.run(h) : n;
-      }),
-    );
+    const unknown = list.filter((h) => known?.get(h) === undefined);
+    const read =
+      unknown.length === 0 ? [] : await Promise.all(unknown.map((h) => this.remoteReads.run(h)));
+    const readOf = new Map(unknown.map((h, i) => [h, read[i] ?? 0]));
+    const remote = list.map((h) => known?.get(h) ?? readOf.get(h) ?? 0);
     const counts = new Map<string, number>();
     const at = performance.now();
     list.forEach((h, i) => {

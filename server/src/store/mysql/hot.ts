@@ -246,7 +246,7 @@ async function insertWithEvents(
   if (count === null) return batch.map(() => undefined);
   // The count's rows come before the COMMIT's result.
   const rows = results[results.length - 2] as { handler: string; n: number | string }[];
-  const remote = new Map(rows.map((r) => [String(r.handler), Number(r.n)]));
+  const remote = new Map(rows.map((r) => [r.handler, Number(r.n)]));
   return count.answers.map((answered) => (answered ? remote : undefined));
 }
 

@@ -15,7 +15,7 @@ import { migrationsFolder } from "../../paths.js";
 import { StoreTimeoutError, storeError } from "../errors.js";
 import type { PoolStat } from "../port.js";
 import { MYSQL } from "../sql/dialect.js";
-import { jobFromRow, jobToRow, type JobRow } from "../sql/job-rows.js";
+import { jobFromRow, jobToRow } from "../sql/job-rows.js";
 import { SqlStore } from "../sql/store.js";
 import {
   checkJobColumns,
