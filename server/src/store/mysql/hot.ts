@@ -5,6 +5,11 @@
  * statements that was a third of the server's time per RPC beyond the RPC layer itself. The
  * column list is checked against the Drizzle schema (`schema.ts`) at start-up, so the two
  * cannot drift apart silently.
+ *
+ * Every job in an answer carries its worker count (Job.worker_count), which needs the other
+ * nodes' sessions serving its handler from the store: the read takes them in the same statement
+ * (a subquery per row) and the insert in its own transaction (a SELECT before the COMMIT), each
+ * after the call's request arrived, instead of a second statement per batch of calls.
  */
 import { getTableColumns } from "drizzle-orm";
 import { timeLeft } from "../../lib/deadline.js";
