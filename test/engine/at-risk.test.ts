@@ -371,6 +371,20 @@ describeMysql("worker_count across two nodes on MariaDB", () => {
     expect((await w.next()).payload).toBe("welcome");
     await sub.events((got) => got.length >= 1);
     expect([await get(ca), await get(cb)]).toEqual([1, 1]);
+    // AddJob's answer counts it too, on the node that has it and on the other one.
+    const add = async (c: GrpcJsClients, id: string) =>
+      (
+        (
+          await c.job("AddJob", {
+            job: { id, handler: "shared.h", trigger: { cron: { hour: "3" } } },
+          })
+        ).job as Reply
+      ).worker_count;
+    expect([await add(ca, "added-on-a"), await add(cb, "added-on-b")]).toEqual([1, 1]);
+    const bulk = (await cb.job("AddJobs", {
+      jobs: [{ id: "bulk-on-b", handler: "shared.h", trigger: { cron: { hour: "3" } } }],
+    })) as { results: { job: Reply }[] };
+    expect(bulk.results.map((r) => r.job.worker_count)).toEqual([1]);
 
     expect(await w.end()).toBe(0);
     await sub.events((got) => got.length >= 1);

@@ -1,7 +1,8 @@
 /**
  * Job.worker_count's reads of other nodes' sessions (AtRisk.workerCounts): the requests that
  * arrive together share one read of the store, and no request is answered from a read that
- * started before it arrived. A fake store whose reads the test finishes by hand.
+ * started before it arrived; counts a caller read with its own statement are not read again. A
+ * fake store whose reads the test finishes by hand.
  */
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
@@ -92,5 +93,23 @@ describe("worker counts of other nodes", () => {
     remote.set("a", 2);
     reads[1]?.finish();
     expect(await second).toEqual(new Map([["a", 2]]));
+  });
+
+  it("counts the caller read with its own statement are not read again; the others are", async () => {
+    const { store, reads } = fakeStore(new Map([["b", 4]]));
+    const risk = atRisk(store, { a: 1 });
+    // All known: answered without a read.
+    expect(await risk.workerCounts(["a"], new Map([["a", 2]]))).toEqual(new Map([["a", 3]]));
+    expect(reads).toHaveLength(0);
+    const mixed = risk.workerCounts(["a", "b"], new Map([["a", 0]]));
+    await turn();
+    expect(reads.map((r) => r.handlers)).toEqual([["b"]]);
+    reads[0]?.finish();
+    expect(await mixed).toEqual(
+      new Map([
+        ["a", 1],
+        ["b", 4],
+      ]),
+    );
   });
 });

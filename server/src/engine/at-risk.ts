@@ -85,11 +85,20 @@ export class AtRisk {
 
   /**
    * How many worker sessions of the cluster (connected, not draining) serve each handler now:
-   * this node's from memory, the other nodes' from the store.
+   * this node's from memory, the other nodes' from the store, or from `known` for the handlers
+   * it holds (the other nodes' sessions, read by the caller's own statement after its request
+   * arrived, as fresh as a read here).
    */
-  async workerCounts(handlers: Iterable<string>): Promise<Map<string, number>> {
+  async workerCounts(
+    handlers: Iterable<string>,
+    known?: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number>> {
     const list = [...new Set(handlers)];
-    const remote = await Promise.all(list.map((h) => this.remoteReads.run(h)));
+    const unknown = list.filter((h) => known?.get(h) === undefined);
+    const read =
+      unknown.length === 0 ? [] : await Promise.all(unknown.map((h) => this.remoteReads.run(h)));
+    const readOf = new Map(unknown.map((h, i) => [h, read[i] ?? 0]));
+    const remote = list.map((h) => known?.get(h) ?? readOf.get(h) ?? 0);
     const counts = new Map<string, number>();
     const at = performance.now();
     list.forEach((h, i) => {

@@ -191,9 +191,15 @@ export class Engine {
 
   // ---- the API ----
 
-  /** How many worker sessions of the cluster serve each handler now. */
-  workerCounts(handlers: Iterable<string>): Promise<Map<string, number>> {
-    return this.atRisk.workerCounts(handlers);
+  /**
+   * How many worker sessions of the cluster serve each handler now; `remote`: the other nodes'
+   * sessions of some handlers, read just now with the request's own data (not read again).
+   */
+  workerCounts(
+    handlers: Iterable<string>,
+    remote?: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number>> {
+    return this.atRisk.workerCounts(handlers, remote);
   }
 
   /** A handler that no worker serves: logged once, until a worker serves it again. */

@@ -12,7 +12,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../domain/errors.js";
-import { byActor, jobEvent, runEvents, schedulerEvent } from "../domain/events.js";
+import { byActor, jobEvent, runEvents, schedulerEvent, type EventDraft } from "../domain/events.js";
 import { at, itemPath, joinPath } from "../domain/fields.js";
 import { DEFAULT_LIMITS, checkId, type Job, type Limits, type Scheduler } from "../domain/jobs.js";
 import { compileTrigger, triggerWarnings, type TriggerWarning } from "../domain/triggers/index.js";
@@ -52,6 +52,11 @@ export interface Added {
   readonly job: Job;
   readonly outcome: AddOutcome;
   readonly warnings: readonly TriggerWarning[];
+  /**
+   * The worker sessions of the other nodes serving the job's handler, when the store read them
+   * with the insert (ManagementStore.insertJobServed); otherwise the caller reads them apart.
+   */
+  readonly remoteWorkers?: number | undefined;
 }
 
 /** Pending runs a RemoveAllJobs cancels per transaction (see removeAllJobs). */
@@ -92,7 +97,12 @@ export class JobManager {
     jobs: readonly JobInput[],
     conflict: ConflictPolicy,
   ): Promise<
-    { job: Job | null; outcome: AddOutcome | "exists"; warnings: readonly TriggerWarning[] }[]
+    {
+      job: Job | null;
+      outcome: AddOutcome | "exists";
+      warnings: readonly TriggerWarning[];
+      remoteWorkers?: number | undefined;
+    }[]
   > {
     if (jobs.length === 0 || jobs.length > MAX_ADD_JOBS)
       throw new InvalidArgumentError("jobs", `must hold 1 to ${String(MAX_ADD_JOBS)} jobs`);
@@ -123,7 +133,12 @@ export class JobManager {
     prepared: readonly PreparedJob[],
     conflict: ConflictPolicy,
   ): Promise<
-    { job: Job | null; outcome: AddOutcome | "exists"; warnings: readonly TriggerWarning[] }[]
+    {
+      job: Job | null;
+      outcome: AddOutcome | "exists";
+      warnings: readonly TriggerWarning[];
+      remoteWorkers?: number | undefined;
+    }[]
   > {
     return Promise.all(
       prepared.map(async (p) => {
@@ -146,6 +161,23 @@ export class JobManager {
     const job = await this.store.getJob(scheduler, jobId);
     if (!job) throw notFound(scheduler, jobId);
     return job;
+  }
+
+  /**
+   * GetJob with, when the store reads it in the same statement (ManagementStore.getJobServed),
+   * how many worker sessions of the other nodes serve the job's handler now; undefined when it
+   * does not (the caller reads the count apart).
+   */
+  async getJobServed(
+    scheduler: string,
+    jobId: string,
+  ): Promise<{ job: Job; remoteWorkers: number | undefined }> {
+    if (this.store.getJobServed === undefined)
+      return { job: await this.getJob(scheduler, jobId), remoteWorkers: undefined };
+    this.checkRef(scheduler, jobId);
+    const found = await this.store.getJobServed(scheduler, jobId, this.clock.now(), this.nodeId);
+    if (!found) throw notFound(scheduler, jobId);
+    return found;
   }
 
   async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
@@ -323,8 +355,8 @@ export class JobManager {
     const warnings = this.warnings(input.trigger, p.path);
     for (;;) {
       const added = byActor([jobEvent("job_added", fresh, now, this.nodeId)], currentActor());
-      if (await this.store.insertJob(fresh, added))
-        return { job: fresh, outcome: "created", warnings };
+      const { inserted, remoteWorkers } = await this.insert(fresh, added);
+      if (inserted) return { job: fresh, outcome: "created", warnings, remoteWorkers };
       if (conflict === "error") {
         throw new AlreadyExistsError(
           `job ${JSON.stringify(id)} in scheduler ${JSON.stringify(scheduler.name)}`,
@@ -368,6 +400,16 @@ export class JobManager {
       if (replaced) return { job: replaced, outcome: "replaced", warnings };
       // removed meanwhile: insert again
     }
+  }
+
+  /** Inserts a job, with the other nodes' sessions serving its handler when the store reads them. */
+  private async insert(
+    job: Job,
+    events: readonly EventDraft[],
+  ): Promise<{ inserted: boolean; remoteWorkers: number | undefined }> {
+    if (this.store.insertJobServed === undefined)
+      return { inserted: await this.store.insertJob(job, events), remoteWorkers: undefined };
+    return this.store.insertJobServed(job, events, this.clock.now(), this.nodeId);
   }
 
   /**

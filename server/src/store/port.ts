@@ -113,7 +113,30 @@ export interface SchedulerStore {
 export interface JobStore {
   /** Insert a job with its events; false (nothing written) when (scheduler, id) exists. */
   insertJob(job: Job, events?: readonly EventDraft[]): Promise<boolean>;
+  /**
+   * insertJob, with the other nodes' sessions serving the job's handler at `now` read in the
+   * same transaction (as getJobServed; undefined when they were not read). Optional: a store
+   * without it has the two read apart.
+   */
+  insertJobServed?(
+    job: Job,
+    events: readonly EventDraft[],
+    now: number,
+    exceptNode: string,
+  ): Promise<{ inserted: boolean; remoteWorkers: number | undefined }>;
   getJob(scheduler: string, id: string): Promise<Job | null>;
+  /**
+   * getJob, with what Job.worker_count needs from the store read in the same statement: how
+   * many unexpired worker sessions of nodes other than `exceptNode` serve the job's handler at
+   * `now` (as WorkerRegistry.servingSessions counts them). Optional: a store without it has the
+   * two read apart. Null when the job does not exist.
+   */
+  getJobServed?(
+    scheduler: string,
+    id: string,
+    now: number,
+    exceptNode: string,
+  ): Promise<{ job: Job; remoteWorkers: number } | null>;
   listJobs(query: ListJobsQuery): Promise<Page<Job>>;
   /** How many jobs the scheduler holds (the limit on jobs per scheduler reads it). */
   countJobs(scheduler: string): Promise<number>;

@@ -71,7 +71,28 @@ export function sealedStore(store: Store, sealer: Sealer, options: SealedStoreOp
     );
   };
 
+  const served = store.getJobServed?.bind(store);
+  const insertServed = store.insertJobServed?.bind(store);
   const overrides: Partial<Store> = {
+    ...(insertServed === undefined
+      ? {}
+      : {
+          insertJobServed: (
+            job: Job,
+            events: readonly EventDraft[],
+            now: number,
+            exceptNode: string,
+          ) => insertServed(sealer.sealJob(job), sealEvents(events), now, exceptNode),
+        }),
+    // Present exactly when the store has it: the job it answers is opened like getJob's.
+    ...(served === undefined
+      ? {}
+      : {
+          getJobServed: async (scheduler: string, id: string, now: number, exceptNode: string) => {
+            const found = await served(scheduler, id, now, exceptNode);
+            return found === null ? null : { ...found, job: sealer.openJob(found.job) };
+          },
+        }),
     insertJob: (job, events) =>
       store.insertJob(sealer.sealJob(job), events === undefined ? undefined : sealEvents(events)),
     getJob: async (scheduler, id) => {

@@ -2,6 +2,7 @@
  * The store as management writes to it, with hooks after its writes: the engine hears of each
  * job and scheduler change made through this node at once (server.ts wires them).
  */
+import type { EventDraft } from "../domain/events.js";
 import type { Job } from "../domain/jobs.js";
 import type { ManagementStore, Store } from "./port.js";
 
@@ -14,7 +15,24 @@ export function withWriteHooks(
   store: Store,
   changed: { job: (job: Job | null) => void; scheduler: () => void },
 ): ManagementStore {
+  const served = store.getJobServed?.bind(store);
+  const insertServed = store.insertJobServed?.bind(store);
   return {
+    ...(served === undefined ? {} : { getJobServed: served }),
+    ...(insertServed === undefined
+      ? {}
+      : {
+          insertJobServed: async (
+            job: Job,
+            events: readonly EventDraft[],
+            now: number,
+            exceptNode: string,
+          ) => {
+            const result = await insertServed(job, events, now, exceptNode);
+            if (result.inserted) changed.job(job);
+            return result;
+          },
+        }),
     getScheduler: (name) => store.getScheduler(name),
     listSchedulers: () => store.listSchedulers(),
     pausedSchedulers: () => store.pausedSchedulers(),

@@ -54,9 +54,15 @@ export function jobService(
    * The worker sessions serving each handler (Job.worker_count); undefined when they could not
    * be read: a change already committed is answered all the same, without the count.
    */
-  const countsOf = async (list: readonly Job[]): Promise<Map<string, number> | undefined> => {
+  const countsOf = async (
+    list: readonly Job[],
+    remote?: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number> | undefined> => {
     try {
-      return await engine.workerCounts(list.map((j) => j.handler));
+      return await engine.workerCounts(
+        list.map((j) => j.handler),
+        remote,
+      );
     } catch (err) {
       log.warn({ err }, "counting the workers of handlers failed; answering without the count");
       return undefined;
@@ -66,8 +72,15 @@ export function jobService(
    * Jobs as answered, each with its worker count. `added`: jobs this call added or gave a new
    * handler, whose handler is logged (once) when no worker serves it.
    */
-  const answer = async (list: readonly (Job | null)[], added: readonly boolean[] = []) => {
-    const counts = await countsOf(list.filter((j) => j !== null));
+  const answer = async (
+    list: readonly (Job | null)[],
+    added: readonly boolean[] = [],
+    remote?: ReadonlyMap<string, number>,
+  ) => {
+    const counts = await countsOf(
+      list.filter((j) => j !== null),
+      remote,
+    );
     return list.map((j, i): PbJob | undefined => {
       if (j === null) return undefined;
       const n = counts === undefined ? undefined : (counts.get(j.handler) ?? 0);
@@ -75,14 +88,23 @@ export function jobService(
       return jobToProto(j, n);
     });
   };
-  const one = async (job: Job, added = false): Promise<PbJob | undefined> =>
-    (await answer([job], [added]))[0];
+  const one = async (job: Job, added = false, remoteWorkers?: number): Promise<PbJob | undefined> =>
+    (
+      await answer(
+        [job],
+        [added],
+        remoteWorkers === undefined ? undefined : new Map([[job.handler, remoteWorkers]]),
+      )
+    )[0];
   return {
     async addJob(req) {
       const input = jobInputFromProto(req.job, "job");
-      const { job, outcome, warnings } = await jobs.addJob(input, CONFLICTS[req.conflictPolicy]);
+      const { job, outcome, warnings, remoteWorkers } = await jobs.addJob(
+        input,
+        CONFLICTS[req.conflictPolicy],
+      );
       return {
-        job: await one(job, outcome !== "kept"),
+        job: await one(job, outcome !== "kept", remoteWorkers),
         outcome: OUTCOMES[outcome],
         warnings: warn(job, warnings),
       };
@@ -91,9 +113,15 @@ export function jobService(
     async addJobs(req) {
       const inputs = req.jobs.map((pb, i) => jobInputFromProto(pb, `jobs[${String(i)}]`));
       const results = await jobs.addJobs(inputs, CONFLICTS[req.conflictPolicy]);
+      // The counts the inserts read in their transactions (the others are read apart).
+      const remote = new Map<string, number>();
+      for (const r of results)
+        if (r.job !== null && r.remoteWorkers !== undefined)
+          remote.set(r.job.handler, r.remoteWorkers);
       const answered = await answer(
         results.map((r) => r.job),
         results.map((r) => r.outcome === "created" || r.outcome === "replaced"),
+        remote,
       );
       return {
         results: results.map((r, i) => ({
@@ -105,7 +133,10 @@ export function jobService(
     },
 
     async getJob(req) {
-      return { job: await one(await jobs.getJob(req.scheduler || "default", req.jobId)) };
+      // The other nodes' sessions serving its handler come with the job where the store reads
+      // both in one statement (as AddJob's come with its insert).
+      const { job, remoteWorkers } = await jobs.getJobServed(req.scheduler || "default", req.jobId);
+      return { job: await one(job, false, remoteWorkers) };
     },
 
     async listJobs(req) {

@@ -5,6 +5,11 @@
  * statements that was a third of the server's time per RPC beyond the RPC layer itself. The
  * column list is checked against the Drizzle schema (`schema.ts`) at start-up, so the two
  * cannot drift apart silently.
+ *
+ * Every job in an answer carries its worker count (Job.worker_count), which needs the other
+ * nodes' sessions serving its handler from the store: the read takes them in the same statement
+ * (a subquery per row) and the insert in its own transaction (a SELECT before the COMMIT), each
+ * after the call's request arrived, instead of a second statement per batch of calls.
  */
 import { getTableColumns } from "drizzle-orm";
 import { timeLeft } from "../../lib/deadline.js";
@@ -80,11 +85,33 @@ function exec(pool: Pool, sqlText: string, params: Cell[]): Promise<unknown> {
 export const MAX_READ_BATCH = 128;
 export const MAX_INSERT_BATCH = 32;
 
-/** The rows of these (scheduler, id) keys, one per key in order (null where there is none). */
+/**
+ * With a job's row, in the same statement: how many unexpired sessions of nodes other than
+ * `exceptNode` serve its handler at `now` (sql/workers/serving-sessions.ts counts them so too).
+ */
+export interface ServedBy {
+  readonly now: number;
+  readonly exceptNode: string;
+}
+
+const REMOTE_WORKERS =
+  "(SELECT COUNT(*) FROM `worker_handlers` AS `w` WHERE `w`.`handler` = `jobs`.`handler` AND `w`.`expires_at` > ? AND `w`.`node_id` <> ?)";
+
+/** A job's row, and with `served`, the other nodes' sessions serving its handler. */
+export interface ReadJob {
+  readonly row: JobRow;
+  readonly remoteWorkers: number;
+}
+
+/**
+ * The rows of these (scheduler, id) keys, one per key in order (null where there is none); with
+ * `served`, each with the other nodes' sessions serving its handler (0 without).
+ */
 export async function selectJobs(
   pool: Pool,
   keys: readonly { scheduler: string; id: string }[],
-): Promise<(JobRow | null)[]> {
+  served?: ServedBy,
+): Promise<(ReadJob | null)[]> {
   // One statement per scheduler, `scheduler = ? AND id IN (…)` (the primary key), the id list
   // padded to a power of two by repeating its last id.
   const bySched = new Map<string, string[]>();
@@ -98,18 +125,20 @@ export async function selectJobs(
     let size = 1;
     while (size < ids.length) size *= 2;
     const padded = [...ids, ...Array<string>(size - ids.length).fill(ids[ids.length - 1] ?? "")];
+    const keyParams = [scheduler, ...padded];
     rows.push(
       ...((await exec(
         pool,
-        `SELECT ${COLUMN_LIST} FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${padded.map(() => "?").join(", ")})`,
-        [scheduler, ...padded],
+        `SELECT ${COLUMN_LIST}${served === undefined ? "" : `, ${REMOTE_WORKERS}`} FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${padded.map(() => "?").join(", ")})`,
+        served === undefined ? keyParams : [served.now, served.exceptNode, ...keyParams],
       )) as Cell[][]),
     );
   }
-  const found = new Map<string, JobRow>();
+  const found = new Map<string, ReadJob>();
   for (const cells of rows) {
     const row = rowFromCells(cells);
-    found.set(`${row.scheduler}\u0000${row.id}`, row);
+    const remoteWorkers = Number(cells[JOB_COLUMNS.length] ?? 0);
+    found.set(`${row.scheduler}\u0000${row.id}`, { row, remoteWorkers });
   }
   return keys.map((k) => found.get(`${k.scheduler}\u0000${k.id}`) ?? null);
 }
@@ -117,6 +146,30 @@ export async function selectJobs(
 export interface JobInsert {
   readonly row: JobRow;
   readonly events: readonly EventDraft[];
+  /** Count the other nodes' sessions serving the job's handler in the same transaction. */
+  readonly served?: ServedBy | undefined;
+}
+
+/** Per handler, the other nodes' sessions serving it (handlers none serves are absent). */
+export type RemoteWorkers = ReadonlyMap<string, number>;
+
+/**
+ * The count of the batch's served items (the node of the first; in practice there is one): its
+ * statement, the latest `now` of them, and which items it answers.
+ */
+function servedCount(
+  batch: readonly JobInsert[],
+): { sql: string; params: Cell[]; answers: boolean[] } | null {
+  const first = batch.find((b) => b.served !== undefined)?.served;
+  if (first === undefined) return null;
+  const answers = batch.map((b) => b.served?.exceptNode === first.exceptNode);
+  const handlers = [...new Set(batch.filter((_, i) => answers[i]).map((b) => b.row.handler))];
+  const now = Math.max(...batch.map((b) => b.served?.now ?? Number.NEGATIVE_INFINITY));
+  return {
+    sql: `SELECT \`handler\`, COUNT(*) AS \`n\` FROM \`worker_handlers\` WHERE \`handler\` IN (${handlers.map(() => "?").join(", ")}) AND \`expires_at\` > ? AND \`node_id\` <> ? GROUP BY \`handler\``,
+    params: [...handlers, now, first.exceptNode],
+    answers,
+  };
 }
 
 function connection(pool: Pool): Promise<PoolConnection> {
@@ -128,28 +181,39 @@ function connection(pool: Pool): Promise<PoolConnection> {
   });
 }
 
-function query(conn: PoolConnection, sqlText: string, params: Cell[]): Promise<void> {
+function query(conn: PoolConnection, sqlText: string, params: Cell[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    conn.query(sqlText, params, (err) => {
+    conn.query(sqlText, params, (err, results) => {
       if (err) reject(err);
-      else resolve();
+      else resolve(results);
     });
   });
 }
 
 /**
  * Inserts jobs with their events in one transaction, sent as one multi-statement query (one
- * round trip). `pool` must allow multiple statements. On error the transaction is rolled back.
+ * round trip), with the count of the items that ask for it (JobInsert.served: read in the
+ * transaction, after the inserts; undefined for the others). `pool` must allow multiple
+ * statements. On error the transaction is rolled back.
  */
-async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promise<void> {
+async function insertWithEvents(
+  pool: Pool,
+  batch: readonly JobInsert[],
+): Promise<(RemoteWorkers | undefined)[]> {
   const events = insertEventsStatement(batch.flatMap((b) => b.events));
+  const count = servedCount(batch);
   const parts = [
     "START TRANSACTION",
     `INSERT INTO \`jobs\` (${COLUMN_LIST}) VALUES ${batch.map(() => ROW_PLACEHOLDERS).join(", ")}`,
     ...(events === null ? [] : [events.sql]),
+    ...(count === null ? [] : [count.sql]),
     "COMMIT",
   ];
-  const params = [...batch.flatMap((b) => jobRowCells(b.row)), ...(events?.params ?? [])];
+  const params = [
+    ...batch.flatMap((b) => jobRowCells(b.row)),
+    ...(events?.params ?? []),
+    ...(count?.params ?? []),
+  ];
   if (timeLeft() <= 0) throw new StoreTimeoutError();
   const state = { late: false };
   const conn = await bounded(
@@ -162,13 +226,14 @@ async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promis
       state.late = true;
     },
   );
+  let results: unknown[];
   try {
     // Past the deadline the connection is destroyed: a transaction the server has not
     // committed yet is rolled back with it.
-    await bounded(query(conn, parts.join("; "), params), () => {
+    results = (await bounded(query(conn, parts.join("; "), params), () => {
       state.late = true;
       conn.destroy();
-    });
+    })) as unknown[];
     conn.release();
   } catch (err) {
     if (state.late) throw err;
@@ -183,6 +248,17 @@ async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promis
     );
     throw err;
   }
+  if (count === null) return batch.map(() => undefined);
+  // The count's rows come before the COMMIT's result.
+  const rows = results[results.length - 2] as { handler: string; n: number | string }[];
+  const remote = new Map(rows.map((r) => [r.handler, Number(r.n)]));
+  return count.answers.map((answered) => (answered ? remote : undefined));
+}
+
+/** Whether a job was inserted, and the count it asked for (JobInsert.served). */
+export interface Inserted {
+  readonly inserted: boolean;
+  readonly remote: RemoteWorkers | undefined;
 }
 
 /**
@@ -191,23 +267,23 @@ async function insertWithEvents(pool: Pool, batch: readonly JobInsert[]): Promis
  * if any row is a duplicate nothing was written, and the jobs are then inserted one by one to
  * tell which.
  */
-export async function insertJobs(pool: Pool, items: readonly JobInsert[]): Promise<boolean[]> {
+export async function insertJobs(pool: Pool, items: readonly JobInsert[]): Promise<Inserted[]> {
   if (items.length > 1) {
     try {
-      await insertWithEvents(pool, items);
-      return items.map(() => true);
+      const remote = await insertWithEvents(pool, items);
+      return remote.map((r) => ({ inserted: true, remote: r }));
     } catch (err) {
       if (!isDuplicate(err)) throw err;
     }
   }
-  const inserted: boolean[] = [];
+  const inserted: Inserted[] = [];
   for (const item of items) {
     try {
-      await insertWithEvents(pool, [item]);
-      inserted.push(true);
+      const [remote] = await insertWithEvents(pool, [item]);
+      inserted.push({ inserted: true, remote });
     } catch (err) {
       if (!isDuplicate(err)) throw err;
-      inserted.push(false);
+      inserted.push({ inserted: false, remote: undefined });
     }
   }
   return inserted;

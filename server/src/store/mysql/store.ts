@@ -15,7 +15,7 @@ import { migrationsFolder } from "../../paths.js";
 import { StoreTimeoutError, storeError } from "../errors.js";
 import type { PoolStat } from "../port.js";
 import { MYSQL } from "../sql/dialect.js";
-import { jobFromRow, jobToRow, type JobRow } from "../sql/job-rows.js";
+import { jobFromRow, jobToRow } from "../sql/job-rows.js";
 import { SqlStore } from "../sql/store.js";
 import {
   checkJobColumns,
@@ -23,7 +23,9 @@ import {
   MAX_INSERT_BATCH,
   MAX_READ_BATCH,
   selectJobs,
+  type Inserted,
   type JobInsert,
+  type ReadJob,
 } from "./hot.js";
 import { MysqlRunner, readCommitted } from "./runner.js";
 
@@ -50,16 +52,24 @@ function end(pool: Pool): Promise<void> {
  */
 export class MysqlStore extends SqlStore {
   /** Concurrent GetJob calls share queries, concurrent AddJob inserts share statements. */
-  private readonly jobReads = new Batcher<{ scheduler: string; id: string }, JobRow | null>(
+  private readonly jobReads = new Batcher<{ scheduler: string; id: string }, ReadJob | null>(
     (keys) => selectJobs(this.apiPool, keys),
     2,
     MAX_READ_BATCH,
     () => new StoreTimeoutError(),
   );
-  private readonly jobInserts = new Batcher<JobInsert, boolean>(
+  /**
+   * GetJob's reads with the other nodes' sessions serving each job's handler (getJobServed), per
+   * node asking (one in practice); a batch counts at the latest `now` of its items.
+   */
+  private readonly servedReads = new Map<
+    string,
+    Batcher<{ scheduler: string; id: string; now: number }, ReadJob | null>
+  >();
+  private readonly jobInserts = new Batcher<JobInsert, Inserted>(
     async (items) => {
       const inserted = await insertJobs(this.insertPool(), items);
-      const events = items.flatMap((it, i) => (inserted[i] === true ? it.events : []));
+      const events = items.flatMap((it, i) => (inserted[i]?.inserted === true ? it.events : []));
       if (events.length > 0) this.eventsCommitted(events);
       return inserted;
     },
@@ -201,12 +211,56 @@ export class MysqlStore extends SqlStore {
     // The batched hot path mixes calls in one transaction: a keyed call's insert goes alone,
     // with its key (sql/keyed-runner.ts).
     if (currentIdempotentCall() !== undefined) return super.insertJob(job, events);
-    return guard(() => this.jobInserts.run({ row: jobToRow(job), events }));
+    return (await guard(() => this.jobInserts.run({ row: jobToRow(job), events }))).inserted;
+  }
+
+  /** insertJob with the other nodes' sessions serving its handler, read in its transaction. */
+  async insertJobServed(
+    job: Job,
+    events: readonly EventDraft[],
+    now: number,
+    exceptNode: string,
+  ): Promise<{ inserted: boolean; remoteWorkers: number | undefined }> {
+    if (currentIdempotentCall() !== undefined)
+      return { inserted: await super.insertJob(job, events), remoteWorkers: undefined };
+    const { inserted, remote } = await guard(() =>
+      this.jobInserts.run({ row: jobToRow(job), events, served: { now, exceptNode } }),
+    );
+    return {
+      inserted,
+      remoteWorkers: remote === undefined ? undefined : (remote.get(job.handler) ?? 0),
+    };
   }
 
   override async getJob(scheduler: string, id: string): Promise<Job | null> {
-    const row = await guard(() => this.jobReads.run({ scheduler, id }));
-    return row === null ? null : jobFromRow(row);
+    const read = await guard(() => this.jobReads.run({ scheduler, id }));
+    return read === null ? null : jobFromRow(read.row);
+  }
+
+  /** The job and the other nodes' sessions serving its handler in one statement (hot.ts). */
+  async getJobServed(
+    scheduler: string,
+    id: string,
+    now: number,
+    exceptNode: string,
+  ): Promise<{ job: Job; remoteWorkers: number } | null> {
+    let reads = this.servedReads.get(exceptNode);
+    if (reads === undefined) {
+      reads = new Batcher(
+        (items) =>
+          selectJobs(this.apiPool, items, {
+            now: Math.max(...items.map((i) => i.now)),
+            exceptNode,
+          }),
+        2,
+        MAX_READ_BATCH,
+        () => new StoreTimeoutError(),
+      );
+      this.servedReads.set(exceptNode, reads);
+    }
+    const batcher = reads;
+    const read = await guard(() => batcher.run({ scheduler, id, now }));
+    return read === null ? null : { job: jobFromRow(read.row), remoteWorkers: read.remoteWorkers };
   }
 }
 
