@@ -20,6 +20,7 @@ import type { EventDraft } from "../../domain/events.js";
 import { isDuplicate } from "../errors.js";
 import { insertEventsStatement } from "../sql/events/append-events.js";
 import { JOB_COLUMNS, jobRowCells, type JobRow } from "../sql/job-rows.js";
+import { servingSessionsStatement } from "../sql/workers/serving-sessions.js";
 import { jobs } from "./schema.js";
 
 /** Throws if JOB_COLUMNS (rows.ts) and the Drizzle table disagree (a column added to one only). */
@@ -87,7 +88,7 @@ export const MAX_INSERT_BATCH = 32;
 
 /**
  * With a job's row, in the same statement: how many unexpired sessions of nodes other than
- * `exceptNode` serve its handler at `now` (sql/workers/serving-sessions.ts counts them so too).
+ * `exceptNode` serve its handler at `now` (sql/workers/serving-sessions.ts counts them the same way).
  */
 export interface ServedBy {
   readonly now: number;
@@ -165,11 +166,7 @@ function servedCount(
   const answers = batch.map((b) => b.served?.exceptNode === first.exceptNode);
   const handlers = [...new Set(batch.filter((_, i) => answers[i]).map((b) => b.row.handler))];
   const now = Math.max(...batch.map((b) => b.served?.now ?? Number.NEGATIVE_INFINITY));
-  return {
-    sql: `SELECT \`handler\`, COUNT(*) AS \`n\` FROM \`worker_handlers\` WHERE \`handler\` IN (${handlers.map(() => "?").join(", ")}) AND \`expires_at\` > ? AND \`node_id\` <> ? GROUP BY \`handler\``,
-    params: [...handlers, now, first.exceptNode],
-    answers,
-  };
+  return { ...servingSessionsStatement(handlers, now, first.exceptNode), answers };
 }
 
 function connection(pool: Pool): Promise<PoolConnection> {
