@@ -151,6 +151,26 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     expect(msOf(second.scheduled_time as Reply)).toBe(clock.now());
   });
 
+  it("a worker at its concurrency limit gets the next due run as soon as a result frees a slot", async () => {
+    const w = await worker("h.slots", 1);
+    const at = clock.now() + 10 * S;
+    for (const id of ["slots-a", "slots-b"])
+      await c.job("AddJob", {
+        job: { id, handler: "h.slots", trigger: { date: { run_date: ts(at) } } },
+      });
+    await advance(10 * S);
+    const first = await next(w, "assignment");
+    // The only slot is taken: the other run waits, pending.
+    const waiting = ["slots-a", "slots-b"].find((id) => id !== first.job_id) ?? "";
+    expect((await runs(waiting)).map((r) => r.status)).toEqual(["RUN_STATUS_PENDING"]);
+    // The result frees the slot, and that alone hands the other run out: the clock stays put
+    // and no pass is run by the test.
+    w.send({ result: { lease: first.lease, success: {} } });
+    const kinds = [(await w.next()).payload, (await w.next()).payload].sort();
+    expect(kinds).toEqual(["assignment", "result_accepted"]);
+    expect((await runs(waiting)).map((r) => r.status)).toEqual(["RUN_STATUS_RUNNING"]);
+  });
+
   it("timeout: the handler is told to stop and the run ends timed out", async () => {
     const w = await worker("h.slow");
     await addInterval("slow", 60 * S, { timeout: dur(5 * S) });

@@ -27,6 +27,13 @@ export const PRELEASE_MS = 500;
  * docs/benchmarks.md).
  */
 const LEASE_BATCH = 1000;
+/**
+ * Runs are leased ahead in slices this long: when the next pending run is due just beyond
+ * PRELEASE_MS, the next pass waits until the slice after it is within PRELEASE_MS as well, so
+ * that runs due at spread times are leased many per operation (see CLAIM_SLICE_MS). A run is
+ * still leased at least PRELEASE_MS − LEASE_SLICE_MS before it is due.
+ */
+export const LEASE_SLICE_MS = 100;
 /** When a due run is locked by another node, look again this soon instead of spinning. */
 const BUSY_RETRY_MS = 20;
 
@@ -62,6 +69,7 @@ export class HandOut {
     let paused: string[] | undefined; // read once per pass, when a session has room
     for (const s of this.sessions.values()) {
       const { slots, total } = s.free();
+      s.waitsForSlot = true;
       if (total === 0) continue;
       paused ??= await this.store.pausedSchedulers();
       for (const h of slots.keys()) handlers.add(h);
@@ -81,6 +89,7 @@ export class HandOut {
         (r) => runEvents([...r.ended, ...r.taken], this.clock.now(), this.config.nodeId),
       );
       if (ended.length > 0) again = true;
+      s.waitsForSlot = slotBound(slots, taken);
       if (taken.length === 0) continue;
       this.log.debug(
         { sessionId: s.id, runs: taken.length, ms: Math.round(performance.now() - t0) },
@@ -101,7 +110,7 @@ export class HandOut {
     const due = await this.store.nextPendingDue([...handlers], paused ?? []);
     if (due === null) return poll;
     if (due <= now + PRELEASE_MS) return now + BUSY_RETRY_MS;
-    return Math.min(due - PRELEASE_MS, poll);
+    return Math.min(due - PRELEASE_MS + LEASE_SLICE_MS, poll);
   }
 
   /** Cancels the timers of runs not sent yet (the node stops: they are handed back). */
@@ -173,6 +182,14 @@ export class HandOut {
       this.log.warn({ err, runId: lease.runId }, "timing out a run failed; the sweeper retries");
     }
   }
+}
+
+/** Whether a lease took as many runs of a handler as the session had slots for (more may wait). */
+function slotBound(slots: ReadonlyMap<string, number>, taken: readonly Run[]): boolean {
+  const left = new Map(slots);
+  for (const r of taken) left.set(r.handler, (left.get(r.handler) ?? 0) - 1);
+  for (const n of left.values()) if (n <= 0) return true;
+  return false;
 }
 
 export function leaseOf(r: Run): Lease {

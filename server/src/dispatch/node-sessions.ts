@@ -8,7 +8,10 @@ import type { WorkerSession } from "./session.js";
 
 export class NodeSessions {
   private readonly map = new Map<string, WorkerSession>();
-  /** The dispatch loop sleeps on this: woken when a slot frees or a session arrives. */
+  /**
+   * The dispatch loop sleeps on this: woken when a session arrives, or a slot frees in a session
+   * whose slots held runs back (WorkerSession.waitsForSlot).
+   */
   readonly waiter = new Waiter();
   /** The node is stopping: its sessions get no more runs. */
   closing = false;
@@ -45,7 +48,7 @@ export class NodeSessions {
     if (a === undefined) return;
     a.stopTimer?.();
     s.active.delete(runId);
-    this.waiter.wake();
+    if (s.waitsForSlot) this.waiter.wake();
     this.checkSettled();
   }
 
