@@ -25,6 +25,15 @@ export interface ResultsConfig {
   readonly leaseMs: number;
 }
 
+/**
+ * A result that arrives alone waits this long for others before it is recorded, so that results
+ * arriving spread out (one a millisecond at 1,000 runs a second) share a transaction: without
+ * it a third of the results went alone and three were recorded together at most. The worker's
+ * acknowledgement and the run's end event come up to this much later; under load results
+ * gather while earlier batches are written and go out at once.
+ */
+export const RESULT_LINGER_MS = 5;
+
 export class Results {
   private readonly completions: Batcher<{ lease: Lease; outcome: Outcome }, Verdict>;
 
@@ -49,6 +58,8 @@ export class Results {
       },
       2,
       200,
+      undefined,
+      RESULT_LINGER_MS,
     );
   }
 

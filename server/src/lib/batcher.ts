@@ -6,6 +6,10 @@
  * latency worth measuring); under heavy load one round trip serves many requests, which is what
  * keeps the database client's per-call cost (socket writes, packet parsing) off each RPC.
  *
+ * With `lingerMs`, an item that finds the queue empty waits that long for others before the
+ * batch goes out (unless `maxBatch` items gather first): for items that arrive spread out, such
+ * as one result every millisecond, where each would otherwise go alone.
+ *
  * `load` receives the items of one batch and answers one result per item, in the same order.
  * A failed load rejects the items of that batch only.
  *
@@ -32,6 +36,7 @@ export class Batcher<T, R> {
   private queue: Queued<T, R>[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private lingering: NodeJS.Timeout | undefined;
   private readonly home = new AsyncResource("Batcher");
 
   constructor(
@@ -40,20 +45,32 @@ export class Batcher<T, R> {
     private readonly maxBatch = 100,
     /** The error of an item whose deadline passed before it was sent. */
     private readonly late: () => Error = () => new Error("deadline exceeded"),
+    /** How long the first item of an empty queue waits for others (0: to the end of the turn). */
+    private readonly lingerMs = 0,
   ) {}
 
   run(item: T): Promise<R> {
     const deadline = currentDeadline() ?? Number.POSITIVE_INFINITY;
     return new Promise((resolve, reject) => {
       this.queue.push({ item, deadline, resolve, reject });
+      if (this.lingering !== undefined && this.queue.length >= this.maxBatch) {
+        // A full batch goes out without waiting.
+        clearTimeout(this.lingering);
+        this.lingering = undefined;
+        this.scheduled = false;
+      }
       if (!this.scheduled) {
         this.scheduled = true;
-        this.home.runInAsyncScope(() =>
-          setImmediate(() => {
-            this.scheduled = false;
-            this.pump();
-          }),
-        );
+        const go = () => {
+          this.scheduled = false;
+          this.lingering = undefined;
+          this.pump();
+        };
+        this.home.runInAsyncScope(() => {
+          if (this.lingerMs > 0 && this.queue.length < this.maxBatch)
+            this.lingering = setTimeout(go, this.lingerMs);
+          else setImmediate(go);
+        });
       }
     });
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Batcher } from "../../../server/src/lib/batcher.js";
 import { currentDeadline, withDeadline } from "../../../server/src/lib/deadline.js";
 
@@ -39,6 +39,47 @@ describe("Batcher", () => {
     ]);
     m.finishNext();
     expect(await Promise.all([...first, ...rest])).toEqual(["A", "B", "C", "D", "E"]);
+  });
+
+  describe("with lingerMs", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it("holds the first item that long for others, then sends them together", async () => {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      const m = manualLoad();
+      const b = new Batcher(m.load, 2, 100, undefined, 5);
+      const a = b.run("a");
+      await turn();
+      vi.advanceTimersByTime(4);
+      await turn();
+      expect(m.batches).toEqual([]); // still lingering
+      const c = b.run("c");
+      vi.advanceTimersByTime(1);
+      await turn();
+      expect(m.batches).toEqual([["a", "c"]]);
+      m.finishNext();
+      expect(await Promise.all([a, c])).toEqual(["A", "C"]);
+    });
+
+    it("sends a full batch at once, without waiting out the linger", async () => {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      const m = manualLoad();
+      const b = new Batcher(m.load, 2, 3, undefined, 1000);
+      const items = ["x", "y", "z"].map((k) => b.run(k));
+      await turn();
+      expect(m.batches).toEqual([["x", "y", "z"]]);
+      const w = b.run("w"); // a new linger starts for the next batch
+      await turn();
+      expect(m.batches).toHaveLength(1);
+      vi.advanceTimersByTime(1000);
+      await turn();
+      expect(m.batches).toEqual([["x", "y", "z"], ["w"]]);
+      m.finishNext();
+      m.finishNext();
+      expect(await Promise.all([...items, w])).toEqual(["X", "Y", "Z", "W"]);
+    });
   });
 
   it("uses up to maxInFlight slots at once", async () => {
