@@ -171,6 +171,41 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     expect((await runs(waiting)).map((r) => r.status)).toEqual(["RUN_STATUS_RUNNING"]);
   });
 
+  it("a handler at its own limit gets its next due run when its slot frees, whatever the others took", async () => {
+    const w = rawWorkerSession(node.port);
+    sessions.push(w);
+    w.send({
+      hello: {
+        worker_id: "w-two-handlers",
+        handlers: [
+          { handler: "h.one", max_concurrency: 1 },
+          { handler: "h.many", max_concurrency: 5 },
+        ],
+        max_concurrency: 6,
+      },
+    });
+    expect((await w.next()).payload).toBe("welcome");
+    const add = (id: string, handler: string, at: number) =>
+      c.job("AddJob", { job: { id, handler, trigger: { date: { run_date: ts(at) } } } });
+    await add("one-a", "h.one", clock.now() + 10 * S);
+    await add("one-b", "h.one", clock.now() + 20 * S);
+    await add("many-a", "h.many", clock.now() + 20 * S);
+    await advance(10 * S);
+    const first = await next(w, "assignment");
+    expect(first.job_id).toBe("one-a");
+    // h.one is at its limit; the pass hands out h.many's run, with slots of h.many to spare.
+    await advance(10 * S);
+    expect((await next(w, "assignment")).job_id).toBe("many-a");
+    expect((await runs("one-b")).map((r) => r.status)).toEqual(["RUN_STATUS_PENDING"]);
+    // h.one's result frees its slot, and that alone hands one-b out.
+    w.send({ result: { lease: first.lease, success: {} } });
+    const got = [await w.next(), await w.next()];
+    expect(got.map((m) => m.payload).sort()).toEqual(["assignment", "result_accepted"]);
+    expect(got.find((m) => m.payload === "assignment")?.assignment).toMatchObject({
+      job_id: "one-b",
+    });
+  });
+
   it("timeout: the handler is told to stop and the run ends timed out", async () => {
     const w = await worker("h.slow");
     await addInterval("slow", 60 * S, { timeout: dur(5 * S) });

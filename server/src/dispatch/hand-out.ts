@@ -89,7 +89,7 @@ export class HandOut {
         (r) => runEvents([...r.ended, ...r.taken], this.clock.now(), this.config.nodeId),
       );
       if (ended.length > 0) again = true;
-      s.waitsForSlot = slotBound(slots, taken);
+      s.waitsForSlot = slotBound(s.handlers, slots, taken);
       if (taken.length === 0) continue;
       this.log.debug(
         { sessionId: s.id, runs: taken.length, ms: Math.round(performance.now() - t0) },
@@ -184,8 +184,16 @@ export class HandOut {
   }
 }
 
-/** Whether a lease took as many runs of a handler as the session had slots for (more may wait). */
-function slotBound(slots: ReadonlyMap<string, number>, taken: readonly Run[]): boolean {
+/**
+ * Whether some handler of the session may have due runs waiting for its slots: one that had no
+ * free slot (absent from `slots`), or whose free slots the lease took up.
+ */
+function slotBound(
+  handlers: ReadonlyMap<string, number>,
+  slots: ReadonlyMap<string, number>,
+  taken: readonly Run[],
+): boolean {
+  if (slots.size < handlers.size) return true;
   const left = new Map(slots);
   for (const r of taken) left.set(r.handler, (left.get(r.handler) ?? 0) - 1);
   for (const n of left.values()) if (n <= 0) return true;
