@@ -2,11 +2,8 @@
  * The firing pass claims fire times in slices (CLAIM_SLICE_MS): with jobs due at times spread
  * out, a pass that finds the next one just beyond the lookahead sleeps until the slice after it
  * is within the lookahead too, and then claims that whole slice at once. On a real (embedded
- * SQLite) store and a manual clock.
+ * SQLite, in memory) store and a manual clock.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Run } from "../../server/src/domain/runs.js";
@@ -18,15 +15,13 @@ import { job, scheduler } from "../store/contract/fixtures.js";
 const T0 = Date.parse("2026-06-01T00:00:00Z");
 
 describe("claims in slices", () => {
-  let dir: string;
   let store: SqliteStore;
   const clock = new ManualClock(T0);
   const claimed: Run[][] = [];
   let firing: Firing;
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "metronome-claim-slices-"));
-    store = SqliteStore.open(join(dir, "metronome.db"));
+    store = SqliteStore.open(":memory:");
     await store.migrate();
     clock.set(T0);
     claimed.length = 0;
@@ -58,7 +53,6 @@ describe("claims in slices", () => {
 
   afterEach(async () => {
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("sleeps past the next fire time's entry into the lookahead by one slice, then claims the slice", async () => {

@@ -3,9 +3,6 @@
  * committing close together get their cursors in one operation. On a real (embedded SQLite)
  * store; the linger's timer is faked, so the test decides when it has passed.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { nodeEvent } from "../../server/src/domain/events.js";
@@ -17,15 +14,13 @@ import { ManualClock } from "../support/clock.js";
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe("the sequencer's linger", () => {
-  let dir: string;
   let store: SqliteStore;
   let log: EventLog;
   /** Sequencer operations that gave cursors, with how many batches each. */
   const rounds: number[] = [];
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "metronome-sequence-linger-"));
-    store = SqliteStore.open(join(dir, "metronome.db"));
+    store = SqliteStore.open(":memory:");
     await store.migrate();
     rounds.length = 0;
     const counted = {
@@ -50,7 +45,6 @@ describe("the sequencer's linger", () => {
     vi.useRealTimers();
     await log.stop();
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("gives the events of commits within the linger their cursors in one operation", async () => {
