@@ -1,0 +1,102 @@
+/**
+ * What the event hub reads, on a real (embedded SQLite) store counted by a wrapper: with no
+ * subscription on the node it follows the log's end at its poll only, not after every
+ * sequencing it is told of; with one, a poke reads the new events at once. The poll's timer is
+ * faked, so the test decides when it fires.
+ */
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { EventMatcher, MATCH_ALL, nodeEvent } from "../../server/src/domain/events.js";
+import { EventHub, type HubStore } from "../../server/src/events/hub.js";
+import { SqliteStore } from "../../server/src/store/sqlite/store.js";
+
+const POLL_MS = 25;
+
+describe("the event hub's reads", () => {
+  let store: SqliteStore;
+  let hub: EventHub;
+  const reads = { logState: 0, readEvents: 0 };
+
+  /** Appends one event and gives it its cursor; answers the log's end. */
+  async function logged(i: number): Promise<number> {
+    await store.appendEvents([nodeEvent("scheduler_started", i, `n${String(i)}`)]);
+    await store.sequenceEvents(500);
+    return (await store.logState()).last;
+  }
+
+  beforeEach(async () => {
+    store = SqliteStore.open(":memory:");
+    await store.migrate();
+    reads.logState = 0;
+    reads.readEvents = 0;
+    const counted: HubStore = {
+      logState: () => {
+        reads.logState++;
+        return store.logState();
+      },
+      readEvents: (...args) => {
+        reads.readEvents++;
+        return store.readEvents(...args);
+      },
+    };
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    hub = new EventHub(counted, pino({ level: "silent" }), { pollMs: POLL_MS });
+    await hub.start();
+  });
+
+  afterEach(async () => {
+    vi.useRealTimers();
+    await hub.stop();
+    await store.close();
+  });
+
+  it("without subscribers follows the log's end at its poll, not at each poke", async () => {
+    const started = reads.logState;
+    const end = await logged(1);
+    reads.logState = 0;
+    hub.poke();
+    hub.poke();
+    await vi.advanceTimersByTimeAsync(POLL_MS - 1);
+    expect(reads.logState).toBe(0);
+    expect(hub.position).toBeLessThan(end);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(reads.logState).toBe(1);
+    expect(hub.position).toBe(end);
+    expect(reads.readEvents).toBe(0);
+    expect(started).toBe(1); // the start read where the log ends
+  });
+
+  it("without subscribers, a subscription from now starts at the log's end, not the last poll", async () => {
+    await logged(1);
+    hub.poke();
+    const end = await logged(2);
+    expect(hub.position).toBeLessThan(end);
+    const s = await hub.subscribe(new EventMatcher(MATCH_ALL), { fromNow: true });
+    expect(hub.position).toBe(end);
+    expect(s.pos).toBe(end);
+    // Nothing from before it: the first message is the next event.
+    const messages = s[Symbol.asyncIterator]();
+    const next = await logged(3);
+    hub.poke();
+    await vi.advanceTimersByTimeAsync(0);
+    const first = await messages.next();
+    if (first.done === true) throw new Error("the subscription ended");
+    expect(first.value.events.map((e) => e.time)).toEqual([3]);
+    expect(first.value.cursor).toBe(next);
+    s.close();
+  });
+
+  it("with a subscriber reads the new events as soon as it is poked", async () => {
+    const s = await hub.subscribe(new EventMatcher(MATCH_ALL), { fromNow: true });
+    const messages = s[Symbol.asyncIterator]();
+    const end = await logged(2);
+    hub.poke();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reads.readEvents).toBe(1);
+    expect(hub.position).toBe(end);
+    const first = await messages.next();
+    if (first.done === true) throw new Error("the subscription ended");
+    expect(first.value.events.map((e) => e.time)).toEqual([2]);
+    s.close();
+  });
+});
