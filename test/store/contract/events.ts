@@ -99,6 +99,36 @@ export function eventsContract(factory: StoreFactory): void {
       expect(told).toEqual(["with-insert", "updated"]);
     });
 
+    it("sequencers racing with each other and with appends give each event one cursor, as a prefix", async () => {
+      const { store } = stores;
+      const before = (await store.logState()).last;
+      const names: string[] = [];
+      const appends: Promise<void>[] = [];
+      const rounds: Promise<number>[] = [];
+      for (let i = 0; i < 20; i++) {
+        const batch = [node(T0 + i, `race-${String(i)}-a`), node(T0 + i, `race-${String(i)}-b`)];
+        names.push(...batch.map((e) => e.data.nodeId));
+        appends.push(store.appendEvents(batch));
+        if (i % 2 === 0) rounds.push(store.sequenceEvents(3), store.sequenceEvents(3));
+      }
+      await Promise.all(appends);
+      await Promise.all(rounds);
+      while ((await store.sequenceEvents(500)) > 0);
+      expect(await store.hasUnsequenced()).toBe(false);
+      const state = await store.logState();
+      const read = await store.readEvents(before, state.last, 1000);
+      expect([...read.events.map((e) => e.data.nodeId)].sort()).toEqual([...names].sort());
+      const cursors = read.events.map((e) => e.cursor);
+      for (let i = 1; i < cursors.length; i++)
+        expect(cursors[i]).toBeGreaterThan(cursors[i - 1] ?? 0);
+      expect(state.last).toBe(cursors.at(-1));
+      // A batch keeps its events together, in their order.
+      for (let i = 0; i < 20; i++) {
+        const a = read.events.findIndex((e) => e.data.nodeId === `race-${String(i)}-a`);
+        expect(read.events[a + 1]?.data.nodeId).toBe(`race-${String(i)}-b`);
+      }
+    });
+
     it("prunes the oldest events first and records how far", async () => {
       const { store } = stores;
       await store.appendEvents([node(T0 + 100 * S, "new")]);

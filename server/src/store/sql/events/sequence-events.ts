@@ -9,7 +9,7 @@
  * late simply gets a later cursor.
  */
 import type { Dialect } from "../dialect.js";
-import { all, num, placeholders, write, type Tx } from "../runner.js";
+import { all, num, placeholders, write, type Row, type Tx } from "../runner.js";
 
 /**
  * Gives cursors to up to `limit` committed batches that have none, in id order, after the
@@ -17,14 +17,35 @@ import { all, num, placeholders, write, type Tx } from "../runner.js";
  * lock).
  */
 export function* sequenceEvents(d: Dialect, limit: number): Tx<number> {
-  const state = yield* all(
-    `SELECT \`value\` FROM \`event_log_state\` WHERE \`name\` = 'last'${d.lock}`,
-  );
-  const last = num(state[0]?.value ?? 0);
-  const pending = yield* all(
-    "SELECT `id` FROM `event_log` WHERE `cursor` IS NULL ORDER BY `id` LIMIT ?",
-    [limit],
-  );
+  let last: number;
+  let pending: Row[];
+  if (d.name === "mysql") {
+    // The lock and the read in one round trip on a pipelined connection: the locking read keeps
+    // `last` in a session variable (reset first: the connection is pooled), and the plain read
+    // after it, a statement of its own, sees what committed until the lock was granted
+    // (READ COMMITTED: one snapshot per statement). The read must stay plain: a locking one
+    // would wait for the transactions still inserting events.
+    yield* write("SET @metronome_last = 0");
+    yield* write(
+      "SELECT `value` INTO @metronome_last FROM `event_log_state` WHERE `name` = 'last' FOR UPDATE",
+    );
+    pending = yield* all(
+      "SELECT `id`, @metronome_last AS `last` FROM `event_log` WHERE `cursor` IS NULL ORDER BY `id` LIMIT ?",
+      [limit],
+    );
+    last = num(pending[0]?.last ?? 0);
+  } else {
+    // PostgreSQL has no session variable for a locking read to fill; SQLite has one writer and
+    // no round trips.
+    const state = yield* all(
+      `SELECT \`value\` FROM \`event_log_state\` WHERE \`name\` = 'last'${d.lock}`,
+    );
+    last = num(state[0]?.value ?? 0);
+    pending = yield* all(
+      "SELECT `id` FROM `event_log` WHERE `cursor` IS NULL ORDER BY `id` LIMIT ?",
+      [limit],
+    );
+  }
   if (pending.length === 0) return 0;
   const ids = pending.map((r) => num(r.id));
   // cursor = id + shift keeps the id order and uniqueness, and starts above `last`.
