@@ -28,11 +28,13 @@ export interface ResultsConfig {
 /**
  * A result that arrives alone waits this long for others before it is recorded, so that results
  * arriving spread out (one a millisecond at 1,000 runs a second) share a transaction: without
- * it a third of the results went alone and three were recorded together at most. The worker's
- * acknowledgement and the run's end event come up to this much later; under load results
- * gather while earlier batches are written and go out at once.
+ * it a third of the results went alone and three were recorded together at most. 10 ms rather
+ * than 5: ~10 % fewer result transactions in the events benchmark, and lower event latency in
+ * `bench compare` (docs/benchmarks.md, seventh session). The worker's acknowledgement and the
+ * run's end event come up to this much later; under load results gather while earlier batches
+ * are written and go out at once (a batch that finishes sends what is queued, lingering or not).
  */
-export const RESULT_LINGER_MS = 5;
+export const RESULT_LINGER_MS = 10;
 
 export class Results {
   private readonly completions: Batcher<{ lease: Lease; outcome: Outcome }, Verdict>;
