@@ -115,9 +115,9 @@ export class EventHub implements SubscriptionSource {
   /**
    * Events were sequenced (by this node, or another one that says so): read the tail now — when
    * a subscription here reads events. A node without subscribers follows the log's end at its
-   * poll only: a subscription "from now" then starts at most a poll older than the end, and
-   * reads the events in between from the store. Reading the end after every sequencing was a
-   * round trip per sequencer operation (~130 a second at 1,000 runs a second) for nobody.
+   * poll only (a subscription from now reads the end itself, see subscribe): reading the end
+   * after every sequencing was a round trip per sequencer operation (~130 a second at 1,000
+   * runs a second) for nobody.
    */
   poke(): void {
     if (!this.started || this.stopped || this.unwatched()) return;
