@@ -86,6 +86,24 @@ describe("the event hub's reads", () => {
     s.close();
   });
 
+  it("without subscribers, a subscription from a cursor catches up to the log's end before it is live", async () => {
+    await logged(1);
+    const end = await logged(2);
+    hub.poke();
+    expect(hub.position).toBeLessThan(end);
+    const s = await hub.subscribe(new EventMatcher(MATCH_ALL), { afterCursor: 0 });
+    const messages = s[Symbol.asyncIterator]();
+    const times: number[] = [];
+    for (;;) {
+      const m = await messages.next();
+      if (m.done === true) throw new Error("the subscription ended");
+      times.push(...m.value.events.map((e) => e.time));
+      if (m.value.live) break;
+    }
+    expect(times).toEqual([1, 2]);
+    s.close();
+  });
+
   it("with a subscriber reads the new events as soon as it is poked", async () => {
     const s = await hub.subscribe(new EventMatcher(MATCH_ALL), { fromNow: true });
     const messages = s[Symbol.asyncIterator]();

@@ -141,9 +141,8 @@ export class EventHub implements SubscriptionSource {
         // No subscriber here: follow only the log's end (where a subscription from now starts;
         // one from an older cursor reads the store). Reading and keeping every event for nobody
         // was a tenth of a busy node's CPU and most of its garbage.
-        const { last } = await this.store.logState();
         // (A subscription that came meanwhile started at the old end: it reads the store.)
-        if (last > this.recent.head && this.unwatched()) this.recent.reset(last);
+        this.followEnd((await this.store.logState()).last);
         this.tellObservers([]);
         this.schedulePoll(delay);
         return;
@@ -172,6 +171,11 @@ export class EventHub implements SubscriptionSource {
    */
   observe(observer: (batch: readonly LoggedEvent[]) => void): void {
     this.observers.add(observer);
+  }
+
+  /** While no subscription reads events here: the log ends at `last` (no events read). */
+  private followEnd(last: number): void {
+    if (last > this.recent.head && this.unwatched()) this.recent.reset(last);
   }
 
   /** No subscription on this node reads events. */
@@ -252,18 +256,17 @@ export class EventHub implements SubscriptionSource {
   async subscribe(matcher: EventMatcher, start: SubscriptionStart): Promise<Subscription> {
     if (!this.started || this.stopped) throw new Error("the event hub is not running");
     let pos: number;
+    // A node without subscriptions follows the log's end at its poll only (see poke): both kinds
+    // of start take the end read here, so that "now" is not up to a poll ago (events of calls
+    // answered before the subscription would be sent to it), and a catch-up from a cursor
+    // reaches every event sequenced before the call before the stream says it is live.
     if ("fromNow" in start) {
-      if (this.unwatched()) {
-        // This node follows the log's end at its poll only (see poke): "now" is where the log
-        // ends at this call, not up to a poll ago, so that events of calls answered before
-        // the subscription are not sent to it.
-        const { last } = await this.store.logState();
-        if (last > this.recent.head && this.unwatched()) this.recent.reset(last);
-      }
+      if (this.unwatched()) this.followEnd((await this.store.logState()).last);
       pos = this.recent.head;
     } else {
       const after = start.afterCursor;
       const state = await this.store.logState();
+      this.followEnd(state.last);
       if (after < state.pruned)
         throw new OutOfRangeError(
           `after_cursor ${String(after)} is older than the event retention: events up to ${String(state.pruned)} were deleted`,
