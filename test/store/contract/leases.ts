@@ -52,38 +52,6 @@ export function leasesContract(factory: StoreFactory): void {
       expect(await store.runHandlers([a.id, "nope"])).toEqual(new Map([[a.id, "h.l1"]]));
     });
 
-    it("hands out the due runs of several handlers in one operation, each within its own slots", async () => {
-      const { store } = stores;
-      const due: Record<string, string[]> = {};
-      for (const h of ["h.m1", "h.m2", "h.m3"]) {
-        due[h] = [];
-        for (let i = 0; i < 3; i++) {
-          const j = job(`${h}-${String(i)}`, { scheduler: "lease-many", handler: h });
-          due[h].push((await addRun(store, j, T0 + i)).id);
-        }
-      }
-      const { taken, ended } = await store.leaseRuns({
-        now: T0 + S,
-        slots: new Map([
-          ["h.m1", 2],
-          ["h.m2", 1],
-          ["h.m3", 5],
-        ]),
-        total: 10,
-        workerId: "w1",
-        leaseToken: "tok-many",
-        leaseMs: 30 * S,
-        paused: [],
-      });
-      expect(ended).toEqual([]);
-      const ids = (h: string) => taken.filter((r) => r.handler === h).map((r) => r.id);
-      expect(ids("h.m1")).toEqual(due["h.m1"]?.slice(0, 2));
-      expect(ids("h.m2")).toEqual(due["h.m2"]?.slice(0, 1));
-      expect(ids("h.m3")).toEqual(due["h.m3"]);
-      for (const r of taken) expect((await store.getRun(r.id))?.status).toBe("running");
-      expect((await store.getRun(due["h.m2"]?.[1] ?? ""))?.status).toBe("pending");
-    });
-
     it("respects the free slots, leases ahead within dueBy from the due time, and skips paused schedulers", async () => {
       const { store } = stores;
       const j = job("l2", { scheduler: "lease-ahead", handler: "h.l2", maxInstances: 5 });

@@ -16,7 +16,6 @@ import { bounded } from "../bounded.js";
 import { StoreTimeoutError, isDeadlock, storeError } from "../errors.js";
 import type { EventDraft } from "../../domain/events.js";
 import {
-  answer,
   drive,
   type CommittedEventsListener,
   type Op,
@@ -41,8 +40,7 @@ function query(conn: Pool | PoolConnection, op: Op): Promise<unknown> {
 
 /**
  * Sends `ops` as one multi-statement query (the connection must allow it); answers the last
- * one's result (held reads get theirs in `into`). Values are escaped into the text by mysql2 as
- * for a single statement.
+ * one's result. Values are escaped into the text by mysql2 as for a single statement.
  */
 function queryAll(conn: PoolConnection, ops: readonly Op[]): Promise<unknown> {
   const last = ops[ops.length - 1];
@@ -57,9 +55,6 @@ function queryAll(conn: PoolConnection, ops: readonly Op[]): Promise<unknown> {
           reject(err);
           return;
         }
-        ops.forEach((o, i) => {
-          answer(o, (results as unknown[])[i]);
-        });
         const result = (results as unknown[])[ops.length - 1];
         resolve(last.kind === "all" ? result : (result as ResultSetHeader).affectedRows);
       },

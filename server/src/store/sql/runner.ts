@@ -23,11 +23,9 @@ export interface Op {
   /**
    * A write whose result the operation does not read: a runner may hold it and send it with
    * the operation's next statement or its COMMIT, in order (one round trip instead of two).
-   * Its answer to the body is 0. (A read held so is answered in `into`.)
+   * Its answer to the body is 0.
    */
   readonly deferred?: true;
-  /** Where a held read's rows are put once it was sent and answered (see `allAhead`). */
-  readonly into?: { rows: Row[] };
 }
 
 /** An operation's body: yields statements, receives their results, returns a value. */
@@ -38,26 +36,6 @@ export type Row = Record<string, unknown>;
 /** Rows of a SELECT. */
 export function* all<T = Row>(sql: string, params: readonly Param[] = []): Tx<T[]> {
   return (yield { kind: "all", sql, params }) as T[];
-}
-
-/**
- * Rows of a SELECT that a runner may send with the operation's next statement (one round trip
- * for both, in order): they are in the answer's `rows` once that next statement was answered,
- * and its errors surface there. For reads that do not depend on each other.
- */
-export function* allAhead(
-  sql: string,
-  params: readonly Param[] = [],
-): Tx<{ readonly rows: Row[] }> {
-  const into: { rows: Row[] } = { rows: [] };
-  yield { kind: "all", sql, params, deferred: true, into };
-  return into;
-}
-
-/** Puts a read's answer where `allAhead` looks for it. */
-export function answer(op: Op, result: unknown): void {
-  if (op.into !== undefined && op.kind === "all" && Array.isArray(result))
-    op.into.rows = result as Row[];
 }
 
 /** The number of rows an INSERT, UPDATE or DELETE changed. */
@@ -93,7 +71,6 @@ export async function drive<T>(body: Tx<T>, run: (op: Op) => Promise<unknown>): 
     let result: unknown;
     try {
       result = await run(step.value);
-      answer(step.value, result);
     } catch (err) {
       // Let the body see the error (a `finally` in it runs), then propagate it.
       step = body.throw(err);

@@ -7,7 +7,7 @@ import type Database from "better-sqlite3";
 import { timeLeft } from "../../lib/deadline.js";
 import { StoreTimeoutError } from "../errors.js";
 import type { EventDraft } from "../../domain/events.js";
-import { answer, type CommittedEventsListener, type SqlRunner, type Tx } from "../sql/runner.js";
+import type { CommittedEventsListener, SqlRunner, Tx } from "../sql/runner.js";
 
 export class SqliteRunner implements SqlRunner {
   private readonly statements = new Map<string, Database.Statement>();
@@ -49,7 +49,6 @@ export class SqliteRunner implements SqlRunner {
       try {
         const stmt = this.prepare(op.sql);
         result = op.kind === "all" ? stmt.all(...op.params) : stmt.run(...op.params).changes;
-        answer(op, result);
       } catch (err) {
         step = body.throw(err);
         continue;

@@ -3,7 +3,7 @@ import type { LeaseRequest, LeaseResult } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { byScheduler, jobKey } from "../job-rows.js";
 import { RUN_SELECT, runFromRow, writeRun } from "../run-rows.js";
-import { all, allAhead, notIn, num, placeholders, write, type Row, type Tx } from "../runner.js";
+import { all, notIn, num, placeholders, write, type Row, type Tx } from "../runner.js";
 
 /**
  * Hands due pending runs of these handlers to one worker, as the domain's `handOut` decides
@@ -17,22 +17,21 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
   if (handlers.length === 0 || req.total <= 0) return { taken: [], ended: [] };
   const paused = req.paused;
   // One query per handler: its order is the index's (status, handler, due_at), so InnoDB locks
-  // only the rows it returns (with `handler IN (…)` it would sort, locking every due row). They
-  // go out together (one round trip where the runner can).
-  const reads: { readonly rows: Row[] }[] = [];
-  for (const [i, handler] of handlers.entries()) {
-    const sql = `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` = ? AND \`due_at\` <= ?${notIn("scheduler", paused)} ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`;
-    const params = [
-      handler,
-      Math.max(now, req.dueBy ?? now),
-      ...paused,
-      Math.min(req.total, req.slots.get(handler) ?? 0),
-    ];
-    reads.push(
-      i < handlers.length - 1 ? yield* allAhead(sql, params) : { rows: yield* all(sql, params) },
+  // only the rows it returns (with `handler IN (…)` it would sort, locking every due row).
+  const rows: Row[] = [];
+  for (const handler of handlers) {
+    rows.push(
+      ...(yield* all(
+        `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` = ? AND \`due_at\` <= ?${notIn("scheduler", paused)} ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
+        [
+          handler,
+          Math.max(now, req.dueBy ?? now),
+          ...paused,
+          Math.min(req.total, req.slots.get(handler) ?? 0),
+        ],
+      )),
     );
   }
-  const rows = reads.flatMap((r) => r.rows);
   if (rows.length === 0) return { taken: [], ended: [] };
   const candidates = rows.map(runFromRow);
   // Lock the jobs whose max_instances is decided (a removed job has no row: nothing to lock).
@@ -50,18 +49,11 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
   for (const [scheduler, part] of byScheduler(jobKeys, 500)) {
     const ids = part.map((j) => j.id);
     const marks = placeholders(ids.length);
-    // The lock and the running count in one round trip where the runner can (the count does not
-    // depend on which locks were taken).
-    const lockedRows = yield* allAhead(
+    for (const r of yield* all(
       `SELECT \`id\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${marks})${d.lockSkipLocked}`,
       [scheduler, ...ids],
-    );
-    for (const r of yield* all(
-      `SELECT \`job_id\`, COUNT(*) AS \`n\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` IN (${marks}) AND \`status\` = 'running' GROUP BY \`job_id\``,
-      [scheduler, ...ids],
     ))
-      running.set(jobKey(scheduler, String(r.job_id)), num(r.n));
-    for (const r of lockedRows.rows) locked.add(jobKey(scheduler, String(r.id)));
+      locked.add(jobKey(scheduler, String(r.id)));
     // Of the others, which exist (locked elsewhere) rather than are gone (a removed date job)?
     const others = ids.filter((id) => !locked.has(jobKey(scheduler, id)));
     if (others.length > 0)
@@ -70,6 +62,11 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
         [scheduler, ...others],
       ))
         existing.add(jobKey(scheduler, String(r.id)));
+    for (const r of yield* all(
+      `SELECT \`job_id\`, COUNT(*) AS \`n\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` IN (${marks}) AND \`status\` = 'running' GROUP BY \`job_id\``,
+      [scheduler, ...ids],
+    ))
+      running.set(jobKey(scheduler, String(r.job_id)), num(r.n));
   }
   const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
   const { taken, ended } = handOut({
