@@ -7,10 +7,8 @@
  * keeps the database client's per-call cost (socket writes, packet parsing) off each RPC.
  *
  * With `lingerMs`, an item that finds the queue empty waits that long for others before the
- * batch goes out (unless `maxBatch` items gather first), even when a batch in flight finishes
- * meanwhile: for items that arrive spread out, such as one result every millisecond, where each
- * would otherwise go alone. Items that queue behind busy slots do not linger: they go when a
- * batch finishes.
+ * batch goes out (unless `maxBatch` items gather first): for items that arrive spread out, such
+ * as one result every millisecond, where each would otherwise go alone.
  *
  * `load` receives the items of one batch and answers one result per item, in the same order.
  * A failed load rejects the items of that batch only.
@@ -69,9 +67,7 @@ export class Batcher<T, R> {
           this.pump();
         };
         this.home.runInAsyncScope(() => {
-          // Only an item that found the queue empty lingers: items queued behind busy slots
-          // go when a batch finishes.
-          if (this.lingerMs > 0 && this.queue.length === 1)
+          if (this.lingerMs > 0 && this.queue.length < this.maxBatch)
             this.lingering = setTimeout(go, this.lingerMs);
           else setImmediate(go);
         });
@@ -110,10 +106,7 @@ export class Batcher<T, R> {
         })
         .finally(() => {
           this.inFlight--;
-          // Items that are lingering wait out their time: a finished batch sending them at once
-          // cut the linger short whenever one was in flight, and results arriving spread out
-          // went ~6 to a transaction instead of the ~10 ms worth the linger is for.
-          if (this.lingering === undefined) this.pump();
+          this.pump();
         });
     }
   }

@@ -63,48 +63,6 @@ describe("Batcher", () => {
       expect(await Promise.all([a, c])).toEqual(["A", "C"]);
     });
 
-    it("a batch finishing meanwhile does not cut a linger short", async () => {
-      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-      const m = manualLoad();
-      const b = new Batcher(m.load, 2, 100, undefined, 10);
-      const a = b.run("a");
-      vi.advanceTimersByTime(10);
-      await turn();
-      expect(m.batches).toEqual([["a"]]);
-      const c = b.run("c"); // lingers while "a" is in flight
-      vi.advanceTimersByTime(3);
-      m.finishNext();
-      expect(await a).toBe("A");
-      await turn();
-      expect(m.batches).toEqual([["a"]]); // "c" still waits for others
-      const d = b.run("d");
-      vi.advanceTimersByTime(7);
-      await turn();
-      expect(m.batches).toEqual([["a"], ["c", "d"]]);
-      m.finishNext();
-      expect(await Promise.all([c, d])).toEqual(["C", "D"]);
-    });
-
-    it("items queued behind busy slots go when a batch finishes, without lingering", async () => {
-      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-      const m = manualLoad();
-      const b = new Batcher(m.load, 1, 100, undefined, 10);
-      const a = b.run("a");
-      vi.advanceTimersByTime(10);
-      await turn();
-      const c = b.run("c"); // lingers; its timer finds the only slot busy
-      vi.advanceTimersByTime(10);
-      await turn();
-      const d = b.run("d"); // the queue is not empty: no new linger
-      expect(m.batches).toEqual([["a"]]);
-      m.finishNext();
-      await a;
-      await turn();
-      expect(m.batches).toEqual([["a"], ["c", "d"]]);
-      m.finishNext();
-      expect(await Promise.all([c, d])).toEqual(["C", "D"]);
-    });
-
     it("sends a full batch at once, without waiting out the linger", async () => {
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       const m = manualLoad();
