@@ -170,6 +170,14 @@ export async function startRedisCluster(replicas = 0): Promise<RedisCluster> {
         );
       });
     }
+    // A replica syncs with its master after the cluster is formed (a full sync): until its link
+    // is up, a write is on the master only, and a test that kills the master would lose it.
+    for (const port of ports) {
+      await until(`node ${String(port)} in sync with its master`, async () => {
+        const { stdout } = await run("redis-cli", ["-p", String(port), "info", "replication"]);
+        return stdout.includes("role:master") || stdout.includes("master_link_status:up");
+      });
+    }
   } catch (err) {
     await stop();
     throw err;
