@@ -11,6 +11,7 @@
  */
 import type { WorkerSessionInfo } from "../domain/events.js";
 import type { Lease, Outcome, Run } from "../domain/runs.js";
+import { RecentKeys } from "../lib/recent-keys.js";
 import type { Verdict } from "../store/port.js";
 
 export type RevokeReason = "cancelled" | "timed_out" | "lease_lost";
@@ -100,10 +101,10 @@ export class WorkerSession {
   /** When the worker last sent a message (wall clock). */
   lastMessageAt = Date.now();
   /**
-   * Leases (run id/token) whose result the worker reported, most recent last: a heartbeat that
-   * raced the result and found the run no longer running is not a lost lease.
+   * Leases (run id/token) whose result the worker reported, the last REPORTED_KEPT at least: a
+   * heartbeat that raced the result and found the run no longer running is not a lost lease.
    */
-  readonly reported = new Set<string>();
+  private readonly reported = new RecentKeys(REPORTED_KEPT);
   /** Writes of the session's registry record, in order (register, unregister). */
   registry: Promise<void> = Promise.resolve();
   /** Assignments handed to the output and not yet taken by the transport. */
@@ -273,10 +274,6 @@ export class WorkerSession {
   /** Records that the worker reported a result for this lease. */
   noteReported(lease: Lease): void {
     this.reported.add(`${lease.runId}/${lease.token}`);
-    if (this.reported.size > REPORTED_KEPT) {
-      const oldest = this.reported.values().next().value;
-      if (oldest !== undefined) this.reported.delete(oldest);
-    }
   }
 
   wasReported(lease: Lease): boolean {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { chunks } from "../../../server/src/lib/chunks.js";
 import { CallStorage } from "../../../server/src/lib/call-storage.js";
 import { Coalesced } from "../../../server/src/lib/coalesced.js";
+import { RecentKeys } from "../../../server/src/lib/recent-keys.js";
 import { serial } from "../../../server/src/lib/serial.js";
 import { Waiter } from "../../../server/src/lib/waiter.js";
 import { ManualClock } from "../../support/clock.js";
@@ -126,5 +127,23 @@ describe("chunks", () => {
   it("cuts into parts of at most the size", () => {
     expect(chunks([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(chunks([], 3)).toEqual([]);
+  });
+});
+
+describe("RecentKeys", () => {
+  it("keeps at least the last `keep` keys added, and forgets older ones", () => {
+    const keys = new RecentKeys(3);
+    for (const k of ["a", "b", "c", "d", "e", "f", "g"]) keys.add(k);
+    // The last three are kept whatever the generations' boundary.
+    expect(["e", "f", "g"].every((k) => keys.has(k))).toBe(true);
+    // At most twice `keep`: the first ones are gone.
+    expect(["a", "b", "c"].some((k) => keys.has(k))).toBe(false);
+    expect(keys.has("never")).toBe(false);
+  });
+
+  it("holds every key while fewer than `keep` were added", () => {
+    const keys = new RecentKeys(100);
+    for (let i = 0; i < 99; i++) keys.add(String(i));
+    for (let i = 0; i < 99; i++) expect(keys.has(String(i))).toBe(true);
   });
 });
