@@ -499,6 +499,21 @@ describeMysql("the metronome operator commands", () => {
       const bad = await metronome(["events", "tail", "--type", "job_exploded"]);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/^metronome: --type: unknown event type "job_exploded"/);
+      // The stream resumes after a disconnect, but nothing at the URL at the start is exit
+      // code 4 at once (it used to wait, retrying, for ever).
+      for (const mode of [[], ["--json"]]) {
+        const down = await metronome([
+          "events",
+          "tail",
+          "--url",
+          "http://127.0.0.1:1",
+          "--after",
+          "0",
+          ...mode,
+        ]);
+        expect(down).toMatchObject({ code: 4, stdout: "" });
+        expect(down.stderr).toMatch(/^metronome: no answer from http:\/\/127\.0\.0\.1:1.*\n$/);
+      }
     });
 
     it("from now: follows live events until --limit", async () => {

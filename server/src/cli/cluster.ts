@@ -6,8 +6,8 @@ import { toJson } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { NodeInfoSchema, WorkerSessionInfoSchema } from "@metronome/sdk/api";
-import { sdk, withClient, withClientFlags, type ClientFlags } from "./connection.js";
-import { CliError, EXIT } from "./exit.js";
+import { readiness, sdk, withClient, withClientFlags, type ClientFlags } from "./connection.js";
+import { EXIT } from "./exit.js";
 import { fields, json, table, when, type Out } from "./output.js";
 
 const ms = (t: Parameters<typeof timestampMs>[0] | undefined): number | null =>
@@ -116,20 +116,7 @@ export function clusterCommands(
   ).action((o: ClientFlags) =>
     run(() =>
       withClient(o, async () => {
-        const base = o.url.replace(/\/+$/, "");
-        let status: number;
-        let body: string;
-        try {
-          const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(10_000) });
-          status = res.status;
-          body = (await res.text()).trim();
-        } catch (err) {
-          const cause = (err as { cause?: { code?: unknown } }).cause?.code;
-          throw new CliError(
-            `no answer from ${o.url}${typeof cause === "string" ? ` (${cause})` : ""}: is the Metronome server running at that address?`,
-            EXIT.unavailable,
-          );
-        }
+        const { status, body } = await readiness(o.url);
         const ready = status === 200;
         const reason = ready ? "" : body.replace(/^not ready:\s*/, "");
         if (o.json === true) out.line(json({ url: o.url, live: true, ready, reason }));

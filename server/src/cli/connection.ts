@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import { DEFAULT_URL, MetronomeClient, toMetronomeError } from "@metronome/sdk";
-import { CliError } from "./exit.js";
+import { CliError, EXIT } from "./exit.js";
 
 export interface ClientFlags {
   readonly url: string;
@@ -65,5 +65,23 @@ export async function sdk<T>(p: Promise<T>): Promise<T> {
     return await p;
   } catch (err) {
     throw toMetronomeError(err);
+  }
+}
+
+/**
+ * The server's readiness probe (`GET /readyz`, no token needed): its status and body. No answer
+ * at the URL within 10 s is exit code 4 (unavailable), saying so.
+ */
+export async function readiness(url: string): Promise<{ status: number; body: string }> {
+  const base = url.replace(/\/+$/, "");
+  try {
+    const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(10_000) });
+    return { status: res.status, body: (await res.text()).trim() };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+    throw new CliError(
+      `no answer from ${url}${typeof cause === "string" ? ` (${cause})` : ""}: is the Metronome server running at that address?`,
+      EXIT.unavailable,
+    );
   }
 }

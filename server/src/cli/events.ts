@@ -1,11 +1,12 @@
 /**
  * `metronome events tail`: the event stream from now or after a cursor, with filters, through
  * the SDK's resumable EventStream (it reconnects by itself and skips nothing). Stops after
- * `--limit` events, after `--idle` without one, or on Ctrl-C.
+ * `--limit` events, after `--idle` without one, or on Ctrl-C; exits with code 4 at once when
+ * nothing answers at the URL when it starts.
  */
 import type { Command } from "commander";
 import { EVENT_TYPE_NAMES, type EventTypeName, type MetronomeEvent } from "@metronome/sdk";
-import { withClient, withClientFlags, type ClientFlags } from "./connection.js";
+import { readiness, withClient, withClientFlags, type ClientFlags } from "./connection.js";
 import { CliError } from "./exit.js";
 import { json, when, type Out } from "./output.js";
 import { collect, parseDuration, parseInteger } from "./values.js";
@@ -84,6 +85,9 @@ export function eventsCommand(
             : parseInteger("--limit", o.limit, 1, 1e12);
         const idleMs = o.idle === undefined ? undefined : parseDuration("--idle", o.idle);
         return withClient(o, async (c) => {
+          // The stream resumes by itself after a disconnect, so a wrong URL would wait forever
+          // without a word: the server must answer once, first (exit code 4 if it does not).
+          await readiness(o.url);
           const stop = new AbortController();
           const onSignal = (): void => {
             stop.abort();
