@@ -3,7 +3,7 @@
  * over HTTP/2 built from `baseUrl` (with keepalive pings), or a transport the caller made, and
  * the bearer token as headers.
  */
-import type { SecureClientSessionOptions } from "node:http2";
+import type { ClientHttp2Stream, Http2Session, SecureClientSessionOptions } from "node:http2";
 import type { Transport } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 
@@ -76,7 +76,7 @@ export function connect(owner: string, options: ConnectionOptions): Connection {
     throw new TypeError(`${owner}: tls needs an https:// baseUrl, got ${baseUrl}`);
   if (tls !== undefined && (tls.cert === undefined) !== (tls.key === undefined))
     throw new TypeError(`${owner}: tls.cert and tls.key go together (a client certificate)`);
-  const sessionManager = new Http2SessionManager(url, KEEPALIVE, secureOptions(tls));
+  const sessionManager = new GuardedSessionManager(url, KEEPALIVE, secureOptions(tls));
   return {
     transport: createGrpcTransport({ baseUrl, sessionManager }),
     headers,
@@ -84,6 +84,30 @@ export function connect(owner: string, options: ConnectionOptions): Connection {
       sessionManager.abort();
     },
   };
+}
+
+/**
+ * connect-node's session manager, with one more `error` listener on each HTTP/2 session it opens
+ * that never goes away. connect-node 2.1 removes its own listener when the manager is closed,
+ * and a session that failed just before (the URL answers, but not with HTTP/2: another service's
+ * port) emits its error after that, with no listener: the process crashed ("Unhandled 'error'
+ * event") even though the call had already failed and the caller had handled it. connect-node
+ * 2.3 keeps its listener, but declares Node >= 22. The error itself still reaches the call.
+ */
+class GuardedSessionManager extends Http2SessionManager {
+  private readonly guarded = new WeakSet<Http2Session>();
+
+  override async request(
+    ...args: Parameters<Http2SessionManager["request"]>
+  ): Promise<ClientHttp2Stream> {
+    const stream = await super.request(...args);
+    const session = stream.session;
+    if (session !== undefined && !this.guarded.has(session)) {
+      this.guarded.add(session);
+      session.on("error", () => undefined);
+    }
+    return stream;
+  }
 }
 
 /** Node's TLS options for `tls`. */

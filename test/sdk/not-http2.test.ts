@@ -1,0 +1,56 @@
+/**
+ * A client pointed at a port that answers with something other than HTTP/2 (another service's
+ * port): its call fails, and closing the client right after leaves nothing that crashes the
+ * process. (With connect-node 2.1 the HTTP/2 session's error came after the manager had dropped
+ * its listener: "Unhandled 'error' event", exit code 1, in the service that had handled the
+ * call's error; `metronome jobs list --url` at MariaDB's port printed a stack.)
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer, type Server, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../support/paths.js";
+
+describe("the SDK's client at a port that does not speak HTTP/2", () => {
+  let server: Server;
+  const sockets = new Set<Socket>();
+  let url = "";
+
+  beforeAll(async () => {
+    // Answers every connection as an HTTP/1.1 server refusing the request would.
+    server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => undefined);
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    url = `http://127.0.0.1:${String(address.port)}`;
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    server.close();
+    await once(server, "close");
+  });
+
+  it("fails the call and exits cleanly once the client is closed", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/support/not-http2-main.ts"], {
+      cwd: repoRoot,
+      env: { ...process.env, METRONOME_URL: url },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect({ code, stdout, stderr }).toEqual({
+      code: 0,
+      stdout: expect.stringMatching(/^failed: \w*Error\n$/) as unknown,
+      stderr: "",
+    });
+  });
+});
