@@ -3,37 +3,19 @@
  * and exits 1; any other error prints as Node prints it, with its stack. The script
  * (test/support/exit-on-error-main.ts) runs as a process against a real node on SQLite.
  */
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestNode, type TestNode } from "../support/node.js";
-import { repoRoot } from "../support/paths.js";
+import { runScript, type Ended } from "../support/script-process.js";
 
 const TOKEN = "exit-on-error-token";
 
-interface Ended {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function script(mode: string, url: string): Promise<Ended> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "test/support/exit-on-error-main.ts", mode],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, METRONOME_URL: url, METRONOME_TOKEN: TOKEN },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code, stdout, stderr };
+function script(mode: string, url: string): Promise<Ended> {
+  return runScript("test/support/exit-on-error-main.ts", [mode], {
+    METRONOME_URL: url,
+    METRONOME_TOKEN: TOKEN,
+  });
 }
 
 /** A port nothing listens on: bound, then released. */

@@ -5,11 +5,10 @@
  * its listener: "Unhandled 'error' event", exit code 1, in the service that had handled the
  * call's error; `metronome jobs list --url` at MariaDB's port printed a stack.)
  */
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../support/paths.js";
+import { runScript } from "../support/script-process.js";
 
 describe("the SDK's client at a port that does not speak HTTP/2", () => {
   let server: Server;
@@ -37,17 +36,8 @@ describe("the SDK's client at a port that does not speak HTTP/2", () => {
   });
 
   it("fails the call and exits cleanly once the client is closed", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/support/not-http2-main.ts"], {
-      cwd: repoRoot,
-      env: { ...process.env, METRONOME_URL: url },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const [code] = (await once(child, "exit")) as [number | null];
-    expect({ code, stdout, stderr }).toEqual({
+    const ended = await runScript("test/support/not-http2-main.ts", [], { METRONOME_URL: url });
+    expect(ended).toEqual({
       code: 0,
       stdout: expect.stringMatching(/^failed: \w*Error\n$/) as unknown,
       stderr: "",
