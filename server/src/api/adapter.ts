@@ -1,9 +1,10 @@
 /**
  * The router as a Node request handler (what `connectNodeAdapter` does), with one addition: every
- * binary request message is decoded once before Connect sees it, and one that does not decode
- * (truncated, wrong wire types, invalid UTF-8 in a string) ends the call with INVALID_ARGUMENT.
- * Connect itself answers such a body with INTERNAL, as if the server were at fault, which tells a
- * client nothing and fills the error log of anyone watching for INTERNAL.
+ * binary unary request message is decoded once before Connect sees it, and one that does not
+ * decode ends the call with INVALID_ARGUMENT (undecodable.ts: Connect answers it with INTERNAL
+ * before any interceptor could map it). A stream's messages are not decoded here: Connect decodes
+ * them as the service reads them, and the request interceptor maps a failure there
+ * (undecodable.ts `decodeErrors`), so a worker's results are decoded once.
  *
  * Binary messages come enveloped (gRPC, gRPC-Web, Connect streaming: a flags byte and a 4-byte
  * length before each) or as the whole body (Connect unary, `application/proto`). A compressed
@@ -32,26 +33,19 @@ import {
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Logger } from "../logger.js";
 import { respecGrpcMessage } from "./grpc-message.js";
+import { undecodable } from "./undecodable.js";
 import type { RequestHandler } from "./listen.js";
 
 const ENVELOPED = /^application\/(?:grpc(?:\+proto)?|grpc-web(?:\+proto)?|connect\+proto)$/i;
 const WHOLE_BODY = /^application\/proto$/i;
 const COMPRESSED_FLAG = 0x01;
 
-function undecodable(schema: DescMessage, err: unknown): ConnectError {
-  const reason = err instanceof Error ? err.message : String(err);
-  return new ConnectError(
-    `the request does not decode as ${schema.typeName} (${reason})`,
-    Code.InvalidArgument,
-  );
-}
-
 /** Throws INVALID_ARGUMENT when `bytes` is not a `schema` message. */
 function check(schema: DescMessage, bytes: Uint8Array): void {
   try {
     fromBinary(schema, bytes);
   } catch (err) {
-    throw undecodable(schema, err);
+    throw undecodable(schema, err instanceof Error ? err.message : String(err));
   }
 }
 
@@ -169,6 +163,8 @@ function checkedBody(
 }
 
 function checked(handler: UniversalHandler, max: number): UniversalHandler {
+  // A stream's messages are decoded once, by Connect, as the service reads them (see above).
+  if (handler.method.methodKind !== "unary") return handler;
   const schema = handler.method.input;
   return Object.assign((req: UniversalServerRequest) => handler(checkedBody(req, schema, max)), {
     ...handler,

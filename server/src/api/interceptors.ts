@@ -20,6 +20,7 @@ import { authorize, PRINCIPAL } from "./access.js";
 import type { Quotas } from "./quotas.js";
 import { PEER_CERTIFICATE } from "./peer-certificate.js";
 import { checkMessage } from "./request-checks.js";
+import { decodeErrors } from "./undecodable.js";
 
 const TIMEOUT_UNITS: Record<string, number> = {
   H: 3_600_000,
@@ -83,7 +84,7 @@ export function requestInterceptor(
         req = {
           ...req,
           message: (async function* () {
-            for await (const m of messages) {
+            for await (const m of decodeErrors(messages, method.input)) {
               try {
                 checkMessage(method.input, m);
                 if (perMessage) {

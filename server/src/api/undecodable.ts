@@ -1,0 +1,47 @@
+/**
+ * A request message that does not decode (truncated, wrong wire types, invalid UTF-8 in a
+ * string) is the client's fault: INVALID_ARGUMENT saying so, never the INTERNAL that Connect
+ * answers it with (its parser cannot tell a bad body from a server bug).
+ *
+ * A unary call's message is decoded before any interceptor runs, so the adapter decodes each one
+ * once more, first (adapter.ts). A stream's messages are decoded as the service reads them, after
+ * the interceptors: there the parser's own error is recognised and replaced (`decodeErrors`), so
+ * a worker's stream of results is decoded once.
+ */
+import type { DescMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** INVALID_ARGUMENT: `reason` is why the bytes are not a `schema` message. */
+export function undecodable(schema: DescMessage, reason: string): ConnectError {
+  return new ConnectError(
+    `the request does not decode as ${schema.typeName} (${reason})`,
+    Code.InvalidArgument,
+  );
+}
+
+/** How Connect's binary serialization (createBinarySerialization) reports a message it cannot parse. */
+const PARSE_FAILED = "parse binary: ";
+
+/**
+ * Why the message did not decode, when `err` is Connect's parse failure (INTERNAL, "parse binary:
+ * …"); undefined for any other error.
+ */
+export function parseFailure(err: unknown): string | undefined {
+  if (!(err instanceof ConnectError) || err.code !== Code.Internal) return undefined;
+  return err.rawMessage.startsWith(PARSE_FAILED)
+    ? err.rawMessage.slice(PARSE_FAILED.length)
+    : undefined;
+}
+
+/** A stream's messages, a message that does not decode ending it with INVALID_ARGUMENT. */
+export async function* decodeErrors<T>(
+  messages: AsyncIterable<T>,
+  schema: DescMessage,
+): AsyncGenerator<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    const reason = parseFailure(err);
+    throw reason === undefined ? err : undecodable(schema, reason);
+  }
+}
