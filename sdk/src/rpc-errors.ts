@@ -91,32 +91,54 @@ const CLASSES = new Map<
 /** Network errors that mean nothing answers at the address (no server, wrong port or host). */
 const NOTHING_THERE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"]);
 
-/** The message of a failed call; a connection nothing answered says what to check. */
-function messageOf(err: ConnectError): string {
+/**
+ * Node's code for an HTTP/2 session the peer broke the protocol of (nghttp2's "Protocol error"):
+ * something answers at the address, but not in HTTP/2 (an HTTP/1.1 server, a database's port,
+ * TLS addressed as http://). Connect reports it as INTERNAL; like grpc-js, the SDK reports it as
+ * UNAVAILABLE: no Metronome server could be reached there, and no call was made.
+ */
+const NOT_HTTP2 = "ERR_HTTP2_ERROR";
+
+/** The system or Node error code of a failed call's cause ("" when none). */
+function causeCode(err: ConnectError): string {
   const cause: unknown = err.cause;
-  const sysCode =
-    cause instanceof Error && "code" in cause && typeof cause.code === "string" ? cause.code : "";
-  return err.code === Code.Unavailable && NOTHING_THERE.has(sysCode)
-    ? `${err.rawMessage}: is the Metronome server running at that address?`
-    : err.rawMessage;
+  return cause instanceof Error && "code" in cause && typeof cause.code === "string"
+    ? cause.code
+    : "";
+}
+
+/** The message of a failed call; a connection nothing (or nothing HTTP/2) answered says what to check. */
+function messageOf(err: ConnectError, code: Code): string {
+  const sysCode = causeCode(err);
+  if (code === Code.Unavailable && NOTHING_THERE.has(sysCode))
+    return `${err.rawMessage}: is the Metronome server running at that address?`;
+  if (sysCode === NOT_HTTP2)
+    return `${err.rawMessage}: the address does not answer in HTTP/2; is the Metronome server running at that address?`;
+  return err.rawMessage;
+}
+
+/** The call's code as the SDK reports it (see NOT_HTTP2). */
+function codeOf(err: ConnectError): Code {
+  return err.code === Code.Internal && causeCode(err) === NOT_HTTP2 ? Code.Unavailable : err.code;
 }
 
 /** The typed error of a failed call (anything else is returned as it is). */
 export function toMetronomeError(err: unknown): unknown {
   if (err instanceof MetronomeError) return err;
   if (!(err instanceof ConnectError)) return err;
-  const message = messageOf(err);
-  if (err.code === Code.InvalidArgument || err.code === Code.ResourceExhausted) {
+  const code = codeOf(err);
+  const message = messageOf(err, code);
+  if (code === Code.InvalidArgument || code === Code.ResourceExhausted) {
     // The server's messages start with the field path: "job.trigger.cron.hour: must be …".
     const field = /^([\w.[\]]+):/.exec(message)?.[1] ?? "";
-    return err.code === Code.InvalidArgument
+    return code === Code.InvalidArgument
       ? new InvalidArgumentError(message, field, { cause: err })
       : new ResourceExhaustedError(message, field, { cause: err }, retryDelayOf(err));
   }
-  const cls = CLASSES.get(err.code);
+  const cls = CLASSES.get(code);
   return cls === undefined
-    ? new MetronomeError(message, err.code, { cause: err })
-    : new cls(message, err.code, { cause: err });
+    ? new MetronomeError(message, code, { cause: err })
+    : new cls(message, code, { cause: err });
 }
 
 /** Awaits a call, turning its error into the typed one. */

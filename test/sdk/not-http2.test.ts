@@ -1,9 +1,11 @@
 /**
  * A client pointed at a port that answers with something other than HTTP/2 (another service's
- * port): its call fails, and closing the client right after leaves nothing that crashes the
- * process. (With connect-node 2.1 the HTTP/2 session's error came after the manager had dropped
- * its listener: "Unhandled 'error' event", exit code 1, in the service that had handled the
- * call's error; `metronome jobs list --url` at MariaDB's port printed a stack.)
+ * port): its call fails with UnavailableError saying so (Connect's INTERNAL "Protocol error" told
+ * nothing), and closing the client right after leaves nothing that crashes the process. (With
+ * connect-node 2.1 the HTTP/2 session's error came after the manager had dropped its listener:
+ * "Unhandled 'error' event", exit code 1, in the service that had handled the call's error;
+ * `metronome jobs list --url` at MariaDB's port printed a stack.) The CLI there exits with code 4
+ * (unavailable), as when nothing answers, in one line.
  */
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
@@ -35,12 +37,16 @@ describe("the SDK's client at a port that does not speak HTTP/2", () => {
     await once(server, "close");
   });
 
-  it("fails the call and exits cleanly once the client is closed", async () => {
+  const HINT =
+    "Protocol error: the address does not answer in HTTP/2; is the Metronome server running at that address?";
+
+  it("fails the call with UnavailableError and exits cleanly once the client is closed", async () => {
     const ended = await runScript("test/support/not-http2-main.ts", [], { METRONOME_URL: url });
-    expect(ended).toEqual({
-      code: 0,
-      stdout: expect.stringMatching(/^failed: \w*Error\n$/) as unknown,
-      stderr: "",
-    });
+    expect(ended).toEqual({ code: 0, stdout: `failed: UnavailableError: ${HINT}\n`, stderr: "" });
+  });
+
+  it("the CLI exits with code 4 (unavailable) and one line", async () => {
+    const ended = await runScript("server/src/cli.ts", ["jobs", "list", "--url", url], {});
+    expect(ended).toEqual({ code: 4, stdout: "", stderr: `metronome: ${HINT}\n` });
   });
 });
