@@ -23,6 +23,7 @@ import {
   type WorkerService,
 } from "../../gen/metronome/v1/worker_service_pb.js";
 import { toConnectError } from "../errors.js";
+import { encodedAssignments } from "../convert/assignment-encoding.js";
 
 import {
   LIMITS,
@@ -78,6 +79,10 @@ export function workerService(
     const out = new AsyncQueue<SessionResponse>();
     /** The worker reads RunAssignments and RunResultAnswers. */
     const batched = first.value.payload.value.acceptsBatches;
+    /** The session speaks Connect's JSON (else binary: assignments are sent pre-encoded). */
+    const json = /json/i.test(ctx.requestHeader.get("content-type") ?? "");
+    /** The run ids of the pre-encoded assignments messages queued (their fields are bytes). */
+    const preEncoded = new WeakMap<SessionResponse, readonly string[]>();
     /**
      * The answers message queued and not yet taken by the transport: answers committed
      * meanwhile join it, so a worker whose results come faster than the stream drains gets
@@ -93,15 +98,26 @@ export function workerService(
           for (const r of runs) out.push(assignment(r, traceContext));
           return;
         }
-        for (const part of chunks(runs, ASSIGNMENTS_PER_MESSAGE))
-          out.push(
-            create(SessionResponseSchema, {
-              payload: {
-                case: "assignments",
-                value: { assignments: part.map((r) => assignmentOf(r, traceContext)) },
-              },
-            }),
+        for (const part of chunks(runs, ASSIGNMENTS_PER_MESSAGE)) {
+          if (json) {
+            out.push(
+              create(SessionResponseSchema, {
+                payload: {
+                  case: "assignments",
+                  value: { assignments: part.map((r) => assignmentOf(r, traceContext)) },
+                },
+              }),
+            );
+            continue;
+          }
+          // Binary: encoded here, once, without the reflective encoder (assignment-encoding.ts).
+          const encoded = encodedAssignments(part, traceContext);
+          preEncoded.set(
+            encoded,
+            part.map((r) => r.id),
           );
+          out.push(encoded);
+        }
       },
       revoke: (lease, reason, message) => {
         out.push(
@@ -231,6 +247,7 @@ export function workerService(
         else if (msg.payload.case === "assignments")
           for (const a of msg.payload.value.assignments) session.taken(a.lease?.runId ?? "");
         else if (msg === answersQueued) answers = answersQueued = undefined;
+        else for (const id of preEncoded.get(msg) ?? []) session.taken(id);
         yield msg;
       }
       if (closed.byNode)

@@ -1,0 +1,137 @@
+/**
+ * A batch of runs as the binary `assignments` of a SessionResponse, written field by field: the
+ * same bytes protobuf-es's `toBinary` writes for the message `assignmentOf` (worker-messages.ts)
+ * describes (test/unit/assignment-encoding.test.ts compares them on generated runs), without the
+ * reflection. The reflective encoder builds a wrapper and a Map per message, converts the
+ * kwargs object to a Struct and then encodes it: encoding assignments was ~9 % of a saturated
+ * node's CPU and ~20 % of its allocations (bench throughput, docs/benchmarks.md, ninth session).
+ *
+ * The bytes ride as the response's unknown field 6 (`assignments`), which the binary serializer
+ * writes as they are (the event stream does the same, event-responses.ts). The JSON codec drops
+ * unknown fields: a session in JSON gets converted messages.
+ */
+import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { maxAttempts, type Run } from "../../domain/runs.js";
+import {
+  SessionResponseSchema,
+  type SessionResponse,
+} from "../../gen/metronome/v1/worker_service_pb.js";
+import type { TraceContextOf } from "./worker-messages.js";
+
+const LD = WireType.LengthDelimited;
+const VARINT = WireType.Varint;
+
+/** SessionResponse's field `assignments` (RunAssignments). */
+const ASSIGNMENTS = 6;
+
+/** A google.protobuf.Timestamp or Duration: seconds (1) and nanos (2), each when not zero. */
+function writeTime(w: BinaryWriter, t: { seconds: bigint; nanos: number }): void {
+  if (t.seconds !== 0n) w.tag(1, VARINT).int64(t.seconds);
+  if (t.nanos !== 0) w.tag(2, VARINT).int32(t.nanos);
+}
+
+/** A google.protobuf.Value's fields for `v` (exactly one of the oneof `kind`). */
+function writeValue(w: BinaryWriter, v: JsonValue): void {
+  if (v === null) w.tag(1, VARINT).int32(0);
+  else if (typeof v === "number") w.tag(2, WireType.Bit64).double(v);
+  else if (typeof v === "string") w.tag(3, LD).string(v);
+  else if (typeof v === "boolean") w.tag(4, VARINT).bool(v);
+  else if (Array.isArray(v)) {
+    w.tag(6, LD).fork();
+    writeList(w, v);
+    w.join();
+  } else {
+    w.tag(5, LD).fork();
+    writeStruct(w, v);
+    w.join();
+  }
+}
+
+/** A google.protobuf.ListValue's fields: `values` (1). */
+function writeList(w: BinaryWriter, values: readonly JsonValue[]): void {
+  for (const v of values) {
+    w.tag(1, LD).fork();
+    writeValue(w, v);
+    w.join();
+  }
+}
+
+/** A google.protobuf.Struct's fields: the map `fields` (1), an entry per key. */
+function writeStruct(w: BinaryWriter, o: JsonObject): void {
+  for (const [key, v] of Object.entries(o)) {
+    w.tag(1, LD).fork().tag(1, LD).string(key).tag(2, LD).fork();
+    writeValue(w, v);
+    w.join().join();
+  }
+}
+
+/** A string field, when not empty (proto3 leaves empty strings out). */
+function writeString(w: BinaryWriter, no: number, s: string): void {
+  if (s !== "") w.tag(no, LD).string(s);
+}
+
+/** A RunAssignment's fields, in field-number order (as the reflective encoder writes them). */
+function writeAssignment(w: BinaryWriter, r: Run, traceContext: TraceContextOf | undefined): void {
+  // 1: lease (RunLease: run_id, attempt, lease_token)
+  w.tag(1, LD).fork();
+  writeString(w, 1, r.id);
+  if (r.attempt !== 0) w.tag(2, VARINT).int32(r.attempt);
+  writeString(w, 3, r.leaseToken ?? "");
+  w.join();
+  writeString(w, 2, r.scheduler);
+  writeString(w, 3, r.jobId);
+  writeString(w, 4, r.jobName);
+  writeString(w, 5, r.handler);
+  // 6: args (ListValue), 7: kwargs (Struct): always present, empty or not.
+  w.tag(6, LD).fork();
+  writeList(w, r.args);
+  w.join();
+  w.tag(7, LD).fork();
+  writeStruct(w, r.kwargs);
+  w.join();
+  // 8, 9: scheduled_time, fire_time (Timestamp)
+  w.tag(8, LD).fork();
+  writeTime(w, timestampFromMs(r.scheduledTime));
+  w.join();
+  w.tag(9, LD).fork();
+  writeTime(w, timestampFromMs(r.fireTime));
+  w.join();
+  if (r.manual) w.tag(10, VARINT).bool(true);
+  if (r.timeoutMs !== null) {
+    w.tag(11, LD).fork();
+    writeTime(w, durationFromMs(r.timeoutMs));
+    w.join();
+  }
+  const attempts = maxAttempts(r);
+  if (attempts !== 0) w.tag(12, VARINT).int32(attempts);
+  writeString(w, 13, JSON.stringify(r.args));
+  writeString(w, 14, JSON.stringify(r.kwargs));
+  // 15: trace_context (map<string, string>): an entry per key, key (1) and value (2).
+  if (traceContext !== undefined)
+    for (const [key, value] of Object.entries(traceContext(r.id, r.attempt)))
+      w.tag(15, LD).fork().tag(1, LD).string(key).tag(2, LD).string(value).join();
+}
+
+/**
+ * A SessionResponse whose `assignments` are these runs, pre-encoded (for binary sessions only:
+ * see above).
+ */
+export function encodedAssignments(
+  runs: readonly Run[],
+  traceContext: TraceContextOf | undefined,
+): SessionResponse {
+  const w = new BinaryWriter();
+  // The field's length, then RunAssignments: an `assignments` (1) entry per run.
+  w.fork();
+  for (const r of runs) {
+    w.tag(1, LD).fork();
+    writeAssignment(w, r, traceContext);
+    w.join();
+  }
+  w.join();
+  const res = create(SessionResponseSchema);
+  res.$unknown = [{ no: ASSIGNMENTS, wireType: LD, data: w.finish() }];
+  return res;
+}

@@ -1,0 +1,111 @@
+/**
+ * The hand-written encoding of a batch of assignments (api/convert/assignment-encoding.ts) is
+ * byte for byte what protobuf-es's reflective `toBinary` writes for the same SessionResponse
+ * (built by `assignmentOf`), on generated runs: any JSON in args and kwargs (nested lists and
+ * objects, null, numbers of every kind, non-ASCII and empty strings and keys), manual runs,
+ * timeouts and retries or none, trace contexts or none.
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { encodedAssignments } from "../../server/src/api/convert/assignment-encoding.js";
+import { assignmentOf, type TraceContextOf } from "../../server/src/api/convert/worker-messages.js";
+import type { JsonValue } from "../../server/src/domain/jobs.js";
+import type { Run } from "../../server/src/domain/runs.js";
+import { SessionResponseSchema } from "../../server/src/gen/metronome/v1/worker_service_pb.js";
+
+const text = fc.string({ unit: "grapheme", maxLength: 12 });
+
+const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.constantFrom(0, -0, 2 ** 53, -(2 ** 53), 1e-300),
+    text,
+    fc.array(tie("value"), { maxLength: 4 }),
+    fc.dictionary(text, tie("value"), { maxKeys: 4 }),
+  ),
+})).value;
+
+const ms = fc.integer({ min: 0, max: 4_102_444_800_000 });
+
+const run: fc.Arbitrary<Run> = fc.record({
+  id: fc.stringMatching(/^[0-9a-f]{32}$/),
+  scheduler: fc.oneof(fc.constant("default"), text),
+  jobId: text,
+  jobName: text,
+  handler: text,
+  scheduledTime: ms,
+  fireTime: ms,
+  manual: fc.boolean(),
+  args: fc.array(json, { maxLength: 5 }),
+  kwargs: fc.dictionary(text, json, { maxKeys: 5 }),
+  timeoutMs: fc.option(fc.integer({ min: 0, max: 86_400_000 }), { nil: null }),
+  retry: fc.option(
+    fc.record({
+      maxAttempts: fc.integer({ min: 1, max: 100 }),
+      initialBackoffMs: fc.constant(1000),
+      maxBackoffMs: fc.constant(60_000),
+      multiplier: fc.constant(2),
+    }),
+    { nil: null },
+  ),
+  maxInstances: fc.constant(1),
+  attempt: fc.integer({ min: 1, max: 100 }),
+  status: fc.constant("running" as const),
+  statusReason: fc.constant(""),
+  dueAt: fc.constant(null),
+  expiresAt: fc.constant(null),
+  workerId: fc.constant("w-1"),
+  leaseToken: fc.option(fc.base64String({ minLength: 16, maxLength: 16 }), { nil: null }),
+  leaseExpiresAt: fc.constant(null),
+  deadlineAt: fc.constant(null),
+  startedAt: fc.constant(null),
+  finishedAt: fc.constant(null),
+  result: fc.constant(undefined),
+  error: fc.constant(null),
+  createdAt: ms,
+  updatedAt: ms,
+});
+
+const traces: TraceContextOf = (runId, attempt) => ({
+  traceparent: `00-${runId}-${attempt.toString(16).padStart(16, "0")}-01`,
+  tracestate: attempt % 2 === 0 ? "" : "vendor=é",
+});
+
+/** What the reflective encoder writes for the same batch. */
+function reflective(runs: readonly Run[], traceContext: TraceContextOf | undefined): Uint8Array {
+  return toBinary(
+    SessionResponseSchema,
+    create(SessionResponseSchema, {
+      payload: {
+        case: "assignments",
+        value: { assignments: runs.map((r) => assignmentOf(r, traceContext)) },
+      },
+    }),
+  );
+}
+
+describe("assignments encoded by hand", () => {
+  it("are the bytes toBinary writes for the same message", () => {
+    fc.assert(
+      fc.property(fc.array(run, { maxLength: 6 }), fc.boolean(), (runs, traced) => {
+        const traceContext = traced ? traces : undefined;
+        expect(
+          Buffer.from(toBinary(SessionResponseSchema, encodedAssignments(runs, traceContext))),
+        ).toEqual(Buffer.from(reflective(runs, traceContext)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("of an empty batch are an empty assignments message", () => {
+    expect(Buffer.from(toBinary(SessionResponseSchema, encodedAssignments([], undefined)))).toEqual(
+      Buffer.from([0x32, 0x00]),
+    );
+    expect(Buffer.from(reflective([], undefined))).toEqual(Buffer.from([0x32, 0x00]));
+  });
+});
