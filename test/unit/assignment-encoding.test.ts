@@ -3,18 +3,53 @@
  * byte for byte what protobuf-es's reflective `toBinary` writes for the same SessionResponse
  * (built by `assignmentOf`), on generated runs: any JSON in args and kwargs (nested lists and
  * objects, null, numbers of every kind, non-ASCII and empty strings and keys), manual runs,
- * timeouts and retries or none, trace contexts or none.
+ * timeouts and retries or none, trace contexts or none. The same for a batch of result answers
+ * (built by `answerOf`): accepted and rejected ones, for every status and reason.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodedAssignments } from "../../server/src/api/convert/assignment-encoding.js";
-import { assignmentOf, type TraceContextOf } from "../../server/src/api/convert/worker-messages.js";
+import {
+  encodedAnswers,
+  encodedAssignments,
+} from "../../server/src/api/convert/assignment-encoding.js";
+import {
+  answerOf,
+  assignmentOf,
+  type TraceContextOf,
+} from "../../server/src/api/convert/worker-messages.js";
 import type { JsonValue } from "../../server/src/domain/jobs.js";
-import type { Run } from "../../server/src/domain/runs.js";
-import { SessionResponseSchema } from "../../server/src/gen/metronome/v1/worker_service_pb.js";
+import type { Lease, Run, RunStatus } from "../../server/src/domain/runs.js";
+import {
+  RunResultAnswersSchema,
+  SessionResponseSchema,
+} from "../../server/src/gen/metronome/v1/worker_service_pb.js";
+import type { Verdict } from "../../server/src/store/port.js";
+
+const STATUSES: RunStatus[] = [
+  "pending",
+  "running",
+  "succeeded",
+  "failed",
+  "timed_out",
+  "cancelled",
+  "missed",
+  "skipped",
+];
+
+/** A fixed seed by default (CI runs the same cases); ENCODING_SEED and ENCODING_RUNS explore. */
+const PARAMS = {
+  numRuns: Number(process.env.ENCODING_RUNS ?? 500),
+  seed: Number(process.env.ENCODING_SEED ?? 20_261_206),
+};
 
 const text = fc.string({ unit: "grapheme", maxLength: 12 });
+/**
+ * An object's keys. Not `__proto__`: protobuf-es's reflective encoder drops that key (it builds
+ * the Struct's map as a plain object, where assigning it sets the prototype), while the hand
+ * encoder writes every key of the object, as args_json/kwargs_json carry it.
+ */
+const key = text.filter((k) => k !== "__proto__");
 
 const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
   value: fc.oneof(
@@ -26,7 +61,7 @@ const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => (
     fc.constantFrom(0, -0, 2 ** 53, -(2 ** 53), 1e-300),
     text,
     fc.array(tie("value"), { maxLength: 4 }),
-    fc.dictionary(text, tie("value"), { maxKeys: 4 }),
+    fc.dictionary(key, tie("value"), { maxKeys: 4 }),
   ),
 })).value;
 
@@ -42,7 +77,7 @@ const run: fc.Arbitrary<Run> = fc.record({
   fireTime: ms,
   manual: fc.boolean(),
   args: fc.array(json, { maxLength: 5 }),
-  kwargs: fc.dictionary(text, json, { maxKeys: 5 }),
+  kwargs: fc.dictionary(key, json, { maxKeys: 5 }),
   timeoutMs: fc.option(fc.integer({ min: 0, max: 86_400_000 }), { nil: null }),
   retry: fc.option(
     fc.record({
@@ -98,7 +133,7 @@ describe("assignments encoded by hand", () => {
           Buffer.from(toBinary(SessionResponseSchema, encodedAssignments(runs, traceContext))),
         ).toEqual(Buffer.from(reflective(runs, traceContext)));
       }),
-      { numRuns: 500 },
+      PARAMS,
     );
   });
 
@@ -107,5 +142,56 @@ describe("assignments encoded by hand", () => {
       Buffer.from([0x32, 0x00]),
     );
     expect(Buffer.from(reflective([], undefined))).toEqual(Buffer.from([0x32, 0x00]));
+  });
+
+  const verdict: fc.Arbitrary<{ lease: Lease; v: Verdict }> = fc.record({
+    lease: fc.record({
+      runId: fc.oneof(fc.stringMatching(/^[0-9a-f]{32}$/), text),
+      attempt: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      token: fc.oneof(fc.base64String({ maxLength: 16 }), text),
+    }),
+    v: fc.oneof(
+      fc.record({
+        accepted: fc.constant(true as const),
+        recorded: fc.boolean(),
+        run: run.chain((r) =>
+          fc.constantFrom(...STATUSES).map((status): Run => ({ ...r, status })),
+        ),
+      }),
+      fc.record({
+        accepted: fc.constant(false as const),
+        reason: fc.constantFrom(
+          "lease_expired" as const,
+          "cancelled" as const,
+          "timed_out" as const,
+          "unknown_lease" as const,
+        ),
+        run: fc.option(
+          run.chain((r) => fc.constantFrom(...STATUSES).map((status): Run => ({ ...r, status }))),
+          { nil: null },
+        ),
+      }),
+    ),
+  });
+
+  it("of result answers are the bytes toBinary writes for the same message", () => {
+    fc.assert(
+      fc.property(fc.array(verdict, { maxLength: 8 }), (verdicts) => {
+        const answers = create(RunResultAnswersSchema);
+        for (const { lease, v } of verdicts) {
+          const a = answerOf(lease, v);
+          if (a.case === "resultAccepted") answers.accepted.push(a.value);
+          else answers.rejected.push(a.value);
+        }
+        const expected = toBinary(
+          SessionResponseSchema,
+          create(SessionResponseSchema, { payload: { case: "resultAnswers", value: answers } }),
+        );
+        expect(Buffer.from(toBinary(SessionResponseSchema, encodedAnswers(answers)))).toEqual(
+          Buffer.from(expected),
+        );
+      }),
+      PARAMS,
+    );
   });
 });

@@ -1,8 +1,9 @@
 /**
- * A batch of runs as the binary `assignments` of a SessionResponse, written field by field: the
- * same bytes protobuf-es's `toBinary` writes for the message `assignmentOf` (worker-messages.ts)
- * describes (test/unit/assignment-encoding.test.ts compares them on generated runs), without the
- * reflection. The reflective encoder builds a wrapper and a Map per message, converts the
+ * A batch of runs as the binary `assignments` of a SessionResponse, and a batch of answers as its
+ * `result_answers`, written field by field: the same bytes protobuf-es's `toBinary` writes for
+ * the messages `assignmentOf` and `answerOf` (worker-messages.ts) describe
+ * (test/unit/assignment-encoding.test.ts compares them on generated runs and answers), without
+ * the reflection. The reflective encoder builds a wrapper and a Map per message, converts the
  * kwargs object to a Struct and then encodes it: encoding assignments was ~9 % of a saturated
  * node's CPU and ~20 % of its allocations (bench throughput, docs/benchmarks.md, ninth session).
  *
@@ -14,8 +15,12 @@ import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { maxAttempts, type Run } from "../../domain/runs.js";
+import { RunStatus } from "../../gen/metronome/v1/run_pb.js";
 import {
+  ResultRejectionReason,
   SessionResponseSchema,
+  type RunLease,
+  type RunResultAnswers,
   type SessionResponse,
 } from "../../gen/metronome/v1/worker_service_pb.js";
 import type { TraceContextOf } from "./worker-messages.js";
@@ -23,8 +28,9 @@ import type { TraceContextOf } from "./worker-messages.js";
 const LD = WireType.LengthDelimited;
 const VARINT = WireType.Varint;
 
-/** SessionResponse's field `assignments` (RunAssignments). */
+/** SessionResponse's fields `assignments` (RunAssignments) and `result_answers`. */
 const ASSIGNMENTS = 6;
+const RESULT_ANSWERS = 7;
 
 /** A google.protobuf.Timestamp or Duration: seconds (1) and nanos (2), each when not zero. */
 function writeTime(w: BinaryWriter, t: { seconds: bigint; nanos: number }): void {
@@ -76,9 +82,7 @@ function writeString(w: BinaryWriter, no: number, s: string): void {
 function writeAssignment(w: BinaryWriter, r: Run, traceContext: TraceContextOf | undefined): void {
   // 1: lease (RunLease: run_id, attempt, lease_token)
   w.tag(1, LD).fork();
-  writeString(w, 1, r.id);
-  if (r.attempt !== 0) w.tag(2, VARINT).int32(r.attempt);
-  writeString(w, 3, r.leaseToken ?? "");
+  writeLease(w, r.id, r.attempt, r.leaseToken ?? "");
   w.join();
   writeString(w, 2, r.scheduler);
   writeString(w, 3, r.jobId);
@@ -133,5 +137,46 @@ export function encodedAssignments(
   w.join();
   const res = create(SessionResponseSchema);
   res.$unknown = [{ no: ASSIGNMENTS, wireType: LD, data: w.finish() }];
+  return res;
+}
+
+/** A RunLease's fields: run_id (1), attempt (2), lease_token (3), each when not empty. */
+function writeLease(w: BinaryWriter, runId: string, attempt: number, token: string): void {
+  writeString(w, 1, runId);
+  if (attempt !== 0) w.tag(2, VARINT).int32(attempt);
+  writeString(w, 3, token);
+}
+
+/** A message field holding a RunLease, when set. */
+function writeLeaseField(w: BinaryWriter, no: number, l: RunLease | undefined): void {
+  if (l === undefined) return;
+  w.tag(no, LD).fork();
+  writeLease(w, l.runId, l.attempt, l.leaseToken);
+  w.join();
+}
+
+/**
+ * A SessionResponse whose `result_answers` are `answers`, pre-encoded (binary sessions only): the
+ * bytes toBinary writes for `{ resultAnswers: answers }`.
+ */
+export function encodedAnswers(answers: RunResultAnswers): SessionResponse {
+  const w = new BinaryWriter();
+  w.fork();
+  for (const a of answers.accepted) {
+    w.tag(1, LD).fork();
+    writeLeaseField(w, 1, a.lease);
+    if (a.runStatus !== RunStatus.UNSPECIFIED) w.tag(2, VARINT).int32(a.runStatus);
+    w.join();
+  }
+  for (const r of answers.rejected) {
+    w.tag(2, LD).fork();
+    writeLeaseField(w, 1, r.lease);
+    if (r.reason !== ResultRejectionReason.UNSPECIFIED) w.tag(2, VARINT).int32(r.reason);
+    writeString(w, 3, r.message);
+    w.join();
+  }
+  w.join();
+  const res = create(SessionResponseSchema);
+  res.$unknown = [{ no: RESULT_ANSWERS, wireType: LD, data: w.finish() }];
   return res;
 }

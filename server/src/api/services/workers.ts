@@ -23,7 +23,7 @@ import {
   type WorkerService,
 } from "../../gen/metronome/v1/worker_service_pb.js";
 import { toConnectError } from "../errors.js";
-import { encodedAssignments } from "../convert/assignment-encoding.js";
+import { encodedAnswers, encodedAssignments } from "../convert/assignment-encoding.js";
 
 import {
   LIMITS,
@@ -246,8 +246,16 @@ export function workerService(
         if (msg.payload.case === "assignment") session.taken(msg.payload.value.lease?.runId ?? "");
         else if (msg.payload.case === "assignments")
           for (const a of msg.payload.value.assignments) session.taken(a.lease?.runId ?? "");
-        else if (msg === answersQueued) answers = answersQueued = undefined;
-        else for (const id of preEncoded.get(msg) ?? []) session.taken(id);
+        else if (msg === answersQueued) {
+          // Taken: answers from now go into a new message. Binary: encoded by hand, now that
+          // no answer joins it any more.
+          const taken = answers;
+          answers = answersQueued = undefined;
+          if (!json && taken !== undefined) {
+            yield encodedAnswers(taken);
+            continue;
+          }
+        } else for (const id of preEncoded.get(msg) ?? []) session.taken(id);
         yield msg;
       }
       if (closed.byNode)
