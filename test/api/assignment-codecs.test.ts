@@ -1,6 +1,6 @@
 /**
  * A batched worker session gets the same assignment in every codec: binary sessions get the
- * assignments encoded by hand (api/convert/assignment-encoding.ts), JSON sessions converted
+ * assignments encoded by hand (api/convert/session-responses.ts), JSON sessions converted
  * messages (the JSON codec drops the pre-encoded bytes). Over gRPC (Connect's transport), and
  * Connect's protocol in binary and in JSON, each over HTTP/2: a manual run of a job with nested
  * args and kwargs arrives with its lease, its arguments in both forms and its times, and its

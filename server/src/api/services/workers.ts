@@ -23,7 +23,7 @@ import {
   type WorkerService,
 } from "../../gen/metronome/v1/worker_service_pb.js";
 import { toConnectError } from "../errors.js";
-import { encodedAnswers, encodedAssignments } from "../convert/assignment-encoding.js";
+import { encodedAnswers, encodedAssignments } from "../convert/session-responses.js";
 
 import {
   LIMITS,
@@ -110,7 +110,7 @@ export function workerService(
             );
             continue;
           }
-          // Binary: encoded here, once, without the reflective encoder (assignment-encoding.ts).
+          // Binary: encoded here, once, without the reflective encoder (session-responses.ts).
           const encoded = encodedAssignments(part, traceContext);
           preEncoded.set(
             encoded,

@@ -1,5 +1,5 @@
 /**
- * The hand-written encoding of a batch of assignments (api/convert/assignment-encoding.ts) is
+ * The hand-written encoding of a batch of assignments (api/convert/session-responses.ts) is
  * byte for byte what protobuf-es's reflective `toBinary` writes for the same SessionResponse
  * (built by `assignmentOf`), on generated runs: any JSON in args and kwargs (nested lists and
  * objects, null, numbers of every kind, non-ASCII and empty strings and keys), manual runs,
@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import {
   encodedAnswers,
   encodedAssignments,
-} from "../../server/src/api/convert/assignment-encoding.js";
+} from "../../server/src/api/convert/session-responses.js";
 import {
   answerOf,
   assignmentOf,

@@ -2,14 +2,14 @@
  * A batch of runs as the binary `assignments` of a SessionResponse, and a batch of answers as its
  * `result_answers`, written field by field: the same bytes protobuf-es's `toBinary` writes for
  * the messages `assignmentOf` and `answerOf` (worker-messages.ts) describe
- * (test/unit/assignment-encoding.test.ts compares them on generated runs and answers), without
+ * (test/unit/session-responses.test.ts compares them on generated runs and answers), without
  * the reflection. The reflective encoder builds a wrapper and a Map per message, converts the
  * kwargs object to a Struct and then encodes it: encoding assignments was ~9 % of a saturated
  * node's CPU and ~20 % of its allocations (bench throughput, docs/benchmarks.md, ninth session).
  *
- * The bytes ride as the response's unknown field 6 (`assignments`), which the binary serializer
- * writes as they are (the event stream does the same, event-responses.ts). The JSON codec drops
- * unknown fields: a session in JSON gets converted messages.
+ * The bytes ride as the response's unknown field 6 (`assignments`) or 7 (`result_answers`), which
+ * the binary serializer writes as they are (the event stream does the same, event-responses.ts).
+ * The JSON codec drops unknown fields: a session in JSON gets converted messages.
  */
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
