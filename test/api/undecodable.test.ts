@@ -237,27 +237,18 @@ describe("request bodies that do not decode", () => {
     ),
   );
 
-  it.each(NO_MESSAGE)(
-    "gRPC: a worker session's first message, %s → INVALID_ARGUMENT",
-    async (_, bytes) => {
-      const err = await sessionError([bytes]);
-      expect(grpc.status[err.code]).toBe("INVALID_ARGUMENT");
-      expect(err.details).toMatch(
-        /^the request does not decode as metronome\.v1\.SessionRequest \(.+\)$/,
-      );
-    },
-  );
-
-  it.each(NO_MESSAGE)(
-    "gRPC: a worker session's message after its hello, %s → INVALID_ARGUMENT",
-    async (_, bytes) => {
-      const err = await sessionError([HELLO, bytes]);
-      expect(grpc.status[err.code]).toBe("INVALID_ARGUMENT");
-      expect(err.details).toMatch(
-        /^the request does not decode as metronome\.v1\.SessionRequest \(.+\)$/,
-      );
-    },
-  );
+  it.each(
+    NO_MESSAGE.flatMap(([what, bytes]): [string, string, Buffer[]][] => [
+      ["first message", what, [bytes]],
+      ["message after its hello", what, [HELLO, bytes]],
+    ]),
+  )("gRPC: a worker session's %s, %s → INVALID_ARGUMENT", async (_, __, messages) => {
+    const err = await sessionError(messages);
+    expect(grpc.status[err.code]).toBe("INVALID_ARGUMENT");
+    expect(err.details).toMatch(
+      /^the request does not decode as metronome\.v1\.SessionRequest \(.+\)$/,
+    );
+  });
 
   it.each(NO_MESSAGE)("gRPC: a subscription's request, %s → INVALID_ARGUMENT", async (_, bytes) => {
     const err = await new Promise<grpc.ServiceError>((resolve) => {

@@ -19,6 +19,7 @@ import {
   type TraceContextOf,
 } from "../../server/src/api/convert/worker-messages.js";
 import type { JsonValue } from "../../server/src/domain/jobs.js";
+import { TRANSITIONS } from "../../server/src/domain/run-transitions.js";
 import type { Lease, Run, RunStatus } from "../../server/src/domain/runs.js";
 import {
   RunResultAnswersSchema,
@@ -26,16 +27,8 @@ import {
 } from "../../server/src/gen/metronome/v1/worker_service_pb.js";
 import type { Verdict } from "../../server/src/store/port.js";
 
-const STATUSES: RunStatus[] = [
-  "pending",
-  "running",
-  "succeeded",
-  "failed",
-  "timed_out",
-  "cancelled",
-  "missed",
-  "skipped",
-];
+/** Every run status (the transition table has one entry per status). */
+const STATUSES = Object.keys(TRANSITIONS) as RunStatus[];
 
 /** A fixed seed by default (CI runs the same cases); ENCODING_SEED and ENCODING_RUNS explore. */
 const PARAMS = {
