@@ -107,27 +107,30 @@ function causeCode(err: ConnectError): string {
     : "";
 }
 
-/** The message of a failed call; a connection nothing (or nothing HTTP/2) answered says what to check. */
-function messageOf(err: ConnectError, code: Code): string {
+/**
+ * The code and message of a failed call as the SDK reports them: a connection nothing (or
+ * nothing HTTP/2) answered says what to check, and the latter is UNAVAILABLE (see NOT_HTTP2).
+ */
+function reported(err: ConnectError): { code: Code; message: string } {
   const sysCode = causeCode(err);
-  if (code === Code.Unavailable && NOTHING_THERE.has(sysCode))
-    return `${err.rawMessage}: is the Metronome server running at that address?`;
   if (sysCode === NOT_HTTP2)
-    return `${err.rawMessage}: the address does not answer in HTTP/2; is the Metronome server running at that address?`;
-  return err.rawMessage;
-}
-
-/** The call's code as the SDK reports it (see NOT_HTTP2). */
-function codeOf(err: ConnectError): Code {
-  return err.code === Code.Internal && causeCode(err) === NOT_HTTP2 ? Code.Unavailable : err.code;
+    return {
+      code: err.code === Code.Internal ? Code.Unavailable : err.code,
+      message: `${err.rawMessage}: the address does not answer in HTTP/2; is the Metronome server running at that address?`,
+    };
+  if (err.code === Code.Unavailable && NOTHING_THERE.has(sysCode))
+    return {
+      code: err.code,
+      message: `${err.rawMessage}: is the Metronome server running at that address?`,
+    };
+  return { code: err.code, message: err.rawMessage };
 }
 
 /** The typed error of a failed call (anything else is returned as it is). */
 export function toMetronomeError(err: unknown): unknown {
   if (err instanceof MetronomeError) return err;
   if (!(err instanceof ConnectError)) return err;
-  const code = codeOf(err);
-  const message = messageOf(err, code);
+  const { code, message } = reported(err);
   if (code === Code.InvalidArgument || code === Code.ResourceExhausted) {
     // The server's messages start with the field path: "job.trigger.cron.hour: must be …".
     const field = /^([\w.[\]]+):/.exec(message)?.[1] ?? "";

@@ -126,17 +126,25 @@ export function encodedAssignments(
   runs: readonly Run[],
   traceContext: TraceContextOf | undefined,
 ): SessionResponse {
+  // RunAssignments: an `assignments` (1) entry per run.
+  return withField(ASSIGNMENTS, (w) => {
+    for (const r of runs) {
+      w.tag(1, LD).fork();
+      writeAssignment(w, r, traceContext);
+      w.join();
+    }
+  });
+}
+
+/** A SessionResponse whose field `no` holds the message `write` writes, as its unknown field. */
+function withField(no: number, write: (w: BinaryWriter) => void): SessionResponse {
   const w = new BinaryWriter();
-  // The field's length, then RunAssignments: an `assignments` (1) entry per run.
+  // The field's length, then the message.
   w.fork();
-  for (const r of runs) {
-    w.tag(1, LD).fork();
-    writeAssignment(w, r, traceContext);
-    w.join();
-  }
+  write(w);
   w.join();
   const res = create(SessionResponseSchema);
-  res.$unknown = [{ no: ASSIGNMENTS, wireType: LD, data: w.finish() }];
+  res.$unknown = [{ no, wireType: LD, data: w.finish() }];
   return res;
 }
 
@@ -160,23 +168,19 @@ function writeLeaseField(w: BinaryWriter, no: number, l: RunLease | undefined): 
  * bytes toBinary writes for `{ resultAnswers: answers }`.
  */
 export function encodedAnswers(answers: RunResultAnswers): SessionResponse {
-  const w = new BinaryWriter();
-  w.fork();
-  for (const a of answers.accepted) {
-    w.tag(1, LD).fork();
-    writeLeaseField(w, 1, a.lease);
-    if (a.runStatus !== RunStatus.UNSPECIFIED) w.tag(2, VARINT).int32(a.runStatus);
-    w.join();
-  }
-  for (const r of answers.rejected) {
-    w.tag(2, LD).fork();
-    writeLeaseField(w, 1, r.lease);
-    if (r.reason !== ResultRejectionReason.UNSPECIFIED) w.tag(2, VARINT).int32(r.reason);
-    writeString(w, 3, r.message);
-    w.join();
-  }
-  w.join();
-  const res = create(SessionResponseSchema);
-  res.$unknown = [{ no: RESULT_ANSWERS, wireType: LD, data: w.finish() }];
-  return res;
+  return withField(RESULT_ANSWERS, (w) => {
+    for (const a of answers.accepted) {
+      w.tag(1, LD).fork();
+      writeLeaseField(w, 1, a.lease);
+      if (a.runStatus !== RunStatus.UNSPECIFIED) w.tag(2, VARINT).int32(a.runStatus);
+      w.join();
+    }
+    for (const r of answers.rejected) {
+      w.tag(2, LD).fork();
+      writeLeaseField(w, 1, r.lease);
+      if (r.reason !== ResultRejectionReason.UNSPECIFIED) w.tag(2, VARINT).int32(r.reason);
+      writeString(w, 3, r.message);
+      w.join();
+    }
+  });
 }
