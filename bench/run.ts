@@ -20,6 +20,7 @@ const BENCHES = new Map<string, () => Promise<unknown>>([
   ["throughput", () => import("./throughput.js")],
   ["events", () => import("./events.js")],
   ["store", () => import("./store.js")],
+  ["worker-starts", () => import("./worker-starts.js")],
   ["triggers", () => import("./triggers.js")],
   ["compare", () => import("./compare.js")],
 ]);
