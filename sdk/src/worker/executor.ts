@@ -3,9 +3,17 @@
  * turns what it returns or throws into the run's result, and logs one line when the run starts
  * and one with its outcome. Aborting the handler is the run table's (its signal is the record's
  * controller); whether the result is reported is decided there too.
+ *
+ * What the call needs (the args as JSON, the context, the log fields, the trace parent) is made
+ * when the assignment is admitted (`prepareRun`), ahead of its fire time when the server sent it
+ * early: at the fire instant, when thousands of runs may start together, only the call is left.
+ * A handler that returns at once has its result recorded after every handler of that instant
+ * started (a microtask later), so one run's bookkeeping never delays another's start.
  */
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { toJson } from "@bufbuild/protobuf";
 import { ListValueSchema, durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import type { Context } from "@opentelemetry/api";
 import type { RunAssignment, RunLease, RunResult } from "../gen/metronome/v1/worker_service_pb.js";
 import type { RunAbortedError } from "../errors.js";
 import type { RunContext } from "../handlers.js";
@@ -14,7 +22,7 @@ import { returnedOutcome, thrownOutcome } from "../outcome.js";
 import type { LazyAbort } from "./abort.js";
 import type { HandlerEntry } from "./options.js";
 import { resultOf } from "./results.js";
-import { handlerSpan } from "./tracing.js";
+import { handlerSpan, parentContext, type HandlerSpan } from "./tracing.js";
 
 /** A run to execute, as the run table holds it. */
 export interface ExecutableRun {
@@ -27,19 +35,40 @@ export interface ExecutableRun {
   readonly extendedAt: number;
   /** Set when the lease stopped being ours. */
   readonly released: RunAbortedError | undefined;
+  /** Made on admission (prepareRun). */
+  readonly call: PreparedCall;
 }
 
-/** What the executor needs besides the run. */
-export interface ExecutorDeps {
+/** The fields every log line of a run carries. */
+type RunFields = Readonly<{ runId: string; attempt: number; handler: string; jobId: string }>;
+
+/** A handler call, ready to be made. */
+export interface PreparedCall {
+  readonly fields: RunFields;
+  /** The handler's args; or what converting them threw, reported as the run's error. */
+  readonly args:
+    | { readonly ok: true; readonly value: JsonValue[] }
+    | { readonly ok: false; readonly error: unknown };
+  readonly kwargs: JsonObject;
+  readonly ctx: RunContext;
+  /** The server's run span, as the parent of the handler's span. */
+  readonly traceParent: Context;
+}
+
+/** What the executor needs besides the run: one object for all runs. */
+export interface ExecutorDeps<R extends ExecutableRun> {
   readonly log: WorkerLogger;
-  /** ctx.heartbeat(): queue a heartbeat now, if connected. */
-  heartbeat(): void;
+  /** ctx.heartbeat() of `rec`: queue a heartbeat now, if connected. */
+  heartbeat(rec: R): void;
   /** Records the outcome (the run table decides whether it is reported). */
-  finish(result: RunResult): void;
+  finish(rec: R, result: RunResult): void;
 }
 
-/** Runs the handler of `rec` and hands its result to `deps.finish`. Never rejects. */
-export async function execute(rec: ExecutableRun, deps: ExecutorDeps): Promise<void> {
+/** The handler call of an assignment, made when it is admitted. */
+export function prepareRun<R extends ExecutableRun>(
+  rec: Omit<R, "call">,
+  deps: ExecutorDeps<R>,
+): PreparedCall {
   const a = rec.assignment;
   const fields = {
     runId: rec.lease.runId,
@@ -51,31 +80,74 @@ export async function execute(rec: ExecutableRun, deps: ExecutorDeps): Promise<v
   // when thousands start at one instant.
   let runLog: WorkerLogger | undefined;
   const log = (): WorkerLogger => (runLog ??= childLogger(deps.log, fields));
+  let args: PreparedCall["args"];
+  try {
+    const value = a.args === undefined ? [] : toJson(ListValueSchema, a.args);
+    args = { ok: true, value: Array.isArray(value) ? value : [] };
+  } catch (error) {
+    args = { ok: false, error };
+  }
+  return {
+    fields,
+    args,
+    kwargs: a.kwargs ?? {},
+    ctx: runContext(rec, log, () => {
+      deps.heartbeat(rec as R);
+    }),
+    traceParent: parentContext(a.traceContext),
+  };
+}
+
+/** Calls the handler of `rec` and hands its result to `deps.finish`. Never throws. */
+export function execute<R extends ExecutableRun>(rec: R, deps: ExecutorDeps<R>): void {
+  const call = rec.call;
   // One line when the handler starts and one with its outcome (at info when it succeeded).
-  deps.log.info(fields, "run started");
+  deps.log.info(call.fields, "run started");
   const started = Date.now();
   // The handler's span, a child of the server's run span (a no-op without an OpenTelemetry SDK).
-  const span = handlerSpan(a, rec.lease);
-  let result: RunResult;
+  const span = handlerSpan(rec.assignment, rec.lease, call.traceParent);
+  const settle = (outcome: () => RunResult): void => {
+    let result: RunResult;
+    try {
+      result = outcome();
+    } catch (err) {
+      result = resultOf(rec.lease, thrownOutcome(err));
+    }
+    recordOutcome(rec, deps, span, started, result);
+  };
+  let returned: unknown;
   try {
-    // Let the message handler finish its bookkeeping before user code runs.
-    await Promise.resolve();
-    const args = a.args === undefined ? [] : toJson(ListValueSchema, a.args);
-    const value: unknown = await span.run(() =>
-      rec.entry.fn(
-        Array.isArray(args) ? args : [],
-        a.kwargs ?? {},
-        runContext(rec, log, () => {
-          deps.heartbeat();
-        }),
-      ),
-    );
-    result = resultOf(rec.lease, returnedOutcome(value));
+    if (!call.args.ok) throw call.args.error;
+    const args = call.args.value;
+    returned = span.run(() => rec.entry.fn(args, call.kwargs, call.ctx));
   } catch (err) {
-    result = resultOf(rec.lease, thrownOutcome(err));
+    queueMicrotask(() => {
+      settle(() => resultOf(rec.lease, thrownOutcome(err)));
+    });
+    return;
   }
-  span.end(result);
+  // As `await returned` would: a value is settled a microtask later, a promise when it settles.
+  Promise.resolve(returned).then(
+    (value: unknown) => {
+      settle(() => resultOf(rec.lease, returnedOutcome(value)));
+    },
+    (err: unknown) => {
+      settle(() => resultOf(rec.lease, thrownOutcome(err)));
+    },
+  );
+}
+
+/** Ends the span, logs the outcome and hands it to the run table. */
+function recordOutcome<R extends ExecutableRun>(
+  rec: R,
+  deps: ExecutorDeps<R>,
+  span: HandlerSpan,
+  started: number,
+  result: RunResult,
+): void {
+  const fields = rec.call.fields;
   try {
+    span.end(result);
     const ms = Date.now() - started;
     if (rec.released !== undefined) {
       // The lease ended while the handler ran; "run stopped" said why.
@@ -86,7 +158,7 @@ export async function execute(rec: ExecutableRun, deps: ExecutorDeps): Promise<v
     } else {
       deps.log.info({ ...fields, ms }, "run succeeded");
     }
-    deps.finish(result);
+    deps.finish(rec, result);
   } catch (err) {
     deps.log.error({ err }, "error while recording a run's outcome");
   }
@@ -94,7 +166,7 @@ export async function execute(rec: ExecutableRun, deps: ExecutorDeps): Promise<v
 
 /** What the handler of an assignment is told about its run. */
 function runContext(
-  rec: ExecutableRun,
+  rec: Omit<ExecutableRun, "call">,
   log: () => WorkerLogger,
   heartbeat: () => void,
 ): RunContext {

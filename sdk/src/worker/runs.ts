@@ -20,7 +20,7 @@ import {
 import { RunAbortedError, type AbortKind } from "../errors.js";
 import type { WorkerLogger } from "../logger.js";
 import { LazyAbort } from "./abort.js";
-import { execute, type ExecutableRun } from "./executor.js";
+import { execute, prepareRun, type ExecutableRun, type ExecutorDeps } from "./executor.js";
 import { LeaseKeeper, leaseKey, type HeldLease } from "./leases.js";
 import type { HandlerEntry } from "./options.js";
 import { errorResult, type Outbox } from "./results.js";
@@ -95,7 +95,19 @@ export class RunTable {
   /** stop()'s grace ran out: handlers were aborted, new assignments are rejected. */
   private graceExpired = false;
 
+  /** What the executor calls back, for every run. */
+  private readonly executorDeps: ExecutorDeps<RunRecord>;
+
   constructor(private readonly deps: RunTableDeps) {
+    this.executorDeps = {
+      log: deps.log,
+      heartbeat: (rec) => {
+        if (rec.released === undefined) deps.heartbeat();
+      },
+      finish: (rec, result) => {
+        this.finish(rec, result);
+      },
+    };
     this.leases = new LeaseKeeper(this.records, (rec, reason) => {
       this.release(rec, reason);
     });
@@ -170,25 +182,28 @@ export class RunTable {
       );
       return;
     }
-    const rec: RunRecord = {
+    const admitted = {
       key,
       lease,
       assignment: a,
       entry,
       controller: new LazyAbort(),
-      phase: "waiting",
+      phase: "waiting" as const,
       released: undefined,
       extendedAt: Date.now(),
       waitTimer: undefined,
       notBefore: a.fireTime === undefined ? 0 : timestampMs(a.fireTime),
     };
+    const rec: RunRecord = { ...admitted, call: prepareRun(admitted, this.executorDeps) };
     this.records.set(key, rec);
     this.held.add(entry, 1);
     if (rec.notBefore > Date.now()) {
       // Sent ahead (WorkerHello.accepts_early_assignments): start at the fire time.
       this.startAtFireTime(rec);
     } else if (this.canStart(entry)) {
-      this.start(rec);
+      // The handler is called a microtask later: the message handler finishes its bookkeeping
+      // (the other assignments of the message, the watchdog) before user code runs.
+      this.start(rec, true);
     } else {
       // A slot is still taken by a handler whose lease ended (the server counts it free).
       log.info(
@@ -276,7 +291,7 @@ export class RunTable {
   private due(rec: RunRecord): void {
     if (this.records.get(rec.key) !== rec || rec.phase !== "waiting") return;
     if (this.canStart(rec.entry)) {
-      this.start(rec);
+      this.start(rec, true);
       return;
     }
     this.slotWaiting.add(rec);
@@ -298,21 +313,18 @@ export class RunTable {
     if (rec.phase === "running") this.executing.add(rec.entry, -1);
   }
 
-  private start(rec: RunRecord): void {
+  /** Starts the handler now, or a microtask later (`deferred`). */
+  private start(rec: RunRecord, deferred = false): void {
     this.slotWaiting.delete(rec);
     clearTimeout(rec.waitTimer);
     rec.waitTimer = undefined;
     rec.phase = "running";
     this.executing.add(rec.entry, 1);
-    void execute(rec, {
-      log: this.deps.log,
-      heartbeat: () => {
-        if (rec.released === undefined) this.deps.heartbeat();
-      },
-      finish: (result) => {
-        this.finish(rec, result);
-      },
-    });
+    if (!deferred) execute(rec, this.executorDeps);
+    else
+      queueMicrotask(() => {
+        execute(rec, this.executorDeps);
+      });
   }
 
   private finish(rec: RunRecord, result: RunResult): void {

@@ -30,12 +30,17 @@ export function parentContext(carrier: Readonly<Record<string, string>>): Contex
   return trace.setSpanContext(ROOT_CONTEXT, spanContext);
 }
 
-/** Starts the handler's span of an assignment; `run` calls the handler with it active. */
-export function handlerSpan(
-  a: RunAssignment,
-  lease: RunLease,
-): { run<T>(fn: () => T): T; end(result: RunResult): void } {
-  const parent = parentContext(a.traceContext);
+/** A handler's span: `run` calls the handler with it active. */
+export interface HandlerSpan {
+  run<T>(fn: () => T): T;
+  end(result: RunResult): void;
+}
+
+/**
+ * Starts the handler's span of an assignment, as a child of `parent` (parentContext of the
+ * assignment's trace context, read when the assignment arrived).
+ */
+export function handlerSpan(a: RunAssignment, lease: RunLease, parent: Context): HandlerSpan {
   const span: Span = tracer.startSpan(`handler ${a.handler}`, undefined, parent);
   // Without an OpenTelemetry SDK the span records nothing: no attributes are made for it.
   if (span.isRecording())
