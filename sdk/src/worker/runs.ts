@@ -291,7 +291,7 @@ export class RunTable {
   private due(rec: RunRecord): void {
     if (this.records.get(rec.key) !== rec || rec.phase !== "waiting") return;
     if (this.canStart(rec.entry)) {
-      this.start(rec, true);
+      this.start(rec);
       return;
     }
     this.slotWaiting.add(rec);

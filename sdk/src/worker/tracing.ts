@@ -37,11 +37,18 @@ export interface HandlerSpan {
 }
 
 /**
+ * The span of a run nothing traces: no SDK records it and it continues no trace, so the handler
+ * is called as it is (setting the API's no-op span active would only copy a context per run).
+ */
+const UNTRACED: HandlerSpan = { run: (fn) => fn(), end: () => undefined };
+
+/**
  * Starts the handler's span of an assignment, as a child of `parent` (parentContext of the
  * assignment's trace context, read when the assignment arrived).
  */
 export function handlerSpan(a: RunAssignment, lease: RunLease, parent: Context): HandlerSpan {
   const span: Span = tracer.startSpan(`handler ${a.handler}`, undefined, parent);
+  if (!span.isRecording() && !trace.isSpanContextValid(span.spanContext())) return UNTRACED;
   // Without an OpenTelemetry SDK the span records nothing: no attributes are made for it.
   if (span.isRecording())
     span.setAttributes({
