@@ -57,6 +57,7 @@ try {
   const result = {
     bench: "burst",
     jobs: JOBS,
+    lateness_ms_min: p.min,
     lateness_ms_p50: p.p50,
     lateness_ms_p95: p.p95,
     lateness_ms_p99: p.p99,

@@ -331,6 +331,7 @@ export async function addJobsBulk(
 export const ts = timestampFromMs;
 
 export function percentiles(values: readonly number[]): {
+  min: number;
   p50: number;
   p95: number;
   p99: number;
@@ -339,7 +340,13 @@ export function percentiles(values: readonly number[]): {
   const s = Float64Array.from(values).sort();
   const at = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
   const r = (x: number) => Math.round(x * 10) / 10;
-  return { p50: r(at(0.5)), p95: r(at(0.95)), p99: r(at(0.99)), max: r(s[s.length - 1] ?? 0) };
+  return {
+    min: r(s[0] ?? 0),
+    p50: r(at(0.5)),
+    p95: r(at(0.95)),
+    p99: r(at(0.99)),
+    max: r(s[s.length - 1] ?? 0),
+  };
 }
 
 /** Resolves at a wall-clock instant. */

@@ -64,6 +64,7 @@ try {
       achieved_pct: Math.round((distinct.size / expected) * 10_000) / 100,
       duplicates: inWindow.length - distinct.size,
       missed: expected - distinct.size,
+      lateness_ms_min: p.min,
       lateness_ms_p50: p.p50,
       lateness_ms_p95: p.p95,
       lateness_ms_p99: p.p99,
