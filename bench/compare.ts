@@ -5,16 +5,18 @@
  * does weighs on both alike. It prints, per benchmark and numeric figure, the median of each side
  * and their ratio A/B: a Markdown table for people, then one JSON line.
  *
- * The worktree shares this tree's node_modules when REF has the same package-lock.json, and gets
+ * The worktree shares this tree's installed packages when REF has the same package-lock.json
+ * (its workspace packages, the SDK and the server, are its own: worktree-modules.ts), and gets
  * `npm ci` otherwise. Environment variables (BENCH_*, …) reach both sides unchanged, and so does
  * `--store S` (e.g. `compare main throughput --store redis`).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { figures, median } from "./compare-stats.js";
+import { shareNodeModules } from "./worktree-modules.js";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
     } catch {
       sameLock = false;
     }
-    if (sameLock) symlinkSync(join(repo, "node_modules"), join(tree, "node_modules"));
+    if (sameLock) shareNodeModules(repo, tree);
     else execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: tree, stdio: "inherit" });
 
     const a = new Map<string, Record<string, unknown>[]>();
