@@ -9,6 +9,7 @@
  *   npm run -s bench -- scale        (100,000 stored jobs: insert rate, start-up, memory)
  *   npm run -s bench -- throughput   (executions per second end to end)
  *   npm run -s bench -- events       (event latency and rate with 100 subscribers while firing)
+ *   npm run -s bench -- worker-starts (the SDK worker's run table alone: 2,000 runs at one instant)
  *   npm run -s bench -- compare REF NAME… [--rounds N] [--store S]
  *                                    (A/B: each benchmark here and at a git ref, interleaved)
  */
