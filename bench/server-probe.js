@@ -7,7 +7,7 @@
  * BENCH_PROBE_FILE as one JSON object and starts a new window, so a benchmark signals at the
  * start of its window (discarding what came before) and at its end.
  */
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import {
   PerformanceObserver,
@@ -41,8 +41,9 @@ if (file !== undefined && file !== "") {
     Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
   process.on("SIGUSR2", () => {
     const now = performance.now();
+    // Written aside and renamed: the benchmark polls the file and must never read it half written.
     writeFileSync(
-      file,
+      `${file}.tmp`,
       JSON.stringify({
         seq: ++seq,
         window_s: Math.round((now - since) / 10) / 100,
@@ -60,6 +61,7 @@ if (file !== undefined && file !== "") {
         },
       }),
     );
+    renameSync(`${file}.tmp`, file);
     delay.reset();
     since = now;
     Object.assign(gc, { count: 0, ms: 0, maxMs: 0, major: 0, majorMs: 0 });
