@@ -10,7 +10,6 @@
  *   npm run -s bench -- throughput   (executions per second end to end)
  *   npm run -s bench -- events       (event latency and rate with 100 subscribers while firing)
  *   npm run -s bench -- worker-starts (the SDK worker's run table alone: 2,000 runs at one instant)
- *   npm run -s bench -- log-lines    (CPU per JSON log line to stdout: the server's logger, pino's)
  *   npm run -s bench -- compare REF NAME… [--rounds N] [--store S]
  *                                    (A/B: each benchmark here and at a git ref, interleaved)
  */
@@ -23,7 +22,6 @@ const BENCHES = new Map<string, () => Promise<unknown>>([
   ["events", () => import("./events.js")],
   ["store", () => import("./store.js")],
   ["worker-starts", () => import("./worker-starts.js")],
-  ["log-lines", () => import("./log-lines.js")],
   ["triggers", () => import("./triggers.js")],
   ["compare", () => import("./compare.js")],
 ]);

@@ -19,18 +19,6 @@ export interface LoggerOptions {
   readonly colorize?: boolean | undefined;
 }
 
-/**
- * JSON lines to stdout, written asynchronously in chunks of at most 1 KB (a few lines). pino's
- * default destination gathers up to 16 KB by appending each line to a string, and measures the
- * whole string for every line it adds, which flattens it: at thousands of lines a second (a
- * `run succeeded` line per run) that was ~9 µs of CPU a line and a seventh of the node's
- * allocations; 1 KB chunks took ~5 µs (docs/benchmarks.md, tenth session). The same
- * sonic-boom stream as pino's default otherwise (flushed when the process exits).
- */
-export function stdoutLines(): pino.DestinationStream {
-  return pino.destination({ dest: 1, sync: false, maxWrite: 1024 });
-}
-
 /** `pretty` when stdout is a terminal (a person reads it), `json` otherwise. */
 export function defaultLogFormat(stdout: { isTTY?: boolean } = process.stdout): LogFormat {
   return stdout.isTTY === true ? "pretty" : "json";
@@ -47,7 +35,7 @@ export function createLogger(
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (options.format !== "pretty") {
-    return pino(settings, options.destination ?? stdoutLines());
+    return options.destination === undefined ? pino(settings) : pino(settings, options.destination);
   }
   const stream = pinoPretty({
     colorize: options.colorize ?? (options.destination === undefined && process.stdout.isTTY),
