@@ -8,7 +8,9 @@ import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
+  CancellationReason,
   RunAssignmentSchema,
+  RunCancellationSchema,
   type RunAssignment,
   type RunResult,
 } from "../../sdk/src/gen/metronome/v1/worker_service_pb.js";
@@ -42,7 +44,7 @@ function assignment(i: number, fireTime: number, args: number[] = []): RunAssign
   });
 }
 
-/** A run table whose handler `h` is `fn`; `log` lists handler calls and results in order. */
+/** A run table whose handler `h` is `fn`; `log` lists handler calls, heartbeats and results. */
 function table(fn: Handler): { runs: RunTable; log: string[] } {
   const log: string[] = [];
   const outbox = new Outbox((result: RunResult) => {
@@ -68,7 +70,9 @@ function table(fn: Handler): { runs: RunTable; log: string[] } {
       ],
     ]),
     outbox,
-    heartbeat: () => undefined,
+    heartbeat: () => {
+      log.push("heartbeat");
+    },
     changed: () => undefined,
   });
   return { runs, log };
@@ -134,6 +138,29 @@ describe("runs sent ahead, at their fire time", () => {
     expect(log.slice(0, 2)).toEqual(["start run-1", "start run-2"]);
     await vi.advanceTimersByTimeAsync(0);
     expect(log.slice(2).sort()).toEqual(["result run-1 ok", "result run-2 ok"]);
+    runs.close();
+  });
+
+  it("ctx.heartbeat() queues a heartbeat while the lease is the run's, and not once it was cancelled", async () => {
+    let ctxOf: RunContext | undefined;
+    const { runs, log } = table((_args, _kwargs, ctx) => {
+      ctxOf = ctx;
+      return new Promise(() => undefined);
+    });
+    runs.assignAll([assignment(3, FIRE)]);
+    await vi.advanceTimersByTimeAsync(100);
+    const ctx = ctxOf as RunContext;
+    await ctx.heartbeat();
+    expect(log).toEqual(["start run-3", "heartbeat"]);
+    runs.cancel(
+      create(RunCancellationSchema, {
+        lease: { runId: "run-3", attempt: 1, leaseToken: "token-3" },
+        reason: CancellationReason.CANCELLED,
+      }),
+    );
+    expect(ctx.signal.aborted).toBe(true);
+    await ctx.heartbeat();
+    expect(log).toEqual(["start run-3", "heartbeat"]);
     runs.close();
   });
 });

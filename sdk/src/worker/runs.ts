@@ -194,7 +194,10 @@ export class RunTable {
       waitTimer: undefined,
       notBefore: a.fireTime === undefined ? 0 : timestampMs(a.fireTime),
     };
-    const rec: RunRecord = { ...admitted, call: prepareRun(admitted, this.executorDeps) };
+    // The same object gains its call: the call's context refers to the record (heartbeat).
+    const rec: RunRecord = Object.assign(admitted, {
+      call: prepareRun(admitted, this.executorDeps),
+    });
     this.records.set(key, rec);
     this.held.add(entry, 1);
     if (rec.notBefore > Date.now()) {
