@@ -2,8 +2,8 @@
  * The node_modules of a worktree that `bench compare` checks out: this tree's installed packages,
  * shared, except the workspace packages (`@metronome/sdk`, `@metronome/server`), which must be the
  * worktree's own. A plain symlink of the whole directory made the ref's worker import this tree's
- * SDK (the workspace link `node_modules/@metronome/sdk -> ../../sdk` resolves through the real
- * path of node_modules), so SDK changes measured the same code on both sides.
+ * SDK (the workspace link `node_modules/@metronome/sdk` is relative, and it resolves from the real
+ * path of node_modules, this tree's), so SDK changes measured the same code on both sides.
  */
 import { lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
