@@ -27,6 +27,7 @@ import type { Handler } from "../sdk/src/handlers.js";
 import type { WorkerLogger } from "../sdk/src/logger.js";
 import { Outbox } from "../sdk/src/worker/results.js";
 import { RunTable } from "../sdk/src/worker/runs.js";
+import { median as medianOf } from "./compare-stats.js";
 import { percentiles } from "./engine-support.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? "2000");
@@ -127,10 +128,7 @@ const inRounds = collections.filter((c) => windows.some(([a, b]) => c.start >= a
 const gcMs = inRounds.reduce((sum, c) => sum + c.duration, 0);
 const p = percentiles(all);
 /** The median of `xs`, to a tenth of a millisecond. */
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round((s[Math.floor(s.length / 2)] ?? NaN) * 10) / 10;
-}
+const median = (xs: readonly number[]): number => Math.round(medianOf(xs) * 10) / 10;
 console.log(
   JSON.stringify({
     bench: "worker-starts",

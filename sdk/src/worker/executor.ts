@@ -59,7 +59,7 @@ export interface PreparedCall {
 export interface ExecutorDeps<R extends ExecutableRun> {
   readonly log: WorkerLogger;
   /** ctx.heartbeat() of `rec`: queue a heartbeat now, if connected. */
-  heartbeat(rec: R): void;
+  heartbeat(rec: Pick<ExecutableRun, "released">): void;
   /** Records the outcome (the run table decides whether it is reported). */
   finish(rec: R, result: RunResult): void;
 }
@@ -92,7 +92,7 @@ export function prepareRun<R extends ExecutableRun>(
     args,
     kwargs: a.kwargs ?? {},
     ctx: runContext(rec, log, () => {
-      deps.heartbeat(rec as R);
+      deps.heartbeat(rec);
     }),
     traceParent: parentContext(a.traceContext),
   };
@@ -121,12 +121,12 @@ export function execute<R extends ExecutableRun>(rec: R, deps: ExecutorDeps<R>):
     const args = call.args.value;
     returned = span.run(() => rec.entry.fn(args, call.kwargs, call.ctx));
   } catch (err) {
-    queueMicrotask(() => {
-      settle(() => resultOf(rec.lease, thrownOutcome(err)));
-    });
-    return;
+    // A handler may throw any value; it is reported as thrown.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    returned = Promise.reject(err);
   }
-  // As `await returned` would: a value is settled a microtask later, a promise when it settles.
+  // As `await returned` would: a value or a throw is settled a microtask later, a promise when
+  // it settles.
   Promise.resolve(returned).then(
     (value: unknown) => {
       settle(() => resultOf(rec.lease, returnedOutcome(value)));
