@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EventDraft } from "../../server/src/domain/events.js";
+import { eventsOfText } from "../../server/src/store/sql/events/batch-text.js";
 import { grpcJsClients, type GrpcJsClients, type Reply } from "../support/grpc-js.js";
 import { describeMysql } from "../support/mysql.js";
 import { startTestNode, type TestNode } from "../support/node.js";
@@ -111,7 +111,7 @@ function suite(
     const batches = await rows<{ events: string }>("SELECT `events` FROM `event_log`");
     const added = new Map<string, number>();
     for (const b of batches)
-      for (const e of JSON.parse(b.events) as EventDraft[])
+      for (const e of eventsOfText(b.events))
         if (e.type === "job_added" && e.jobId?.startsWith(`${run}-`))
           added.set(e.jobId, (added.get(e.jobId) ?? 0) + 1);
     expect(added.size).toBe(all.size);

@@ -8,6 +8,7 @@
  */
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventsOfText } from "../../server/src/store/sql/events/batch-text.js";
 import {
   grpcJsClients,
   rawWorkerSession,
@@ -214,7 +215,7 @@ describeMysql("a batch of results whose transaction dies", () => {
   const executed = async (runIds: readonly unknown[]): Promise<number> => {
     const [rows] = await conn.query("SELECT events FROM event_log");
     return (rows as { events: string }[])
-      .flatMap((r) => JSON.parse(r.events) as { type: string; runId: string | null }[])
+      .flatMap((r) => eventsOfText(r.events))
       .filter((e) => e.type === "job_executed" && runIds.includes(e.runId)).length;
   };
 

@@ -3,11 +3,13 @@
  * batches: the events one statement writes (up to MAX_BATCH) share a row, inserted with cursor
  * NULL; sequence-events.ts gives the row its cursor after it commits. Event `i` of the batch with
  * cursor `b` has cursor `b * BATCH_SPAN + i`, so a transaction recording hundreds of events (a
- * claim, a lease, a batch of results) writes and sequences one row, not hundreds.
+ * claim, a lease, a batch of results) writes and sequences one row, not hundreds; the row says
+ * what its events share once (batch-text.ts).
  */
 import type { EventDraft } from "../../../domain/events.js";
 import { chunks } from "../../../lib/chunks.js";
 import type { Param, Tx } from "../runner.js";
+import { batchText } from "./batch-text.js";
 
 /** Event cursors per batch cursor: event `i` of batch `b` is `b * BATCH_SPAN + i`. */
 export const BATCH_SPAN = 1024;
@@ -25,7 +27,7 @@ export function insertEventsStatement(
     params: rows.flatMap((part) => [
       part.length,
       Math.max(...part.map((e) => e.time)),
-      JSON.stringify(part),
+      batchText(part),
     ]),
   };
 }

@@ -1,7 +1,8 @@
-import type { EventDraft, EventMatcher, LoggedEvent } from "../../../domain/events.js";
+import type { EventMatcher, LoggedEvent } from "../../../domain/events.js";
 import type { EventsRead } from "../../port.js";
 import { all, num, type Row, type Tx } from "../runner.js";
 import { BATCH_SPAN } from "./append-events.js";
+import { eventsOfText } from "./batch-text.js";
 
 /** Batches read per statement, and about how many bytes of events one read returns at most. */
 const READ_BATCHES = 16;
@@ -11,7 +12,7 @@ const READ_BYTES = 8 * 1024 * 1024;
 function eventsOfRow(r: Row): LoggedEvent[] {
   const base = num(r.cursor) * BATCH_SPAN;
   const text = String(r.events);
-  const events = JSON.parse(text) as EventDraft[];
+  const events = eventsOfText(text);
   const bytes = Math.ceil(text.length / Math.max(1, events.length));
   return events.map((e, i) => ({ ...e, cursor: base + i, bytes }));
 }
