@@ -11,6 +11,7 @@ import { EventHub, type HubStore } from "../../server/src/events/hub.js";
 import { SqliteStore } from "../../server/src/store/sqlite/store.js";
 
 const POLL_MS = 25;
+const IDLE_POLL_MS = 1000;
 
 describe("the event hub's reads", () => {
   let store: SqliteStore;
@@ -40,7 +41,10 @@ describe("the event hub's reads", () => {
       },
     };
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
-    hub = new EventHub(counted, pino({ level: "silent" }), { pollMs: POLL_MS });
+    hub = new EventHub(counted, pino({ level: "silent" }), {
+      pollMs: POLL_MS,
+      idlePollMs: IDLE_POLL_MS,
+    });
     await hub.start();
   });
 
@@ -64,6 +68,25 @@ describe("the event hub's reads", () => {
     expect(hub.position).toBe(end);
     expect(reads.readEvents).toBe(0);
     expect(started).toBe(1); // the start read where the log ends
+  });
+
+  it("without subscribers reads the end at the idle poll; a subscription brings the tail's back", async () => {
+    await vi.advanceTimersByTimeAsync(POLL_MS); // the first poll after the start
+    const end = await logged(1);
+    reads.logState = 0;
+    await vi.advanceTimersByTimeAsync(IDLE_POLL_MS - 1);
+    expect(reads.logState).toBe(0);
+    expect(hub.position).toBeLessThan(end);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(reads.logState).toBe(1);
+    expect(hub.position).toBe(end);
+    // Subscribed: events sequenced elsewhere (no poke here) are read within POLL_MS.
+    const s = await hub.subscribe(new EventMatcher(MATCH_ALL), { fromNow: true });
+    const next = await logged(2);
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    expect(reads.readEvents).toBe(1);
+    expect(hub.position).toBe(next);
+    s.close();
   });
 
   it("without subscribers, a subscription from now starts at the log's end, not the last poll", async () => {
