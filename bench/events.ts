@@ -12,12 +12,18 @@
  * subscriber receives every event; BENCH_FILTERED=1 gives each a filter on a hundredth of the
  * jobs instead.
  *
+ * With the subscribers, the server's own share is reported beside: its event loop's delay and
+ * collections in the window (server-probe.js), and `server_read_lag_ms`, from an event's time
+ * to the server's reading it for its subscribers (the histogram `metronome_event_read_lag_seconds`
+ * scraped at both ends of the window: each quantile is the upper bound of its bucket).
+ *
  *   npm run -s bench -- events
  *   BENCH_JOBS=500 BENCH_SECONDS=5 BENCH_SUBSCRIBERS=10 npm run -s bench -- events
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import * as grpc from "@grpc/grpc-js";
+import parse from "parse-prometheus-text-format";
 import { SubscribeRequestSchema } from "../server/src/gen/metronome/v1/event_service_pb.js";
 import { EventType } from "../server/src/gen/metronome/v1/event_pb.js";
 import {
@@ -155,6 +161,27 @@ function subscribe(
   return sub;
 }
 
+/** The read-lag histogram's cumulative counts by upper bound (seconds), scraped from /metrics. */
+async function readLag(port: number): Promise<Map<number, number>> {
+  const res = await fetch(`http://127.0.0.1:${String(port)}/metrics`);
+  if (res.status !== 200) throw new Error(`GET /metrics answered ${String(res.status)}`);
+  const family = parse(await res.text()).find((f) => f.name === "metronome_event_read_lag_seconds");
+  const buckets = family?.metrics[0]?.buckets ?? {};
+  return new Map(Object.entries(buckets).map(([le, n]) => [Number(le), Number(n)]));
+}
+
+/** The quantiles of what was counted between two scrapes: each its bucket's bound, in ms. */
+function lagQuantiles(before: Map<number, number>, after: Map<number, number>) {
+  const bounds = [...after.keys()].sort((x, y) => x - y);
+  const count = (le: number) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const total = count(Infinity);
+  const at = (q: number) => {
+    const le = bounds.find((b) => count(b) >= q * total) ?? Infinity;
+    return Number.isFinite(le) ? le * 1000 : null;
+  };
+  return { events: total, p50_le: at(0.5), p95_le: at(0.95), p99_le: at(0.99) };
+}
+
 function lateness(executions: readonly Execution[], w0: number, w1: number) {
   const inWindow = executions.filter((e) => e.scheduledTime >= w0 && e.scheduledTime < w1);
   const distinct = new Set(inWindow.map((e) => `${e.jobId}@${String(e.scheduledTime)}`));
@@ -202,9 +229,11 @@ try {
   await until(b0);
   const cpuB0 = cpuSeconds(bench.server.pid);
   const selfB0 = cpuSeconds(process.pid);
+  const [lagB0] = await Promise.all([readLag(bench.server.port), bench.probe()]);
   await until(b1);
   const cpuB1 = cpuSeconds(bench.server.pid);
   const selfB1 = cpuSeconds(process.pid);
+  const [lagB1, probe] = await Promise.all([readLag(bench.server.port), bench.probe()]);
   // Events of the window's last moments are still arriving.
   await until(b1 + 2000);
   const rss = peakRssMb(bench.server.pid);
@@ -257,6 +286,9 @@ try {
       server_cpu_s_alone: Math.round((cpuA1 - cpuA0) * 100) / 100,
       server_cpu_s_with_subscribers: Math.round((cpuB1 - cpuB0) * 100) / 100,
       subscribers_cpu_s: Math.round((selfB1 - selfB0) * 100) / 100,
+      server_read_lag_ms: lagQuantiles(lagB0, lagB1),
+      server_loop_delay_ms_with_subscribers: probe.loop_delay_ms,
+      server_gc_with_subscribers: probe.gc,
       server_peak_rss_mb: rss,
       targets: { latency_ms_p99: 50, events_per_s: 2000 },
       meets_targets: p.p99 <= 50 && eventsTotal / WINDOW_S >= 2000 * 0.95,

@@ -137,6 +137,7 @@ describeMysql("/metrics during an engine run", () => {
       "metronome_worker_sessions",
       "metronome_worker_sessions_by_handler",
       "metronome_event_log_lag_seconds",
+      "metronome_event_read_lag_seconds",
       "metronome_store_operation_seconds",
       "metronome_rpc_requests_total",
       "metronome_db_pool_connections",

@@ -30,6 +30,8 @@ export interface MetricSources {
 const FINAL = new Set(["succeeded", "failed", "timed_out", "cancelled", "missed", "skipped"]);
 
 const LATENESS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** From an event's time to its read: commit, sequencing and the read itself, milliseconds to seconds. */
+const READ_LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 
 export class NodeMetrics {
   readonly registry = new Registry();
@@ -39,6 +41,7 @@ export class NodeMetrics {
   private readonly skips: Counter<"scheduler">;
   private readonly lateness: Histogram<"scheduler">;
   private readonly eventLag: Gauge;
+  private readonly eventReadLag: Histogram;
   private readonly rpcs: Counter<"method" | "code">;
   private readonly rpcSeconds: Histogram<"method">;
   private readonly storeSeconds: Histogram<"operation">;
@@ -81,6 +84,12 @@ export class NodeMetrics {
     this.eventLag = new Gauge({
       name: "metronome_event_log_lag_seconds",
       help: "How long after it was recorded this node read the newest event of its last read",
+      registers,
+    });
+    this.eventReadLag = new Histogram({
+      name: "metronome_event_read_lag_seconds",
+      help: "From each event's time to this node reading it for its subscribers (no event is read on a node without subscribers)",
+      buckets: READ_LAG_BUCKETS,
       registers,
     });
     const sources2 = sources;
@@ -222,10 +231,10 @@ export class NodeMetrics {
    * reading, as a node without subscribers does).
    */
   observeLogRead(batch: readonly LoggedEvent[]): void {
+    const now = this.sources.now();
     const newest = batch.at(-1);
-    this.eventLag.set(
-      newest === undefined ? 0 : Math.max(0, this.sources.now() - newest.time) / 1000,
-    );
+    this.eventLag.set(newest === undefined ? 0 : Math.max(0, now - newest.time) / 1000);
+    for (const e of batch) this.eventReadLag.observe(Math.max(0, now - e.time) / 1000);
   }
 
   /** An RPC ended with `code` (`OK`, `NOT_FOUND`, …) after `seconds`. */
