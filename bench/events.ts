@@ -167,7 +167,9 @@ async function readLag(port: number): Promise<Map<number, number>> {
   if (res.status !== 200) throw new Error(`GET /metrics answered ${String(res.status)}`);
   const family = parse(await res.text()).find((f) => f.name === "metronome_event_read_lag_seconds");
   const buckets = family?.metrics[0]?.buckets ?? {};
-  return new Map(Object.entries(buckets).map(([le, n]) => [Number(le), Number(n)]));
+  return new Map(
+    Object.entries(buckets).map(([le, n]) => [le === "+Inf" ? Infinity : Number(le), Number(n)]),
+  );
 }
 
 /** The quantiles of what was counted between two scrapes: each its bucket's bound, in ms. */
