@@ -86,10 +86,19 @@ export function eventsOfText(text: string): EventDraft[] {
   if (Array.isArray(parsed)) return parsed as EventDraft[];
   if (!isPlainObject(parsed) || parsed.v !== SHARED)
     throw new Error("an event_log row holds events in a format this version does not know");
-  const batch = parsed as unknown as SharedBatch;
-  const { data: commonData, ...common } = batch.common;
-  return batch.events.map((e) => {
-    const { data, ...mine } = e;
-    return { ...common, ...mine, data: { ...commonData, ...data } } as unknown as EventDraft;
+  const { common, events } = parsed as unknown as SharedBatch;
+  // Copied key by key: rest and spread of the parsed objects cost four times JSON.parse itself
+  // (the keys are EventDraft's and EventData's).
+  const commonData = common.data ?? {};
+  return events.map((own) => {
+    const event: Fields = {};
+    for (const key in common) if (key !== "data") event[key] = common[key];
+    for (const key in own) if (key !== "data") event[key] = own[key];
+    const data: Fields = {};
+    for (const key in commonData) data[key] = commonData[key];
+    const ownData = own.data;
+    if (ownData !== undefined) for (const key in ownData) data[key] = ownData[key];
+    event.data = data;
+    return event as unknown as EventDraft;
   });
 }

@@ -14,7 +14,13 @@ function eventsOfRow(r: Row): LoggedEvent[] {
   const text = String(r.events);
   const events = eventsOfText(text);
   const bytes = Math.ceil(text.length / Math.max(1, events.length));
-  return events.map((e, i) => ({ ...e, cursor: base + i, bytes }));
+  // The objects are this read's own: their place is added to them rather than copied with it.
+  events.forEach((e, i) => {
+    const logged = e as { cursor?: number; bytes?: number };
+    logged.cursor = base + i;
+    logged.bytes = bytes;
+  });
+  return events as LoggedEvent[];
 }
 
 /**
