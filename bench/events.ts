@@ -21,7 +21,6 @@
  *   BENCH_JOBS=500 BENCH_SECONDS=5 BENCH_SUBSCRIBERS=10 npm run -s bench -- events
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import * as grpc from "@grpc/grpc-js";
 import parse from "parse-prometheus-text-format";
 import { SubscribeRequestSchema } from "../server/src/gen/metronome/v1/event_service_pb.js";
@@ -37,6 +36,7 @@ import {
   until,
   type Execution,
 } from "./engine-support.js";
+import { Latencies, readLean, type Lean } from "./event-wire.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? "1000");
 const WINDOW_S = Number(process.env.BENCH_SECONDS ?? "10");
@@ -44,61 +44,18 @@ const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? "100");
 const FILTERED = process.env.BENCH_FILTERED === "1";
 const WARMUP_S = 5;
 
-/** Latencies per event type (its enum number). */
-const byType: Record<number, number[]> = {};
+/** Latencies of every delivery in the window, and per event type (its enum number). */
+let allLatencies: Latencies | undefined;
+const byType: Record<number, Latencies> = {};
 interface Subscriber {
-  readonly latencies: number[];
-  readonly cursors: bigint[];
+  /** The cursor of the last event received in the window, and whether each came after it. */
+  lastCursor: number;
+  ordered: boolean;
   received: number;
   /** Messages that carried at least one event of the window. */
   messages: number;
   live: Promise<void>;
   stop(): void;
-}
-
-/**
- * What a subscriber needs of a message: each event's cursor, type and time, read straight from
- * the wire (a full decode of every event in 100 subscribers would cost this process more CPU
- * than the server spends sending them; real subscribers are elsewhere).
- */
-interface Lean {
-  readonly events: { cursor: bigint; type: number; timeMs: number }[];
-  readonly live: boolean;
-}
-
-function readLean(buf: Buffer): Lean {
-  const r = new BinaryReader(buf);
-  const events: Lean["events"] = [];
-  let live = false;
-  while (r.pos < r.len) {
-    const [no, wt] = r.tag();
-    if (no === 1 && wt === WireType.LengthDelimited) {
-      const e = new BinaryReader(r.bytes());
-      let cursor = 0n;
-      let type = 0;
-      let timeMs = 0;
-      while (e.pos < e.len) {
-        const [f, w] = e.tag();
-        if (f === 1) cursor = BigInt(e.int64());
-        else if (f === 2) type = e.int32();
-        else if (f === 3) {
-          const t = new BinaryReader(e.bytes());
-          let seconds = 0;
-          let nanos = 0;
-          while (t.pos < t.len) {
-            const [tf, tw] = t.tag();
-            if (tf === 1) seconds = Number(t.int64());
-            else if (tf === 2) nanos = t.int32();
-            else t.skip(tw, tf);
-          }
-          timeMs = seconds * 1000 + Math.floor(nanos / 1e6);
-        } else e.skip(w, f);
-      }
-      events.push({ cursor, type, timeMs });
-    } else if (no === 3) live = r.bool();
-    else r.skip(wt, no);
-  }
-  return { events, live };
 }
 
 function subscribe(
@@ -130,8 +87,8 @@ function subscribe(
     request,
   );
   const sub: Subscriber = {
-    latencies: [],
-    cursors: [],
+    lastCursor: 0,
+    ordered: true,
     received: 0,
     messages: 0,
     live: new Promise((resolve) => (markLive = resolve)),
@@ -144,14 +101,20 @@ function subscribe(
     if (res.live) markLive();
     const now = Date.now();
     let counted = false;
-    for (const e of res.events) {
-      if (e.timeMs < window.b0 || e.timeMs >= window.b1) continue;
+    const all = (allLatencies ??= new Latencies());
+    const events = res.events;
+    for (let i = 0; i < events.length; i += 3) {
+      const cursor = events[i] ?? 0;
+      const type = events[i + 1] ?? 0;
+      const timeMs = events[i + 2] ?? 0;
+      if (timeMs < window.b0 || timeMs >= window.b1) continue;
       if (!counted) sub.messages++;
       counted = true;
       sub.received++;
-      sub.latencies.push(now - e.timeMs);
-      (byType[e.type] ??= []).push(now - e.timeMs);
-      sub.cursors.push(e.cursor);
+      all.add(now - timeMs);
+      (byType[type] ??= new Latencies()).add(now - timeMs);
+      if (cursor <= sub.lastCursor) sub.ordered = false;
+      sub.lastCursor = cursor;
     }
   });
   call.on("error", (err: grpc.ServiceError) => {
@@ -243,12 +206,10 @@ try {
   await worker.stop();
   const executions = worker.executions();
 
-  const all = subscribers.flatMap((s) => s.latencies);
-  const p = percentiles(all);
+  const all = allLatencies ?? new Latencies();
+  const p = all.percentiles();
   // Every subscriber received the same events, each once, in cursor order.
-  const ordered = subscribers.every((s) =>
-    s.cursors.every((c, i) => i === 0 || c > (s.cursors[i - 1] ?? 0n)),
-  );
+  const ordered = subscribers.every((s) => s.ordered);
   const counts = subscribers.map((s) => s.received);
   const perSubscriber = counts.reduce((x, y) => x + y, 0) / subscribers.length;
   const eventsTotal = FILTERED ? counts.reduce((x, y) => x + y, 0) : Math.max(...counts);
@@ -260,7 +221,7 @@ try {
       latency_ms_by_type: Object.fromEntries(
         Object.entries(byType).map(([k, v]) => [
           EventType[Number(k)]?.toLowerCase() ?? k,
-          percentiles(v),
+          v.percentiles(),
         ]),
       ),
       jobs: JOBS,
