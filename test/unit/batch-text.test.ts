@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { EVENT_TYPES, runEvents, type EventDraft } from "../../server/src/domain/events.js";
 import type { Run } from "../../server/src/domain/runs.js";
 import { batchText, eventsOfText } from "../../server/src/store/sql/events/batch-text.js";
+import { job, pendingRun, T0 } from "../store/contract/fixtures.js";
 
 const PARAMS = {
   numRuns: Number(process.env.ENCODING_RUNS ?? 300),
@@ -97,34 +98,15 @@ function draftOf(type: "job_added" | "job_removed", jobId: string): EventDraft {
 
 /** A run leased to one worker, as one lease hands them out. */
 function run(i: number): Run {
-  return {
-    id: `01a24a1d428a0364b669bf9d5a6d${String(1000 + i)}`,
-    scheduler: "default",
-    jobId: `job-${String(i)}`,
-    jobName: `job-${String(i)}`,
-    handler: "reports.build",
-    scheduledTime: 1_700_000_000_000 + i,
-    fireTime: 1_700_000_000_000 + i,
-    manual: false,
-    args: [],
-    kwargs: {},
-    timeoutMs: null,
-    retry: null,
-    maxInstances: 1,
-    attempt: 1,
+  const at = T0 + i;
+  return pendingRun(job(`job-${String(i)}`), at, {
     status: "running",
-    statusReason: "",
     dueAt: null,
     expiresAt: null,
     workerId: "worker-1",
     leaseToken: "t",
-    leaseExpiresAt: 1_700_000_030_000,
-    deadlineAt: null,
-    startedAt: 1_700_000_000_100,
-    finishedAt: null,
-    result: undefined,
-    error: null,
-    createdAt: 1_700_000_000_000,
-    updatedAt: 1_700_000_000_100,
-  };
+    leaseExpiresAt: at + 30_000,
+    startedAt: at + 100,
+    updatedAt: at + 100,
+  });
 }
