@@ -11,6 +11,7 @@ import mysql from "mysql2/promise";
 import pg from "pg";
 import type { EventDraft } from "../../server/src/domain/events.js";
 import { BATCH_SPAN } from "../../server/src/store/sql/events/append-events.js";
+import { eventsOfText } from "../../server/src/store/sql/events/batch-text.js";
 import { createTestDatabase, describeMysql } from "./mysql.js";
 import { createPostgresDatabase, describePostgres } from "./postgres.js";
 import { createRedisStore, describeRedis, REDIS_URL } from "./redis.js";
@@ -46,7 +47,7 @@ async function sqlEventLog(
   );
   return {
     events: batches.flatMap((r) =>
-      (JSON.parse(r.events) as EventDraft[]).map((e, i) => ({
+      eventsOfText(r.events).map((e, i) => ({
         ...e,
         cursor: Number(r.cursor) * BATCH_SPAN + i,
       })),
