@@ -9,7 +9,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EVENT_TYPES, runEvents, type EventDraft } from "../../server/src/domain/events.js";
 import type { Run } from "../../server/src/domain/runs.js";
-import { batchText, eventsOfText } from "../../server/src/store/sql/events/batch-text.js";
+import {
+  batchText,
+  bytesPerEvent,
+  eventsOfText,
+} from "../../server/src/store/sql/events/batch-text.js";
 import { job, pendingRun, T0 } from "../store/contract/fixtures.js";
 
 const PARAMS = {
@@ -72,6 +76,19 @@ describe("a batch of events as stored", () => {
     );
     const array = JSON.stringify(events).length;
     expect(batchText(events).length).toBeLessThan(array * 0.4);
+  });
+
+  it("counts each event's bytes once read as the array did, within a tenth", () => {
+    const events = runEvents(
+      Array.from({ length: 200 }, (_, i) => run(i)),
+      1_700_000_000_123,
+      "node-1",
+    );
+    const array = JSON.stringify(events);
+    const perEvent = bytesPerEvent(array, events.length);
+    expect(perEvent).toBe(Math.ceil(array.length / events.length));
+    expect(bytesPerEvent(batchText(events), events.length) / perEvent).toBeGreaterThan(0.9);
+    expect(bytesPerEvent(batchText(events), events.length) / perEvent).toBeLessThan(1.1);
   });
 
   it("reads rows written as an array of whole events", () => {

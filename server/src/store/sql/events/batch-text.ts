@@ -102,3 +102,14 @@ export function eventsOfText(text: string): EventDraft[] {
     return event as unknown as EventDraft;
   });
 }
+
+/**
+ * About how many bytes each of a row's `count` events takes once read, as the buffer of recent
+ * events counts them (buffer.ts bounds its memory by it): the row's share, plus, in the shared
+ * format, the shared fields each event gets back.
+ */
+export function bytesPerEvent(text: string, count: number): number {
+  const n = Math.max(1, count);
+  const shared = text.startsWith("{") ? text.indexOf(',"events":[') : -1;
+  return Math.ceil((text.length + Math.max(0, shared) * (n - 1)) / n);
+}

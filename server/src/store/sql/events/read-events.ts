@@ -2,7 +2,7 @@ import type { EventMatcher, LoggedEvent } from "../../../domain/events.js";
 import type { EventsRead } from "../../port.js";
 import { all, num, type Row, type Tx } from "../runner.js";
 import { BATCH_SPAN } from "./append-events.js";
-import { eventsOfText } from "./batch-text.js";
+import { bytesPerEvent, eventsOfText } from "./batch-text.js";
 
 /** Batches read per statement, and about how many bytes of events one read returns at most. */
 const READ_BATCHES = 16;
@@ -13,7 +13,7 @@ function eventsOfRow(r: Row): LoggedEvent[] {
   const base = num(r.cursor) * BATCH_SPAN;
   const text = String(r.events);
   const events = eventsOfText(text);
-  const bytes = Math.ceil(text.length / Math.max(1, events.length));
+  const bytes = bytesPerEvent(text, events.length);
   // The objects are this read's own: their place is added to them rather than copied with it.
   events.forEach((e, i) => {
     const logged = e as { cursor?: number; bytes?: number };
