@@ -48,8 +48,7 @@ class Wire {
     else if (wt === LENGTH_DELIMITED) {
       const length = this.varint(); // before `at` is read: `at += varint()` reads it first
       this.at += length;
-    }
-    else throw new Error(`wire type ${String(wt)} in a SubscribeResponse`);
+    } else throw new Error(`wire type ${String(wt)} in a SubscribeResponse`);
   }
 }
 

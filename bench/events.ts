@@ -141,6 +141,7 @@ function lagQuantiles(before: Map<number, number>, after: Map<number, number>) {
   const count = (le: number) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
   const total = count(Infinity);
   const at = (q: number) => {
+    if (total === 0) return null;
     const le = bounds.find((b) => count(b) >= q * total) ?? Infinity;
     return Number.isFinite(le) ? le * 1000 : null;
   };

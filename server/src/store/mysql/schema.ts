@@ -149,7 +149,7 @@ export const eventLog = mysqlTable(
     count: int("count").notNull(),
     /** The newest event's time (retention). */
     time: ms("time").notNull(),
-    /** The events, a JSON array. */
+    /** The events, JSON (store/sql/events/batch-text.ts). */
     events: json("events").notNull(),
   },
   (t) => [uniqueIndex("event_log_cursor").on(t.cursor)],
