@@ -163,13 +163,15 @@ export async function openNode(
   const defaults = serverDefaults(config);
   const events = new EventLog(store, clock, log.child({ component: "events" }), {
     retentionMs: config.retention.eventsSeconds * 1000,
+    wantsEvents: () => (parts.hub?.subscriptions ?? 0) > 0,
   });
   const hub = new EventHub(store, log.child({ component: "event-hub" }), {
     bufferEvents: config.events.bufferEvents,
     maxQueuedEvents: config.events.subscriberQueue,
   });
-  events.onSequenced(() => {
-    hub.poke();
+  events.onSequenced((sequenced) => {
+    if (sequenced === undefined) hub.poke();
+    else hub.offer(sequenced);
   });
   parts.hub = hub;
   hub.observe((batch) => {

@@ -17,6 +17,8 @@ describe("the event hub's reads", () => {
   let store: SqliteStore;
   let hub: EventHub;
   const reads = { logState: 0, readEvents: 0 };
+  /** The cursor each readEvents read after. */
+  const readsFrom: number[] = [];
 
   /** Appends one event and gives it its cursor; answers the log's end. */
   async function logged(i: number): Promise<number> {
@@ -30,6 +32,7 @@ describe("the event hub's reads", () => {
     await store.migrate();
     reads.logState = 0;
     reads.readEvents = 0;
+    readsFrom.length = 0;
     const counted: HubStore = {
       logState: () => {
         reads.logState++;
@@ -37,6 +40,7 @@ describe("the event hub's reads", () => {
       },
       readEvents: (...args) => {
         reads.readEvents++;
+        readsFrom.push(args[0]);
         return store.readEvents(...args);
       },
     };
@@ -138,6 +142,73 @@ describe("the event hub's reads", () => {
     const first = await messages.next();
     if (first.done === true) throw new Error("the subscription ended");
     expect(first.value.events.map((e) => e.time)).toEqual([2]);
+    s.close();
+  });
+
+  /** Appends events one per row and sequences them, reading them as the sequencer does. */
+  async function sequencedRead(...times: number[]) {
+    for (const t of times) await store.appendEvents([nodeEvent("scheduler_started", t, "n")]);
+    const read = await store.sequenceEventsRead(500);
+    return read;
+  }
+
+  /** The times of the events of a subscription's next message. */
+  async function nextTimes(messages: AsyncIterator<{ events: readonly { time: number }[] }>) {
+    const m = await messages.next();
+    if (m.done === true) throw new Error("the subscription ended");
+    return m.value.events.map((e) => e.time);
+  }
+
+  it("hands the events a sequencer read on without reading, when they follow what it holds", async () => {
+    const s = await hub.subscribe(new EventMatcher(MATCH_ALL), { fromNow: true });
+    const messages = s[Symbol.asyncIterator]();
+    await nextTimes(messages); // the first, empty, live message
+    const read = await sequencedRead(5, 6);
+    hub.offer(read);
+    expect(await nextTimes(messages)).toEqual([5, 6]);
+    expect(reads.readEvents).toBe(0);
+    expect(hub.position).toBe((await store.logState()).last);
+    s.close();
+  });
+
+  it("reads the log when another node sequenced in between", async () => {
+    const s = await hub.subscribe(new EventMatcher(MATCH_ALL), { fromNow: true });
+    const messages = s[Symbol.asyncIterator]();
+    await nextTimes(messages);
+    await sequencedRead(7); // another node's, not offered here
+    const read = await sequencedRead(8);
+    hub.offer(read);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reads.readEvents).toBe(1);
+    expect(await nextTimes(messages)).toEqual([7, 8]);
+    s.close();
+  });
+
+  it("sends an event once when an offer and a read of the tail cross", async () => {
+    const s = await hub.subscribe(new EventMatcher(MATCH_ALL), { fromNow: true });
+    const messages = s[Symbol.asyncIterator]();
+    await nextTimes(messages);
+    const read = await sequencedRead(9);
+    const before = hub.position;
+    hub.poke(); // a read of the tail starts from the old head…
+    hub.offer(read); // …and the offer is taken meanwhile
+    await vi.advanceTimersByTimeAsync(0);
+    expect(readsFrom).toEqual([before]);
+    expect(await nextTimes(messages)).toEqual([9]);
+    // Held once in memory too: a subscription from before it catches up with it once.
+    const late = await hub.subscribe(new EventMatcher(MATCH_ALL), { afterCursor: before });
+    const caught: number[] = [];
+    for (const it = late[Symbol.asyncIterator](); ;) {
+      const m = await it.next();
+      if (m.done === true) throw new Error("the subscription ended");
+      caught.push(...m.value.events.map((e) => e.time));
+      if (m.value.live) break;
+    }
+    expect(caught).toEqual([9]);
+    expect(reads.readEvents).toBe(1);
+    late.close();
+    hub.offer(await sequencedRead(10));
+    expect(await nextTimes(messages)).toEqual([10]);
     s.close();
   });
 });

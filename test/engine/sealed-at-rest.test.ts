@@ -46,6 +46,7 @@ interface SeenEvent {
   readonly error?: { readonly type: string; readonly message: string } | undefined;
 }
 const JOB_ERROR: number = EventType.JOB_ERROR;
+const JOB_EXECUTED: number = EventType.JOB_EXECUTED;
 const ENDED = new Set<number>([RunStatus.SUCCEEDED, RunStatus.FAILED]);
 
 async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string) {
@@ -222,6 +223,45 @@ describeEachStore("job data sealed at rest", (createStore) => {
     expect(raw).toContain("mtn-sealed:v1:old:");
     expect(raw).not.toContain(tag);
     expect(envelopeKeyId(String(await storedJobArgs("echo")))).toBe("old");
+  }, 120_000);
+
+  it("a live subscriber gets a run's result in clear (the events the sequencer read, opened)", async () => {
+    const c = await start(OLD);
+    await c.jobs.addJob({
+      job: { id: "live-echo", handler: "sealed.echo", trigger: every(3600), argsJson: "[]" },
+    });
+    const abort = new AbortController();
+    const subscription = c.events.subscribe(
+      { start: { case: "fromNow", value: true } },
+      { signal: abort.signal },
+    );
+    const stream = subscription[Symbol.asyncIterator]();
+    try {
+      const first = await stream.next();
+      expect(first.done !== true && first.value.live).toBe(true);
+      const [run] = await Promise.all([
+        runNow(c, "live-echo"),
+        (async () => {
+          for (;;) {
+            const m = await stream.next();
+            if (m.done === true) throw new Error("the stream ended");
+            const executed = m.value.events.find((e) => {
+              const type: number = e.type;
+              return type === JOB_EXECUTED && e.jobId === "live-echo";
+            });
+            if (executed !== undefined) {
+              expect(JSON.parse(executed.resultJson)).toEqual({ echo: RESULT, n: 1 });
+              return;
+            }
+          }
+        })(),
+      ]);
+      expect(run?.status).toBe(RunStatus.SUCCEEDED);
+    } finally {
+      abort.abort();
+    }
+    // The rotation tests below count the jobs under each key.
+    await c.jobs.removeJob({ jobId: "live-echo" });
   }, 120_000);
 
   it("the recorded answer of an AddJob sent with an idempotency key is sealed too", async () => {

@@ -14,7 +14,7 @@ import { OutOfRangeError } from "../domain/errors.js";
 import { chunks } from "../lib/chunks.js";
 import { Coalesced } from "../lib/coalesced.js";
 import type { Logger } from "../logger.js";
-import type { EventStore } from "../store/port.js";
+import type { EventStore, Sequenced } from "../store/port.js";
 import { RecentEvents } from "./buffer.js";
 import {
   Subscription,
@@ -130,6 +130,19 @@ export class EventHub implements SubscriptionSource {
     this.polling.request();
   }
 
+  /**
+   * Events this node sequenced, read by the sequencer, with the log's end before them: when the
+   * hub holds every event up to that end, they are the next ones and are handed on without
+   * reading the log (a round trip, behind the read under way if any, saved per sequencing);
+   * otherwise (another node sequenced in between, not read here yet) the tail is read.
+   */
+  offer(sequenced: Sequenced): void {
+    if (!this.started || this.stopped || this.unwatched()) return;
+    if (sequenced.events.length > 0 && sequenced.after === this.recent.head)
+      this.append(sequenced.events);
+    else this.poke();
+  }
+
   private schedulePoll(delay: number): void {
     if (this.stopped) return;
     clearTimeout(this.pollTimer);
@@ -162,7 +175,11 @@ export class EventHub implements SubscriptionSource {
           Number.MAX_SAFE_INTEGER,
           limit,
         );
-        if (batch.length > 0) this.append(batch);
+        // Events offered while this read was under way are held already (see offer).
+        const head = this.recent.head;
+        const fresh =
+          (batch[0]?.cursor ?? head + 1) > head ? batch : batch.filter((e) => e.cursor > head);
+        if (fresh.length > 0) this.append(fresh);
         if (batch.length < limit || this.isStopped) break;
       }
     } catch (err) {

@@ -7,7 +7,7 @@
 import type { Clock } from "../clock.js";
 import { Coalesced } from "../lib/coalesced.js";
 import type { Logger } from "../logger.js";
-import type { EventStore } from "../store/port.js";
+import type { EventStore, Sequenced } from "../store/port.js";
 
 /**
  * How long a sequencing run waits after it is asked for, so that the events of transactions
@@ -27,11 +27,17 @@ const PRUNE_BATCH = 200;
 
 export interface EventLogConfig {
   readonly retentionMs: number;
+  /**
+   * Whether the events sequenced here are wanted as they are given cursors (the hub has
+   * subscriptions): the sequencer then reads them with its rows, where the store can, and hands
+   * them to its listeners.
+   */
+  readonly wantsEvents?: () => boolean;
 }
 
 export type EventLogStore = Pick<
   EventStore,
-  "onEventsCommitted" | "sequenceEvents" | "hasUnsequenced" | "pruneEvents"
+  "onEventsCommitted" | "sequenceEvents" | "sequenceEventsRead" | "hasUnsequenced" | "pruneEvents"
 >;
 
 export class EventLog {
@@ -39,7 +45,7 @@ export class EventLog {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private lastRetention = Number.NEGATIVE_INFINITY;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(sequenced: Sequenced | undefined) => void>();
   /** One sequencing run at a time, again after it if asked meanwhile. */
   private readonly sequencing = new Coalesced(() => this.sequence());
 
@@ -54,8 +60,11 @@ export class EventLog {
     });
   }
 
-  /** `fn` is called after events were given cursors (by this node). */
-  onSequenced(fn: () => void): () => void {
+  /**
+   * `fn` is called after events were given cursors (by this node), with them and the log's end
+   * before them when they were read (see EventLogConfig.wantsEvents), else with undefined.
+   */
+  onSequenced(fn: (sequenced: Sequenced | undefined) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
@@ -89,8 +98,12 @@ export class EventLog {
     await new Promise((resolve) => setTimeout(resolve, SEQUENCE_LINGER_MS));
     try {
       for (;;) {
-        const n = await this.store.sequenceEvents(SEQUENCE_BATCH);
-        if (n > 0) for (const fn of this.listeners) fn();
+        const read =
+          this.store.sequenceEventsRead !== undefined && this.config.wantsEvents?.() === true
+            ? await this.store.sequenceEventsRead(SEQUENCE_BATCH)
+            : undefined;
+        const n = read?.count ?? (await this.store.sequenceEvents(SEQUENCE_BATCH));
+        if (n > 0) for (const fn of this.listeners) fn(read);
         if (n < SEQUENCE_BATCH || this.stopped) break;
       }
     } catch (err) {

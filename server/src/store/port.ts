@@ -389,6 +389,16 @@ export interface LogState {
   readonly pruned: number;
 }
 
+/** What a sequencer operation that read its rows gave cursors to (EventStore.sequenceEventsRead). */
+export interface Sequenced {
+  /** Batches given cursors (sequenceEvents' answer). */
+  readonly count: number;
+  /** The cursor of the newest event sequenced before this operation (0: none). */
+  readonly after: number;
+  /** The events given cursors, in cursor order, with their cursors. */
+  readonly events: readonly LoggedEvent[];
+}
+
 /** What readEvents found: the matching events, and how far it looked. */
 export interface EventsRead {
   readonly events: LoggedEvent[];
@@ -417,6 +427,12 @@ export interface EventStore {
    * given so far; serial across nodes. Answers how many (0 where appends are ordered at commit).
    */
   sequenceEvents(limit: number): Promise<number>;
+  /**
+   * sequenceEvents, answering also the events it gave cursors to and where the log ended before
+   * them, so that a reader holding every event up to that end can take them without reading the
+   * log. Stores that read the rows they sequence offer it (the SQL stores).
+   */
+  sequenceEventsRead?(limit: number): Promise<Sequenced>;
   /** Whether some committed event waits for its cursor. */
   hasUnsequenced(): Promise<boolean>;
   logState(): Promise<LogState>;

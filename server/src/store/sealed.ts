@@ -195,7 +195,17 @@ export function sealedStore(store: Store, sealer: Sealer, options: SealedStoreOp
           deleteExpiredIdempotencyKeys: (now, limit) =>
             keyed.deleteExpiredIdempotencyKeys(now, limit),
         };
-  const withKeys: Record<string, unknown> = { ...overrides, idempotency };
+  // The events a sequencer read come out opened, as readEvents' do (absent where the store has
+  // no such read).
+  const sequencing = store.sequenceEventsRead?.bind(store);
+  const sequenceEventsRead =
+    sequencing === undefined
+      ? undefined
+      : async (limit: number) => {
+          const sequenced = await sequencing(limit);
+          return { ...sequenced, events: sequenced.events.map((e) => sealer.openEvent(e)) };
+        };
+  const withKeys: Record<string, unknown> = { ...overrides, idempotency, sequenceEventsRead };
 
   return new Proxy(store, {
     get(target, prop, receiver) {

@@ -53,6 +53,34 @@ export function eventsContract(factory: StoreFactory): void {
       expect(none).toEqual({ events: [], through: state.last });
     });
 
+    it("a sequencer that reads its rows answers their events with their cursors, after the log's end", async (ctx) => {
+      const { store } = stores;
+      // A store without it (Redis) reads no rows to sequence: nothing to check there.
+      if (store.sequenceEventsRead === undefined) {
+        ctx.skip();
+        return;
+      }
+      while ((await store.sequenceEvents(500)) > 0);
+      const end = (await store.logState()).last;
+      await store.appendEvents([node(T0, "r1"), node(T0, "r2")]);
+      await store.appendEvents([node(T0 + S, "r3")]);
+      const first = await store.sequenceEventsRead(500);
+      expect(first.count).toBe(2);
+      expect(first.after).toBe(end);
+      const state = await store.logState();
+      // Exactly what a reader of the log gets after that end.
+      const read = await store.readEvents(end, state.last, 100);
+      expect(first.events).toEqual(read.events);
+      expect(first.events.map((e) => e.data.nodeId)).toEqual(["r1", "r2", "r3"]);
+      // The next one starts where this one ended (a single event: a row of its own format).
+      await store.appendEvents([node(T0 + 2 * S, "r4")]);
+      const second = await store.sequenceEventsRead(500);
+      expect(second.after).toBe(state.last);
+      expect(second.events.map((e) => e.data.nodeId)).toEqual(["r4"]);
+      expect(second.events[0]?.cursor).toBe((await store.logState()).last);
+      expect(await store.sequenceEventsRead(500)).toMatchObject({ count: 0, events: [] });
+    });
+
     it("events written with a change commit with it, and not when it fails", async () => {
       const { store } = stores;
       const before = (await store.logState()).last;

@@ -28,6 +28,7 @@ import type {
   LogState,
   Page,
   NodeRecord,
+  Sequenced,
   SessionRecord,
   Store,
   StoreChange,
@@ -42,7 +43,7 @@ import { hasUnsequenced } from "./events/has-unsequenced.js";
 import { logState } from "./events/log-state.js";
 import { pruneEvents } from "./events/prune-events.js";
 import { readEvents } from "./events/read-events.js";
-import { sequenceEvents } from "./events/sequence-events.js";
+import { sequenceEvents, sequenceEventsRead } from "./events/sequence-events.js";
 import { claimDueJobs } from "./firing/claim-due-jobs.js";
 import { createManualRun } from "./firing/create-manual-run.js";
 import { dueJobsOf } from "./firing/due-jobs-of.js";
@@ -393,6 +394,14 @@ export abstract class SqlStore implements Store {
       "events",
       this.log.tx(() => sequenceEvents(this.dialect, limit)),
       (n) => n > 0,
+    );
+  }
+
+  sequenceEventsRead(limit: number): Promise<Sequenced> {
+    return this.announcing(
+      "events",
+      this.log.tx(() => sequenceEventsRead(this.dialect, limit)),
+      (s) => s.count > 0,
     );
   }
 

@@ -9,7 +9,7 @@ const READ_BATCHES = 16;
 const READ_BYTES = 8 * 1024 * 1024;
 
 /** The events of a batch row, with their cursors. */
-function eventsOfRow(r: Row): LoggedEvent[] {
+export function eventsOfRow(r: Row): LoggedEvent[] {
   const base = num(r.cursor) * BATCH_SPAN;
   const text = String(r.events);
   const events = eventsOfText(text);

@@ -9,7 +9,10 @@
  * late simply gets a later cursor.
  */
 import type { Dialect } from "../dialect.js";
+import type { Sequenced } from "../../port.js";
 import { all, num, placeholders, write, type Row, type Tx } from "../runner.js";
+import { BATCH_SPAN } from "./append-events.js";
+import { eventsOfRow } from "./read-events.js";
 
 /**
  * Gives cursors to up to `limit` committed batches that have none, in id order, after the
@@ -17,8 +20,26 @@ import { all, num, placeholders, write, type Row, type Tx } from "../runner.js";
  * lock).
  */
 export function* sequenceEvents(d: Dialect, limit: number): Tx<number> {
+  return (yield* sequence(d, limit, false)).count;
+}
+
+/**
+ * sequenceEvents, reading the rows it sequences with the same statement: answers their events
+ * with their cursors, and the cursor of the newest event before them (the hub takes them without
+ * reading the log when it holds everything up to that one).
+ */
+export function* sequenceEventsRead(d: Dialect, limit: number): Tx<Sequenced> {
+  return yield* sequence(d, limit, true);
+}
+
+function* sequence(d: Dialect, limit: number, read: boolean): Tx<Sequenced> {
   let last: number;
+  let lastCount: unknown;
   let pending: Row[];
+  // With `read`, the rows' events, and the size of the batch `last` names (the end before them).
+  const columns = read
+    ? "`id`, `events`, (SELECT `count` FROM `event_log` AS `l` WHERE `l`.`cursor` = @metronome_last) AS `last_count`"
+    : "`id`";
   if (d.name === "mysql") {
     // The lock and the read in one round trip on a pipelined connection: the locking read keeps
     // `last` in a session variable (reset first: the connection is pooled), and the plain read
@@ -30,10 +51,11 @@ export function* sequenceEvents(d: Dialect, limit: number): Tx<number> {
       "SELECT `value` INTO @metronome_last FROM `event_log_state` WHERE `name` = 'last' FOR UPDATE",
     );
     pending = yield* all(
-      "SELECT `id`, @metronome_last AS `last` FROM `event_log` WHERE `cursor` IS NULL ORDER BY `id` LIMIT ?",
+      `SELECT ${columns}, @metronome_last AS \`last\` FROM \`event_log\` WHERE \`cursor\` IS NULL ORDER BY \`id\` LIMIT ?`,
       [limit],
     );
     last = num(pending[0]?.last ?? 0);
+    lastCount = pending[0]?.last_count;
   } else {
     // PostgreSQL has no session variable for a locking read to fill; SQLite has one writer and
     // no round trips.
@@ -42,11 +64,16 @@ export function* sequenceEvents(d: Dialect, limit: number): Tx<number> {
     );
     last = num(state[0]?.value ?? 0);
     pending = yield* all(
-      "SELECT `id` FROM `event_log` WHERE `cursor` IS NULL ORDER BY `id` LIMIT ?",
+      `SELECT ${read ? "`id`, `events`" : "`id`"} FROM \`event_log\` WHERE \`cursor\` IS NULL ORDER BY \`id\` LIMIT ?`,
       [limit],
     );
+    if (read && pending.length > 0 && last > 0)
+      lastCount = (yield* all("SELECT `count` FROM `event_log` WHERE `cursor` = ?", [last]))[0]
+        ?.count;
   }
-  if (pending.length === 0) return 0;
+  // The newest event before: as logState counts it (a batch deleted by retention: its whole span).
+  const after = last > 0 ? last * BATCH_SPAN + num(lastCount ?? BATCH_SPAN) - 1 : 0;
+  if (pending.length === 0) return { count: 0, after, events: [] };
   const ids = pending.map((r) => num(r.id));
   // cursor = id + shift keeps the id order and uniqueness, and starts above `last`.
   const first = ids[0] ?? 0;
@@ -58,5 +85,8 @@ export function* sequenceEvents(d: Dialect, limit: number): Tx<number> {
   yield* write("UPDATE `event_log_state` SET `value` = ? WHERE `name` = 'last'", [
     (ids[ids.length - 1] ?? 0) + shift,
   ]);
-  return ids.length;
+  const events = read
+    ? pending.flatMap((r) => eventsOfRow({ cursor: num(r.id) + shift, events: r.events }))
+    : [];
+  return { count: ids.length, after, events };
 }
