@@ -393,9 +393,12 @@ export interface LogState {
 export interface Sequenced {
   /** Batches given cursors (sequenceEvents' answer). */
   readonly count: number;
-  /** The cursor of the newest event sequenced before this operation (0: none). */
+  /** The cursor of the newest event sequenced before this operation (0: none), when `count` > 0. */
   readonly after: number;
-  /** The events given cursors, in cursor order, with their cursors. */
+  /**
+   * The events given cursors, in cursor order, with their cursors; none when there were too many
+   * to take in one go or one could not be read (a reader then reads the log).
+   */
   readonly events: readonly LoggedEvent[];
 }
 

@@ -43,7 +43,7 @@ import { hasUnsequenced } from "./events/has-unsequenced.js";
 import { logState } from "./events/log-state.js";
 import { pruneEvents } from "./events/prune-events.js";
 import { readEvents } from "./events/read-events.js";
-import { sequenceEvents, sequenceEventsRead } from "./events/sequence-events.js";
+import { sequenceEvents, sequenceEventsRead, sequencedEvents } from "./events/sequence-events.js";
 import { claimDueJobs } from "./firing/claim-due-jobs.js";
 import { createManualRun } from "./firing/create-manual-run.js";
 import { dueJobsOf } from "./firing/due-jobs-of.js";
@@ -397,11 +397,13 @@ export abstract class SqlStore implements Store {
     );
   }
 
-  sequenceEventsRead(limit: number): Promise<Sequenced> {
-    return this.announcing(
-      "events",
-      this.log.tx(() => sequenceEventsRead(this.dialect, limit)),
-      (s) => s.count > 0,
+  async sequenceEventsRead(limit: number): Promise<Sequenced> {
+    return sequencedEvents(
+      await this.announcing(
+        "events",
+        this.log.tx(() => sequenceEventsRead(this.dialect, limit)),
+        (s) => s.count > 0,
+      ),
     );
   }
 

@@ -6,7 +6,7 @@ import { bytesPerEvent, eventsOfText } from "./batch-text.js";
 
 /** Batches read per statement, and about how many bytes of events one read returns at most. */
 const READ_BATCHES = 16;
-const READ_BYTES = 8 * 1024 * 1024;
+export const READ_BYTES = 8 * 1024 * 1024;
 
 /** The events of a batch row, with their cursors. */
 export function eventsOfRow(r: Row): LoggedEvent[] {

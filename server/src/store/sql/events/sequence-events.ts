@@ -12,7 +12,7 @@ import type { Dialect } from "../dialect.js";
 import type { Sequenced } from "../../port.js";
 import { all, num, placeholders, write, type Row, type Tx } from "../runner.js";
 import { BATCH_SPAN } from "./append-events.js";
-import { eventsOfRow } from "./read-events.js";
+import { eventsOfRow, READ_BYTES } from "./read-events.js";
 
 /**
  * Gives cursors to up to `limit` committed batches that have none, in id order, after the
@@ -23,16 +23,42 @@ export function* sequenceEvents(d: Dialect, limit: number): Tx<number> {
   return (yield* sequence(d, limit, false)).count;
 }
 
+/** What a reading sequencer operation found: its rows' text with their cursors. */
+export interface SequencedRows {
+  readonly count: number;
+  /** The cursor of the newest event before them (when `count` > 0). */
+  readonly after: number;
+  readonly rows: readonly Row[];
+}
+
 /**
- * sequenceEvents, reading the rows it sequences with the same statement: answers their events
- * with their cursors, and the cursor of the newest event before them (the hub takes them without
- * reading the log when it holds everything up to that one).
+ * sequenceEvents, reading the rows it sequences with the same statement: answers their text with
+ * their cursors, and the cursor of the newest event before them (the hub takes them without
+ * reading the log when it holds everything up to that one). The text is parsed once the
+ * transaction committed (sequencedEvents), not while it holds the `last` lock.
  */
-export function* sequenceEventsRead(d: Dialect, limit: number): Tx<Sequenced> {
+export function* sequenceEventsRead(d: Dialect, limit: number): Tx<SequencedRows> {
   return yield* sequence(d, limit, true);
 }
 
-function* sequence(d: Dialect, limit: number, read: boolean): Tx<Sequenced> {
+/**
+ * The events of a reading sequencer's rows, with their cursors: none when they are over the
+ * bytes one read of the log takes (the hub then reads the log in pages) or when a row cannot be
+ * read (the hub's read of the log then fails and says why; the sequencing committed all the same,
+ * so one unreadable row never holds back the cursors of the others).
+ */
+export function sequencedEvents(s: SequencedRows): Sequenced {
+  let bytes = 0;
+  for (const r of s.rows) bytes += String(r.events).length;
+  if (bytes > READ_BYTES) return { count: s.count, after: s.after, events: [] };
+  try {
+    return { count: s.count, after: s.after, events: s.rows.flatMap(eventsOfRow) };
+  } catch {
+    return { count: s.count, after: s.after, events: [] };
+  }
+}
+
+function* sequence(d: Dialect, limit: number, read: boolean): Tx<SequencedRows> {
   let last: number;
   let lastCount: unknown;
   let pending: Row[];
@@ -73,7 +99,7 @@ function* sequence(d: Dialect, limit: number, read: boolean): Tx<Sequenced> {
   }
   // The newest event before: as logState counts it (a batch deleted by retention: its whole span).
   const after = last > 0 ? last * BATCH_SPAN + num(lastCount ?? BATCH_SPAN) - 1 : 0;
-  if (pending.length === 0) return { count: 0, after, events: [] };
+  if (pending.length === 0) return { count: 0, after, rows: [] };
   const ids = pending.map((r) => num(r.id));
   // cursor = id + shift keeps the id order and uniqueness, and starts above `last`.
   const first = ids[0] ?? 0;
@@ -85,8 +111,6 @@ function* sequence(d: Dialect, limit: number, read: boolean): Tx<Sequenced> {
   yield* write("UPDATE `event_log_state` SET `value` = ? WHERE `name` = 'last'", [
     (ids[ids.length - 1] ?? 0) + shift,
   ]);
-  const events = read
-    ? pending.flatMap((r) => eventsOfRow({ cursor: num(r.id) + shift, events: r.events }))
-    : [];
-  return { count: ids.length, after, events };
+  const rows = read ? pending.map((r) => ({ cursor: num(r.id) + shift, events: r.events })) : [];
+  return { count: ids.length, after, rows };
 }
