@@ -225,7 +225,7 @@ describeEachStore("job data sealed at rest", (createStore) => {
     expect(envelopeKeyId(String(await storedJobArgs("echo")))).toBe("old");
   }, 120_000);
 
-  it("a live subscriber gets a run's result in clear (the events the sequencer read, opened)", async () => {
+  it("a live subscriber gets a run's result in clear (the events its commit or the sequencer read, opened)", async () => {
     const c = await start(OLD);
     await c.jobs.addJob({
       job: { id: "live-echo", handler: "sealed.echo", trigger: every(3600), argsJson: "[]" },

@@ -1,8 +1,10 @@
 /**
  * The node's share of keeping the event log: the sequencer, which gives committed events their
  * cursors (EventStore.sequenceEvents; sql/events/sequence-events.ts explains why after commit),
- * and retention. Every node runs both: after each of its own operations that wrote events, and
- * every second for events a crashed node committed but did not sequence.
+ * and retention. Every node runs both: after each of its own operations that wrote events
+ * without cursors, and every second for events a crashed node committed but did not sequence.
+ * Where a store's commits give their events cursors themselves (EventStore.onEventsSequenced),
+ * the listeners hear of those from the commit.
  */
 import type { Clock } from "../clock.js";
 import { Coalesced } from "../lib/coalesced.js";
@@ -37,7 +39,12 @@ export interface EventLogConfig {
 
 export type EventLogStore = Pick<
   EventStore,
-  "onEventsCommitted" | "sequenceEvents" | "sequenceEventsRead" | "hasUnsequenced" | "pruneEvents"
+  | "onEventsCommitted"
+  | "onEventsSequenced"
+  | "sequenceEvents"
+  | "sequenceEventsRead"
+  | "hasUnsequenced"
+  | "pruneEvents"
 >;
 
 export class EventLog {
@@ -55,9 +62,30 @@ export class EventLog {
     private readonly log: Logger,
     private readonly config: EventLogConfig,
   ) {
-    store.onEventsCommitted(() => {
-      this.sequenceSoon();
+    // Events whose commit gave them their cursors (MySQL) go to the listeners from there; the
+    // others are sequenced here.
+    store.onEventsCommitted((_, sequenced) => {
+      if (sequenced !== true) this.sequenceSoon();
     });
+    store.onEventsSequenced?.(
+      (sequenced) => {
+        this.offer(sequenced);
+      },
+      () => this.config.wantsEvents?.() === true,
+    );
+  }
+
+  /**
+   * What a commit sequenced goes to the listeners at once. Held for 5 ms to join it with what
+   * the next commits sequenced, the hub's own read of the log's tail read the events first (and
+   * again after each offer that no longer followed its head) and latency doubled in
+   * `bench events`; joined within the event loop's turn, no two commits were ever joined
+   * (docs/benchmarks.md, twelfth session).
+   */
+  private offer(sequenced: Sequenced): void {
+    if (this.stopped) return;
+    const read = sequenced.events.length > 0 ? sequenced : undefined;
+    for (const fn of this.listeners) fn(read);
   }
 
   /**

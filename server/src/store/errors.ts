@@ -111,7 +111,16 @@ export function isUnavailable(err: unknown): boolean {
 
 export function isDuplicate(err: unknown): boolean {
   const code = errorCode(err);
-  return code !== undefined && DUPLICATE_CODES.has(code);
+  return code !== undefined && DUPLICATE_CODES.has(code) && !isCursorClash(err);
+}
+
+/**
+ * A second event log row with a cursor already given: never a duplicate of what the caller
+ * inserts (a job, a key), but the log's `last` counter out of step with its rows (a partial
+ * restore): the store's fault, not the caller's, so not answered as "already exists".
+ */
+function isCursorClash(err: unknown): boolean {
+  return err instanceof Error && err.message.includes("event_log_cursor");
 }
 
 /** The deadlock a transaction may simply be retried after. */

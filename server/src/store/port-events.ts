@@ -46,9 +46,18 @@ export interface EventStore {
   appendEvents(events: readonly EventDraft[]): Promise<void>;
   /**
    * Calls `listener` with the events of each of this store object's commits that wrote some,
-   * after the commit (never for a change rolled back). Listeners add up.
+   * after the commit (never for a change rolled back), and whether the commit gave them their
+   * cursors (onEventsSequenced told of them; sequenceEvents has nothing to do for them).
+   * Listeners add up.
    */
-  onEventsCommitted(listener: (events: readonly EventDraft[]) => void): void;
+  onEventsCommitted(listener: (events: readonly EventDraft[], sequenced?: boolean) => void): void;
+  /**
+   * Offered by a store whose commits can give their own events their cursors (MySQL:
+   * sql/events/sequence-at-commit.ts): `listener` is called after each such commit with what it
+   * sequenced, as sequenceEventsRead answers it, its events read when `wants()` says so at that
+   * moment (none otherwise). Events committed without cursors still wait for sequenceEvents.
+   */
+  onEventsSequenced?(listener: (s: Sequenced) => void, wants: () => boolean): void;
   /**
    * Gives up to `limit` committed batches without a cursor their cursors, after every cursor
    * given so far; serial across nodes. Answers how many (0 where appends are ordered at commit).

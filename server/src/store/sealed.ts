@@ -22,7 +22,7 @@
 import { runEvents, type EventDraft } from "../domain/events.js";
 import type { Job } from "../domain/jobs.js";
 import type { Run } from "../domain/runs.js";
-import type { IdempotencyRecord, IdempotencyStore, Store } from "./port.js";
+import type { IdempotencyRecord, IdempotencyStore, Sequenced, Store } from "./port.js";
 import { SealedDataError, type IdempotencyPlace, type Sealer } from "./sealing.js";
 
 type Events<A extends unknown[]> = ((...args: A) => readonly EventDraft[]) | undefined;
@@ -205,7 +205,22 @@ export function sealedStore(store: Store, sealer: Sealer, options: SealedStoreOp
           const sequenced = await sequencing(limit);
           return { ...sequenced, events: sequenced.events.map((e) => sealer.openEvent(e)) };
         };
-  const withKeys: Record<string, unknown> = { ...overrides, idempotency, sequenceEventsRead };
+  // And so do the events a commit sequenced (where the store's commits give cursors).
+  const listening = store.onEventsSequenced?.bind(store);
+  const onEventsSequenced =
+    listening === undefined
+      ? undefined
+      : (listener: (s: Sequenced) => void, wants: () => boolean) => {
+          listening((sequenced) => {
+            listener({ ...sequenced, events: sequenced.events.map((e) => sealer.openEvent(e)) });
+          }, wants);
+        };
+  const withKeys: Record<string, unknown> = {
+    ...overrides,
+    idempotency,
+    sequenceEventsRead,
+    onEventsSequenced,
+  };
 
   return new Proxy(store, {
     get(target, prop, receiver) {

@@ -27,10 +27,12 @@ export function eventsContract(factory: StoreFactory): void {
       await store.appendEvents([node(T0 + S, "c")]);
       await store.appendEvents([]);
       expect(told).toEqual([["a", "b"], ["c"]]);
-      // Readers see events once they have cursors.
-      expect(await store.hasUnsequenced()).toBe(true);
-      expect((await store.readEvents(0, Number.MAX_SAFE_INTEGER, 100)).events).toEqual([]);
-      expect(await store.sequenceEvents(500)).toBeGreaterThan(0);
+      // Readers see events once they have cursors: given by the sequencer, or by the commit
+      // where the store's commits sequence their events (MySQL without a binary log).
+      if (await store.hasUnsequenced()) {
+        expect((await store.readEvents(0, Number.MAX_SAFE_INTEGER, 100)).events).toEqual([]);
+        expect(await store.sequenceEvents(500)).toBeGreaterThan(0);
+      }
       expect(await store.sequenceEvents(500)).toBe(0);
       expect(await store.hasUnsequenced()).toBe(false);
       const state = await store.logState();
@@ -64,6 +66,13 @@ export function eventsContract(factory: StoreFactory): void {
       const end = (await store.logState()).last;
       await store.appendEvents([node(T0, "r1"), node(T0, "r2")]);
       await store.appendEvents([node(T0 + S, "r3")]);
+      // A store whose commits sequence their own events (MySQL without a binary log) leaves
+      // nothing to it here: test/store/mysql-sequencer.test.ts writes rows without cursors as
+      // older nodes do.
+      if (!(await store.hasUnsequenced())) {
+        ctx.skip();
+        return;
+      }
       const first = await store.sequenceEventsRead(500);
       expect(first.count).toBe(2);
       expect(first.after).toBe(end);

@@ -19,6 +19,8 @@ import type { Pool, PoolConnection } from "mysql2";
 import type { EventDraft } from "../../domain/events.js";
 import { isDuplicate } from "../errors.js";
 import { insertEventsStatement } from "../sql/events/append-events.js";
+import { sequencedAtCommit, sequencingOps } from "../sql/events/sequence-at-commit.js";
+import type { Row, SequencedRows } from "../sql/runner.js";
 import { JOB_COLUMNS, jobRowCells, type JobRow } from "../sql/job-rows.js";
 import { servingSessionsStatement } from "../sql/workers/serving-sessions.js";
 import { jobs } from "./schema.js";
@@ -187,29 +189,47 @@ function query(conn: PoolConnection, sqlText: string, params: Cell[]): Promise<u
   });
 }
 
+/** Told of each committed insert's events, and of their cursors (sequence-at-commit.ts). */
+export type InsertCommitted = (
+  events: readonly EventDraft[],
+  sequenced: SequencedRows | undefined,
+) => void;
+
 /**
  * Inserts jobs with their events in one transaction, sent as one multi-statement query (one
  * round trip), with the count of the items that ask for it (JobInsert.served: read in the
- * transaction, after the inserts; undefined for the others). `pool` must allow multiple
- * statements. On error the transaction is rolled back.
+ * transaction, after the inserts; undefined for the others). With `atCommit` the events' rows
+ * get their cursors in the same round trip, after the rest (sql/events/sequence-at-commit.ts);
+ * `committed` is told once it committed. `pool` must allow multiple statements. On error the transaction is rolled
+ * back.
  */
 async function insertWithEvents(
   pool: Pool,
   batch: readonly JobInsert[],
+  atCommit: boolean,
+  committed: InsertCommitted,
 ): Promise<(RemoteWorkers | undefined)[]> {
-  const events = insertEventsStatement(batch.flatMap((b) => b.events));
+  const drafts = batch.flatMap((b) => b.events);
+  const events = insertEventsStatement(drafts);
+  // With cursors (sequence-at-commit.ts), or without for the sequencer.
+  const sequencing =
+    events === null
+      ? []
+      : atCommit
+        ? sequencingOps(events.rows)
+        : [{ sql: events.sql, params: events.params }];
   const count = servedCount(batch);
   const parts = [
     "START TRANSACTION",
     `INSERT INTO \`jobs\` (${COLUMN_LIST}) VALUES ${batch.map(() => ROW_PLACEHOLDERS).join(", ")}`,
-    ...(events === null ? [] : [events.sql]),
     ...(count === null ? [] : [count.sql]),
+    ...sequencing.map((o) => o.sql),
     "COMMIT",
   ];
   const params = [
     ...batch.flatMap((b) => jobRowCells(b.row)),
-    ...(events?.params ?? []),
     ...(count?.params ?? []),
+    ...sequencing.flatMap((o) => o.params),
   ];
   if (timeLeft() <= 0) throw new StoreTimeoutError();
   const state = { late: false };
@@ -245,9 +265,16 @@ async function insertWithEvents(
     );
     throw err;
   }
+  // The sequencing's answer comes just before the COMMIT's result, the count's (the statement
+  // after the INSERT) before it.
+  committed(
+    drafts,
+    events === null || !atCommit
+      ? undefined
+      : sequencedAtCommit(events.rows, (results[results.length - 2] as Row[])[0]),
+  );
   if (count === null) return batch.map(() => undefined);
-  // The count's rows come before the COMMIT's result.
-  const rows = results[results.length - 2] as { handler: string; n: number | string }[];
+  const rows = results[2] as { handler: string; n: number | string }[];
   const remote = new Map(rows.map((r) => [r.handler, Number(r.n)]));
   return count.answers.map((answered) => (answered ? remote : undefined));
 }
@@ -264,10 +291,15 @@ export interface Inserted {
  * if any row is a duplicate nothing was written, and the jobs are then inserted one by one to
  * tell which.
  */
-export async function insertJobs(pool: Pool, items: readonly JobInsert[]): Promise<Inserted[]> {
+export async function insertJobs(
+  pool: Pool,
+  items: readonly JobInsert[],
+  atCommit: boolean,
+  committed: InsertCommitted,
+): Promise<Inserted[]> {
   if (items.length > 1) {
     try {
-      const remote = await insertWithEvents(pool, items);
+      const remote = await insertWithEvents(pool, items, atCommit, committed);
       return remote.map((r) => ({ inserted: true, remote: r }));
     } catch (err) {
       if (!isDuplicate(err)) throw err;
@@ -276,7 +308,7 @@ export async function insertJobs(pool: Pool, items: readonly JobInsert[]): Promi
   const inserted: Inserted[] = [];
   for (const item of items) {
     try {
-      const [remote] = await insertWithEvents(pool, [item]);
+      const [remote] = await insertWithEvents(pool, [item], atCommit, committed);
       inserted.push({ inserted: true, remote });
     } catch (err) {
       if (!isDuplicate(err)) throw err;

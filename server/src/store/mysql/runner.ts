@@ -8,18 +8,24 @@
  * operation does not read (Op.deferred: the events, the final updates) go out with the next
  * statement or with the COMMIT, in order. On a loaded machine each round trip waits for the
  * database thread to be scheduled (10 ms and more were measured), so a lease or a batch of
- * results went from eight and five round trips to four and two.
+ * results went from eight and five round trips to four and two. There the event log rows such a
+ * transaction inserts also get their cursors in the round trip that commits it
+ * (sql/events/sequence-at-commit.ts), when every one of them was held for it.
  */
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2";
 import { timeLeft } from "../../lib/deadline.js";
 import { bounded } from "../bounded.js";
 import { StoreTimeoutError, isDeadlock, storeError } from "../errors.js";
 import type { EventDraft } from "../../domain/events.js";
+import { sequencedAtCommit, sequencingOps } from "../sql/events/sequence-at-commit.js";
 import {
   drive,
   type CommittedEventsListener,
+  type LogRow,
   type Op,
   type Param,
+  type Row,
+  type SequencedRows,
   type SqlRunner,
   type Tx,
 } from "../sql/runner.js";
@@ -39,27 +45,56 @@ function query(conn: Pool | PoolConnection, op: Op): Promise<unknown> {
 }
 
 /**
- * Sends `ops` as one multi-statement query (the connection must allow it); answers the last
- * one's result. Values are escaped into the text by mysql2 as for a single statement.
+ * Sends `ops` (two or more) as one multi-statement query (the connection must allow it); answers
+ * each one's result. Values are escaped into the text by mysql2 as for a single statement.
  */
-function queryAll(conn: PoolConnection, ops: readonly Op[]): Promise<unknown> {
-  const last = ops[ops.length - 1];
-  if (last === undefined) return Promise.resolve(undefined);
-  if (ops.length === 1) return query(conn, last);
+function queryEach(conn: PoolConnection, ops: readonly Op[]): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     conn.query(
       ops.map((o) => o.sql).join(";\n"),
       ops.flatMap((o) => o.params as Param[]),
       (err, results) => {
-        if (err) {
-          reject(err);
-          return;
-        }
-        const result = (results as unknown[])[ops.length - 1];
-        resolve(last.kind === "all" ? result : (result as ResultSetHeader).affectedRows);
+        if (err) reject(err);
+        else resolve(results as unknown[]);
       },
     );
   });
+}
+
+/** queryEach, answering the last statement's result only. */
+async function queryAll(conn: PoolConnection, ops: readonly Op[]): Promise<unknown> {
+  const last = ops[ops.length - 1];
+  if (last === undefined) return undefined;
+  if (ops.length === 1) return query(conn, last);
+  const result = (await queryEach(conn, ops))[ops.length - 1];
+  return last.kind === "all" ? result : (result as ResultSetHeader).affectedRows;
+}
+
+/**
+ * The round trip that commits: `held` and the COMMIT, the event log rows of the held inserts
+ * given their cursors on the way when `sequence` (sql/events/sequence-at-commit.ts). Answers
+ * what was sequenced, if anything.
+ */
+async function commit(
+  held: readonly Op[],
+  sequence: boolean,
+  send: (ops: readonly Op[]) => Promise<unknown[]>,
+): Promise<SequencedRows | undefined> {
+  const rows: LogRow[] = sequence ? held.flatMap((o) => o.logRows ?? []) : [];
+  if (rows.length === 0) {
+    await send([...held, COMMIT]);
+    return undefined;
+  }
+  // The lock is taken after every other statement of the transaction (see that module).
+  const sequencing = sequencingOps(rows);
+  const results = await send([
+    ...held.filter((o) => o.logRows === undefined),
+    ...sequencing,
+    COMMIT,
+  ]);
+  // The sequencing's answer comes just before the COMMIT's.
+  const answer = results[results.length - 2] as Row[] | undefined;
+  return sequencedAtCommit(rows, answer?.[0]);
 }
 
 const START: Op = { kind: "run", sql: "START TRANSACTION", params: [] };
@@ -88,6 +123,8 @@ export class MysqlRunner implements SqlRunner {
   constructor(
     private readonly pool: Pool,
     private readonly pipelined = false,
+    /** Whether a pipelined transaction gives its event rows cursors as it commits. */
+    private readonly atCommit: () => boolean = () => false,
   ) {}
 
   onEventsCommitted(listener: CommittedEventsListener): void {
@@ -131,6 +168,9 @@ export class MysqlRunner implements SqlRunner {
       try {
         // Statements held to go out with the next one (pipelined only).
         let held: Op[] = [];
+        // Whether an event log insert went out before the commit (its rows then get cursors
+        // from the sequencer, and so do the others of the transaction, to keep them in order).
+        const sent = { log: false };
         if (this.pipelined) held.push(START);
         else await run(START);
         const value = await drive(body(), (op) => {
@@ -142,11 +182,16 @@ export class MysqlRunner implements SqlRunner {
           }
           const ops = [...held, op];
           held = [];
+          if (ops.some((o) => o.logRows !== undefined)) sent.log = true;
           return runAll(ops);
         });
         if (timeLeft() <= 0) throw new StoreTimeoutError();
-        await runAll([...held, COMMIT]);
-        if (state.events.length > 0) this.eventsCommitted(state.events);
+        const sequenced = await commit(
+          held,
+          this.pipelined && !sent.log && this.atCommit(),
+          (ops) => bounded(queryEach(conn, ops), late),
+        );
+        if (state.events.length > 0) this.eventsCommitted(state.events, sequenced);
         return value;
       } catch (err) {
         if (!state.broken)

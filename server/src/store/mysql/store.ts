@@ -13,7 +13,7 @@ import type { Job } from "../../domain/jobs.js";
 import { Batcher } from "../../lib/batcher.js";
 import { migrationsFolder } from "../../paths.js";
 import { StoreTimeoutError, storeError } from "../errors.js";
-import type { PoolStat } from "../port.js";
+import type { PoolStat, Sequenced } from "../port.js";
 import { MYSQL } from "../sql/dialect.js";
 import { jobFromRow, jobToRow } from "../sql/job-rows.js";
 import { SqlStore } from "../sql/store.js";
@@ -68,28 +68,51 @@ export class MysqlStore extends SqlStore {
   >();
   private readonly jobInserts = new Batcher<JobInsert, Inserted>(
     async (items) => {
-      const inserted = await insertJobs(this.insertPool(), items);
-      const events = items.flatMap((it, i) => (inserted[i]?.inserted === true ? it.events : []));
-      if (events.length > 0) this.eventsCommitted(events);
-      return inserted;
+      return insertJobs(this.insertPool(), items, this.atCommit, (events, sequenced) => {
+        if (events.length > 0) this.eventsCommitted(events, sequenced);
+      });
     },
     2,
     MAX_INSERT_BATCH,
     () => new StoreTimeoutError(),
   );
   private inserts: Pool | undefined;
+  /** See sequencesAtCommit. */
+  private atCommit = false;
 
   private constructor(
     private readonly options: PoolOptions,
     private readonly apiPool: Pool,
     private readonly pools: { engine: Pool; events: Pool },
   ) {
+    const atCommit = () => this.atCommit;
     super(MYSQL, {
-      api: new MysqlRunner(apiPool),
-      engine: new MysqlRunner(pools.engine, true),
-      events: new MysqlRunner(pools.events, true),
+      api: new MysqlRunner(apiPool, true, atCommit),
+      engine: new MysqlRunner(pools.engine, true, atCommit),
+      events: new MysqlRunner(pools.events, true, atCommit),
     });
     checkJobColumns();
+    // Pools connect on first use: no connection exists yet.
+    for (const pool of [apiPool, pools.engine, pools.events]) this.watchLogBin(pool);
+  }
+
+  /** Each new connection of `pool` asks whether the database writes a binary log. */
+  private watchLogBin(pool: Pool): void {
+    pool.on("connection", (conn) => {
+      conn.query("SELECT @@log_bin AS `on`", (err, rows) => {
+        if (err === null) this.atCommit = Number((rows as { on: unknown }[])[0]?.on) === 0;
+      });
+    });
+  }
+
+  /**
+   * Where the store sequences at commit (sequencesAtCommit), the transactions of every pool give
+   * the events they write their cursors as they commit (MysqlRunner,
+   * sql/events/sequence-at-commit.ts), and so do AddJob's inserts; the sequencer is left the rows
+   * written otherwise.
+   */
+  onEventsSequenced(listener: (s: Sequenced) => void, wants: () => boolean): void {
+    this.listenSequenced(listener, wants);
   }
 
   /** Each pool's connections (mysql2 keeps them in its pools' queues; read, never changed). */
@@ -128,7 +151,16 @@ export class MysqlStore extends SqlStore {
     // is back.
     return new MysqlStore(
       poolOptions,
-      readCommitted(createPool({ ...poolOptions, connectionLimit: options.connectionLimit ?? 20 })),
+      safeEscaping(
+        readCommitted(
+          createPool({
+            ...poolOptions,
+            connectionLimit: options.connectionLimit ?? 20,
+            multipleStatements: true,
+            charset: "UTF8MB4_BIN",
+          }),
+        ),
+      ),
       {
         engine: safeEscaping(
           readCommitted(
@@ -162,14 +194,19 @@ export class MysqlStore extends SqlStore {
       // character set is fixed to utf8mb4 (no multi-byte sets where a backslash can hide in a
       // character) and the session's sql_mode loses NO_BACKSLASH_ESCAPES, so that a quote in a
       // job's name or arguments can never end the string.
+      // READ COMMITTED as the other pools: the end of the log read after the sequencing lock
+      // (sql/events/sequence-at-commit.ts) must see what committed while it waited for it.
       this.inserts = safeEscaping(
-        createPool({
-          ...this.options,
-          connectionLimit: 10,
-          multipleStatements: true,
-          charset: "UTF8MB4_BIN",
-        }),
+        readCommitted(
+          createPool({
+            ...this.options,
+            connectionLimit: 10,
+            multipleStatements: true,
+            charset: "UTF8MB4_BIN",
+          }),
+        ),
       );
+      this.watchLogBin(this.inserts);
     }
     return this.inserts;
   }
@@ -192,6 +229,16 @@ export class MysqlStore extends SqlStore {
         lock.release();
       }
     });
+  }
+
+  /**
+   * Whether this store's transactions give their events cursors as they commit: once one of its
+   * connections found that the database writes no binary log (sql/events/sequence-at-commit.ts
+   * says why not with one; each new connection asks, before anything else it runs); until then,
+   * and with one, the sequencer gives every row its cursor.
+   */
+  get sequencesAtCommit(): boolean {
+    return this.atCommit;
   }
 
   async ping(): Promise<void> {

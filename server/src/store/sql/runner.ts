@@ -11,8 +11,30 @@ import type { EventDraft } from "../../domain/events.js";
 
 export type Param = string | number | null;
 
-/** Told the events of each transaction (or statement) that wrote some, after it commits. */
-export type CommittedEventsListener = (events: readonly EventDraft[]) => void;
+/**
+ * Told the events of each transaction (or statement) that wrote some, after it commits; with
+ * `sequenced` when the commit gave them their cursors (see Op.logRows).
+ */
+export type CommittedEventsListener = (
+  events: readonly EventDraft[],
+  sequenced?: SequencedRows,
+) => void;
+
+/** One row of the event log a statement inserts: a batch of events (sql/events/). */
+export interface LogRow {
+  readonly count: number;
+  readonly time: number;
+  readonly text: string;
+}
+
+/** Batches of the event log given cursors, with their text (sql/events/sequence-events.ts). */
+export interface SequencedRows {
+  readonly count: number;
+  /** The cursor of the newest event before them (when `count` > 0). */
+  readonly after: number;
+  /** The batches' `cursor` and `events` (their text), in cursor order. */
+  readonly rows: readonly Row[];
+}
 
 export interface Op {
   readonly kind: "all" | "run";
@@ -26,6 +48,12 @@ export interface Op {
    * Its answer to the body is 0.
    */
   readonly deferred?: true;
+  /**
+   * The statement inserts these event log rows without cursors (append-events.ts): a runner that
+   * can give them their cursors in the round trip that commits (mysql/runner.ts) writes them
+   * itself instead, and tells its listener what it sequenced.
+   */
+  readonly logRows?: readonly LogRow[];
 }
 
 /** An operation's body: yields statements, receives their results, returns a value. */

@@ -57,7 +57,7 @@ import { insertJob } from "./jobs/insert-job.js";
 import { listJobs } from "./jobs/list-jobs.js";
 import { updateJob } from "./jobs/update-job.js";
 import { isMissingTable, lastMigration, migrationsAfter } from "./pending-migrations.js";
-import type { SqlRunner } from "./runner.js";
+import type { SequencedRows, SqlRunner } from "./runner.js";
 import { keyedRunner } from "./keyed-runner.js";
 import { sqlIdempotencyStore } from "./idempotency/idempotency-store.js";
 import { cancelRun } from "./runs/cancel-run.js";
@@ -104,8 +104,28 @@ export interface SqlRunners {
   readonly events: SqlRunner;
 }
 
+/**
+ * Calls a listener of committed events: the change committed whatever it does, so its failure
+ * is reported as a process warning rather than as the change's (which a caller would retry).
+ */
+function told(call: () => void): void {
+  try {
+    call();
+  } catch (err) {
+    process.emitWarning(err instanceof Error ? err : String(err), "MetronomeListenerWarning");
+  }
+}
+
 export abstract class SqlStore implements Store {
-  private readonly eventsListeners: ((events: readonly EventDraft[]) => void)[] = [];
+  private readonly eventsListeners: ((
+    events: readonly EventDraft[],
+    sequenced: boolean,
+  ) => void)[] = [];
+  /** Told what a commit sequenced (EventStore.onEventsSequenced), and whether they want events. */
+  private readonly sequencedListeners: {
+    readonly listener: (s: Sequenced) => void;
+    readonly wants: () => boolean;
+  }[] = [];
   private readonly runners: SqlRunners;
   /** Idempotency keys' records (port-idempotency.ts). */
   readonly idempotency: IdempotencyStore;
@@ -123,8 +143,8 @@ export abstract class SqlStore implements Store {
     };
     this.idempotency = sqlIdempotencyStore(dialect, runners.api);
     for (const r of new Set([runners.api, runners.engine, runners.events]))
-      r.onEventsCommitted((events) => {
-        this.eventsCommitted(events);
+      r.onEventsCommitted((events, sequenced) => {
+        this.eventsCommitted(events, sequenced);
       });
   }
 
@@ -167,9 +187,35 @@ export abstract class SqlStore implements Store {
     return this.runners.events;
   }
 
-  /** Subclasses that write events outside the runners (a hot path) call this after commit. */
-  protected eventsCommitted(events: readonly EventDraft[]): void {
-    for (const listener of this.eventsListeners) listener(events);
+  /**
+   * Subclasses that write events outside the runners (a hot path) call this after commit, with
+   * what the commit sequenced if it gave the events their cursors.
+   */
+  protected eventsCommitted(events: readonly EventDraft[], sequenced?: SequencedRows): void {
+    if (sequenced !== undefined) {
+      this.announce("events");
+      let read: Sequenced | undefined;
+      for (const { listener, wants } of this.sequencedListeners)
+        told(() => {
+          listener(
+            wants()
+              ? (read ??= sequencedEvents(sequenced))
+              : { count: sequenced.count, after: sequenced.after, events: [] },
+          );
+        });
+    }
+    for (const listener of this.eventsListeners)
+      told(() => {
+        listener(events, sequenced !== undefined);
+      });
+  }
+
+  /**
+   * EventStore.onEventsSequenced, for the subclasses whose runners give cursors at commit (the
+   * others never call the listener).
+   */
+  protected listenSequenced(listener: (s: Sequenced) => void, wants: () => boolean): void {
+    this.sequencedListeners.push({ listener, wants });
   }
 
   async pendingMigrations(): Promise<number> {
@@ -385,7 +431,7 @@ export abstract class SqlStore implements Store {
     return this.engine.tx(() => appendEvents(events));
   }
 
-  onEventsCommitted(listener: (events: readonly EventDraft[]) => void): void {
+  onEventsCommitted(listener: (events: readonly EventDraft[], sequenced: boolean) => void): void {
     this.eventsListeners.push(listener);
   }
 

@@ -8,7 +8,7 @@
  */
 import type { EventDraft } from "../../../domain/events.js";
 import { chunks } from "../../../lib/chunks.js";
-import type { Param, Tx } from "../runner.js";
+import type { LogRow, Param, Tx } from "../runner.js";
 import { batchText } from "./batch-text.js";
 
 /** Event cursors per batch cursor: event `i` of batch `b` is `b * BATCH_SPAN + i`. */
@@ -16,19 +16,23 @@ export const BATCH_SPAN = 1024;
 /** The most events in one row. */
 const MAX_BATCH = 1000;
 
-/** `INSERT INTO event_log … VALUES` and its parameters, for these events (none: null). */
+/**
+ * `INSERT INTO event_log … VALUES` and its parameters, for these events, with the rows it writes
+ * (none: null).
+ */
 export function insertEventsStatement(
   events: readonly EventDraft[],
-): { sql: string; params: Param[] } | null {
-  const rows = chunks(events, MAX_BATCH);
+): { sql: string; params: Param[]; rows: LogRow[] } | null {
+  const rows: LogRow[] = chunks(events, MAX_BATCH).map((part) => ({
+    count: part.length,
+    time: Math.max(...part.map((e) => e.time)),
+    text: batchText(part),
+  }));
   if (rows.length === 0) return null;
   return {
     sql: `INSERT INTO \`event_log\` (\`count\`, \`time\`, \`events\`) VALUES ${rows.map(() => "(?, ?, ?)").join(", ")}`,
-    params: rows.flatMap((part) => [
-      part.length,
-      Math.max(...part.map((e) => e.time)),
-      batchText(part),
-    ]),
+    params: rows.flatMap((r) => [r.count, r.time, r.text]),
+    rows,
   };
 }
 
@@ -42,6 +46,7 @@ export function* appendEvents(events: readonly EventDraft[]): Tx<void> {
     params: statement.params,
     events,
     deferred: true,
+    logRows: statement.rows,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { LogState } from "../../port.js";
 import { all, num, type Tx } from "../runner.js";
-import { BATCH_SPAN } from "./append-events.js";
+import { endOfBatch } from "./sequence-events.js";
 
 /**
  * The newest cursor given, and how far retention deleted. One statement (the hub reads this after
@@ -13,12 +13,5 @@ export function* logState(): Tx<LogState> {
   );
   const row = (name: string) => rows.find((r) => r.name === name);
   const get = (name: string) => num(row(name)?.value ?? 0);
-  const lastBatch = get("last");
-  let last = 0;
-  if (lastBatch > 0) {
-    const count = row("last")?.last_count;
-    // A batch deleted by retention: the whole span counts as given.
-    last = lastBatch * BATCH_SPAN + num(count ?? BATCH_SPAN) - 1;
-  }
-  return { last, pruned: get("pruned") };
+  return { last: endOfBatch(get("last"), row("last")?.last_count), pruned: get("pruned") };
 }

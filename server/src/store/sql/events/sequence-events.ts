@@ -10,7 +10,7 @@
  */
 import type { Dialect } from "../dialect.js";
 import type { Sequenced } from "../../port.js";
-import { all, num, placeholders, write, type Row, type Tx } from "../runner.js";
+import { all, num, placeholders, write, type Row, type SequencedRows, type Tx } from "../runner.js";
 import { BATCH_SPAN } from "./append-events.js";
 import { eventsOfRow, READ_BYTES } from "./read-events.js";
 
@@ -21,14 +21,6 @@ import { eventsOfRow, READ_BYTES } from "./read-events.js";
  */
 export function* sequenceEvents(d: Dialect, limit: number): Tx<number> {
   return (yield* sequence(d, limit, false)).count;
-}
-
-/** What a reading sequencer operation found: its rows' text with their cursors. */
-export interface SequencedRows {
-  readonly count: number;
-  /** The cursor of the newest event before them (when `count` > 0). */
-  readonly after: number;
-  readonly rows: readonly Row[];
 }
 
 /**
@@ -56,6 +48,14 @@ export function sequencedEvents(s: SequencedRows): Sequenced {
   } catch {
     return { count: s.count, after: s.after, events: [] };
   }
+}
+
+/**
+ * The cursor of the newest event of batch `last` (0: none), which holds `count` events: as
+ * logState counts it (a batch deleted by retention, whose count is unknown: its whole span).
+ */
+export function endOfBatch(last: number, count: unknown): number {
+  return last > 0 ? last * BATCH_SPAN + num(count ?? BATCH_SPAN) - 1 : 0;
 }
 
 function* sequence(d: Dialect, limit: number, read: boolean): Tx<SequencedRows> {
@@ -97,8 +97,7 @@ function* sequence(d: Dialect, limit: number, read: boolean): Tx<SequencedRows> 
       lastCount = (yield* all("SELECT `count` FROM `event_log` WHERE `cursor` = ?", [last]))[0]
         ?.count;
   }
-  // The newest event before: as logState counts it (a batch deleted by retention: its whole span).
-  const after = last > 0 ? last * BATCH_SPAN + num(lastCount ?? BATCH_SPAN) - 1 : 0;
+  const after = endOfBatch(last, lastCount);
   if (pending.length === 0) return { count: 0, after, rows: [] };
   const ids = pending.map((r) => num(r.id));
   // cursor = id + shift keeps the id order and uniqueness, and starts above `last`.
