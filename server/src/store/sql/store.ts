@@ -58,6 +58,7 @@ import { listJobs } from "./jobs/list-jobs.js";
 import { updateJob } from "./jobs/update-job.js";
 import { isMissingTable, lastMigration, migrationsAfter } from "./pending-migrations.js";
 import type { SequencedRows, SqlRunner } from "./runner.js";
+import { CommittedListeners } from "./events/committed-listeners.js";
 import { keyedRunner } from "./keyed-runner.js";
 import { sqlIdempotencyStore } from "./idempotency/idempotency-store.js";
 import { cancelRun } from "./runs/cancel-run.js";
@@ -104,28 +105,8 @@ export interface SqlRunners {
   readonly events: SqlRunner;
 }
 
-/**
- * Calls a listener of committed events: the change committed whatever it does, so its failure
- * is reported as a process warning rather than as the change's (which a caller would retry).
- */
-function told(call: () => void): void {
-  try {
-    call();
-  } catch (err) {
-    process.emitWarning(err instanceof Error ? err : String(err), "MetronomeListenerWarning");
-  }
-}
-
 export abstract class SqlStore implements Store {
-  private readonly eventsListeners: ((
-    events: readonly EventDraft[],
-    sequenced: boolean,
-  ) => void)[] = [];
-  /** Told what a commit sequenced (EventStore.onEventsSequenced), and whether they want events. */
-  private readonly sequencedListeners: {
-    readonly listener: (s: Sequenced) => void;
-    readonly wants: () => boolean;
-  }[] = [];
+  private readonly listeners = new CommittedListeners();
   private readonly runners: SqlRunners;
   /** Idempotency keys' records (port-idempotency.ts). */
   readonly idempotency: IdempotencyStore;
@@ -192,22 +173,8 @@ export abstract class SqlStore implements Store {
    * what the commit sequenced if it gave the events their cursors.
    */
   protected eventsCommitted(events: readonly EventDraft[], sequenced?: SequencedRows): void {
-    if (sequenced !== undefined) {
-      this.announce("events");
-      let read: Sequenced | undefined;
-      for (const { listener, wants } of this.sequencedListeners)
-        told(() => {
-          listener(
-            wants()
-              ? (read ??= sequencedEvents(sequenced))
-              : { count: sequenced.count, after: sequenced.after, events: [] },
-          );
-        });
-    }
-    for (const listener of this.eventsListeners)
-      told(() => {
-        listener(events, sequenced !== undefined);
-      });
+    if (sequenced !== undefined) this.announce("events");
+    this.listeners.tell(events, sequenced);
   }
 
   /**
@@ -215,7 +182,7 @@ export abstract class SqlStore implements Store {
    * others never call the listener).
    */
   protected listenSequenced(listener: (s: Sequenced) => void, wants: () => boolean): void {
-    this.sequencedListeners.push({ listener, wants });
+    this.listeners.onSequenced(listener, wants);
   }
 
   async pendingMigrations(): Promise<number> {
@@ -432,7 +399,7 @@ export abstract class SqlStore implements Store {
   }
 
   onEventsCommitted(listener: (events: readonly EventDraft[], sequenced: boolean) => void): void {
-    this.eventsListeners.push(listener);
+    this.listeners.onCommitted(listener);
   }
 
   sequenceEvents(limit: number): Promise<number> {
