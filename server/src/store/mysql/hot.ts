@@ -20,7 +20,7 @@ import type { EventDraft } from "../../domain/events.js";
 import { isDuplicate } from "../errors.js";
 import { insertEventsStatement } from "../sql/events/append-events.js";
 import { sequencedAtCommit, sequencingOps } from "../sql/events/sequence-at-commit.js";
-import type { Row, SequencedRows } from "../sql/runner.js";
+import type { SequencedRows } from "../sql/runner.js";
 import { JOB_COLUMNS, jobRowCells, type JobRow } from "../sql/job-rows.js";
 import { servingSessionsStatement } from "../sql/workers/serving-sessions.js";
 import { jobs } from "./schema.js";
@@ -265,14 +265,11 @@ async function insertWithEvents(
     );
     throw err;
   }
-  // The sequencing's answer comes just before the COMMIT's result, the count's (the statement
-  // after the INSERT) before it.
   committed(
     drafts,
-    events === null || !atCommit
-      ? undefined
-      : sequencedAtCommit(events.rows, (results[results.length - 2] as Row[])[0]),
+    events === null || !atCommit ? undefined : sequencedAtCommit(events.rows, results),
   );
+  // The count's answer: the statement after the INSERT.
   if (count === null) return batch.map(() => undefined);
   const rows = results[2] as { handler: string; n: number | string }[];
   const remote = new Map(rows.map((r) => [r.handler, Number(r.n)]));

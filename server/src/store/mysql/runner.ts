@@ -24,7 +24,6 @@ import {
   type LogRow,
   type Op,
   type Param,
-  type Row,
   type SequencedRows,
   type SqlRunner,
   type Tx,
@@ -92,9 +91,7 @@ async function commit(
     ...sequencing,
     COMMIT,
   ]);
-  // The sequencing's answer comes just before the COMMIT's.
-  const answer = results[results.length - 2] as Row[] | undefined;
-  return sequencedAtCommit(rows, answer?.[0]);
+  return sequencedAtCommit(rows, results);
 }
 
 const START: Op = { kind: "run", sql: "START TRANSACTION", params: [] };

@@ -54,11 +54,17 @@ export function sequencingOps(rows: readonly LogRow[]): Op[] {
 }
 
 /**
- * What the statements sequenced: `rows` with their cursors, given the last one's answer. Without
- * an answer (never expected: the statements committed) it names no rows, so that a reader reads
- * the log rather than take events under cursors it cannot know.
+ * What the statements sequenced: `rows` with their cursors, read from `results`, the answers of
+ * the round trip that ran sequencingOps and then the COMMIT (the last statement's answer comes
+ * just before the COMMIT's). Without an answer (never expected: the statements committed) it
+ * names no rows, so that a reader reads the log rather than take events under cursors it cannot
+ * know.
  */
-export function sequencedAtCommit(rows: readonly LogRow[], answer: Row | undefined): SequencedRows {
+export function sequencedAtCommit(
+  rows: readonly LogRow[],
+  results: readonly unknown[],
+): SequencedRows {
+  const answer = (results[results.length - 2] as Row[] | undefined)?.[0];
   if (answer?.last === undefined || answer.last === null)
     return { count: rows.length, after: 0, rows: [] };
   const last = Number(answer.last);
