@@ -9,7 +9,7 @@
 import Database from "better-sqlite3";
 import type { Cluster, Redis } from "ioredis";
 import type { EventDraft } from "../../server/src/domain/events.js";
-import { HOME_TAG } from "../../server/src/store/redis/cluster.js";
+import { HOME_TAG } from "../../server/src/store/redis/home-shard.js";
 import { Keys } from "../../server/src/store/redis/keys.js";
 import { shardTags } from "../../server/src/store/redis/shards.js";
 

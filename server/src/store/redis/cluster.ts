@@ -3,11 +3,12 @@
  * a fixed number of shards (shards.ts), each one Redis store (store.ts) whose keys all carry the
  * shard's hash tag, so every script runs on one slot; a scheduler and all its jobs and runs live
  * on the shard its name hashes to, and the shards spread over the cluster's masters. A home shard
- * holds what belongs to no scheduler: API keys, nodes, worker sessions and the event log.
+ * holds what belongs to no scheduler: API keys, nodes, worker sessions and the event log
+ * (home-shard.ts).
  *
  * An operation on one scheduler goes to its shard. One over every scheduler (a claim, a hand-out,
- * a sweep, a listing) asks each shard and merges the answers; a hand-out takes from the shards
- * whose runs are due first, until the worker's free slots are used. An operation on runs by id
+ * a sweep, a listing) asks each shard and merges the answers (across-shards.ts); a hand-out takes
+ * from the shards whose runs are due first, until the worker's free slots are used. An operation on runs by id
  * finds each run's shard (remembered for the runs this node has seen, asked of every shard for
  * the others). Each shard's changes push their events onto the shard's inbox in their own
  * script; the sequencer moves them into the home's log (scripts/outbox.ts), so events still
@@ -15,13 +16,11 @@
  * leases are atomic scripts on its master, as on one server. ioredis's cluster client follows
  * MOVED and ASK redirections and a failover to a replica.
  */
-import { Cluster } from "ioredis";
+import type { Cluster } from "ioredis";
 import type { ClusterConnection } from "../../config/store-url.js";
-import type { EventDraft, EventMatcher } from "../../domain/events.js";
+import type { EventDraft } from "../../domain/events.js";
 import type { Job, Scheduler } from "../../domain/jobs.js";
-import type { ApiKeyRecord } from "../../domain/keys.js";
 import type { Lease, Outcome, Run } from "../../domain/runs.js";
-import { comparePositions, encodePageToken, jobPosition } from "../paging.js";
 import type {
   ActiveRunCount,
   CancelOutcome,
@@ -32,32 +31,33 @@ import type {
   DeleteJobOptions,
   DueJob,
   EventsOf,
-  EventsRead,
   LeaseRequest,
   LeaseResult,
   LeaseState,
   ListJobsQuery,
   ListRunsQuery,
-  LogState,
-  NodeRecord,
   Page,
-  SessionRecord,
   Store,
-  StoreChange,
-  StoredNode,
   SweepRequest,
   SweepResult,
   Verdict,
 } from "../port.js";
+import {
+  earliest,
+  leaseInDueOrder,
+  mergeClaims,
+  mergeDueJobs,
+  mergeJobPages,
+  mergeSweeps,
+} from "./across-shards.js";
+import { connectCluster } from "./cluster-connection.js";
 import { Db } from "./db.js";
 import { persistenceWarning } from "./persistence.js";
 import { EventMover } from "./event-mover.js";
+import { HOME_TAG, OnHomeShard } from "./home-shard.js";
 import { RunLocations } from "./run-locations.js";
 import { shardOf, shardTags } from "./shards.js";
 import { RedisStore, type RedisStoreOptions } from "./store.js";
-
-/** The home shard's hash tag (node-wide records and the event log). */
-export const HOME_TAG = "home";
 
 /** The store URL names another number of shards than the store on the cluster has. */
 export class ShardCountError extends Error {
@@ -74,9 +74,7 @@ export class ShardCountError extends Error {
   }
 }
 
-export class RedisClusterStore implements Store {
-  private readonly homeDb: Db;
-  private readonly home: RedisStore;
+export class RedisClusterStore extends OnHomeShard implements Store {
   private readonly dbs: readonly Db[];
   private readonly shards: readonly RedisStore[];
   /** Which shard holds a run named by id alone. */
@@ -87,16 +85,16 @@ export class RedisClusterStore implements Store {
 
   private constructor(
     private readonly cluster: Cluster,
+    private readonly homeDb: Db,
     prefix: string,
     private readonly shardCount: number,
     options: RedisStoreOptions,
   ) {
-    this.homeDb = new Db(cluster, prefix, HOME_TAG);
-    this.home = RedisStore.on(this.homeDb);
+    super(RedisStore.on(homeDb));
     this.dbs = shardTags(shardCount).map((tag) => new Db(cluster, prefix, tag));
     this.shards = this.dbs.map((db) => RedisStore.on(db));
     this.runs = new RunLocations(this.dbs, (scheduler) => this.shardOfScheduler(scheduler));
-    this.events = new EventMover(this.homeDb, this.dbs);
+    this.events = new EventMover(homeDb, this.dbs);
     this.checked = persistenceWarning(cluster).then(
       (warning) => {
         if (warning !== null) options.warn?.(warning);
@@ -107,24 +105,14 @@ export class RedisClusterStore implements Store {
 
   /** Connects to the cluster at once, and follows its topology as it changes. */
   static open(connection: ClusterConnection, options: RedisStoreOptions = {}): RedisClusterStore {
-    const cluster = new Cluster([...connection.nodes], {
-      redisOptions: {
-        ...(connection.username === undefined ? {} : { username: connection.username }),
-        ...(connection.password === undefined ? {} : { password: connection.password }),
-        ...(connection.tls ? { tls: {} } : {}),
-        maxRetriesPerRequest: 0,
-        autoResendUnfulfilledCommands: false,
-        connectTimeout: 5000,
-      },
-      clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
-      // A command that meets a shard in failover is sent again once the cluster has a new
-      // master for its slot, within this many redirections.
-      maxRedirections: 16,
-      retryDelayOnFailover: 200,
-      retryDelayOnClusterDown: 200,
-    });
-    cluster.on("error", () => undefined);
-    return new RedisClusterStore(cluster, connection.prefix, connection.shards, options);
+    const cluster = connectCluster(connection);
+    return new RedisClusterStore(
+      cluster,
+      new Db(cluster, connection.prefix, HOME_TAG),
+      connection.prefix,
+      connection.shards,
+      options,
+    );
   }
 
   private shardOfScheduler(name: string): number {
@@ -142,6 +130,23 @@ export class RedisClusterStore implements Store {
   /** `work` on every shard at once, the answers in shard order. */
   private each<T>(work: (store: RedisStore, k: number) => Promise<T>): Promise<T[]> {
     return Promise.all(this.shards.map((store, k) => work(store, k)));
+  }
+
+  /** `work` on each shard that holds some of the runs of `list` (`id`), with its share. */
+  private async onRunShards<T, R>(
+    list: readonly T[],
+    id: (item: T) => string,
+    work: (store: RedisStore, share: T[]) => Promise<R>,
+  ): Promise<R[]> {
+    const groups = await this.runs.group(list, id);
+    return Promise.all(
+      [...groups].map(([k, g]) =>
+        work(
+          this.shard(k),
+          g.map((e) => e.item),
+        ),
+      ),
+    );
   }
 
   // ---- lifecycle ----
@@ -167,38 +172,11 @@ export class RedisClusterStore implements Store {
     return Math.max(...counts);
   }
 
-  async ping(): Promise<void> {
-    await this.home.ping();
-  }
-
   async close(): Promise<void> {
     await this.checked;
     await this.cluster.quit().catch(() => {
       this.cluster.disconnect();
     });
-  }
-
-  // ---- API keys: the home shard ----
-
-  insertKey(key: ApiKeyRecord, events: readonly EventDraft[] = []): Promise<boolean> {
-    return this.home.insertKey(key, events);
-  }
-
-  getKey(id: string): Promise<ApiKeyRecord | null> {
-    return this.home.getKey(id);
-  }
-
-  listKeys(): Promise<ApiKeyRecord[]> {
-    return this.home.listKeys();
-  }
-
-  revokeKey(
-    id: string,
-    at: number,
-    by: string,
-    events?: (revoked: ApiKeyRecord) => readonly EventDraft[],
-  ): Promise<{ readonly key: ApiKeyRecord; readonly revoked: boolean } | null> {
-    return this.home.revokeKey(id, at, by, events);
   }
 
   // ---- schedulers: each on its shard ----
@@ -241,20 +219,7 @@ export class RedisClusterStore implements Store {
   /** One scheduler's listing from its shard; all schedulers' merged from every shard's page. */
   async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
     if (query.scheduler !== undefined) return this.storeOf(query.scheduler).listJobs(query);
-    const pages = await this.each((s) => s.listJobs(query));
-    const found = pages
-      .flatMap((p) => p.items)
-      .sort((a, b) =>
-        comparePositions(jobPosition(query.orderBy, a), jobPosition(query.orderBy, b)),
-      );
-    const items = found.slice(0, query.pageSize);
-    const last = items[items.length - 1];
-    const more = found.length > query.pageSize || pages.some((p) => p.nextPageToken !== "");
-    return {
-      items,
-      nextPageToken:
-        more && last !== undefined ? encodePageToken(jobPosition(query.orderBy, last)) : "",
-    };
+    return mergeJobPages(query, await this.each((s) => s.listJobs(query)));
   }
 
   countJobs(scheduler: string): Promise<number> {
@@ -286,22 +251,13 @@ export class RedisClusterStore implements Store {
   // ---- firing: every shard claims its own due jobs ----
 
   async claimDueJobs(request: ClaimRequest, events?: EventsOf<ClaimResult>): Promise<ClaimResult> {
-    const parts = await this.each((s) => s.claimDueJobs(request, events));
-    const runs = parts.flatMap((p) => p.runs);
-    this.runs.remember(runs);
-    return {
-      jobs: parts.reduce((n, p) => n + p.jobs, 0),
-      runs,
-      ignored: parts.reduce((n, p) => n + p.ignored, 0),
-      paused: parts.flatMap((p) => p.paused).sort(),
-      ended: parts.flatMap((p) => p.ended),
-      broken: parts.flatMap((p) => p.broken),
-    };
+    const claimed = mergeClaims(await this.each((s) => s.claimDueJobs(request, events)));
+    this.runs.remember(claimed.runs);
+    return claimed;
   }
 
   async nextDueTime(paused: readonly string[]): Promise<number | null> {
-    const times = await this.each((s) => s.nextDueTime(paused));
-    return minimum(times);
+    return earliest(await this.each((s) => s.nextDueTime(paused)));
   }
 
   async dueJobsOf(
@@ -317,10 +273,7 @@ export class RedisClusterStore implements Store {
     const parts = await Promise.all(
       [...byShard].map(([k, names]) => this.shard(k).dueJobsOf(names, horizon, limit)),
     );
-    return parts
-      .flat()
-      .sort((a, b) => a.nextRunTime - b.nextRunTime)
-      .slice(0, limit);
+    return mergeDueJobs(parts, limit);
   }
 
   async createManualRun(
@@ -339,46 +292,23 @@ export class RedisClusterStore implements Store {
 
   // ---- runs ----
 
-  /**
-   * Hands out from the shards whose runs are due first, each up to the slots still free, so a
-   * worker is never given more runs than it asked for.
-   */
+  /** Hands out from the shards whose runs are due first (across-shards.ts). */
   async leaseRuns(request: LeaseRequest, events?: EventsOf<LeaseResult>): Promise<LeaseResult> {
     const handlers = [...request.slots.keys()];
-    const dueBy = Math.max(request.now, request.dueBy ?? request.now);
     if (handlers.length === 0 || request.total <= 0) return { taken: [], ended: [] };
     const firsts = await this.each((s) => s.nextPendingDue(handlers, request.paused));
-    const order = firsts
-      .map((t, k) => ({ t, k }))
-      .filter((f): f is { t: number; k: number } => f.t !== null && f.t <= dueBy)
-      .sort((a, b) => a.t - b.t);
-    const slots = new Map(request.slots);
-    let total = request.total;
-    const taken: Run[] = [];
-    const ended: Run[] = [];
-    for (const { k } of order) {
-      if (total <= 0) break;
-      const part = await this.shard(k).leaseRuns({ ...request, slots, total }, events);
-      for (const run of part.taken) {
-        slots.set(run.handler, (slots.get(run.handler) ?? 0) - 1);
-        total--;
-      }
-      taken.push(...part.taken);
-      ended.push(...part.ended);
-    }
+    const { taken, ended } = await leaseInDueOrder(request, firsts, (k, part) =>
+      this.shard(k).leaseRuns(part, events),
+    );
     this.runs.remember([...taken, ...ended]);
     return { taken, ended };
   }
 
   async releaseLeases(now: number, list: readonly Lease[]): Promise<number> {
-    const groups = await this.runs.group(list, (l) => l.runId);
-    const counts = await Promise.all(
-      [...groups].map(([k, g]) =>
-        this.shard(k).releaseLeases(
-          now,
-          g.map((e) => e.item),
-        ),
-      ),
+    const counts = await this.onRunShards(
+      list,
+      (l) => l.runId,
+      (s, share) => s.releaseLeases(now, share),
     );
     return counts.reduce((n, c) => n + c, 0);
   }
@@ -387,7 +317,7 @@ export class RedisClusterStore implements Store {
     handlers: readonly string[],
     paused: readonly string[],
   ): Promise<number | null> {
-    return minimum(await this.each((s) => s.nextPendingDue(handlers, paused)));
+    return earliest(await this.each((s) => s.nextPendingDue(handlers, paused)));
   }
 
   async extendLeases(
@@ -396,32 +326,28 @@ export class RedisClusterStore implements Store {
     leaseMs: number,
     workerId: string,
   ): Promise<Lease[]> {
-    const groups = await this.runs.group(list, (l) => l.runId);
-    const lost = await Promise.all(
-      [...groups].map(([k, g]) =>
-        this.shard(k).extendLeases(
-          now,
-          g.map((e) => e.item),
-          leaseMs,
-          workerId,
-        ),
-      ),
+    const lost = await this.onRunShards(
+      list,
+      (l) => l.runId,
+      (s, share) => s.extendLeases(now, share, leaseMs, workerId),
     );
     return lost.flat();
   }
 
   async leaseStates(list: readonly Lease[]): Promise<Map<string, LeaseState>> {
-    const groups = await this.runs.group(list, (l) => l.runId);
-    const parts = await Promise.all(
-      [...groups].map(([k, g]) => this.shard(k).leaseStates(g.map((e) => e.item))),
+    const parts = await this.onRunShards(
+      list,
+      (l) => l.runId,
+      (s, share) => s.leaseStates(share),
     );
     return new Map(parts.flatMap((m) => [...m]));
   }
 
   async runHandlers(runIds: readonly string[]): Promise<Map<string, string>> {
-    const groups = await this.runs.group(runIds, (id) => id);
-    const parts = await Promise.all(
-      [...groups].map(([k, g]) => this.shard(k).runHandlers(g.map((e) => e.item))),
+    const parts = await this.onRunShards(
+      runIds,
+      (id) => id,
+      (s, share) => s.runHandlers(share),
     );
     return new Map(parts.flatMap((m) => [...m]));
   }
@@ -466,12 +392,7 @@ export class RedisClusterStore implements Store {
   }
 
   async sweep(request: SweepRequest, events?: EventsOf<SweepResult>): Promise<SweepResult> {
-    const parts = await this.each((s) => s.sweep(request, events));
-    return {
-      missed: parts.flatMap((p) => p.missed),
-      expired: parts.flatMap((p) => p.expired),
-      timedOut: parts.flatMap((p) => p.timedOut),
-    };
+    return mergeSweeps(await this.each((s) => s.sweep(request, events)));
   }
 
   /** Retention, shard after shard, up to `limit` runs in all. */
@@ -499,10 +420,6 @@ export class RedisClusterStore implements Store {
 
   // ---- events: each shard's inbox, moved into the home's log ----
 
-  appendEvents(list: readonly EventDraft[]): Promise<void> {
-    return this.home.appendEvents(list);
-  }
-
   onEventsCommitted(listener: (events: readonly EventDraft[]) => void): void {
     this.home.onEventsCommitted(listener);
     for (const s of this.shards) s.onEventsCommitted(listener);
@@ -518,79 +435,4 @@ export class RedisClusterStore implements Store {
     const waiting = await Promise.all([this.home, ...this.shards].map((s) => s.hasUnsequenced()));
     return waiting.some((w) => w);
   }
-
-  logState(): Promise<LogState> {
-    return this.home.logState();
-  }
-
-  readEvents(
-    after: number,
-    upTo: number,
-    limit: number,
-    matcher?: EventMatcher,
-  ): Promise<EventsRead> {
-    return this.home.readEvents(after, upTo, limit, matcher);
-  }
-
-  pruneEvents(before: number, limit: number): Promise<number> {
-    return this.home.pruneEvents(before, limit);
-  }
-
-  // ---- the worker registry and the cluster's nodes: the home shard ----
-
-  registerSession(
-    session: SessionRecord,
-    expiresAt: number,
-    events: readonly EventDraft[] = [],
-  ): Promise<void> {
-    return this.home.registerSession(session, expiresAt, events);
-  }
-
-  unregisterSession(sessionId: string, events: readonly EventDraft[] = []): Promise<void> {
-    return this.home.unregisterSession(sessionId, events);
-  }
-
-  refreshSessions(sessionIds: readonly string[], expiresAt: number): Promise<void> {
-    return this.home.refreshSessions(sessionIds, expiresAt);
-  }
-
-  servingSessions(
-    handlers: readonly string[],
-    now: number,
-    exceptNode: string,
-  ): Promise<Map<string, number>> {
-    return this.home.servingSessions(handlers, now, exceptNode);
-  }
-
-  deleteExpiredSessions(before: number): Promise<number> {
-    return this.home.deleteExpiredSessions(before);
-  }
-
-  /** Other nodes' changes are found by polling, as on one Redis server. */
-  onChange(listener: (change: StoreChange) => void): void {
-    this.home.onChange(listener);
-  }
-
-  recordNode(node: NodeRecord, expiresAt: number): Promise<void> {
-    return this.home.recordNode(node, expiresAt);
-  }
-
-  removeNode(nodeId: string): Promise<void> {
-    return this.home.removeNode(nodeId);
-  }
-
-  listNodes(now: number): Promise<StoredNode[]> {
-    return this.home.listNodes(now);
-  }
-
-  deleteExpiredNodes(before: number): Promise<number> {
-    return this.home.deleteExpiredNodes(before);
-  }
-}
-
-/** The earliest of these times (null: none). */
-function minimum(times: readonly (number | null)[]): number | null {
-  let min: number | null = null;
-  for (const t of times) if (t !== null && (min === null || t < min)) min = t;
-  return min;
 }
