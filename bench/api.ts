@@ -24,9 +24,8 @@
  *   BENCH_WARMUP_SECONDS=2      warm-up of each phase before the first round
  *   BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra Node flags for the server
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { cpuSeconds } from "./proc.js";
+import { cpuSecondsOr0, localDbPid } from "./proc.js";
 import { builtServer } from "./server-build.js";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -288,12 +287,7 @@ interface CpuSample {
 const cpuWatch = { serverPid: 0, dbPid: 0 };
 
 function procCpuMs(pid: number): number {
-  if (pid === 0) return 0;
-  try {
-    return cpuSeconds(pid) * 1000;
-  } catch {
-    return 0; // no /proc, or the process is gone
-  }
+  return cpuSecondsOr0(pid) * 1000;
 }
 
 function cpuSample(): CpuSample {
@@ -303,24 +297,6 @@ function cpuSample(): CpuSample {
     server: procCpuMs(cpuWatch.serverPid),
     db: procCpuMs(cpuWatch.dbPid),
   };
-}
-
-/** The pid of a local mariadbd or mysqld, or 0 if there is none (a remote database). */
-function localDbPid(): number {
-  try {
-    for (const entry of readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
-        if (comm === "mariadbd" || comm === "mysqld") return Number(entry);
-      } catch {
-        // the process ended while we looked
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return 0;
 }
 
 /** What one kind of call measured, summed over its slices. */
