@@ -6,9 +6,11 @@
  * end, firing stops and `/metrics` is checked against the runs table (bench/metrics-check.ts):
  * `metrics_check` in the line, and a failing exit when they disagree.
  *
- * `cpu_s_per_s` splits the window's CPU by process (server, worker, a local database, this
- * driver) beside the machine's idle share, all cores together (Linux /proc; 0 where unread):
- * whether more executions need less CPU per execution or only more concurrency.
+ * `cpu_s_per_s` splits the window's CPU by process (server, worker, this driver, and the
+ * `mariadbd` or `mysqld` running on this machine, if any: 0 for other stores or a remote one)
+ * beside the machine's idle time, each in core-seconds per second (idle: all cores together, up
+ * to their number), from Linux's /proc (0 where it cannot be read): whether more executions need
+ * less CPU per execution or only more concurrency.
  *
  * The jobs offer 12,000 runs per second by default, above the 10,000/s target (issue 13), so the
  * figure is what the system completes, not what the schedule offers (with 8,000 jobs, as before

@@ -8,13 +8,13 @@
  *
  * An operation on one scheduler goes to its shard. One over every scheduler (a claim, a hand-out,
  * a sweep, a listing) asks each shard and merges the answers (across-shards.ts); a hand-out takes
- * from the shards whose runs are due first, until the worker's free slots are used. An operation on runs by id
- * finds each run's shard (remembered for the runs this node has seen, asked of every shard for
- * the others). Each shard's changes push their events onto the shard's inbox in their own
+ * from the shards whose runs are due first, until the worker's free slots are used. An operation
+ * on runs by id finds each run's shard (remembered for the runs this node has seen, asked of
+ * every shard for the others). Each shard's changes push their events onto the shard's inbox in their own
  * script; the sequencer moves them into the home's log (scripts/outbox.ts), so events still
  * commit with their change and get cursors once. Exactly-once is each shard's: its claims and
  * leases are atomic scripts on its master, as on one server. ioredis's cluster client follows
- * MOVED and ASK redirections and a failover to a replica.
+ * MOVED and ASK redirections and a failover to a replica (cluster-connection.ts).
  */
 import type { Cluster } from "ioredis";
 import type { ClusterConnection } from "../../config/store-url.js";
