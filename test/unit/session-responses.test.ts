@@ -18,7 +18,6 @@ import {
   assignmentOf,
   type TraceContextOf,
 } from "../../server/src/api/convert/worker-messages.js";
-import type { JsonValue } from "../../server/src/domain/jobs.js";
 import { TRANSITIONS } from "../../server/src/domain/run-transitions.js";
 import type { Lease, Run, RunStatus } from "../../server/src/domain/runs.js";
 import {
@@ -26,39 +25,10 @@ import {
   SessionResponseSchema,
 } from "../../server/src/gen/metronome/v1/worker_service_pb.js";
 import type { Verdict } from "../../server/src/store/port.js";
+import { ENCODING_PARAMS as PARAMS, json, key, ms, text } from "../support/json-arbitraries.js";
 
 /** Every run status (the transition table has one entry per status). */
 const STATUSES = Object.keys(TRANSITIONS) as RunStatus[];
-
-/** A fixed seed by default (CI runs the same cases); ENCODING_SEED and ENCODING_RUNS explore. */
-const PARAMS = {
-  numRuns: Number(process.env.ENCODING_RUNS ?? 500),
-  seed: Number(process.env.ENCODING_SEED ?? 20_261_206),
-};
-
-const text = fc.string({ unit: "grapheme", maxLength: 12 });
-/**
- * An object's keys. Not `__proto__`: protobuf-es's reflective encoder drops that key (it builds
- * the Struct's map as a plain object, where assigning it sets the prototype), while the hand
- * encoder writes every key of the object, as args_json/kwargs_json carry it.
- */
-const key = text.filter((k) => k !== "__proto__");
-
-const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    fc.constant(null),
-    fc.boolean(),
-    fc.integer(),
-    fc.double({ noNaN: true, noDefaultInfinity: true }),
-    fc.constantFrom(0, -0, 2 ** 53, -(2 ** 53), 1e-300),
-    text,
-    fc.array(tie("value"), { maxLength: 4 }),
-    fc.dictionary(key, tie("value"), { maxKeys: 4 }),
-  ),
-})).value;
-
-const ms = fc.integer({ min: 0, max: 4_102_444_800_000 });
 
 const run: fc.Arbitrary<Run> = fc.record({
   id: fc.stringMatching(/^[0-9a-f]{32}$/),

@@ -7,12 +7,14 @@
  * kwargs object to a Struct and then encodes it: encoding assignments was ~9 % of a saturated
  * node's CPU and ~20 % of its allocations (bench throughput, docs/benchmarks.md, ninth session).
  *
+ * The wire format's writers are shared with the Job's encoding (wire.ts).
+ *
  * The bytes ride as the response's unknown field 6 (`assignments`) or 7 (`result_answers`), which
  * the binary serializer writes as they are (the event stream does the same, event-responses.ts).
  * The JSON codec drops unknown fields: a session in JSON gets converted messages.
  */
-import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { create } from "@bufbuild/protobuf";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { maxAttempts, type Run } from "../../domain/runs.js";
 import { RunStatus } from "../../gen/metronome/v1/run_pb.js";
@@ -24,59 +26,11 @@ import {
   type SessionResponse,
 } from "../../gen/metronome/v1/worker_service_pb.js";
 import type { TraceContextOf } from "./worker-messages.js";
-
-const LD = WireType.LengthDelimited;
-const VARINT = WireType.Varint;
+import { LD, VARINT, writeList, writeString, writeStruct, writeTimeField } from "./wire.js";
 
 /** SessionResponse's fields `assignments` (RunAssignments) and `result_answers`. */
 const ASSIGNMENTS = 6;
 const RESULT_ANSWERS = 7;
-
-/** A google.protobuf.Timestamp or Duration: seconds (1) and nanos (2), each when not zero. */
-function writeTime(w: BinaryWriter, t: { seconds: bigint; nanos: number }): void {
-  if (t.seconds !== 0n) w.tag(1, VARINT).int64(t.seconds);
-  if (t.nanos !== 0) w.tag(2, VARINT).int32(t.nanos);
-}
-
-/** A google.protobuf.Value's fields for `v` (exactly one of the oneof `kind`). */
-function writeValue(w: BinaryWriter, v: JsonValue): void {
-  if (v === null) w.tag(1, VARINT).int32(0);
-  else if (typeof v === "number") w.tag(2, WireType.Bit64).double(v);
-  else if (typeof v === "string") w.tag(3, LD).string(v);
-  else if (typeof v === "boolean") w.tag(4, VARINT).bool(v);
-  else if (Array.isArray(v)) {
-    w.tag(6, LD).fork();
-    writeList(w, v);
-    w.join();
-  } else {
-    w.tag(5, LD).fork();
-    writeStruct(w, v);
-    w.join();
-  }
-}
-
-/** A google.protobuf.ListValue's fields: `values` (1). */
-function writeList(w: BinaryWriter, values: readonly JsonValue[]): void {
-  for (const v of values) {
-    w.tag(1, LD).fork();
-    writeValue(w, v);
-    w.join();
-  }
-}
-
-/** A google.protobuf.Struct's fields: the map `fields` (1), an entry per key. */
-function writeStruct(w: BinaryWriter, o: JsonObject): void {
-  for (const [key, v] of Object.entries(o)) {
-    w.tag(1, LD).fork().tag(1, LD).string(key).tag(2, LD).fork();
-    writeValue(w, v);
-    w.join().join();
-  }
-}
-
-/** A string field, when not empty (proto3 leaves empty strings out). */
-function writeString(w: BinaryWriter, no: number, s: string): void {
-  if (s !== "") w.tag(no, LD).string(s);
-}
 
 /** A RunAssignment's fields, in field-number order (as the reflective encoder writes them). */
 function writeAssignment(w: BinaryWriter, r: Run, traceContext: TraceContextOf | undefined): void {
@@ -96,18 +50,10 @@ function writeAssignment(w: BinaryWriter, r: Run, traceContext: TraceContextOf |
   writeStruct(w, r.kwargs);
   w.join();
   // 8, 9: scheduled_time, fire_time (Timestamp)
-  w.tag(8, LD).fork();
-  writeTime(w, timestampFromMs(r.scheduledTime));
-  w.join();
-  w.tag(9, LD).fork();
-  writeTime(w, timestampFromMs(r.fireTime));
-  w.join();
+  writeTimeField(w, 8, timestampFromMs(r.scheduledTime));
+  writeTimeField(w, 9, timestampFromMs(r.fireTime));
   if (r.manual) w.tag(10, VARINT).bool(true);
-  if (r.timeoutMs !== null) {
-    w.tag(11, LD).fork();
-    writeTime(w, durationFromMs(r.timeoutMs));
-    w.join();
-  }
+  if (r.timeoutMs !== null) writeTimeField(w, 11, durationFromMs(r.timeoutMs));
   const attempts = maxAttempts(r);
   if (attempts !== 0) w.tag(12, VARINT).int32(attempts);
   writeString(w, 13, JSON.stringify(r.args));

@@ -1,5 +1,6 @@
 /** Timestamps and durations: the well-known types as milliseconds. */
 import {
+  durationFromMs,
   durationMs,
   timestampFromMs,
   timestampMs,
@@ -28,4 +29,13 @@ export function nonNegativeMs(d: Duration | undefined, field: string): number | 
   const ms = durationMs(d);
   if (!(ms >= 0)) throw new InvalidArgumentError(field, "must not be negative");
   return ms;
+}
+
+/**
+ * A number of seconds (a trigger's jitter) as a duration, to the millisecond: the API's precision,
+ * and a whole number of nanoseconds (1.001 s is 1000.9999999999999 ms in floating point, whose
+ * nanoseconds protobuf cannot encode).
+ */
+export function secondsDuration(seconds: number): Duration {
+  return durationFromMs(Math.round(seconds * 1000));
 }

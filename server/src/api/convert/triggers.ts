@@ -1,11 +1,10 @@
 /** Trigger messages and the domain's trigger specs; errors name the request's fields. */
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import { itemPath } from "../../domain/fields.js";
 import type { CronFields, TriggerSpec } from "../../domain/triggers/index.js";
 import { TriggerSchema, type Trigger as PbTrigger } from "../../gen/metronome/v1/trigger_pb.js";
-import { msOf, nonNegativeMs, optionalTs, ts } from "./time.js";
+import { msOf, nonNegativeMs, optionalTs, secondsDuration, ts } from "./time.js";
 
 const CRON_FIELDS = [
   "year",
@@ -99,7 +98,7 @@ export function triggerFromProto(t: PbTrigger | undefined, field: string): Trigg
 }
 
 export function triggerToProto(spec: TriggerSpec): PbTrigger {
-  const jitter = spec.jitter ? durationFromMs(spec.jitter * 1000) : undefined;
+  const jitter = spec.jitter ? secondsDuration(spec.jitter) : undefined;
   switch (spec.type) {
     case "cron": {
       const fields: Partial<Record<(typeof CRON_FIELDS)[number], string>> = {};

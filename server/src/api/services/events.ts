@@ -12,6 +12,7 @@ import { toConnectError } from "../errors.js";
 import type { Quotas } from "../quotas.js";
 import { binaryResponse, jsonResponse } from "../convert/event-responses.js";
 import { filterFromProto, startFromProto } from "../convert/events.js";
+import { speaksJson } from "./codec.js";
 
 export function eventService(
   hub: EventHub,
@@ -37,7 +38,7 @@ export function eventService(
         // Cancelled while the subscription was being set up: the listener came too late.
         if (ctx.signal.aborted) sub.close();
         try {
-          const json = /json/i.test(ctx.requestHeader.get("content-type") ?? "");
+          const json = speaksJson(ctx);
           for await (const m of sub) yield json ? jsonResponse(m) : binaryResponse(m);
           // The stream ends only when this node stops: the client resumes elsewhere.
           if (!ctx.signal.aborted)

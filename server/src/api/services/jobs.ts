@@ -1,5 +1,14 @@
-/** JobService: convert, delegate to the job use cases, answer. */
-import type { ServiceImpl } from "@connectrpc/connect";
+/**
+ * JobService: convert, delegate to the job use cases, answer. A binary call's jobs are answered
+ * pre-encoded (convert/job-bytes.ts), a JSON call's converted.
+ */
+import {
+  create,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Job } from "../../domain/jobs.js";
 import type { TriggerWarning } from "../../domain/triggers/index.js";
 import type { Engine } from "../../engine/engine.js";
@@ -10,14 +19,24 @@ import type { RunManager } from "../../management/runs.js";
 import type { Job as PbJob } from "../../gen/metronome/v1/job_pb.js";
 import {
   AddJobOutcome,
+  AddJobResponseSchema,
+  AddJobResultSchema,
   ConflictPolicy,
+  GetJobResponseSchema,
   JobOrder,
+  ListJobsResponseSchema,
+  ModifyJobResponseSchema,
+  PauseJobResponseSchema,
+  RescheduleJobResponseSchema,
+  ResumeJobResponseSchema,
   type JobService,
 } from "../../gen/metronome/v1/job_service_pb.js";
+import { withEncodedJobs, type AnsweredJob } from "../convert/job-bytes.js";
 import { jobInputFromProto, jobPatchFromProto, jobToProto } from "../convert/jobs.js";
 import { pageSize } from "../convert/paging.js";
 import { runToProto } from "../convert/runs.js";
 import { triggerFromProto } from "../convert/triggers.js";
+import { speaksJson } from "./codec.js";
 
 const CONFLICTS: Record<ConflictPolicy, Conflict> = {
   [ConflictPolicy.UNSPECIFIED]: "error",
@@ -32,6 +51,27 @@ const OUTCOMES = {
   kept: AddJobOutcome.KEPT_EXISTING,
   exists: AddJobOutcome.ALREADY_EXISTS,
 } as const;
+
+/** An answered job as the Job message of a JSON answer. */
+function converted(a: AnsweredJob): PbJob {
+  return jobToProto(a.job, a.workerCount);
+}
+
+/**
+ * A response of `schema` (one whose field 1 is `Job job`, as every JobService response carrying
+ * one job has it) with `fields` and the answered job: pre-encoded unless the call is in JSON.
+ */
+function withJob<D extends DescMessage>(
+  ctx: HandlerContext,
+  schema: D,
+  a: AnsweredJob,
+  fields?: MessageInitShape<D>,
+): MessageShape<D> {
+  const res = create(schema, fields);
+  if (!speaksJson(ctx)) return withEncodedJobs(res, [a]);
+  (res as MessageShape<D> & { job?: PbJob }).job = converted(a);
+  return res;
+}
 
 export function jobService(
   jobs: JobManager,
@@ -76,41 +116,40 @@ export function jobService(
     list: readonly (Job | null)[],
     added: readonly boolean[] = [],
     remote?: ReadonlyMap<string, number>,
-  ) => {
+  ): Promise<(AnsweredJob | undefined)[]> => {
     const counts = await countsOf(
       list.filter((j) => j !== null),
       remote,
     );
-    return list.map((j, i): PbJob | undefined => {
-      if (j === null) return undefined;
-      const n = counts === undefined ? undefined : (counts.get(j.handler) ?? 0);
-      if (n === 0 && added[i] === true) engine.noteUnserved(j.handler, j);
-      return jobToProto(j, n);
+    return list.map((job, i): AnsweredJob | undefined => {
+      if (job === null) return undefined;
+      const workerCount = counts === undefined ? undefined : (counts.get(job.handler) ?? 0);
+      if (workerCount === 0 && added[i] === true) engine.noteUnserved(job.handler, job);
+      return { job, workerCount };
     });
   };
-  const one = async (job: Job, added = false, remoteWorkers?: number): Promise<PbJob | undefined> =>
-    (
-      await answer(
-        [job],
-        [added],
-        remoteWorkers === undefined ? undefined : new Map([[job.handler, remoteWorkers]]),
-      )
-    )[0];
+  const one = async (job: Job, added = false, remoteWorkers?: number): Promise<AnsweredJob> => {
+    const [a] = await answer(
+      [job],
+      [added],
+      remoteWorkers === undefined ? undefined : new Map([[job.handler, remoteWorkers]]),
+    );
+    return a ?? { job, workerCount: undefined };
+  };
   return {
-    async addJob(req) {
+    async addJob(req, ctx) {
       const input = jobInputFromProto(req.job, "job");
       const { job, outcome, warnings, remoteWorkers } = await jobs.addJob(
         input,
         CONFLICTS[req.conflictPolicy],
       );
-      return {
-        job: await one(job, outcome !== "kept", remoteWorkers),
+      return withJob(ctx, AddJobResponseSchema, await one(job, outcome !== "kept", remoteWorkers), {
         outcome: OUTCOMES[outcome],
         warnings: warn(job, warnings),
-      };
+      });
     },
 
-    async addJobs(req) {
+    async addJobs(req, ctx) {
       const inputs = req.jobs.map((pb, i) => jobInputFromProto(pb, `jobs[${String(i)}]`));
       const results = await jobs.addJobs(inputs, CONFLICTS[req.conflictPolicy]);
       // The counts the inserts read in their transactions (the others are read apart).
@@ -124,22 +163,22 @@ export function jobService(
         remote,
       );
       return {
-        results: results.map((r, i) => ({
-          job: answered[i],
-          outcome: OUTCOMES[r.outcome],
-          warnings: warn(r.job, r.warnings),
-        })),
+        results: results.map((r, i) => {
+          const fields = { outcome: OUTCOMES[r.outcome], warnings: warn(r.job, r.warnings) };
+          const a = answered[i];
+          return a === undefined ? fields : withJob(ctx, AddJobResultSchema, a, fields);
+        }),
       };
     },
 
-    async getJob(req) {
+    async getJob(req, ctx) {
       // The other nodes' sessions serving its handler come with the job where the store reads
       // both in one statement (as AddJob's come with its insert).
       const { job, remoteWorkers } = await jobs.getJobServed(req.scheduler || "default", req.jobId);
-      return { job: await one(job, false, remoteWorkers) };
+      return withJob(ctx, GetJobResponseSchema, await one(job, false, remoteWorkers));
     },
 
-    async listJobs(req) {
+    async listJobs(req, ctx) {
       const page = await jobs.listJobs({
         scheduler: req.scheduler || "default",
         handler: req.handler || undefined,
@@ -150,37 +189,43 @@ export function jobService(
         pageSize: pageSize(req.pageSize, maxPageSize),
         pageToken: req.pageToken || undefined,
       });
-      return {
-        jobs: (await answer(page.items)).filter((j) => j !== undefined),
-        nextPageToken: page.nextPageToken,
-      };
+      const answered = (await answer(page.items)).filter((a) => a !== undefined);
+      const res = create(ListJobsResponseSchema, { nextPageToken: page.nextPageToken });
+      if (!speaksJson(ctx)) return withEncodedJobs(res, answered);
+      res.jobs = answered.map(converted);
+      return res;
     },
 
-    async modifyJob(req) {
+    async modifyJob(req, ctx) {
       const patch = jobPatchFromProto(req.job, "job");
       const expected = req.expectedVersion === 0n ? undefined : Number(req.expectedVersion);
       const paths = req.updateMask?.paths ?? [];
       const { job, warnings } = await jobs.modifyJob(patch, paths, expected);
-      return { job: await one(job, paths.includes("handler")), warnings: warn(job, warnings) };
+      return withJob(ctx, ModifyJobResponseSchema, await one(job, paths.includes("handler")), {
+        warnings: warn(job, warnings),
+      });
     },
 
-    async rescheduleJob(req) {
+    async rescheduleJob(req, ctx) {
       const trigger = triggerFromProto(req.trigger, "trigger");
       const { job, warnings } = await jobs.rescheduleJob(
         req.scheduler || "default",
         req.jobId,
         trigger,
       );
-      return { job: await one(job), warnings: warn(job, warnings) };
+      return withJob(ctx, RescheduleJobResponseSchema, await one(job), {
+        warnings: warn(job, warnings),
+      });
     },
 
-    async pauseJob(req) {
-      return { job: await one(await jobs.pauseJob(req.scheduler || "default", req.jobId)) };
+    async pauseJob(req, ctx) {
+      const job = await jobs.pauseJob(req.scheduler || "default", req.jobId);
+      return withJob(ctx, PauseJobResponseSchema, await one(job));
     },
 
-    async resumeJob(req) {
+    async resumeJob(req, ctx) {
       const { job, removed } = await jobs.resumeJob(req.scheduler || "default", req.jobId);
-      return { job: await one(job), removed };
+      return withJob(ctx, ResumeJobResponseSchema, await one(job), { removed });
     },
 
     async removeJob(req) {

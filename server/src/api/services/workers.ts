@@ -24,6 +24,7 @@ import {
 } from "../../gen/metronome/v1/worker_service_pb.js";
 import { toConnectError } from "../errors.js";
 import { encodedAnswers, encodedAssignments } from "../convert/session-responses.js";
+import { speaksJson } from "./codec.js";
 
 import {
   LIMITS,
@@ -80,7 +81,7 @@ export function workerService(
     /** The worker reads RunAssignments and RunResultAnswers. */
     const batched = first.value.payload.value.acceptsBatches;
     /** The session speaks Connect's JSON (else binary: assignments are sent pre-encoded). */
-    const json = /json/i.test(ctx.requestHeader.get("content-type") ?? "");
+    const json = speaksJson(ctx);
     /** The run ids of the pre-encoded assignments messages queued (their fields are bytes). */
     const preEncoded = new WeakMap<SessionResponse, readonly string[]>();
     /**
