@@ -3,6 +3,7 @@
  * one JSON line on stdout.
  *
  *   npm run -s bench -- api          (AddJob, GetJob and an empty RPC through gRPC on MariaDB)
+ *   npm run -s bench -- answers      (a job put in a binary response: reflective and by hand)
  *   npm run -s bench -- triggers     (trigger engine next-fire-time computations per second)
  *   npm run -s bench -- burst        (1,000 jobs due at one instant: lateness, each ran once)
  *   npm run -s bench -- sustained    (2,000 jobs every second for 30 s: completeness, lateness)
@@ -15,6 +16,7 @@
  */
 const BENCHES = new Map<string, () => Promise<unknown>>([
   ["api", () => import("./api.js")],
+  ["answers", () => import("./answers.js")],
   ["burst", () => import("./burst.js")],
   ["sustained", () => import("./sustained.js")],
   ["scale", () => import("./scale.js")],
