@@ -1,10 +1,12 @@
 /**
- * The router as a Node request handler (what `connectNodeAdapter` does), with one addition: every
- * binary unary request message is decoded once before Connect sees it, and one that does not
- * decode ends the call with INVALID_ARGUMENT (undecodable.ts: Connect answers it with INTERNAL
- * before any interceptor could map it). A stream's messages are not decoded here: Connect decodes
- * them as the service reads them, and the request interceptor maps a failure there
- * (undecodable.ts `decodeErrors`), so a worker's results are decoded once.
+ * The router as a Node request handler (what `connectNodeAdapter` does), with one addition: a
+ * binary unary request message that does not decode ends the call with INVALID_ARGUMENT
+ * (undecodable.ts: Connect answers it with INTERNAL before any interceptor could map it). Over
+ * gRPC, the status of Connect's answer is replaced in its trailers, before they are sent, so the
+ * message is decoded once, by Connect; over gRPC-Web and Connect's protocol (whose errors travel
+ * in the body), the message is decoded here once before Connect sees it. A stream's messages are
+ * not decoded here: Connect decodes them as the service reads them, and the request interceptor
+ * maps a failure there (undecodable.ts `decodeErrors`), so a worker's results are decoded once.
  *
  * Binary messages come enveloped (gRPC, gRPC-Web, Connect streaming: a flags byte and a 4-byte
  * length before each) or as the whole body (Connect unary, `application/proto`). A compressed
@@ -23,7 +25,11 @@ import {
   type ConnectRouterOptions,
   type ContextValues,
 } from "@connectrpc/connect";
-import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import type {
+  UniversalHandler,
+  UniversalServerRequest,
+  UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
@@ -33,12 +39,16 @@ import {
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Logger } from "../logger.js";
 import { respecGrpcMessage } from "./grpc-message.js";
-import { undecodable } from "./undecodable.js";
+import { parseFailureReason, undecodable } from "./undecodable.js";
 import type { RequestHandler } from "./listen.js";
 
 const ENVELOPED = /^application\/(?:grpc(?:\+proto)?|grpc-web(?:\+proto)?|connect\+proto)$/i;
 const WHOLE_BODY = /^application\/proto$/i;
 const COMPRESSED_FLAG = 0x01;
+/** gRPC proper (not gRPC-Web, whose trailers travel in the body). */
+const GRPC = /^application\/grpc(?:\+proto)?(?:;|$)/i;
+const GRPC_STATUS = "grpc-status";
+const GRPC_MESSAGE = "grpc-message";
 
 /** Throws INVALID_ARGUMENT when `bytes` is not a `schema` message. */
 function check(schema: DescMessage, bytes: Uint8Array): void {
@@ -162,13 +172,43 @@ function checkedBody(
   return req;
 }
 
+/**
+ * A gRPC answer whose status is Connect's parse failure of the request (INTERNAL, "parse binary:
+ * …"), answered INVALID_ARGUMENT instead, in place. The status is in the trailers, and a unary
+ * call that failed to parse has ended before its answer is handed over.
+ */
+function parseFailureAsInvalid(
+  res: UniversalServerResponse,
+  schema: DescMessage,
+): UniversalServerResponse {
+  const trailer = res.trailer;
+  if (trailer?.get(GRPC_STATUS) !== String(Code.Internal)) return res;
+  let message: string;
+  try {
+    message = decodeURIComponent(trailer.get(GRPC_MESSAGE) ?? "");
+  } catch {
+    return res;
+  }
+  const reason = parseFailureReason(message);
+  if (reason === undefined) return res;
+  const err = undecodable(schema, reason);
+  trailer.set(GRPC_STATUS, String(err.code));
+  // Connect's encoding of grpc-message (re-encoded the spec's way as it is written: grpc-message.ts).
+  trailer.set(GRPC_MESSAGE, encodeURIComponent(err.rawMessage));
+  return res;
+}
+
 function checked(handler: UniversalHandler, max: number): UniversalHandler {
   // A stream's messages are decoded once, by Connect, as the service reads them (see above).
   if (handler.method.methodKind !== "unary") return handler;
   const schema = handler.method.input;
-  return Object.assign((req: UniversalServerRequest) => handler(checkedBody(req, schema, max)), {
-    ...handler,
-  });
+  return Object.assign(
+    async (req: UniversalServerRequest) =>
+      GRPC.test(req.header.get("content-type") ?? "")
+        ? parseFailureAsInvalid(await handler(req), schema)
+        : handler(checkedBody(req, schema, max)),
+    { ...handler },
+  );
 }
 
 export interface AdapterOptions extends ConnectRouterOptions {
@@ -177,9 +217,6 @@ export interface AdapterOptions extends ConnectRouterOptions {
   /** The context values of a request (its client certificate: peer-certificate.ts). */
   readonly contextValues?: ((req: Parameters<RequestHandler>[0]) => ContextValues) | undefined;
 }
-
-/** gRPC proper (not gRPC-Web, whose trailers travel in the body). */
-const GRPC = /^application\/grpc(?:\+proto)?(?:;|$)/i;
 
 /**
  * `res` with the `grpc-message` of its headers (a trailers-only answer) and trailers encoded as
