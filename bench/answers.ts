@@ -2,7 +2,7 @@
  * Job answers micro-benchmark: the server CPU of putting a job in a binary response, the
  * reflective way (jobToProto and protobuf-es's toBinary: what a JSON call's answer is built from,
  * and every answer was before) against the hand-written encoding binary calls get
- * (api/convert/job-bytes.ts), in interleaved rounds on one core, with the server's text encoding
+ * (api/convert/job-bytes.ts), in interleaved rounds in one thread, with the server's text encoding
  * installed (lib/text-encoding.ts, as a node runs). Prints one JSON line: µs per answer of a
  * GetJob (one job) and per job of a ListJobs page of 100.
  *

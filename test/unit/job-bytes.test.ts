@@ -1,7 +1,8 @@
 /**
  * The hand-written encoding of jobs (api/convert/job-bytes.ts) is byte for byte what
  * protobuf-es's reflective `toBinary` writes for `jobToProto` (convert/jobs.ts), on generated jobs:
- * every trigger kind (combined ones nested), bounds set, unset or not finite, jitter or none, any
+ * every trigger kind (combined ones nested), instants from year 1 to 9999, bounds set, unset or
+ * not finite, jitter or none, any
  * JSON in args and kwargs, every optional setting present or absent, a worker count or none. The
  * responses carrying them (one job, or a page of them beside other fields) decode to the
  * messages the converted jobs make.
@@ -18,6 +19,8 @@ import { jobToProto } from "../../server/src/api/convert/jobs.js";
 import type { Job } from "../../server/src/domain/jobs.js";
 import {
   CRON_FIELD_NAMES,
+  MAX_INSTANT,
+  MIN_INSTANT,
   type CronFields,
   type TriggerSpec,
 } from "../../server/src/domain/triggers/index.js";
@@ -30,7 +33,13 @@ import {
 } from "../../server/src/gen/metronome/v1/job_service_pb.js";
 import { ENCODING_PARAMS as PARAMS, json, key, ms, text } from "../support/json-arbitraries.js";
 
-const bound = fc.oneof(ms, fc.constantFrom(null, undefined, Number.POSITIVE_INFINITY));
+/** Any instant a trigger or job may hold, year 1 to 9999 (negative epoch milliseconds too). */
+const instant = fc.oneof(ms, fc.integer({ min: MIN_INSTANT, max: MAX_INSTANT }));
+/** A bound, or none (unset, or a number that is not finite: answered unset). */
+const bound = fc.oneof(
+  instant,
+  fc.constantFrom(null, undefined, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN),
+);
 const jitter = fc.oneof(
   fc.constantFrom(null, undefined, 0),
   fc.double({ min: 0.001, max: 3600, noNaN: true }),
@@ -75,12 +84,12 @@ const trigger: fc.Arbitrary<TriggerSpec> = fc.letrec<{ t: TriggerSpec }>((tie) =
       hours: amount,
       minutes: amount,
       seconds: amount,
-      startDate: ms,
+      startDate: fc.oneof(instant, fc.constant(Number.NaN)),
       endDate: bound,
       timezone: text,
       jitter,
     }),
-    fc.record({ type: fc.constant("date" as const), runDate: ms, timezone: text, jitter }),
+    fc.record({ type: fc.constant("date" as const), runDate: instant, timezone: text, jitter }),
     fc.record({
       type: fc.constantFrom("and" as const, "or" as const),
       triggers: fc.array(tie("t"), { maxLength: 3 }),
@@ -111,9 +120,9 @@ const job: fc.Arbitrary<Job> = fc.record({
     { nil: null },
   ),
   paused: fc.boolean(),
-  nextRunTime: fc.option(ms, { nil: null }),
-  createdAt: ms,
-  updatedAt: ms,
+  nextRunTime: fc.option(instant, { nil: null }),
+  createdAt: instant,
+  updatedAt: instant,
   version: fc.integer({ min: 0, max: 2 ** 40 }),
   modifiedBy: fc.option(text, { nil: undefined }),
 });
@@ -176,5 +185,37 @@ describe("jobs encoded by hand", () => {
       }),
       { ...PARAMS, numRuns: Math.ceil(PARAMS.numRuns / 5) },
     );
+  });
+
+  it("write a kwargs key __proto__ as any other key (the reflective encoder drops it)", () => {
+    const kwargs = JSON.parse('{"__proto__": 1, "a": 2}') as Job["kwargs"];
+    const base = { scheduler: "default", id: "j", name: "", handler: "h" };
+    const a: AnsweredJob = {
+      job: {
+        ...base,
+        trigger: { type: "date", runDate: 0, timezone: "UTC" },
+        args: [],
+        kwargs,
+        coalesce: true,
+        maxInstances: 1,
+        misfireGraceTimeMs: null,
+        timeoutMs: null,
+        retry: null,
+        paused: false,
+        nextRunTime: null,
+        createdAt: 0,
+        updatedAt: 0,
+        version: 1,
+      },
+      workerCount: undefined,
+    };
+    const hand = Buffer.from(jobBytes(a));
+    const reflective = Buffer.from(toBinary(JobSchema, converted(a)));
+    // The Struct's entry for the key, and kwargs_json carrying it in both.
+    const entry = Buffer.from("__proto__");
+    expect(hand.indexOf(entry)).toBeGreaterThanOrEqual(0);
+    expect(hand.indexOf(entry, hand.indexOf(entry) + 1)).toBeGreaterThan(0);
+    expect(reflective.indexOf(entry)).toBe(reflective.lastIndexOf(entry));
+    expect(reflective.toString("latin1")).toContain('{"__proto__":1,"a":2}');
   });
 });

@@ -42,7 +42,8 @@ import { respecGrpcMessage } from "./grpc-message.js";
 import { parseFailureReason, undecodable } from "./undecodable.js";
 import type { RequestHandler } from "./listen.js";
 
-const ENVELOPED = /^application\/(?:grpc(?:\+proto)?|grpc-web(?:\+proto)?|connect\+proto)$/i;
+/** The enveloped binary protocols whose unary bodies are decoded here (not gRPC: see above). */
+const ENVELOPED = /^application\/(?:grpc-web(?:\+proto)?|connect\+proto)$/i;
 const WHOLE_BODY = /^application\/proto$/i;
 const COMPRESSED_FLAG = 0x01;
 /** gRPC proper (not gRPC-Web, whose trailers travel in the body). */
@@ -160,7 +161,7 @@ function checkedBody(
   if (!(typeof body === "object" && body !== null && Symbol.asyncIterator in body)) return req;
   const type = (req.header.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
   if (ENVELOPED.test(type)) {
-    // gRPC and gRPC-Web name the messages' compression in grpc-encoding, Connect streaming in
+    // gRPC-Web names the messages' compression in grpc-encoding, Connect streaming in
     // connect-content-encoding.
     const header = /^application\/connect/i.test(type)
       ? "connect-content-encoding"

@@ -5,6 +5,11 @@
  * and encoding a job reflectively cost ~60 µs, a tenth of a GetJob's server CPU and more than
  * any other step of it (bench api, docs/benchmarks.md, fourteenth session).
  *
+ * One difference, by design: a kwargs (or args object) key `__proto__` (which kwargs_json can
+ * carry) is written as any other key, as the worker's assignments write it; protobuf-es's
+ * reflective encoder, which builds the Struct's map as a plain object, drops it, so a JSON answer
+ * has it in `kwargs_json` only (test/unit/job-bytes.test.ts).
+ *
  * The bytes ride as the response's unknown field 1 (`job`, or the repeated `jobs` of a listing),
  * which the binary serializer writes as they are (as session-responses.ts does for a worker's
  * assignments). The JSON codec drops unknown fields: a call in JSON gets converted messages.

@@ -11,7 +11,7 @@ export const LD = WireType.LengthDelimited;
 export const VARINT = WireType.Varint;
 
 /** A google.protobuf.Timestamp or Duration: seconds (1) and nanos (2), each when not zero. */
-export function writeTime(w: BinaryWriter, t: { seconds: bigint; nanos: number }): void {
+function writeTime(w: BinaryWriter, t: { seconds: bigint; nanos: number }): void {
   if (t.seconds !== 0n) w.tag(1, VARINT).int64(t.seconds);
   if (t.nanos !== 0) w.tag(2, VARINT).int32(t.nanos);
 }
@@ -28,7 +28,7 @@ export function writeTimeField(
 }
 
 /** A google.protobuf.Value's fields for `v` (exactly one of the oneof `kind`). */
-export function writeValue(w: BinaryWriter, v: JsonValue): void {
+function writeValue(w: BinaryWriter, v: JsonValue): void {
   if (v === null) w.tag(1, VARINT).int32(0);
   else if (typeof v === "number") w.tag(2, WireType.Bit64).double(v);
   else if (typeof v === "string") w.tag(3, LD).string(v);

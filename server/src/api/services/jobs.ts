@@ -108,6 +108,16 @@ export function jobService(
       return undefined;
     }
   };
+  /** A job as answered with `counts`; `added`: its handler is logged (once) when unserved. */
+  const answeredWith = (
+    job: Job,
+    counts: ReadonlyMap<string, number> | undefined,
+    added: boolean,
+  ): AnsweredJob => {
+    const workerCount = counts === undefined ? undefined : (counts.get(job.handler) ?? 0);
+    if (workerCount === 0 && added) engine.noteUnserved(job.handler, job);
+    return { job, workerCount };
+  };
   /**
    * Jobs as answered, each with its worker count. `added`: jobs this call added or gave a new
    * handler, whose handler is logged (once) when no worker serves it.
@@ -121,20 +131,14 @@ export function jobService(
       list.filter((j) => j !== null),
       remote,
     );
-    return list.map((job, i): AnsweredJob | undefined => {
-      if (job === null) return undefined;
-      const workerCount = counts === undefined ? undefined : (counts.get(job.handler) ?? 0);
-      if (workerCount === 0 && added[i] === true) engine.noteUnserved(job.handler, job);
-      return { job, workerCount };
-    });
+    return list.map((job, i) =>
+      job === null ? undefined : answeredWith(job, counts, added[i] === true),
+    );
   };
   const one = async (job: Job, added = false, remoteWorkers?: number): Promise<AnsweredJob> => {
-    const [a] = await answer(
-      [job],
-      [added],
-      remoteWorkers === undefined ? undefined : new Map([[job.handler, remoteWorkers]]),
-    );
-    return a ?? { job, workerCount: undefined };
+    const remote =
+      remoteWorkers === undefined ? undefined : new Map([[job.handler, remoteWorkers]]);
+    return answeredWith(job, await countsOf([job], remote), added);
   };
   return {
     async addJob(req, ctx) {
