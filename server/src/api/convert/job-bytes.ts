@@ -15,7 +15,6 @@
  * assignments). The JSON codec drops unknown fields: a call in JSON gets converted messages.
  */
 import type { Message } from "@bufbuild/protobuf";
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Job, RetryPolicy } from "../../domain/jobs.js";
 import type { TriggerSpec } from "../../domain/triggers/index.js";
@@ -27,6 +26,7 @@ import {
   writeString,
   writeStruct,
   writeTimeField,
+  WireWriter,
 } from "./wire.js";
 import { secondsDuration } from "./time.js";
 
@@ -43,13 +43,13 @@ const CRON_FIELDS = [
 ] as const;
 
 /** An optional Timestamp field: written for a finite instant (optionalTs in time.ts). */
-function writeOptionalTs(w: BinaryWriter, no: number, ms: number | null | undefined): void {
+function writeOptionalTs(w: WireWriter, no: number, ms: number | null | undefined): void {
   if (ms !== null && ms !== undefined && Number.isFinite(ms))
     writeTimeField(w, no, timestampFromMs(ms));
 }
 
 /** A Trigger's fields for `spec` (the oneof `kind`, then `jitter`), as triggerToProto builds it. */
-function writeTrigger(w: BinaryWriter, spec: TriggerSpec): void {
+function writeTrigger(w: WireWriter, spec: TriggerSpec): void {
   switch (spec.type) {
     case "cron":
       w.tag(1, LD).fork();
@@ -104,7 +104,7 @@ function writeTrigger(w: BinaryWriter, spec: TriggerSpec): void {
 }
 
 /** A RetryPolicy's fields. */
-function writeRetry(w: BinaryWriter, r: RetryPolicy): void {
+function writeRetry(w: WireWriter, r: RetryPolicy): void {
   if (r.maxAttempts !== 0) w.tag(1, VARINT).int32(r.maxAttempts);
   writeTimeField(w, 2, durationFromMs(r.initialBackoffMs));
   writeTimeField(w, 3, durationFromMs(r.maxBackoffMs));
@@ -112,7 +112,7 @@ function writeRetry(w: BinaryWriter, r: RetryPolicy): void {
 }
 
 /** A Job's fields, in field-number order (as the reflective encoder writes them). */
-function writeJob(w: BinaryWriter, j: Job, workerCount: number | undefined): void {
+function writeJob(w: WireWriter, j: Job, workerCount: number | undefined): void {
   writeString(w, 1, j.id);
   writeString(w, 2, j.scheduler);
   writeString(w, 3, j.name);
@@ -160,7 +160,7 @@ export interface AnsweredJob {
 
 /** The binary Job message of an answered job: toBinary(JobSchema, jobToProto(job, count)). */
 export function jobBytes(a: AnsweredJob): Uint8Array {
-  const w = new BinaryWriter();
+  const w = new WireWriter();
   writeJob(w, a.job, a.workerCount);
   return w.finish();
 }
@@ -173,7 +173,7 @@ export function jobBytes(a: AnsweredJob): Uint8Array {
  */
 export function withEncodedJobs<M extends Message>(message: M, jobs: readonly AnsweredJob[]): M {
   message.$unknown = jobs.map((a) => {
-    const w = new BinaryWriter();
+    const w = new WireWriter();
     w.fork();
     writeJob(w, a.job, a.workerCount);
     w.join();

@@ -14,7 +14,6 @@
  * The JSON codec drops unknown fields: a session in JSON gets converted messages.
  */
 import { create } from "@bufbuild/protobuf";
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { maxAttempts, type Run } from "../../domain/runs.js";
 import { RunStatus } from "../../gen/metronome/v1/run_pb.js";
@@ -26,14 +25,22 @@ import {
   type SessionResponse,
 } from "../../gen/metronome/v1/worker_service_pb.js";
 import type { TraceContextOf } from "./worker-messages.js";
-import { LD, VARINT, writeList, writeString, writeStruct, writeTimeField } from "./wire.js";
+import {
+  LD,
+  VARINT,
+  WireWriter,
+  writeList,
+  writeString,
+  writeStruct,
+  writeTimeField,
+} from "./wire.js";
 
 /** SessionResponse's fields `assignments` (RunAssignments) and `result_answers`. */
 const ASSIGNMENTS = 6;
 const RESULT_ANSWERS = 7;
 
 /** A RunAssignment's fields, in field-number order (as the reflective encoder writes them). */
-function writeAssignment(w: BinaryWriter, r: Run, traceContext: TraceContextOf | undefined): void {
+function writeAssignment(w: WireWriter, r: Run, traceContext: TraceContextOf | undefined): void {
   // 1: lease (RunLease: run_id, attempt, lease_token)
   w.tag(1, LD).fork();
   writeLease(w, r.id, r.attempt, r.leaseToken ?? "");
@@ -83,8 +90,8 @@ export function encodedAssignments(
 }
 
 /** A SessionResponse whose field `no` holds the message `write` writes, as its unknown field. */
-function withField(no: number, write: (w: BinaryWriter) => void): SessionResponse {
-  const w = new BinaryWriter();
+function withField(no: number, write: (w: WireWriter) => void): SessionResponse {
+  const w = new WireWriter();
   // The field's length, then the message.
   w.fork();
   write(w);
@@ -95,14 +102,14 @@ function withField(no: number, write: (w: BinaryWriter) => void): SessionRespons
 }
 
 /** A RunLease's fields: run_id (1), attempt (2), lease_token (3), each when not empty. */
-function writeLease(w: BinaryWriter, runId: string, attempt: number, token: string): void {
+function writeLease(w: WireWriter, runId: string, attempt: number, token: string): void {
   writeString(w, 1, runId);
   if (attempt !== 0) w.tag(2, VARINT).int32(attempt);
   writeString(w, 3, token);
 }
 
 /** A message field holding a RunLease, when set. */
-function writeLeaseField(w: BinaryWriter, no: number, l: RunLease | undefined): void {
+function writeLeaseField(w: WireWriter, no: number, l: RunLease | undefined): void {
   if (l === undefined) return;
   w.tag(no, LD).fork();
   writeLease(w, l.runId, l.attempt, l.leaseToken);
