@@ -2,8 +2,8 @@
  * A job as the binary Job message, written field by field: the same bytes protobuf-es's
  * `toBinary` writes for `jobToProto(job, workerCount)` (jobs.ts), without the reflection
  * (test/unit/job-bytes.test.ts compares them on generated jobs of every trigger kind). Converting
- * and encoding a job reflectively cost ~60 µs, a tenth of a GetJob's server CPU and more than
- * any other step of it (bench api, docs/benchmarks.md, fourteenth session).
+ * and encoding a job reflectively cost ~31–48 µs a GetJob answer, by hand ~11–12 µs
+ * (`npm run -s bench -- answers`; docs/benchmarks.md, fourteenth session).
  *
  * One difference, by design: a kwargs (or args object) key `__proto__` (which kwargs_json can
  * carry) is written as any other key, as the worker's assignments write it; protobuf-es's
