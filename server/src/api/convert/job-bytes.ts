@@ -22,9 +22,9 @@ import {
   LD,
   VARINT,
   writeDouble,
-  writeList,
+  writeListField,
   writeString,
-  writeStruct,
+  writeStructField,
   writeTimeField,
   WireWriter,
 } from "./wire.js";
@@ -121,12 +121,8 @@ function writeJob(w: WireWriter, j: Job, workerCount: number | undefined): void 
   writeTrigger(w, j.trigger);
   w.join();
   // 6: args (ListValue), 7: kwargs (Struct): always present, empty or not.
-  w.tag(6, LD).fork();
-  writeList(w, j.args);
-  w.join();
-  w.tag(7, LD).fork();
-  writeStruct(w, j.kwargs);
-  w.join();
+  writeListField(w, 6, j.args);
+  writeStructField(w, 7, j.kwargs);
   // 8, 9: optional (explicit presence): written whatever their value.
   w.tag(8, VARINT).bool(j.coalesce);
   w.tag(9, VARINT).int32(j.maxInstances);

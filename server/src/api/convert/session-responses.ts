@@ -29,9 +29,9 @@ import {
   LD,
   VARINT,
   WireWriter,
-  writeList,
+  writeListField,
   writeString,
-  writeStruct,
+  writeStructField,
   writeTimeField,
 } from "./wire.js";
 
@@ -50,12 +50,8 @@ function writeAssignment(w: WireWriter, r: Run, traceContext: TraceContextOf | u
   writeString(w, 4, r.jobName);
   writeString(w, 5, r.handler);
   // 6: args (ListValue), 7: kwargs (Struct): always present, empty or not.
-  w.tag(6, LD).fork();
-  writeList(w, r.args);
-  w.join();
-  w.tag(7, LD).fork();
-  writeStruct(w, r.kwargs);
-  w.join();
+  writeListField(w, 6, r.args);
+  writeStructField(w, 7, r.kwargs);
   // 8, 9: scheduled_time, fire_time (Timestamp)
   writeTimeField(w, 8, timestampFromMs(r.scheduledTime));
   writeTimeField(w, 9, timestampFromMs(r.fireTime));

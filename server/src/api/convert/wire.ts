@@ -199,7 +199,7 @@ function writeValue(w: WireWriter, v: JsonValue): void {
 }
 
 /** A google.protobuf.ListValue's fields: `values` (1). */
-export function writeList(w: WireWriter, values: readonly JsonValue[]): void {
+function writeList(w: WireWriter, values: readonly JsonValue[]): void {
   for (const v of values) {
     w.tag(1, LD).fork();
     writeValue(w, v);
@@ -207,8 +207,22 @@ export function writeList(w: WireWriter, values: readonly JsonValue[]): void {
   }
 }
 
+/** A message field `no` holding a google.protobuf.ListValue (written even when empty: it is set). */
+export function writeListField(w: WireWriter, no: number, values: readonly JsonValue[]): void {
+  w.tag(no, LD).fork();
+  writeList(w, values);
+  w.join();
+}
+
+/** A message field `no` holding a google.protobuf.Struct (written even when empty: it is set). */
+export function writeStructField(w: WireWriter, no: number, o: JsonObject): void {
+  w.tag(no, LD).fork();
+  writeStruct(w, o);
+  w.join();
+}
+
 /** A google.protobuf.Struct's fields: the map `fields` (1), an entry per key. */
-export function writeStruct(w: WireWriter, o: JsonObject): void {
+function writeStruct(w: WireWriter, o: JsonObject): void {
   for (const [key, v] of Object.entries(o)) {
     w.tag(1, LD).fork().tag(1, LD).string(key).tag(2, LD).fork();
     writeValue(w, v);
