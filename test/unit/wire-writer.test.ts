@@ -1,5 +1,5 @@
 /**
- * The hand encoders' writer (api/convert/wire.ts `WireWriter`) writes the bytes protobuf-es's
+ * The hand encoders' writer (api/convert/wire-writer.ts) writes the bytes protobuf-es's
  * BinaryWriter writes for the same calls: generated sequences of tags, varints of every sign and
  * size, doubles (-0 and NaN included), strings short and long, ASCII or not (lone surrogates
  * too), and nested messages whose lengths need one, two or three bytes. Values either writer
@@ -8,7 +8,7 @@
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { WireWriter } from "../../server/src/api/convert/wire.js";
+import { WireWriter } from "../../server/src/api/convert/wire-writer.js";
 import { ENCODING_PARAMS as PARAMS } from "../support/json-arbitraries.js";
 
 type Op =

@@ -26,8 +26,8 @@ import {
   writeString,
   writeStructField,
   writeTimeField,
-  WireWriter,
 } from "./wire.js";
+import { WireWriter } from "./wire-writer.js";
 import { secondsDuration } from "./time.js";
 
 /** CronTrigger's optional string fields by number, as CronFields names them. */

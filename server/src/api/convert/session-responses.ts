@@ -28,12 +28,12 @@ import type { TraceContextOf } from "./worker-messages.js";
 import {
   LD,
   VARINT,
-  WireWriter,
   writeListField,
   writeString,
   writeStructField,
   writeTimeField,
 } from "./wire.js";
+import { WireWriter } from "./wire-writer.js";
 
 /** SessionResponse's fields `assignments` (RunAssignments) and `result_answers`. */
 const ASSIGNMENTS = 6;
