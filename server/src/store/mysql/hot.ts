@@ -17,7 +17,7 @@ import { StoreTimeoutError } from "../errors.js";
 import { bounded } from "../bounded.js";
 import type { Pool, PoolConnection } from "mysql2";
 import type { EventDraft } from "../../domain/events.js";
-import { isDuplicate } from "../errors.js";
+import { isDeadlock, isDuplicate } from "../errors.js";
 import { insertEventsStatement } from "../sql/events/append-events.js";
 import { sequencedAtCommit, sequencingOps } from "../sql/events/sequence-at-commit.js";
 import type { SequencedRows } from "../sql/runner.js";
@@ -276,6 +276,30 @@ async function insertWithEvents(
   return count.answers.map((answered) => (answered ? remote : undefined));
 }
 
+/** Attempts at a transaction that deadlocks (as the runner's: mysql/runner.ts). */
+const DEADLOCK_RETRIES = 5;
+
+/**
+ * insertWithEvents, again after a deadlock: InnoDB rolled the transaction back, nothing of it was
+ * written. Two nodes inserting the same keys in different orders deadlock (each waits for the
+ * other's key to be committed or rolled back before it can tell a duplicate): the victim's jobs
+ * were answered INTERNAL before (test/store/mysql-insert-deadlock.test.ts).
+ */
+async function insertRetried(
+  pool: Pool,
+  batch: readonly JobInsert[],
+  atCommit: boolean,
+  committed: InsertCommitted,
+): Promise<(RemoteWorkers | undefined)[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await insertWithEvents(pool, batch, atCommit, committed);
+    } catch (err) {
+      if (!isDeadlock(err) || attempt >= DEADLOCK_RETRIES) throw err;
+    }
+  }
+}
+
 /** Whether a job was inserted, and the count it asked for (JobInsert.served). */
 export interface Inserted {
   readonly inserted: boolean;
@@ -296,7 +320,7 @@ export async function insertJobs(
 ): Promise<Inserted[]> {
   if (items.length > 1) {
     try {
-      const remote = await insertWithEvents(pool, items, atCommit, committed);
+      const remote = await insertRetried(pool, items, atCommit, committed);
       return remote.map((r) => ({ inserted: true, remote: r }));
     } catch (err) {
       if (!isDuplicate(err)) throw err;
@@ -305,7 +329,7 @@ export async function insertJobs(
   const inserted: Inserted[] = [];
   for (const item of items) {
     try {
-      const [remote] = await insertWithEvents(pool, [item], atCommit, committed);
+      const [remote] = await insertRetried(pool, [item], atCommit, committed);
       inserted.push({ inserted: true, remote });
     } catch (err) {
       if (!isDuplicate(err)) throw err;
