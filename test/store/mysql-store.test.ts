@@ -5,6 +5,7 @@ import { storeContract } from "./contract/index.js";
 describeMysql("MySQL", () => {
   storeContract({
     name: "MySQL",
+    drains: true,
     create: async () => {
       const db = await createTestDatabase();
       return { open: () => MysqlStore.open(db.url), drop: db.drop };

@@ -5,6 +5,7 @@ import { storeContract } from "./contract/index.js";
 describePostgres("PostgreSQL", () => {
   storeContract({
     name: "PostgreSQL",
+    drains: true,
     create: async () => {
       const db = await createPostgresDatabase();
       return { open: () => PostgresStore.open(db.url), drop: db.drop };

@@ -6,6 +6,7 @@ import { storeContract } from "./contract/index.js";
 
 storeContract({
   name: "SQLite",
+  drains: true,
   create: () => {
     const dir = mkdtempSync(join(tmpdir(), "metronome-sqlite-"));
     return Promise.resolve({

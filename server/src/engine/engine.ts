@@ -141,6 +141,7 @@ export class Engine {
    */
   jobsChanged(nextRunTime?: number | null): void {
     if (nextRunTime === null) return; // paused, or nothing left to fire
+    this.firing.restart(nextRunTime);
     if (nextRunTime === undefined) {
       // e.g. a scheduler resumed: its waiting runs may go out too.
       this.fireWaiter.wake();

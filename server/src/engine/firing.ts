@@ -27,6 +27,13 @@ export const LOOKAHEAD_MS = 2000;
 export const CLAIM_SLICE_MS = 250;
 /** When a due job is locked by another node, look again this soon instead of spinning. */
 const BUSY_RETRY_MS = 20;
+/**
+ * A drain (claims that each took a full batch, one after another) goes on from where the last
+ * claim stopped (ClaimRequest.after) for at most this long; then a claim looks from the start
+ * of the due range again, so that a job that became due before the drain's position (changed
+ * on another node) waits at most this much longer. A change on this node starts over at once.
+ */
+const DRAIN_MS = CLAIM_SLICE_MS;
 
 export interface FiringConfig {
   readonly nodeId: string;
@@ -43,6 +50,9 @@ export interface FiringHooks {
 }
 
 export class Firing {
+  /** The drain under way: where the next claim starts, and since when it goes on. */
+  private drain: { after: number; since: number } | undefined;
+
   constructor(
     private readonly store: Pick<FiringStore, "claimDueJobs" | "nextDueTime">,
     private readonly clock: Clock,
@@ -57,8 +67,19 @@ export class Firing {
     const batch = this.config.claimBatch;
     const nodeId = this.config.nodeId;
     const t0 = performance.now();
+    const drain = this.drain;
+    const after =
+      drain !== undefined && now >= drain.since && now - drain.since < DRAIN_MS
+        ? drain.after
+        : undefined;
+    this.drain = undefined;
     const claimed = await this.store.claimDueJobs(
-      { horizon: now + LOOKAHEAD_MS, limit: batch, plan: (job) => this.plan(job, now) },
+      {
+        horizon: now + LOOKAHEAD_MS,
+        limit: batch,
+        plan: (job) => this.plan(job, now),
+        ...(after === undefined ? {} : { after }),
+      },
       (c) => [
         ...runEvents(c.runs, this.clock.now(), nodeId),
         ...c.ended.map((job) =>
@@ -94,13 +115,30 @@ export class Firing {
     if (claimed.runs.some((r) => r.status === "pending")) this.hooks.runsPending();
     if (claimed.runs.length > 0) this.logDecisions(claimed.runs);
     await this.hooks.claimed(claimed.runs, claimed.paused, now);
-    if (claimed.jobs === batch) return now; // more may be due
+    if (claimed.jobs === batch) {
+      // More may be due: the next claim goes on from here.
+      if (claimed.through !== undefined)
+        this.drain = {
+          after: claimed.through,
+          since: after === undefined ? now : (drain?.since ?? now),
+        };
+      return now;
+    }
     const due = await this.store.nextDueTime(claimed.paused);
     const poll = now + this.config.pollIntervalMs;
     if (due === null) return poll;
     // A due job we could not claim is locked by another node: look again shortly.
     if (due <= now + LOOKAHEAD_MS) return now + BUSY_RETRY_MS;
     return Math.min(due - LOOKAHEAD_MS + CLAIM_SLICE_MS, poll);
+  }
+
+  /**
+   * A job changed (its next run time, or unknown): if it may lie before the drain's position,
+   * the next claim looks from the start of the due range.
+   */
+  restart(nextRunTime?: number): void {
+    if (nextRunTime === undefined || (this.drain !== undefined && nextRunTime < this.drain.after))
+      this.drain = undefined;
   }
 
   /** A job's fire times up to the lookahead as runs; null (the job is paused) when unplannable. */

@@ -180,6 +180,14 @@ export interface ClaimRequest {
   readonly limit: number;
   /** Turns a claimed job's fire times into runs (pending, missed or skipped). */
   readonly plan: PlanFn;
+  /**
+   * Only jobs with next_run_time >= this are claimed: the position of a drain, the `through` of
+   * the previous claim when it was full. Jobs due before it wait for a claim without it. (On SQL
+   * the due jobs the previous claims advanced leave index entries behind until InnoDB or
+   * PostgreSQL purge them, and a claim from the start of the range steps over every one of
+   * them.) A store may ignore it.
+   */
+  readonly after?: number;
 }
 
 export interface ClaimResult {
@@ -195,6 +203,11 @@ export interface ClaimResult {
   readonly ended: readonly Job[];
   /** Jobs paused because they cannot be planned. */
   readonly broken: readonly Job[];
+  /**
+   * The largest next_run_time of the jobs claimed, where the store claims in next_run_time order
+   * and honours `after` (the next claim of a drain may start there).
+   */
+  readonly through?: number;
 }
 
 export interface DueJob {

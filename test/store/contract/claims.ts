@@ -57,6 +57,40 @@ export function claimsContract(factory: StoreFactory): void {
       expect((await store.claimDueJobs({ horizon: T0, limit: 100, plan })).jobs).toBe(0);
     });
 
+    it("a drain's claim starts at `after` and says how far it went (`through`)", async () => {
+      const { store } = stores;
+      const s = "claim-drain";
+      // Six jobs due at T0 - 6 s … T0 - 1 s.
+      for (let i = 0; i < 6; i++)
+        await store.insertJob(
+          job(`d${String(i)}`, { scheduler: s, nextRunTime: T0 - (6 - i) * S }),
+        );
+      const mine = (c: { runs: readonly Run[] }) => c.runs.filter((r) => r.scheduler === s);
+      const first = await store.claimDueJobs({ horizon: T0, limit: 3, plan: every(60 * S) });
+      expect(mine(first).map((r) => r.jobId)).toEqual(["d0", "d1", "d2"]);
+      if (factory.drains !== true) {
+        // `after` is a hint a store may ignore: it claims from the start of the range.
+        expect(first.through).toBeUndefined();
+        const rest = await store.claimDueJobs({ horizon: T0, limit: 100, plan: every(60 * S) });
+        expect(mine(rest).map((r) => r.jobId)).toEqual(["d3", "d4", "d5"]);
+        return;
+      }
+      expect(first.through).toBe(T0 - 4 * S);
+      // A job due before the drain's position waits for a claim from the start.
+      await store.insertJob(job("early", { scheduler: s, nextRunTime: T0 - 10 * S }));
+      const second = await store.claimDueJobs({
+        horizon: T0,
+        limit: 3,
+        plan: every(60 * S),
+        after: first.through ?? 0,
+      });
+      expect(mine(second).map((r) => r.jobId)).toEqual(["d3", "d4", "d5"]);
+      expect(second.through).toBe(T0 - S);
+      const rest = await store.claimDueJobs({ horizon: T0, limit: 3, plan: every(60 * S) });
+      expect(mine(rest).map((r) => r.jobId)).toEqual(["early"]);
+      expect(rest.through).toBe(T0 - 10 * S);
+    });
+
     it("a run that exists for the same job and fire time is not created again", async () => {
       const { store } = stores;
       const j = job("dup", { scheduler: "claim-dup", nextRunTime: T0 });

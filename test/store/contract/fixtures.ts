@@ -12,6 +12,8 @@ import type { Store } from "../../../server/src/store/port.js";
 /** An implementation of the port, as the contract suite creates it. */
 export interface StoreFactory {
   readonly name: string;
+  /** The store honours ClaimRequest.after and answers `through` (the SQL stores). */
+  readonly drains?: boolean;
   /**
    * A fresh, empty database: `open` opens a store on it (again for a second node's store on the
    * same database), `drop` removes it once every store opened on it is closed.

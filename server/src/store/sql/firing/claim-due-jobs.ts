@@ -16,9 +16,10 @@ import { insertRuns } from "./insert-runs.js";
  */
 export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
   const paused = yield* pausedSchedulers();
+  const after = req.after === undefined ? "" : " AND `next_run_time` >= ?";
   const rows = yield* all(
-    `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`next_run_time\` <= ?${notIn("scheduler", paused)} ORDER BY \`next_run_time\` LIMIT ?${d.lockSkipLocked}`,
-    [req.horizon, ...paused, req.limit],
+    `SELECT ${JOB_SELECT} FROM \`jobs\` WHERE \`next_run_time\` <= ?${after}${notIn("scheduler", paused)} ORDER BY \`next_run_time\` LIMIT ?${d.lockSkipLocked}`,
+    [req.horizon, ...(req.after === undefined ? [] : [req.after]), ...paused, req.limit],
   );
   if (rows.length === 0) return { jobs: 0, runs: [], ignored: 0, paused, ended: [], broken: [] };
   const jobs = rows.map(jobFromSelected);
@@ -48,7 +49,9 @@ export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
       `UPDATE \`jobs\` SET \`paused\` = 1, \`next_run_time\` = NULL WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
       [scheduler, ...part.map((j) => j.id)],
     );
+  const through = jobs[jobs.length - 1]?.nextRunTime;
   return {
+    ...(typeof through === "number" ? { through } : {}),
     jobs: jobs.length,
     runs: runs.filter((r) => created.has(r.id)),
     ignored: runs.length - created.size,
