@@ -9,6 +9,7 @@
  *   npm run -s bench -- sustained    (2,000 jobs every second for 30 s: completeness, lateness)
  *   npm run -s bench -- scale        (100,000 stored jobs: insert rate, start-up, memory)
  *   npm run -s bench -- throughput   (executions per second end to end)
+ *   npm run -s bench -- execution    (the store's share of an execution: MariaDB and Node CPU)
  *   npm run -s bench -- events       (event latency and rate with 100 subscribers while firing)
  *   npm run -s bench -- worker-starts (the SDK worker's run table alone: 2,000 runs at one instant)
  *   npm run -s bench -- compare REF NAME… [--rounds N] [--store S]
@@ -21,6 +22,7 @@ const BENCHES = new Map<string, () => Promise<unknown>>([
   ["sustained", () => import("./sustained.js")],
   ["scale", () => import("./scale.js")],
   ["throughput", () => import("./throughput.js")],
+  ["execution", () => import("./execution.js")],
   ["events", () => import("./events.js")],
   ["store", () => import("./store.js")],
   ["worker-starts", () => import("./worker-starts.js")],
