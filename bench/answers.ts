@@ -4,7 +4,10 @@
  * and every answer was before) against the hand-written encoding binary calls get
  * (api/convert/job-bytes.ts), in interleaved rounds in one thread, with the server's text encoding
  * installed (lib/text-encoding.ts, as a node runs). Prints one JSON line: µs per answer of a
- * GetJob (one job) and per job of a ListJobs page of 100.
+ * GetJob (one job), per job of a ListJobs page of 100, and per event of a Subscribe message of 30
+ * job_executed events (as `bench events` sends them), the events made anew for every message so
+ * that neither way finds them converted or encoded before: eventToProto and toBinary against
+ * api/convert/event-bytes.ts.
  *
  *   npm run -s bench -- answers          (5 rounds of 1 s per way and shape)
  *   BENCH_SECONDS=3 npm run -s bench -- answers
@@ -12,8 +15,12 @@
 import { cpus } from "node:os";
 import { create, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { withEncodedJobs, type AnsweredJob } from "../server/src/api/convert/job-bytes.js";
+import { binaryResponse } from "../server/src/api/convert/event-responses.js";
+import { eventToProto } from "../server/src/api/convert/events.js";
 import { jobToProto } from "../server/src/api/convert/jobs.js";
+import type { LoggedEvent } from "../server/src/domain/events.js";
 import type { Job } from "../server/src/domain/jobs.js";
+import { SubscribeResponseSchema } from "../server/src/gen/metronome/v1/event_service_pb.js";
 import {
   GetJobResponseSchema,
   ListJobsResponseSchema,
@@ -58,8 +65,34 @@ const page: AnsweredJob[] = Array.from({ length: 100 }, (_, i) => ({
   workerCount: 2,
 }));
 
+const EVENTS = 30;
+let nextCursor = 1;
+/** A message's events as the log gives them to the hub: new objects every time. */
+function events(): LoggedEvent[] {
+  return Array.from({ length: EVENTS }, () => {
+    const cursor = nextCursor++;
+    return {
+      cursor,
+      type: "job_executed",
+      time: T0 + cursor,
+      scheduler: "default",
+      jobId: `events-${String(cursor % 1000)}`,
+      runId: `0193a5c2-7d4e-7f00-8000-${String(cursor).padStart(12, "0")}`,
+      handler: "bench.noop",
+      data: {
+        nodeId: "node-1",
+        workerId: "worker-1",
+        scheduledTime: T0 + cursor,
+        attempt: 1,
+        runStatus: "succeeded",
+        result: null,
+      },
+    };
+  });
+}
+
 type Encode = () => Uint8Array;
-type Way = { readonly get: Encode; readonly list: Encode };
+type Way = { readonly get: Encode; readonly list: Encode; readonly events: Encode };
 const response = <D extends DescMessage>(schema: D, m: MessageShape<D>): Uint8Array =>
   toBinary(schema, m);
 const reflective: Way = {
@@ -76,6 +109,15 @@ const reflective: Way = {
         nextPageToken: "next",
       }),
     ),
+  events: () =>
+    response(
+      SubscribeResponseSchema,
+      create(SubscribeResponseSchema, {
+        events: events().map(eventToProto),
+        cursor: BigInt(nextCursor),
+        live: true,
+      }),
+    ),
 };
 const hand: Way = {
   get: () => response(GetJobResponseSchema, withEncodedJobs(create(GetJobResponseSchema), one)),
@@ -83,6 +125,11 @@ const hand: Way = {
     response(
       ListJobsResponseSchema,
       withEncodedJobs(create(ListJobsResponseSchema, { nextPageToken: "next" }), page),
+    ),
+  events: () =>
+    response(
+      SubscribeResponseSchema,
+      binaryResponse({ events: events(), cursor: nextCursor, live: true }),
     ),
 };
 const ways: [string, Way][] = [
@@ -114,9 +161,13 @@ if (Buffer.compare(Buffer.from(reflective.get()), Buffer.from(hand.get())) !== 0
 for (const [, w] of ways) {
   measure(w.get, 1, 0.2);
   measure(w.list, 100, 0.2);
+  measure(w.events, EVENTS, 0.2);
 }
 const samples = new Map(
-  ways.map(([name]) => [name, { get: [] as number[], list: [] as number[] }]),
+  ways.map(([name]) => [
+    name,
+    { get: [] as number[], list: [] as number[], events: [] as number[] },
+  ]),
 );
 for (let round = 0; round < ROUNDS; round++) {
   // Interleaved, the first way alternating.
@@ -125,6 +176,7 @@ for (let round = 0; round < ROUNDS; round++) {
     if (s === undefined) throw new Error(`no samples for ${name}`);
     s.get.push(measure(w.get, 1, SECONDS / 2));
     s.list.push(measure(w.list, 100, SECONDS / 2));
+    s.events.push(measure(w.events, EVENTS, SECONDS / 2));
   }
 }
 const median = (xs: number[]): number => {
@@ -134,7 +186,11 @@ const median = (xs: number[]): number => {
 const result = Object.fromEntries(
   [...samples].map(([k, v]) => [
     k,
-    { get_us_per_answer: median(v.get), list_us_per_job: median(v.list) },
+    {
+      get_us_per_answer: median(v.get),
+      list_us_per_job: median(v.list),
+      events_us_per_event: median(v.events),
+    },
   ]),
 );
 console.log(

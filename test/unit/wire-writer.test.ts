@@ -2,7 +2,7 @@
  * The hand encoders' writer (api/convert/wire-writer.ts) writes the bytes protobuf-es's
  * BinaryWriter writes for the same calls: generated sequences of tags, varints of every sign and
  * size, doubles (-0 and NaN included), strings short and long, ASCII or not (lone surrogates
- * too), and nested messages whose lengths need one, two or three bytes. Values either writer
+ * too), raw bytes with their length, and nested messages whose lengths need one, two or three bytes. Values either writer
  * refuses are refused by both.
  */
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
@@ -19,6 +19,7 @@ type Op =
   | { op: "bool"; v: boolean }
   | { op: "double"; v: number }
   | { op: "string"; v: string }
+  | { op: "bytes"; v: Uint8Array }
   | { op: "nested"; ops: Op[] };
 
 const op: fc.Arbitrary<Op> = fc.letrec<{ op: Op }>((tie) => ({
@@ -56,6 +57,13 @@ const op: fc.Arbitrary<Op> = fc.letrec<{ op: Op }>((tie) => ({
         fc.string({ minLength: 127, maxLength: 300 }),
       ),
     }),
+    fc.record({
+      op: fc.constant("bytes" as const),
+      v: fc.oneof(
+        fc.uint8Array({ maxLength: 20 }),
+        fc.uint8Array({ minLength: 120, maxLength: 700 }),
+      ),
+    }),
     fc.record({ op: fc.constant("nested" as const), ops: fc.array(tie("op"), { maxLength: 6 }) }),
   ),
 })).op;
@@ -89,6 +97,9 @@ function apply(w: BinaryWriter | WireWriter, ops: readonly Op[]): void {
         break;
       case "string":
         w.string(o.v);
+        break;
+      case "bytes":
+        w.bytes(o.v);
         break;
       case "nested":
         w.fork();

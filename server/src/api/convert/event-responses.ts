@@ -2,24 +2,30 @@
  * Subscribe's responses, encoded once however many subscribers they go to: binary responses
  * carry pre-encoded events, JSON responses converted messages.
  */
-import { create, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { create } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
 import type { LoggedEvent } from "../../domain/events.js";
 import type { StreamMessage } from "../../events/hub.js";
-import { EventSchema } from "../../gen/metronome/v1/event_pb.js";
 import {
   SubscribeResponseSchema,
   type SubscribeResponse,
 } from "../../gen/metronome/v1/event_service_pb.js";
+import { writeEvent } from "./event-bytes.js";
 import { eventToProto } from "./events.js";
+import { WireWriter } from "./wire-writer.js";
 
-/** An event's binary encoding, made once however many subscribers it goes to. */
+/**
+ * An event's binary encoding (event-bytes.ts), made once however many subscribers it goes to:
+ * subscribers with different filters get it in different parts.
+ */
 const encoded = new WeakMap<LoggedEvent, Uint8Array>();
 
 function eventBytes(e: LoggedEvent): Uint8Array {
   let bytes = encoded.get(e);
   if (bytes === undefined) {
-    bytes = toBinary(EventSchema, eventToProto(e));
+    const w = new WireWriter();
+    writeEvent(w, e);
+    bytes = w.finish();
     encoded.set(e, bytes);
   }
   return bytes;
@@ -48,7 +54,7 @@ export function binaryResponse(m: StreamMessage): SubscribeResponse {
 function partBytes(events: readonly LoggedEvent[]): Uint8Array {
   let data = encodedParts.get(events);
   if (data === undefined) {
-    const w = new BinaryWriter();
+    const w = new WireWriter();
     events.forEach((e, i) => {
       // The first entry's tag is written by the serializer (`no`).
       if (i > 0) w.tag(1, WireType.LengthDelimited);

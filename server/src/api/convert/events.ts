@@ -31,7 +31,7 @@ for (const v of Object.values(PbEventType)) {
 const TYPE_TO_PROTO = new Map([...TYPE_FROM_PROTO].map(([v, t]) => [t, v]));
 if (TYPE_TO_PROTO.size !== EVENT_TYPES.length) throw new Error("event.proto lacks an event type");
 
-function typeToProto(t: EventType): PbEventType {
+export function typeToProto(t: EventType): PbEventType {
   return TYPE_TO_PROTO.get(t) ?? PbEventType.UNSPECIFIED;
 }
 

@@ -117,6 +117,15 @@ export class WireWriter {
     return this;
   }
 
+  /** Bytes with their length (a length-delimited field's value, e.g. a message encoded before). */
+  bytes(value: Uint8Array): this {
+    this.varint(value.length);
+    this.room(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+    return this;
+  }
+
   /** Starts a nested message (length-delimited), ended by join(). */
   fork(): this {
     this.room(1);

@@ -1,6 +1,6 @@
 /**
  * Protobuf's wire format written field by field, for the messages the server encodes by hand
- * (session-responses.ts, job-bytes.ts): each writer puts down exactly what protobuf-es's
+ * (session-responses.ts, job-bytes.ts, event-bytes.ts): each writer puts down exactly what protobuf-es's
  * reflective `toBinary` writes for the same value, so that a hand-encoded message and a converted
  * one are the same bytes (the unit tests of both callers compare them), with a WireWriter
  * (wire-writer.ts).
@@ -44,6 +44,13 @@ function writeValue(w: WireWriter, v: JsonValue): void {
     writeStruct(w, v);
     w.join();
   }
+}
+
+/** A message field `no` holding a google.protobuf.Value. */
+export function writeValueField(w: WireWriter, no: number, v: JsonValue): void {
+  w.tag(no, LD).fork();
+  writeValue(w, v);
+  w.join();
 }
 
 /** A google.protobuf.ListValue's fields: `values` (1). */
