@@ -11,25 +11,21 @@ import { describe, expect, it } from "vitest";
 import { writeEvent } from "../../server/src/api/convert/event-bytes.js";
 import { binaryResponse } from "../../server/src/api/convert/event-responses.js";
 import { eventToProto } from "../../server/src/api/convert/events.js";
+import { runStatusFromProto } from "../../server/src/api/convert/runs.js";
 import { WireWriter } from "../../server/src/api/convert/wire-writer.js";
 import { EVENT_TYPES, type EventData, type LoggedEvent } from "../../server/src/domain/events.js";
 import type { RunStatus } from "../../server/src/domain/runs.js";
 import { MAX_INSTANT, MIN_INSTANT } from "../../server/src/domain/triggers/index.js";
 import { EventSchema } from "../../server/src/gen/metronome/v1/event_pb.js";
+import { RunStatus as PbRunStatus } from "../../server/src/gen/metronome/v1/run_pb.js";
 import { SubscribeResponseSchema } from "../../server/src/gen/metronome/v1/event_service_pb.js";
 import { ENCODING_PARAMS as PARAMS, json, key, text } from "../support/json-arbitraries.js";
 
 const instant = fc.integer({ min: MIN_INSTANT, max: MAX_INSTANT });
-const STATUSES: readonly RunStatus[] = [
-  "pending",
-  "running",
-  "succeeded",
-  "failed",
-  "timed_out",
-  "cancelled",
-  "missed",
-  "skipped",
-];
+/** Every run status, as the API's enum lists them. */
+const STATUSES: readonly RunStatus[] = Object.values(PbRunStatus)
+  .filter((v): v is PbRunStatus => typeof v === "number" && v !== PbRunStatus.UNSPECIFIED)
+  .map((v) => runStatusFromProto(v, "status"));
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
 const data: fc.Arbitrary<EventData> = fc.record(
