@@ -14,8 +14,11 @@ export class NotSerializableError extends Error {
   }
 }
 
-/** Deeper values are refused: protobuf encoders and JSON parsers recurse once per level. */
-const MAX_DEPTH = 100;
+/**
+ * Deeper values are refused, as the server refuses them: a value travels as a Value, Struct or
+ * ListValue (two messages a level), and protobuf decoders stop at 100 nested messages.
+ */
+const MAX_DEPTH = 32;
 
 /** `value` as JSON; throws NotSerializableError naming the offending path (`result.a[2]`). */
 export function toJsonValue(value: unknown): JsonValue {

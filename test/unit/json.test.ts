@@ -66,7 +66,7 @@ describe("exact JSON", () => {
     const nested = (n: number) => "[".repeat(n) + "]".repeat(n);
     expect(() => parseExactJson(nested(MAX_JSON_DEPTH), "args_json")).not.toThrow();
     expect(reason(() => parseExactJson(nested(MAX_JSON_DEPTH + 1), "args_json"))).toBe(
-      "is nested more than 100 levels deep",
+      `is nested more than ${String(MAX_JSON_DEPTH)} levels deep`,
     );
     // Closed levels do not count: siblings at depth 2 are fine.
     expect(() =>

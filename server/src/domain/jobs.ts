@@ -4,11 +4,10 @@
  * message (domain/fields.ts).
  */
 import { InvalidArgumentError, LimitExceededError } from "./errors.js";
+import { checkJsonDepth, type JsonObject, type JsonValue } from "./json.js";
 import type { TriggerSpec } from "./triggers/index.js";
 
-export type JsonValue =
-  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = Record<string, JsonValue>;
+export type { JsonObject, JsonValue } from "./json.js";
 
 /** The settings a job inherits from its scheduler's defaults when it does not set them. */
 export interface JobSettings {
@@ -125,6 +124,8 @@ export function checkPayload(
   if (typeof kwargs !== "object" || kwargs === null || Array.isArray(kwargs)) {
     throw new InvalidArgumentError("kwargs", "must be a JSON object");
   }
+  checkJsonDepth(args as JsonValue[], "args");
+  checkJsonDepth(kwargs as JsonObject, "kwargs");
   const size = Buffer.byteLength(JSON.stringify(args)) + Buffer.byteLength(JSON.stringify(kwargs));
   if (size > limits.maxPayloadBytes) {
     throw new LimitExceededError(

@@ -2,14 +2,26 @@
  * Job arguments given as JSON text (`args_json`, `kwargs_json`): parsed so that what comes back
  * out is what went in. The server holds JSON numbers as IEEE doubles (JavaScript numbers), which
  * hold every integer of magnitude up to 2^53 - 1 exactly; an integer literal beyond that would
- * come back changed, so it is refused instead of rounded. Nesting is bounded as protobuf's
- * Struct is (100 levels), so that every value can also travel as a ListValue or Struct.
+ * come back changed, so it is refused instead of rounded. Nesting is bounded (MAX_JSON_DEPTH) so
+ * that every value can also travel as a ListValue, Struct or Value inside the API's messages.
  */
 import { InvalidArgumentError } from "./errors.js";
-import type { JsonObject, JsonValue } from "./jobs.js";
 
-/** The deepest nesting accepted (protobuf-es refuses deeper Struct values). */
-export const MAX_JSON_DEPTH = 100;
+/** A JSON value as JSON.parse makes it (args, kwargs, results). */
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = Record<string, JsonValue>;
+
+/**
+ * The deepest nesting of arrays and objects accepted, in args, kwargs and results alike. Each
+ * level is two messages where the value travels as a ListValue, Struct or Value (a Value holding
+ * a ListValue), inside a response that is itself a few messages deep, and decoders read messages
+ * with a recursion limit: 100 in protobuf-es (the SDK), C++, Java and Python — so a value nested
+ * ~49 levels deep can be written but not read back, a job, run, event or assignment that no
+ * client could decode. 32 leaves room for the enclosing messages and for decoders with lower
+ * limits. (Before, 100 was accepted; test/sdk/deep-payloads.test.ts.)
+ */
+export const MAX_JSON_DEPTH = 32;
 
 /** Parses JSON text that must be an array; errors name `field`. */
 export function parseJsonArray(text: string, field: string): JsonValue[] {
@@ -94,4 +106,26 @@ function checkTokens(text: string, field: string): void {
         );
     }
   }
+}
+
+/**
+ * Refuses a value (given as a ListValue, Struct or Value rather than as JSON text) nested more
+ * than MAX_JSON_DEPTH levels deep, naming `field`.
+ */
+export function checkJsonDepth(value: JsonValue, field: string): void {
+  if (depthOf(value, 0) > MAX_JSON_DEPTH)
+    throw new InvalidArgumentError(
+      field,
+      `is nested more than ${String(MAX_JSON_DEPTH)} levels deep`,
+    );
+}
+
+/** The nesting of `value` below `depth`, counting no further than one level past the limit. */
+function depthOf(value: JsonValue, depth: number): number {
+  if (value === null || typeof value !== "object") return depth;
+  if (depth >= MAX_JSON_DEPTH) return depth + 1;
+  let deepest = depth + 1;
+  for (const v of Array.isArray(value) ? value : Object.values(value))
+    deepest = Math.max(deepest, depthOf(v, depth + 1));
+  return deepest;
 }

@@ -21,7 +21,7 @@ import {
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../domain/errors.js";
 import { checkHandler, checkId } from "../../domain/jobs.js";
-import { parseExactJson } from "../../domain/json.js";
+import { checkJsonDepth, parseExactJson } from "../../domain/json.js";
 import { maxAttempts, type Lease, type Outcome, type Run } from "../../domain/runs.js";
 import type { SessionEnd, SessionHello } from "../../dispatch/session.js";
 import type { Verdict } from "../../store/port.js";
@@ -195,12 +195,12 @@ export function outcomeOf(req: RunResult, field = "result"): Outcome {
   if (o.case === "success") {
     let result: JsonValue;
     try {
-      result =
-        o.value.resultJson !== ""
-          ? parseExactJson(o.value.resultJson, "result_json")
-          : o.value.result === undefined
-            ? null
-            : toJson(ValueSchema, o.value.result);
+      if (o.value.resultJson !== "") result = parseExactJson(o.value.resultJson, "result_json");
+      else if (o.value.result === undefined) result = null;
+      else {
+        result = toJson(ValueSchema, o.value.result);
+        checkJsonDepth(result, "result");
+      }
     } catch (err) {
       // e.g. NaN or Infinity, which JSON cannot hold: the run fails, the session goes on.
       return {
@@ -208,7 +208,7 @@ export function outcomeOf(req: RunResult, field = "result"): Outcome {
         error: {
           message:
             err instanceof InvalidArgumentError
-              ? `result_json ${err.reason}`
+              ? `${err.field} ${err.reason}`
               : `the result is not JSON: ${err instanceof Error ? err.message : String(err)}`,
           type: "ResultNotSerializable",
           stack: "",

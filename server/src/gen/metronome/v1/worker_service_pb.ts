@@ -410,8 +410,9 @@ export const RunResultsSchema: GenMessage<RunResults> = /*@__PURE__*/
 export type RunSuccess = Message<"metronome.v1.RunSuccess"> & {
   /**
    * The handler's return value as JSON, at most 64 KiB; unset means null. A larger value makes
-   * the run FAILED with error type `ResultTooLarge` (not retried). Numbers are doubles here:
-   * send result_json to keep integers exact.
+   * the run FAILED with error type `ResultTooLarge` (not retried), and one nested more than 32
+   * levels FAILED with `ResultNotSerializable`. Numbers are doubles here: send result_json to
+   * keep integers exact.
    *
    * @generated from field: google.protobuf.Value result = 1;
    */
@@ -419,7 +420,7 @@ export type RunSuccess = Message<"metronome.v1.RunSuccess"> & {
 
   /**
    * The return value as JSON text, exact for integers (see job.proto on numbers); when not
-   * empty it is used and `result` is ignored. Text that is not JSON, nested more than 100
+   * empty it is used and `result` is ignored. Text that is not JSON, nested more than 32
    * levels, or holding an integer beyond 2^53 - 1 makes the run FAILED with error type
    * `ResultNotSerializable` (not retried).
    *
