@@ -12,15 +12,15 @@ import { withEncodedJobs } from "../../server/src/api/convert/job-bytes.js";
 import { runToProto } from "../../server/src/api/convert/runs.js";
 import { encodedAssignments } from "../../server/src/api/convert/session-responses.js";
 import { WireWriter } from "../../server/src/api/convert/wire-writer.js";
-import { checkPayload, type Job, type JsonValue } from "../../server/src/domain/jobs.js";
+import { checkPayload, type JsonValue } from "../../server/src/domain/jobs.js";
 import { checkJsonDepth, MAX_JSON_DEPTH, parseExactJson } from "../../server/src/domain/json.js";
-import type { Run } from "../../server/src/domain/runs.js";
 import { GetJobResponseSchema as ServerGetJobResponse } from "../../server/src/gen/metronome/v1/job_service_pb.js";
 import { GetRunResponseSchema as ServerGetRunResponse } from "../../server/src/gen/metronome/v1/run_service_pb.js";
 import { EventSchema } from "../../sdk/src/gen/metronome/v1/event_pb.js";
 import { GetJobResponseSchema } from "../../sdk/src/gen/metronome/v1/job_service_pb.js";
 import { GetRunResponseSchema } from "../../sdk/src/gen/metronome/v1/run_service_pb.js";
 import { SessionResponseSchema } from "../../sdk/src/gen/metronome/v1/worker_service_pb.js";
+import { job as fixtureJob, pendingRun } from "../store/contract/fixtures.js";
 
 const T0 = Date.UTC(2026, 11, 6);
 const array = (levels: number): JsonValue[] =>
@@ -30,55 +30,15 @@ const object = (levels: number): Record<string, JsonValue> =>
 
 const args = array(MAX_JSON_DEPTH);
 const kwargs = object(MAX_JSON_DEPTH);
-const job: Job = {
-  scheduler: "default",
-  id: "deep",
-  name: "",
-  handler: "h",
-  trigger: { type: "date", runDate: T0, timezone: "UTC" },
-  args,
-  kwargs,
-  coalesce: true,
-  maxInstances: 1,
-  misfireGraceTimeMs: null,
-  timeoutMs: null,
-  retry: null,
-  paused: false,
-  nextRunTime: T0,
-  createdAt: T0,
-  updatedAt: T0,
-  version: 1,
-};
-const run: Run = {
-  id: "r",
-  scheduler: "default",
-  jobId: "deep",
-  jobName: "",
-  handler: "h",
-  scheduledTime: T0,
-  fireTime: T0,
-  manual: false,
-  args,
-  kwargs,
-  timeoutMs: null,
-  retry: null,
-  maxInstances: 1,
-  attempt: 1,
+const job = fixtureJob("deep", { args, kwargs });
+const run = pendingRun(job, T0, {
   status: "succeeded",
-  statusReason: "",
-  dueAt: null,
-  expiresAt: null,
   workerId: "w",
   leaseToken: "t",
-  leaseExpiresAt: null,
-  deadlineAt: null,
   startedAt: T0,
   finishedAt: T0,
   result: object(MAX_JSON_DEPTH),
-  error: null,
-  createdAt: T0,
-  updatedAt: T0,
-};
+});
 
 describe(`payloads nested ${String(MAX_JSON_DEPTH)} levels deep`, () => {
   it("are decoded by the SDK in every message that carries them", () => {
