@@ -5,8 +5,8 @@
  * level more is refused when the job is added (INVALID_ARGUMENT naming the field), and a handler
  * returning it fails its run as ResultNotSerializable. The limit is what every message carrying
  * a value can be decoded with (protobuf decoders stop at 100 nested messages, two a level): 100
- * levels were accepted before, and a job whose kwargs were nested 49 levels or more made a
- * GetJob answer, a run, an event or an assignment that the SDK could not decode.
+ * levels were accepted before, and kwargs or a result nested 49–50 levels or more made a GetJob
+ * answer, a run, an event or an assignment that the SDK could not decode.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
