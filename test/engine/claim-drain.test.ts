@@ -5,14 +5,15 @@
  * does the end of the drain's time (CLAIM_SLICE_MS). On a real (embedded SQLite, in memory)
  * store and a manual clock; the store is observed, not replaced.
  */
-import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Run } from "../../server/src/domain/runs.js";
-import { CLAIM_SLICE_MS, Firing } from "../../server/src/engine/firing.js";
+import type { Firing } from "../../server/src/engine/firing.js";
+import { CLAIM_SLICE_MS } from "../../server/src/engine/firing.js";
 import type { ClaimRequest } from "../../server/src/store/port.js";
 import { SqliteStore } from "../../server/src/store/sqlite/store.js";
 import { ManualClock } from "../support/clock.js";
-import { job, scheduler } from "../store/contract/fixtures.js";
+import { scheduler } from "../store/contract/fixtures.js";
+import { firingOn, insertDateJob } from "../support/firing.js";
 
 const T0 = Date.parse("2026-06-01T00:00:00Z");
 const S = 1000;
@@ -37,29 +38,11 @@ describe("a drain of due jobs", () => {
       },
       nextDueTime: (paused) => store.nextDueTime(paused),
     };
-    firing = new Firing(
-      observed,
-      clock,
-      pino({ level: "silent" }),
-      { nodeId: "n1", pollIntervalMs: 60_000, claimBatch: 10 },
-      {
-        runsPending: () => undefined,
-        claimed: (runs) => {
-          claimed.push([...runs]);
-          return Promise.resolve();
-        },
-      },
-    );
+    firing = firingOn(observed, clock, 10, claimed);
     await store.insertScheduler(scheduler("default"));
     // 25 date jobs due over the last 25 seconds, the oldest first.
     for (let i = 0; i < 25; i++) {
-      const at = T0 - (25 - i) * S;
-      await store.insertJob(
-        job(`j${String(i).padStart(2, "0")}`, {
-          trigger: { type: "date", runDate: at, timezone: "UTC" },
-          nextRunTime: at,
-        }),
-      );
+      await insertDateJob(store, `j${String(i).padStart(2, "0")}`, T0 - (25 - i) * S);
     }
   });
 
@@ -99,12 +82,7 @@ describe("a drain of due jobs", () => {
 
   it("a job changed to before the drain's position starts it over", async () => {
     await firing.pass();
-    await store.insertJob(
-      job("late", {
-        trigger: { type: "date", runDate: T0 - 60 * S, timezone: "UTC" },
-        nextRunTime: T0 - 60 * S,
-      }),
-    );
+    await insertDateJob(store, "late", T0 - 60 * S);
     firing.restart(T0 + 60 * S); // after the position: the drain goes on
     await firing.pass();
     expect(requests[1]?.after).toBe(T0 - 16 * S);

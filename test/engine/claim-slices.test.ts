@@ -4,13 +4,14 @@
  * is within the lookahead too, and then claims that whole slice at once. On a real (embedded
  * SQLite, in memory) store and a manual clock.
  */
-import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Run } from "../../server/src/domain/runs.js";
-import { CLAIM_SLICE_MS, Firing, LOOKAHEAD_MS } from "../../server/src/engine/firing.js";
+import type { Firing } from "../../server/src/engine/firing.js";
+import { CLAIM_SLICE_MS, LOOKAHEAD_MS } from "../../server/src/engine/firing.js";
 import { SqliteStore } from "../../server/src/store/sqlite/store.js";
 import { ManualClock } from "../support/clock.js";
-import { job, scheduler } from "../store/contract/fixtures.js";
+import { scheduler } from "../store/contract/fixtures.js";
+import { firingOn, insertDateJob } from "../support/firing.js";
 
 const T0 = Date.parse("2026-06-01T00:00:00Z");
 
@@ -25,29 +26,11 @@ describe("claims in slices", () => {
     await store.migrate();
     clock.set(T0);
     claimed.length = 0;
-    firing = new Firing(
-      store,
-      clock,
-      pino({ level: "silent" }),
-      { nodeId: "n1", pollIntervalMs: 60_000, claimBatch: 1000 },
-      {
-        runsPending: () => undefined,
-        claimed: (runs) => {
-          claimed.push([...runs]);
-          return Promise.resolve();
-        },
-      },
-    );
+    firing = firingOn(store, clock, 1000, claimed);
     await store.insertScheduler(scheduler("default"));
     // 50 date jobs, one every 10 ms from T0 + LOOKAHEAD_MS on.
     for (let i = 0; i < 50; i++) {
-      const at = T0 + LOOKAHEAD_MS + i * 10;
-      await store.insertJob(
-        job(`j${String(i).padStart(2, "0")}`, {
-          trigger: { type: "date", runDate: at, timezone: "UTC" },
-          nextRunTime: at,
-        }),
-      );
+      await insertDateJob(store, `j${String(i).padStart(2, "0")}`, T0 + LOOKAHEAD_MS + i * 10);
     }
   });
 
