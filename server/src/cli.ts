@@ -40,9 +40,12 @@ const program = new Command()
   .showHelpAfterError()
   // Usage errors exit with 2 (not commander's 1), so scripts can tell them from failures.
   .exitOverride((err: CommanderError) => {
-    const done = ["commander.helpDisplayed", "commander.help", "commander.version"].includes(
-      err.code,
-    );
+    // `--help` and `--version` are done; help printed because a subcommand is missing
+    // (`metronome jobs`) is commander's "commander.help" with exit code 1: a usage error.
+    const done =
+      err.code === "commander.helpDisplayed" ||
+      err.code === "commander.version" ||
+      (err.code === "commander.help" && err.exitCode === 0);
     process.exit(done ? EXIT.ok : EXIT.usage);
   });
 

@@ -196,11 +196,21 @@ describeMysql("the metronome operator commands", () => {
         "0 2 * * *",
         "--id",
         "crontab-job",
+        "--timeout",
+        "500ms",
+        "--misfire-grace-time",
+        "1500ms",
       ]);
       expect(crontab).toMatchObject({
         id: "crontab-job",
         trigger: { crontab: { expression: "0 2 * * *" } },
+        timeout: "0.500s",
+        misfireGraceTime: { duration: "1.500s" },
       });
+      // The table shows configured durations exactly (not their whole seconds).
+      const crontabText = await ok(["jobs", "get", "crontab-job", "--runs", "0"]);
+      expect(crontabText).toMatch(/^timeout: +0\.5s$/m);
+      expect(crontabText).toMatch(/^misfire grace: +1\.5s$/m);
       const interval = await okJson<{ trigger: unknown }>([
         "jobs",
         "add",
@@ -256,6 +266,13 @@ describeMysql("the metronome operator commands", () => {
       const usage = await metronome(["jobs", "add"]);
       expect(usage.code).toBe(2);
       expect((await metronome(["jobs", "frobnicate"])).code).toBe(2);
+      // A missing subcommand prints the usage and is a usage error too; asked-for help is not.
+      for (const args of [["jobs"], ["keys"], []]) {
+        const r = await metronome(args);
+        expect(r.code, `metronome ${args.join(" ")}`).toBe(2);
+        expect(r.stderr).toMatch(/^Usage: metronome/m);
+      }
+      expect(await metronome(["jobs", "--help"])).toMatchObject({ code: 0, stderr: "" });
       expect(await okJson<unknown[]>(["jobs", "list", "--prefix", "bad"])).toEqual([]);
     });
 
@@ -582,6 +599,80 @@ describeMysql("the metronome operator commands", () => {
         keyId: made.key.keyId,
         revokedBy: "env:1",
       });
+    });
+
+    it("expiry flags read durations and times as every command does", async () => {
+      const before = Date.now();
+      const week = await okJson<{ key: { expiresAt: string }; secret: string }>([
+        "keys",
+        "create",
+        "--name",
+        "w",
+        "--scope",
+        "worker:cli.*",
+        "--expires-in",
+        "1w",
+      ]);
+      const weekMs = Date.parse(week.key.expiresAt) - before;
+      expect(weekMs).toBeGreaterThan(604_800_000 - 60_000);
+      expect(weekMs).toBeLessThanOrEqual(604_800_000 + 60_000);
+      const month = await okJson<{ key: { expiresAt: string } }>([
+        "keys",
+        "create",
+        "--name",
+        "m",
+        "--scope",
+        "read:default",
+        "--expires-at",
+        "+30d",
+      ]);
+      expect(Date.parse(month.key.expiresAt) - before).toBeGreaterThan(30 * 86_400_000 - 60_000);
+      const at = await okJson<{ key: { expiresAt: string } }>([
+        "keys",
+        "create",
+        "--name",
+        "a",
+        "--scope",
+        "read:default",
+        "--expires-at",
+        "2031-01-01T00:00:00+08:00",
+      ]);
+      expect(at.key.expiresAt).toBe("2030-12-31T16:00:00Z");
+      // A time without an offset would depend on the machine's zone: refused, naming the flag.
+      const local = await metronome(
+        [
+          "keys",
+          "create",
+          "--name",
+          "l",
+          "--scope",
+          "read:default",
+          "--expires-at",
+          "2031-01-01T00:00:00",
+        ],
+        { TZ: "Asia/Shanghai" },
+      );
+      expect(local).toMatchObject({ code: 2, stdout: "" });
+      expect(local.stderr).toMatch(
+        /^metronome: --expires-at: expected an ISO 8601 time with an offset/,
+      );
+
+      // PreviewTrigger needs no scope: a worker key previews trigger flags, in UTC when it
+      // cannot read the scheduler's zone (saying so), or in the zone it gives.
+      const asWorker = { METRONOME_TOKEN: week.secret };
+      const flags = ["--crontab", "0 9 * * 1", "--count", "2", "--after", "2026-12-01T00:00:00Z"];
+      const preview = await metronome(["jobs", "preview", ...flags, "--json"], asWorker);
+      expect(preview.code).toBe(0);
+      expect(JSON.parse(preview.stdout)).toEqual(["2026-12-07T09:00:00Z", "2026-12-14T09:00:00Z"]);
+      expect(preview.stderr).toMatch(/^metronome: warning: cannot read scheduler "default" .*UTC/);
+      expect(
+        JSON.parse(
+          await ok(
+            ["jobs", "preview", ...flags, "--timezone", "Asia/Shanghai", "--json"],
+            asWorker,
+          ),
+        ),
+      ).toEqual(["2026-12-07T01:00:00Z", "2026-12-14T01:00:00Z"]);
     });
   });
 

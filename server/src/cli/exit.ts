@@ -15,9 +15,12 @@ import {
 export const EXIT = {
   /** Done. */
   ok: 0,
-  /** Anything else: a conflict, a failed precondition, an internal error. */
+  /** Anything else: a conflict, a failed precondition, a rate limit, an internal error. */
   error: 1,
-  /** The command line or a value in it is wrong (also INVALID_ARGUMENT from the server). */
+  /**
+   * The command line or a value in it is wrong (also INVALID_ARGUMENT from the server, and
+   * RESOURCE_EXHAUSTED naming a field: a value over a size limit).
+   */
   usage: 2,
   /** The job, run or scheduler does not exist. */
   notFound: 3,
@@ -40,8 +43,9 @@ export class CliError extends Error {
 /** The exit code of an error a command threw. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
-  if (err instanceof InvalidArgumentError || err instanceof ResourceExhaustedError)
-    return EXIT.usage;
+  if (err instanceof InvalidArgumentError) return EXIT.usage;
+  // A value over a limit names its field; a rate limit or quota (retry later) names none.
+  if (err instanceof ResourceExhaustedError) return err.field === "" ? EXIT.error : EXIT.usage;
   if (err instanceof NotFoundError) return EXIT.notFound;
   if (err instanceof UnavailableError) return EXIT.unavailable;
   if (err instanceof UnauthenticatedError || err instanceof PermissionDeniedError) return EXIT.auth;

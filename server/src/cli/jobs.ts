@@ -5,7 +5,7 @@
 import { toJson } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
-import type { MetronomeClient } from "@metronome/sdk";
+import { NotFoundError, PermissionDeniedError, type MetronomeClient } from "@metronome/sdk";
 import {
   ConflictPolicy,
   JobOrder,
@@ -16,7 +16,7 @@ import {
 } from "@metronome/sdk/api";
 import { sdk, withClient, withClientFlags, type ClientFlags } from "./connection.js";
 import { CliError } from "./exit.js";
-import { fields, json, table, when, type Out } from "./output.js";
+import { exactSeconds, fields, json, table, when, type Out } from "./output.js";
 import { runRow, RUN_HEADER } from "./runs.js";
 import { describeTrigger, TRIGGER_FLAGS, triggerFromFlags, type TriggerFlags } from "./triggers.js";
 import { parseDuration, parseInstant, parseInteger, parseJson } from "./values.js";
@@ -64,10 +64,10 @@ export function printJob(out: Out, j: Job, asJson: boolean): void {
       grace?.case === "noLimit"
         ? "no limit"
         : grace?.case === "duration"
-          ? `${String(grace.value.seconds)}s`
+          ? exactSeconds(grace.value)
           : "-",
     ],
-    ["timeout", j.timeout === undefined ? "none" : `${String(j.timeout.seconds)}s`],
+    ["timeout", j.timeout === undefined ? "none" : exactSeconds(j.timeout)],
     [
       "retry",
       j.retryPolicy === undefined ? "none" : `up to ${String(j.retryPolicy.maxAttempts)} attempts`,
@@ -376,15 +376,17 @@ export function jobsCommand(
             let trigger:
               PbTrigger | ReturnType<NonNullable<typeof flagged>["toProto"]> | undefined =
               flagged?.toProto();
-            let timezone = "";
-            if (id !== undefined) {
+            if (id !== undefined)
               trigger = jobOf(
                 await sdk(
                   c.jobs.getJob({ scheduler: o.scheduler, jobId: id }, { headers: c.headers }),
                 ),
               ).trigger;
-              timezone = await schedulerZone(c, o.scheduler);
-            } else timezone = await schedulerZone(c, o.scheduler);
+            // A trigger's own zone wins; the scheduler's is only the default for one without.
+            const timezone =
+              flagged !== null && o.timezone !== undefined
+                ? ""
+                : await schedulerZone(c, o.scheduler);
             const res = await sdk(
               c.triggers.previewTrigger(
                 { trigger, timezone, count, after },
@@ -406,7 +408,15 @@ async function schedulerZone(c: MetronomeClient, name: string): Promise<string> 
     const res = await sdk(c.schedulers.getScheduler({ name }, { headers: c.headers }));
     return res.scheduler?.timezone ?? "";
   } catch (err) {
-    if ((err as { code?: unknown }).code === 5) return "";
+    // No such scheduler: UTC, as PreviewTrigger takes no zone.
+    if (err instanceof NotFoundError) return "";
+    // PreviewTrigger needs no scope; reading the scheduler does. Without it, say so and go on.
+    if (err instanceof PermissionDeniedError) {
+      process.stderr.write(
+        `metronome: warning: cannot read scheduler ${JSON.stringify(name)} for its time zone; previewing in UTC (give --timezone)\n`,
+      );
+      return "";
+    }
     throw err;
   }
 }

@@ -9,6 +9,7 @@ import { ApiKeySchema, type ApiKey } from "@metronome/sdk/api";
 import { sdk, withClient, withClientFlags, type ClientFlags } from "./connection.js";
 import { CliError, EXIT } from "./exit.js";
 import { fields, json, table, when, type Out } from "./output.js";
+import { parseDuration, parseInstant } from "./values.js";
 
 const ms = (t: Parameters<typeof timestampMs>[0] | undefined): number | null =>
   t === undefined ? null : timestampMs(t);
@@ -20,20 +21,15 @@ function state(k: ApiKey): string {
   return "active";
 }
 
-/** `--expires-in 30d` (s, m, h, d) or `--expires-at <RFC 3339>`: epoch milliseconds. */
+/**
+ * `--expires-in <duration>` or `--expires-at <time>`, read as every command reads durations and
+ * times (docs/cli.md, "Values"): epoch milliseconds.
+ */
 function expiry(o: { expiresIn?: string; expiresAt?: string }): number | undefined {
-  if (o.expiresIn !== undefined) {
-    const m = /^(\d{1,9})([smhd])$/.exec(o.expiresIn);
-    if (!m?.[1] || !m[2])
-      throw new CliError("--expires-in: give a number and a unit: 90s, 30m, 12h, 30d", EXIT.usage);
-    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
-    return Date.now() + Number(m[1]) * unit;
-  }
-  if (o.expiresAt !== undefined) {
-    const at = Date.parse(o.expiresAt);
-    if (Number.isNaN(at)) throw new CliError("--expires-at: not an RFC 3339 instant", EXIT.usage);
-    return at;
-  }
+  if (o.expiresIn !== undefined && o.expiresAt !== undefined)
+    throw new CliError("give --expires-in or --expires-at, not both", EXIT.usage);
+  if (o.expiresIn !== undefined) return Date.now() + parseDuration("--expires-in", o.expiresIn);
+  if (o.expiresAt !== undefined) return parseInstant("--expires-at", o.expiresAt);
   return undefined;
 }
 
@@ -53,8 +49,8 @@ export function keysCommand(
         "--scope <scope...>",
         "admin, read:<scheduler>, write:<scheduler>, events:<scheduler> (<scheduler> may be *), worker:<handler> or worker:<prefix>*",
       )
-      .option("--expires-in <duration>", "e.g. 30d, 12h")
-      .option("--expires-at <instant>", "RFC 3339"),
+      .option("--expires-in <duration>", "e.g. 30d, 12h, 1w")
+      .option("--expires-at <time>", "ISO 8601 with an offset, or +DURATION from now"),
   ).action(
     (o: ClientFlags & { name: string; scope: string[]; expiresIn?: string; expiresAt?: string }) =>
       run(() =>

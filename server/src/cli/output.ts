@@ -24,6 +24,18 @@ export function when(ms: number | null | undefined): string {
   return iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
 }
 
+/**
+ * A configured duration (a job's timeout, its misfire grace) exactly, in seconds: `30s`,
+ * `0.5s`, `1.25s`, `0.000001s`.
+ */
+export function exactSeconds(d: { readonly seconds: bigint; readonly nanos: number }): string {
+  const negative = d.seconds < 0n || d.nanos < 0;
+  const whole = (d.seconds < 0n ? -d.seconds : d.seconds).toString();
+  const nanos = Math.abs(d.nanos);
+  const fraction = nanos === 0 ? "" : `.${String(nanos).padStart(9, "0").replace(/0+$/, "")}`;
+  return `${negative ? "-" : ""}${whole}${fraction}s`;
+}
+
 /** A duration in milliseconds as `1.2s`, `3m05s`, `2h10m`, or `-`. */
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return "-";
