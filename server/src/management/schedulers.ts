@@ -123,8 +123,16 @@ export class SchedulerManager {
     return found;
   }
 
-  /** Schedulers in name order, a page at a time (the token: the last name of the page before). */
-  async listSchedulers(pageSize: number, pageToken: string): Promise<Page<Scheduler>> {
+  /**
+   * Schedulers in name order, a page at a time (the token: the last name of the page before).
+   * With `visible`, only the schedulers it admits are listed, and paged: a page is full and its
+   * token names a scheduler of the listing, never one the caller may not see.
+   */
+  async listSchedulers(
+    pageSize: number,
+    pageToken: string,
+    visible: (name: string) => boolean = () => true,
+  ): Promise<Page<Scheduler>> {
     let after = "";
     if (pageToken !== "") {
       const key = decodePageToken(pageToken);
@@ -136,7 +144,7 @@ export class SchedulerManager {
       after = key[0];
     }
     const all = await this.store.listSchedulers();
-    const rest = all.filter((s) => s.name > after);
+    const rest = all.filter((s) => s.name > after && visible(s.name));
     const items = rest.slice(0, pageSize);
     const last = items[items.length - 1];
     return {

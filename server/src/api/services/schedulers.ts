@@ -27,13 +27,13 @@ export function schedulerService(
 
     async listSchedulers(req, ctx) {
       const size = pageSize(req.pageSize, maxPageSize);
-      const page = await schedulers.listSchedulers(size, req.pageToken);
-      // Only the schedulers the key may read (a page may then hold fewer than page_size).
+      // Only the schedulers the key may read, filtered before paging: the page token names
+      // the last scheduler of the page, which must be one the key may see.
       const scopes = principalOf(ctx).scopes;
-      return {
-        schedulers: page.items.filter((s) => scopes.may("read", s.name)).map(schedulerToProto),
-        nextPageToken: page.nextPageToken,
-      };
+      const page = await schedulers.listSchedulers(size, req.pageToken, (name) =>
+        scopes.may("read", name),
+      );
+      return { schedulers: page.items.map(schedulerToProto), nextPageToken: page.nextPageToken };
     },
 
     async pauseScheduler(req) {
