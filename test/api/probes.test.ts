@@ -2,7 +2,8 @@
  * The plain HTTP probes on the service port: GET /healthz (liveness) and GET /readyz (the store
  * answers and is migrated), over HTTP/1.1 and h2c, with real requests to real nodes. /readyz
  * turns 503 when MariaDB is cut (a TCP proxy in front of it) and 200 again when it is back, and
- * is 503 while migrations this build has are not applied.
+ * is 503 while migrations this build has are not applied; /metrics still answers while it is
+ * cut.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -201,5 +202,28 @@ describeMysql("/readyz when the database goes away", () => {
     proxy.restore();
     for (const get of [h1, h2])
       expect(await get(node.port, "/readyz")).toMatchObject({ status: 200, body: "ready\n" });
+  });
+
+  it("/metrics still answers while MariaDB is cut off, counting the store's failures", async () => {
+    const before = await h1(node.port, "/metrics");
+    expect(before.status).toBe(200);
+    expect(before.body).toMatch(/^# TYPE metronome_active_leases gauge$/m);
+    proxy.cut();
+    try {
+      const during = await h1(node.port, "/metrics");
+      expect(during.status).toBe(200);
+      // The rest of the exposition is there (the gauges read from the store are left empty) ...
+      expect(during.body).toMatch(/^# TYPE metronome_store_operation_errors_total counter$/m);
+      expect(during.body).toMatch(/^# TYPE metronome_active_leases gauge$/m);
+      // ... and the failed reads are counted, and scraped: that is where an outage shows. (The
+      // first scrape's reads failed during that scrape, after their counter was written.)
+      const next = await h1(node.port, "/metrics");
+      expect(next.status).toBe(200);
+      expect(next.body).toMatch(
+        /^metronome_store_operation_errors_total\{operation="countActiveRuns"\} [1-9]\d*$/m,
+      );
+    } finally {
+      proxy.restore();
+    }
   });
 });

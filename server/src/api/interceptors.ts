@@ -42,7 +42,10 @@ export function clientTimeoutMs(header: Headers): number | undefined {
   return connect ? Number(connect[0]) : undefined;
 }
 
-/** Told of every RPC: its method (`Service/Method`), its code (`OK`, `NOT_FOUND`, …), its time. */
+/**
+ * Told of every RPC as it ends: its method (`Service/Method`), its code (`OK`, `NotFound`, …:
+ * Connect's names), its time (to the start of the response for a stream).
+ */
 export type RpcObserver = (method: string, code: string, seconds: number) => void;
 
 /**
@@ -115,9 +118,34 @@ export function requestInterceptor(
               () => next(req),
             )
           : await next(req);
-      if (res.stream && principal.keyId !== null)
-        return { ...res, message: endWith(res.message, principal.ended) };
       res.header.set("x-request-id", requestId);
+      if (res.stream) {
+        // Counted and logged when the stream ends, with the code it ends with; its duration is
+        // the time to its start (docs/metrics.md).
+        const opened = (performance.now() - started) / 1000;
+        const messages =
+          principal.keyId === null ? res.message : endWith(res.message, principal.ended);
+        return {
+          ...res,
+          message: observed(
+            messages,
+            req.signal,
+            (code) => {
+              observe(`${req.service.typeName}/${req.method.name}`, code, opened);
+            },
+            (err) => {
+              const reqLog = child();
+              const mapped = toConnectError(err, reqLog);
+              // The response headers carry the request id already.
+              reqLog.info(
+                { ms: Math.round(performance.now() - started), code: Code[mapped.code] },
+                "rpc failed",
+              );
+              return mapped;
+            },
+          ),
+        };
+      }
       observe(
         `${req.service.typeName}/${req.method.name}`,
         "OK",
@@ -142,6 +170,43 @@ export function requestInterceptor(
       throw mapped;
     }
   };
+}
+
+/**
+ * A response stream's messages, telling `ended` the code it ends with, once: OK when it
+ * completes, the code of the error it fails with (`mapError` maps and logs it; the mapped error
+ * is what the client gets), `Canceled` when the call's `signal` aborts first (the client went
+ * away: the messages may then never be read to their end) or its reader stops it.
+ */
+async function* observed<T>(
+  messages: AsyncIterable<T>,
+  signal: AbortSignal,
+  ended: (code: string) => void,
+  mapError: (err: unknown) => ConnectError,
+): AsyncIterable<T> {
+  let told = false;
+  const tell = (code: string) => {
+    if (told) return;
+    told = true;
+    ended(code);
+  };
+  const cancelled = () => {
+    tell(Code[Code.Canceled]);
+  };
+  if (signal.aborted) cancelled();
+  else signal.addEventListener("abort", cancelled, { once: true });
+  let code = Code[Code.Canceled];
+  try {
+    yield* messages;
+    code = "OK";
+  } catch (err) {
+    const mapped = mapError(err);
+    code = Code[mapped.code];
+    throw mapped;
+  } finally {
+    signal.removeEventListener("abort", cancelled);
+    tell(code);
+  }
 }
 
 /**

@@ -93,6 +93,15 @@ export class NodeMetrics {
       registers,
     });
     const sources2 = sources;
+    // The two gauges read from the store: while it cannot be read, their series are left out of
+    // the scrape (not the whole scrape: the error counters are where an outage shows).
+    const activeRuns = async (): Promise<readonly ActiveRunCount[]> => {
+      try {
+        return await sources2.activeRuns(sources2.now());
+      } catch {
+        return [];
+      }
+    };
     new Gauge({
       name: "metronome_event_log_cursor",
       help: "The newest event cursor this node has read",
@@ -108,7 +117,7 @@ export class NodeMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const c of await sources2.activeRuns(sources2.now()))
+        for (const c of await activeRuns())
           if (c.state === "due") this.inc({ scheduler: c.scheduler }, c.count);
       },
     });
@@ -119,7 +128,7 @@ export class NodeMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const c of await sources2.activeRuns(sources2.now()))
+        for (const c of await activeRuns())
           if (c.state === "running") this.inc({ scheduler: c.scheduler }, c.count);
       },
     });
@@ -237,7 +246,7 @@ export class NodeMetrics {
     for (const e of batch) this.eventReadLag.observe(Math.max(0, now - e.time) / 1000);
   }
 
-  /** An RPC ended with `code` (`OK`, `NOT_FOUND`, …) after `seconds`. */
+  /** An RPC ended with `code` (`OK`, `NotFound`, …) after `seconds`. */
   observeRpc(method: string, code: string, seconds: number): void {
     this.rpcs.inc({ method, code });
     this.rpcSeconds.observe({ method }, seconds);
