@@ -17,7 +17,7 @@ import {
 import type { Handler, RunContext } from "../../sdk/src/handlers.js";
 import type { WorkerLogger } from "../../sdk/src/logger.js";
 import { Outbox } from "../../sdk/src/worker/results.js";
-import { RunTable } from "../../sdk/src/worker/runs.js";
+import { EARLY_WINDOW_MS, RunTable, startDelay } from "../../sdk/src/worker/runs.js";
 
 const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
 const FIRE = T0 + 100;
@@ -127,6 +127,34 @@ describe("runs sent ahead, at their fire time", () => {
     expect(ctx.fireTime.getTime()).toBe(FIRE);
     expect(ctx.signal.aborted).toBe(false);
     runs.close();
+  });
+
+  it("a worker whose clock is behind the server's holds an early run no longer than the early window", async () => {
+    // Fire times 20 s ahead of this worker's clock: the server sent them within its 0.5 s
+    // window by its own clock, so they are due 0.5 s from now at the latest.
+    const { runs, log } = table(() => "done");
+    runs.assignAll([assignment(1, T0 + 20_000), assignment(2, T0 + 20_000)]);
+    await vi.advanceTimersByTimeAsync(EARLY_WINDOW_MS - 1);
+    expect(log).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(log).toEqual(["start run-1", "start run-2"]);
+    // Within the window, the fire time by the worker's clock still decides.
+    runs.assignAll([assignment(3, Date.now() + 300)]);
+    await vi.advanceTimersByTimeAsync(299);
+    expect(log).not.toContain("start run-3");
+    vi.advanceTimersByTime(1);
+    expect(log).toContain("start run-3");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs.size).toBe(0);
+    runs.close();
+  });
+
+  it("startDelay: the wait for a fire time, from 0 to the early window", () => {
+    expect(startDelay(T0 + 120, T0)).toBe(120);
+    expect(startDelay(T0 - 50, T0)).toBe(0);
+    expect(startDelay(T0 + EARLY_WINDOW_MS, T0)).toBe(EARLY_WINDOW_MS);
+    expect(startDelay(T0 + 20_000, T0)).toBe(EARLY_WINDOW_MS);
+    expect(EARLY_WINDOW_MS).toBe(500); // docs/protocol.md: up to 0.5 s before the run is due
   });
 
   it("an assignment already due starts a microtask after the message that brought it", async () => {

@@ -33,8 +33,9 @@ export interface WorkerOptions {
    * limits, which every handler then needs). Default 10. */
   maxConcurrency?: number | undefined;
   /** Informational labels shown in worker events, merged over the defaults `host`, `pid`, `sdk`
-   * and `sdk_version`. At most 32 in all, keys up to 63 characters, values up to 255. */
-  labels?: Record<string, string> | undefined;
+   * and `sdk_version` (one given as `undefined` keeps its default). At most 32 in all, keys up
+   * to 63 characters, values up to 255. */
+  labels?: Record<string, string | undefined> | undefined;
   /** Where the worker logs (pino, console, ...). Default: pino at level info on stdout (JSON
    * lines; one readable line per entry when stdout is a terminal). */
   logger?: WorkerLogger | undefined;
@@ -96,7 +97,10 @@ export function workerConfig(options: WorkerOptions): WorkerConfig {
   }
   const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
   checkLimit("maxConcurrency", maxConcurrency, 0);
-  const labels = { ...defaultLabels(), ...options.labels };
+  const labels = defaultLabels();
+  // A label given as undefined (an unset variable) keeps its default, as if left out.
+  for (const [key, value] of Object.entries(options.labels ?? {}))
+    if (value !== undefined) labels[key] = value;
   checkLabels(labels);
   const initialDelayMs = options.reconnect?.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS;
   const maxDelayMs = options.reconnect?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;

@@ -31,6 +31,20 @@ import { errorResult, type Outbox } from "./results.js";
  */
 const SLOT_WAIT_MS = 10_000;
 
+/**
+ * The longest an assignment sent ahead waits for its fire time, from when it arrives: the
+ * protocol's early window (docs/protocol.md, `accepts_early_assignments`: up to 0.5 s before the
+ * run is due). The fire time is the server's clock; on a worker whose clock is behind, waiting
+ * for its own clock to reach it would hold the run by the skew (a 20 s skew: a 5 s timeout
+ * passes before the handler starts).
+ */
+export const EARLY_WINDOW_MS = 500;
+
+/** How long to hold an assignment with fire time `fireTime` that arrived at `now` (ms). */
+export function startDelay(fireTime: number, now: number): number {
+  return Math.min(Math.max(fireTime - now, 0), EARLY_WINDOW_MS);
+}
+
 /** An assignment not finished yet. */
 export interface RunRecord extends ExecutableRun, HeldLease {
   readonly key: string;
@@ -41,7 +55,10 @@ export interface RunRecord extends ExecutableRun, HeldLease {
   extendedAt: number;
   /** While it waits for a slot: when it gives up (see SLOT_WAIT_MS). */
   waitTimer: NodeJS.Timeout | undefined;
-  /** The run's fire time (epoch ms): an assignment sent ahead is not started before it. */
+  /**
+   * The run's fire time (epoch ms, the server's clock): an assignment sent ahead is not started
+   * before it by this worker's clock, nor later than EARLY_WINDOW_MS after it arrived.
+   */
   readonly notBefore: number;
 }
 
@@ -200,9 +217,11 @@ export class RunTable {
     });
     this.records.set(key, rec);
     this.held.add(entry, 1);
-    if (rec.notBefore > Date.now()) {
-      // Sent ahead (WorkerHello.accepts_early_assignments): start at the fire time.
-      this.startAtFireTime(rec);
+    const delay = startDelay(rec.notBefore, Date.now());
+    if (delay > 0) {
+      // Sent ahead (WorkerHello.accepts_early_assignments): start at the fire time, and no
+      // later than the early window after it came.
+      this.startAtFireTime(rec, delay);
     } else if (this.canStart(entry)) {
       // The handler is called a microtask later: the message handler finishes its bookkeeping
       // (the other assignments of the message, the watchdog) before user code runs.
@@ -274,8 +293,11 @@ export class RunTable {
     }
   }
 
-  /** Starts `rec` at its fire time, with the other runs of that instant. */
-  private startAtFireTime(rec: RunRecord): void {
+  /**
+   * Starts `rec` in `delay` ms (at its fire time), with the other runs of that instant: the
+   * first of them to arrive sets the timer, so none waits longer than its own delay.
+   */
+  private startAtFireTime(rec: RunRecord, delay: number): void {
     const at = rec.notBefore;
     let group = this.sentAhead.get(at);
     if (group === undefined) {
@@ -283,7 +305,7 @@ export class RunTable {
       const timer = setTimeout(() => {
         this.sentAhead.delete(at);
         for (const r of recs) this.due(r);
-      }, at - Date.now());
+      }, delay);
       group = { timer, recs };
       this.sentAhead.set(at, group);
     }
