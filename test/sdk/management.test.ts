@@ -6,6 +6,7 @@
  * the scheduler's next call, and the client keeps no scheduler or closed stream alive. Faults
  * are injected by an interceptor on the client's transport (the server stays real).
  */
+import { getEventListeners } from "node:events";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
@@ -129,6 +130,30 @@ describe("the SDK's job management", () => {
     }
   });
 
+  it("a number that is no 32-bit whole number is refused before sending, naming its field", async () => {
+    const s = client.scheduler("numbers");
+    const refused = async (call: Promise<unknown>, field: string) => {
+      const err = await call.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).field).toBe(field);
+      expect((err as InvalidArgumentError).message).toMatch(new RegExp(`^${field}: `));
+    };
+    const add = (options: object) =>
+      s.addJob("numbers.noop", "interval", { hours: 1, id: "n", ...options });
+    await refused(add({ maxInstances: 1.5 }), "job.max_instances");
+    await refused(add({ maxInstances: 3e9 }), "job.max_instances");
+    await refused(add({ maxInstances: "3" }), "job.max_instances");
+    await refused(add({ retry: { maxAttempts: 2.5 } }), "job.retry_policy.max_attempts");
+    await refused(add({ retry: { maxAttempts: NaN } }), "job.retry_policy.max_attempts");
+    await add({});
+    await refused(s.modifyJob("n", { maxInstances: 2.5 }), "job.max_instances");
+    await refused(s.getRuns({ limit: 0.5 }), "page_size");
+    // Settings refused here fail the calls that wait for them, as the server's refusals do.
+    const defaults = client.scheduler("numbers", { jobDefaults: { maxInstances: 1e10 } });
+    await refused(defaults.getJobs(), "job_defaults.max_instances");
+    expect((await s.getJob("n"))?.maxInstances).toBe(1);
+  });
+
   it("an oversized payload fails with ResourceExhaustedError naming its field", async () => {
     const s = client.scheduler("payload");
     const err = await s
@@ -168,6 +193,42 @@ describe("the SDK's job management", () => {
     gc();
     expect(schedulerRef.deref()).toBeUndefined();
     expect(streamRef.deref()).toBeUndefined();
+  });
+
+  it("subscribe's signal: already aborted, the stream is closed; its listener goes with the stream", async () => {
+    const aborted = new AbortController();
+    aborted.abort();
+    const closed = client.subscribe({ signal: aborted.signal });
+    const got: string[] = [];
+    const reading = (async () => {
+      for await (const e of closed) got.push(e.type);
+    })();
+    await reading; // ends at once, before any event
+    await closed.whenLive();
+    await client.scheduler("signal").addJob("signal.noop", "interval", { hours: 1, id: "s" });
+    expect(got).toEqual([]);
+    expect(getEventListeners(aborted.signal, "abort")).toHaveLength(0);
+
+    // A long-lived signal shared by streams: each one's listener is removed when it ends.
+    const shared = new AbortController();
+    const closedByHand = client.subscribe({ signal: shared.signal });
+    // Newer than the newest event: the iteration ends with OUT_OF_RANGE.
+    const ended = client.subscribe({ signal: shared.signal, afterCursor: 10n ** 15n });
+    expect(getEventListeners(shared.signal, "abort")).toHaveLength(2);
+    closedByHand.close();
+    const drain = async (stream: EventStream) => {
+      const seen: string[] = [];
+      for await (const e of stream) seen.push(e.type);
+      return seen;
+    };
+    await expect(drain(ended)).rejects.toThrow(/newer than the newest event/);
+    expect(getEventListeners(shared.signal, "abort")).toHaveLength(0);
+    const live = client.subscribe({ signal: shared.signal });
+    const following = drain(live);
+    await live.whenLive();
+    shared.abort(); // still ends the streams it is given to
+    await following;
+    expect(getEventListeners(shared.signal, "abort")).toHaveLength(0);
   });
 
   it("close() still ends the streams a client opened", async () => {

@@ -340,6 +340,18 @@ describe("the SDK's scheduler", () => {
       ["sync.external", "Sync", "sync.external"],
     ]);
   });
+
+  it("scheduledJob with id: undefined (an unset variable) uses the handler name", async () => {
+    const s = client.scheduler("decorated-undefined-id");
+    const unset: string | undefined = process.env.METRONOME_TEST_UNSET_JOB_ID;
+    s.scheduledJob(new IntervalTrigger({ minutes: 5 }), { id: unset, name: "Sync" })(
+      defineHandler("sync.unset", () => undefined),
+    );
+    await s.start();
+    await s.start(); // the next deploy: replaced, not a second job with a generated id
+    const jobs = await s.getJobs();
+    expect(jobs.map((j) => [j.id, j.name])).toEqual([["sync.unset", "Sync"]]);
+  });
 });
 
 describe("SchedulerManager", () => {

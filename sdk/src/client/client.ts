@@ -65,7 +65,8 @@ export class MetronomeClient {
     const stream: EventStream = new EventStream(this.events, options, this.headers, () => {
       this.opened.delete(stream);
     });
-    this.opened.add(stream);
+    // A stream whose signal was already aborted is closed from the start: nothing to end.
+    if (options.signal?.aborted !== true) this.opened.add(stream);
     return stream;
   }
 

@@ -12,7 +12,10 @@ export interface SubscribeOptions {
   readonly filter?: EventFilter | undefined;
   /** Start after this cursor (every later matching event, then live ones); default: from now. */
   readonly afterCursor?: bigint | number | string | undefined;
-  /** Ends the stream (the iteration returns). */
+  /**
+   * Ends the stream (the iteration returns); already aborted, the stream is closed from the
+   * start. Its listener on the signal is removed when the stream ends.
+   */
   readonly signal?: AbortSignal | undefined;
   /** Delays between reconnection attempts (exponential backoff with full jitter). */
   readonly reconnect?:
@@ -56,10 +59,26 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
       if (c < 0n) throw new RangeError("afterCursor must not be negative");
       this.position = c;
     }
-    options.signal?.addEventListener("abort", () => {
-      this.close();
-    });
+    const signal = options.signal;
+    if (signal?.aborted === true) {
+      // Closed before it began: nothing to subscribe to, no listener to leave on the signal.
+      this.controller.abort();
+      this.ended = true;
+      this.onEnd = undefined;
+    } else if (signal !== undefined) {
+      const onAbort = (): void => {
+        this.close();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      // A long-lived signal shared by many streams must not keep the ended ones reachable.
+      this.detachSignal = () => {
+        signal.removeEventListener("abort", onAbort);
+      };
+    }
   }
+
+  /** Removes the listener on `options.signal` (once the stream is closed or has ended). */
+  private detachSignal: (() => void) | undefined;
 
   /**
    * The position of the last event handed to the iteration (or of the last message, which may
@@ -76,6 +95,17 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
   get live(): boolean {
     return this.isLive;
   }
+
+  /**
+   * Whether a live message has been handed out: `live` once, and it stays true after a
+   * reconnection (which catches up again). False while the events of the first live message
+   * are handed out, as `live`. @internal (the listeners of a scheduler)
+   */
+  get hasBeenLive(): boolean {
+    return this.wasLive;
+  }
+
+  private wasLive = false;
 
   private readonly liveWaiters = new Set<() => void>();
   /** The iteration has ended (closed, or a fatal error). */
@@ -102,8 +132,10 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     this.notifyEnd();
   }
 
-  /** Tells `onEnd`, once. */
+  /** Tells `onEnd`, once, and lets go of the signal. */
   private notifyEnd(): void {
+    this.detachSignal?.();
+    this.detachSignal = undefined;
     const onEnd = this.onEnd;
     this.onEnd = undefined;
     onEnd?.();
@@ -168,6 +200,7 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
           this.position = res.cursor;
           this.isLive = res.live;
           if (res.live) {
+            this.wasLive = true;
             for (const w of this.liveWaiters) w();
             this.liveWaiters.clear();
           }

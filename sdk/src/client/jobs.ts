@@ -16,6 +16,7 @@ import type {
   RetryPolicySchema,
 } from "../gen/metronome/v1/job_pb.js";
 import type { Args, ArgsInput, Kwargs, KwargsInput } from "../handlers.js";
+import { InvalidArgumentError } from "../rpc-errors.js";
 import { triggerFromProto, type Trigger } from "./triggers.js";
 
 /**
@@ -168,10 +169,32 @@ export interface SettingsInit {
   retryPolicy?: MessageInitShape<typeof RetryPolicySchema>;
 }
 
-export function settingsToProto(s: JobSettings): SettingsInit {
+/** The largest value of a protobuf int32 field. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Checks a number bound for an int32 field of a request: one that is not a whole number or does
+ * not fit would fail while the request is encoded, as an INTERNAL error that says nothing of the
+ * option. Like the server's own checks, the error names the field (`job.max_instances`); the
+ * server still checks the range the field allows (1 to 10000 …).
+ */
+export function checkInt32(field: string, value: unknown): number {
+  if (typeof value === "number" && Number.isInteger(value) && Math.abs(value) <= INT32_MAX)
+    return value;
+  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+  throw new InvalidArgumentError(`${field}: must be a whole number (32-bit), got ${shown}`, field);
+}
+
+/**
+ * The Job message fields of the settings; `path` is where the message is in the request
+ * (`job`, `job_defaults`), for the field an error names.
+ */
+export function settingsToProto(s: JobSettings, path = "job"): SettingsInit {
   return {
     ...(s.coalesce === undefined ? {} : { coalesce: s.coalesce }),
-    ...(s.maxInstances === undefined ? {} : { maxInstances: s.maxInstances }),
+    ...(s.maxInstances === undefined
+      ? {}
+      : { maxInstances: checkInt32(`${path}.max_instances`, s.maxInstances) }),
     ...(s.misfireGraceTime === undefined
       ? {}
       : {
@@ -185,7 +208,7 @@ export function settingsToProto(s: JobSettings): SettingsInit {
       ? {}
       : {
           retryPolicy: {
-            maxAttempts: s.retry.maxAttempts,
+            maxAttempts: checkInt32(`${path}.retry_policy.max_attempts`, s.retry.maxAttempts),
             initialBackoff:
               s.retry.initialBackoff === undefined ? undefined : ms(s.retry.initialBackoff),
             maxBackoff: s.retry.maxBackoff === undefined ? undefined : ms(s.retry.maxBackoff),

@@ -172,7 +172,7 @@ export function configureRequest(
   settings: SchedulerSettings,
 ): MessageInitShape<typeof ConfigureSchedulerRequestSchema> {
   const d = settings.jobDefaults ?? {};
-  const defaults = settingsToProto(d);
+  const defaults = settingsToProto(d, "job_defaults");
   const paths = [
     ...(settings.timezone === undefined ? [] : ["timezone"]),
     ...(d.coalesce === undefined ? [] : ["job_defaults.coalesce"]),

@@ -22,7 +22,7 @@ import {
   type NoExtraOptions,
   type ScheduledJobOptions,
 } from "./declarations.js";
-import { jobFromProto, type ChangeOptions, type Job, type JobOptions } from "./jobs.js";
+import { checkInt32, jobFromProto, type ChangeOptions, type Job, type JobOptions } from "./jobs.js";
 import { JobLister, type JobFilter } from "./job-lister.js";
 import { Listeners, type Listener } from "./listeners.js";
 import {
@@ -100,10 +100,20 @@ export class Scheduler {
    * are applied again.
    */
   configure(settings: SchedulerSettings): Promise<void> {
-    const request = configureRequest(this.name, settings);
+    // Settings refused here (a maxInstances that is no whole number) fail like those the
+    // server refuses: the calls that wait for them fail with the error.
+    let request: ReturnType<typeof configureRequest> | { invalid: unknown };
+    try {
+      request = configureRequest(this.name, settings);
+    } catch (err) {
+      request = { invalid: err };
+    }
     const applied = this.ready
       .catch(() => undefined) // earlier settings that failed do not stop these
-      .then(() => call(this.client.schedulers.configureScheduler(request, this.opts)))
+      .then(() => {
+        if ("invalid" in request) throw request.invalid;
+        return call(this.client.schedulers.configureScheduler(request, this.opts));
+      })
       .then(() => undefined);
     this.ready = applied;
     applied.catch(() => undefined); // reported by the calls that wait for it
@@ -182,10 +192,11 @@ export class Scheduler {
   ): <H extends HandlerDef<never, never>>(handler: H & FitsHandler<H, O>) => H {
     return <H extends HandlerDef<never, never>>(handler: H & FitsHandler<H, O>): H => {
       // (Checked against the handler above: the options fit its arguments.)
-      const o = { id: handler.name, ...options, replaceExisting: true } as JobOptions;
-      this.declarations.declare(o.id ?? handler.name, () =>
-        this.addJob(handler as HandlerDef, trigger, o),
-      );
+      // `id: undefined` (an unset variable) is the default, not a job without an id: each
+      // deploy would add one more.
+      const id = options?.id ?? handler.name;
+      const o = { ...options, id, replaceExisting: true } as JobOptions;
+      this.declarations.declare(id, () => this.addJob(handler as HandlerDef, trigger, o));
       return handler;
     };
   }
@@ -336,7 +347,7 @@ export class Scheduler {
           scheduler: this.name,
           jobId: options.jobId ?? "",
           statuses: (options.statuses ?? []).map((s) => RUN_STATUS[s]),
-          pageSize: options.limit ?? 100,
+          pageSize: checkInt32("page_size", options.limit ?? 100),
         },
         this.opts,
       ),

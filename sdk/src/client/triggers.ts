@@ -88,10 +88,22 @@ export interface TriggerFields {
 
 export type TriggerKind = keyof TriggerFields;
 
-function ts(i: Instant | undefined) {
+/** An ISO 8601 date and time with its UTC offset: `2030-01-01T09:00:00Z`, `…T09:00+08:00`. */
+const WITH_OFFSET = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i;
+
+/**
+ * The instant of an option (`runDate`, `startDate`, `endDate`). A string must carry its offset:
+ * without one, `Date.parse` reads a date and time in the zone of the process (the same code
+ * would schedule another instant on another machine) and a date alone in UTC.
+ */
+function ts(option: string, i: Instant | undefined) {
   if (i === undefined) return undefined;
-  const ms = i instanceof Date ? i.getTime() : typeof i === "number" ? i : Date.parse(i);
-  if (!Number.isFinite(ms)) throw new RangeError(`not an instant: ${String(i)}`);
+  if (typeof i === "string" && !WITH_OFFSET.test(i.trim()))
+    throw new RangeError(
+      `${option}: expected an ISO 8601 time with an offset (2030-01-01T09:00:00Z, 2030-01-01T09:00:00+08:00), got ${JSON.stringify(i)}`,
+    );
+  const ms = i instanceof Date ? i.getTime() : typeof i === "number" ? i : Date.parse(i.trim());
+  if (!Number.isFinite(ms)) throw new RangeError(`${option}: not an instant: ${String(i)}`);
   return timestampFromMs(ms);
 }
 
@@ -139,8 +151,8 @@ export class CronTrigger extends Trigger {
           minute: str(f.minute),
           second: str(f.second),
           timezone: f.timezone ?? "",
-          startDate: ts(f.startDate),
-          endDate: ts(f.endDate),
+          startDate: ts("startDate", f.startDate),
+          endDate: ts("endDate", f.endDate),
         },
       },
       jitter: jitter(f.jitter),
@@ -166,8 +178,8 @@ export class CrontabTrigger extends Trigger {
         value: {
           expression: this.expression,
           timezone: this.timezone ?? "",
-          startDate: ts(o.startDate),
-          endDate: ts(o.endDate),
+          startDate: ts("startDate", o.startDate),
+          endDate: ts("endDate", o.endDate),
         },
       },
       jitter: jitter(o.jitter),
@@ -191,8 +203,8 @@ export class IntervalTrigger extends Trigger {
           hours: f.hours ?? 0,
           minutes: f.minutes ?? 0,
           seconds: f.seconds ?? 0,
-          startDate: ts(f.startDate),
-          endDate: ts(f.endDate),
+          startDate: ts("startDate", f.startDate),
+          endDate: ts("endDate", f.endDate),
           timezone: f.timezone ?? "",
         },
       },
@@ -210,7 +222,10 @@ export class DateTrigger extends Trigger {
     return {
       kind: {
         case: "date",
-        value: { runDate: ts(this.fields.runDate), timezone: this.fields.timezone ?? "" },
+        value: {
+          runDate: ts("runDate", this.fields.runDate),
+          timezone: this.fields.timezone ?? "",
+        },
       },
       jitter: jitter(this.fields.jitter),
     };
