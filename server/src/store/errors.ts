@@ -77,7 +77,9 @@ export function errorCode(err: unknown): string | undefined {
 /**
  * node-postgres and ioredis say that a connection was lost or could not be made in words,
  * without a code; Redis answers a server that cannot serve yet (loading its data, a replica
- * without its primary, a cluster without a slot's shard) with these error words.
+ * without its primary, a cluster without a slot's shard) with these error words, and one that
+ * refuses writes for now with these: OOM (`maxmemory` reached), MISCONF (its last RDB snapshot
+ * failed, a full disk say), NOREPLICAS (fewer replicas than `min-replicas-to-write`).
  */
 const UNAVAILABLE_MESSAGES: readonly RegExp[] = [
   /^Connection terminated/,
@@ -87,7 +89,11 @@ const UNAVAILABLE_MESSAGES: readonly RegExp[] = [
   /^Reached the max retries per request limit/,
   /^Connection is closed\.?$/,
   /^Stream isn't writeable/,
+  /^Cluster isn't ready/,
+  /^None of startup nodes is available/,
+  /^Failed to refresh slots cache/,
   /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY) /,
+  /^(OOM|MISCONF|NOREPLICAS) /,
 ];
 
 function lostByMessage(err: unknown): boolean {

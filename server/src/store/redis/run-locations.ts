@@ -16,32 +16,53 @@ export class RunLocations {
   /** Run id → shard (insertion order: oldest first). */
   private readonly known = new Map<string, number>();
 
+  /** `limit`: runs remembered at most (REMEMBERED_RUNS; tests give a small one). */
   constructor(
     private readonly dbs: readonly Db[],
     private readonly shardOf: (scheduler: string) => number,
+    private readonly limit = REMEMBERED_RUNS,
   ) {}
 
   remember(runs: Iterable<Pick<Run, "id" | "scheduler">>): void {
-    for (const r of runs) {
-      this.known.delete(r.id);
-      this.known.set(r.id, this.shardOf(r.scheduler));
-    }
-    for (const id of this.known.keys()) {
-      if (this.known.size <= REMEMBERED_RUNS) break;
-      this.known.delete(id);
-    }
+    for (const r of runs) this.learn(r.id, this.shardOf(r.scheduler));
+    this.trim();
   }
 
   /** The shard of each run (those no shard holds: shard 0, which answers for a missing run). */
   async locate(ids: readonly string[]): Promise<number[]> {
     const unknown = [...new Set(ids.filter((id) => !this.known.has(id)))];
-    if (unknown.length > 0) {
-      const found = await Promise.all(this.dbs.map((db) => db.runSchedulers(unknown)));
-      found.forEach((where, shard) => {
-        for (const id of where.keys()) this.known.set(id, shard);
-      });
+    if (unknown.length === 0) return ids.map((id) => this.known.get(id) ?? 0);
+    const found = await Promise.all(this.dbs.map((db) => db.runSchedulers(unknown)));
+    const shards = new Map<string, number>();
+    found.forEach((where, shard) => {
+      for (const id of where.keys()) {
+        shards.set(id, shard);
+        this.learn(id, shard);
+      }
+    });
+    this.trim();
+    // Answered from what was found, not from what is remembered: a call for more runs than
+    // the limit forgets some of them as it learns them.
+    return ids.map((id) => shards.get(id) ?? this.known.get(id) ?? 0);
+  }
+
+  /** How many runs' shards are remembered. */
+  get size(): number {
+    return this.known.size;
+  }
+
+  /** Remembers a run's shard as the newest. */
+  private learn(id: string, shard: number): void {
+    this.known.delete(id);
+    this.known.set(id, shard);
+  }
+
+  /** Forgets the oldest runs beyond the limit. */
+  private trim(): void {
+    for (const id of this.known.keys()) {
+      if (this.known.size <= this.limit) break;
+      this.known.delete(id);
     }
-    return ids.map((id) => this.known.get(id) ?? 0);
   }
 
   /** `items` by the shard of their run (`id`). */
