@@ -50,9 +50,9 @@ import {
   mergeJobPages,
   mergeSweeps,
 } from "./across-shards.js";
-import { connectCluster } from "./cluster-connection.js";
+import { clusterReady, connectCluster } from "./cluster-connection.js";
 import { Db } from "./db.js";
-import { persistenceWarning } from "./persistence.js";
+import { persistenceWarnings } from "./persistence.js";
 import { EventMover } from "./event-mover.js";
 import { HOME_TAG, OnHomeShard } from "./home-shard.js";
 import { RunLocations } from "./run-locations.js";
@@ -95,12 +95,15 @@ export class RedisClusterStore extends OnHomeShard implements Store {
     this.shards = this.dbs.map((db) => RedisStore.on(db));
     this.runs = new RunLocations(this.dbs, (scheduler) => this.shardOfScheduler(scheduler));
     this.events = new EventMover(homeDb, this.dbs);
-    this.checked = persistenceWarning(cluster).then(
-      (warning) => {
-        if (warning !== null) options.warn?.(warning);
-      },
-      () => undefined,
-    );
+    // The client sends nothing before it is connected (cluster-connection.ts).
+    this.checked = (clusterReady(cluster) ?? Promise.resolve())
+      .then(() => persistenceWarnings(cluster))
+      .then(
+        (warnings) => {
+          for (const warning of warnings) options.warn?.(warning);
+        },
+        () => undefined,
+      );
   }
 
   /** Connects to the cluster at once, and follows its topology as it changes. */

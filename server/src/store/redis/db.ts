@@ -9,7 +9,8 @@ import type { EventDraft } from "../../domain/events.js";
 import type { Job } from "../../domain/jobs.js";
 import type { Run } from "../../domain/runs.js";
 import { bounded } from "../bounded.js";
-import { storeError } from "../errors.js";
+import { storeError, StoreTimeoutError } from "../errors.js";
+import { clusterReady } from "./cluster-connection.js";
 import { RecordCache } from "./cache.js";
 import type { Fields } from "./codec.js";
 import { Keys } from "./keys.js";
@@ -80,10 +81,39 @@ export class Db {
     this.eventsListeners.push(listener);
   }
 
-  /** A call bounded by the current deadline, its connection errors as StoreUnavailableError. */
+  /**
+   * A call bounded by the current deadline, its connection errors as StoreUnavailableError. On a
+   * Redis Cluster a call made while the client is not connected first waits for it, failing
+   * when an attempt to connect does, and is not sent once the deadline passed
+   * (cluster-connection.ts).
+   */
   async call<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await bounded(work(), () => undefined);
+      const ready = this.redis.isCluster ? clusterReady(this.redis as Cluster) : null;
+      if (ready === null) return await bounded(work(), () => undefined);
+      let late = false;
+      return await bounded(
+        ready.then(() => {
+          if (late) throw new StoreTimeoutError();
+          return work();
+        }),
+        () => {
+          late = true;
+        },
+      );
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /**
+   * The answer of a call already made and shared by several callers (coalesce.ts: it waits for
+   * the connection itself, through call), bounded by the current caller's deadline, its errors
+   * as call's. Unlike call, it never leaves the shared promise's failure unheard.
+   */
+  async shared<T>(answer: Promise<T>): Promise<T> {
+    try {
+      return await bounded(answer, () => undefined);
     } catch (err) {
       throw storeError(err);
     }

@@ -15,6 +15,7 @@ import { type Db, eventArgs } from "./db.js";
 import { Coalescer } from "./coalesce.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { jobFence, schedulerFence } from "./fences.js";
+import { indexedKey, JOB_PENDING, jobPendingKey } from "./pending-of-jobs.js";
 import { CANCEL_PENDING_RUNS } from "./scripts/cancel-pending-runs.js";
 import { DELETE_ALL_JOBS } from "./scripts/delete-all-jobs.js";
 import { DELETE_JOB } from "./scripts/delete-job.js";
@@ -56,7 +57,7 @@ export async function insertJob(db: Db, job: Job, events: readonly EventDraft[])
     return inserted;
   }
   const inserted = inserter(db).add({ job, events });
-  return db.call(() => inserted);
+  return db.shared(inserted);
 }
 
 export async function getJob(db: Db, scheduler: string, id: string): Promise<Job | null> {
@@ -154,18 +155,34 @@ export async function readJobDeletion(
   options: DeleteJobOptions,
 ): Promise<Record<string, unknown> | false> {
   const key = db.keys.job(scheduler, id);
-  const [h] = await db.hashes([key]);
-  if (h === null || h === undefined) return false;
-  const job = jobFromFields(h);
+  const [h, indexed] = await db.batch((pipe) => {
+    pipe.hgetall(key);
+    pipe.sismember(indexedKey(db), JOB_PENDING);
+  });
+  const fields = h as Fields | null | undefined;
+  if (fields === null || fields === undefined || Object.keys(fields).length === 0) return false;
+  const job = jobFromFields(fields);
   if (options.expectedVersion !== undefined && job.version !== options.expectedVersion)
     return false;
   const now = options.cancelPendingRunsAt;
-  const runs = now === undefined ? [] : await runsOfJob(db, scheduler, id, "-inf");
+  // Only the job's pending runs matter (as on SQL): read from their index (pending-of-jobs.ts),
+  // or, in a store not migrated yet, found among all its runs.
+  let runs: { run: Run; fields: Fields }[] = [];
+  if (now !== undefined)
+    runs =
+      indexed === 1
+        ? await runsRead(
+            db,
+            scheduler,
+            await db.call(() => db.redis.smembers(jobPendingKey(db, scheduler, id))),
+          )
+        : await runsOfJob(db, scheduler, id, "-inf");
   const outcome = pendingOutcome(runs, now, db);
   return {
-    checks: [[key, revOf(h)], ...outcome.checks],
+    checks: [[key, revOf(fields)], ...outcome.checks],
     scheduler,
     id,
+    ...(indexed === 1 ? { indexed: "1" } : {}),
     ...(now === undefined
       ? {}
       : { pending: runs.filter(({ run }) => run.status === "pending").map(({ run }) => run.id) }),

@@ -35,7 +35,7 @@ const READ_BATCH = 1000;
 
 export async function getScheduler(db: Db, name: string): Promise<Scheduler | null> {
   const read = reader(db).add(name);
-  const h = await db.call(() => read);
+  const h = await db.shared(read);
   return h === null ? null : schedulerFromFields(h);
 }
 

@@ -46,7 +46,8 @@ import * as firing from "./firing.js";
 import * as jobs from "./jobs.js";
 import * as leases from "./leases.js";
 import { listJobs } from "./list-jobs.js";
-import { persistenceWarning } from "./persistence.js";
+import { indexPendingOfJobs, pendingIndexed } from "./pending-of-jobs.js";
+import { persistenceWarnings } from "./persistence.js";
 import * as registry from "./registry.js";
 import * as results from "./results.js";
 import * as reads from "./run-reads.js";
@@ -56,7 +57,10 @@ import * as schedulers from "./schedulers.js";
 export const SCHEMA_VERSION = 1;
 
 export interface RedisStoreOptions {
-  /** Told once, at start-up, when Redis runs without the append-only file. */
+  /**
+   * Told once each, at start-up, when Redis runs without the append-only file and when it evicts
+   * keys (persistence.ts).
+   */
   readonly warn?: (message: string) => void;
 }
 
@@ -81,9 +85,9 @@ export class RedisStore implements Store {
   ) {
     this.idempotency = owns ? redisIdempotencyStore(db) : undefined;
     this.checked = owns
-      ? persistenceWarning(db.redis).then(
-          (warning) => {
-            if (warning !== null) options.warn?.(warning);
+      ? persistenceWarnings(db.redis).then(
+          (warnings) => {
+            for (const warning of warnings) options.warn?.(warning);
           },
           () => undefined,
         )
@@ -121,15 +125,21 @@ export class RedisStore implements Store {
 
   // ---- lifecycle ----
 
+  /**
+   * Records the schema version and builds the indexes that data written before them lacks
+   * (pending-of-jobs.ts).
+   */
   async migrate(): Promise<void> {
     await this.db.call(() =>
       this.db.redis.set(this.db.keys.global("schema"), String(SCHEMA_VERSION)),
     );
+    await indexPendingOfJobs(this.db);
   }
 
   async pendingMigrations(): Promise<number> {
     const v = await this.db.call(() => this.db.redis.get(this.db.keys.global("schema")));
-    return Number(v ?? 0) >= SCHEMA_VERSION ? 0 : 1;
+    if (Number(v ?? 0) < SCHEMA_VERSION) return 1;
+    return (await pendingIndexed(this.db)) ? 0 : 1;
   }
 
   async ping(): Promise<void> {

@@ -10,6 +10,7 @@ import { DELETE_EXPIRED } from "./expire.js";
 import { DROP_FENCES } from "./fences.js";
 import { EXTEND_LEASES } from "./extend-leases.js";
 import { DELETE_EXPIRED_KEYS, RECORD_ANSWER } from "./idempotency.js";
+import { INDEX_PENDING_OF_JOBS } from "./index-pending-of-jobs.js";
 import { INSERT_JOBS } from "./insert-job.js";
 import { INSERT_KEY } from "./insert-key.js";
 import { INSERT_SCHEDULER } from "./insert-scheduler.js";
@@ -43,6 +44,7 @@ export const SCRIPTS: readonly Script[] = [
   DELETE_EXPIRED_KEYS,
   DROP_FENCES,
   EXTEND_LEASES,
+  INDEX_PENDING_OF_JOBS,
   INSERT_JOBS,
   INSERT_KEY,
   INSERT_SCHEDULER,

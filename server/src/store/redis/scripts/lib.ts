@@ -120,13 +120,15 @@ end
 
 -- ---- runs: a hash per run and the indexes its columns put it in ----
 
--- The indexes of a run's status: pending runs by due time (all, and per handler) and by
--- misfire expiry; running runs by lease expiry, per job (max_instances) and by deadline.
+-- The indexes of a run's status: pending runs by due time (all, and per handler), by misfire
+-- expiry and per job (a job's removal); running runs by lease expiry, per job (max_instances)
+-- and by deadline.
 local function unindex_status(s, id, r)
   if r.status == 'pending' then
     redis.call('ZREM', sk(s, 'pending'), id)
     redis.call('ZREM', sk(s, 'pending:' .. r.handler), id)
     redis.call('ZREM', sk(s, 'expiring'), id)
+    redis.call('SREM', sk(s, 'job-pending:' .. r.job_id), id)
   elseif r.status == 'running' then
     redis.call('ZREM', sk(s, 'running'), id)
     redis.call('SREM', sk(s, 'running:' .. r.job_id), id)
@@ -139,6 +141,7 @@ local function index_status(s, id, r)
     redis.call('ZADD', sk(s, 'pending'), r.due_at, id)
     redis.call('ZADD', sk(s, 'pending:' .. r.handler), r.due_at, id)
     if r.expires_at ~= nil then redis.call('ZADD', sk(s, 'expiring'), r.expires_at, id) end
+    redis.call('SADD', sk(s, 'job-pending:' .. r.job_id), id)
   elseif r.status == 'running' then
     redis.call('ZADD', sk(s, 'running'), r.lease_expires_at, id)
     redis.call('SADD', sk(s, 'running:' .. r.job_id), id)
@@ -206,6 +209,7 @@ local function put_changes(list)
       add(zrem, sk(s, 'pending'), id)
       add(zrem, sk(s, 'pending:' .. r.h), id)
       add(zrem, sk(s, 'expiring'), id)
+      add(srem, sk(s, 'job-pending:' .. r.j), id)
     elseif r.from == 'running' then
       add(zrem, sk(s, 'running'), id)
       add(srem, sk(s, 'running:' .. r.j), id)
@@ -218,6 +222,7 @@ local function put_changes(list)
       add(zadd, sk(s, 'pending'), r.a, id)
       add(zadd, sk(s, 'pending:' .. r.h), r.a, id)
       if r.b ~= nil then add(zadd, sk(s, 'expiring'), r.b, id) end
+      add(sadd, sk(s, 'job-pending:' .. r.j), id)
     elseif r.to == 'running' then
       add(zadd, sk(s, 'running'), r.a, id)
       add(sadd, sk(s, 'running:' .. r.j), id)
@@ -237,10 +242,46 @@ local function run_exists(fields)
     fields.scheduled_time .. '/' .. fields.manual) == 1
 end
 
-local function del_run(s, id)
+-- What is left of a run whose hash is gone (evicted under maxmemory, lost) or holds no run
+-- (old: a hold's lone field, written on an entry whose run was gone): its entries in the
+-- scheduler's indexes and in its job's (the job named by the caller, \`job\`, or by the field),
+-- its run id's, and the hash. The job's entries of a run met with neither (retention, which
+-- walks the scheduler's runs, does not know the job) stay: every read of them skips a missing
+-- run (ListRuns, a job's prepared runs, RemoveJob's pending ones).
+local function del_remains(s, id, job, old)
+  local at = redis.call('ZSCORE', sk(s, 'runs'), id)
+  for _, index in ipairs({'runs', 'pending', 'expiring', 'running', 'deadlines'}) do
+    redis.call('ZREM', sk(s, index), id)
+  end
+  if old ~= nil and old.handler ~= nil then redis.call('ZREM', sk(s, 'pending:' .. old.handler), id) end
+  if job == nil and old ~= nil then job = old.job_id end
+  if job ~= nil then
+    at = at or redis.call('ZSCORE', sk(s, 'job-runs:' .. job), id)
+    redis.call('ZREM', sk(s, 'job-runs:' .. job), id)
+    redis.call('SREM', sk(s, 'running:' .. job), id)
+    redis.call('SREM', sk(s, 'job-pending:' .. job), id)
+    local fired = sk(s, 'fired:' .. job)
+    if at then
+      for _, manual in ipairs({'0', '1'}) do
+        local unique = at .. '/' .. manual
+        if redis.call('HGET', fired, unique) == id then redis.call('HDEL', fired, unique) end
+      end
+    end
+  end
+  if redis.call('HGET', gk('run-sched'), id) == s then redis.call('HDEL', gk('run-sched'), id) end
+  redis.call('DEL', sk(s, 'run:' .. id))
+end
+
+-- Deletes a run and its index entries; answers 1, or 0 when there was no run, only entries
+-- left of one (del_remains: \`job\`, when the caller knows it, names its job), which go too. So
+-- a loop over an index that deletes what it finds always moves on.
+local function del_run(s, id, job)
   local key = sk(s, 'run:' .. id)
   local old = hash(key)
-  if old == nil then return 0 end
+  if old == nil or old.status == nil or old.job_id == nil or old.scheduled_time == nil then
+    del_remains(s, id, job, old)
+    return 0
+  end
   unindex_run(s, id, old)
   redis.call('DEL', key)
   redis.call('HDEL', gk('run-sched'), id)

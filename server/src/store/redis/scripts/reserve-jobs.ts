@@ -25,16 +25,21 @@ for _, s in ipairs(unpaused_spaces(paused)) do
     local page = redis.call('ZRANGEBYSCORE', sk(s, 'jobs'), '-inf', p.horizon,
       'WITHSCORES', 'LIMIT', offset, 100)
     if #page == 0 then break end
+    local gone = 0
     for i = 1, #page, 2 do
       local f = redis.call('HMGET', sk(s, 'job:' .. page[i]), 'held_until', 'rev', 'inc')
       local held = f[1]
-      if taken < limit and (held == false or tonumber(held) <= now)
+      if f[2] == false then
+        -- A job whose hash is gone (evicted, lost): its entry goes, not held as a new hash.
+        del_job(s, page[i])
+        gone = gone + 1
+      elseif taken < limit and (held == false or tonumber(held) <= now)
         and redis.call('EXISTS', sk(s, 'fence:' .. page[i])) == 0 then
-        found[#found + 1] = {s, page[i], tonumber(page[i + 1]), f[2] or '0', f[3] or ''}
+        found[#found + 1] = {s, page[i], tonumber(page[i + 1]), f[2], f[3] or ''}
         taken = taken + 1
       end
     end
-    offset = offset + #page / 2
+    offset = offset + #page / 2 - gone
   end
 end
 table.sort(found, function(a, b) return a[3] < b[3] end)

@@ -30,16 +30,22 @@ for _, h in ipairs(p.handlers) do
       local page = redis.call('ZRANGEBYSCORE', sk(s, 'pending:' .. handler), '-inf', p.dueBy,
         'WITHSCORES', 'LIMIT', offset, 100)
       if #page == 0 then break end
+      local gone = 0
       for i = 1, #page, 2 do
         local f = redis.call('HMGET', sk(s, 'run:' .. page[i]), 'held_until', 'job_id', 'rev')
         local held = f[1]
-        if taken < limit and (held == false or tonumber(held) <= now) and (f[2] == false
+        if f[3] == false then
+          -- A run whose hash is gone (evicted, lost): its entries go, not held as a new hash.
+          del_run(s, page[i])
+          redis.call('ZREM', sk(s, 'pending:' .. handler), page[i])
+          gone = gone + 1
+        elseif taken < limit and (held == false or tonumber(held) <= now) and (f[2] == false
           or redis.call('EXISTS', sk(s, 'fence:' .. f[2])) == 0) then
-          found[#found + 1] = {s, page[i], tonumber(page[i + 1]), f[3] or '0', f[2]}
+          found[#found + 1] = {s, page[i], tonumber(page[i + 1]), f[3], f[2]}
           taken = taken + 1
         end
       end
-      offset = offset + #page / 2
+      offset = offset + #page / 2 - gone
     end
   end
   table.sort(found, function(a, b) return a[3] < b[3] end)

@@ -17,7 +17,7 @@ if p.now ~= nil then
     if first == '' or tonumber(r[2]) < tonumber(first) then first = r[2] end
   end
   if first ~= p.prepared then return 'conflict' end
-  for _, r in ipairs(runs) do del_run(f.scheduler, r[1]) end
+  for _, r in ipairs(runs) do del_run(f.scheduler, r[1], f.id) end
 end
 put_job(f.scheduler, f)
 append_events()
