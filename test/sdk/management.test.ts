@@ -70,7 +70,7 @@ describe("the SDK's job management", () => {
     expect((await s.getJobs({ idPrefix: "job-1" })).map((j) => j.id)).toEqual(["job-10", "job-11"]);
   });
 
-  it("modifyJob leaves alone what a change sets to undefined; null still means no limit", async () => {
+  it("modifyJob leaves alone what a change sets to undefined; null means no limit, or none", async () => {
     const s = client.scheduler("modify");
     await s.addJob("modify.noop", "interval", {
       hours: 1,
@@ -95,6 +95,10 @@ describe("the SDK's job management", () => {
       misfireGraceTime: null,
     });
     expect(changed.trigger).toBeInstanceOf(IntervalTrigger);
+    // null clears a timeout and a retry policy (a job read back can be sent back as changes).
+    const cleared = await s.modifyJob("j", { timeout: null, retry: null });
+    expect(cleared).toMatchObject({ timeout: null, retry: null, maxInstances: 2 });
+    expect(await s.getJob("j")).toMatchObject({ timeout: null, retry: null });
   });
 
   it("start() keeps the declarations it could not add; the next start() adds them", async () => {

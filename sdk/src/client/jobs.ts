@@ -42,10 +42,13 @@ export interface JobSettings {
   readonly maxInstances?: number | undefined;
   /** How late a run may start, in seconds; null = no limit. Default: the scheduler's (60). */
   readonly misfireGraceTime?: number | null | undefined;
-  /** The longest one attempt may run, in seconds. Default: none. */
-  readonly timeout?: number | undefined;
-  /** Retries of failed attempts. Default: none (the next fire time is the next chance). */
-  readonly retry?: RetryOptions | undefined;
+  /** The longest one attempt may run, in seconds; null = none (the default). */
+  readonly timeout?: number | null | undefined;
+  /**
+   * Retries of failed attempts; null = none (the default: the next fire time is the next
+   * chance).
+   */
+  readonly retry?: RetryOptions | null | undefined;
 }
 
 /** Options of a call that changes something. */
@@ -203,8 +206,9 @@ export function settingsToProto(s: JobSettings, path = "job"): SettingsInit {
               ? { value: { case: "noLimit" as const, value: true } }
               : { value: { case: "duration" as const, value: ms(s.misfireGraceTime) } },
         }),
-    ...(s.timeout === undefined ? {} : { timeout: ms(s.timeout) }),
-    ...(s.retry === undefined
+    // null: none (modifyJob names the field and leaves it unset, which clears it).
+    ...(s.timeout === undefined || s.timeout === null ? {} : { timeout: ms(s.timeout) }),
+    ...(s.retry === undefined || s.retry === null
       ? {}
       : {
           retryPolicy: {
