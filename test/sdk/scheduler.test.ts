@@ -386,5 +386,12 @@ describe("SchedulerManager", () => {
       expect(plain.nextRunTime?.getUTCHours()).toBe(2);
       expect(plain.maxInstances).toBe(1);
     });
+
+    it("after shutdown, getInstance connects again with the configuration it had", async () => {
+      await SchedulerManager.shutdown();
+      // Not METRONOME_URL or 127.0.0.1:8080: the node configured above, which has the job.
+      const again = SchedulerManager.getInstance("report");
+      expect(await again.getJob("nightly")).toMatchObject({ id: "nightly", maxInstances: 3 });
+    });
   });
 });

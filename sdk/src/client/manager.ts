@@ -59,13 +59,15 @@ export const SchedulerManager = {
     return scheduler;
   },
 
-  /** Stops every instance's listeners and closes the connection (jobs keep firing). */
+  /**
+   * Stops every instance's listeners and closes the connection (jobs keep firing). A later
+   * getInstance opens a new one with the same configuration (`configure` may change it first).
+   */
   async shutdown(): Promise<void> {
     const all = [...state.instances.values()];
     state.instances.clear();
     await Promise.all(all.map((s) => s.shutdown()));
     state.client?.close();
     state.client = undefined;
-    state.options = undefined;
   },
 };
