@@ -251,4 +251,44 @@ describe("the SDK's job management", () => {
     await expect(reading).resolves.toBe(0);
     await s.shutdown();
   });
+
+  it("a stream that fails and subscribes again says so in the client's log", async () => {
+    // The next five Subscribe calls fail as a node that is down would have them fail.
+    let failing = 5;
+    const faults: Interceptor = (next) => (req) => {
+      if (req.method.name === "Subscribe" && failing > 0) {
+        failing--;
+        throw new ConnectError("injected: the node is down", Code.Unavailable);
+      }
+      return next(req);
+    };
+    const logged: { level: string; msg: string; failures: unknown }[] = [];
+    const record =
+      (level: string) =>
+      (obj: object, msg?: string): void => {
+        logged.push({ level, msg: msg ?? "", failures: (obj as { failures?: unknown }).failures });
+      };
+    const own = new MetronomeClient({
+      transport: createGrpcTransport({ baseUrl: node.url, interceptors: [faults] }),
+      logger: { debug() {}, info: record("info"), warn: record("warn"), error: record("error") },
+    });
+    try {
+      const stream = own.subscribe({ reconnect: { initialDelayMs: 1, maxDelayMs: 5 } });
+      const reading = (async () => {
+        for await (const event of stream) expect(event.cursor).toBeGreaterThan(0n);
+      })();
+      await stream.whenLive();
+      expect(failing).toBe(0);
+      // The 1st failure at info, then the 2nd and 4th at warn (not every one).
+      expect(logged).toEqual([
+        { level: "info", msg: "the event stream failed; subscribing again", failures: 1 },
+        { level: "warn", msg: "the event stream failed; subscribing again", failures: 2 },
+        { level: "warn", msg: "the event stream failed; subscribing again", failures: 4 },
+      ]);
+      stream.close();
+      await reading;
+    } finally {
+      own.close();
+    }
+  });
 });

@@ -62,9 +62,15 @@ export class MetronomeClient {
    * disconnects: `for await (const event of client.subscribe({ filter: { types: ["job_error"] } }))`.
    */
   subscribe(options: SubscribeOptions = {}): EventStream {
-    const stream: EventStream = new EventStream(this.events, options, this.headers, () => {
-      this.opened.delete(stream);
-    });
+    const stream: EventStream = new EventStream(
+      this.events,
+      options,
+      this.headers,
+      () => {
+        this.opened.delete(stream);
+      },
+      this.logger,
+    );
     // A stream whose signal was already aborted is closed from the start: nothing to end.
     if (options.signal?.aborted !== true) this.opened.add(stream);
     return stream;

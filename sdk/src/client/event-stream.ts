@@ -6,6 +6,7 @@
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { EventService, SubscribeResponse } from "../gen/metronome/v1/event_service_pb.js";
 import { retryDelayOf, toMetronomeError } from "../rpc-errors.js";
+import type { WorkerLogger } from "../logger.js";
 import { eventFromProto, typeFilter, type EventFilter, type MetronomeEvent } from "./events.js";
 
 export interface SubscribeOptions {
@@ -53,6 +54,8 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     private readonly headers: Readonly<Record<string, string>> = {},
     /** @internal Called once when the stream is closed or its iteration ends. */
     private onEnd?: (() => void) | undefined,
+    /** @internal Told when the stream is interrupted and subscribes again (the client's logger). */
+    private readonly log?: WorkerLogger | undefined,
   ) {
     if (options.afterCursor !== undefined) {
       const c = BigInt(options.afterCursor);
@@ -183,6 +186,7 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
     while (!signal.aborted) {
       // The wait a refusal asks for (a rate limit's RetryInfo), at least.
       let retryAfterMs = 0;
+      let failure: unknown;
       try {
         const responses: AsyncIterable<SubscribeResponse> = this.client.subscribe(this.request(), {
           signal,
@@ -210,6 +214,7 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
         const e = ConnectError.from(err);
         if (FATAL.has(e.code)) throw toMetronomeError(e);
         retryAfterMs = retryDelayOf(e) ?? 0;
+        failure = toMetronomeError(e);
       }
       if (this.closed) break;
       // The stream ended (the server shut down) or failed: subscribe again after a pause.
@@ -219,6 +224,23 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
         retryAfterMs,
         Math.random() * Math.min(max, initial * 2 ** (failures - 1)),
       );
+      // Said at the 1st (info: a node restarting ends its streams), then the 2nd, 4th, 8th…
+      // attempt in a row (warn): a stream that never gets through is not silent, and one that
+      // keeps failing does not flood the log.
+      if ((failures & (failures - 1)) === 0) {
+        const fields = {
+          err: failure,
+          failures,
+          retryInMs: Math.round(delay),
+          cursor: this.position?.toString(),
+        };
+        const message =
+          failure === undefined
+            ? "the event stream ended; subscribing again"
+            : "the event stream failed; subscribing again";
+        if (failures === 1) this.log?.info(fields, message);
+        else this.log?.warn(fields, message);
+      }
       await sleep(delay, signal);
     }
   }
