@@ -265,8 +265,9 @@ describe("the SDK's job management", () => {
     const logged: { level: string; msg: string; failures: unknown }[] = [];
     const record =
       (level: string) =>
-      (obj: object, msg?: string): void => {
-        logged.push({ level, msg: msg ?? "", failures: (obj as { failures?: unknown }).failures });
+      (obj: Record<string, unknown> | string, msg?: string): void => {
+        if (typeof obj === "string") logged.push({ level, msg: obj, failures: undefined });
+        else logged.push({ level, msg: msg ?? "", failures: obj.failures });
       };
     const own = new MetronomeClient({
       transport: createGrpcTransport({ baseUrl: node.url, interceptors: [faults] }),
