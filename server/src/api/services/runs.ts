@@ -2,6 +2,9 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { RunManager } from "../../management/runs.js";
 import type { RunService } from "../../gen/metronome/v1/run_service_pb.js";
+import { NotFoundError } from "../../domain/errors.js";
+import type { Principal } from "../../management/key-ring.js";
+import type { Run } from "../../domain/runs.js";
 import { principalOf, requireRight } from "../access.js";
 import { pageSize } from "../convert/paging.js";
 import { runStatusFromProto, runToProto } from "../convert/runs.js";
@@ -24,7 +27,7 @@ export function runService(
 
     async getRun(req, ctx) {
       const run = await runs.getRun(req.runId);
-      requireRight(principalOf(ctx), "read", run.scheduler);
+      requireVisible(principalOf(ctx), run);
       return { run: runToProto(run) };
     },
 
@@ -32,9 +35,18 @@ export function runService(
       const principal = principalOf(ctx);
       // Checked on the run as the cancel reads it: refused, it changes nothing.
       const run = await runs.cancelRun(req.runId, req.reason, (r) => {
+        requireVisible(principal, r);
         requireRight(principal, "write", r.scheduler);
       });
       return { run: runToProto(run) };
     },
   };
+}
+
+/**
+ * A run of a scheduler the key may not read is answered as an unknown run: the caller names only
+ * the run's id, and PERMISSION_DENIED would tell it that such a run exists elsewhere.
+ */
+function requireVisible(principal: Principal, run: Run): void {
+  if (!principal.scopes.may("read", run.scheduler)) throw new NotFoundError(`run ${run.id}`);
 }
