@@ -94,13 +94,17 @@ export class NodeMetrics {
     });
     const sources2 = sources;
     // The two gauges read from the store: while it cannot be read, their series are left out of
-    // the scrape (not the whole scrape: the error counters are where an outage shows).
-    const activeRuns = async (): Promise<readonly ActiveRunCount[]> => {
-      try {
-        return await sources2.activeRuns(sources2.now());
-      } catch {
-        return [];
-      }
+    // the scrape (not the whole scrape: the error counters are where an outage shows). prom-client
+    // collects a scrape's metrics at once, so both gauges share one read: the one in flight.
+    let reading: Promise<readonly ActiveRunCount[]> | null = null;
+    const activeRuns = (): Promise<readonly ActiveRunCount[]> => {
+      reading ??= sources2
+        .activeRuns(sources2.now())
+        .catch((): readonly ActiveRunCount[] => [])
+        .finally(() => {
+          reading = null;
+        });
+      return reading;
     };
     new Gauge({
       name: "metronome_event_log_cursor",
