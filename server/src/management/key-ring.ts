@@ -8,7 +8,9 @@
  *   effect everywhere within one refresh (plus the time of a read).
  * - A key not known yet (created on another node since the last read) is read once by id; an
  *   unknown id is remembered as unknown until the next refresh, and at most a few such reads run
- *   at once, so garbage tokens cannot turn into a store round trip each.
+ *   at once, so garbage tokens cannot turn into a store round trip each. A call that finds those
+ *   reads busy waits for the next refresh instead of being refused: a flood of unknown ids
+ *   delays a new key's first calls (at most one refresh) but does not make them fail.
  * - A secret is checked with scrypt (its salt is the key's own) once; a check that passed is
  *   remembered for `verifiedMs` (60 s) as a SHA-256 of the secret, compared in constant time.
  * - The tokens of METRONOME_AUTH_TOKENS are bootstrap admin keys (actor `env:<n>`). Without
@@ -113,6 +115,8 @@ export class KeyRing {
   private lookups = 0;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  /** Calls waiting for the next refresh (their id's read could not run: see lookUp). */
+  private waiting: (() => void)[] = [];
 
   constructor(
     private readonly store: KeyStore,
@@ -160,14 +164,22 @@ export class KeyRing {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.refreshing;
+    this.wakeWaiting();
   }
 
   /** Reads every key and applies revocations and expiries (one read at a time). */
   refresh(): Promise<void> {
     this.refreshing ??= this.readAll().finally(() => {
       this.refreshing = undefined;
+      this.wakeWaiting();
     });
     return this.refreshing;
+  }
+
+  private wakeWaiting(): void {
+    const woken = this.waiting;
+    this.waiting = [];
+    for (const wake of woken) wake();
   }
 
   /** A key changed through this node: applied at once rather than at the next refresh. */
@@ -232,7 +244,13 @@ export class KeyRing {
   }
 
   private async lookUp(id: string): Promise<Known | undefined> {
-    if (this.unknown.has(id) || this.lookups >= MAX_LOOKUPS) return undefined;
+    if (this.unknown.has(id)) return undefined;
+    if (this.lookups >= MAX_LOOKUPS) {
+      // Reads by id are busy (garbage tokens, likely): the next refresh reads every key.
+      if (this.timer === undefined) return undefined;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      return this.known.get(id);
+    }
     this.lookups++;
     try {
       const record = await this.store.getKey(id);
