@@ -146,7 +146,8 @@ describeRedis("RemoveJob on Redis", () => {
     const runs = [];
     for (let i = 0; i < 7; i++) runs.push(await addRun(store, j, T0 + (i % 3) * S));
     const index = key("removal-parts", `job-pending:${j.id}`);
-    await raw.del(index, `${db.name}{g}:indexed`);
+    await raw.del(index);
+    await raw.srem(`${db.name}{g}:indexed`, "job-pending");
     const direct = new Db(raw, db.name);
     await indexPendingOfJobs(direct, 2);
     expect((await raw.smembers(index)).sort()).toEqual(runs.map((r) => r.id).sort());

@@ -1,7 +1,8 @@
 /**
  * Jobs on Redis: a hash each (`{sched:S}:job:<id>`) and, per scheduler, a sorted set of its jobs
  * by next run time (`{sched:S}:jobs`; jobs without one score NO_NEXT_RUN), which is both the due
- * index and the listing's order. Writes that decide in TypeScript commit optimistically (db.ts).
+ * index and the order of listings by next run time, and one by id (`{sched:S}:job-ids`,
+ * job-ids.ts) for listings by id. Writes that decide in TypeScript commit optimistically (db.ts).
  */
 import type { EventDraft } from "../../domain/events.js";
 import { currentIdempotentCall } from "../../lib/idempotent-call.js";

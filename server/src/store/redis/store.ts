@@ -46,6 +46,7 @@ import * as firing from "./firing.js";
 import * as jobs from "./jobs.js";
 import * as leases from "./leases.js";
 import { listJobs } from "./list-jobs.js";
+import { indexJobIds, jobIdsIndexed } from "./job-ids.js";
 import { indexPendingOfJobs, pendingIndexed } from "./pending-of-jobs.js";
 import { persistenceWarnings } from "./persistence.js";
 import * as registry from "./registry.js";
@@ -127,19 +128,21 @@ export class RedisStore implements Store {
 
   /**
    * Records the schema version and builds the indexes that data written before them lacks
-   * (pending-of-jobs.ts).
+   * (pending-of-jobs.ts, job-ids.ts).
    */
   async migrate(): Promise<void> {
     await this.db.call(() =>
       this.db.redis.set(this.db.keys.global("schema"), String(SCHEMA_VERSION)),
     );
     await indexPendingOfJobs(this.db);
+    await indexJobIds(this.db);
   }
 
+  /** 1 until the schema version is recorded and every index is built (one migrate() does all). */
   async pendingMigrations(): Promise<number> {
     const v = await this.db.call(() => this.db.redis.get(this.db.keys.global("schema")));
     if (Number(v ?? 0) < SCHEMA_VERSION) return 1;
-    return (await pendingIndexed(this.db)) ? 0 : 1;
+    return (await pendingIndexed(this.db)) && (await jobIdsIndexed(this.db)) ? 0 : 1;
   }
 
   async ping(): Promise<void> {

@@ -10,11 +10,13 @@ import { DELETE_EXPIRED } from "./expire.js";
 import { DROP_FENCES } from "./fences.js";
 import { EXTEND_LEASES } from "./extend-leases.js";
 import { DELETE_EXPIRED_KEYS, RECORD_ANSWER } from "./idempotency.js";
+import { INDEX_JOB_IDS } from "./index-job-ids.js";
 import { INDEX_PENDING_OF_JOBS } from "./index-pending-of-jobs.js";
 import { INSERT_JOBS } from "./insert-job.js";
 import { INSERT_KEY } from "./insert-key.js";
 import { INSERT_SCHEDULER } from "./insert-scheduler.js";
 import { LEASE_RUNS } from "./lease-runs.js";
+import { LIST_JOBS } from "./list-jobs.js";
 import { NEXT_DUE } from "./next-due.js";
 import { RECORD_NODE, REMOVE_NODE } from "./nodes.js";
 import { MOVE_EVENTS, PEEK_INBOX, TRIM_INBOX } from "./outbox.js";
@@ -44,11 +46,13 @@ export const SCRIPTS: readonly Script[] = [
   DELETE_EXPIRED_KEYS,
   DROP_FENCES,
   EXTEND_LEASES,
+  INDEX_JOB_IDS,
   INDEX_PENDING_OF_JOBS,
   INSERT_JOBS,
   INSERT_KEY,
   INSERT_SCHEDULER,
   LEASE_RUNS,
+  LIST_JOBS,
   MOVE_EVENTS,
   NEXT_DUE,
   PEEK_INBOX,

@@ -99,7 +99,12 @@ local function append_events(list)
   return #list
 end
 
--- ---- jobs: a hash per job, and the scheduler's jobs by next run time ----
+-- ---- jobs: a hash per job, and the scheduler's jobs by next run time and by id ----
+
+-- A scheduler's jobs are in two sorted sets: \`jobs\` by next run time (due jobs, listings in
+-- that order) and \`job-ids\`, every member at score 0 so in id (byte) order (listings by id:
+-- list-jobs.ts). A job enters and leaves both together (put_job, insert-job.ts, del_job); the
+-- other writes of \`jobs\` only move a job that is in both to another next run time.
 
 -- A job's \`inc\` names its incarnation: kept by every change, new when a job deleted is added
 -- again (its revisions start over), so that a node that knows a job at a revision (cache.ts)
@@ -110,12 +115,14 @@ local function put_job(s, fields)
   fields.inc = (old ~= nil and old.inc) or tostring(redis.call('INCR', gk('job-incarnations')))
   put_hash(key, fields, old)
   redis.call('ZADD', sk(s, 'jobs'), fields.next_run_time or NO_NEXT, fields.id)
+  redis.call('ZADD', sk(s, 'job-ids'), 0, fields.id)
   redis.call('SADD', gk('spaces'), s)
 end
 
 local function del_job(s, id)
   redis.call('DEL', sk(s, 'job:' .. id))
   redis.call('ZREM', sk(s, 'jobs'), id)
+  redis.call('ZREM', sk(s, 'job-ids'), id)
 end
 
 -- ---- runs: a hash per run and the indexes its columns put it in ----
