@@ -73,6 +73,34 @@ describe("store errors", () => {
     ).toBe(true);
   });
 
+  it("a database that cannot write for now is unavailable: SQLite locked or full, PostgreSQL read-only, out of space or canceled", () => {
+    for (const code of [
+      "SQLITE_BUSY",
+      "SQLITE_BUSY_SNAPSHOT",
+      "SQLITE_LOCKED",
+      "SQLITE_FULL",
+      "SQLITE_IOERR",
+      "SQLITE_IOERR_WRITE",
+      "SQLITE_READONLY",
+      "SQLITE_READONLY_DBMOVED",
+      "SQLITE_CANTOPEN",
+      "25006", // read_only_sql_transaction
+      "57014", // query_canceled: statement_timeout
+      "53100", // disk_full
+      "53200", // out_of_memory
+      "58030", // io_error
+    ])
+      expect(isUnavailable(driverError("cannot write now", code)), code).toBe(true);
+    for (const code of [
+      "SQLITE_CONSTRAINT_UNIQUE",
+      "SQLITE_ERROR",
+      "SQLITE_MISMATCH",
+      "22021",
+      "42P01",
+    ])
+      expect(isUnavailable(driverError("a fault of the statement", code)), code).toBe(false);
+  });
+
   it("a SQL error with a code is judged by its code alone, not by its words", () => {
     // A code that is not a lost connection: the message's words do not make it one.
     expect(isUnavailable(driverError("OOM command not allowed", "ER_PARSE_ERROR"))).toBe(false);

@@ -25,8 +25,8 @@ export class StoreTimeoutError extends StoreUnavailableError {
 }
 
 /**
- * Driver error codes (mysql2, Node's sockets) and PostgreSQL SQLSTATEs of a lost, refused or
- * overloaded connection.
+ * Driver error codes (mysql2, Node's sockets, better-sqlite3) and PostgreSQL SQLSTATEs of a
+ * lost, refused or overloaded connection, or of a database that cannot write for now.
  */
 const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED",
@@ -50,7 +50,35 @@ const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "57P01", // admin_shutdown
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now
+  "57014", // query_canceled (statement_timeout)
+  "25006", // read_only_sql_transaction (a standby, or a primary demoted by a failover)
+  "SQLITE_BUSY", // another process holds the file's write lock (migrate, reseal)
+  "SQLITE_LOCKED",
+  "SQLITE_FULL", // the disk is full
+  "SQLITE_CANTOPEN",
 ]);
+
+/**
+ * Code prefixes of the same: SQLite's extended codes of I/O errors and of a file it may not
+ * write, and PostgreSQL's classes 53 (insufficient resources: a full disk, out of memory) and 58
+ * (system errors: I/O).
+ */
+const UNAVAILABLE_PREFIXES: readonly string[] = [
+  "SQLITE_BUSY_",
+  "SQLITE_LOCKED_",
+  "SQLITE_IOERR",
+  "SQLITE_READONLY",
+  "SQLITE_CANTOPEN_",
+];
+const UNAVAILABLE_CLASSES: ReadonlySet<string> = new Set(["53", "58"]);
+
+function unavailableCode(code: string): boolean {
+  return (
+    UNAVAILABLE_CODES.has(code) ||
+    UNAVAILABLE_PREFIXES.some((p) => code.startsWith(p)) ||
+    (/^[0-9A-Z]{5}$/.test(code) && UNAVAILABLE_CLASSES.has(code.slice(0, 2)))
+  );
+}
 
 /** Driver error codes of a duplicate key (MySQL, SQLite, PostgreSQL's unique_violation). */
 const DUPLICATE_CODES: ReadonlySet<string> = new Set([
@@ -105,7 +133,7 @@ function lostByMessage(err: unknown): boolean {
 export function storeError(err: unknown): unknown {
   if (err instanceof StoreUnavailableError) return err;
   const code = errorCode(err);
-  return (code !== undefined && UNAVAILABLE_CODES.has(code)) || lostByMessage(err)
+  return (code !== undefined && unavailableCode(code)) || lostByMessage(err)
     ? new StoreUnavailableError(err)
     : err;
 }
