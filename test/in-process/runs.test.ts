@@ -55,6 +55,10 @@ describe("runs through the router, in process", () => {
       "InvalidArgument: page_token: is not a token of this listing (same scheduler, job_id and statuses)",
     );
 
+    // A reason is stored as plain text (PostgreSQL refuses a NUL in it): no control characters.
+    expect(await codeOf(runs.cancelRun({ runId: ids[1] ?? "", reason: "not\u0000today" }))).toBe(
+      "InvalidArgument: reason: must not contain control characters",
+    );
     const cancelled = await runs.cancelRun({ runId: ids[1] ?? "", reason: "not today" });
     expect(cancelled.run).toMatchObject({ status: RunStatus.CANCELLED, statusReason: "not today" });
     // Cancelling it again changes nothing and says so by answering the run as it is.

@@ -288,10 +288,16 @@ export function maxAttempts(run: Run): number {
 
 export const ERROR_LIMITS = { message: 4096, type: 191, stack: 16_384 } as const;
 
+/**
+ * A worker's error as it is stored: each part cut to its limit, and control characters in the
+ * type replaced by U+FFFD — the type is written as plain text (the run's status reason), where
+ * PostgreSQL refuses a NUL; the message and the stack are stored inside JSON, escaped.
+ */
 export function boundedError(e: RunError): RunError {
   return {
     message: e.message.slice(0, ERROR_LIMITS.message),
-    type: e.type.slice(0, ERROR_LIMITS.type),
+    // eslint-disable-next-line no-control-regex
+    type: e.type.slice(0, ERROR_LIMITS.type).replace(/[\u0000-\u001f\u007f]/g, "\ufffd"),
     stack: e.stack.slice(0, ERROR_LIMITS.stack),
     nonRetryable: e.nonRetryable,
   };

@@ -84,6 +84,10 @@ export class RunManager {
         "reason",
         `must be at most ${String(MAX_REASON_CHARS)} characters`,
       );
+    // Stored as plain text (the run's status reason), where PostgreSQL refuses a NUL.
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(reason))
+      throw new InvalidArgumentError("reason", "must not contain control characters");
     return await this.runs.cancel(checkRunId(runId), reason, allowed);
   }
 

@@ -78,6 +78,46 @@ export function resultsContract(factory: StoreFactory): void {
       expect(events.map((e) => e.type).sort()).toEqual(["job_error", "job_error", "job_executed"]);
     });
 
+    it("control characters in a worker's error are stored: the type's replaced, the message and stack as sent", async () => {
+      // PostgreSQL refuses a NUL in text: the type (also the run's status reason) is stored
+      // with U+FFFD for each control character, the message and stack inside JSON as they are;
+      // a good result in the same batch is recorded with them.
+      const { store } = stores;
+      const h = "h.ctl";
+      const good = job("ctl-ok", { scheduler: "results", handler: h });
+      const bad = job("ctl-bad", { scheduler: "results", handler: h });
+      for (const j of [good, bad]) await addRun(store, j, T0);
+      const taken = await lease(store, h, T0);
+      const at = (id: string) => leaseOf(must(taken.find((r) => r.jobId === id)));
+      const odd: Outcome = {
+        kind: "error",
+        error: {
+          message: "nul \u0000 and bell \u0007",
+          type: "Bad\u0000Type\n",
+          stack: "at \u0000x",
+          nonRetryable: false,
+        },
+      };
+      const verdicts = await store.completeRuns(T0 + S, [
+        { lease: at("ctl-ok"), outcome: ok(1) },
+        { lease: at("ctl-bad"), outcome: odd },
+      ]);
+      expect(verdicts.map((v) => (v.accepted ? v.run.status : v.reason))).toEqual([
+        "succeeded",
+        "failed",
+      ]);
+      expect(await store.getRun(at("ctl-bad").runId)).toMatchObject({
+        status: "failed",
+        statusReason: "Bad\ufffdType\ufffd",
+        error: {
+          type: "Bad\ufffdType\ufffd",
+          message: "nul \u0000 and bell \u0007",
+          stack: "at \u0000x",
+        },
+      });
+      expect((await store.getRun(at("ctl-ok").runId))?.status).toBe("succeeded");
+    });
+
     it("fencing: a result for a lease that is no longer the worker's is rejected", async () => {
       const { store } = stores;
       const h = "h.r2";

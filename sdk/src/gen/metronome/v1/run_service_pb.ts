@@ -150,7 +150,7 @@ export type CancelRunRequest = Message<"metronome.v1.CancelRunRequest"> & {
 
   /**
    * Why, for people; stored as the run's status_reason and sent to the worker. At most 1,024
-   * characters; empty means "cancelled".
+   * characters, no control characters; empty means "cancelled".
    *
    * @generated from field: string reason = 2;
    */
