@@ -4,7 +4,7 @@
  * instants (the port takes `now` as a parameter), so nothing waits on a clock.
  */
 import { afterAll, beforeAll } from "vitest";
-import type { EventDraft } from "../../../server/src/domain/events.js";
+import type { EventDraft, LoggedEvent } from "../../../server/src/domain/events.js";
 import type { Job, Scheduler } from "../../../server/src/domain/jobs.js";
 import type { Lease, Run } from "../../../server/src/domain/runs.js";
 import type { Store } from "../../../server/src/store/port.js";
@@ -178,11 +178,18 @@ export function leaseOf(r: Run): Lease {
   return { runId: r.id, attempt: r.attempt, token: r.leaseToken ?? "" };
 }
 
-/** Every event of the log with a cursor (after sequencing them all). */
+/** Every event of the log with a cursor (after sequencing them all), read page by page. */
 export async function allEvents(store: Store): Promise<EventDraft[]> {
   while ((await store.sequenceEvents(500)) > 0);
   const state = await store.logState();
-  return (await store.readEvents(0, state.last, 1_000_000)).events;
+  const out: LoggedEvent[] = [];
+  for (let after = 0; ; ) {
+    const page = (await store.readEvents(after, state.last, 1_000_000)).events;
+    const last = page[page.length - 1];
+    if (last === undefined) return out;
+    out.push(...page);
+    after = last.cursor;
+  }
 }
 
 /** `value`, which the test knows is there (fails the test otherwise). */

@@ -10,6 +10,7 @@ import { eventsContract } from "./events.js";
 import type { StoreFactory } from "./fixtures.js";
 import { jobsContract } from "./jobs.js";
 import { keysContract } from "./keys.js";
+import { largeBatchesContract } from "./large-batches.js";
 import { leasesContract } from "./leases.js";
 import { resultsContract } from "./results.js";
 import { sweepsContract } from "./sweeps.js";
@@ -28,5 +29,6 @@ export function storeContract(factory: StoreFactory): void {
     workersContract(factory);
     contentionContract(factory);
     keysContract(factory);
+    largeBatchesContract(factory);
   });
 }

@@ -27,9 +27,21 @@ import {
   type SequencedRows,
   type SqlRunner,
   type Tx,
+  opChars,
+  STATEMENT_CHARS,
 } from "../sql/runner.js";
 
 const DEADLOCK_RETRIES = 5;
+
+/**
+ * The most characters of statements sent together in one query, about: held writes go out
+ * before a statement that would take their query past it, and a commit whose event rows would
+ * leaves them to the sequencer. Four statements cut to STATEMENT_CHARS, so that a query stays
+ * within `max_allowed_packet` (16 MiB by default since MariaDB 10.2 and MySQL 8) even with every
+ * character escaped. A batch of 200 results of 64 KB, with their events, was one 26 MB query:
+ * refused, and every result of the batch with it, again at each retry.
+ */
+const PACKET_CHARS = 4 * STATEMENT_CHARS;
 
 function query(conn: Pool | PoolConnection, op: Op): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -163,30 +175,54 @@ export class MysqlRunner implements SqlRunner {
       const run = (op: Op) => bounded(query(conn, op), late);
       const runAll = (ops: readonly Op[]) => bounded(queryAll(conn, ops), late);
       try {
-        // Statements held to go out with the next one (pipelined only).
+        // Statements held to go out with the next one (pipelined only), and their characters.
         let held: Op[] = [];
+        let heldChars = 0;
         // Whether an event log insert went out before the commit (its rows then get cursors
         // from the sequencer, and so do the others of the transaction, to keep them in order).
         const sent = { log: false };
+        /** Sends these statements as one query now; answers the last one's result. */
+        const flush = (ops: readonly Op[]): Promise<unknown> => {
+          if (ops.some((o) => o.logRows !== undefined)) sent.log = true;
+          return runAll(ops);
+        };
         if (this.pipelined) held.push(START);
         else await run(START);
-        const value = await drive(body(), (op) => {
+        const value = await drive(body(), async (op) => {
           if (op.events !== undefined) for (const e of op.events) state.events.push(e);
           if (!this.pipelined) return run(op);
+          const chars = opChars(op);
+          if (held.length > 0 && heldChars + chars > PACKET_CHARS) {
+            // Too much for one query: what is held goes first, on its own.
+            await flush(held);
+            held = [];
+            heldChars = 0;
+          }
           if (op.deferred === true) {
             held.push(op);
-            return Promise.resolve(0);
+            heldChars += chars;
+            return 0;
           }
           const ops = [...held, op];
           held = [];
-          if (ops.some((o) => o.logRows !== undefined)) sent.log = true;
-          return runAll(ops);
+          heldChars = 0;
+          return flush(ops);
         });
         if (timeLeft() <= 0) throw new StoreTimeoutError();
-        const sequenced = await commit(
-          held,
-          this.pipelined && !sent.log && this.atCommit(),
-          (ops) => bounded(queryEach(conn, ops), late),
+        let sequence = this.pipelined && !sent.log && this.atCommit();
+        if (heldChars > PACKET_CHARS) {
+          // The commit's query would be too large: the writes go first, and the event rows too
+          // unless they fit alone (then the sequencer gives them their cursors).
+          const rows = held.filter((o) => o.logRows !== undefined);
+          const rowChars = rows.reduce((n, o) => n + opChars(o), 0);
+          const keep = sequence && rowChars <= PACKET_CHARS ? rows : [];
+          const first = held.filter((o) => !keep.includes(o));
+          if (first.length > 0) await flush(first);
+          held = keep;
+          sequence &&= keep.length > 0;
+        }
+        const sequenced = await commit(held, sequence, (ops) =>
+          bounded(queryEach(conn, ops), late),
         );
         if (state.events.length > 0) this.eventsCommitted(state.events, sequenced);
         return value;

@@ -1,8 +1,16 @@
 import type { Run } from "../../../domain/runs.js";
-import { chunks } from "../../../lib/chunks.js";
+import { chunksWithin } from "../../../lib/chunks.js";
 import type { Dialect } from "../dialect.js";
 import { RUN_COLUMNS, RUN_SELECT, runCells } from "../run-rows.js";
-import { all, exec, placeholders, type Tx } from "../runner.js";
+import {
+  all,
+  cellChars,
+  exec,
+  placeholders,
+  STATEMENT_CHARS,
+  type Param,
+  type Tx,
+} from "../runner.js";
 
 /**
  * Inserts runs; answers the ids that were new. A run of the same job and fire time may exist:
@@ -10,12 +18,15 @@ import { all, exec, placeholders, type Tx } from "../runner.js";
  */
 export function* insertRuns(d: Dialect, runs: readonly Run[]): Tx<Set<string>> {
   const created = new Set<string>();
-  // 500 rows of 28 values: one statement for a typical claim, within SQLite's 32,766 variables.
-  for (const part of chunks(runs, 500)) {
-    const row = `(${placeholders(RUN_COLUMNS.length)})`;
+  // 500 rows of 28 values: one statement for a typical claim, within SQLite's 32,766 variables;
+  // fewer when the runs carry large arguments (STATEMENT_CHARS).
+  const rows = runs.map((run) => ({ run, cells: runCells(run) }));
+  const row = `(${placeholders(RUN_COLUMNS.length)})`;
+  for (const cut of chunksWithin(rows, 500, STATEMENT_CHARS, (r) => cellChars(r.cells))) {
+    const part = cut.map((r) => r.run);
     const n = yield* exec(
       `${d.insertIgnore} INTO \`runs\` (${RUN_SELECT}) VALUES ${part.map(() => row).join(", ")}${d.onConflictIgnore}`,
-      part.flatMap(runCells),
+      cut.flatMap((r): Param[] => r.cells),
     );
     if (n === part.length) {
       for (const r of part) created.add(r.id);

@@ -1,10 +1,10 @@
 import type { Lease, Outcome, Run } from "../../../domain/runs.js";
 import { attemptFailed, succeeded } from "../../../domain/run-transitions.js";
-import { chunks } from "../../../lib/chunks.js";
+import { chunksWithin } from "../../../lib/chunks.js";
 import type { Verdict } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { RUN_SELECT, runFromRow, writeRun } from "../run-rows.js";
-import { all, placeholders, write, type Tx } from "../runner.js";
+import { all, placeholders, STATEMENT_CHARS, write, type Tx } from "../runner.js";
 
 /**
  * Records the outcomes of several attempts in one transaction. Each is accepted only for its
@@ -62,18 +62,15 @@ export function* completeRuns(
     runs.set(run.id, next);
     verdicts.push({ accepted: true, run: next, recorded: true });
   }
-  // Successes in one statement per part: they differ only in their result.
-  for (const part of chunks(successes, 200)) {
+  // Successes in one statement per part: they differ only in their result. Fewer than 200 a
+  // part when their results are large (STATEMENT_CHARS).
+  const results = successes.map((r) => ({ id: r.id, json: JSON.stringify(r.result) }));
+  for (const part of chunksWithin(results, 200, STATEMENT_CHARS, (r) => r.json.length)) {
     yield* write(
       "UPDATE `runs` SET `status` = 'succeeded', `lease_expires_at` = NULL, `deadline_at` = NULL, `finished_at` = ?, `updated_at` = ?, `result` = CASE `id` " +
         part.map(() => "WHEN ? THEN ?").join(" ") +
         ` END WHERE \`id\` IN (${placeholders(part.length)})`,
-      [
-        now,
-        now,
-        ...part.flatMap((r) => [r.id, JSON.stringify(r.result)]),
-        ...part.map((r) => r.id),
-      ],
+      [now, now, ...part.flatMap((r) => [r.id, r.json]), ...part.map((r) => r.id)],
     );
   }
   return verdicts;
