@@ -184,7 +184,13 @@ const cases: [string, unknown, string, RegExp][] = [
     "interval of zero",
     { type: "interval", seconds: 0, startDate: T0, timezone: "UTC" },
     "interval",
-    /longer than zero/,
+    /must be at least 1 millisecond/,
+  ],
+  [
+    "interval shorter than a millisecond",
+    { type: "interval", seconds: 0.0001, startDate: T0, timezone: "UTC" },
+    "interval",
+    /must be at least 1 millisecond/,
   ],
   [
     "negative interval unit",

@@ -265,7 +265,8 @@ export function intervalMs(
 
 function compileInterval(spec: IntervalTriggerSpec, jitterMs: number): Trigger {
   const period = intervalMs(spec);
-  if (period < 1) throw new InvalidArgumentError("", "must be longer than zero");
+  // Intervals count whole milliseconds: 0.0001 s rounds to 0.
+  if (period < 1) throw new InvalidArgumentError("", "must be at least 1 millisecond");
   if (period > MAX_INTERVAL_MS) throw new InvalidArgumentError("", "must be at most 100 years");
   const { start, end } = bounds(spec);
   if (start === null)
