@@ -139,7 +139,8 @@ export type Run = Message<"metronome.v1.Run"> & {
   result?: Value | undefined;
 
   /**
-   * The error of the last failed attempt (FAILED, TIMED_OUT, or PENDING before a retry).
+   * The error of the last failed attempt (FAILED, TIMED_OUT, or PENDING before a retry). A run
+   * that SUCCEEDED after a retry keeps the error of the attempt before.
    *
    * @generated from field: metronome.v1.RunError error = 17;
    */
