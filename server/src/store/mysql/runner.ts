@@ -109,7 +109,23 @@ async function commit(
 const START: Op = { kind: "run", sql: "START TRANSACTION", params: [] };
 const COMMIT: Op = { kind: "run", sql: "COMMIT", params: [] };
 
-/** Sets READ COMMITTED on each new connection of a pool (and keeps idle errors quiet). */
+/**
+ * How long a session may sit idle inside a transaction before MariaDB ends it (10.3+:
+ * `idle_transaction_timeout`, in seconds), rolling the transaction back and freeing its row
+ * locks: a node cut off mid-transaction would otherwise hold the jobs it claimed, and no node
+ * could fire them, until the server noticed the connection gone (`wait_timeout`, 8 h by
+ * default). A smaller server-wide value is kept. MySQL has no such limit (there the TCP
+ * keepalive of the node's connections, and the call's deadline, are all there is).
+ */
+export const IDLE_TRANSACTION_TIMEOUT_S = 30;
+
+/** MariaDB's unknown system variable (MySQL has no idle_transaction_timeout). */
+const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
+
+/**
+ * Sets READ COMMITTED on each new connection of a pool, and the idle transaction timeout where
+ * the server has one (and keeps idle errors quiet).
+ */
 export function readCommitted(pool: Pool): Pool {
   pool.on("connection", (conn) => {
     conn.on("error", () => undefined);
@@ -118,6 +134,14 @@ export function readCommitted(pool: Pool): Pool {
     conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", (err) => {
       if (err) conn.destroy();
     });
+    // MySQL answers that it has no such variable, and the connection goes on without it.
+    conn.query(
+      "SET SESSION idle_transaction_timeout = IF(@@GLOBAL.idle_transaction_timeout BETWEEN 1 AND ?, @@GLOBAL.idle_transaction_timeout, ?)",
+      [IDLE_TRANSACTION_TIMEOUT_S, IDLE_TRANSACTION_TIMEOUT_S],
+      (err) => {
+        if (err && err.errno !== ER_UNKNOWN_SYSTEM_VARIABLE) conn.destroy();
+      },
+    );
   });
   return pool;
 }

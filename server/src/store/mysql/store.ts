@@ -145,7 +145,9 @@ export class MysqlStore extends SqlStore {
       uri: url,
       timezone: "Z",
       connectTimeout: 5000,
+      // Keepalive probes find a silent peer after 10 s (the OS's default waits two hours).
       enableKeepAlive: true,
+      keepAliveInitialDelay: 10_000,
     };
     // Pools connect on first use: a store opened while the database is down is usable once it
     // is back.

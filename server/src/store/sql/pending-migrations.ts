@@ -9,10 +9,22 @@ import { errorCode } from "../errors.js";
 import type { Dialect } from "./dialect.js";
 import { all, type Tx } from "./runner.js";
 
-/** The time of the newest migration applied (-Infinity: none, or no migration table yet). */
-export function* lastMigration(): Tx<number> {
+/**
+ * The time of the newest migration applied (-Infinity: none, or no migration table yet).
+ * `schema`: the schema of the record on PostgreSQL (beside the tables, postgres/migrate.ts);
+ * without it, the connection's database (MySQL, SQLite).
+ */
+export function* lastMigration(schema?: string): Tx<number> {
+  // The runner turns backticks into PostgreSQL's double quotes, doubled inside a name; a
+  // backtick, quote or question mark in it would be read as syntax.
+  if (schema !== undefined && /[`'?]/.test(schema))
+    throw new Error(`a schema name with a backtick, quote or question mark: ${schema}`);
+  const table =
+    schema === undefined
+      ? "`__drizzle_migrations`"
+      : `\`${schema.replaceAll('"', '""')}\`.\`__drizzle_migrations\``;
   const rows = yield* all<{ last: unknown }>(
-    "SELECT MAX(`created_at`) AS `last` FROM `__drizzle_migrations`",
+    `SELECT MAX(\`created_at\`) AS \`last\` FROM ${table}`,
   );
   const value = rows[0]?.last;
   return value === null || value === undefined ? Number.NEGATIVE_INFINITY : Number(value);
