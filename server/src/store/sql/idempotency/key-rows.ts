@@ -15,6 +15,14 @@ export const KEY_COLUMNS = [
   "answer",
 ] as const;
 
+/**
+ * The columns of a record, for its SELECTs: named rather than `*`, so that a column added by a
+ * later migration does not change a statement's result type under the nodes still running
+ * (PostgreSQL refuses a statement prepared before such a change: "cached plan must not change
+ * result type").
+ */
+export const KEY_SELECT = KEY_COLUMNS.map((c) => `\`${c}\``).join(", ");
+
 /** `answer_code` of a response (gRPC's OK); the response's bytes are in `answer`, in base64. */
 const OK = 0;
 

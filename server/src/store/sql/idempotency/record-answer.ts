@@ -3,7 +3,7 @@ import type { IdempotencyRecord, IdempotentAnswer } from "../../port-idempotency
 import type { Dialect } from "../dialect.js";
 import { all, exec, num, placeholders, strOrNull, type Tx } from "../runner.js";
 import { takeOver } from "./claim-key.js";
-import { KEY_COLUMNS, answerCells, keyCells, recordFromRow } from "./key-rows.js";
+import { KEY_COLUMNS, KEY_SELECT, answerCells, keyCells, recordFromRow } from "./key-rows.js";
 
 /**
  * Records a call's answer: on the record its change wrote, or on a new one when it changed
@@ -26,7 +26,7 @@ export function* recordAnswer(
   );
   if (inserted > 0) return null;
   const [row] = yield* all(
-    "SELECT * FROM `idempotency_keys` WHERE `principal` = ? AND `idem_key` = ?",
+    `SELECT ${KEY_SELECT} FROM \`idempotency_keys\` WHERE \`principal\` = ? AND \`idem_key\` = ?`,
     [call.principal, call.key],
   );
   if (row === undefined) return null; // deleted meanwhile: nothing to answer but ours
