@@ -2,7 +2,9 @@
  * The SQLite store serves one node (server/src/store/sqlite/node-lock.ts): a second
  * `metronome serve` process on the same file is refused with a message naming the first, which
  * keeps working; in process, a second node is refused until the first stops, a lock left by a
- * process that is gone is taken over, and `metronome migrate` still shares the file.
+ * process that is gone is taken over, and `metronome migrate` still shares the file. (The lock
+ * itself is a kernel lock on `<file>.lock.db`; `<file>.lock` only names its holder. Races between
+ * processes and killed holders: sqlite-node-lock.test.ts.)
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -95,11 +97,11 @@ describe("the node lock in process", () => {
       (err: unknown) => err,
     );
     expect(refused).toBeInstanceOf(SqliteInUseError);
-    expect((refused as SqliteInUseError).holder.pid).toBe(process.pid);
+    expect((refused as SqliteInUseError).holder?.pid).toBe(process.pid);
     await one.stop();
     expect(existsSync(lockFile)).toBe(false);
 
-    // A node killed without stopping leaves its lock: a process that has exited.
+    // A node killed without stopping leaves its information file (its lock went with it).
     const gone = spawn(process.execPath, ["-e", ""]);
     const pid = gone.pid ?? -1;
     await new Promise((r) => gone.once("exit", r));
@@ -109,11 +111,13 @@ describe("the node lock in process", () => {
     await two.stop();
     expect(existsSync(lockFile)).toBe(false);
 
-    // A lock with this process's pid that this process does not hold: an earlier process with
-    // the same pid (a container's PID 1 restarted) left it.
+    // Information naming this process's pid, which this process does not hold: an earlier
+    // process with the same pid (a container's PID 1 restarted) left it.
     writeFileSync(lockFile, JSON.stringify({ pid: process.pid, host: hostname(), since: "then" }));
     const three = await startTestNode(url);
     await three.stop();
     expect(existsSync(lockFile)).toBe(false);
+    // The lock's own file stays: removing it could let two nodes lock two different files.
+    expect(existsSync(`${lockFile}.db`)).toBe(true);
   }, 30_000);
 });

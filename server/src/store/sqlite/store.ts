@@ -1,8 +1,9 @@
 /**
  * The embedded SQLite store (better-sqlite3) for a single node: the default when no store URL is
  * configured. The SQL store on one connection; better-sqlite3 is synchronous, and the runner
- * gives it the same async interface as MySQL's. WAL mode and a busy timeout let a second process
- * (e.g. `metronome migrate`) share the file; a second node is refused (node-lock.ts).
+ * gives it the same async interface as MySQL's. WAL mode, a short busy timeout and the runner's
+ * asynchronous wait for the write lock let a second process (e.g. `metronome migrate`) share the
+ * file without stalling the node; a second node is refused (node-lock.ts).
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -13,7 +14,7 @@ import { migrationsFolder } from "../../paths.js";
 import { SQLITE } from "../sql/dialect.js";
 import { SqlStore } from "../sql/store.js";
 import { NodeLock } from "./node-lock.js";
-import { SqliteRunner } from "./runner.js";
+import { BUSY_TIMEOUT_MS, LOCK_WAIT_MS, SqliteRunner } from "./runner.js";
 
 export class SqliteStore extends SqlStore {
   private constructor(
@@ -41,14 +42,22 @@ export class SqliteStore extends SqlStore {
     }
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("synchronous = NORMAL");
-    sqlite.pragma("busy_timeout = 5000");
+    // Short: a busy wait blocks the event loop; the runner waits for the write lock asynchronously.
+    sqlite.pragma(`busy_timeout = ${String(BUSY_TIMEOUT_MS)}`);
     // Identifiers are case-sensitive: so are prefix filters (LIKE), as on MySQL's _bin columns.
     sqlite.pragma("case_sensitive_like = ON");
     return new SqliteStore(sqlite, lock);
   }
 
   migrate(): Promise<void> {
-    migrate(drizzle({ client: this.sqlite }), { migrationsFolder: migrationsFolder("sqlite") });
+    // Before the node serves (or in `metronome migrate`): waiting for another process's write
+    // lock may block, as long as a call would wait for it (the migrator runs synchronously).
+    this.sqlite.pragma(`busy_timeout = ${String(LOCK_WAIT_MS)}`);
+    try {
+      migrate(drizzle({ client: this.sqlite }), { migrationsFolder: migrationsFolder("sqlite") });
+    } finally {
+      this.sqlite.pragma(`busy_timeout = ${String(BUSY_TIMEOUT_MS)}`);
+    }
     return Promise.resolve();
   }
 
