@@ -19,12 +19,10 @@ export type Outcome =
   | { readonly ok: false; readonly error: ErrorReport };
 
 /**
- * Results whose JSON is larger are failed as `ResultTooLarge` by the worker rather than sent:
- * the server refuses anything over `MAX_STORED_RESULT_BYTES` anyway, and a huge message could
- * break the stream on every retry.
+ * The largest result the server stores (run.proto, docs/protocol.md): the worker fails a larger
+ * one as `ResultTooLarge` itself, as the server would, without sending it (a message far over
+ * it could pass the server's per-message limit and end the session on every attempt).
  */
-export const MAX_RESULT_BYTES = 1024 * 1024;
-/** The largest result the server stores (run.proto); a larger one fails as `ResultTooLarge`. */
 export const MAX_STORED_RESULT_BYTES = 65_536;
 
 /**
@@ -32,7 +30,7 @@ export const MAX_STORED_RESULT_BYTES = 65_536;
  * retryable: running the handler again will not change them). `maxBytes`: the largest JSON
  * accepted here.
  */
-export function returnedOutcome(value: unknown, maxBytes = MAX_RESULT_BYTES): Outcome {
+export function returnedOutcome(value: unknown, maxBytes = MAX_STORED_RESULT_BYTES): Outcome {
   if (value === undefined || value === null) return { ok: true, value: undefined };
   let json: JsonValue;
   try {
@@ -51,7 +49,7 @@ export function returnedOutcome(value: unknown, maxBytes = MAX_RESULT_BYTES): Ou
       ok: false,
       error: {
         type: "ResultTooLarge",
-        message: `the result is ${bytes} bytes of JSON; at most 65,536 are stored`,
+        message: `the result is ${bytes} bytes of JSON; at most ${String(maxBytes).replace(/\B(?=(\d{3})+$)/g, ",")} are stored`,
         stack: "",
         nonRetryable: true,
       },

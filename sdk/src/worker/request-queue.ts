@@ -8,7 +8,10 @@
  * `return()`/`throw()` when the call is aborted, and both must reach the same state.
  */
 
-type Item<T> = { readonly value: T } | { readonly build: () => T };
+type Item<T> =
+  | { readonly value: T }
+  | { readonly build: () => T }
+  | { readonly buildMany: () => readonly [T, ...T[]] };
 
 export class RequestQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: Item<T>[] = [];
@@ -26,6 +29,14 @@ export class RequestQueue<T> implements AsyncIterableIterator<T> {
   /** Queues a message built when the transport pulls it. */
   pushLazy(build: () => T): boolean {
     return this.add({ build });
+  }
+
+  /**
+   * Queues messages built when the transport pulls the first: the others follow it, ahead of
+   * anything queued meanwhile (and are sent even if the queue is ending by then).
+   */
+  pushLazyMany(build: () => readonly [T, ...T[]]): boolean {
+    return this.add({ buildMany: build });
   }
 
   /** Ends the iteration after the queued items (half-closes the stream). */
@@ -47,7 +58,7 @@ export class RequestQueue<T> implements AsyncIterableIterator<T> {
   next(): Promise<IteratorResult<T, undefined>> {
     const item = this.items.shift();
     if (item !== undefined) {
-      const result = { done: false, value: materialise(item) } as const;
+      const result = { done: false, value: this.materialise(item) } as const;
       if (this.ending && this.items.length === 0) this.finish();
       return Promise.resolve(result);
     }
@@ -76,16 +87,21 @@ export class RequestQueue<T> implements AsyncIterableIterator<T> {
     if (this.ending || this.done) return false;
     const puller = this.pullers.shift();
     if (puller === undefined) this.items.push(item);
-    else puller({ done: false, value: materialise(item) });
+    else puller({ done: false, value: this.materialise(item) });
     return true;
+  }
+
+  /** The message of an item; the further messages of a `buildMany` go first in the queue. */
+  private materialise(item: Item<T>): T {
+    if ("value" in item) return item.value;
+    if ("build" in item) return item.build();
+    const [first, ...rest] = item.buildMany();
+    this.items.unshift(...rest.map((value) => ({ value })));
+    return first;
   }
 
   private finish(): void {
     this.done = true;
     for (const puller of this.pullers.splice(0)) puller({ done: true, value: undefined });
   }
-}
-
-function materialise<T>(item: Item<T>): T {
-  return "value" in item ? item.value : item.build();
 }

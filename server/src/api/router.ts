@@ -33,6 +33,7 @@ import { jobService } from "./services/jobs.js";
 import { keyService } from "./services/keys.js";
 import { runService } from "./services/runs.js";
 import { workerService } from "./services/workers.js";
+import { SESSION_READ_MAX_BYTES } from "./convert/worker-messages.js";
 import { eventService } from "./services/events.js";
 import type { EventHub } from "../events/hub.js";
 import type { Engine } from "../engine/engine.js";
@@ -88,7 +89,11 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
     );
     router.service(TriggerService, triggerService(deps.clock));
     router.service(RunService, runService(deps.runs, deps.maxPageSize));
-    router.service(WorkerService, workerService(deps.engine, deps.log, deps.traceContext));
+    // A worker's session reads larger messages than any other call (a batch of results, a
+    // heartbeat of 10,000 leases): its own per-message limit, documented in docs/protocol.md.
+    router.service(WorkerService, workerService(deps.engine, deps.log, deps.traceContext), {
+      readMaxBytes: SESSION_READ_MAX_BYTES,
+    });
     router.service(EventService, eventService(deps.hub, deps.log, deps.quotas));
     router.service(ClusterService, clusterService(deps.cluster));
     router.service(KeyService, keyService(deps.keys));
@@ -116,7 +121,8 @@ export function routerOptions(deps: ApiDeps): ConnectRouterOptions {
     // every message costs (per subscriber, for the event stream) outweighs the bytes saved.
     // Compressed requests are still accepted.
     compressMinBytes: Number.POSITIVE_INFINITY,
-    // The largest request is a job with its payload; decompressed bodies count too.
+    // The largest request is a job with its payload; decompressed bodies count too. Worker
+    // sessions have their own limit (routes above).
     readMaxBytes: deps.maxPayloadBytes * 4 + 65_536,
   };
 }

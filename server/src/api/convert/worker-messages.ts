@@ -60,6 +60,68 @@ export const LIMITS = {
  */
 export const ASSIGNMENTS_PER_MESSAGE = 100;
 
+/**
+ * The largest message a worker may send on its session (encoded, decompressed), the stream's
+ * own read limit (the API's other calls keep the router's, sized for a job's payload). Its
+ * largest legitimate messages fit many times: a hello of 1,000 handlers and 10,000 resumed
+ * leases, or a heartbeat of 10,000 leases (at most ~141 bytes each: ~1.4 MB), and a result over
+ * LIMITS.resultBytes is read whole, so that its run fails as ResultTooLarge and the session goes
+ * on. A RunResults message must fit too: up to LIMITS.batch results, fewer when they are large
+ * (a worker cuts its batches by bytes). A larger message ends the session with
+ * RESOURCE_EXHAUSTED (docs/protocol.md, Limits).
+ */
+export const SESSION_READ_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The most bytes of encoded assignments in one RunAssignments message: the message stays under
+ * 4 MiB, the receive limit of gRPC clients by default (grpc-js, grpc-go, grpc-java, Python), so a
+ * worker with default settings can read every batch. One assignment alone, whose args and kwargs
+ * travel twice (as values and as JSON text), stays far under it with the default payload limit
+ * (METRONOME_MAX_PAYLOAD_BYTES, 64 KiB of JSON): it goes alone when it is over this budget.
+ */
+export const ASSIGNMENT_BYTES_PER_MESSAGE = 3 * 1024 * 1024;
+
+/**
+ * `items` cut into messages of at most `max` items each and, unless an item alone is larger, at
+ * most `budget` bytes: `encode` makes the message of a part and `bytes` measures it. A message
+ * within the budget, the usual case, is encoded once; a part over it is measured item by item
+ * (each encoded alone: a message of several weighs no more than they do apart) and packed into
+ * parts within the budget, in order, each encoded once more.
+ */
+export function encodedWithin<T, M>(
+  items: readonly T[],
+  max: number,
+  budget: number,
+  encode: (part: readonly T[]) => M,
+  bytes: (message: M) => number,
+): { readonly message: M; readonly items: readonly T[] }[] {
+  const out: { message: M; items: readonly T[] }[] = [];
+  const push = (part: readonly T[]): void => {
+    out.push({ message: encode(part), items: part });
+  };
+  for (let i = 0; i < items.length; i += max) {
+    const part = items.slice(i, i + max);
+    const message = encode(part);
+    if (part.length === 1 || bytes(message) <= budget) {
+      out.push({ message, items: part });
+      continue;
+    }
+    let start = 0;
+    let load = 0;
+    part.forEach((item, j) => {
+      const size = bytes(encode([item]));
+      if (j > start && load + size > budget) {
+        push(part.slice(start, j));
+        start = j;
+        load = 0;
+      }
+      load += size;
+    });
+    push(part.slice(start));
+  }
+  return out;
+}
+
 export function checkHello(h: WorkerHello): SessionHello {
   const workerId =
     h.workerId === "" ? `worker-${randomUUID()}` : checkId(h.workerId, "hello.worker_id");

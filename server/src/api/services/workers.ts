@@ -12,7 +12,6 @@ import { principalOf } from "../access.js";
 import type { SessionOutput } from "../../dispatch/session.js";
 import type { Engine } from "../../engine/engine.js";
 import { AsyncQueue } from "../../lib/async-queue.js";
-import { chunks } from "../../lib/chunks.js";
 import type { Logger } from "../../logger.js";
 import {
   RunResultAnswersSchema,
@@ -29,6 +28,7 @@ import { speaksJson } from "./codec.js";
 import {
   LIMITS,
   ASSIGNMENTS_PER_MESSAGE,
+  ASSIGNMENT_BYTES_PER_MESSAGE,
   checkHello,
   checkLease,
   leaseToProto,
@@ -38,8 +38,29 @@ import {
   assignmentOf,
   outcomeOf,
   answerOf,
+  encodedWithin,
   endError,
 } from "../convert/worker-messages.js";
+
+/** The size of a pre-encoded response: its fields ride as unknown fields (session-responses.ts). */
+function preEncodedBytes(message: SessionResponse): number {
+  let bytes = 0;
+  for (const field of message.$unknown ?? []) bytes += field.data.length + 6; // tag and length
+  return bytes;
+}
+
+/**
+ * An upper bound of a batch's size in JSON: each assignment's args and kwargs appear as JSON
+ * values and again as JSON text, escaped in a JSON string (at most twice as long), beside fields
+ * of a few hundred bytes.
+ */
+function jsonBytes(message: SessionResponse): number {
+  if (message.payload.case !== "assignments") return 0;
+  let bytes = 0;
+  for (const a of message.payload.value.assignments)
+    bytes += 3 * (Buffer.byteLength(a.argsJson) + Buffer.byteLength(a.kwargsJson)) + 1024;
+  return bytes;
+}
 
 export function workerService(
   engine: Engine,
@@ -99,25 +120,37 @@ export function workerService(
           for (const r of runs) out.push(assignment(r, traceContext));
           return;
         }
-        for (const part of chunks(runs, ASSIGNMENTS_PER_MESSAGE)) {
-          if (json) {
-            out.push(
+        // At most ASSIGNMENTS_PER_MESSAGE runs and ASSIGNMENT_BYTES_PER_MESSAGE bytes each.
+        if (json) {
+          for (const { message } of encodedWithin(
+            runs,
+            ASSIGNMENTS_PER_MESSAGE,
+            ASSIGNMENT_BYTES_PER_MESSAGE,
+            (part) =>
               create(SessionResponseSchema, {
                 payload: {
                   case: "assignments",
                   value: { assignments: part.map((r) => assignmentOf(r, traceContext)) },
                 },
               }),
-            );
-            continue;
-          }
-          // Binary: encoded here, once, without the reflective encoder (session-responses.ts).
-          const encoded = encodedAssignments(part, traceContext);
+            jsonBytes,
+          ))
+            out.push(message);
+          return;
+        }
+        // Binary: encoded here, without the reflective encoder (session-responses.ts).
+        for (const { message, items } of encodedWithin(
+          runs,
+          ASSIGNMENTS_PER_MESSAGE,
+          ASSIGNMENT_BYTES_PER_MESSAGE,
+          (part) => encodedAssignments(part, traceContext),
+          preEncodedBytes,
+        )) {
           preEncoded.set(
-            encoded,
-            part.map((r) => r.id),
+            message,
+            items.map((r) => r.id),
           );
-          out.push(encoded);
+          out.push(message);
         }
       },
       revoke: (lease, reason, message) => {

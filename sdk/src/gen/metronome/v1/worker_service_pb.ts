@@ -205,9 +205,10 @@ export type WorkerHello = Message<"metronome.v1.WorkerHello"> & {
 
   /**
    * True if the worker starts each run at its RunAssignment.fire_time and not before: the
-   * server may then send an assignment up to a second ahead of its fire time, so that a burst of
-   * runs due at one instant is already at the worker when the instant comes. The run's lease
-   * and timeout count from the fire time. False (the default): assignments are sent when due.
+   * server may then send an assignment up to half a second (0.5 s) ahead of its fire time, so
+   * that a burst of runs due at one instant is already at the worker when the instant comes. The
+   * run's lease and timeout count from the fire time. False (the default): assignments are sent
+   * when due.
    *
    * @generated from field: bool accepts_early_assignments = 6;
    */
@@ -323,7 +324,9 @@ export const RunLeaseSchema: GenMessage<RunLease> = /*@__PURE__*/
  */
 export type WorkerHeartbeat = Message<"metronome.v1.WorkerHeartbeat"> & {
   /**
-   * Every lease the worker holds, i.e. every run whose handler has not ended yet.
+   * Every lease the worker holds, i.e. every run whose handler has not ended yet: at most 10,000
+   * in one heartbeat, within the 16 MiB of a message. A worker may list its leases over several
+   * heartbeats sent one after the other; each extends the leases it lists.
    *
    * @generated from field: repeated metronome.v1.RunLease active_leases = 1;
    */
@@ -382,7 +385,8 @@ export const RunResultSchema: GenMessage<RunResult> = /*@__PURE__*/
   messageDesc(file_metronome_v1_worker_service, 6);
 
 /**
- * The outcomes of several attempts in one message (at most 1,000).
+ * The outcomes of several attempts in one message: at most 1,000, and at most 16 MiB encoded
+ * like any message of the worker (send more, or larger ones, in several messages).
  *
  * @generated from message metronome.v1.RunResults
  */
@@ -409,10 +413,10 @@ export const RunResultsSchema: GenMessage<RunResults> = /*@__PURE__*/
  */
 export type RunSuccess = Message<"metronome.v1.RunSuccess"> & {
   /**
-   * The handler's return value as JSON, at most 64 KiB; unset means null. A larger value makes
-   * the run FAILED with error type `ResultTooLarge` (not retried), and one nested more than 32
-   * levels FAILED with `ResultNotSerializable`. Numbers are doubles here: send result_json to
-   * keep integers exact.
+   * The handler's return value as JSON, at most 64 KiB; unset means null. A larger value (within
+   * the 16 MiB of a message) makes the run FAILED with error type `ResultTooLarge` (not
+   * retried), and one nested more than 32 levels FAILED with `ResultNotSerializable`. Numbers are
+   * doubles here: send result_json to keep integers exact.
    *
    * @generated from field: google.protobuf.Value result = 1;
    */
@@ -422,7 +426,7 @@ export type RunSuccess = Message<"metronome.v1.RunSuccess"> & {
    * The return value as JSON text, exact for integers (see job.proto on numbers); when not
    * empty it is used and `result` is ignored. Text that is not JSON, nested more than 32
    * levels, or holding an integer beyond 2^53 - 1 makes the run FAILED with error type
-   * `ResultNotSerializable` (not retried).
+   * `ResultNotSerializable` (not retried); JSON over 64 KiB, with `ResultTooLarge`.
    *
    * @generated from field: string result_json = 2;
    */
@@ -580,7 +584,8 @@ export const RunAssignmentSchema: GenMessage<RunAssignment> = /*@__PURE__*/
   messageDesc(file_metronome_v1_worker_service, 10);
 
 /**
- * Several runs to execute, each as a RunAssignment sent alone.
+ * Several runs to execute, each as a RunAssignment sent alone: at most 100 in one message, and
+ * fewer when they are large, so that the message stays under 4 MiB (3 MiB of assignments).
  *
  * @generated from message metronome.v1.RunAssignments
  */
@@ -866,6 +871,14 @@ export const ResultRejectionReasonSchema: GenEnum<ResultRejectionReason> = /*@__
  * reconnects quickly (on any error, with backoff) keeps its runs. Protocol violations (first
  * message not WorkerHello, a second WorkerHello, invalid handler names or limits) end the
  * stream with INVALID_ARGUMENT.
+ *
+ * Message sizes: every message a worker sends may be up to 16 MiB encoded (decompressed); a
+ * larger one ends the stream with RESOURCE_EXHAUSTED. That is the session's own limit, far above
+ * the one of the API's other calls, so that its largest messages fit: a hello of 1,000 handlers
+ * and 10,000 resumed leases, a heartbeat of 10,000 leases, a RunResults (cut into several when
+ * its results add up to more), and a result over its 64 KiB limit, which fails its run as
+ * ResultTooLarge while the session goes on. Every message the server sends stays under 4 MiB,
+ * the default receive limit of gRPC clients (with the default job payload limit of 64 KiB).
  *
  * There is deliberately no unary fallback: bidirectional streaming is supported by every
  * official gRPC implementation, results can be delivered in any later session thanks to the
