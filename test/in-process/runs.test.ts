@@ -88,7 +88,7 @@ describe("runs through the router, in process", () => {
     });
     expect((await runs.getRun({ runId: stays })).run?.status).toBe(RunStatus.PENDING);
     expect(await codeOf(jobs.runJobNow({ jobId: "gone" }))).toBe(
-      "NotFound: job gone in scheduler default not found",
+      'NotFound: job "gone" in scheduler "default" not found',
     );
   });
 });

@@ -33,7 +33,10 @@ export class RunControl {
       const made = manualRun(job, compileTrigger(job.trigger), { now, newId: newRunId });
       return actor === undefined ? made : { ...made, triggeredBy: actor };
     });
-    if (run === null) throw new NotFoundError(`job ${jobId} in scheduler ${scheduler}`);
+    if (run === null)
+      throw new NotFoundError(
+        `job ${JSON.stringify(jobId)} in scheduler ${JSON.stringify(scheduler)}`,
+      );
     if (run.status === "pending") {
       this.dispatch.wake();
       await this.atRisk.manualRun(run);
