@@ -324,12 +324,14 @@ export class EventHub implements SubscriptionSource {
         s.pos = through;
         return { events, cursor: s.pos, live: false };
       }
-      // Caught up: from here the hub feeds it, in the same turn as the buffer was read.
+      // Caught up: from here the hub feeds it, in the same turn as the buffer was read. Its
+      // last page of replayed events is not live (as from the store): they go first, then an
+      // empty live message, queued before anything the hub feeds it.
       s.pos = Math.max(s.pos, this.recent.head);
       s.attached = true;
       this.live.add(s);
-      s.enqueue({ events, cursor: s.pos, live: true });
-      return null;
+      s.enqueue({ events: [], cursor: s.pos, live: true });
+      return events.length > 0 ? { events, cursor: s.pos, live: false } : null;
     }
     // From the store, up to what this node has read (a prefix of the log: nothing below it can
     // still appear), narrowed by the filter.

@@ -24,8 +24,9 @@ export interface SubscriptionSource {
   /** The subscription ended: forget it. */
   forget(s: Subscription): void;
   /**
-   * One step of a subscription that is not live: the next message of its backlog, or null when
-   * it has just become live (its first live message is queued).
+   * One step of a subscription that is not live: the next message of its backlog (never live),
+   * or null. Once it becomes live its first live message is queued (after the backlog's last
+   * message, when that is the answer).
    */
   catchUp(s: Subscription): Promise<StreamMessage | null>;
 }

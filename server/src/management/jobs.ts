@@ -21,6 +21,7 @@ import { sameJson } from "../lib/same-json.js";
 import type { Run } from "../domain/runs.js";
 import { runIdAfter } from "../engine/ids.js";
 import type { ListJobsQuery, ManagementStore, Page } from "../store/port.js";
+import { boundJobPageToken, jobPageTokenAfter, storeJobPageToken } from "../store/paging.js";
 import { buildJob, resolveTrigger } from "./build-job.js";
 import { JobQuota } from "./job-quota.js";
 import {
@@ -189,7 +190,17 @@ export class JobManager {
     ) {
       throw new InvalidArgumentError("page_size", `must be from 1 to ${this.limits.maxPageSize}`);
     }
-    return await this.store.listJobs(query);
+    // A token is bound to its listing (scheduler, filters, order); the store pages by position.
+    const page = await this.store.listJobs({ ...query, pageToken: storeJobPageToken(query) });
+    return { items: page.items, nextPageToken: boundJobPageToken(query, page.nextPageToken) };
+  }
+
+  /**
+   * The page token of listing `query` that continues after `job`, one of its jobs: for a page
+   * answered shorter than the store read it (a page may hold fewer jobs, see api/services/jobs.ts).
+   */
+  pageTokenAfter(query: ListJobsQuery, job: Job): string {
+    return jobPageTokenAfter(query, job);
   }
 
   /**

@@ -14,7 +14,7 @@
  * which the binary serializer writes as they are (as session-responses.ts does for a worker's
  * assignments). The JSON codec drops unknown fields: a call in JSON gets converted messages.
  */
-import type { Message } from "@bufbuild/protobuf";
+import type { Message, UnknownField } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Job, RetryPolicy } from "../../domain/jobs.js";
 import type { TriggerSpec } from "../../domain/triggers/index.js";
@@ -168,12 +168,46 @@ export function jobBytes(a: AnsweredJob): Uint8Array {
  * fields after the known ones: field order is free on the wire, and every decoder accepts it.
  */
 export function withEncodedJobs<M extends Message>(message: M, jobs: readonly AnsweredJob[]): M {
-  message.$unknown = jobs.map((a) => {
-    const w = new WireWriter();
-    w.fork();
-    writeJob(w, a.job, a.workerCount);
-    w.join();
-    return { no: 1, wireType: LD, data: w.finish() };
-  });
+  message.$unknown = jobs.map(jobEntry);
   return message;
+}
+
+/** A job as an entry of field 1: the unknown field whose data is its length and its bytes. */
+function jobEntry(a: AnsweredJob): UnknownField {
+  const w = new WireWriter();
+  w.fork();
+  writeJob(w, a.job, a.workerCount);
+  w.join();
+  return { no: 1, wireType: LD, data: w.finish() };
+}
+
+/**
+ * The most bytes of jobs one answer carries, as the binary encoding counts them: with the rest
+ * of the answer (a page token) and gRPC's frame it stays well under the 4 MiB that gRPC
+ * libraries accept by default (@grpc/grpc-js, grpc-go, grpc-java). One job is far below it with
+ * the default payload limit (METRONOME_MAX_PAYLOAD_BYTES: args and kwargs at most 64 KiB of JSON
+ * together, carried twice, as values and as JSON); a larger one goes alone.
+ */
+export const MAX_PAGE_BYTES = 3 * 1024 * 1024;
+
+/**
+ * The first jobs of a page that fit in `maxBytes` (at least one), encoded as the entries of
+ * field 1 (`jobs`) of a binary answer: a page may hold fewer jobs than asked for, and the next
+ * page continues after the last one answered. A JSON answer is cut where the binary one would
+ * be (its jobs take about as many bytes).
+ */
+export function pageEntries(
+  jobs: readonly AnsweredJob[],
+  maxBytes = MAX_PAGE_BYTES,
+): UnknownField[] {
+  const entries: UnknownField[] = [];
+  let bytes = 0;
+  for (const a of jobs) {
+    const entry = jobEntry(a);
+    // The field's tag (one byte) and its data.
+    bytes += 1 + entry.data.length;
+    if (entries.length > 0 && bytes > maxBytes) break;
+    entries.push(entry);
+  }
+  return entries;
 }

@@ -16,6 +16,7 @@ import type { Logger } from "../../logger.js";
 import type { ConflictPolicy as Conflict } from "../../management/job-input.js";
 import type { JobManager } from "../../management/jobs.js";
 import type { RunManager } from "../../management/runs.js";
+import type { ListJobsQuery } from "../../store/port.js";
 import type { Job as PbJob } from "../../gen/metronome/v1/job_pb.js";
 import {
   AddJobOutcome,
@@ -31,7 +32,7 @@ import {
   ResumeJobResponseSchema,
   type JobService,
 } from "../../gen/metronome/v1/job_service_pb.js";
-import { withEncodedJobs, type AnsweredJob } from "../convert/job-bytes.js";
+import { pageEntries, withEncodedJobs, type AnsweredJob } from "../convert/job-bytes.js";
 import { jobInputFromProto, jobPatchFromProto, jobToProto } from "../convert/jobs.js";
 import { pageSize } from "../convert/paging.js";
 import { runToProto } from "../convert/runs.js";
@@ -183,7 +184,7 @@ export function jobService(
     },
 
     async listJobs(req, ctx) {
-      const page = await jobs.listJobs({
+      const query: ListJobsQuery = {
         scheduler: req.scheduler || "default",
         handler: req.handler || undefined,
         paused: req.paused,
@@ -192,11 +193,23 @@ export function jobService(
         orderBy: req.orderBy === JobOrder.NEXT_RUN_TIME ? "next_run_time" : "id",
         pageSize: pageSize(req.pageSize, maxPageSize),
         pageToken: req.pageToken || undefined,
-      });
+      };
+      const page = await jobs.listJobs(query);
       const answered = (await answer(page.items)).filter((a) => a !== undefined);
-      const res = create(ListJobsResponseSchema, { nextPageToken: page.nextPageToken });
-      if (!speaksJson(ctx)) return withEncodedJobs(res, answered);
-      res.jobs = answered.map(converted);
+      // A page stays under gRPC's default message size: cut short, it continues after the last
+      // job answered.
+      const entries = pageEntries(answered);
+      const last = answered[entries.length - 1];
+      const nextPageToken =
+        entries.length < answered.length && last !== undefined
+          ? jobs.pageTokenAfter(query, last.job)
+          : page.nextPageToken;
+      const res = create(ListJobsResponseSchema, { nextPageToken });
+      if (!speaksJson(ctx)) {
+        res.$unknown = entries;
+        return res;
+      }
+      res.jobs = answered.slice(0, entries.length).map(converted);
       return res;
     },
 

@@ -108,13 +108,16 @@ export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*
   messageDesc(file_metronome_v1_event_service, 1);
 
 /**
- * One message of the event stream: events that were committed together arrive together.
+ * One message of the event stream: events that were committed together arrive together, in one
+ * message, unless they take more bytes than it may hold: every message stays under 4 MiB, the
+ * most gRPC clients accept by default, and such events arrive in several messages in a row.
  *
  * @generated from message metronome.v1.SubscribeResponse
  */
 export type SubscribeResponse = Message<"metronome.v1.SubscribeResponse"> & {
   /**
-   * Matching events in cursor order (up to 500); empty in a message that only moves `cursor`.
+   * Matching events in cursor order (up to 500, and up to 3 MiB of them as encoded in binary);
+   * empty in a message that only moves `cursor`.
    *
    * @generated from field: repeated metronome.v1.Event events = 1;
    */
