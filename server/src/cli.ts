@@ -11,9 +11,11 @@ import type { CommanderError } from "commander";
 import { Command, Option } from "commander";
 import { addOperatorCommands, EXIT } from "./cli/index.js";
 import { CONFIG_KEYS, type ConfigKey } from "./config/keys.js";
-import { ConfigError, loadConfigFromProcess } from "./config/load.js";
+import { ConfigError, loadConfigFromProcess, type Config } from "./config/load.js";
 import { describeFailure, evaluateCase, parseConformanceFile } from "./conformance/conformance.js";
 import { migrateOnly, resealOnly, serve } from "./main.js";
+import { storeFailure } from "./cli/store-failure.js";
+import { StoreUnavailableError } from "./store/errors.js";
 import { VERSION } from "./version.js";
 
 export function runConformance(file: string, out: (line: string) => void): boolean {
@@ -70,7 +72,7 @@ function withConfigFlags(cmd: Command): Command {
   return cmd;
 }
 
-function configFrom(options: Record<string, string | undefined>) {
+function configFrom(options: Record<string, string | undefined>): Config {
   const flags: Partial<Record<ConfigKey, string>> = {};
   for (const [option, key] of FLAGS) {
     const value = options[option.attributeName()];
@@ -79,12 +81,21 @@ function configFrom(options: Record<string, string | undefined>) {
   return loadConfigFromProcess(flags);
 }
 
-async function run(action: () => Promise<void>): Promise<void> {
+/** Runs `action` with the configuration of the flags and the environment; a failure is a line. */
+async function run(
+  options: Record<string, string | undefined>,
+  action: (config: Config) => Promise<void>,
+): Promise<void> {
+  let config: Config | undefined;
   try {
-    await action();
+    config = configFrom(options);
+    await action(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`metronome: invalid configuration\n${err.message}`);
+    } else if (err instanceof StoreUnavailableError && config !== undefined) {
+      // Why, and which store: the URL without its password.
+      console.error(`metronome: ${storeFailure(err, config.store)}`);
     } else {
       console.error(`metronome: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -98,15 +109,13 @@ withConfigFlags(
     .description(
       "run a Metronome node (API server; embedded SQLite store unless SCHEDULER__JOBSTORE_URL is set)",
     ),
-).action((options: Record<string, string | undefined>) => run(() => serve(configFrom(options))));
+).action((options: Record<string, string | undefined>) => run(options, serve));
 
 withConfigFlags(
   program
     .command("migrate")
     .description("apply pending database migrations to the configured store and exit"),
-).action((options: Record<string, string | undefined>) =>
-  run(() => migrateOnly(configFrom(options))),
-);
+).action((options: Record<string, string | undefined>) => run(options, migrateOnly));
 
 withConfigFlags(
   program
@@ -115,8 +124,8 @@ withConfigFlags(
       "seal every job's args and kwargs under the first key of METRONOME_ENCRYPTION_KEYS (after a rotation) and exit",
     ),
 ).action((options: Record<string, string | undefined>) =>
-  run(async () => {
-    await resealOnly(configFrom(options));
+  run(options, async (config) => {
+    await resealOnly(config);
   }),
 );
 

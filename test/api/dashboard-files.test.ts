@@ -114,7 +114,12 @@ describe("the dashboard's files", () => {
   });
 
   it("falls back to index.html for the app's pages", async () => {
-    for (const path of ["/ui/jobs/default/daily_report", "/ui/events?job=x", "/ui/runs/abc"]) {
+    for (const path of [
+      "/ui/jobs/default/daily_report",
+      "/ui/jobs/default/backup.daily",
+      "/ui/events?job=x",
+      "/ui/runs/abc",
+    ]) {
       const a = await h1(port, path);
       expect(a.status, path).toBe(200);
       expect(a.headers["content-type"], path).toBe("text/html; charset=utf-8");
@@ -144,7 +149,7 @@ describe("the dashboard's files", () => {
   });
 
   it("answers 404 for an asset that does not exist, not the app", async () => {
-    for (const path of ["/ui/assets/index-old.js", "/ui/missing.png"]) {
+    for (const path of ["/ui/assets/index-old.js", "/ui/assets/missing.png"]) {
       const a = await h1(port, path);
       expect(a.status, path).toBe(404);
       expect(a.body, path).not.toContain("<!doctype");

@@ -199,7 +199,7 @@ const cases: [string, Record<string, JsonValue>, string][] = [
   ["JobService/RemoveJob", { jobId: "a b" }, "job_id"],
   ["JobService/RemoveAllJobs", { scheduler: "a b" }, "scheduler"],
   ["JobService/RunJobNow", { jobId: "a b" }, "job_id"],
-  ["JobService/ListJobs", { pageSize: 5000 }, "page_size"],
+  ["JobService/ListJobs", { pageSize: -1 }, "page_size"],
   ["JobService/ListJobs", { scheduler: "a b" }, "scheduler"],
 
   // TriggerService

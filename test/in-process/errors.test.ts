@@ -168,7 +168,7 @@ const malformed: [string, string, unknown, string][] = [
     "trigger.crontab.expression",
   ],
   ["get with an unsafe id", "JobService/GetJob", { jobId: "../etc" }, "job_id"],
-  ["page size too large", "JobService/ListJobs", { pageSize: 5000 }, "page_size"],
+  ["negative page size", "JobService/ListJobs", { pageSize: -1 }, "page_size"],
   [
     "preview count too large",
     "TriggerService/PreviewTrigger",

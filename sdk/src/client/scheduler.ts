@@ -332,7 +332,10 @@ export class Scheduler {
     return runFromProto(res.run);
   }
 
-  /** The scheduler's (or one job's) most recent runs, newest first (at most `limit`, 100). */
+  /**
+   * The scheduler's (or one job's) most recent runs, newest first: at most `limit` (100 by
+   * default) and at most the server's page size (METRONOME_MAX_PAGE_SIZE, 1,000 by default).
+   */
   async getRuns(
     options: {
       readonly jobId?: string;

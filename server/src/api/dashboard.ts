@@ -1,11 +1,12 @@
 /**
  * The web dashboard's files, served on the service port at `/ui/` (built from `server/ui/` into
  * `server/dist/ui` by `npm run build`, or by `npm start` when missing or stale). Hashed assets
- * (`/ui/assets/…`) are cached for a year; anything else under `/ui/` without a file extension is
- * a page of the single-page app and gets `index.html`. An unknown asset is 404, a path that
- * would leave the folder is 400, a method other than GET and HEAD is 405. Every other request
- * goes to the API. The files need no token: they hold no data, and the page sends the token
- * with its API calls.
+ * (`/ui/assets/…`) are cached for a year; another file of the build is served as it is, and any
+ * other path under `/ui/` is a page of the single-page app and gets `index.html` (job ids may
+ * hold dots: `/ui/jobs/default/backup.daily` is a page). A missing file under `/ui/assets/` is
+ * 404 (a broken or stale build shows), a path that would leave the folder is 400, a method
+ * other than GET and HEAD is 405. Every other request goes to the API. The files need no token:
+ * they hold no data, and the page sends the token with its API calls.
  */
 import { createReadStream, statSync } from "node:fs";
 import type http from "node:http";
@@ -76,9 +77,17 @@ export function withDashboard(next: RequestHandler, dir: string): RequestHandler
       text(res, 400, "path leaves the dashboard's folder\n", head);
       return;
     }
+    if (segments[0] === "assets") {
+      // A missing hashed asset is a broken or stale build: 404, never the app.
+      serveFile(res, file, head, IMMUTABLE, () => {
+        text(res, 404, "no such file\n", head);
+      });
+      return;
+    }
+    // A file of the build (favicon.svg), else a page of the app (/ui/, /ui/jobs/default/x, and
+    // ids with a dot such as /ui/jobs/default/backup.daily): the app's router reads the path.
     const index = join(root, "index.html");
-    if (extname(relative) === "") {
-      // A page of the app (/ui/, /ui/jobs/default/x): the app's router reads the path.
+    serveFile(res, file, head, REVALIDATE, () => {
       serveFile(res, index, head, REVALIDATE, () => {
         text(
           res,
@@ -87,11 +96,6 @@ export function withDashboard(next: RequestHandler, dir: string): RequestHandler
           head,
         );
       });
-      return;
-    }
-    const cache = relative.startsWith("assets/") ? IMMUTABLE : REVALIDATE;
-    serveFile(res, file, head, cache, () => {
-      text(res, 404, "no such file\n", head);
     });
   };
 }

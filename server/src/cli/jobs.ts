@@ -16,7 +16,7 @@ import {
 } from "@metronome/sdk/api";
 import { sdk, withClient, withClientFlags, type ClientFlags } from "./connection.js";
 import { CliError } from "./exit.js";
-import { exactSeconds, fields, json, table, when, type Out } from "./output.js";
+import { exactSeconds, fields, json, note, table, when, type Out } from "./output.js";
 import { runRow, RUN_HEADER } from "./runs.js";
 import { describeTrigger, TRIGGER_FLAGS, triggerFromFlags, type TriggerFlags } from "./triggers.js";
 import { parseDuration, parseInstant, parseInteger, parseJson } from "./values.js";
@@ -132,6 +132,7 @@ export function jobsCommand(
             if (o.order !== "id" && o.order !== "next_run_time")
               throw new CliError(`--order: expected id or next_run_time, got "${o.order}"`);
             const limit = parseInteger("--limit", o.limit, 1, 1_000_000);
+            // One job more than the limit is read, to tell whether the limit cut the list.
             const found: Job[] = [];
             let pageToken = "";
             do {
@@ -148,7 +149,7 @@ export function jobsCommand(
                     idPrefix: o.prefix ?? "",
                     namePrefix: o.namePrefix ?? "",
                     orderBy: o.order === "id" ? JobOrder.ID : JobOrder.NEXT_RUN_TIME,
-                    pageSize: Math.min(500, limit - found.length),
+                    pageSize: Math.min(500, limit + 1 - found.length),
                     pageToken,
                   },
                   { headers: c.headers },
@@ -156,9 +157,13 @@ export function jobsCommand(
               );
               found.push(...page.jobs);
               pageToken = page.nextPageToken;
-            } while (pageToken !== "" && found.length < limit);
+            } while (pageToken !== "" && found.length <= limit);
+            const cut = found.length > limit;
+            if (cut) found.length = limit;
             if (o.json === true) out.line(json(found.map((j) => toJson(JobSchema, j))));
             else table(out, JOB_HEADER, found.map(jobRow));
+            if (cut)
+              note(`listed the first ${String(limit)} jobs; more match (--limit N lists more)`);
           }),
         ),
     );

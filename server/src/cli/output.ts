@@ -11,11 +11,33 @@ export interface Out {
   line(text: string): void;
 }
 
+let quietOnClosedPipe = false;
+
+/**
+ * A reader that stops early (`metronome jobs list | head -1`) closes the pipe: the next write
+ * fails with EPIPE, which ends the command quietly (exit code 0, as with nothing more to print)
+ * instead of an unhandled 'error' event and its stack. Any other error of stdout still throws.
+ */
+function exitQuietlyOnEpipe(): void {
+  if (quietOnClosedPipe) return;
+  quietOnClosedPipe = true;
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
+}
+
 export const stdout: Out = {
   line: (text) => {
+    exitQuietlyOnEpipe();
     process.stdout.write(`${text}\n`);
   },
 };
+
+/** A note for the person reading, on stderr (stdout holds only the table or the JSON). */
+export function note(text: string): void {
+  process.stderr.write(`metronome: note: ${text}\n`);
+}
 
 /** An instant as `2026-12-04T21:36:15Z` (seconds), or `-` when absent. */
 export function when(ms: number | null | undefined): string {

@@ -10,8 +10,11 @@ import { RunSchema, type Run } from "@metronome/sdk/api";
 import { RUN_STATUS } from "@metronome/sdk";
 import { sdk, withClient, withClientFlags, type ClientFlags } from "./connection.js";
 import { CliError } from "./exit.js";
-import { duration, fields, json, table, when, type Out } from "./output.js";
+import { duration, fields, json, note, table, when, type Out } from "./output.js";
 import { collect, parseInstant, parseInteger } from "./values.js";
+
+/** How many runs `runs list` prints without --limit. */
+const DEFAULT_RUN_LIMIT = 50;
 
 /** The API value of each status name (the SDK's table). */
 const STATUSES: Readonly<Record<string, RunStatus | undefined>> = RUN_STATUS;
@@ -108,7 +111,7 @@ export function runsCommand(
       )
       .option("--since <time>", "only runs scheduled at or after this (ISO 8601, or -1h)")
       .option("--until <time>", "only runs scheduled before this (ISO 8601, or -10m)")
-      .option("--limit <n>", "at most this many runs", "50"),
+      .option("--limit <n>", `at most this many runs (default ${String(DEFAULT_RUN_LIMIT)})`),
   ).action(
     (
       o: ClientFlags & {
@@ -117,11 +120,12 @@ export function runsCommand(
         status?: string[];
         since?: string;
         until?: string;
-        limit: string;
+        limit?: string;
       },
     ) =>
       run(() => {
-        const limit = parseInteger("--limit", o.limit, 1, 100_000);
+        const limit =
+          o.limit === undefined ? DEFAULT_RUN_LIMIT : parseInteger("--limit", o.limit, 1, 100_000);
         const statuses = (o.status ?? []).map((s) => {
           const v = STATUSES[s.toLowerCase()];
           if (v === undefined)
@@ -134,6 +138,8 @@ export function runsCommand(
         const until = o.until === undefined ? undefined : parseInstant("--until", o.until);
         return withClient(o, async (c) => {
           const found: Run[] = [];
+          /** Whether a run past the limit matches too: the limit cut the list. */
+          let more = false;
           let pageToken = "";
           // Pages come newest first: stop at the first run older than --since.
           scan: do {
@@ -147,13 +153,21 @@ export function runsCommand(
               const t = ms(r.scheduledTime) ?? 0;
               if (since !== undefined && t < since) break scan;
               if (until !== undefined && t >= until) continue;
+              if (found.length === limit) {
+                more = true;
+                break scan;
+              }
               found.push(r);
-              if (found.length >= limit) break scan;
             }
             pageToken = page.nextPageToken;
           } while (pageToken !== "");
           if (o.json === true) out.line(json(found.map((r) => toJson(RunSchema, r))));
           else table(out, RUN_HEADER, found.map(runRow));
+          // A limit given is what was asked for; the default one says it cut the list.
+          if (more && o.limit === undefined)
+            note(
+              `listed the newest ${String(limit)} runs; older ones match too (--limit N lists more)`,
+            );
         });
       }),
   );

@@ -1,10 +1,16 @@
-/** A job's runs, newest first: status, times, duration, attempt, error and result. */
-import { useQuery } from "@tanstack/react-query";
+/**
+ * A job's runs, newest first: status, times, duration, attempt, error and result; 25 at first,
+ * and **More** reads the next page (ListRuns' page token) until the oldest run is shown.
+ */
+import { useInfiniteQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { runs } from "../api.js";
 import { between, when } from "../format.js";
 import { ErrorBox } from "./ErrorBox.js";
 import { StatusBadge } from "./StatusBadge.js";
+
+/** Runs per page of the history. */
+const PAGE_SIZE = 25;
 
 export function RunHistory({
   scheduler,
@@ -13,12 +19,22 @@ export function RunHistory({
   readonly scheduler: string;
   readonly jobId: string;
 }) {
-  const list = useQuery({
+  const list = useInfiniteQuery({
     queryKey: ["runs", scheduler, jobId],
-    queryFn: () => runs.listRuns({ scheduler, jobId, pageSize: 25 }),
+    queryFn: ({ pageParam }) =>
+      runs.listRuns({ scheduler, jobId, pageSize: PAGE_SIZE, pageToken: pageParam }),
+    initialPageParam: "",
+    getNextPageParam: (last) => (last.nextPageToken === "" ? undefined : last.nextPageToken),
+    // Every page shown is read again: new runs come first, older ones change status.
     refetchInterval: 2000,
   });
-  const rows = list.data?.runs ?? [];
+  // A run that moved to the next page between two reads is shown once.
+  const seen = new Set<string>();
+  const rows = (list.data?.pages.flatMap((p) => p.runs) ?? []).filter((r) => {
+    if (seen.has(r.runId)) return false;
+    seen.add(r.runId);
+    return true;
+  });
   return (
     <>
       <ErrorBox error={list.error} />
@@ -68,6 +84,17 @@ export function RunHistory({
         </tbody>
       </table>
       {list.isSuccess && rows.length === 0 ? <p className="muted">No runs yet.</p> : null}
+      {list.hasNextPage ? (
+        <button
+          type="button"
+          disabled={list.isFetchingNextPage}
+          onClick={() => {
+            void list.fetchNextPage();
+          }}
+        >
+          More
+        </button>
+      ) : null}
     </>
   );
 }

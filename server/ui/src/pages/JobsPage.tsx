@@ -5,7 +5,7 @@
 import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 import { JobOrder } from "../../../src/gen/metronome/v1/job_service_pb.js";
-import { jobs, schedulers } from "../api.js";
+import { jobs, listAllSchedulers } from "../api.js";
 import { ErrorBox } from "../components/ErrorBox.js";
 import { when } from "../format.js";
 import { triggerInWords } from "../trigger-words.js";
@@ -27,7 +27,7 @@ export function JobsPage() {
 
   const schedulerList = useQuery({
     queryKey: ["schedulers"],
-    queryFn: () => schedulers.listSchedulers({ pageSize: 1000 }),
+    queryFn: listAllSchedulers,
   });
   const list = useInfiniteQuery({
     queryKey: ["jobs", scheduler, search, handler, state],
@@ -48,7 +48,7 @@ export function JobsPage() {
     placeholderData: keepPreviousData,
   });
   const rows = list.data?.pages.flatMap((p) => p.jobs) ?? [];
-  const names = schedulerList.data?.schedulers.map((s) => s.name) ?? [];
+  const names = schedulerList.data?.map((s) => s.name) ?? [];
   if (!names.includes(scheduler)) names.unshift(scheduler);
 
   return (

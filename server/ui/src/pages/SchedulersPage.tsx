@@ -1,15 +1,18 @@
-/** The schedulers: time zone, job defaults, paused or not, with pause and resume. */
+/**
+ * The schedulers (every page of ListSchedulers): time zone, job defaults, paused or not, with
+ * pause and resume.
+ */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router";
 import type { Scheduler } from "../../../src/gen/metronome/v1/scheduler_pb.js";
-import { schedulers } from "../api.js";
+import { listAllSchedulers, schedulers } from "../api.js";
 import { ErrorBox } from "../components/ErrorBox.js";
 import { durationText, when } from "../format.js";
 
 export function SchedulersPage() {
   const list = useQuery({
     queryKey: ["schedulers"],
-    queryFn: () => schedulers.listSchedulers({ pageSize: 1000 }),
+    queryFn: listAllSchedulers,
     refetchInterval: 5000,
   });
   return (
@@ -27,12 +30,12 @@ export function SchedulersPage() {
           </tr>
         </thead>
         <tbody>
-          {(list.data?.schedulers ?? []).map((s) => (
+          {(list.data ?? []).map((s) => (
             <SchedulerRow key={s.name} scheduler={s} />
           ))}
         </tbody>
       </table>
-      {list.isSuccess && list.data.schedulers.length === 0 ? (
+      {list.isSuccess && list.data.length === 0 ? (
         <p className="muted">No scheduler yet: the first job added creates `default`.</p>
       ) : null}
     </section>

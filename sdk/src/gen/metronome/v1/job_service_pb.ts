@@ -271,7 +271,8 @@ export type ListJobsRequest = Message<"metronome.v1.ListJobsRequest"> & {
   orderBy: JobOrder;
 
   /**
-   * The most jobs to return, 1 to 1,000; 0 means 100. Larger values fail with
+   * The most jobs to return; 0 means 100. Larger values than the server's maximum
+   * (METRONOME_MAX_PAGE_SIZE, 1,000 by default) are capped at it; a negative one fails with
    * INVALID_ARGUMENT. A page may hold fewer jobs even when more follow.
    *
    * @generated from field: int32 page_size = 7;

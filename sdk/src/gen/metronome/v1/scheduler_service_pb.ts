@@ -140,8 +140,9 @@ export const GetSchedulerResponseSchema: GenMessage<GetSchedulerResponse> = /*@_
  */
 export type ListSchedulersRequest = Message<"metronome.v1.ListSchedulersRequest"> & {
   /**
-   * The most schedulers to return, 1 to 1,000; 0 means 100. Larger values fail with
-   * INVALID_ARGUMENT.
+   * The most schedulers to return; 0 means 100. Larger values than the server's maximum
+   * (METRONOME_MAX_PAGE_SIZE, 1,000 by default) are capped at it; a negative one fails with
+   * INVALID_ARGUMENT. A page may hold fewer schedulers even when more follow.
    *
    * @generated from field: int32 page_size = 1;
    */
