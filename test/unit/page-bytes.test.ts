@@ -8,12 +8,8 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { binaryResponse } from "../../server/src/api/convert/event-responses.js";
-import {
-  MAX_PAGE_BYTES,
-  jobBytes,
-  pageEntries,
-  type AnsweredJob,
-} from "../../server/src/api/convert/job-bytes.js";
+import { jobBytes, pageEntries, type AnsweredJob } from "../../server/src/api/convert/job-bytes.js";
+import { MAX_PAGE_BYTES } from "../../server/src/api/convert/paging.js";
 import { MAX_MESSAGE_BYTES, subscribeResponses } from "../../server/src/api/services/events.js";
 import type { LoggedEvent } from "../../server/src/domain/events.js";
 import type { Job } from "../../server/src/domain/jobs.js";

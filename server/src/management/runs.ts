@@ -32,6 +32,10 @@ function checkRunId(value: string): string {
   return value;
 }
 
+function runToken(filters: string, run: Run): string {
+  return encodePageToken([filters, run.scheduledTime, run.id]);
+}
+
 export class RunManager {
   constructor(
     private readonly runs: RunControl,
@@ -66,11 +70,16 @@ export class RunManager {
     const last = items[items.length - 1];
     return {
       items,
-      nextPageToken:
-        runs.length > limit && last !== undefined
-          ? encodePageToken([filters, last.scheduledTime, last.id])
-          : "",
+      nextPageToken: runs.length > limit && last !== undefined ? runToken(filters, last) : "",
     };
+  }
+
+  /**
+   * The token of the page after `run` of this listing: for a page the API answers shorter than
+   * the store's (its runs would not fit in one message).
+   */
+  pageTokenAfter(req: Pick<ListRunsRequest, "scheduler" | "jobId" | "statuses">, run: Run): string {
+    return runToken(filterKey(req.scheduler, req.jobId ?? "", req.statuses), run);
   }
 
   async getRun(runId: string): Promise<Run> {

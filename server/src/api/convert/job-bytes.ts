@@ -27,6 +27,7 @@ import {
   writeStructField,
   writeTimeField,
 } from "./wire.js";
+import { MAX_PAGE_BYTES } from "./paging.js";
 import { WireWriter } from "./wire-writer.js";
 import { secondsDuration } from "./time.js";
 
@@ -180,15 +181,6 @@ function jobEntry(a: AnsweredJob): UnknownField {
   w.join();
   return { no: 1, wireType: LD, data: w.finish() };
 }
-
-/**
- * The most bytes of jobs one answer carries, as the binary encoding counts them: with the rest
- * of the answer (a page token) and gRPC's frame it stays well under the 4 MiB that gRPC
- * libraries accept by default (@grpc/grpc-js, grpc-go, grpc-java). One job is far below it with
- * the default payload limit (METRONOME_MAX_PAYLOAD_BYTES: args and kwargs at most 64 KiB of JSON
- * together, carried twice, as values and as JSON); a larger one goes alone.
- */
-export const MAX_PAGE_BYTES = 3 * 1024 * 1024;
 
 /**
  * The first jobs of a page that fit in `maxBytes` (at least one), encoded as the entries of

@@ -1,12 +1,14 @@
 /** RunService: run history and cancellation; convert, delegate to the run use cases, answer. */
+import { toBinary } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
+import { RunSchema } from "../../gen/metronome/v1/run_pb.js";
 import type { RunManager } from "../../management/runs.js";
 import type { RunService } from "../../gen/metronome/v1/run_service_pb.js";
 import { NotFoundError } from "../../domain/errors.js";
 import type { Principal } from "../../management/key-ring.js";
 import type { Run } from "../../domain/runs.js";
 import { principalOf, requireRight } from "../access.js";
-import { pageSize } from "../convert/paging.js";
+import { fittingCount, pageSize } from "../convert/paging.js";
 import { runStatusFromProto, runToProto } from "../convert/runs.js";
 
 export function runService(
@@ -15,14 +17,29 @@ export function runService(
 ): Partial<ServiceImpl<typeof RunService>> {
   return {
     async listRuns(req) {
-      const page = await runs.listRuns({
+      const listing = {
         scheduler: req.scheduler || "default",
         jobId: req.jobId === "" ? undefined : req.jobId,
         statuses: req.statuses.map((s, i) => runStatusFromProto(s, `statuses[${String(i)}]`)),
+      };
+      const page = await runs.listRuns({
+        ...listing,
         pageSize: pageSize(req.pageSize, maxPageSize),
         pageToken: req.pageToken,
       });
-      return { runs: page.items.map(runToProto), nextPageToken: page.nextPageToken };
+      // Runs carry their arguments and result (twice each: as values and as JSON): a page stays
+      // within one message a default gRPC client accepts, and the next page follows the last run
+      // answered.
+      const answered = page.items.map(runToProto);
+      const kept = fittingCount(answered, (r) => toBinary(RunSchema, r).length + 4);
+      const last = page.items[kept - 1];
+      return {
+        runs: answered.slice(0, kept),
+        nextPageToken:
+          kept < answered.length && last !== undefined
+            ? runs.pageTokenAfter(listing, last)
+            : page.nextPageToken,
+      };
     },
 
     async getRun(req, ctx) {
