@@ -10,7 +10,10 @@ import { describe, expect, it } from "vitest";
 import { binaryResponse } from "../../server/src/api/convert/event-responses.js";
 import { jobBytes, pageEntries, type AnsweredJob } from "../../server/src/api/convert/job-bytes.js";
 import { MAX_PAGE_BYTES } from "../../server/src/api/convert/paging.js";
-import { MAX_MESSAGE_BYTES, subscribeResponses } from "../../server/src/api/services/events.js";
+import {
+  MAX_MESSAGE_BYTES,
+  subscribeResponses,
+} from "../../server/src/api/convert/event-responses.js";
 import type { LoggedEvent } from "../../server/src/domain/events.js";
 import type { Job } from "../../server/src/domain/jobs.js";
 import type { StreamMessage } from "../../server/src/events/subscription.js";

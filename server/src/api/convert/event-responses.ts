@@ -73,3 +73,55 @@ export function jsonResponse(m: StreamMessage): SubscribeResponse {
     live: m.live,
   });
 }
+
+/**
+ * The most bytes of events one response carries, as the binary encoding counts them: with its
+ * cursor, its live flag and gRPC's frame a message stays well under the 4 MiB that gRPC
+ * libraries accept by default (@grpc/grpc-js, grpc-go, grpc-java). One event is far below it
+ * (a result is at most 64 KiB of JSON, carried as `result` and `result_json`); a larger one
+ * goes alone.
+ */
+export const MAX_MESSAGE_BYTES = 3 * 1024 * 1024;
+
+/**
+ * The responses of a message of the hub (`json`: for a JSON subscriber): one, or, when its
+ * events take more than `maxBytes`, several in order, each with as many events as fit (at least
+ * one). Every response but the last has the cursor of its last event (every matching event up
+ * to it has been sent), the last the message's; each has its live flag. A message within the
+ * bound, the common case, is answered as before: its parts' shared encoding tells its size, a
+ * sum; a cut one reuses each event's encoding. A JSON message is cut where the binary one would
+ * be: JSON takes about as many bytes (a JSON subscriber pays the binary encoding, once per event
+ * however many subscribers).
+ */
+export function subscribeResponses(
+  m: StreamMessage,
+  json: boolean,
+  maxBytes = MAX_MESSAGE_BYTES,
+): SubscribeResponse[] {
+  const res = binaryResponse(m);
+  let bytes = 0;
+  for (const f of res.$unknown ?? []) bytes += 1 + f.data.length;
+  if (bytes <= maxBytes) return [json ? jsonResponse(m) : res];
+  return pieces(m, maxBytes).map((p) => (json ? jsonResponse(p) : binaryResponse(p)));
+}
+
+/** A message's events in runs of at most `maxBytes` (one event at least), in order. */
+function pieces(m: StreamMessage, maxBytes: number): StreamMessage[] {
+  const out: StreamMessage[] = [];
+  let events: LoggedEvent[] = [];
+  let bytes = 0;
+  for (const e of m.events) {
+    // The entry's tag, its length (at most 5 bytes) and the event.
+    const n = 6 + eventBytes(e).length;
+    const last = events[events.length - 1];
+    if (last !== undefined && bytes + n > maxBytes) {
+      out.push({ events, cursor: last.cursor, live: m.live });
+      events = [];
+      bytes = 0;
+    }
+    events.push(e);
+    bytes += n;
+  }
+  out.push({ events, cursor: m.cursor, live: m.live });
+  return out;
+}
