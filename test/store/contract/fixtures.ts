@@ -183,7 +183,7 @@ export async function allEvents(store: Store): Promise<EventDraft[]> {
   while ((await store.sequenceEvents(500)) > 0);
   const state = await store.logState();
   const out: LoggedEvent[] = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = (await store.readEvents(after, state.last, 1_000_000)).events;
     const last = page[page.length - 1];
     if (last === undefined) return out;

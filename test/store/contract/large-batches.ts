@@ -56,14 +56,14 @@ export function largeBatchesContract(factory: StoreFactory): void {
       // Quotes and backslashes: each doubles when escaped into SQL text.
       const result = `"\\${"r".repeat(64_990)}`;
       const error = { message: `'${"m".repeat(4_000)}`, stack: "s".repeat(16_000) };
+      const succeeded: Outcome = { kind: "success", result };
+      const failed: Outcome = {
+        kind: "error",
+        error: { ...error, type: "Boom", nonRetryable: true },
+      };
       const items = taken.map((r, i) => ({
         lease: leaseOf(r),
-        outcome: (i % 2 === 0
-          ? { kind: "success", result }
-          : {
-              kind: "error",
-              error: { ...error, type: "Boom", nonRetryable: true },
-            }) as Outcome,
+        outcome: i % 2 === 0 ? succeeded : failed,
       }));
       const now = T0 + S;
       const verdicts = await store.completeRuns(now, items, (vs) =>
