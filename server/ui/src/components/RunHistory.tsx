@@ -8,6 +8,7 @@ import { runs } from "../api.js";
 import { between, when } from "../format.js";
 import { ErrorBox } from "./ErrorBox.js";
 import { StatusBadge } from "./StatusBadge.js";
+import { MoreButton } from "./MoreButton.js";
 
 /** Runs per page of the history. */
 const PAGE_SIZE = 25;
@@ -84,17 +85,7 @@ export function RunHistory({
         </tbody>
       </table>
       {list.isSuccess && rows.length === 0 ? <p className="muted">No runs yet.</p> : null}
-      {list.hasNextPage ? (
-        <button
-          type="button"
-          disabled={list.isFetchingNextPage}
-          onClick={() => {
-            void list.fetchNextPage();
-          }}
-        >
-          More
-        </button>
-      ) : null}
+      <MoreButton list={list} />
     </>
   );
 }

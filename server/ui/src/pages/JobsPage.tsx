@@ -9,6 +9,7 @@ import { jobs, listAllSchedulers } from "../api.js";
 import { ErrorBox } from "../components/ErrorBox.js";
 import { when } from "../format.js";
 import { triggerInWords } from "../trigger-words.js";
+import { MoreButton } from "../components/MoreButton.js";
 
 const PAGE_SIZE = 50;
 
@@ -149,17 +150,7 @@ export function JobsPage() {
         </tbody>
       </table>
       {list.isSuccess && rows.length === 0 ? <p className="muted">No jobs match.</p> : null}
-      {list.hasNextPage ? (
-        <button
-          type="button"
-          disabled={list.isFetchingNextPage}
-          onClick={() => {
-            void list.fetchNextPage();
-          }}
-        >
-          More
-        </button>
-      ) : null}
+      <MoreButton list={list} />
     </section>
   );
 }
