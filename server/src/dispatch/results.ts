@@ -10,6 +10,7 @@ import { runEvents } from "../domain/events.js";
 import type { Lease, Outcome } from "../domain/runs.js";
 import { Batcher } from "../lib/batcher.js";
 import type { Logger } from "../logger.js";
+import { isUnavailable } from "../store/errors.js";
 import type { RunStore, Verdict } from "../store/port.js";
 import type { NodeSessions } from "./node-sessions.js";
 import { logOutcome } from "./run-log.js";
@@ -58,10 +59,14 @@ export class Results {
         for (const v of verdicts) if (v.accepted && v.recorded) logOutcome(this.log, v.run);
         return verdicts;
       },
-      2,
-      200,
-      undefined,
-      RESULT_LINGER_MS,
+      {
+        maxBatch: 200,
+        lingerMs: RESULT_LINGER_MS,
+        // One result the database refuses must not fail the others recorded with it (each
+        // failure ends its worker's session): a failed batch is tried again in halves, unless
+        // the database is unavailable or the batch's deadline passed.
+        isolate: (err) => !isUnavailable(err),
+      },
     );
   }
 

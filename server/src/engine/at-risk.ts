@@ -69,9 +69,7 @@ export class AtRisk {
       );
       return handlers.map((h) => remote.get(h) ?? 0);
     },
-    2,
-    REMOTE_READ_BATCH,
-    () => new StoreTimeoutError(),
+    { maxBatch: REMOTE_READ_BATCH, late: () => new StoreTimeoutError() },
   );
 
   constructor(

@@ -11,7 +11,12 @@
  * as one result every millisecond, where each would otherwise go alone.
  *
  * `load` receives the items of one batch and answers one result per item, in the same order.
- * A failed load rejects the items of that batch only.
+ * A failed load rejects the items of that batch only. With `isolate`, a batch of several items
+ * whose load failed with an error `isolate` accepts (one that may be an item's own fault, not the
+ * database's) is split in halves and each half loaded again, down to single items: one item the
+ * database refuses fails alone, and its batch's other items are answered as if it had not been
+ * there, in about 2·log₂(n) further loads. `load` must then be safe to repeat for the items of a
+ * failed load (a failed transaction wrote nothing).
  *
  * Deadlines (deadline.ts): a batch serves several calls, so it runs in the Batcher's own async
  * context (that of its maker, a store made at start-up), under the earliest deadline of its
@@ -32,22 +37,41 @@ interface Queued<T, R> {
   reject(e: unknown): void;
 }
 
+export interface BatcherOptions {
+  /** Batches at the database at once (2). */
+  readonly maxInFlight?: number;
+  /** Items in one batch (100). */
+  readonly maxBatch?: number;
+  /** The error of an item whose deadline passed before it was sent. */
+  readonly late?: () => Error;
+  /** How long the first item of an empty queue waits for others (0: to the end of the turn). */
+  readonly lingerMs?: number;
+  /** Whether a failed batch's items are loaded again in halves (see above); never by default. */
+  readonly isolate?: (err: unknown) => boolean;
+}
+
 export class Batcher<T, R> {
   private queue: Queued<T, R>[] = [];
   private inFlight = 0;
   private scheduled = false;
   private lingering: NodeJS.Timeout | undefined;
   private readonly home = new AsyncResource("Batcher");
+  private readonly maxInFlight: number;
+  private readonly maxBatch: number;
+  private readonly late: () => Error;
+  private readonly lingerMs: number;
+  private readonly isolate: (err: unknown) => boolean;
 
   constructor(
     private readonly load: (items: T[]) => Promise<R[]>,
-    private readonly maxInFlight = 2,
-    private readonly maxBatch = 100,
-    /** The error of an item whose deadline passed before it was sent. */
-    private readonly late: () => Error = () => new Error("deadline exceeded"),
-    /** How long the first item of an empty queue waits for others (0: to the end of the turn). */
-    private readonly lingerMs = 0,
-  ) {}
+    options: BatcherOptions = {},
+  ) {
+    this.maxInFlight = options.maxInFlight ?? 2;
+    this.maxBatch = options.maxBatch ?? 100;
+    this.late = options.late ?? (() => new Error("deadline exceeded"));
+    this.lingerMs = options.lingerMs ?? 0;
+    this.isolate = options.isolate ?? (() => false);
+  }
 
   run(item: T): Promise<R> {
     const deadline = currentDeadline() ?? Number.POSITIVE_INFINITY;
@@ -86,28 +110,34 @@ export class Batcher<T, R> {
       if (batch.length === 0) continue;
       this.inFlight++;
       const deadline = Math.min(...batch.map((b) => b.deadline));
-      const items = batch.map((b) => b.item);
-      const loaded =
+      const settled =
         deadline === Number.POSITIVE_INFINITY
-          ? this.load(items)
-          : withDeadline(deadline, () => this.load(items));
-      loaded
-        .then((results) => {
-          if (results.length !== batch.length)
-            throw new Error(
-              `batch load answered ${String(results.length)} of ${String(batch.length)}`,
-            );
-          batch.forEach((b, i) => {
-            b.resolve(results[i] as R);
-          });
-        })
-        .catch((err: unknown) => {
-          for (const b of batch) b.reject(err);
-        })
-        .finally(() => {
-          this.inFlight--;
-          this.pump();
-        });
+          ? this.settle(batch)
+          : withDeadline(deadline, () => this.settle(batch));
+      void settled.finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
     }
+  }
+
+  /** Loads a batch and answers its items; with `isolate`, halves of a failed batch again. */
+  private async settle(batch: readonly Queued<T, R>[]): Promise<void> {
+    let results: R[];
+    try {
+      results = await this.load(batch.map((b) => b.item));
+      if (results.length !== batch.length)
+        throw new Error(`batch load answered ${String(results.length)} of ${String(batch.length)}`);
+    } catch (err) {
+      if (batch.length > 1 && this.isolate(err)) {
+        const half = Math.ceil(batch.length / 2);
+        await this.settle(batch.slice(0, half));
+        await this.settle(batch.slice(half));
+      } else for (const b of batch) b.reject(err);
+      return;
+    }
+    batch.forEach((b, i) => {
+      b.resolve(results[i] as R);
+    });
   }
 }

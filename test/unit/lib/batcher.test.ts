@@ -23,7 +23,7 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe("Batcher", () => {
   it("sends what arrived in one turn together, then coalesces what waits for a free slot", async () => {
     const m = manualLoad();
-    const b = new Batcher(m.load, 1);
+    const b = new Batcher(m.load, { maxInFlight: 1 });
     const first = ["a", "b"].map((k) => b.run(k));
     expect(m.batches).toEqual([]); // nothing is sent before the end of the turn
     await turn();
@@ -49,7 +49,7 @@ describe("Batcher", () => {
     it("holds the first item that long for others, then sends them together", async () => {
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       const m = manualLoad();
-      const b = new Batcher(m.load, 2, 100, undefined, 5);
+      const b = new Batcher(m.load, { lingerMs: 5 });
       const a = b.run("a");
       await turn();
       vi.advanceTimersByTime(4);
@@ -66,7 +66,7 @@ describe("Batcher", () => {
     it("sends a full batch at once, without waiting out the linger", async () => {
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       const m = manualLoad();
-      const b = new Batcher(m.load, 2, 3, undefined, 1000);
+      const b = new Batcher(m.load, { maxBatch: 3, lingerMs: 1000 });
       const items = ["x", "y", "z"].map((k) => b.run(k));
       await turn();
       expect(m.batches).toEqual([["x", "y", "z"]]);
@@ -84,7 +84,7 @@ describe("Batcher", () => {
 
   it("uses up to maxInFlight slots at once", async () => {
     const m = manualLoad();
-    const b = new Batcher(m.load, 2);
+    const b = new Batcher(m.load, { maxInFlight: 2 });
     const x = b.run("x");
     await turn();
     const y = b.run("y");
@@ -102,7 +102,7 @@ describe("Batcher", () => {
 
   it("answers each item its own result, and rejects a failed batch's items only", async () => {
     const m = manualLoad();
-    const b = new Batcher(m.load, 1);
+    const b = new Batcher(m.load, { maxInFlight: 1 });
     const ok = b.run("ok");
     await turn();
     const boom = b.run("boom");
@@ -120,15 +120,86 @@ describe("Batcher", () => {
     expect(await later).toBeNull();
   });
 
+  describe("with isolate", () => {
+    /** A load that refuses any batch holding "bad" (or everything once `down`), recording batches. */
+    function refusingLoad() {
+      const state = { down: false, batches: [] as string[][] };
+      const load = (keys: string[]) => {
+        state.batches.push(keys);
+        if (state.down) return Promise.reject(new Error("database down"));
+        if (keys.includes("bad")) return Promise.reject(new Error(`refused ${keys.join()}`));
+        return Promise.resolve(keys.map((k) => k.toUpperCase()));
+      };
+      return { state, load };
+    }
+
+    it("loads a failed batch again in halves: the item at fault fails alone, the others are answered", async () => {
+      const r = refusingLoad();
+      const b = new Batcher(r.load, {
+        maxInFlight: 1,
+        isolate: (err) => !(err instanceof Error && err.message === "database down"),
+      });
+      const keys = ["a", "b", "c", "bad", "d", "e", "f", "g"];
+      const settled = await Promise.allSettled(keys.map((k) => b.run(k)));
+      expect(settled.map((x) => (x.status === "fulfilled" ? x.value : "rejected"))).toEqual([
+        "A",
+        "B",
+        "C",
+        "rejected",
+        "D",
+        "E",
+        "F",
+        "G",
+      ]);
+      const bad = settled[3];
+      expect(bad?.status === "rejected" && String(bad.reason)).toBe("Error: refused bad");
+      // The whole batch, then halves down to the bad item: 2·log₂(8) further loads, and every
+      // other item loaded successfully exactly once.
+      expect(r.state.batches).toEqual([
+        keys,
+        ["a", "b", "c", "bad"],
+        ["a", "b"],
+        ["c", "bad"],
+        ["c"],
+        ["bad"],
+        ["d", "e", "f", "g"],
+      ]);
+    });
+
+    it("holds its slot while it isolates: items queued meanwhile wait", async () => {
+      const r = refusingLoad();
+      const b = new Batcher(r.load, { maxInFlight: 1, isolate: () => true });
+      const first = Promise.allSettled(["bad", "x"].map((k) => b.run(k)));
+      await turn();
+      const later = b.run("y");
+      expect((await first).map((x) => x.status)).toEqual(["rejected", "fulfilled"]);
+      expect(await later).toBe("Y");
+      expect(r.state.batches).toEqual([["bad", "x"], ["bad"], ["x"], ["y"]]);
+    });
+
+    it("rejects the whole batch at once when isolate refuses the error", async () => {
+      const r = refusingLoad();
+      r.state.down = true;
+      const b = new Batcher(r.load, {
+        isolate: (err) => !(err instanceof Error && err.message === "database down"),
+      });
+      const settled = await Promise.allSettled(["a", "b", "c"].map((k) => b.run(k)));
+      expect(settled.map((x) => x.status)).toEqual(["rejected", "rejected", "rejected"]);
+      expect(r.state.batches).toEqual([["a", "b", "c"]]);
+    });
+  });
+
   it("rejects every item of a load that answers the wrong number of results", async () => {
-    const b = new Batcher((keys: string[]) => Promise.resolve(keys.slice(1)), 1);
+    const b = new Batcher((keys: string[]) => Promise.resolve(keys.slice(1)), {
+      maxInFlight: 1,
+    });
     const all = Promise.allSettled([b.run("a"), b.run("b")]);
     expect((await all).map((r) => r.status)).toEqual(["rejected", "rejected"]);
   });
 
   it("caps a batch at maxBatch items", async () => {
     const m = manualLoad();
-    const b = new Batcher(m.load, 1, 2);
+    const b = new Batcher(m.load, { maxInFlight: 1, maxBatch: 2 });
     const all = Promise.all(["a", "b", "c", "d", "e"].map((k) => b.run(k)));
     await turn();
     for (let i = 0; i < 3; i++) {
@@ -151,9 +222,7 @@ describe("Batcher", () => {
             resolve(keys);
           });
         }),
-      1,
-      10,
-      () => new Error("too late"),
+      { maxInFlight: 1, maxBatch: 10, late: () => new Error("too late") },
     );
     const far = Date.now() + 3_600_000;
     const first = withDeadline(far, () => b.run("a"));

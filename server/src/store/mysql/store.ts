@@ -54,9 +54,7 @@ export class MysqlStore extends SqlStore {
   /** Concurrent GetJob calls share queries, concurrent AddJob inserts share statements. */
   private readonly jobReads = new Batcher<{ scheduler: string; id: string }, ReadJob | null>(
     (keys) => selectJobs(this.apiPool, keys),
-    2,
-    MAX_READ_BATCH,
-    () => new StoreTimeoutError(),
+    { maxBatch: MAX_READ_BATCH, late: () => new StoreTimeoutError() },
   );
   /**
    * GetJob's reads with the other nodes' sessions serving each job's handler (getJobServed), per
@@ -72,9 +70,7 @@ export class MysqlStore extends SqlStore {
         if (events.length > 0) this.eventsCommitted(events, sequenced);
       });
     },
-    2,
-    MAX_INSERT_BATCH,
-    () => new StoreTimeoutError(),
+    { maxBatch: MAX_INSERT_BATCH, late: () => new StoreTimeoutError() },
   );
   private inserts: Pool | undefined;
   /** See sequencesAtCommit. */
@@ -301,9 +297,7 @@ export class MysqlStore extends SqlStore {
             now: Math.max(...items.map((i) => i.now)),
             exceptNode,
           }),
-        2,
-        MAX_READ_BATCH,
-        () => new StoreTimeoutError(),
+        { maxBatch: MAX_READ_BATCH, late: () => new StoreTimeoutError() },
       );
       this.servedReads.set(exceptNode, reads);
     }
