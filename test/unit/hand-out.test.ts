@@ -85,6 +85,18 @@ describe("hand-out", () => {
     ]);
   });
 
+  it("lets a retry wait for room instead of skipping it: max_instances skips fire times, not attempts", () => {
+    const retry = run({ jobId: "x", attempt: 2, dueAt: T0 - 2 });
+    const fire = run({ jobId: "x", attempt: 1, dueAt: T0 - 1 });
+    const { taken, ended } = decide([retry, fire], {
+      running: (r) => (r.jobId === "x" ? 1 : 0),
+    });
+    expect(taken).toEqual([]);
+    expect(ended).toMatchObject([{ id: fire.id, status: "skipped" }]);
+    // Once the job has room, the retry goes.
+    expect(ids(decide([retry]).taken)).toEqual([retry.id]);
+  });
+
   it("leases ahead only a first attempt of a job with none running; it starts at its due time", () => {
     const ahead = run({ jobId: "free", dueAt: T0 + 500 });
     const busy = run({ jobId: "busy", dueAt: T0 + 500 });
