@@ -21,13 +21,25 @@ import { idempotencyPayload } from "./idempotency-record.js";
 import { keyed, LIB } from "./scripts/lib.js";
 import { SCRIPTS, type Script } from "./scripts/index.js";
 
+/**
+ * A script's command as defineCommand adds it to the connection and to its pipelines, called with
+ * Db.scriptArgs: its one key (the anchor), then its arguments. On the connection it answers the
+ * script's reply; on a pipeline it queues the call (its reply is the pipeline's).
+ */
 type ScriptCall = (
   anchor: string,
   prefix: string,
   payload: Buffer,
   tag: string,
   events: string,
-) => Promise<unknown>;
+) => unknown;
+
+/** A script's command on the connection or on a pipeline of it. */
+function scriptCommand(on: Redis | Cluster | ChainableCommander, script: Script): ScriptCall {
+  const call = (on as unknown as Record<string, ScriptCall | undefined>)[script.name];
+  if (call === undefined) throw new Error(`script ${script.name} is not defined`);
+  return call;
+}
 
 /** The drafts each script argument of events was made from (told to listeners after commit). */
 const draftsOf = new WeakMap<object, readonly EventDraft[]>();
@@ -129,8 +141,7 @@ export class Db {
    * event's own JSON would be escaped, and decoded again by the script.
    */
   async run(script: Script, payload: Record<string, unknown>): Promise<unknown> {
-    const call = (this.redis as unknown as Record<string, ScriptCall>)[script.name];
-    if (call === undefined) throw new Error(`script ${script.name} is not defined`);
+    const call = scriptCommand(this.redis, script);
     const keyedCall = this.keys.tag === "" ? currentIdempotentCall() : undefined;
     const { events, ...rest } = payload;
     const entries = Array.isArray(events) ? (events as string[]) : [];
@@ -138,20 +149,39 @@ export class Db {
       keyedCall === undefined
         ? rest
         : { ...rest, idem: idempotencyPayload(this.keys, keyedCall, null, keyedCall.startedAt) };
-    const bytes = Buffer.from(JSON.stringify(sent));
-    const reply = await this.call(() =>
-      call.call(
-        this.redis,
-        this.keys.anchor,
-        this.keys.prefix,
-        bytes,
-        this.keys.tag,
-        entries.join("\n"),
-      ),
-    );
+    const args = this.scriptArgs(sent, entries);
+    const reply = await this.call(() => call.call(this.redis, ...args) as Promise<unknown>);
     if (reply === KEY_TAKEN) throw new IdempotencyKeyTaken();
     if (!NOT_WRITTEN.has(reply) && entries.length > 0) this.committed(entries);
     return reply;
+  }
+
+  /**
+   * Queues a read-only script with its payload (every number in it a string) on a pipeline of
+   * batch(): its reply is the pipeline's, in its place among the others. As it writes nothing, it
+   * carries no idempotency record and no events (run() is for scripts that write).
+   */
+  queue(pipe: ChainableCommander, script: Script, payload: Record<string, unknown>): void {
+    if ("events" in payload) throw new Error(`script ${script.name} queued with events`);
+    scriptCommand(pipe, script).call(pipe, ...this.scriptArgs(payload, []));
+  }
+
+  /**
+   * A script call's key and arguments, as every script takes them (scripts/lib.ts): the anchor,
+   * the key prefix, the payload as bytes, the hash tag, and the events one a line (run() tells
+   * why).
+   */
+  private scriptArgs(
+    payload: Record<string, unknown>,
+    events: readonly string[],
+  ): [string, string, Buffer, string, string] {
+    return [
+      this.keys.anchor,
+      this.keys.prefix,
+      Buffer.from(JSON.stringify(payload)),
+      this.keys.tag,
+      events.join("\n"),
+    ];
   }
 
   /** Tells the listeners that events made by eventArgs were committed. */

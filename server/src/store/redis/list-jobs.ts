@@ -39,14 +39,6 @@ interface Reader {
   take(reply: unknown): Entry[];
 }
 
-type ScriptCall = (
-  anchor: string,
-  prefix: string,
-  payload: Buffer,
-  tag: string,
-  events: string,
-) => unknown;
-
 /**
  * A scheduler's jobs by next run time from the page's start `after` ([score, scheduler, id]),
  * as comparePositions orders them: of a scheduler before the token's, the jobs of a later score;
@@ -65,10 +57,7 @@ function byNextRunTime(db: Db, scheduler: string, after: Position | null): Reade
   return {
     scheduler,
     queue(pipe, limit) {
-      const payload = Buffer.from(JSON.stringify({ ...from, scheduler, limit: String(limit) }));
-      const call = (pipe as unknown as Record<string, ScriptCall>)[LIST_JOBS.name];
-      if (call === undefined) throw new Error(`script ${LIST_JOBS.name} is not defined`);
-      call.call(pipe, db.keys.anchor, db.keys.prefix, payload, db.keys.tag, "");
+      db.queue(pipe, LIST_JOBS, { ...from, scheduler, limit: String(limit) });
     },
     take(reply) {
       const flat = reply as string[];
