@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobService } from "../../server/src/gen/metronome/v1/job_service_pb.js";
 import { RunStatus } from "../../server/src/gen/metronome/v1/run_pb.js";
 import { RunService } from "../../server/src/gen/metronome/v1/run_service_pb.js";
+import { SchedulerService } from "../../server/src/gen/metronome/v1/scheduler_service_pb.js";
 import { ManualClock } from "../support/clock.js";
 import { startInProcessNode, type InProcessNode } from "../support/in-process.js";
 
@@ -89,6 +90,28 @@ describe("runs through the router, in process", () => {
     expect((await runs.getRun({ runId: stays })).run?.status).toBe(RunStatus.PENDING);
     expect(await codeOf(jobs.runJobNow({ jobId: "gone" }))).toBe(
       'NotFound: job "gone" in scheduler "default" not found',
+    );
+  });
+
+  it("runs a paused job now, and refuses a job of a paused scheduler (which creates no runs)", async () => {
+    const jobs = node.client(JobService);
+    const runs = node.client(RunService);
+    const schedulers = node.client(SchedulerService);
+    const trigger = { kind: { case: "crontab" as const, value: { expression: "0 5 * * *" } } };
+    await jobs.addJob({ job: { id: "p", handler: "runs.h", trigger, scheduler: "quiet" } });
+    await jobs.pauseJob({ scheduler: "quiet", jobId: "p" });
+    const manual = (await jobs.runJobNow({ scheduler: "quiet", jobId: "p" })).run;
+    expect(manual).toMatchObject({ manual: true, status: RunStatus.PENDING });
+
+    await schedulers.pauseScheduler({ name: "quiet" });
+    expect(await codeOf(jobs.runJobNow({ scheduler: "quiet", jobId: "p" }))).toBe(
+      'FailedPrecondition: scheduler "quiet" is paused and creates no runs: resume it, or pause only the jobs that must not run',
+    );
+    const listed = await runs.listRuns({ scheduler: "quiet", jobId: "p" });
+    expect(listed.runs.map((r) => r.runId)).toEqual([manual?.runId]);
+    await schedulers.resumeScheduler({ name: "quiet" });
+    expect((await jobs.runJobNow({ scheduler: "quiet", jobId: "p" })).run?.status).toBe(
+      RunStatus.PENDING,
     );
   });
 });

@@ -8,13 +8,14 @@ import { byActor, runEvents } from "../domain/events.js";
 import { manualRun, type Run } from "../domain/runs.js";
 import { compileTrigger } from "../domain/triggers/index.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
-import type { FiringStore, ListRunsQuery, RunStore } from "../store/port.js";
+import type { FiringStore, ListRunsQuery, RunStore, SchedulerStore } from "../store/port.js";
 import type { AtRisk } from "./at-risk.js";
 import { currentActor } from "../lib/actor.js";
 import { newRunId } from "./ids.js";
 
 export type RunControlStore = Pick<FiringStore, "createManualRun" | "withdrawPreparedRuns"> &
-  Pick<RunStore, "cancelRun" | "getRun" | "listRuns">;
+  Pick<RunStore, "cancelRun" | "getRun" | "listRuns"> &
+  Pick<SchedulerStore, "getScheduler">;
 
 export class RunControl {
   constructor(
@@ -25,8 +26,17 @@ export class RunControl {
     private readonly nodeId: string,
   ) {}
 
-  /** A manual run of the job, recording the call's actor as who asked for it. */
+  /**
+   * A manual run of the job, recording the call's actor as who asked for it. A paused scheduler
+   * creates no runs (SPEC), manual ones included: refused with FAILED_PRECONDITION rather than
+   * accepted as a run no worker is given until the scheduler resumes (it would end missed).
+   * A job paused on its own still runs now.
+   */
   async runNow(scheduler: string, jobId: string): Promise<Run> {
+    if ((await this.store.getScheduler(scheduler))?.paused === true)
+      throw new FailedPreconditionError(
+        `scheduler ${JSON.stringify(scheduler)} is paused and creates no runs: resume it, or pause only the jobs that must not run`,
+      );
     const actor = currentActor();
     const run = await this.store.createManualRun(scheduler, jobId, (job, shift) => {
       const now = this.clock.now() + shift;

@@ -954,9 +954,9 @@ export const JobService: GenService<{
   },
   /**
    * Creates a manual run now, outside the schedule: it does not move next_run_time and is
-   * allowed while the job or the scheduler is paused. Otherwise it is a run like any other
-   * (scheduled_time = now, max_instances, misfire grace, timeout and retries apply), so the
-   * returned run may already be SKIPPED.
+   * allowed while the job is paused. A paused scheduler creates no runs: FAILED_PRECONDITION
+   * while the job's scheduler is paused. Otherwise it is a run like any other (scheduled_time =
+   * now; max_instances, misfire grace, timeout and retries apply when it is handed out).
    *
    * @generated from rpc metronome.v1.JobService.RunJobNow
    */
