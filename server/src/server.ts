@@ -286,6 +286,7 @@ export async function openNode(
       hub,
       maxPageSize: config.limits.maxPageSize,
       maxPayloadBytes: config.limits.maxPayloadBytes,
+      maxHealthWatches: config.limits.maxHealthWatches,
       keyRing,
       keys,
       storeTimeoutMs: config.limits.storeTimeoutMs,

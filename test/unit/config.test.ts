@@ -60,7 +60,12 @@ const DEFAULTS: Config = {
   retention: { eventsSeconds: 604_800, runsSeconds: 2_592_000, idempotencySeconds: 86_400 },
   events: { bufferEvents: 20_000, subscriberQueue: 2_000 },
   engine: { leaseMs: 30_000, pollIntervalMs: 1000, nodeLeaseMs: 15_000 },
-  limits: { maxPayloadBytes: 65_536, maxPageSize: 1000, storeTimeoutMs: 10_000 },
+  limits: {
+    maxPayloadBytes: 65_536,
+    maxPageSize: 1000,
+    storeTimeoutMs: 10_000,
+    maxHealthWatches: 1000,
+  },
   quotas: { perKey: null, perScheduler: null, subscribersPerKey: null, jobsPerScheduler: null },
   warnings: [],
 };
@@ -148,6 +153,7 @@ describe("each key", () => {
     ["METRONOME_REQUEST_TIMEOUT", "30", (c) => c.server.transport.requestTimeoutMs, 30_000],
     ["METRONOME_IDLE_TIMEOUT", "0.5", (c) => c.server.transport.idleTimeoutMs, 500],
     ["METRONOME_HTTP2_MAX_STREAMS", "64", (c) => c.server.transport.maxConcurrentStreams, 64],
+    ["METRONOME_MAX_HEALTH_WATCHES", "5", (c) => c.limits.maxHealthWatches, 5],
     ["METRONOME_HTTP2_MAX_RESETS", "50", (c) => c.server.transport.maxResets, 50],
     ["METRONOME_HTTP2_MAX_INVALID_FRAMES", "10", (c) => c.server.transport.maxInvalidFrames, 10],
     ["METRONOME_NODE_LEASE", "2", (c) => c.engine.nodeLeaseMs, 2000],
@@ -500,6 +506,11 @@ describe("invalid values name their key", () => {
       "METRONOME_IDLE_TIMEOUT: expected from 0.1 to 86400 seconds",
     ],
     [
+      "METRONOME_MAX_HEALTH_WATCHES",
+      "0",
+      'METRONOME_MAX_HEALTH_WATCHES: expected a whole number from 1 to 1000000, got "0"',
+    ],
+    [
       "METRONOME_HTTP2_MAX_STREAMS",
       "0",
       'METRONOME_HTTP2_MAX_STREAMS: expected a whole number from 1 to 1000000, got "0"',
@@ -823,7 +834,7 @@ describe("CONFIG_KEYS", () => {
   it("lists each key once with a description", () => {
     const keys = CONFIG_KEYS.map((k) => k.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toHaveLength(41);
+    expect(keys).toHaveLength(42);
     expect(keys.slice(0, 6)).toEqual([
       "SCHEDULER__ENABLED",
       "SCHEDULER__TIMEZONE",
@@ -840,7 +851,7 @@ describe("CONFIG_KEYS", () => {
     for (const info of CONFIG_KEYS) {
       if (info.default !== "" && info.key !== "METRONOME_NODE_ID") env[info.key] = info.default;
     }
-    expect(Object.keys(env)).toHaveLength(34);
+    expect(Object.keys(env)).toHaveLength(35);
     expect(load(env)).toEqual(DEFAULTS);
   });
 });

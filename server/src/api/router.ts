@@ -52,6 +52,8 @@ export interface ApiDeps {
   readonly hub: EventHub;
   readonly maxPageSize: number;
   readonly maxPayloadBytes: number;
+  /** Health/Watch streams open at once on the node (METRONOME_MAX_HEALTH_WATCHES). */
+  readonly maxHealthWatches: number;
   /** Who calls come from: API keys and bootstrap tokens (management/key-ring.ts). */
   readonly keyRing: KeyRing;
   readonly keys: KeyManager;
@@ -102,6 +104,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
       healthService(
         deps.monitor,
         SERVICES.map((s) => s.typeName),
+        deps.maxHealthWatches,
       ),
     );
   };

@@ -267,6 +267,12 @@ export const KEYS = {
     description:
       "seconds an HTTP/2 connection may have no open stream before it is closed (clients reconnect)",
   },
+  METRONOME_MAX_HEALTH_WATCHES: {
+    default: "1000",
+    parse: wholeNumber(1, 1_000_000),
+    description:
+      "grpc.health.v1.Health/Watch streams open at once on one node, from all clients (Watch needs no key); past it Watch answers RESOURCE_EXHAUSTED",
+  },
   METRONOME_HTTP2_MAX_STREAMS: {
     default: "1000",
     parse: wholeNumber(1, 1_000_000),

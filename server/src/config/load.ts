@@ -109,6 +109,8 @@ export interface Config {
     readonly maxPageSize: number;
     /** The longest a unary call's store work may take. */
     readonly storeTimeoutMs: number;
+    /** Health/Watch streams open at once on the node. */
+    readonly maxHealthWatches: number;
   };
   /** Quotas and rate limits (docs/security.md); null: no limit. */
   readonly quotas: {
@@ -386,6 +388,7 @@ export function loadConfigFromProcess(
   try {
     dotenvText = readFileSync(file, "utf8");
   } catch (err) {
+      maxHealthWatches: s.METRONOME_MAX_HEALTH_WATCHES,
     if (!(err instanceof Error && "code" in err && err.code === "ENOENT")) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new ConfigError([

@@ -91,11 +91,19 @@ export class StoreMonitor extends EventEmitter<{ change: [boolean] }> {
   }
 }
 
+/**
+ * Health/Watch needs no key (access.ts) and a stream lasts as long as its client wants: without a
+ * bound on the node, clients without credentials could hold any number open (each a listener and
+ * a stream's buffers) — the per-connection stream limit bounds one connection only. Past
+ * `maxWatches` open at once on the node, Watch answers RESOURCE_EXHAUSTED; Check is never limited.
+ */
 export function healthService(
   monitor: StoreMonitor,
   services: readonly string[],
+  maxWatches: number,
 ): ServiceImpl<typeof Health> {
   const known = new Set(["", ...services]);
+  let watching = 0;
   const status = (): Status => (monitor.serving ? Status.SERVING : Status.NOT_SERVING);
   return {
     check(req) {
@@ -104,24 +112,36 @@ export function healthService(
       return { status: status() };
     },
     async *watch(req, ctx) {
-      if (!known.has(req.service)) {
-        yield { status: Status.SERVICE_UNKNOWN };
-        return;
-      }
-      yield { status: status() };
+      if (watching >= maxWatches)
+        throw new ConnectError(
+          `too many Health/Watch streams are open on this node (METRONOME_MAX_HEALTH_WATCHES: ${String(maxWatches)}); use Check, or retry later`,
+          Code.ResourceExhausted,
+        );
+      watching++;
       try {
-        for await (const [ok] of on(monitor, "change", { signal: ctx.signal }) as AsyncIterable<
-          [boolean]
-        >) {
-          yield { status: ok ? Status.SERVING : Status.NOT_SERVING };
-        }
-      } catch (err) {
-        // The client went away or the server is stopping: the stream just ends.
-        if (!ctx.signal.aborted) throw err;
+        yield* watchStatus(req.service, ctx.signal);
+      } finally {
+        watching--;
       }
     },
     list() {
       return { statuses: Object.fromEntries([...known].map((s) => [s, { status: status() }])) };
     },
   };
+
+  async function* watchStatus(service: string, signal: AbortSignal) {
+    if (!known.has(service)) {
+      yield { status: Status.SERVICE_UNKNOWN };
+      return;
+    }
+    yield { status: status() };
+    try {
+      for await (const [ok] of on(monitor, "change", { signal }) as AsyncIterable<[boolean]>) {
+        yield { status: ok ? Status.SERVING : Status.NOT_SERVING };
+      }
+    } catch (err) {
+      // The client went away or the server is stopping: the stream just ends.
+      if (!signal.aborted) throw err;
+    }
+  }
 }
