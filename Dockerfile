@@ -37,14 +37,18 @@ COPY sdk/package.json ./sdk/
 COPY migrations ./migrations
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
-ENV METRONOME_HOST=0.0.0.0 METRONOME_PORT=8080
+# Listens on 0.0.0.0:8080 unless configured otherwise (the defaults; not set here, so that a .env
+# mounted in /app can set them as well as -e METRONOME_PORT=… or `serve --port …` can).
 EXPOSE 8080
 VOLUME ["/app/data"]
 # Healthy = ready (GET /readyz: the job store answers and is migrated), which is what Compose's
-# `depends_on: condition: service_healthy` waits for. Docker does not restart unhealthy
-# containers; in Kubernetes probe /healthz for liveness and /readyz for readiness instead.
-# (Plain HTTP: with METRONOME_TLS_CERT set, replace or disable this check.)
+# `depends_on: condition: service_healthy` waits for. `health --local` reads the configuration
+# the node reads (.env, the environment, the flags of `serve` as the container's main process),
+# so it asks the port the node listens on. Docker does not restart unhealthy containers; in
+# Kubernetes probe /healthz for liveness and /readyz for readiness instead.
+# (With TLS it asks https://127.0.0.1: unless the certificate names that address, replace or
+# disable this check.)
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.METRONOME_PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node server/dist/cli.js health --local || exit 1
 ENTRYPOINT ["node", "server/dist/cli.js"]
 CMD ["serve"]

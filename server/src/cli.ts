@@ -8,10 +8,10 @@
  */
 import { readFileSync } from "node:fs";
 import type { CommanderError } from "commander";
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { addOperatorCommands, EXIT } from "./cli/index.js";
-import { CONFIG_KEYS, type ConfigKey } from "./config/keys.js";
-import { ConfigError, loadConfigFromProcess, type Config } from "./config/load.js";
+import { configFrom, withConfigFlags } from "./cli/config-flags.js";
+import { ConfigError, type Config } from "./config/load.js";
 import { describeFailure, evaluateCase, parseConformanceFile } from "./conformance/conformance.js";
 import { migrateOnly, resealOnly, serve } from "./main.js";
 import { storeFailure } from "./cli/store-failure.js";
@@ -50,36 +50,6 @@ const program = new Command()
       (err.code === "commander.help" && err.exitCode === 0);
     process.exit(done ? EXIT.ok : EXIT.usage);
   });
-
-/**
- * Command-line flags and the configuration keys they set (flags win over the environment): the
- * keys with a flag in the table of keys.
- */
-const FLAGS: readonly (readonly [option: Option, key: ConfigKey])[] = CONFIG_KEYS.flatMap(
-  ({ key, flag, description, default: value }) =>
-    flag === undefined
-      ? []
-      : [
-          [
-            new Option(flag, `${description} (${key}${value ? `; default ${value}` : ""})`),
-            key,
-          ] as const,
-        ],
-);
-
-function withConfigFlags(cmd: Command): Command {
-  for (const [option] of FLAGS) cmd.addOption(option);
-  return cmd;
-}
-
-function configFrom(options: Record<string, string | undefined>): Config {
-  const flags: Partial<Record<ConfigKey, string>> = {};
-  for (const [option, key] of FLAGS) {
-    const value = options[option.attributeName()];
-    if (value !== undefined) flags[key] = value;
-  }
-  return loadConfigFromProcess(flags);
-}
 
 /** Runs `action` with the configuration of the flags and the environment; a failure is a line. */
 async function run(

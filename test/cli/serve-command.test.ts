@@ -50,15 +50,16 @@ describe("metronome --version", () => {
 
 describe("metronome serve", () => {
   it.each([
+    // A value from a flag is reported naming the flag; one from the environment, the key.
     [
       ["--store", "postgresql://u@h"],
       {},
-      "SCHEDULER__JOBSTORE_URL: expected postgresql://user:password@host[:port]/database",
+      "\n--store: expected postgresql://user:password@host[:port]/database",
     ],
     [
       ["--store", "redis://localhost:6379/first"],
       {},
-      "SCHEDULER__JOBSTORE_URL: expected redis://[user:password@]host[:port][/db]",
+      "\n--store: expected redis://[user:password@]host[:port][/db]",
     ],
     [
       [],
@@ -66,11 +67,21 @@ describe("metronome serve", () => {
       'SCHEDULER__MAX_INSTANCES: expected a whole number from 1 to 10000, got "zero"',
     ],
     [[], { SCHEDULER__TIMEZONE: "Mars/Olympus" }, "SCHEDULER__TIMEZONE"],
-    [["--port", "99999"], {}, "METRONOME_PORT"],
+    [["--port", "99999"], {}, '\n--port: expected a whole number from 0 to 65535, got "99999"'],
   ])("refuses to start with %j %j", async (args, env, message) => {
     const { code, stderr } = await finish(metronome(["serve", ...args], env));
     expect(code).toBe(1);
     expect(stderr).toContain(message);
+  });
+
+  it("names --port for a bad --port, and METRONOME_PORT for a bad METRONOME_PORT", async () => {
+    const expected = 'expected a whole number from 0 to 65535, got "abc"';
+    const flag = await finish(metronome(["serve", "--port", "abc"], { METRONOME_PORT: "8080" }));
+    expect(flag).toMatchObject({ code: 1, stdout: "" });
+    expect(flag.stderr).toBe(`metronome: invalid configuration\n--port: ${expected}\n`);
+    const env = await finish(metronome(["serve"], { METRONOME_PORT: "abc" }));
+    expect(env).toMatchObject({ code: 1, stdout: "" });
+    expect(env.stderr).toBe(`metronome: invalid configuration\nMETRONOME_PORT: ${expected}\n`);
   });
 
   it("serves until SIGTERM, then stops cleanly", async () => {

@@ -7,8 +7,10 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { NodeInfoSchema, WorkerSessionInfoSchema } from "@metronome/sdk/api";
 import { readiness, sdk, withClient, withClientFlags, type ClientFlags } from "./connection.js";
-import { EXIT } from "./exit.js";
+import { CliError, EXIT } from "./exit.js";
+import { DEFAULT_SERVE_PID, localNodeUrl } from "./local-node.js";
 import { fields, json, table, when, type Out } from "./output.js";
+import { parseInteger } from "./values.js";
 
 const ms = (t: Parameters<typeof timestampMs>[0] | undefined): number | null =>
   t === undefined ? null : timestampMs(t);
@@ -113,21 +115,39 @@ export function clusterCommands(
     program
       .command("health")
       .description("whether the server is up and ready (its job store answers and is migrated)"),
-  ).action((o: ClientFlags) =>
-    run(() =>
-      withClient(o, async () => {
-        const { status, body } = await readiness(o.url);
-        const ready = status === 200;
-        const reason = ready ? "" : body.replace(/^not ready:\s*/, "");
-        if (o.json === true) out.line(json({ url: o.url, live: true, ready, reason }));
-        else
-          fields(out, [
-            ["url", o.url],
-            ["live", "yes"],
-            ["ready", ready ? "yes" : `no: ${reason}`],
-          ]);
-        if (!ready) process.exitCode = EXIT.unavailable;
+  )
+    .option(
+      "--local",
+      "instead of --url, ask the node of this machine's configuration: .env, the environment and the flags of its serve command line (the Docker image's health check)",
+    )
+    .option(
+      "--pid <pid>",
+      `with --local: the \`metronome serve\` process whose flags count (default ${String(DEFAULT_SERVE_PID)}, a container's main process, when it runs serve)`,
+    )
+    .action((o: ClientFlags & { local?: boolean; pid?: string }, cmd: Command) =>
+      run(async () => {
+        if (o.pid !== undefined && o.local !== true) throw new CliError("--pid goes with --local");
+        if (o.local === true && cmd.getOptionValueSource("url") === "cli")
+          throw new CliError("give --url or --local, not both");
+        const url =
+          o.local === true
+            ? localNodeUrl(
+                o.pid === undefined ? undefined : parseInteger("--pid", o.pid, 1, 2 ** 31 - 1),
+              )
+            : o.url;
+        await withClient({ ...o, url }, async () => {
+          const { status, body } = await readiness(url);
+          const ready = status === 200;
+          const reason = ready ? "" : body.replace(/^not ready:\s*/, "");
+          if (o.json === true) out.line(json({ url, live: true, ready, reason }));
+          else
+            fields(out, [
+              ["url", url],
+              ["live", "yes"],
+              ["ready", ready ? "yes" : `no: ${reason}`],
+            ]);
+          if (!ready) process.exitCode = EXIT.unavailable;
+        });
       }),
-    ),
-  );
+    );
 }

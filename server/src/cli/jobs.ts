@@ -18,7 +18,13 @@ import { sdk, withClient, withClientFlags, type ClientFlags } from "./connection
 import { CliError } from "./exit.js";
 import { exactSeconds, fields, json, note, table, when, type Out } from "./output.js";
 import { runRow, RUN_HEADER } from "./runs.js";
-import { describeTrigger, TRIGGER_FLAGS, triggerFromFlags, type TriggerFlags } from "./triggers.js";
+import {
+  describeTrigger,
+  TRIGGER_FLAGS,
+  triggerFromFlags,
+  triggerRange,
+  type TriggerFlags,
+} from "./triggers.js";
 import { parseDuration, parseInstant, parseInteger, parseJson } from "./values.js";
 
 interface JobFlags extends ClientFlags {
@@ -47,12 +53,18 @@ export function printJob(out: Out, j: Job, asJson: boolean): void {
     return;
   }
   const grace = j.misfireGraceTime?.value;
+  const { startDate, endDate } = triggerRange(j.trigger);
+  const jitter = j.trigger?.jitter;
   fields(out, [
     ["id", j.id],
     ["scheduler", j.scheduler],
     ["name", j.name],
     ["handler", j.handler],
     ["trigger", describeTrigger(j.trigger)],
+    // The trigger's range and jitter, when it has them.
+    ...(startDate === null ? [] : [["start date", when(startDate)] as const]),
+    ...(endDate === null ? [] : [["end date", when(endDate)] as const]),
+    ...(jitter === undefined ? [] : [["jitter", exactSeconds(jitter)] as const]),
     ["next run", j.paused ? "paused" : when(ms(j.nextRunTime))],
     ["workers", j.workerCount ?? "-"],
     ["args", j.argsJson === "" ? "[]" : j.argsJson],

@@ -3,10 +3,7 @@
  * reached: which store, by its URL without the password, and why, as the driver said it
  * (`connect ECONNREFUSED 127.0.0.1:1`, an access refused, an unknown host).
  */
-import type { StoreConfig } from "../config/store-url.js";
-
-/** What the password of a URL is replaced with. */
-const HIDDEN = "***";
+import { HIDDEN_PASSWORD as HIDDEN, redactUrl, type StoreConfig } from "../config/store-url.js";
 
 /** `the job store is unavailable (mysql://root:***@127.0.0.1:1/x): connect ECONNREFUSED …`. */
 export function storeFailure(
@@ -39,19 +36,11 @@ function describeStore(store: StoreConfig): { where: string; password?: string |
         password: c.password,
       };
     }
-    default:
-      return withoutPassword(store.url);
+    default: {
+      const { url, password } = redactUrl(store.url);
+      return { where: url, password };
+    }
   }
-}
-
-/** `mysql://root:***@host/db` for `mysql://root:secret@host/db`, as the URL parser reads it. */
-function withoutPassword(url: string): { where: string; password?: string } {
-  if (!URL.canParse(url)) return { where: url.replace(/\/\/[^/?#]*@/, `//${HIDDEN}@`) };
-  const parsed = new URL(url);
-  if (parsed.password === "") return { where: url };
-  const password = decodeURIComponent(parsed.password);
-  parsed.password = HIDDEN;
-  return { where: parsed.href, password };
 }
 
 /** The cause's message, with the causes under it (an AggregateError's errors: each address). */

@@ -122,6 +122,20 @@ export function triggerFromFlags(f: TriggerFlags, required: boolean): Trigger | 
 const tsMs = (t: Parameters<typeof timestampMs>[0] | undefined): number | null =>
   t === undefined ? null : timestampMs(t);
 
+/**
+ * A trigger's own first and last instants that may fire (`--start-date`, `--end-date`: cron,
+ * crontab and interval triggers carry them), in milliseconds; null where unset.
+ */
+export function triggerRange(t: PbTrigger | undefined): {
+  readonly startDate: number | null;
+  readonly endDate: number | null;
+} {
+  const k = t?.kind;
+  if (k?.case === "cron" || k?.case === "crontab" || k?.case === "interval")
+    return { startDate: tsMs(k.value.startDate), endDate: tsMs(k.value.endDate) };
+  return { startDate: null, endDate: null };
+}
+
 /** A trigger in a few words: `cron hour=2 minute=30`, `every 30s`, `at 2026-…Z`. */
 export function describeTrigger(t: PbTrigger | undefined): string {
   if (t === undefined) return "-";

@@ -238,12 +238,31 @@ export interface ConfigIssue {
   readonly source: ConfigSource | null;
 }
 
-/** An invalid configuration. The message has one `KEY: reason` line per invalid key. */
+/**
+ * What a message calls the key of an issue: the command-line flag (`--port`) when the value came
+ * from one, the key (`METRONOME_PORT`) otherwise, as the person wrote it.
+ */
+function issueName(issue: ConfigIssue): string {
+  return issue.source === "flags" ? (flagOf(issue.key) ?? issue.key) : issue.key;
+}
+
+/** The command-line flag that sets a key (`--port` for METRONOME_PORT), if it has one. */
+function flagOf(key: string): string | undefined {
+  const spec: KeySpec<unknown> | undefined = Object.hasOwn(KEYS, key)
+    ? KEYS[key as ConfigKey]
+    : undefined;
+  return spec?.flag?.split(" ")[0];
+}
+
+/**
+ * An invalid configuration. The message has one `KEY: reason` line per invalid key, or
+ * `--flag: reason` where the value came from the command line.
+ */
 export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[]) {
-    super(issues.map((i) => `${i.key}: ${i.message}`).join("\n"));
+    super(issues.map((i) => `${issueName(i)}: ${i.message}`).join("\n"));
     this.name = "ConfigError";
     this.issues = issues;
   }
@@ -290,11 +309,16 @@ export function loadConfig(options: LoadConfigOptions): Config {
 
   const result = settingsSchema.safeParse(raw);
   if (!result.success) {
+    // A message about another key (TLS needs both files) names it as it was given, too.
+    const asGiven = (message: string) =>
+      message.replace(/\b(?:SCHEDULER__|METRONOME_)[A-Z0-9_]+\b/g, (k) =>
+        sourceOf.get(k) === "flags" ? (flagOf(k) ?? k) : k,
+      );
     const byKey = new Map<string, ConfigIssue>();
     for (const issue of result.error.issues) {
       const k = typeof issue.path[0] === "string" ? issue.path[0] : "configuration";
       if (!byKey.has(k)) {
-        byKey.set(k, { key: k, message: issue.message, source: sourceOf.get(k) ?? null });
+        byKey.set(k, { key: k, message: asGiven(issue.message), source: sourceOf.get(k) ?? null });
       }
     }
     const order = (k: string) => CONFIG_KEYS.findIndex((info) => info.key === k);
@@ -364,6 +388,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
       maxPayloadBytes: s.METRONOME_MAX_PAYLOAD_BYTES,
       maxPageSize: s.METRONOME_MAX_PAGE_SIZE,
       storeTimeoutMs: Math.round(s.METRONOME_STORE_TIMEOUT * 1000),
+      maxHealthWatches: s.METRONOME_MAX_HEALTH_WATCHES,
     },
     quotas: {
       perKey: rateLimit(s.METRONOME_RATE_PER_KEY, s.METRONOME_BURST_PER_KEY),
@@ -388,7 +413,6 @@ export function loadConfigFromProcess(
   try {
     dotenvText = readFileSync(file, "utf8");
   } catch (err) {
-      maxHealthWatches: s.METRONOME_MAX_HEALTH_WATCHES,
     if (!(err instanceof Error && "code" in err && err.code === "ENOENT")) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new ConfigError([

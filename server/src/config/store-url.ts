@@ -43,7 +43,7 @@ function parseClusterUrl(
   rest: string,
   url: string,
 ): { store: StoreConfig } | { error: string } {
-  const expected = `expected ${scheme}://[user:password@]host:port[,host:port…][?prefix=…&shards=N], ${got(redactUrl(url))}`;
+  const expected = `expected ${scheme}://[user:password@]host:port[,host:port…][?prefix=…&shards=N], ${got(redactUrl(url).url)}`;
   const [authority = "", query = ""] = rest.split("?", 2);
   const at = authority.lastIndexOf("@");
   const userinfo = at < 0 ? "" : authority.slice(0, at);
@@ -86,15 +86,53 @@ function parseClusterUrl(
   };
 }
 
-/** The URL with any password replaced, for messages. */
-function redactUrl(url: string): string {
-  return url.replace(/^([^:/?#]+:\/\/[^:/?#@]*):[^@/?#]*@/, "$1:***@");
+/** What a URL's password is replaced with in messages. */
+export const HIDDEN_PASSWORD = "***";
+
+/** A URL fit for messages, and the password it hid. */
+export interface RedactedUrl {
+  /** The URL as written, its password (if any) replaced by `***`; the user name is kept. */
+  readonly url: string;
+  /**
+   * The password, decoded (`p%40ss` is `p@ss`), to hide it elsewhere too (a driver's message);
+   * undefined when the URL holds none.
+   */
+  readonly password: string | undefined;
+}
+
+/**
+ * The URL with its password replaced, for messages: `mysql://root:***@host/db`. Any text works,
+ * valid URL or not (an invalid store URL is shown in its error). The user information ends at the
+ * last `@` before the host's end (the first `/`, `?` or `#` after it); in a URL that does not
+ * parse, at the last `@` of all, so that a password holding one of those characters unencoded is
+ * hidden whole rather than in part.
+ */
+export function redactUrl(url: string): RedactedUrl {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
+  if (scheme === undefined) return { url, password: undefined };
+  const rest = url.slice(scheme.length);
+  const authorityEnd = rest.search(/[/?#]|$/);
+  let at = rest.lastIndexOf("@", authorityEnd - 1);
+  if (at < 0 && !URL.canParse(url)) at = rest.lastIndexOf("@");
+  const colon = at < 0 ? -1 : rest.slice(0, at).indexOf(":");
+  if (colon < 0) return { url, password: undefined };
+  const raw = rest.slice(colon + 1, at);
+  let password = raw;
+  try {
+    password = decodeURIComponent(raw);
+  } catch {
+    // Not percent-encoded as a URL would be: the password is the text as written.
+  }
+  return {
+    url: `${scheme}${rest.slice(0, colon)}:${HIDDEN_PASSWORD}@${rest.slice(at + 1)}`,
+    password,
+  };
 }
 
 function parseStoreUrl(url: string): { store: StoreConfig } | { error: string } {
   const match = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/is.exec(url);
   if (match === null) {
-    return { error: `expected a job store URL (${SUPPORTED_STORES}), ${got(redactUrl(url))}` };
+    return { error: `expected a job store URL (${SUPPORTED_STORES}), ${got(redactUrl(url).url)}` };
   }
   const scheme = (match[1] ?? "").toLowerCase();
   const rest = match[2] ?? "";
@@ -109,7 +147,7 @@ function parseStoreUrl(url: string): { store: StoreConfig } | { error: string } 
       const parsed = URL.canParse(normalised) ? new URL(normalised) : null;
       if (parsed === null || parsed.hostname === "" || parsed.pathname.length <= 1) {
         return {
-          error: `expected mysql://user:password@host[:port]/database, ${got(redactUrl(url))}`,
+          error: `expected mysql://user:password@host[:port]/database, ${got(redactUrl(url).url)}`,
         };
       }
       return { store: { kind: "mysql", url: normalised } };
@@ -131,7 +169,7 @@ function parseStoreUrl(url: string): { store: StoreConfig } | { error: string } 
       const parsed = URL.canParse(normalised) ? new URL(normalised) : null;
       if (parsed === null || parsed.hostname === "" || parsed.pathname.length <= 1) {
         return {
-          error: `expected postgresql://user:password@host[:port]/database, ${got(redactUrl(url))}`,
+          error: `expected postgresql://user:password@host[:port]/database, ${got(redactUrl(url).url)}`,
         };
       }
       return { store: { kind: "postgres", url: normalised } };
@@ -143,7 +181,7 @@ function parseStoreUrl(url: string): { store: StoreConfig } | { error: string } 
       const parsed = URL.canParse(normalised) ? new URL(normalised) : null;
       if (parsed === null || parsed.hostname === "" || !/^\/?(\d+)?\/?$/.test(parsed.pathname)) {
         return {
-          error: `expected ${dialect}://[user:password@]host[:port][/db] (db a number), ${got(redactUrl(url))}`,
+          error: `expected ${dialect}://[user:password@]host[:port][/db] (db a number), ${got(redactUrl(url).url)}`,
         };
       }
       return { store: { kind: "redis", url: normalised } };
@@ -156,6 +194,6 @@ function parseStoreUrl(url: string): { store: StoreConfig } | { error: string } 
 export const JOBSTORE_URL = z.string().transform((url, ctx): StoreConfig => {
   const result = parseStoreUrl(url);
   if ("store" in result) return result.store;
-  ctx.issues.push({ code: "custom", message: result.error, input: redactUrl(url) });
+  ctx.issues.push({ code: "custom", message: result.error, input: redactUrl(url).url });
   return z.NEVER;
 });
