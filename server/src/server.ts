@@ -4,6 +4,7 @@
  * configuration; tests start them on port 0, or call one in process.
  */
 import type { Clock } from "./clock.js";
+import { checkServerTls } from "./config/server-tls.js";
 import { checkClientCa, readClientIdentities } from "./config/client-identities.js";
 import type { Config } from "./config/load.js";
 import { type Listener, listen } from "./api/listen.js";
@@ -130,6 +131,8 @@ export async function openNode(
 ): Promise<NodeCore> {
   const tracing = options.tracing;
   // Read before anything opens: a bad file stops the start with a ConfigError naming the key.
+  if (config.server.tls !== null)
+    checkServerTls(config.server.tls.certFile, config.server.tls.keyFile);
   const clientTls = config.server.tls?.client;
   if (clientTls !== undefined) checkClientCa(clientTls.caFile);
   const clientIdentities =

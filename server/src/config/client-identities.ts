@@ -16,11 +16,11 @@
  * Everything wrong with it is one {@link ConfigError} naming the key, the file and the entry.
  */
 import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ClientIdentities, parseIdentity } from "../domain/client-identities.js";
 import { InvalidArgumentError } from "../domain/errors.js";
 import { Scopes } from "../domain/keys.js";
+import { readConfigFile } from "./files.js";
 import { ConfigError } from "./load.js";
 
 const KEY = "METRONOME_TLS_CLIENT_IDENTITIES";
@@ -63,28 +63,14 @@ export function parseClientIdentities(text: string, file: string): ClientIdentit
   return new ClientIdentities(table);
 }
 
-function read(key: string, file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigError([
-      {
-        key,
-        message: `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
-        source: null,
-      },
-    ]);
-  }
-}
-
 /** Reads and checks the identities file at start-up. Throws ConfigError. */
 export function readClientIdentities(file: string): ClientIdentities {
-  return parseClientIdentities(read(KEY, file), file);
+  return parseClientIdentities(readConfigFile(KEY, file), file);
 }
 
 /** Checks that the client CA file starts with a CA certificate (PEM). Throws ConfigError. */
 export function checkClientCa(file: string): void {
-  const text = read(CA_KEY, file);
+  const text = readConfigFile(CA_KEY, file);
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(text);
