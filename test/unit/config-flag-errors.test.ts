@@ -28,6 +28,7 @@ const INVALID: Partial<Record<ConfigKey, string>> = {
   METRONOME_EVENT_RETENTION: "0",
   METRONOME_MIGRATE_ON_START: "maybe",
   METRONOME_NODE_ID: "two words",
+  METRONOME_AUTH_TOKENS: "bad token",
 };
 
 const flagged = CONFIG_KEYS.flatMap(({ key, flag }) =>

@@ -128,7 +128,8 @@ export const KEYS = {
     default: "",
     parse: AUTH_TOKENS,
     description:
-      "comma-separated bootstrap admin tokens; with them set, scoped API keys work too (empty = no auth)",
+      "comma-separated bootstrap admin tokens; with them set, scoped API keys work too (empty = no auth). As a flag they are visible to other users of the machine (ps): prefer the environment or .env",
+    flag: "--auth-tokens <tokens>",
   },
   METRONOME_ENCRYPTION_KEYS: {
     default: "",
