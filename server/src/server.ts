@@ -193,13 +193,23 @@ export async function openNode(
     await store.close();
     throw err;
   }
-  const engine = new Engine(store, clock, log.child({ component: "engine" }), {
-    firing: config.scheduler.enabled,
-    nodeId: config.nodeId,
-    leaseMs: config.engine.leaseMs,
-    pollIntervalMs: config.engine.pollIntervalMs,
-    runRetentionMs: config.retention.runsSeconds * 1000,
-  });
+  const engine = new Engine(
+    store,
+    clock,
+    log.child({ component: "engine" }),
+    {
+      firing: config.scheduler.enabled,
+      nodeId: config.nodeId,
+      leaseMs: config.engine.leaseMs,
+      pollIntervalMs: config.engine.pollIntervalMs,
+      runRetentionMs: config.retention.runsSeconds * 1000,
+    },
+    {
+      sent: (runs, at) => {
+        metrics.runsSent(runs, at);
+      },
+    },
+  );
   parts.engine = engine;
 
   // Other nodes' changes, where the store hears of them (PostgreSQL): the loop that cares looks

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { workerEvent, type EventDraft } from "../domain/events.js";
-import type { Lease, Outcome } from "../domain/runs.js";
+import type { Lease, Outcome, Run } from "../domain/runs.js";
 import { serial } from "../lib/serial.js";
 import type { Logger } from "../logger.js";
 import type { SchedulerStore, RunStore, Verdict, WorkerRegistry } from "../store/port.js";
@@ -32,6 +32,8 @@ export interface DispatchConfig {
 export interface DispatchHooks {
   /** A session serving these handlers connected (a handler without workers may have one now). */
   readonly served?: (handlers: readonly string[]) => void;
+  /** Runs were sent to a worker at `at` (clock time): their first sending is when they start. */
+  readonly sent?: (runs: readonly Run[], at: number) => void;
 }
 
 export class Dispatcher implements SessionHost {
@@ -52,7 +54,7 @@ export class Dispatcher implements SessionHost {
     readonly config: DispatchConfig,
     private readonly hooks: DispatchHooks = {},
   ) {
-    this.handOut = new HandOut(this.sessions, store, clock, log, config);
+    this.handOut = new HandOut(this.sessions, store, clock, log, config, hooks.sent);
     this.results = new Results(this.sessions, store, clock, log, config);
     this.pass = serial(() => this.handOut.pass());
   }

@@ -59,6 +59,8 @@ export class HandOut {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly config: HandOutConfig,
+    /** Told of each sending of runs to a worker, with the clock time it happened. */
+    private readonly sent: (runs: readonly Run[], at: number) => void = () => undefined,
   ) {}
 
   /** One pass; answers when to look again (a clock time). */
@@ -137,6 +139,7 @@ export class HandOut {
   private send(s: WorkerSession, runs: readonly Run[], now: number): void {
     if (s.acceptsEarly) {
       s.assign(runs);
+      this.sent(runs, now);
       return;
     }
     const byTime = new Map<number, Run[]>();
@@ -149,6 +152,7 @@ export class HandOut {
     for (const [at, list] of byTime) {
       if (at <= now) {
         s.assign(list);
+        this.sent(list, now);
         continue;
       }
       const cancel = this.clock.wakeAt(at, () => {
@@ -161,7 +165,10 @@ export class HandOut {
           a.held = undefined;
           return true;
         });
-        if (due.length > 0 && this.sessions.has(s)) s.assign(due);
+        if (due.length > 0 && this.sessions.has(s)) {
+          s.assign(due);
+          this.sent(due, this.clock.now());
+        }
       });
       this.sendTimers.add(cancel);
     }

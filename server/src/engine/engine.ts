@@ -36,6 +36,12 @@ export interface EngineConfig {
   readonly claimBatch?: number;
 }
 
+/** What the engine tells its node (metrics). */
+export interface EngineHooks {
+  /** Runs were sent to a worker at `at` (clock time). */
+  readonly sent?: (runs: readonly Run[], at: number) => void;
+}
+
 /** The store operations the engine and its dispatch use. */
 export type EngineStore = Omit<Store, keyof StoreLifecycle>;
 
@@ -65,12 +71,14 @@ export class Engine {
     private readonly clock: Clock,
     private readonly log: Logger,
     readonly config: EngineConfig,
+    hooks: EngineHooks = {},
   ) {
     const nodeId = config.nodeId;
     this.dispatch = new Dispatcher(store, clock, log, config, {
       served: (handlers) => {
         for (const h of handlers) this.atRisk.servedAgain(h);
       },
+      ...(hooks.sent === undefined ? {} : { sent: hooks.sent }),
     });
     this.atRisk = new AtRisk(store, (h) => this.dispatch.sessions.serving(h), clock, log, {
       nodeId,

@@ -3,16 +3,18 @@
  * is in docs/metrics.md). Labels are bounded: scheduler, handler, status, RPC method and code,
  * store operation — never a job or run id.
  *
- * - Run outcomes, misfires, skips and the fire lateness come from the events this node's store
- *   calls commit (told by the store after each commit, so they count what committed, once, and
- *   never a change rolled back): summed over the nodes they are the cluster's. Counting them
- *   costs no read of the event log (a node without subscribers does not read it).
+ * - Run outcomes, misfires, skips and retries come from the events this node's store calls
+ *   commit (told by the store after each commit, so they count what committed, once, and never a
+ *   change rolled back): summed over the nodes they are the cluster's. Counting them costs no read
+ *   of the event log (a node without subscribers does not read it). The fire lateness is taken
+ *   when this node sends a run's first attempt to a worker (each run is sent by one node).
  * - Pending and running runs are read from the store at scrape time: every node reports the
  *   cluster's (use max, not sum).
  * - Worker sessions, RPCs and store operations are this node's.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { EventDraft, LoggedEvent } from "../domain/events.js";
+import type { Run } from "../domain/runs.js";
 import type { ActiveRunCount, PoolStat } from "../store/port.js";
 
 /** What the metrics read from the node at scrape time. */
@@ -76,7 +78,7 @@ export class NodeMetrics {
     });
     this.lateness = new Histogram({
       name: "metronome_fire_lateness_seconds",
-      help: "From a run's scheduled time to its first hand-out to a worker (runs started by this node)",
+      help: "From a run's scheduled time to when its first attempt was sent to a worker (runs this node sent)",
       labelNames: ["scheduler"],
       buckets: LATENESS_BUCKETS,
       registers,
@@ -219,17 +221,23 @@ export class NodeMetrics {
     });
   }
 
+  /**
+   * Fire lateness, when a run's first attempt is sent to a worker (HandOut): a run leased ahead
+   * is sent at its time, and one handed back before it was sent (its session ended) is counted
+   * when it is sent again, once — not at each lease, which counted it twice, the first time as 0.
+   */
+  runsSent(runs: readonly Run[], at: number): void {
+    for (const r of runs)
+      if (r.attempt === 1)
+        this.lateness.observe({ scheduler: r.scheduler }, Math.max(0, at - r.scheduledTime) / 1000);
+  }
+
   /** Counts what the events of one of this node's commits report (store.onEventsCommitted). */
   countCommitted(events: readonly EventDraft[]): void {
     for (const e of events) {
       if (e.scheduler === null) continue;
       const scheduler = e.scheduler;
       const status = e.data.runStatus;
-      if (e.type === "job_submitted") {
-        if (e.data.attempt === 1 && e.data.scheduledTime !== undefined)
-          this.lateness.observe({ scheduler }, Math.max(0, e.time - e.data.scheduledTime) / 1000);
-        continue;
-      }
       if (status === undefined) continue;
       if (status === "pending" && e.type === "job_error") this.retries.inc({ scheduler });
       if (!FINAL.has(status)) continue;
