@@ -291,15 +291,9 @@ function atRisk(makeStore: () => Promise<TestStore>): void {
     });
     expect(msOf(paused?.scheduled_time as Reply)).toBe(start + 30 * S);
 
-    // A manual run is warned about each time (here: the scheduler is paused).
-    const { run } = (await c.job("RunJobNow", { scheduler: "quiet", job_id: "held" })) as {
-      run: Reply;
-    };
-    const [manual] = await events(sub, 1);
-    expect(manual).toMatchObject({
-      run_id: run.run_id,
-      manual: true,
-      reason: PAUSED,
+    // A paused scheduler creates no runs, manual ones included: RunJobNow is refused.
+    await expect(c.job("RunJobNow", { scheduler: "quiet", job_id: "held" })).rejects.toMatchObject({
+      code: 9, // FAILED_PRECONDITION
     });
     await c.scheduler("ResumeScheduler", { name: "quiet" });
     const { run: second } = (await c.job("RunJobNow", { scheduler: "quiet", job_id: "held" })) as {
