@@ -50,19 +50,34 @@ describe("a claim's plan", () => {
   });
 
   it("plans nothing for no jobs", () => {
-    expect(planClaim([], () => null)).toEqual({ runs: [], advance: [], ended: [], broken: [] });
+    expect(planClaim([], () => null)).toEqual({
+      runs: [],
+      advance: [],
+      ended: [],
+      broken: [],
+      coalesced: [],
+    });
   });
 });
 
 describe("runs prepared ahead", () => {
-  it("are pending first attempts of scheduled fire times after now", () => {
+  it("are pending first attempts of scheduled fire times not due yet", () => {
     const j = job("p");
-    const ahead = runOf(j, { scheduledTime: T0 + 1000 });
+    const at = T0 + 1000;
+    const ahead = runOf(j, { scheduledTime: at, fireTime: at, dueAt: at });
     expect(isPrepared(ahead, T0)).toBe(true);
     expect(isPrepared(ahead, T0 + 1000)).toBe(false); // its time has come
     expect(isPrepared({ ...ahead, manual: true }, T0)).toBe(false);
     expect(isPrepared({ ...ahead, attempt: 2 }, T0)).toBe(false);
     expect(isPrepared({ ...ahead, status: "running" }, T0)).toBe(false);
+  });
+
+  it("with jitter, are not due yet whatever their nominal time", () => {
+    // Nominal T0, jittered to T0 + 10 min: prepared until then, though T0 has passed.
+    const jittered = runOf(job("j"), { scheduledTime: T0, fireTime: T0 + 600_000 });
+    const run = { ...jittered, dueAt: T0 + 600_000 };
+    expect(isPrepared(run, T0 + 60_000)).toBe(true);
+    expect(isPrepared(run, T0 + 600_000)).toBe(false); // due: a fire waiting for a worker
   });
 
   it("rewind the job a change sees to the first of them, never forward", () => {

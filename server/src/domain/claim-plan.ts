@@ -5,14 +5,23 @@
  * job whose trigger ended (no next run time) is removed, its runs stay; a job that cannot be
  * planned is paused with no next run time, so that it does not block the others (it would sort
  * first every time).
+ *
+ * A run that several overdue fire times of a coalescing job became (`coalesced`) takes the place
+ * of the job's runs prepared for earlier fire times that never ran: a node prepared them (claimed
+ * ahead) and stopped, and their fire times passed with the others while no node claimed. Those
+ * runs end as missed when the coalesced run is created (`foldIntoCoalesced`), in the same
+ * transaction, so that the job runs once, for the latest fire time.
  */
 import type { Job } from "./jobs.js";
+import { coalescedInto } from "./run-transitions.js";
 import type { Run } from "./runs.js";
 
 /** A job's fire times as runs, and its next run time (null: its trigger ended). */
 export interface JobPlan {
   readonly runs: readonly Run[];
   readonly nextRunTime: number | null;
+  /** The run (one of `runs`) several overdue fire times became, with coalesce (runs.ts). */
+  readonly coalesced?: Run | undefined;
 }
 
 export interface ClaimPlan {
@@ -24,10 +33,15 @@ export interface ClaimPlan {
   readonly ended: Job[];
   /** The jobs that cannot be planned (`plan` answered null): paused. */
   readonly broken: Job[];
+  /**
+   * The runs (of `runs`) that several overdue fire times became: when one is created, its job's
+   * earlier pending runs fold into it (foldIntoCoalesced). Empty on almost every claim.
+   */
+  readonly coalesced: Run[];
 }
 
 export function planClaim(jobs: readonly Job[], plan: (job: Job) => JobPlan | null): ClaimPlan {
-  const out: ClaimPlan = { runs: [], advance: [], ended: [], broken: [] };
+  const out: ClaimPlan = { runs: [], advance: [], ended: [], broken: [], coalesced: [] };
   for (const job of jobs) {
     const decided = plan(job);
     if (decided === null) {
@@ -35,8 +49,30 @@ export function planClaim(jobs: readonly Job[], plan: (job: Job) => JobPlan | nu
       continue;
     }
     out.runs.push(...decided.runs);
+    if (decided.coalesced !== undefined) out.coalesced.push(decided.coalesced);
     if (decided.nextRunTime === null) out.ended.push(job);
     else out.advance.push({ job, nextRunTime: decided.nextRunTime });
   }
   return out;
+}
+
+/**
+ * Of the pending runs of a coalesced run's job, those that fold into it, ended (missed, reason
+ * "coalesced into the run of <its fire time>"): first attempts of scheduled fire times before
+ * its own. Manual runs (RunJobNow) and retries (attempt > 1) are no fire times that were
+ * coalesced: they stay.
+ */
+export function foldIntoCoalesced(into: Run, pending: readonly Run[]): Run[] {
+  return pending
+    .filter(
+      (r) =>
+        r.id !== into.id &&
+        r.scheduler === into.scheduler &&
+        r.jobId === into.jobId &&
+        r.status === "pending" &&
+        !r.manual &&
+        r.attempt === 1 &&
+        r.scheduledTime < into.scheduledTime,
+    )
+    .map((r) => coalescedInto(r, into, into.createdAt));
 }

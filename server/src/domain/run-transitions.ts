@@ -17,6 +17,7 @@
  *  └──┼───────────────────┘
  *     │    retry after an error or an expired lease; handed back before it was sent
  *     │ misfire grace passed          ─► missed
+ *     │ coalesced into a later run    ─► missed
  *     │ max_instances of its job run  ─► skipped
  *     │ cancel, or its job removed    ─► cancelled
  * ```
@@ -208,5 +209,20 @@ export function skippedForMaxInstances(run: Run, running: number, now: number): 
     dueAt: null,
     expiresAt: null,
     finishedAt: now,
+  });
+}
+
+/**
+ * pending → missed: a run prepared for a fire time that then passed with later ones while no
+ * node claimed (an outage): with coalesce they became one run, for the latest, and this one
+ * folds into it (claim-plan.ts, foldIntoCoalesced) instead of running too.
+ */
+export function coalescedInto(run: Run, into: Run, now: number): Run {
+  return move(run, "missed", {
+    statusReason: `coalesced into the run of ${new Date(into.scheduledTime).toISOString()}`,
+    dueAt: null,
+    expiresAt: null,
+    finishedAt: now,
+    updatedAt: now,
   });
 }

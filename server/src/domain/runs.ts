@@ -85,6 +85,12 @@ export interface FirePlan {
   readonly runs: Run[];
   /** The job's next nominal fire time, or null when its trigger has ended (remove the job). */
   readonly nextRunTime: number | null;
+  /**
+   * With coalesce, the run that several overdue fire times became (absent: none were coalesced).
+   * Runs prepared ahead for earlier fire times that are still pending fold into it when it is
+   * created (claim-plan.ts, foldIntoCoalesced).
+   */
+  readonly coalesced?: Run;
 }
 
 export interface FireContext {
@@ -168,7 +174,8 @@ export function latestFireTime(trigger: Trigger, from: number, now: number): num
 /**
  * Turns a due job's fire times (its next_run_time up to the horizon) into runs:
  * - overdue ones (up to `now`): with coalesce, all of them become one run for the latest (the
- *   others are named in its status reason); without, each becomes a run, at most
+ *   others are named in its status reason; the plan names it `coalesced`, and the job's runs
+ *   prepared ahead for earlier fire times, still pending, fold into it); without, each becomes a run, at most
  *   MAX_FIRES_PER_CLAIM per claim; one older than misfire_grace_time is a `missed` run;
  * - upcoming ones (after `now`, up to the horizon) each become a pending run, due at its time.
  * max_instances is not decided here but when a run is handed out (the fire time has come).
@@ -181,6 +188,7 @@ export function planFires(job: Job, trigger: Trigger, ctx: FireContext): FirePla
   if (first === null || first > horizon) return { runs: [], nextRunTime: first };
   const runs: Run[] = [];
   let last = first;
+  let coalescedRun: Run | undefined;
   if (first <= ctx.now) {
     let times: number[];
     let coalesced = 0;
@@ -225,6 +233,7 @@ export function planFires(job: Job, trigger: Trigger, ctx: FireContext): FirePla
             MAX_REASON_CHARS,
           ),
         };
+        coalescedRun = run;
       }
       runs.push(run);
     }
@@ -248,7 +257,11 @@ export function planFires(job: Job, trigger: Trigger, ctx: FireContext): FirePla
     last = next;
     next = trigger.nextFireTime(next);
   }
-  return { runs, nextRunTime: next === null || next > MAX_INSTANT ? null : next };
+  return {
+    runs,
+    nextRunTime: next === null || next > MAX_INSTANT ? null : next,
+    ...(coalescedRun === undefined ? {} : { coalesced: coalescedRun }),
+  };
 }
 
 /** A manual run (RunJobNow) of a job at `now`; max_instances applies when it is handed out. */

@@ -193,7 +193,10 @@ export interface ClaimRequest {
 export interface ClaimResult {
   /** Jobs claimed (due and locked by this operation). */
   readonly jobs: number;
-  /** Runs created. */
+  /**
+   * Runs created, and the runs a coalesced run among them ended (missed: domain/claim-plan.ts,
+   * foldIntoCoalesced).
+   */
   readonly runs: Run[];
   /** Runs not created because one exists for the same job and fire time. */
   readonly ignored: number;

@@ -1,12 +1,15 @@
 /** Claims of due jobs and manual runs: each fire time becomes one run, across nodes. */
 import { describe, expect, it } from "vitest";
-import { jobEvent } from "../../../server/src/domain/events.js";
+import type { JobPlan } from "../../../server/src/domain/claim-plan.js";
+import { jobEvent, runEvents } from "../../../server/src/domain/events.js";
 import type { Job } from "../../../server/src/domain/jobs.js";
 import type { Run } from "../../../server/src/domain/runs.js";
 import type { PlanFn, Store } from "../../../server/src/store/port.js";
 import {
+  addRun,
   allEvents,
   job,
+  must,
   pendingRun,
   S,
   scheduler,
@@ -146,6 +149,66 @@ export function claimsContract(factory: StoreFactory): void {
       expect(await store.withdrawPreparedRuns(s, T0 + S)).toBe(2);
       expect((await store.getJob(s, "r"))?.nextRunTime).toBe(T0 + S);
       expect(await store.withdrawPreparedRuns(s, T0 + S)).toBe(0);
+    });
+
+    it("a coalesced run created folds its job's earlier pending scheduled runs into it (missed)", async () => {
+      const { store } = stores;
+      const s = "claim-fold";
+      const co = job("co", { scheduler: s, coalesce: true, nextRunTime: T0 + 5 * S });
+      const plain = job("plain", { scheduler: s, coalesce: true, nextRunTime: T0 + 5 * S });
+      await store.insertJob(co);
+      await store.insertJob(plain);
+      // Claimed ahead before an outage: both jobs' +5 s runs are prepared.
+      const before = await store.claimDueJobs({
+        horizon: T0 + 5 * S,
+        limit: 10,
+        plan: every(5 * S),
+      });
+      const prepared = must(before.runs.find((r) => r.jobId === "co"));
+      const plainPrepared = must(before.runs.find((r) => r.jobId === "plain"));
+      // Runs of the job that are no coalesced fire times: a manual run, a retry.
+      const manual = await addRun(store, co, T0 + 7 * S, { manual: true });
+      const retry = await addRun(store, co, T0 + 8 * S, { attempt: 2 });
+      // 30 s later: `co`'s fire times +10 … +30 s are coalesced into one run; `plain` is planned
+      // with no coalesced run (one overdue fire time): nothing of it folds.
+      const now = T0 + 30 * S;
+      let into: Run | undefined;
+      const plan: PlanFn = (j) => {
+        const run = pendingRun(j, now, { createdAt: now, updatedAt: now });
+        if (j.id !== "co") return { runs: [run], nextRunTime: now + 5 * S };
+        into = { ...run, statusReason: "coalesced 4 earlier fire times" };
+        const decided: JobPlan = { runs: [into], nextRunTime: now + 5 * S, coalesced: into };
+        return decided as ReturnType<PlanFn>;
+      };
+      const claimed = await store.claimDueJobs({ horizon: now, limit: 10, plan }, (c) =>
+        runEvents(c.runs, now, "claim-fold"),
+      );
+      const folded = {
+        ...prepared,
+        status: "missed",
+        statusReason: `coalesced into the run of ${new Date(now).toISOString()}`,
+        dueAt: null,
+        expiresAt: null,
+        finishedAt: now,
+        updatedAt: now,
+      };
+      const mine = claimed.runs.filter((r) => r.scheduler === s);
+      expect(mine.map((r) => [r.jobId, r.scheduledTime, r.status]).sort()).toEqual(
+        [
+          ["co", now, "pending"],
+          ["co", T0 + 5 * S, "missed"],
+          ["plain", now, "pending"],
+        ].sort(),
+      );
+      expect(mine.find((r) => r.id === prepared.id)).toEqual(folded);
+      expect(await store.getRun(prepared.id)).toEqual(folded);
+      expect(await store.getRun(must(into).id)).toEqual(into);
+      for (const r of [manual, retry, plainPrepared])
+        expect((await store.getRun(r.id))?.status).toBe("pending");
+      const events = (await allEvents(store)).filter((e) => e.data.nodeId === "claim-fold");
+      expect(events.map((e) => [e.type, e.runId, e.data.reason])).toEqual([
+        ["job_missed", prepared.id, folded.statusReason],
+      ]);
     });
   });
 

@@ -3,14 +3,23 @@
  * the due jobs from each unpaused scheduler's jobs by next run time, plans them in TypeScript
  * (domain/claim-plan.ts, as the SQL stores do) and commits with scripts/claim-due-jobs.ts, which
  * creates the runs only if no other claim changed those jobs in between: exactly once across
- * nodes without locks.
+ * nodes without locks. A coalesced run created ends its job's earlier pending runs (prepared
+ * before an outage: domain/claim-plan.ts, foldIntoCoalesced) in the same commit.
  */
-import { planClaim } from "../../domain/claim-plan.js";
+import { foldIntoCoalesced, planClaim } from "../../domain/claim-plan.js";
 import type { Job } from "../../domain/jobs.js";
 import type { Run } from "../../domain/runs.js";
 import type { ClaimRequest, ClaimResult, DueJob, EventsOf } from "../port.js";
 import { nextRev } from "./cache.js";
-import { jobFromFields, revOf, runChange, runFields } from "./codec.js";
+import {
+  type Fields,
+  jobFromFields,
+  revOf,
+  type RunChange,
+  runChange,
+  runFields,
+  runFromFields,
+} from "./codec.js";
 import { type Db, eventArgs } from "./db.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { CLAIM_DUE_JOBS } from "./scripts/claim-due-jobs.js";
@@ -90,6 +99,45 @@ async function reservedJobs(
   return out.filter((j) => j !== null);
 }
 
+/** What a hold leaves on a run (reserve-runs.ts): a run that ends drops it. */
+const HOLD = ["held_until"];
+
+/**
+ * The earlier pending runs of the coalesced runs' jobs (`{sched:S}:job-pending:<job>`), ended
+ * as foldIntoCoalesced decides: their writes, and the revisions read that the commit checks (a
+ * run handed out meanwhile makes the claim read again).
+ */
+async function foldPrepared(
+  db: Db,
+  into: readonly Run[],
+): Promise<{ folded: Run[]; changes: RunChange[]; checks: [string, string][] }> {
+  const out = { folded: [] as Run[], changes: [] as RunChange[], checks: [] as [string, string][] };
+  if (into.length === 0) return out;
+  const ids = (await db.batch((pipe) => {
+    for (const r of into) pipe.smembers(db.keys.sched(r.scheduler, `job-pending:${r.jobId}`));
+  })) as string[][];
+  const keys = into.flatMap((r, i) => (ids[i] ?? []).map((id) => db.keys.run(r.scheduler, id)));
+  const read = new Map<string, { run: Run; fields: Fields }>();
+  for (const h of await db.hashes(keys))
+    if (h !== null && h.status !== undefined)
+      read.set(h.id ?? "", { run: runFromFields(h), fields: h });
+  into.forEach((r, i) => {
+    const pending = (ids[i] ?? []).flatMap((id) => {
+      const found = read.get(id);
+      return found === undefined ? [] : [found.run];
+    });
+    for (const ended of foldIntoCoalesced(r, pending)) {
+      const before = read.get(ended.id)?.fields;
+      if (before === undefined) continue;
+      const rev = revOf(before);
+      out.folded.push(ended);
+      out.checks.push([db.keys.run(ended.scheduler, ended.id), rev]);
+      out.changes.push(runChange(before, runFields(ended), nextRev(rev), HOLD));
+    }
+  });
+  return out;
+}
+
 export function claimDueJobs(
   db: Db,
   req: ClaimRequest,
@@ -119,9 +167,17 @@ export function claimDueJobs(
     // checks it, and a taken one is a conflict); a retry asks which are.
     const isFree = round === 0 ? null : await free(db, plan.runs);
     const runs = isFree === null ? plan.runs : plan.runs.filter((_, i) => isFree[i] === true);
+    // Almost every claim coalesces nothing: then nothing more is read.
+    const fold = await foldPrepared(
+      db,
+      plan.coalesced.length === 0 || isFree === null
+        ? plan.coalesced
+        : plan.coalesced.filter((r) => runs.includes(r)),
+    );
+    checks.push(...fold.checks);
     const result: ClaimResult = {
       jobs: jobs.length,
-      runs,
+      runs: [...runs, ...fold.folded],
       ignored: plan.runs.length - runs.length,
       paused,
       ended,
@@ -136,7 +192,7 @@ export function claimDueJobs(
     const reply = await db.run(CLAIM_DUE_JOBS, {
       release,
       checks,
-      runs: written.map((f) => runChange(null, f, "1")),
+      runs: [...written.map((f) => runChange(null, f, "1")), ...fold.changes],
       advance: plan.advance.map((a) => [
         a.job.scheduler,
         a.job.id,
@@ -165,6 +221,7 @@ export function claimDueJobs(
         });
     }
     for (const j of [...ended, ...broken]) db.jobs.delete(db.keys.job(j.scheduler, j.id));
+    for (const r of fold.folded) db.runs.delete(r.id);
     return result;
   });
 }

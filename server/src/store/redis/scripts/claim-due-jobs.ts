@@ -6,7 +6,9 @@ import type { Script } from "./script.js";
  * creates the runs, advances the jobs' next run times, deletes the jobs whose trigger ended and
  * pauses those that cannot be planned, with the events. Two nodes claiming the same job: one
  * commits, the other's claim finds the job changed and reads again. Either way the holds of
- * reserve-jobs.ts on \`release\` end. The runs are new runs' changes (lib.ts, put_changes), and a
+ * reserve-jobs.ts on \`release\` end. The runs are new runs' changes (lib.ts, put_changes) — and
+ * the changes of the existing runs a coalesced run folds (firing.ts), whose revisions are in
+ * \`checks\` — and a
  * job advanced, [scheduler, id, next run time, revision], takes the revision after the one checked.
  */
 export const CLAIM_DUE_JOBS: Script = {
@@ -17,7 +19,7 @@ for _, j in ipairs(p.release or {}) do
 end
 if not holds(p.checks) then return 'conflict' end
 for _, r in ipairs(p.runs or {}) do
-  if redis.call('HEXISTS', sk(r.s, 'fired:' .. r.j), r.st .. '/' .. r.m) == 1 then
+  if r.from == nil and redis.call('HEXISTS', sk(r.s, 'fired:' .. r.j), r.st .. '/' .. r.m) == 1 then
     return 'conflict'
   end
 end

@@ -1,7 +1,9 @@
-import { planClaim } from "../../../domain/claim-plan.js";
+import { foldIntoCoalesced, planClaim } from "../../../domain/claim-plan.js";
+import type { Run } from "../../../domain/runs.js";
 import type { ClaimRequest, ClaimResult } from "../../port.js";
 import type { Dialect } from "../dialect.js";
-import { byScheduler, JOB_SELECT, jobFromSelected } from "../job-rows.js";
+import { byScheduler, JOB_SELECT, jobFromSelected, jobKey } from "../job-rows.js";
+import { RUN_SELECT, runFromRow, writeRun } from "../run-rows.js";
 import { all, notIn, placeholders, write, type Tx } from "../runner.js";
 import { pausedSchedulers } from "../schedulers/paused-schedulers.js";
 import { insertRuns } from "./insert-runs.js";
@@ -12,7 +14,9 @@ import { insertRuns } from "./insert-runs.js";
  * their fire times become runs as `plan` decides (fire times after now become runs due later:
  * prepared ahead), their next_run_time advances, jobs whose trigger has ended are removed and
  * those that cannot be planned paused. A run that already exists for the same job and fire
- * time is not created again (the unique key).
+ * time is not created again (the unique key). A coalesced run created (several overdue fire
+ * times of a job became one) ends its job's earlier pending runs, prepared before an outage
+ * (foldPrepared): they are in the claim's `runs` too, missed.
  */
 export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
   const paused = yield* pausedSchedulers();
@@ -23,13 +27,20 @@ export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
   );
   if (rows.length === 0) return { jobs: 0, runs: [], ignored: 0, paused, ended: [], broken: [] };
   const jobs = rows.map(jobFromSelected);
-  const { runs, ended: finished, broken, ...planned } = planClaim(jobs, req.plan);
+  const { runs, ended: finished, broken, coalesced, ...planned } = planClaim(jobs, req.plan);
   const advance = planned.advance.map((a) => ({
     scheduler: a.job.scheduler,
     id: a.job.id,
     next: a.nextRunTime,
   }));
   const created = yield* insertRuns(d, runs);
+  const folded =
+    coalesced.length === 0
+      ? []
+      : yield* foldPrepared(
+          d,
+          coalesced.filter((r) => created.has(r.id)),
+        );
   for (const [scheduler, part] of byScheduler(advance, 500)) {
     yield* write(
       `UPDATE \`jobs\` SET \`next_run_time\` = CASE \`id\` ${part.map(() => "WHEN ? THEN ?").join(" ")} END WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
@@ -53,10 +64,37 @@ export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
   return {
     ...(typeof through === "number" ? { through } : {}),
     jobs: jobs.length,
-    runs: runs.filter((r) => created.has(r.id)),
+    runs: [...runs.filter((r) => created.has(r.id)), ...folded],
     ignored: runs.length - created.size,
     paused,
     ended: finished,
     broken,
   };
+}
+
+/**
+ * The earlier pending runs of the coalesced runs' jobs end, folded into them (the domain's
+ * foldIntoCoalesced decides which): read with row locks under the jobs' locks, which this claim
+ * holds, so no hand-out takes one meanwhile (runs_job_status finds a job's pending rows).
+ */
+function* foldPrepared(d: Dialect, into: readonly Run[]): Tx<Run[]> {
+  const out: Run[] = [];
+  const jobs = into.map((run) => ({ scheduler: run.scheduler, run }));
+  for (const [scheduler, part] of byScheduler(jobs, 500)) {
+    const ids = [...new Set(part.map((p) => p.run.jobId))];
+    const before = Math.max(...part.map((p) => p.run.scheduledTime));
+    const rows = yield* all(
+      `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` IN (${placeholders(ids.length)}) AND \`status\` = 'pending' AND \`manual\` = 0 AND \`attempt\` = 1 AND \`scheduled_time\` < ?${d.lock}`,
+      [scheduler, ...ids, before],
+    );
+    const pending = new Map<string, Run[]>();
+    for (const run of rows.map(runFromRow)) {
+      const key = jobKey(run.scheduler, run.jobId);
+      pending.set(key, [...(pending.get(key) ?? []), run]);
+    }
+    for (const { run } of part)
+      out.push(...foldIntoCoalesced(run, pending.get(jobKey(run.scheduler, run.jobId)) ?? []));
+  }
+  for (const r of out) yield* writeRun(r);
+  return out;
 }
