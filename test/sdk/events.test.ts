@@ -131,8 +131,12 @@ describe("SDK events", () => {
       for await (const e of stream) seen.push(e);
       return seen;
     };
+    // A stream that failed was never live: whenLive() says why, to whoever waited for it and
+    // when asked afterwards.
+    const waited = expect(stream.whenLive()).rejects.toBeInstanceOf(OutOfRangeError);
     await expect(iterate()).rejects.toBeInstanceOf(OutOfRangeError);
-    await expect(stream.whenLive()).resolves.toBeUndefined(); // waiters end with the stream
+    await waited;
+    await expect(stream.whenLive()).rejects.toBeInstanceOf(OutOfRangeError);
   });
 });
 

@@ -11,7 +11,11 @@ import { eventFromProto, typeFilter, type EventFilter, type MetronomeEvent } fro
 
 export interface SubscribeOptions {
   readonly filter?: EventFilter | undefined;
-  /** Start after this cursor (every later matching event, then live ones); default: from now. */
+  /**
+   * Start after this cursor (every later matching event, then live ones); default: from now,
+   * where the log is when the server starts the subscription (an attempt that fails before its
+   * first message leaves no position to resume from: the next one starts from now again).
+   */
   readonly afterCursor?: bigint | number | string | undefined;
   /**
    * Ends the stream (the iteration returns); already aborted, the stream is closed from the
@@ -110,17 +114,32 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
 
   private wasLive = false;
 
-  private readonly liveWaiters = new Set<() => void>();
+  private readonly liveWaiters = new Set<Waiter>();
   /** The iteration has ended (closed, or a fatal error). */
   private ended = false;
+  /** The error the iteration ended with (a fatal one), if it did. */
+  private failure: { readonly error: Error } | undefined;
 
   /**
    * Resolves once the stream is live: the backlog was delivered and events committed from now
-   * on will follow (while it is being iterated).
+   * on will follow (while it is being iterated). Resolves too when the stream is closed or its
+   * iteration ends without an error; rejects with the error the iteration ended with (e.g.
+   * `PermissionDeniedError`), also when called after it: a stream that failed is never live.
    */
   whenLive(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure.error);
     if (this.isLive || this.ended || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.liveWaiters.add(resolve));
+    return new Promise((resolve, reject) => this.liveWaiters.add({ resolve, reject }));
+  }
+
+  /** Settles the `whenLive()` promises: resolved, or rejected with the stream's failure. */
+  private releaseWaiters(): void {
+    const failure = this.failure;
+    for (const w of this.liveWaiters) {
+      if (failure === undefined) w.resolve();
+      else w.reject(failure.error);
+    }
+    this.liveWaiters.clear();
   }
 
   private get closed(): boolean {
@@ -130,8 +149,7 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
   /** Ends the iteration (an event being handed out is the last one). */
   close(): void {
     this.controller.abort();
-    for (const w of this.liveWaiters) w();
-    this.liveWaiters.clear();
+    this.releaseWaiters();
     this.notifyEnd();
   }
 
@@ -169,12 +187,15 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
   private async *iterate(): AsyncGenerator<MetronomeEvent> {
     try {
       yield* this.follow();
+    } catch (err) {
+      this.failure = { error: err instanceof Error ? err : new Error(String(err)) };
+      throw err;
     } finally {
       this.ended = true;
       this.notifyEnd();
-      // Whoever waits for the stream to be live stops waiting when it ends.
-      for (const w of this.liveWaiters) w();
-      this.liveWaiters.clear();
+      // Whoever waits for the stream to be live stops waiting when it ends (told the error
+      // when it failed).
+      this.releaseWaiters();
     }
   }
 
@@ -205,8 +226,7 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
           this.isLive = res.live;
           if (res.live) {
             this.wasLive = true;
-            for (const w of this.liveWaiters) w();
-            this.liveWaiters.clear();
+            this.releaseWaiters();
           }
         }
       } catch (err) {
@@ -244,6 +264,11 @@ export class EventStream implements AsyncIterable<MetronomeEvent> {
       await sleep(delay, signal);
     }
   }
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -387,7 +387,9 @@ export class Scheduler {
    * Calls `listener` with every later event of this scheduler (and the node and worker events,
    * which belong to no scheduler) whose type is in `mask` (EVENT_* constants combined with |).
    * Events are delivered once each and in order, across reconnections; a listener that throws
-   * is logged and does not stop the others.
+   * is logged and does not stop the others. API key events are not delivered. A key with only
+   * `events:<scheduler>` gets the scheduler's events (node and worker events need `events:*`;
+   * without it they are left out, with a warning in the logger).
    */
   addListener(listener: Listener, mask: number = EVENT_ALL): void {
     this.listeners.add(listener, mask);
@@ -399,7 +401,9 @@ export class Scheduler {
 
   /**
    * Resolves once the listeners receive live events (events committed from then on reach
-   * them); at once when there is no listener.
+   * them); at once when there is no listener. Rejects with the error the listeners' stream
+   * ended with (e.g. `PermissionDeniedError`: the key may not subscribe to this scheduler's
+   * events), until `addListener` opens another stream.
    */
   listening(): Promise<void> {
     return this.listeners.listening();
