@@ -11,6 +11,7 @@ import type { Job } from "../../../src/gen/metronome/v1/job_pb.js";
 import { TriggerSchema } from "../../../src/gen/metronome/v1/trigger_pb.js";
 import { jobs, schedulers, triggers } from "../api.js";
 import { ErrorBox } from "../components/ErrorBox.js";
+import { jobChanged } from "../job-list.js";
 import { RunHistory } from "../components/RunHistory.js";
 import { durationText, when } from "../format.js";
 import { triggerInWords } from "../trigger-words.js";
@@ -131,12 +132,27 @@ function Actions({ job }: { readonly job: Job }) {
     await queryClient.invalidateQueries({ queryKey: ["runs", job.scheduler, job.id] });
     await queryClient.invalidateQueries({ queryKey: ["jobs"] });
   };
-  const pause = useMutation({ mutationFn: () => jobs.pauseJob(key), onSuccess: refresh });
-  const resume = useMutation({ mutationFn: () => jobs.resumeJob(key), onSuccess: refresh });
+  // The Jobs page shows the change at once, on whichever of its pages the job is.
+  const pause = useMutation({
+    mutationFn: () => jobs.pauseJob(key),
+    onSuccess: (res) => {
+      if (res.job) jobChanged(job.scheduler, job.id, res.job);
+      return refresh();
+    },
+  });
+  const resume = useMutation({
+    mutationFn: () => jobs.resumeJob(key),
+    onSuccess: (res) => {
+      if (res.removed || res.job)
+        jobChanged(job.scheduler, job.id, res.removed ? undefined : res.job);
+      return refresh();
+    },
+  });
   const runNow = useMutation({ mutationFn: () => jobs.runJobNow(key), onSuccess: refresh });
   const remove = useMutation({
     mutationFn: () => jobs.removeJob(key),
     onSuccess: async () => {
+      jobChanged(job.scheduler, job.id, undefined);
       await queryClient.invalidateQueries({ queryKey: ["jobs"] });
       await navigate(`/?scheduler=${encodeURIComponent(job.scheduler)}`);
     },

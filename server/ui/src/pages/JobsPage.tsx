@@ -1,17 +1,19 @@
 /**
  * The jobs of a scheduler, with search (id prefix) and filters (handler, paused or active), page
- * after page. The filters live in the URL, so a filtered list can be shared and reloaded.
+ * after page. The filters live in the URL, so a filtered list can be shared and reloaded. The
+ * first page is read again every 5 s; the pages read with **More** are kept as read until
+ * **Refresh** (job-list.ts), so a long list costs one call per refresh, not one per page.
  */
-import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { memo, useMemo, useSyncExternalStore } from "react";
 import { Link, useSearchParams } from "react-router";
-import { JobOrder } from "../../../src/gen/metronome/v1/job_service_pb.js";
-import { jobs, listAllSchedulers } from "../api.js";
+import type { Job } from "../../../src/gen/metronome/v1/job_pb.js";
+import { listAllSchedulers } from "../api.js";
 import { ErrorBox } from "../components/ErrorBox.js";
 import { when } from "../format.js";
+import { jobList, PAGE_SIZE, REFRESH_MS } from "../job-list.js";
 import { triggerInWords } from "../trigger-words.js";
 import { MoreButton } from "../components/MoreButton.js";
-
-const PAGE_SIZE = 50;
 
 export function JobsPage() {
   const [params, setParams] = useSearchParams();
@@ -30,25 +32,28 @@ export function JobsPage() {
     queryKey: ["schedulers"],
     queryFn: listAllSchedulers,
   });
-  const list = useInfiniteQuery({
+  const paused = state === "all" ? undefined : state === "paused";
+  const store = useMemo(
+    () => jobList({ scheduler, idPrefix: search, handler, paused }),
+    [scheduler, search, handler, paused],
+  );
+  // The timer (and a return to the tab) reads the first page only; the rows past it stay as read.
+  const list = useQuery({
     queryKey: ["jobs", scheduler, search, handler, state],
-    queryFn: ({ pageParam }) =>
-      jobs.listJobs({
-        scheduler,
-        idPrefix: search,
-        handler,
-        ...(state === "all" ? {} : { paused: state === "paused" }),
-        orderBy: JobOrder.ID,
-        pageSize: PAGE_SIZE,
-        pageToken: pageParam,
-      }),
-    initialPageParam: "",
-    getNextPageParam: (last) => (last.nextPageToken === "" ? undefined : last.nextPageToken),
-    refetchInterval: 5000,
+    queryFn: () => store.refreshFirstPage(),
+    refetchInterval: REFRESH_MS,
+    structuralSharing: false,
     // While a search is typed, the last list stays until the new one arrives.
     placeholderData: keepPreviousData,
   });
-  const rows = list.data?.pages.flatMap((p) => p.jobs) ?? [];
+  const live = useSyncExternalStore(store.subscribe, store.getView);
+  const view = live.loaded ? live : (list.data ?? live);
+  const rows = view.rows;
+  const more = {
+    hasNextPage: live.hasMore,
+    isFetchingNextPage: live.loadingMore || live.refreshing,
+    fetchNextPage: () => store.more(),
+  };
   const names = schedulerList.data?.map((s) => s.name) ?? [];
   if (!names.includes(scheduler)) names.unshift(scheduler);
 
@@ -115,7 +120,7 @@ export function JobsPage() {
           </select>
         </label>
       </form>
-      <ErrorBox error={list.error ?? schedulerList.error} />
+      <ErrorBox error={list.error ?? live.error ?? schedulerList.error} />
       <table className="grid" data-testid="jobs">
         <thead>
           <tr>
@@ -128,29 +133,52 @@ export function JobsPage() {
         </thead>
         <tbody>
           {rows.map((job) => (
-            <tr key={job.id}>
-              <td>
-                <Link
-                  to={`/jobs/${encodeURIComponent(job.scheduler)}/${encodeURIComponent(job.id)}`}
-                >
-                  {job.id}
-                </Link>
-                {job.name !== "" && job.name !== job.id && job.name !== job.handler ? (
-                  <div className="muted">{job.name}</div>
-                ) : null}
-              </td>
-              <td>
-                <code>{job.handler}</code>
-              </td>
-              <td>{triggerInWords(job.trigger)}</td>
-              <td>{job.paused ? "—" : when(job.nextRunTime)}</td>
-              <td>{job.paused ? <span className="paused">paused</span> : "active"}</td>
-            </tr>
+            <JobRow key={job.id} job={job} />
           ))}
         </tbody>
       </table>
       {list.isSuccess && rows.length === 0 ? <p className="muted">No jobs match.</p> : null}
-      <MoreButton list={list} />
+      {rows.length > PAGE_SIZE && view.restReadAt !== undefined ? (
+        <p className="muted" data-testid="rest-read-at">
+          The first {PAGE_SIZE} jobs are read again every {REFRESH_MS / 1000} s; the others as read
+          at {when(view.restReadAt)}.{" "}
+          <button
+            type="button"
+            disabled={live.refreshing || live.loadingMore}
+            onClick={() => {
+              void store.refresh();
+            }}
+          >
+            Refresh
+          </button>
+        </p>
+      ) : null}
+      <MoreButton list={more} />
     </section>
   );
 }
+
+/**
+ * One job's row. A row is drawn again only when its job was read again: a refresh of the first
+ * page leaves the rows past it as they are, however many pages are shown.
+ */
+const JobRow = memo(function JobRow({ job }: { readonly job: Job }) {
+  return (
+    <tr>
+      <td>
+        <Link to={`/jobs/${encodeURIComponent(job.scheduler)}/${encodeURIComponent(job.id)}`}>
+          {job.id}
+        </Link>
+        {job.name !== "" && job.name !== job.id && job.name !== job.handler ? (
+          <div className="muted">{job.name}</div>
+        ) : null}
+      </td>
+      <td>
+        <code>{job.handler}</code>
+      </td>
+      <td>{triggerInWords(job.trigger)}</td>
+      <td>{job.paused ? "—" : when(job.nextRunTime)}</td>
+      <td>{job.paused ? <span className="paused">paused</span> : "active"}</td>
+    </tr>
+  );
+});
