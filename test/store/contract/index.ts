@@ -12,6 +12,7 @@ import { jobsContract } from "./jobs.js";
 import { keysContract } from "./keys.js";
 import { largeBatchesContract } from "./large-batches.js";
 import { leasesContract } from "./leases.js";
+import { preparedRunsContract } from "./prepared-runs.js";
 import { resultsContract } from "./results.js";
 import { sweepsContract } from "./sweeps.js";
 import { workersContract } from "./workers.js";
@@ -22,6 +23,7 @@ export function storeContract(factory: StoreFactory): void {
   describe(`${factory.name} store`, () => {
     jobsContract(factory);
     claimsContract(factory);
+    preparedRunsContract(factory);
     leasesContract(factory);
     resultsContract(factory);
     sweepsContract(factory);

@@ -16,7 +16,7 @@ import { type Db, eventArgs } from "./db.js";
 import { Coalescer } from "./coalesce.js";
 import { CONFLICT, optimistic } from "./optimistic.js";
 import { jobFence, schedulerFence } from "./fences.js";
-import { indexedKey, JOB_PENDING, jobPendingKey } from "./pending-of-jobs.js";
+import { indexedKey, JOB_PENDING, jobPendingKey, pendingIndexed } from "./pending-of-jobs.js";
 import { CANCEL_PENDING_RUNS } from "./scripts/cancel-pending-runs.js";
 import { DELETE_ALL_JOBS } from "./scripts/delete-all-jobs.js";
 import { DELETE_JOB } from "./scripts/delete-job.js";
@@ -68,16 +68,14 @@ export async function getJob(db: Db, scheduler: string, id: string): Promise<Job
 
 const revOrZero = (v: unknown): string => (typeof v === "string" ? v : "0");
 
-/** A job's runs with a fire time after `after` (all: -inf), as read. */
+/** All of a job's runs, with their fields, as read. */
 async function runsOfJob(
   db: Db,
   scheduler: string,
   jobId: string,
-  after: number | "-inf",
 ): Promise<{ run: Run; fields: Fields }[]> {
-  const min = after === "-inf" ? "-inf" : `(${String(after)}`;
   const ids = await db.call(() =>
-    db.redis.zrangebyscore(db.keys.sched(scheduler, `job-runs:${jobId}`), min, "+inf"),
+    db.redis.zrange(db.keys.sched(scheduler, `job-runs:${jobId}`), 0, -1),
   );
   return runsRead(db, scheduler, ids);
 }
@@ -100,8 +98,19 @@ export function updateJob(
       if (h === null || h === undefined) return null;
       const current = jobFromFields(h);
       let prepared: number | null = null;
+      // Its runs prepared ahead (not due yet, whatever their nominal time: with jitter it may
+      // have passed) are among its pending runs: read from their index when it is complete
+      // (pending-of-jobs.ts), else among all its runs. The script finds them the same way.
+      const indexed = now !== undefined && (await pendingIndexed(db));
       if (now !== undefined) {
-        for (const { run } of await runsOfJob(db, scheduler, id, now))
+        const runs = indexed
+          ? await runsRead(
+              db,
+              scheduler,
+              await db.call(() => db.redis.smembers(jobPendingKey(db, scheduler, id))),
+            )
+          : await runsOfJob(db, scheduler, id);
+        for (const { run } of runs)
           if (isPrepared(run, now) && (prepared === null || run.scheduledTime < prepared))
             prepared = run.scheduledTime;
       }
@@ -112,7 +121,11 @@ export function updateJob(
         checks: [[key, revOf(h)]],
         ...(now === undefined
           ? {}
-          : { now: String(now), prepared: prepared === null ? "" : String(prepared) }),
+          : {
+              now: String(now),
+              prepared: prepared === null ? "" : String(prepared),
+              ...(indexed ? { indexed: "1" } : {}),
+            }),
         fields: jobFields(next),
         events: eventArgs(events?.(next)),
       });
@@ -177,7 +190,7 @@ export async function readJobDeletion(
             scheduler,
             await db.call(() => db.redis.smembers(jobPendingKey(db, scheduler, id))),
           )
-        : await runsOfJob(db, scheduler, id, "-inf");
+        : await runsOfJob(db, scheduler, id);
   const outcome = pendingOutcome(runs, now, db);
   return {
     checks: [[key, revOf(fields)], ...outcome.checks],

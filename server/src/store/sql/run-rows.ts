@@ -116,8 +116,9 @@ export function* writeRun(r: Run): Tx<void> {
 }
 
 /**
- * Runs prepared ahead of their fire time by a claim: pending, scheduled, not yet due (the
- * parameter is now).
+ * Runs prepared ahead of their fire time by a claim: pending first attempts of scheduled fire
+ * times, not yet due (the parameter is now): their due time, the nominal time plus jitter, is
+ * after now, even when the nominal time has passed (domain/prepared-runs.ts). A pending row
+ * always has a due_at. Selected with a job's id, runs_job_status finds its pending rows.
  */
-export const PREPARED =
-  "`status` = 'pending' AND `manual` = 0 AND `attempt` = 1 AND `scheduled_time` > ?";
+export const PREPARED = "`status` = 'pending' AND `manual` = 0 AND `attempt` = 1 AND `due_at` > ?";

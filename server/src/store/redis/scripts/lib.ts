@@ -295,12 +295,25 @@ local function del_run(s, id, job)
   return 1
 end
 
--- Runs prepared ahead for a job: pending first attempts of scheduled fire times after now.
-local function prepared_runs(s, job, now)
+-- Runs prepared ahead for a job: pending first attempts of scheduled fire times not due yet,
+-- their due time (the nominal time plus jitter) after now, whatever their nominal time
+-- (domain/prepared-runs.ts). Found among the job's pending runs (\`indexed\`: its index
+-- \`job-pending:<job>\` is complete, pending-of-jobs.ts) or, in a store not migrated yet, among
+-- all its runs.
+local function prepared_runs(s, job, now, indexed)
+  local ids
+  if indexed then
+    ids = redis.call('SMEMBERS', sk(s, 'job-pending:' .. job))
+  else
+    ids = redis.call('ZRANGE', sk(s, 'job-runs:' .. job), 0, -1)
+  end
   local out = {}
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', sk(s, 'job-runs:' .. job), '(' .. now, '+inf')) do
-    local f = redis.call('HMGET', sk(s, 'run:' .. id), 'status', 'manual', 'attempt', 'scheduled_time')
-    if f[1] == 'pending' and f[2] == '0' and f[3] == '1' then out[#out + 1] = {id, f[4]} end
+  for _, id in ipairs(ids) do
+    local f = redis.call('HMGET', sk(s, 'run:' .. id), 'status', 'manual', 'attempt', 'scheduled_time', 'due_at')
+    local due = tonumber(f[5])
+    if f[1] == 'pending' and f[2] == '0' and f[3] == '1' and due ~= nil and due > tonumber(now) then
+      out[#out + 1] = {id, f[4]}
+    end
   end
   return out
 end

@@ -2,8 +2,9 @@ import type { Script } from "./script.js";
 
 /**
  * A scheduler paused since \`since\` is resumed: deletes its runs prepared for fire times from
- * then on (pending first attempts of scheduled fire times) and rewinds each unpaused job's next
- * run time to the first of them. Answers how many runs it deleted.
+ * then on (pending first attempts of scheduled fire times due from then on: the \`pending\`
+ * index's score, the due time, is the nominal time plus jitter) and rewinds each unpaused job's
+ * next run time to the first of them (by nominal time). Answers how many runs it deleted.
  */
 export const WITHDRAW_PREPARED_RUNS: Script = {
   name: "metronomeWithdrawPreparedRuns",
@@ -12,9 +13,9 @@ local s = p.scheduler
 local since = tonumber(p.since)
 local first = {}
 local doomed = {}
-for _, id in ipairs(redis.call('ZRANGE', sk(s, 'pending'), 0, -1)) do
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', sk(s, 'pending'), since, '+inf')) do
   local f = redis.call('HMGET', sk(s, 'run:' .. id), 'manual', 'attempt', 'scheduled_time', 'job_id')
-  if f[1] == '0' and f[2] == '1' and tonumber(f[3]) >= since then
+  if f[1] == '0' and f[2] == '1' then
     doomed[#doomed + 1] = id
     if first[f[4]] == nil or tonumber(f[3]) < tonumber(first[f[4]]) then first[f[4]] = f[3] end
   end

@@ -5,12 +5,15 @@ import { all, exec, num, numOrNull, placeholders, type Tx } from "../runner.js";
 /**
  * A scheduler paused since `since` is about to be resumed: the runs prepared before the pause
  * for fire times during or after it are withdrawn, and their jobs' next_run_time rewound to the
- * first of them, so that those fire times go through the misfire rules (coalesce, grace) as the
- * pause's other fire times do. Answers how many runs were withdrawn.
+ * first of them (by nominal time), so that those fire times go through the misfire rules
+ * (coalesce, grace) as the pause's other fire times do. A run is taken by its due time, the
+ * nominal time plus jitter: one whose nominal time came before the pause but whose jittered time
+ * did not was not due yet either (`PREPARED` in run-rows.ts). Answers how many runs were
+ * withdrawn.
  */
 export function* withdrawPreparedRuns(d: Dialect, scheduler: string, since: number): Tx<number> {
   const prepared = yield* all(
-    "SELECT `job_id`, MIN(`scheduled_time`) AS `t` FROM `runs` WHERE `scheduler` = ? AND `status` = 'pending' AND `manual` = 0 AND `attempt` = 1 AND `scheduled_time` >= ? GROUP BY `job_id`",
+    "SELECT `job_id`, MIN(`scheduled_time`) AS `t` FROM `runs` WHERE `scheduler` = ? AND `status` = 'pending' AND `manual` = 0 AND `attempt` = 1 AND `due_at` >= ? GROUP BY `job_id`",
     [scheduler, since],
   );
   if (prepared.length === 0) return 0;
@@ -32,7 +35,7 @@ export function* withdrawPreparedRuns(d: Dialect, scheduler: string, since: numb
     }
   }
   return yield* exec(
-    "DELETE FROM `runs` WHERE `scheduler` = ? AND `status` = 'pending' AND `manual` = 0 AND `attempt` = 1 AND `scheduled_time` >= ?",
+    "DELETE FROM `runs` WHERE `scheduler` = ? AND `status` = 'pending' AND `manual` = 0 AND `attempt` = 1 AND `due_at` >= ?",
     [scheduler, since],
   );
 }
