@@ -351,6 +351,33 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     expect(due[0]?.status_reason).toMatch(/^coalesced 19 earlier fire times/);
   });
 
+  it("the pause still coalesces when the scheduler is configured while paused", async () => {
+    await c.job("AddJob", {
+      job: {
+        scheduler: "configured",
+        id: "c1",
+        handler: "h.c1",
+        trigger: { interval: { seconds: 1, start_date: ts(clock.now() + S) } },
+        coalesce: true,
+        misfire_grace_time: { no_limit: true },
+      },
+    });
+    await advance(0); // claimed ahead: runs prepared for the next 2 s
+    const list = async () =>
+      ((await c.run("ListRuns", { scheduler: "configured" })).runs ?? []) as Reply[];
+    expect((await list()).length).toBe(2);
+    await c.scheduler("PauseScheduler", { name: "configured" });
+    await advance(5 * S);
+    // A change while paused moves the scheduler's updated_at past the runs prepared before.
+    await c.scheduler("ConfigureScheduler", { name: "configured", timezone: "Europe/Berlin" });
+    await advance(15 * S);
+    await c.scheduler("ResumeScheduler", { name: "configured" });
+    await node.node.engine.pass();
+    const due = (await list()).filter((r) => msOf(r.scheduled_time as Reply) <= clock.now());
+    expect(due.map((r) => r.status)).toEqual(["RUN_STATUS_PENDING"]);
+    expect(due[0]?.status_reason).toMatch(/^coalesced 19 earlier fire times/);
+  });
+
   it("removing a job cancels its pending runs; they are never handed out", async () => {
     await addInterval("removed", 10 * S);
     await advance(10 * S);

@@ -232,8 +232,8 @@ export class Engine {
     return this.control.listRuns(query);
   }
 
-  /** A scheduler paused since `since` is about to be resumed: see RunControl. */
-  resumingScheduler(scheduler: string, since: number): Promise<void> {
-    return this.control.resumingScheduler(scheduler, since);
+  /** A paused scheduler's runs prepared for fire times from `since` on: see RunControl. */
+  withdrawPreparedRuns(scheduler: string, since: number): Promise<void> {
+    return this.control.withdrawPreparedRuns(scheduler, since);
   }
 }

@@ -89,10 +89,10 @@ export class RunControl {
   }
 
   /**
-   * A scheduler paused since `since` is about to be resumed (call it while still paused): see
-   * FiringStore.withdrawPreparedRuns.
+   * A paused scheduler's runs prepared for fire times from `since` on are withdrawn (call it
+   * while it is paused): see FiringStore.withdrawPreparedRuns.
    */
-  async resumingScheduler(scheduler: string, since: number): Promise<void> {
+  async withdrawPreparedRuns(scheduler: string, since: number): Promise<void> {
     await this.store.withdrawPreparedRuns(scheduler, since);
   }
 }

@@ -13,6 +13,9 @@ export interface RunControl {
   listRuns(query: ListRunsQuery): Promise<Run[]>;
   /** NotFoundError, or FailedPreconditionError when the run has ended. */
   cancel(runId: string, reason: string, allowed?: (run: Run) => void): Promise<Run>;
-  /** A scheduler paused since `since` is about to be resumed (called while still paused). */
-  resumingScheduler(scheduler: string, since: number): Promise<void>;
+  /**
+   * The runs a paused scheduler's claims prepared for fire times from `since` on are withdrawn
+   * (called while it is paused: when it is paused, and before it is resumed).
+   */
+  withdrawPreparedRuns(scheduler: string, since: number): Promise<void>;
 }

@@ -69,7 +69,7 @@ export class SchedulerManager {
   constructor(
     private readonly store: ManagementStore,
     private readonly clock: Clock,
-    private readonly runs: Pick<RunControl, "resumingScheduler">,
+    private readonly runs: Pick<RunControl, "withdrawPreparedRuns">,
     readonly defaults: ServerDefaults,
     private readonly limits: Limits = DEFAULT_LIMITS,
     /** This node's id, recorded in the events of the changes made through it. */
@@ -205,17 +205,28 @@ export class SchedulerManager {
     }));
   }
 
+  /**
+   * Pauses the scheduler, and withdraws the runs its claims prepared for fire times from now on
+   * (its jobs' next run times rewound): the pause's fire times follow the misfire rules at the
+   * resume, with `coalesce` one run. The resume withdraws again from its last change, for a claim
+   * that raced the pause. (Withdrawing only at the resume, from the scheduler's last change, left
+   * the runs prepared before a ConfigureScheduler made while paused: they ran besides the
+   * coalesced one.)
+   */
   async pauseScheduler(name: string): Promise<Scheduler> {
     checkId(name, "name", this.limits);
-    return (await this.updateScheduler(name, (s) => ({ ...s, paused: true }))).scheduler;
+    const since = this.clock.now();
+    const { scheduler } = await this.updateScheduler(name, (s) => ({ ...s, paused: true }));
+    await this.runs.withdrawPreparedRuns(name, since);
+    return scheduler;
   }
 
   async resumeScheduler(name: string): Promise<Scheduler> {
     checkId(name, "name", this.limits);
     const before = await this.store.getScheduler(name);
-    // While it is still paused (no claim touches it), withdraw the runs prepared before the
-    // pause (it began with its last change) for the fire times that passed during it.
-    if (before?.paused === true) await this.runs.resumingScheduler(name, before.updatedAt);
+    // While it is still paused (no claim touches it), withdraw the runs prepared by a claim that
+    // raced the pause (its last change, or a later one) for the fire times that passed during it.
+    if (before?.paused === true) await this.runs.withdrawPreparedRuns(name, before.updatedAt);
     return (await this.updateScheduler(name, (s) => ({ ...s, paused: false }))).scheduler;
   }
 
