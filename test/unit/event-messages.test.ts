@@ -30,6 +30,8 @@ function liveSubscription(maxEvents: number): Subscription {
     {
       forget: () => undefined,
       catchUp: () => Promise.reject(new Error("a live subscription does not catch up")),
+      checkpointMs: 2_000,
+      now: () => 0,
     },
     new EventMatcher(MATCH_ALL),
     0,

@@ -41,8 +41,13 @@ export interface HubOptions {
   readonly pageEvents: number;
   /** Most events queued for one subscription before it is left to catch up by itself. */
   readonly maxQueuedEvents: number;
-  /** A subscription that received nothing for this long is sent its position. */
+  /**
+   * A subscription that received nothing for this long is sent its position (live, or catching
+   * up without a match).
+   */
   readonly checkpointMs: number;
+  /** Milliseconds of a monotonic enough clock: when a catch-up's checkpoint is due. */
+  readonly now: () => number;
 }
 
 export const DEFAULT_HUB_OPTIONS: HubOptions = {
@@ -53,11 +58,20 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   pageEvents: 500,
   maxQueuedEvents: 2_000,
   checkpointMs: 2_000,
+  now: () => Date.now(),
 };
 
 const ERROR_BACKOFF_MS = 1000;
 
-export type HubStore = Pick<EventStore, "logState" | "readEvents">;
+/**
+ * What the hub reads; with the sequencer's two calls, a subscription first gives their cursors
+ * to events committed before it and still waiting for one (see settle).
+ */
+export type HubStore = Pick<EventStore, "logState" | "readEvents"> &
+  Partial<Pick<EventStore, "hasUnsequenced" | "sequenceEvents">>;
+
+/** Batches given cursors per sequencer operation when a subscription settles the log. */
+const SETTLE_BATCH = 500;
 
 export class EventHub implements SubscriptionSource {
   private readonly recent: RecentEvents;
@@ -87,6 +101,14 @@ export class EventHub implements SubscriptionSource {
   /** The newest cursor this node has read. */
   get position(): number {
     return this.recent.head;
+  }
+
+  get checkpointMs(): number {
+    return this.options.checkpointMs;
+  }
+
+  now(): number {
+    return this.options.now();
   }
 
   get subscriptions(): number {
@@ -245,7 +267,9 @@ export class EventHub implements SubscriptionSource {
       count = matched.length;
     }
     if (count > 0) {
-      if (s.queuedEvents + count > this.options.maxQueuedEvents) {
+      // A batch larger than the bound (one transaction's 2,001 events) goes to a subscriber
+      // that has read everything queued: only one that has not is too slow.
+      if (s.queuedEvents > 0 && s.queuedEvents + count > this.options.maxQueuedEvents) {
         // Too slow: it catches up by itself from what it has queued (its position stays).
         this.log.info(
           { position: s.pos, queued: s.queuedEvents },
@@ -274,24 +298,25 @@ export class EventHub implements SubscriptionSource {
   }
 
   /**
-   * A new subscription. From a cursor, checks it against the log (OUT_OF_RANGE when older than
-   * the retention or newer than the newest event); from now, starts at the newest event this
-   * node has read (on a node without subscriptions, at the log's end read for it).
+   * A new subscription. Reads where the log ends (one statement, after settle), so that it
+   * starts from the log as the call found it, whatever this node has read so far: from now,
+   * it starts there (no event of a call answered before it reaches it); from a cursor, it
+   * checks the cursor against the log (OUT_OF_RANGE when older than the retention or newer than
+   * the newest event) and is live only once it has sent every event up to there.
    */
   async subscribe(matcher: EventMatcher, start: SubscriptionStart): Promise<Subscription> {
     if (!this.started || this.stopped) throw new Error("the event hub is not running");
+    await this.settle();
+    const state = await this.store.logState();
+    // A node without subscriptions follows the log's end at its poll only (see poke): it starts
+    // from the end read here.
+    this.followEnd(state.last);
     let pos: number;
-    // A node without subscriptions follows the log's end at its poll only (see poke): both kinds
-    // of start take the end read here, so that "now" is not up to a poll ago (events of calls
-    // answered before the subscription would be sent to it), and a catch-up from a cursor
-    // reaches every event sequenced before the call before the stream says it is live.
     if ("fromNow" in start) {
-      if (this.unwatched()) this.followEnd((await this.store.logState()).last);
-      pos = this.recent.head;
+      // Every event up to what the hub read meanwhile was committed before this line too.
+      pos = Math.max(state.last, this.recent.head);
     } else {
       const after = start.afterCursor;
-      const state = await this.store.logState();
-      this.followEnd(state.last);
       if (after < state.pruned)
         throw new OutOfRangeError(
           `after_cursor ${String(after)} is older than the event retention: events up to ${String(state.pruned)} were deleted`,
@@ -302,12 +327,30 @@ export class EventHub implements SubscriptionSource {
         );
       pos = after;
     }
-    const s = new Subscription(this, matcher, pos, this.options.pageEvents);
+    const s = new Subscription(this, matcher, pos, this.options.pageEvents, state.last);
     const wasIdle = this.unwatched();
     this.all.add(s);
     // From the idle poll to the tail's: events other nodes sequence reach it within POLL_MS.
     if (wasIdle) this.schedulePoll(this.options.pollMs);
     return s;
+  }
+
+  /**
+   * Gives their cursors to the events committed before now (by any node) that still wait for
+   * one: an event committed before a call (its AddJob answered) gets its cursor up to a few
+   * milliseconds later (events/log.ts), after the log's end the call reads, and would reach a
+   * subscription from now, or come after a catch-up said it was live. One cheap read when none
+   * waits (an index lookup), else the sequencer's operation, which the node would run anyway
+   * within milliseconds.
+   */
+  private async settle(): Promise<void> {
+    if (this.store.hasUnsequenced === undefined || this.store.sequenceEvents === undefined) return;
+    if (!(await this.store.hasUnsequenced())) return;
+    let given = SETTLE_BATCH;
+    while (given === SETTLE_BATCH && !this.stopped)
+      given = await this.store.sequenceEvents(SETTLE_BATCH);
+    // Sequenced here, not by the event log: the reader learns of them from this.
+    this.poke();
   }
 
   forget(s: Subscription): void {
@@ -317,8 +360,9 @@ export class EventHub implements SubscriptionSource {
 
   async catchUp(s: Subscription): Promise<StreamMessage | null> {
     const page = this.options.pageEvents;
-    if (this.recent.holdsAfter(s.pos)) {
-      // In memory: everything after its position is in the buffer.
+    // In memory: everything after its position is in the buffer, and what the hub has read
+    // reaches where the log ended when it subscribed (else that part is read from the store).
+    if (this.recent.holdsAfter(s.pos) && Math.max(s.pos, this.recent.head) >= s.liveAt) {
       const { events, through } = this.recent.after(s.pos, s.matcher, page);
       if (through !== null) {
         s.pos = through;
@@ -326,16 +370,17 @@ export class EventHub implements SubscriptionSource {
       }
       // Caught up: from here the hub feeds it, in the same turn as the buffer was read. Its
       // last page of replayed events is not live (as from the store): they go first, then an
-      // empty live message, queued before anything the hub feeds it.
+      // empty live message, queued before anything the hub feeds it. (A subscription that is
+      // caught up again after it fell behind said so already: its messages stay live.)
       s.pos = Math.max(s.pos, this.recent.head);
       s.attached = true;
       this.live.add(s);
-      s.enqueue({ events: [], cursor: s.pos, live: true });
+      if (!s.wentLive) s.enqueue({ events: [], cursor: s.pos, live: true });
       return events.length > 0 ? { events, cursor: s.pos, live: false } : null;
     }
-    // From the store, up to what this node has read (a prefix of the log: nothing below it can
-    // still appear), narrowed by the filter.
-    const upTo = this.recent.head;
+    // From the store, up to what this node has read or where the log ended when it subscribed
+    // (each a prefix of the log: nothing below it can still appear), narrowed by the filter.
+    const upTo = Math.max(this.recent.head, s.liveAt);
     const from = s.pos;
     const reading = (async () => {
       const read = await this.store.readEvents(from, upTo, page, s.matcher);

@@ -2,6 +2,9 @@
  * One subscriber's stream: an async iterable of messages. Its position (`pos`) is the cursor up
  * to which every matching event has been queued or sent. While attached, the hub feeds its queue
  * (live); otherwise it catches up by itself from the hub's memory or the store, page by page.
+ * Once a live message was sent, every later one is live, also while it catches up again after
+ * it fell behind (SubscribeResponse.live). While a catch-up finds nothing that matches, its
+ * position is sent every checkpointMs.
  */
 import type { EventMatcher, LoggedEvent } from "../domain/events.js";
 
@@ -29,6 +32,9 @@ export interface SubscriptionSource {
    * message, when that is the answer).
    */
   catchUp(s: Subscription): Promise<StreamMessage | null>;
+  /** A catch-up that sent nothing for this long sends its position. */
+  readonly checkpointMs: number;
+  now(): number;
 }
 
 export class Subscription implements AsyncIterable<StreamMessage> {
@@ -38,6 +44,8 @@ export class Subscription implements AsyncIterable<StreamMessage> {
   queuedEvents = 0;
   /** The cursor of the last message handed to the stream. */
   sentCursor: number;
+  /** A live message was handed to the stream: every later one is live. */
+  wentLive = false;
   private readonly queue: StreamMessage[] = [];
   private waiter: (() => void) | undefined;
   private ended = false;
@@ -48,9 +56,19 @@ export class Subscription implements AsyncIterable<StreamMessage> {
     pos: number,
     /** The most events in one message when queued messages are sent together. */
     private readonly maxEvents = 500,
+    /**
+     * Where the log ended when the subscription started: it is live once every event up to
+     * there was sent.
+     */
+    readonly liveAt = pos,
   ) {
     this.pos = pos;
     this.sentCursor = pos;
+  }
+
+  /** Fed by the hub (catchUp may have attached it meanwhile). */
+  private isAttached(): boolean {
+    return this.attached;
   }
 
   /** Nothing queued. */
@@ -82,6 +100,8 @@ export class Subscription implements AsyncIterable<StreamMessage> {
   }
 
   async next(): Promise<IteratorResult<StreamMessage>> {
+    /** When this call started catching up (nothing was sent since). */
+    let since: number | undefined;
     for (;;) {
       if (this.ended) return { value: undefined, done: true };
       const m = this.take();
@@ -90,6 +110,7 @@ export class Subscription implements AsyncIterable<StreamMessage> {
         // A message split in parts carries the position on its last part only.
         const cursor = m.cursor === 0 ? (m.events[m.events.length - 1]?.cursor ?? 0) : m.cursor;
         this.sentCursor = cursor;
+        if (m.live) this.wentLive = true;
         return { value: { ...m, cursor }, done: false };
       }
       if (this.attached) {
@@ -98,10 +119,21 @@ export class Subscription implements AsyncIterable<StreamMessage> {
         });
         continue;
       }
+      since ??= this.source.now();
       const caught = await this.source.catchUp(this);
       if (caught !== null) {
         this.sentCursor = caught.cursor;
-        return { value: caught, done: false };
+        return { value: this.wentLive ? { ...caught, live: true } : caught, done: false };
+      }
+      // Nothing matched in what that step read (a narrow filter over a long stretch of the log):
+      // the position goes out every checkpointMs, so that a resume does not read it all again.
+      if (
+        !this.isAttached() &&
+        this.pos > this.sentCursor &&
+        this.source.now() - since >= this.source.checkpointMs
+      ) {
+        this.sentCursor = this.pos;
+        return { value: { events: [], cursor: this.pos, live: this.wentLive }, done: false };
       }
     }
   }
