@@ -1,17 +1,19 @@
 /**
  * A job's runs, newest first: status, times, duration, attempt, error and result; 25 at first,
- * and **More** reads the next page (ListRuns' page token) until the oldest run is shown.
+ * and **More** reads the next page (ListRuns' page token) until the oldest run is shown. The 25
+ * newest runs are read again every 2 s (new runs come at the top); the runs past them stay as
+ * read until **Refresh** (run-list.ts), so a long history costs one call per refresh, not one per
+ * page.
  */
-import { useInfiniteQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
+import { memo, useMemo, useSyncExternalStore } from "react";
 import { Link } from "react-router";
-import { runs } from "../api.js";
+import type { Run } from "../../../src/gen/metronome/v1/run_pb.js";
 import { between, when } from "../format.js";
+import { PAGE_SIZE, REFRESH_MS, runList } from "../run-list.js";
 import { ErrorBox } from "./ErrorBox.js";
 import { StatusBadge } from "./StatusBadge.js";
 import { MoreButton } from "./MoreButton.js";
-
-/** Runs per page of the history. */
-const PAGE_SIZE = 25;
 
 export function RunHistory({
   scheduler,
@@ -20,25 +22,24 @@ export function RunHistory({
   readonly scheduler: string;
   readonly jobId: string;
 }) {
-  const list = useInfiniteQuery({
+  const store = useMemo(() => runList(scheduler, jobId), [scheduler, jobId]);
+  // The timer (a return to the tab, a change made on the page) reads the first page only.
+  const list = useQuery({
     queryKey: ["runs", scheduler, jobId],
-    queryFn: ({ pageParam }) =>
-      runs.listRuns({ scheduler, jobId, pageSize: PAGE_SIZE, pageToken: pageParam }),
-    initialPageParam: "",
-    getNextPageParam: (last) => (last.nextPageToken === "" ? undefined : last.nextPageToken),
-    // Every page shown is read again: new runs come first, older ones change status.
-    refetchInterval: 2000,
+    queryFn: () => store.refreshFirstPage(),
+    refetchInterval: REFRESH_MS,
+    structuralSharing: false,
   });
-  // A run that moved to the next page between two reads is shown once.
-  const seen = new Set<string>();
-  const rows = (list.data?.pages.flatMap((p) => p.runs) ?? []).filter((r) => {
-    if (seen.has(r.runId)) return false;
-    seen.add(r.runId);
-    return true;
-  });
+  const live = useSyncExternalStore(store.subscribe, store.getView);
+  const rows = live.rows;
+  const more = {
+    hasNextPage: live.hasMore,
+    isFetchingNextPage: live.loadingMore || live.refreshing,
+    fetchNextPage: () => store.more(),
+  };
   return (
     <>
-      <ErrorBox error={list.error} />
+      <ErrorBox error={list.error ?? live.error} />
       <table className="grid" data-testid="runs">
         <thead>
           <tr>
@@ -53,39 +54,61 @@ export function RunHistory({
         </thead>
         <tbody>
           {rows.map((run) => (
-            <tr key={run.runId}>
-              <td>
-                <Link to={`/runs/${encodeURIComponent(run.runId)}`}>
-                  <code>{run.runId}</code>
-                </Link>
-                {run.manual ? <span className="muted"> manual</span> : null}
-              </td>
-              <td>
-                <StatusBadge status={run.status} />
-              </td>
-              <td className="nowrap">{when(run.scheduledTime)}</td>
-              <td className="nowrap">{when(run.startedAt)}</td>
-              <td>{between(run.startedAt, run.finishedAt)}</td>
-              <td>{run.attempt}</td>
-              <td className="outcome">
-                {run.error ? (
-                  <span className="error-text">
-                    {run.error.type !== "" ? `${run.error.type}: ` : ""}
-                    {run.error.message}
-                  </span>
-                ) : (
-                  <code>{run.resultJson}</code>
-                )}
-                {run.statusReason !== "" && !run.error ? (
-                  <div className="muted">{run.statusReason}</div>
-                ) : null}
-              </td>
-            </tr>
+            <RunRow key={run.runId} run={run} />
           ))}
         </tbody>
       </table>
-      {list.isSuccess && rows.length === 0 ? <p className="muted">No runs yet.</p> : null}
-      <MoreButton list={list} />
+      {live.loaded && rows.length === 0 ? <p className="muted">No runs yet.</p> : null}
+      {rows.length > PAGE_SIZE && live.restReadAt !== undefined ? (
+        <p className="muted" data-testid="runs-rest-read-at">
+          The {PAGE_SIZE} newest runs are read again every {REFRESH_MS / 1000} s; the others as read
+          at {when(live.restReadAt)}.{" "}
+          <button
+            type="button"
+            disabled={live.refreshing || live.loadingMore}
+            onClick={() => {
+              void store.refresh();
+            }}
+          >
+            Refresh
+          </button>
+        </p>
+      ) : null}
+      <MoreButton list={more} />
     </>
   );
 }
+
+/** One run's row, drawn again only when its run was read again. */
+const RunRow = memo(function RunRow({ run }: { readonly run: Run }) {
+  return (
+    <tr>
+      <td>
+        <Link to={`/runs/${encodeURIComponent(run.runId)}`}>
+          <code>{run.runId}</code>
+        </Link>
+        {run.manual ? <span className="muted"> manual</span> : null}
+      </td>
+      <td>
+        <StatusBadge status={run.status} />
+      </td>
+      <td className="nowrap">{when(run.scheduledTime)}</td>
+      <td className="nowrap">{when(run.startedAt)}</td>
+      <td>{between(run.startedAt, run.finishedAt)}</td>
+      <td>{run.attempt}</td>
+      <td className="outcome">
+        {run.error ? (
+          <span className="error-text">
+            {run.error.type !== "" ? `${run.error.type}: ` : ""}
+            {run.error.message}
+          </span>
+        ) : (
+          <code>{run.resultJson}</code>
+        )}
+        {run.statusReason !== "" && !run.error ? (
+          <div className="muted">{run.statusReason}</div>
+        ) : null}
+      </td>
+    </tr>
+  );
+});
