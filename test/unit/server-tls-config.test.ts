@@ -34,7 +34,11 @@ const messageOf = (f: () => unknown): string => {
 
 describe("checkServerTls", () => {
   it("accepts a certificate with its own key", () => {
-    expect(messageOf(() => { checkServerTls(server.certFile, server.keyFile); })).toBe("accepted");
+    expect(
+      messageOf(() => {
+        checkServerTls(server.certFile, server.keyFile);
+      }),
+    ).toBe("accepted");
   });
 
   it.each([
@@ -64,7 +68,11 @@ describe("checkServerTls", () => {
       `METRONOME_TLS_KEY: ${other.keyFile}: not the private key of the certificate in ${server.certFile}`,
     ],
   ])("names the key for %s", (_case, cert, key, message) => {
-    expect(messageOf(() => { checkServerTls(cert, key); })).toContain(message);
+    expect(
+      messageOf(() => {
+        checkServerTls(cert, key);
+      }),
+    ).toContain(message);
   });
 });
 
