@@ -14,6 +14,7 @@ import { PAGE_SIZE, REFRESH_MS, runList } from "../run-list.js";
 import { ErrorBox } from "./ErrorBox.js";
 import { StatusBadge } from "./StatusBadge.js";
 import { MoreButton } from "./MoreButton.js";
+import { RestReadNote } from "./RestReadNote.js";
 
 export function RunHistory({
   scheduler,
@@ -59,20 +60,17 @@ export function RunHistory({
         </tbody>
       </table>
       {live.loaded && rows.length === 0 ? <p className="muted">No runs yet.</p> : null}
-      {rows.length > PAGE_SIZE && live.restReadAt !== undefined ? (
-        <p className="muted" data-testid="runs-rest-read-at">
-          The {PAGE_SIZE} newest runs are read again every {REFRESH_MS / 1000} s; the others as read
-          at {when(live.restReadAt)}.{" "}
-          <button
-            type="button"
-            disabled={live.refreshing || live.loadingMore}
-            onClick={() => {
-              void store.refresh();
-            }}
-          >
-            Refresh
-          </button>
-        </p>
+      {rows.length > PAGE_SIZE ? (
+        <RestReadNote
+          head={`The ${String(PAGE_SIZE)} newest runs`}
+          everyMs={REFRESH_MS}
+          readAt={live.restReadAt}
+          busy={live.refreshing || live.loadingMore}
+          testId="runs-rest-read-at"
+          onRefresh={() => {
+            void store.refresh();
+          }}
+        />
       ) : null}
       <MoreButton list={more} />
     </>

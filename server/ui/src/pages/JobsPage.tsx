@@ -10,6 +10,7 @@ import { Link, useSearchParams } from "react-router";
 import type { Job } from "../../../src/gen/metronome/v1/job_pb.js";
 import { listAllSchedulers } from "../api.js";
 import { ErrorBox } from "../components/ErrorBox.js";
+import { RestReadNote } from "../components/RestReadNote.js";
 import { when } from "../format.js";
 import { jobList, PAGE_SIZE, REFRESH_MS } from "../job-list.js";
 import { triggerInWords } from "../trigger-words.js";
@@ -138,20 +139,17 @@ export function JobsPage() {
         </tbody>
       </table>
       {list.isSuccess && rows.length === 0 ? <p className="muted">No jobs match.</p> : null}
-      {rows.length > PAGE_SIZE && view.restReadAt !== undefined ? (
-        <p className="muted" data-testid="rest-read-at">
-          The first {PAGE_SIZE} jobs are read again every {REFRESH_MS / 1000} s; the others as read
-          at {when(view.restReadAt)}.{" "}
-          <button
-            type="button"
-            disabled={live.refreshing || live.loadingMore}
-            onClick={() => {
-              void store.refresh();
-            }}
-          >
-            Refresh
-          </button>
-        </p>
+      {rows.length > PAGE_SIZE ? (
+        <RestReadNote
+          head={`The first ${String(PAGE_SIZE)} jobs`}
+          everyMs={REFRESH_MS}
+          readAt={view.restReadAt}
+          busy={live.refreshing || live.loadingMore}
+          testId="rest-read-at"
+          onRefresh={() => {
+            void store.refresh();
+          }}
+        />
       ) : null}
       <MoreButton list={more} />
     </section>
