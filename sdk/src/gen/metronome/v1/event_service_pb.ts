@@ -109,8 +109,9 @@ export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*
 
 /**
  * One message of the event stream: events that were committed together arrive together, in one
- * message, unless they take more bytes than it may hold: every message stays under 4 MiB, the
- * most gRPC clients accept by default, and such events arrive in several messages in a row.
+ * message, unless there are more than one message holds (500 events, or more bytes than it may
+ * hold: every message stays under 4 MiB, the most gRPC clients accept by default); such events
+ * arrive in several messages in a row.
  *
  * @generated from message metronome.v1.SubscribeResponse
  */
