@@ -3,60 +3,25 @@
  * API and a worker session over @grpc/grpc-js. Time is a manual clock: the test moves it and runs one engine pass
  * (`engine.pass()`), so nothing waits on wall-clock time.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../support/clock.js";
-import {
-  grpcJsClients,
-  rawWorkerSession,
-  type GrpcJsClients,
-  type RawSession,
-  type Reply,
-  timestamp as ts,
-  duration as dur,
-  msOf,
-} from "../support/grpc-js.js";
+import { describe, expect, it } from "vitest";
+import { engineHarness, T0 } from "../support/engine-harness.js";
+import { type Reply, timestamp as ts, duration as dur, msOf } from "../support/grpc-js.js";
 import { describeEachStore } from "../support/mysql.js";
-import { startTestNode, type TestNode } from "../support/node.js";
 import type { TestStore } from "../support/stores.js";
 
-const T0 = Date.parse("2026-06-01T00:00:00Z");
 const S = 1000;
 
 describeEachStore("engine rules", engineRules, { cluster: true });
 
 function engineRules(makeStore: () => Promise<TestStore>): void {
-  let db: TestStore;
-  let node: TestNode;
-  let c: GrpcJsClients;
-  const clock = new ManualClock(T0);
-  const sessions: RawSession[] = [];
-
-  beforeAll(async () => {
-    db = await makeStore();
-    node = await startTestNode(
-      db.url,
-      { METRONOME_POLL_INTERVAL: "60", METRONOME_LEASE_DURATION: "600" },
-      clock,
-    );
-    c = grpcJsClients(node.port);
-  });
-
-  afterAll(async () => {
-    for (const s of sessions) s.close();
-    c.close();
-    await node.stop();
-    await db.drop();
-  });
-
-  /** Move the clock and let the engine act once. */
-  async function advance(ms: number): Promise<void> {
-    clock.advance(ms);
-    await node.node.engine.pass();
-  }
+  const h = engineHarness(makeStore);
+  const { clock, advance, runs, next } = h;
+  const worker = (handler: string, concurrency = 5) =>
+    h.worker(`w-${handler}`, handler, concurrency);
 
   /** An interval job every `every` ms, first fire one interval from now. */
   async function addInterval(id: string, every: number, extra: object = {}): Promise<void> {
-    await c.job("AddJob", {
+    await h.c.job("AddJob", {
       job: {
         id,
         handler: `h.${id}`,
@@ -67,33 +32,8 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     });
   }
 
-  async function runs(jobId: string): Promise<Reply[]> {
-    const page = await c.run("ListRuns", { job_id: jobId });
-    return ((page.runs ?? []) as Reply[]).reverse(); // oldest first
-  }
-
   const summary = (rs: Reply[]) =>
     rs.map((r) => [(msOf(r.scheduled_time as Reply) - T0) / S, r.status]);
-
-  async function worker(handler: string, concurrency = 5): Promise<RawSession> {
-    const s = rawWorkerSession(node.port);
-    sessions.push(s);
-    s.send({
-      hello: {
-        worker_id: `w-${handler}`,
-        handlers: [{ handler, max_concurrency: concurrency }],
-        max_concurrency: concurrency,
-      },
-    });
-    expect((await s.next()).payload).toBe("welcome");
-    return s;
-  }
-
-  async function next(s: RawSession, kind: string): Promise<Reply> {
-    const m = await s.next();
-    expect(m.payload).toBe(kind);
-    return m[kind] as Reply;
-  }
 
   describe("misfire grace and coalesce", () => {
     it("without coalesce, each overdue fire time is a run; those past the grace are missed", async () => {
@@ -155,7 +95,7 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     const w = await worker("h.slots", 1);
     const at = clock.now() + 10 * S;
     for (const id of ["slots-a", "slots-b"])
-      await c.job("AddJob", {
+      await h.c.job("AddJob", {
         job: { id, handler: "h.slots", trigger: { date: { run_date: ts(at) } } },
       });
     await advance(10 * S);
@@ -172,8 +112,7 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
   });
 
   it("a handler at its own limit gets its next due run when its slot frees, whatever the others took", async () => {
-    const w = rawWorkerSession(node.port);
-    sessions.push(w);
+    const w = h.session();
     w.send({
       hello: {
         worker_id: "w-two-handlers",
@@ -186,7 +125,7 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     });
     expect((await w.next()).payload).toBe("welcome");
     const add = (id: string, handler: string, at: number) =>
-      c.job("AddJob", { job: { id, handler, trigger: { date: { run_date: ts(at) } } } });
+      h.c.job("AddJob", { job: { id, handler, trigger: { date: { run_date: ts(at) } } } });
     await add("one-a", "h.one", clock.now() + 10 * S);
     await add("one-b", "h.one", clock.now() + 20 * S);
     await add("many-a", "h.many", clock.now() + 20 * S);
@@ -217,7 +156,7 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
       lease: a.lease,
       reason: "CANCELLATION_REASON_TIMED_OUT",
     });
-    const run = (await c.run("GetRun", { run_id: (a.lease as Reply).run_id })).run as Reply;
+    const run = (await h.c.run("GetRun", { run_id: (a.lease as Reply).run_id })).run as Reply;
     expect(run).toMatchObject({ status: "RUN_STATUS_TIMED_OUT", error: { type: "TimeoutError" } });
   });
 
@@ -225,12 +164,12 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     await addInterval("cancelme", 60 * S, { max_instances: 2 });
     await advance(60 * S);
     const [pending] = await runs("cancelme");
-    await c.run("CancelRun", { run_id: pending?.run_id });
+    await h.c.run("CancelRun", { run_id: pending?.run_id });
     const w = await worker("h.cancelme");
     await advance(60 * S);
     const a = await next(w, "assignment"); // the next fire time's run, not the cancelled one
     expect((a.lease as Reply).run_id).not.toBe(pending?.run_id);
-    await c.run("CancelRun", { run_id: (a.lease as Reply).run_id, reason: "stop" });
+    await h.c.run("CancelRun", { run_id: (a.lease as Reply).run_id, reason: "stop" });
     expect(await next(w, "cancellation")).toMatchObject({
       reason: "CANCELLATION_REASON_CANCELLED",
     });
@@ -250,11 +189,11 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     w.send({ result: { lease: a1.lease, error: { message: "e1", type: "E" } } });
     await next(w, "result_accepted");
     const runId = (a1.lease as Reply).run_id;
-    const waiting = (await c.run("GetRun", { run_id: runId })).run as Reply;
+    const waiting = (await h.c.run("GetRun", { run_id: runId })).run as Reply;
     expect(waiting).toMatchObject({ status: "RUN_STATUS_PENDING", attempt: 2 });
     expect(msOf(waiting.retry_at as Reply)).toBe(clock.now() + 10 * S);
     await advance(9 * S);
-    expect(((await c.run("GetRun", { run_id: runId })).run as Reply).status).toBe(
+    expect(((await h.c.run("GetRun", { run_id: runId })).run as Reply).status).toBe(
       "RUN_STATUS_PENDING",
     );
     await advance(1 * S);
@@ -262,7 +201,7 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     expect(a2.lease).toMatchObject({ run_id: runId, attempt: 2 });
     w.send({ result: { lease: a2.lease, error: { message: "e2", type: "E" } } });
     await next(w, "result_accepted");
-    const third = (await c.run("GetRun", { run_id: runId })).run as Reply;
+    const third = (await h.c.run("GetRun", { run_id: runId })).run as Reply;
     expect(msOf(third.retry_at as Reply)).toBe(clock.now() + 30 * S); // 10 s x 3
     await advance(30 * S);
     const a3 = await next(w, "assignment");
@@ -281,21 +220,21 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     const other = await worker("h.lost");
     await advance(599 * S);
     expect(
-      ((await c.run("GetRun", { run_id: (a1.lease as Reply).run_id })).run as Reply).status,
+      ((await h.c.run("GetRun", { run_id: (a1.lease as Reply).run_id })).run as Reply).status,
     ).toBe("RUN_STATUS_RUNNING");
     await advance(2 * S); // past the 600 s lease
     const a2 = await next(other, "assignment");
     expect(a2.lease).toMatchObject({ run_id: (a1.lease as Reply).run_id, attempt: 2 });
-    const run = (await c.run("GetRun", { run_id: (a1.lease as Reply).run_id })).run as Reply;
+    const run = (await h.c.run("GetRun", { run_id: (a1.lease as Reply).run_id })).run as Reply;
     expect(run).toMatchObject({ status: "RUN_STATUS_RUNNING", error: { type: "LeaseExpired" } });
   });
 
   it("pause and resume: a paused job creates no runs; resuming fires from now on", async () => {
     await addInterval("pausable", 10 * S);
-    await c.job("PauseJob", { job_id: "pausable" });
+    await h.c.job("PauseJob", { job_id: "pausable" });
     await advance(35 * S);
     expect(await runs("pausable")).toEqual([]);
-    const resumed = (await c.job("ResumeJob", { job_id: "pausable" })).job as Reply;
+    const resumed = (await h.c.job("ResumeJob", { job_id: "pausable" })).job as Reply;
     const next = msOf(resumed.next_run_time as Reply);
     expect(next).toBeGreaterThanOrEqual(clock.now());
     await advance(next - clock.now());
@@ -303,7 +242,7 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
   });
 
   it("a paused scheduler creates no runs; resumed, its overdue fire times follow the misfire rules", async () => {
-    await c.job("AddJob", {
+    await h.c.job("AddJob", {
       job: {
         scheduler: "nightly",
         id: "sched",
@@ -313,13 +252,13 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
         misfire_grace_time: { no_limit: true },
       },
     });
-    await c.scheduler("PauseScheduler", { name: "nightly" });
+    await h.c.scheduler("PauseScheduler", { name: "nightly" });
     await advance(25 * S);
     const list = async () =>
-      ((await c.run("ListRuns", { scheduler: "nightly" })).runs ?? []) as Reply[];
+      ((await h.c.run("ListRuns", { scheduler: "nightly" })).runs ?? []) as Reply[];
     expect(await list()).toEqual([]);
-    await c.scheduler("ResumeScheduler", { name: "nightly" });
-    await node.node.engine.pass();
+    await h.c.scheduler("ResumeScheduler", { name: "nightly" });
+    await h.node.node.engine.pass();
     const rs = await list();
     expect(rs).toHaveLength(1);
     expect(rs[0]).toMatchObject({ status: "RUN_STATUS_PENDING" });
@@ -327,7 +266,7 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
   });
 
   it("runs prepared before a scheduler pause are withdrawn on resume, so the pause coalesces", async () => {
-    await c.job("AddJob", {
+    await h.c.job("AddJob", {
       job: {
         scheduler: "pausing",
         id: "p1",
@@ -339,12 +278,12 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     });
     await advance(0); // claimed ahead: runs prepared for the next 2 s
     const list = async () =>
-      ((await c.run("ListRuns", { scheduler: "pausing" })).runs ?? []) as Reply[];
+      ((await h.c.run("ListRuns", { scheduler: "pausing" })).runs ?? []) as Reply[];
     expect((await list()).length).toBe(2);
-    await c.scheduler("PauseScheduler", { name: "pausing" });
+    await h.c.scheduler("PauseScheduler", { name: "pausing" });
     await advance(20 * S);
-    await c.scheduler("ResumeScheduler", { name: "pausing" });
-    await node.node.engine.pass();
+    await h.c.scheduler("ResumeScheduler", { name: "pausing" });
+    await h.node.node.engine.pass();
     const due = (await list()).filter((r) => msOf(r.scheduled_time as Reply) <= clock.now());
     expect(due).toHaveLength(1);
     expect(due[0]).toMatchObject({ status: "RUN_STATUS_PENDING" });
@@ -352,7 +291,7 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
   });
 
   it("the pause still coalesces when the scheduler is configured while paused", async () => {
-    await c.job("AddJob", {
+    await h.c.job("AddJob", {
       job: {
         scheduler: "configured",
         id: "c1",
@@ -364,15 +303,15 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     });
     await advance(0); // claimed ahead: runs prepared for the next 2 s
     const list = async () =>
-      ((await c.run("ListRuns", { scheduler: "configured" })).runs ?? []) as Reply[];
+      ((await h.c.run("ListRuns", { scheduler: "configured" })).runs ?? []) as Reply[];
     expect((await list()).length).toBe(2);
-    await c.scheduler("PauseScheduler", { name: "configured" });
+    await h.c.scheduler("PauseScheduler", { name: "configured" });
     await advance(5 * S);
     // A change while paused moves the scheduler's updated_at past the runs prepared before.
-    await c.scheduler("ConfigureScheduler", { name: "configured", timezone: "Europe/Berlin" });
+    await h.c.scheduler("ConfigureScheduler", { name: "configured", timezone: "Europe/Berlin" });
     await advance(15 * S);
-    await c.scheduler("ResumeScheduler", { name: "configured" });
-    await node.node.engine.pass();
+    await h.c.scheduler("ResumeScheduler", { name: "configured" });
+    await h.node.node.engine.pass();
     const due = (await list()).filter((r) => msOf(r.scheduled_time as Reply) <= clock.now());
     expect(due.map((r) => r.status)).toEqual(["RUN_STATUS_PENDING"]);
     expect(due[0]?.status_reason).toMatch(/^coalesced 19 earlier fire times/);
@@ -383,15 +322,15 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     await advance(10 * S);
     const [pending] = await runs("removed");
     expect(pending?.status).toBe("RUN_STATUS_PENDING");
-    await c.job("RemoveJob", { job_id: "removed" });
-    const run = (await c.run("GetRun", { run_id: pending?.run_id })).run as Reply;
+    await h.c.job("RemoveJob", { job_id: "removed" });
+    const run = (await h.c.run("GetRun", { run_id: pending?.run_id })).run as Reply;
     expect(run).toMatchObject({ status: "RUN_STATUS_CANCELLED", status_reason: "job removed" });
   });
 
   it("a job removed and added again just before its fire time still fires once", async () => {
     const t = clock.now() + 10 * S;
     const add = () =>
-      c.job("AddJob", {
+      h.c.job("AddJob", {
         job: {
           id: "readded",
           handler: "h.readded",
@@ -401,7 +340,7 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
     await add();
     await advance(9 * S); // claimed ahead: a run for t is prepared
     expect((await runs("readded")).map((r) => msOf(r.scheduled_time as Reply))).toEqual([t]);
-    await c.job("RemoveJob", { job_id: "readded" });
+    await h.c.job("RemoveJob", { job_id: "readded" });
     await add();
     await advance(1 * S);
     const rs = await runs("readded");
@@ -413,8 +352,8 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
   it("run now: a manual run of a paused job goes to the worker at once", async () => {
     const w = await worker("h.manual");
     await addInterval("manual", 3600 * S, { paused: true });
-    const run = (await c.job("RunJobNow", { job_id: "manual" })).run as Reply;
-    await node.node.engine.pass();
+    const run = (await h.c.job("RunJobNow", { job_id: "manual" })).run as Reply;
+    await h.node.node.engine.pass();
     const a = await next(w, "assignment");
     expect(a).toMatchObject({ manual: true, lease: { run_id: run.run_id } });
     expect(msOf(a.scheduled_time as Reply)).toBe(clock.now());
@@ -424,16 +363,16 @@ function engineRules(makeStore: () => Promise<TestStore>): void {
   it("retention: ended runs are deleted 30 days after their fire time; waiting runs stay", async () => {
     await addInterval("kept", 3600 * S, { misfire_grace_time: { no_limit: true }, paused: true });
     await addInterval("ended", 3600 * S, { paused: true });
-    const waiting = (await c.job("RunJobNow", { job_id: "kept" })).run as Reply;
-    const ended = (await c.job("RunJobNow", { job_id: "ended" })).run as Reply;
-    await c.run("CancelRun", { run_id: ended.run_id });
+    const waiting = (await h.c.job("RunJobNow", { job_id: "kept" })).run as Reply;
+    const ended = (await h.c.job("RunJobNow", { job_id: "ended" })).run as Reply;
+    await h.c.run("CancelRun", { run_id: ended.run_id });
     await advance(29 * 24 * 3600 * S);
-    expect(((await c.run("GetRun", { run_id: ended.run_id })).run as Reply).status).toBe(
+    expect(((await h.c.run("GetRun", { run_id: ended.run_id })).run as Reply).status).toBe(
       "RUN_STATUS_CANCELLED",
     );
     await advance(2 * 24 * 3600 * S);
-    await expect(c.run("GetRun", { run_id: ended.run_id })).rejects.toMatchObject({ code: 5 });
-    expect(((await c.run("GetRun", { run_id: waiting.run_id })).run as Reply).status).toBe(
+    await expect(h.c.run("GetRun", { run_id: ended.run_id })).rejects.toMatchObject({ code: 5 });
+    expect(((await h.c.run("GetRun", { run_id: waiting.run_id })).run as Reply).status).toBe(
       "RUN_STATUS_PENDING",
     );
   });

@@ -5,59 +5,20 @@
  * runs; jitter only shifts when a fire happens). Before the fix such a run was left in place and
  * went to a worker at its jittered time, paused or not, with the old arguments.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { ManualClock } from "../support/clock.js";
-import {
-  grpcJsClients,
-  rawWorkerSession,
-  type GrpcJsClients,
-  type RawSession,
-  type Reply,
-  timestamp as ts,
-  msOf,
-} from "../support/grpc-js.js";
+import { expect, it } from "vitest";
+import { engineHarness } from "../support/engine-harness.js";
+import { type Reply, timestamp as ts, msOf } from "../support/grpc-js.js";
 import { describeEachStore } from "../support/mysql.js";
-import { startTestNode, type TestNode } from "../support/node.js";
 import type { TestStore } from "../support/stores.js";
 
-const T0 = Date.parse("2026-06-01T00:00:00Z");
 const S = 1000;
 const HOUR = 3600 * S;
 
 describeEachStore("jitter and prepared runs", jitterRules);
 
 function jitterRules(makeStore: () => Promise<TestStore>): void {
-  let db: TestStore;
-  let node: TestNode;
-  let c: GrpcJsClients;
-  const clock = new ManualClock(T0);
-  const sessions: RawSession[] = [];
-
-  beforeAll(async () => {
-    db = await makeStore();
-    node = await startTestNode(
-      db.url,
-      { METRONOME_POLL_INTERVAL: "60", METRONOME_LEASE_DURATION: "600" },
-      clock,
-    );
-    c = grpcJsClients(node.port);
-  });
-
-  afterAll(async () => {
-    for (const s of sessions) s.close();
-    c.close();
-    await node.stop();
-    await db.drop();
-  });
-
-  async function advance(ms: number): Promise<void> {
-    clock.advance(ms);
-    await node.node.engine.pass();
-  }
-
-  async function runs(jobId: string): Promise<Reply[]> {
-    return ((await c.run("ListRuns", { job_id: jobId })).runs ?? []) as Reply[];
-  }
+  const h = engineHarness(makeStore);
+  const { clock, advance, runs } = h;
 
   /**
    * An hourly job with an hour of jitter, its first fire an hour from now; the clock moved to
@@ -65,7 +26,7 @@ function jitterRules(makeStore: () => Promise<TestStore>): void {
    */
   async function jitteredRunMade(id: string): Promise<{ nominal: number; run: Reply }> {
     const nominal = clock.now() + HOUR;
-    await c.job("AddJob", {
+    await h.c.job("AddJob", {
       job: {
         id,
         handler: `h.${id}`,
@@ -87,7 +48,7 @@ function jitterRules(makeStore: () => Promise<TestStore>): void {
 
   it("PauseJob after the nominal time but before the jittered time: the run is withdrawn", async () => {
     const { run } = await jitteredRunMade("paused");
-    const paused = (await c.job("PauseJob", { job_id: "paused" })).job as Reply;
+    const paused = (await h.c.job("PauseJob", { job_id: "paused" })).job as Reply;
     expect(paused.paused).toBe(true);
     expect(await runs("paused")).toEqual([]);
     await advance(msOf(run.fire_time as Reply) - clock.now() + S);
@@ -95,19 +56,10 @@ function jitterRules(makeStore: () => Promise<TestStore>): void {
   });
 
   it("ModifyJob after the nominal time but before the jittered time: the fire gets the new arguments", async () => {
-    const w = rawWorkerSession(node.port);
-    sessions.push(w);
-    w.send({
-      hello: {
-        worker_id: "w-modified",
-        handlers: [{ handler: "h.modified", max_concurrency: 1 }],
-        max_concurrency: 1,
-      },
-    });
-    expect((await w.next()).payload).toBe("welcome");
+    const w = await h.worker("w-modified", "h.modified", 1);
     const { nominal, run } = await jitteredRunMade("modified");
     const modified = (
-      await c.job("ModifyJob", {
+      await h.c.job("ModifyJob", {
         job: { id: "modified", args: { values: [{ stringValue: "new" }] } },
         update_mask: { paths: ["args"] },
       })
@@ -131,7 +83,7 @@ function jitterRules(makeStore: () => Promise<TestStore>): void {
     const { nominal, run } = await jitteredRunMade("rescheduled");
     const later = nominal + 10 * HOUR;
     const rescheduled = (
-      await c.job("RescheduleJob", {
+      await h.c.job("RescheduleJob", {
         job_id: "rescheduled",
         trigger: { interval: { hours: 1, start_date: ts(later) } },
       })

@@ -30,18 +30,20 @@ export interface EngineHarness {
   /** The node's API over @grpc/grpc-js. */
   readonly c: GrpcJsClients;
   /** Moves the clock by `ms` and lets the engine act once. */
-  advance(ms: number): Promise<void>;
+  readonly advance: (ms: number) => Promise<void>;
   /** A job's runs, oldest first. */
-  runs(jobId: string): Promise<Reply[]>;
+  readonly runs: (jobId: string) => Promise<Reply[]>;
+  /** A raw worker session (closed after the tests), its hello not sent yet. */
+  readonly session: () => RawSession;
   /** A worker session serving one handler, welcomed. */
-  worker(workerId: string, handler: string, concurrency?: number): Promise<RawSession>;
+  readonly worker: (workerId: string, handler: string, concurrency?: number) => Promise<RawSession>;
   /** The session's next message, which must be of this kind: its payload. */
-  next(s: RawSession, kind: string): Promise<Reply>;
+  readonly next: (s: RawSession, kind: string) => Promise<Reply>;
   /**
    * Every node down: stops the node, runs `meanwhile` (move the clock), starts a new node on the
    * same store and runs one engine pass.
    */
-  restart(meanwhile?: () => void): Promise<void>;
+  readonly restart: (meanwhile?: () => void) => Promise<void>;
 }
 
 export interface EngineHarnessOptions {
@@ -92,17 +94,21 @@ export function engineHarness(
     get c() {
       return started(c);
     },
-    async advance(ms) {
+    advance: async (ms) => {
       clock.advance(ms);
       await h.node.node.engine.pass();
     },
-    async runs(jobId) {
+    runs: async (jobId) => {
       const page = await h.c.run("ListRuns", { job_id: jobId });
       return ((page.runs ?? []) as Reply[]).reverse();
     },
-    async worker(workerId, handler, concurrency = 5) {
+    session: () => {
       const s = rawWorkerSession(h.node.port);
       sessions.push(s);
+      return s;
+    },
+    worker: async (workerId, handler, concurrency = 5) => {
+      const s = h.session();
       s.send({
         hello: {
           worker_id: workerId,
@@ -113,12 +119,12 @@ export function engineHarness(
       expect((await s.next()).payload).toBe("welcome");
       return s;
     },
-    async next(s, kind) {
+    next: async (s, kind) => {
       const m = await s.next();
       expect(m.payload).toBe(kind);
       return m[kind] as Reply;
     },
-    async restart(meanwhile) {
+    restart: async (meanwhile) => {
       h.c.close();
       await h.node.stop();
       c = undefined;
