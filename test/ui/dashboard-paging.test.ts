@@ -5,19 +5,9 @@
  * 30 runs and **More** shows the rest; the Schedulers page and the Jobs page's scheduler list show
  * all of 1,025 schedulers (ListSchedulers page after page).
  */
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestNode, type TestNode } from "../support/node.js";
-import { describeIf, requireUnderCi, type Requirement } from "../support/requirements.js";
-import { createSqliteStore, type TestStore } from "../support/stores.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const chromiumHere: Requirement = {
-  met: existsSync(CHROMIUM),
-  needs: `needs Debian's chromium at ${CHROMIUM} (apt-get update && apt-get install -y chromium)`,
-};
-requireUnderCi(chromiumHere);
+import { expect, it } from "vitest";
+import { chromiumHere, dashboardPage } from "../support/dashboard-page.js";
+import { describeIf } from "../support/requirements.js";
 
 const JOB = "backup.daily";
 /** A job with many runs (its id without a dot: this test is about the history alone). */
@@ -27,61 +17,39 @@ const SCHEDULERS = 1025;
 const schedulerName = (i: number) => `sched-${String(i).padStart(4, "0")}`;
 
 describeIf(chromiumHere, "the dashboard's lists past their first page, in Chromium", () => {
-  let db: TestStore;
-  let node: TestNode;
-  let browser: Browser;
-  let page: Page;
-
-  const post = async (path: string, body: unknown): Promise<unknown> => {
-    const res = await fetch(`${node.url}/metronome.v1.${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${path}: ${String(res.status)} ${await res.text()}`);
-    return res.json();
-  };
-
-  beforeAll(async () => {
-    db = await createSqliteStore();
-    node = await startTestNode(db.url);
-    for (const id of [JOB, BUSY])
-      await post("JobService/AddJob", {
-        job: { id, handler: "ops.backup", trigger: { crontab: { expression: "0 3 * * *" } } },
-      });
-    // Manual runs stay pending (no worker serves them): a history of 30.
-    for (let i = 0; i < RUNS; i++) await post("JobService/RunJobNow", { jobId: BUSY });
-    // `default` holds the job; 1,024 more, a few calls at a time.
-    const names = Array.from({ length: SCHEDULERS - 1 }, (_, i) => schedulerName(i));
-    for (let i = 0; i < names.length; i += 16)
-      await Promise.all(
-        names
-          .slice(i, i + 16)
-          .map((name) => post("SchedulerService/ConfigureScheduler", { name, timezone: "UTC" })),
-      );
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser.close();
-    await node.stop();
-    await db.drop();
-  });
+  const ui = dashboardPage(
+    async (post) => {
+      for (const id of [JOB, BUSY])
+        await post("JobService/AddJob", {
+          job: { id, handler: "ops.backup", trigger: { crontab: { expression: "0 3 * * *" } } },
+        });
+      // Manual runs stay pending (no worker serves them): a history of 30.
+      for (let i = 0; i < RUNS; i++) await post("JobService/RunJobNow", { jobId: BUSY });
+      // `default` holds the job; 1,024 more, a few calls at a time.
+      const names = Array.from({ length: SCHEDULERS - 1 }, (_, i) => schedulerName(i));
+      for (let i = 0; i < names.length; i += 16)
+        await Promise.all(
+          names
+            .slice(i, i + 16)
+            .map((name) => post("SchedulerService/ConfigureScheduler", { name, timezone: "UTC" })),
+        );
+    },
+    { timeoutMs: 120_000 },
+  );
 
   it("opens a job whose id holds a dot on a direct visit (a bookmark, a reload)", async () => {
-    const response = await page.goto(`${node.url}/ui/jobs/default/${JOB}`);
+    const response = await ui.page.goto(`${ui.node.url}/ui/jobs/default/${JOB}`);
     expect(response?.status()).toBe(200);
-    await expect.poll(() => page.getByTestId("trigger-words").textContent()).toMatch(/03:00/);
-    expect(await page.getByRole("heading", { level: 1 }).textContent()).toContain(JOB);
+    await expect.poll(() => ui.page.getByTestId("trigger-words").textContent()).toMatch(/03:00/);
+    expect(await ui.page.getByRole("heading", { level: 1 }).textContent()).toContain(JOB);
   });
 
   it("shows a job's 25 newest runs, and More shows the older ones", async () => {
-    await page.goto(`${node.url}/ui/jobs/default/${BUSY}`);
-    const runs = page.getByTestId("runs");
+    await ui.page.goto(`${ui.node.url}/ui/jobs/default/${BUSY}`);
+    const runs = ui.page.getByTestId("runs");
     // The header and the 25 newest runs, then More for the next page.
     await expect.poll(() => runs.getByRole("row").count()).toBe(1 + 25);
-    const more = page.getByRole("button", { name: "More" });
+    const more = ui.page.getByRole("button", { name: "More" });
     await expect.poll(() => more.count()).toBe(1);
     await more.click();
     await expect.poll(() => runs.getByRole("row").count()).toBe(1 + RUNS);
@@ -91,8 +59,8 @@ describeIf(chromiumHere, "the dashboard's lists past their first page, in Chromi
   });
 
   it("the Schedulers page lists every scheduler, past the first page", async () => {
-    await page.goto(`${node.url}/ui/schedulers`);
-    const table = page.getByTestId("schedulers");
+    await ui.page.goto(`${ui.node.url}/ui/schedulers`);
+    const table = ui.page.getByTestId("schedulers");
     await expect
       .poll(() => table.locator("tbody tr").count(), { timeout: 20_000 })
       .toBe(SCHEDULERS);
@@ -100,10 +68,10 @@ describeIf(chromiumHere, "the dashboard's lists past their first page, in Chromi
   });
 
   it("the Jobs page's scheduler list holds every scheduler", async () => {
-    await page.goto(`${node.url}/ui/`);
-    const select = page.locator('select[name="scheduler"]');
+    await ui.page.goto(`${ui.node.url}/ui/`);
+    const select = ui.page.locator('select[name="scheduler"]');
     await expect.poll(() => select.locator("option").count(), { timeout: 20_000 }).toBe(SCHEDULERS);
     await select.selectOption(schedulerName(SCHEDULERS - 2));
-    await page.waitForURL(new RegExp(`scheduler=${schedulerName(SCHEDULERS - 2)}$`));
+    await ui.page.waitForURL(new RegExp(`scheduler=${schedulerName(SCHEDULERS - 2)}$`));
   });
 });

@@ -10,19 +10,9 @@
  * - Rows past the first page are not read again by the timer; **Refresh** reads all 1,251 rows
  *   again in two calls (pages of up to 1,000).
  */
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestNode, type TestNode } from "../support/node.js";
-import { describeIf, requireUnderCi, type Requirement } from "../support/requirements.js";
-import { createSqliteStore, type TestStore } from "../support/stores.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const chromiumHere: Requirement = {
-  met: existsSync(CHROMIUM),
-  needs: `needs Debian's chromium at ${CHROMIUM} (apt-get update && apt-get install -y chromium)`,
-};
-requireUnderCi(chromiumHere);
+import { expect, it } from "vitest";
+import { chromiumHere, dashboardPage, type Post } from "../support/dashboard-page.js";
+import { describeIf } from "../support/requirements.js";
 
 /** The page's page size, and the number of pages the test shows with More. */
 const PAGE = 50;
@@ -33,23 +23,7 @@ const REFRESH_MS = 5000;
 const jobId = (i: number) => `job-${String(i).padStart(4, "0")}`;
 
 describeIf(chromiumHere, "the Jobs page's refresh with many pages shown, in Chromium", () => {
-  let db: TestStore;
-  let node: TestNode;
-  let browser: Browser;
-  let page: Page;
-  /** Every ListJobs request the page made. */
-  let listJobsCalls = 0;
-
-  const post = async (path: string, body: unknown): Promise<unknown> => {
-    const res = await fetch(`${node.url}/metronome.v1.${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${path}: ${String(res.status)} ${await res.text()}`);
-    return res.json();
-  };
-  const addJobs = (ids: readonly string[]) =>
+  const addJobs = (post: Post, ids: readonly string[]) =>
     post("JobService/AddJobs", {
       jobs: ids.map((id) => ({
         id,
@@ -57,49 +31,27 @@ describeIf(chromiumHere, "the Jobs page's refresh with many pages shown, in Chro
         trigger: { crontab: { expression: "0 3 * * *" } },
       })),
     });
+  const ui = dashboardPage(async (post) => {
+    const ids = Array.from({ length: JOBS }, (_, i) => jobId(i));
+    for (let i = 0; i < ids.length; i += 1000) await addJobs(post, ids.slice(i, i + 1000));
+  });
+  const { post, pollPaused } = ui;
+  const listJobsCalls = () => ui.calls("JobService/ListJobs");
 
-  const table = () => page.getByTestId("jobs");
+  const table = () => ui.page.getByTestId("jobs");
   const shownIds = () => table().locator("tbody tr td:first-child a").allTextContents();
   const row = (id: string) =>
-    table().locator("tbody tr", { has: page.getByRole("link", { name: id, exact: true }) });
-  /**
-   * Waits for the page to show what `read` expects. The clock is paused: each look moves it by
-   * one millisecond, so the page's zero-delay timeouts (how the query library hands its results
-   * to React) run, and the 5-second timer does not.
-   */
-  const pollPaused = <T>(read: () => Promise<T>) =>
-    expect.poll(async () => {
-      await page.clock.runFor(1);
-      return read();
-    });
-
-  beforeAll(async () => {
-    db = await createSqliteStore();
-    node = await startTestNode(db.url);
-    const ids = Array.from({ length: JOBS }, (_, i) => jobId(i));
-    for (let i = 0; i < ids.length; i += 1000) await addJobs(ids.slice(i, i + 1000));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    page.on("request", (request) => {
-      if (request.url().endsWith("/metronome.v1.JobService/ListJobs")) listJobsCalls++;
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser.close();
-    await node.stop();
-    await db.drop();
-  });
+    table().locator("tbody tr", { has: ui.page.getByRole("link", { name: id, exact: true }) });
 
   it("shows 25 pages with More", async () => {
     // The page's clock is paused before it loads: its timers fire only when the test moves it.
     const start = Date.now();
-    await page.clock.install({ time: start });
-    await page.clock.pauseAt(start + 1000);
-    await page.goto(`${node.url}/ui/`);
+    await ui.page.clock.install({ time: start });
+    await ui.page.clock.pauseAt(start + 1000);
+    await ui.page.goto(`${ui.node.url}/ui/`);
     const rows = table().locator("tbody tr");
     await pollPaused(() => rows.count()).toBe(PAGE);
-    const more = page.getByRole("button", { name: "More" });
+    const more = ui.page.getByRole("button", { name: "More" });
     for (let shown = PAGE; shown < JOBS; shown += PAGE) {
       await more.click();
       await pollPaused(() =>
@@ -117,15 +69,15 @@ describeIf(chromiumHere, "the Jobs page's refresh with many pages shown, in Chro
     // Between two refreshes: two jobs sort before every other, one of the first page goes,
     // and one past the first page is paused. The first page now ends with job-0048:
     // job-0049 leaves it.
-    await addJobs(["aaa-1", "aaa-2"]);
+    await addJobs(post, ["aaa-1", "aaa-2"]);
     await post("JobService/RemoveJob", { jobId: jobId(20) });
     await post("JobService/PauseJob", { jobId: jobId(1000) });
 
-    const before = listJobsCalls;
-    await page.clock.runFor(REFRESH_MS); // the timer fires once
+    const before = listJobsCalls();
+    await ui.page.clock.runFor(REFRESH_MS); // the timer fires once
     await pollPaused(() => row("aaa-2").count()).toBe(1);
     // A cycle is over once the page shows what it read: one call, whatever the pages shown.
-    expect(listJobsCalls - before).toBe(1);
+    expect(listJobsCalls() - before).toBe(1);
 
     const ids = await shownIds();
     expect(new Set(ids).size).toBe(ids.length);
@@ -139,11 +91,11 @@ describeIf(chromiumHere, "the Jobs page's refresh with many pages shown, in Chro
   });
 
   it("Refresh reads every row shown again in pages of up to 1,000", async () => {
-    const before = listJobsCalls;
-    await page.getByRole("button", { name: "Refresh" }).click();
+    const before = listJobsCalls();
+    await ui.page.getByRole("button", { name: "Refresh" }).click();
     await pollPaused(() => row(jobId(1000)).textContent()).toMatch(/paused$/);
-    await pollPaused(() => page.getByRole("button", { name: "Refresh" }).isEnabled()).toBe(true);
-    expect(listJobsCalls - before).toBe(2);
+    await pollPaused(() => ui.page.getByRole("button", { name: "Refresh" }).isEnabled()).toBe(true);
+    expect(listJobsCalls() - before).toBe(2);
     const ids = await shownIds();
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toHaveLength(JOBS + 2 - 1);

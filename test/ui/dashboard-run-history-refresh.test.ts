@@ -10,19 +10,9 @@
  * - A run past the first page keeps its status as read until **Refresh**, which reads all the
  *   runs shown again in one call; a run on the first page shows its new status at the next cycle.
  */
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestNode, type TestNode } from "../support/node.js";
-import { describeIf, requireUnderCi, type Requirement } from "../support/requirements.js";
-import { createSqliteStore, type TestStore } from "../support/stores.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const chromiumHere: Requirement = {
-  met: existsSync(CHROMIUM),
-  needs: `needs Debian's chromium at ${CHROMIUM} (apt-get update && apt-get install -y chromium)`,
-};
-requireUnderCi(chromiumHere);
+import { expect, it } from "vitest";
+import { chromiumHere, dashboardPage, type Post } from "../support/dashboard-page.js";
+import { describeIf } from "../support/requirements.js";
 
 const JOB = "nightly_export";
 /** The history's page size, and the number of pages the test shows with More. */
@@ -38,24 +28,17 @@ interface RunJson {
 }
 
 describeIf(chromiumHere, "a job's run history with many pages shown, in Chromium", () => {
-  let db: TestStore;
-  let node: TestNode;
-  let browser: Browser;
-  let page: Page;
-  /** Every ListRuns request the page made. */
-  let listRunsCalls = 0;
-
-  const post = async (path: string, body: unknown): Promise<unknown> => {
-    const res = await fetch(`${node.url}/metronome.v1.${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
+  const ui = dashboardPage(async (post) => {
+    await post("JobService/AddJob", {
+      job: { id: JOB, handler: "ops.export", trigger: { crontab: { expression: "0 3 * * *" } } },
     });
-    if (!res.ok) throw new Error(`${path}: ${String(res.status)} ${await res.text()}`);
-    return res.json();
-  };
+    for (let i = 0; i < RUNS; i++) await runNow(post);
+  });
+  const { post, pollPaused } = ui;
+  const listRunsCalls = () => ui.calls("RunService/ListRuns");
+
   /** Manual runs stay pending: no worker serves them. */
-  const runNow = async (): Promise<string> => {
+  const runNow = async (post: Post): Promise<string> => {
     const res = (await post("JobService/RunJobNow", { jobId: JOB })) as { run: RunJson };
     return res.run.runId;
   };
@@ -69,50 +52,19 @@ describeIf(chromiumHere, "a job's run history with many pages shown, in Chromium
     return res.runs ?? [];
   };
 
-  const table = () => page.getByTestId("runs");
+  const table = () => ui.page.getByTestId("runs");
   const shownIds = () => table().locator("tbody tr td:first-child code").allTextContents();
   const row = (runId: string) =>
-    table().locator("tbody tr", { has: page.getByRole("link", { name: runId, exact: true }) });
+    table().locator("tbody tr", { has: ui.page.getByRole("link", { name: runId, exact: true }) });
   const statusOf = (runId: string) => row(runId).locator(".status").textContent();
-  /**
-   * Waits for the page to show what `read` expects. The clock is paused: each look moves it by
-   * one millisecond, so the page's zero-delay timeouts (how the query library hands its results
-   * to React) run, and the 2-second timer does not.
-   */
-  const pollPaused = <T>(read: () => Promise<T>) =>
-    expect.poll(async () => {
-      await page.clock.runFor(1);
-      return read();
-    });
-
-  beforeAll(async () => {
-    db = await createSqliteStore();
-    node = await startTestNode(db.url);
-    await post("JobService/AddJob", {
-      job: { id: JOB, handler: "ops.export", trigger: { crontab: { expression: "0 3 * * *" } } },
-    });
-    for (let i = 0; i < RUNS; i++) await runNow();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    page.on("request", (request) => {
-      if (request.url().endsWith("/metronome.v1.RunService/ListRuns")) listRunsCalls++;
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser.close();
-    await node.stop();
-    await db.drop();
-  });
-
   it("shows 4 pages of runs with More", async () => {
     const start = Date.now();
-    await page.clock.install({ time: start });
-    await page.clock.pauseAt(start + 1000);
-    await page.goto(`${node.url}/ui/jobs/default/${JOB}`);
+    await ui.page.clock.install({ time: start });
+    await ui.page.clock.pauseAt(start + 1000);
+    await ui.page.goto(`${ui.node.url}/ui/jobs/default/${JOB}`);
     const rows = table().locator("tbody tr");
     await pollPaused(() => rows.count()).toBe(PAGE);
-    const more = page.getByRole("button", { name: "More" });
+    const more = ui.page.getByRole("button", { name: "More" });
     for (let shown = PAGE; shown < RUNS; shown += PAGE) {
       await pollPaused(() => more.isEnabled()).toBe(true);
       await more.click();
@@ -128,15 +80,15 @@ describeIf(chromiumHere, "a job's run history with many pages shown, in Chromium
     const past = shown[PAGE * 2 + 3] ?? "";
     // Between two refreshes: two runs start, a run of the first page and one of the third
     // page are cancelled. The two new runs push two runs past the first page.
-    const added = [await runNow(), await runNow()];
+    const added = [await runNow(post), await runNow(post)];
     await post("RunService/CancelRun", { runId: third, reason: "test" });
     await post("RunService/CancelRun", { runId: past, reason: "test" });
 
-    const before = listRunsCalls;
-    await page.clock.runFor(REFRESH_MS); // the timer fires once
+    const before = listRunsCalls();
+    await ui.page.clock.runFor(REFRESH_MS); // the timer fires once
     for (const id of added) await pollPaused(() => row(id).count()).toBe(1);
     // A cycle is over once the page shows what it read: one call, whatever the pages shown.
-    expect(listRunsCalls - before).toBe(1);
+    expect(listRunsCalls() - before).toBe(1);
 
     const ids = await shownIds();
     expect(new Set(ids).size).toBe(ids.length);
@@ -147,21 +99,21 @@ describeIf(chromiumHere, "a job's run history with many pages shown, in Chromium
     // On the first page, the new status; past it, the status as read until Refresh.
     expect(await statusOf(third)).toBe("cancelled");
     expect(await statusOf(past)).toBe("pending");
-    expect(await page.getByTestId("runs-rest-read-at").textContent()).toContain(
+    expect(await ui.page.getByTestId("runs-rest-read-at").textContent()).toContain(
       "the others as read at",
     );
   });
 
   it("Refresh reads every run shown again", async () => {
-    const before = listRunsCalls;
-    await page.getByRole("button", { name: "Refresh" }).click();
+    const before = listRunsCalls();
+    await ui.page.getByRole("button", { name: "Refresh" }).click();
     await pollPaused(async () => {
       const statuses = await table().locator("tbody tr .status").allTextContents();
       return statuses.filter((s) => s === "cancelled").length;
     }).toBe(2);
-    await pollPaused(() => page.getByRole("button", { name: "Refresh" }).isEnabled()).toBe(true);
+    await pollPaused(() => ui.page.getByRole("button", { name: "Refresh" }).isEnabled()).toBe(true);
     // 102 runs shown: one page of up to 1,000.
-    expect(listRunsCalls - before).toBe(1);
+    expect(listRunsCalls() - before).toBe(1);
     expect(await shownIds()).toEqual((await apiHistory()).map((r) => r.runId));
   });
 });

@@ -9,22 +9,16 @@
  * resume and remove act on the server. Screenshots go to test-artifacts/dashboard/ (gitignored);
  * METRONOME_UPDATE_SCREENSHOTS=1 also writes the job page to docs/dashboard.png.
  */
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { MetronomeClient, SDK_NAME, Worker, defineHandler, type Scheduler } from "@metronome/sdk";
 import { startTestNode, type TestNode } from "../support/node.js";
 import { repoRoot } from "../support/paths.js";
-import { describeIf, requireUnderCi, type Requirement } from "../support/requirements.js";
+import { CHROMIUM, chromiumHere } from "../support/dashboard-page.js";
+import { describeIf } from "../support/requirements.js";
 import { createSqliteStore, type TestStore } from "../support/stores.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const chromiumHere: Requirement = {
-  met: existsSync(CHROMIUM),
-  needs: `needs Debian's chromium at ${CHROMIUM} (apt-get update && apt-get install -y chromium)`,
-};
-requireUnderCi(chromiumHere);
 
 const TOKEN = "dashboard-test-token";
 const NODE_ID = "ui-node-1";
