@@ -20,6 +20,7 @@ import {
   compileTrigger,
   intervalMs,
   MAX_INSTANT,
+  type Trigger,
   type TriggerSpec,
 } from "../domain/triggers/index.js";
 import { sameJson } from "../lib/same-json.js";
@@ -50,12 +51,15 @@ export function buildJob(
         ? s.defaults.misfireGraceTimeMs
         : input.misfireGraceTimeMs,
   });
-  const { spec, trigger } = at("trigger", () => {
+  const { spec, nextRunTime } = at("trigger", () => {
     const spec = resolveTrigger(input.trigger, s.timezone, now);
-    return { spec, trigger: compileTrigger(spec) };
+    const trigger = compileTrigger(spec);
+    // An `and` whose search for a fire time runs out throws, naming it (all_of.triggers).
+    const nextRunTime = trigger.firstFireTime(now);
+    if (checkSchedule) checkFireTimesAfter(trigger, nextRunTime);
+    return { spec, nextRunTime };
   });
   const paused = input.paused ?? false;
-  const nextRunTime = trigger.firstFireTime(now);
   if (checkSchedule && (nextRunTime === null || nextRunTime > MAX_INSTANT)) {
     throw new InvalidArgumentError("trigger", "has no fire time after now");
   }
@@ -76,6 +80,20 @@ export function buildJob(
     updatedAt: now,
     version: 1,
   };
+}
+
+/**
+ * The fire times after the first that a new trigger must reach (AddJob, ModifyJob of the
+ * trigger, RescheduleJob). An `and` trigger whose parts meet once and then not again within its
+ * search (two intervals of 10,007 s and 10,009 s from one start meet every 3.2 years) would
+ * otherwise be stored to stop after its first fire; it is refused instead, naming the `and`.
+ */
+const FIRE_TIMES_CHECKED_AFTER_FIRST = 2;
+
+function checkFireTimesAfter(trigger: Trigger, first: number | null): void {
+  let t = first;
+  for (let i = 0; i < FIRE_TIMES_CHECKED_AFTER_FIRST && t !== null && t <= MAX_INSTANT; i++)
+    t = trigger.nextFireTime(t);
 }
 
 /**

@@ -19,6 +19,9 @@ export function previewTrigger(
   if (!Number.isInteger(count) || count < 1 || count > 100)
     throw new InvalidArgumentError("count", "must be from 1 to 100");
   const zone = ZoneRules.of(timezone, "timezone").name;
-  const compiled = at("trigger", () => compileTrigger(resolveTrigger(trigger, zone, after)));
-  return fireTimes(compiled, after, count);
+  // An `and` whose search for a fire time runs out throws too, naming it (trigger.all_of.triggers):
+  // the preview does not end there as if the trigger had.
+  return at("trigger", () =>
+    fireTimes(compileTrigger(resolveTrigger(trigger, zone, after)), after, count),
+  );
 }

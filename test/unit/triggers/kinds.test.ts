@@ -187,7 +187,11 @@ describe("combinator search budget", () => {
     // Each interval answers with one Math.ceil: count the evaluations of the parts.
     const ceil = vi.spyOn(Math, "ceil");
     try {
-      expect(trigger.nextAtOrAfter(1)).toBeNull();
+      // Running out is no end of the trigger (null would remove its job): it throws, naming
+      // the `and` that was searching.
+      expect(() => trigger.nextAtOrAfter(1)).toThrow(
+        /^all_of\.triggers\[0\]\.all_of\.triggers: no common fire time at or after .* within 10000 rounds/,
+      );
       // One shared budget of 10,000 rounds, each asking at most the three intervals once;
       // a budget per level would ask 10,000 x 10,000 times.
       expect(ceil.mock.calls.length).toBeLessThanOrEqual(3 * TRIGGER_LIMITS.maxAndRounds + 10);

@@ -7,6 +7,7 @@ export {
   MAX_INSTANT,
   MIN_INSTANT,
   TRIGGER_LIMITS,
+  TriggerSearchExhaustedError,
   type Trigger,
 } from "./trigger.js";
 export { CRON_FIELD_NAMES, type CronFieldName, type CronFields } from "./cron-fields.js";

@@ -7,7 +7,7 @@
  * `nextFireTime(previous)` after each fire.
  */
 import { InvalidArgumentError } from "../errors.js";
-import { at, itemPath, TRIGGER_KIND_FIELD } from "../fields.js";
+import { at, itemPath, joinPath, TRIGGER_KIND_FIELD } from "../fields.js";
 import { type Calendar, MIN_YEAR, nextInstant, nextWall } from "./calendar.js";
 import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS, daysFromCivil } from "./civil.js";
 import { cronFieldsCalendar } from "./cron-fields.js";
@@ -25,7 +25,11 @@ export interface Trigger {
   readonly spec: TriggerSpec;
   /** Jitter in milliseconds (0 when none). */
   readonly jitterMs: number;
-  /** The earliest fire instant >= t, or null when the trigger has no more fire times. */
+  /**
+   * The earliest fire instant >= t, or null when the trigger has no more fire times. An `and`
+   * whose bounded search finds neither throws TriggerSearchExhaustedError (an
+   * InvalidArgumentError naming it): that is not an end.
+   */
   nextAtOrAfter(t: number): number | null;
   /** The first fire time of a trigger scheduled at `now`. */
   firstFireTime(now: number): number | null;
@@ -143,15 +147,36 @@ interface Budget {
   left: number;
 }
 
+/**
+ * An `and` trigger's search for a common fire time ran out of rounds: not an end of the trigger
+ * (null would remove its job) but a question it cannot answer. `field` is the `and`'s `triggers`
+ * relative to the root trigger (`all_of.triggers`, `any_of.triggers[1].all_of.triggers`).
+ */
+export class TriggerSearchExhaustedError extends InvalidArgumentError {
+  constructor(field: string, from: number) {
+    super(
+      field,
+      `no common fire time at or after ${new Date(from).toISOString()} within ${String(TRIGGER_LIMITS.maxAndRounds)} rounds of search: the triggers never fire at the same instant again, or too rarely to be searched`,
+    );
+  }
+}
+
 class AndTrigger extends BaseTrigger {
   constructor(
     readonly spec: CombinedTriggerSpec,
     readonly jitterMs: number,
     private readonly parts: readonly Trigger[],
     private readonly budget: Budget,
+    /** This trigger's `triggers` field relative to the root trigger, for errors. */
+    private readonly field: string,
   ) {
     super();
   }
+  /**
+   * Like APScheduler's AndTrigger: move to the latest of the parts' next fire times until they
+   * agree (a common fire time) or a part has none left (null: the trigger has ended). A search
+   * that runs out of rounds throws TriggerSearchExhaustedError: it has not found an end.
+   */
   nextAtOrAfter(t: number): number | null {
     let candidate = t;
     while (this.budget.left-- > 0) {
@@ -164,9 +189,11 @@ class AndTrigger extends BaseTrigger {
         if (x > latest) latest = x;
       }
       if (agreed) return candidate;
+      // Past the last representable instant there is nothing left to find: the end.
+      if (latest > MAX_INSTANT) return null;
       candidate = latest;
     }
-    return null;
+    throw new TriggerSearchExhaustedError(this.field, t);
   }
 }
 
@@ -282,7 +309,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * Validates and compiles one trigger of a tree. Field paths are the Trigger message's: `jitter`
  * on the trigger, the rest inside its kind (`cron.hour`, `all_of.triggers[1].cron.hour`).
  */
-function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean, budget: Budget): Trigger {
+function compileAt(
+  spec: TriggerSpec,
+  depth: number,
+  topLevel: boolean,
+  budget: Budget,
+  path: string,
+): Trigger {
   if (!topLevel && spec.jitter !== undefined && spec.jitter !== null && spec.jitter !== 0) {
     throw new InvalidArgumentError(
       "jitter",
@@ -297,11 +330,20 @@ function compileAt(spec: TriggerSpec, depth: number, topLevel: boolean, budget: 
       `unknown trigger type ${JSON.stringify((spec as { type?: unknown }).type)}; expected cron, crontab, interval, date, and, or`,
     );
   }
-  return at(kind, () => compileKind(spec, jitterMs, depth, budget));
+  return at(kind, () => compileKind(spec, jitterMs, depth, budget, joinPath(path, kind)));
 }
 
-/** The kind-specific part of compileAt; paths relative to the kind's message. */
-function compileKind(spec: TriggerSpec, jitterMs: number, depth: number, budget: Budget): Trigger {
+/**
+ * The kind-specific part of compileAt; paths relative to the kind's message (`path`: the kind's
+ * own, relative to the root trigger, for the errors of a search at run time).
+ */
+function compileKind(
+  spec: TriggerSpec,
+  jitterMs: number,
+  depth: number,
+  budget: Budget,
+  path: string,
+): Trigger {
   switch (spec.type) {
     case "cron":
       if (!isPlainObject(spec.fields)) {
@@ -335,12 +377,25 @@ function compileKind(spec: TriggerSpec, jitterMs: number, depth: number, budget:
       }
       const subs: readonly TriggerSpec[] = spec.triggers;
       const parts = subs.map((sub, i) =>
-        at(itemPath("triggers", i), () => compileAt(sub, depth + 1, false, budget)),
+        at(itemPath("triggers", i), () =>
+          compileAt(sub, depth + 1, false, budget, joinPath(path, itemPath("triggers", i))),
+        ),
       );
       if (spec.type === "or") return new OrTrigger(spec, jitterMs, parts);
-      const and = new AndTrigger(spec, jitterMs, parts, budget);
+      const and = new AndTrigger(spec, jitterMs, parts, budget, joinPath(path, "triggers"));
       budget.left = TRIGGER_LIMITS.maxAndRounds;
-      if (and.nextAtOrAfter(EARLIEST_INSTANT) === null) {
+      let first: number | null;
+      try {
+        first = and.nextAtOrAfter(EARLIEST_INSTANT);
+      } catch (err) {
+        if (!(err instanceof TriggerSearchExhaustedError)) throw err;
+        // Named relative to this kind, as compileAt's callers prefix it.
+        throw new InvalidArgumentError(
+          "triggers",
+          `can never fire: the triggers never fire at the same instant (none found within ${String(TRIGGER_LIMITS.maxAndRounds)} rounds of search)`,
+        );
+      }
+      if (first === null) {
         throw new InvalidArgumentError(
           "triggers",
           "can never fire: the triggers never fire at the same instant",
@@ -354,7 +409,7 @@ function compileKind(spec: TriggerSpec, jitterMs: number, depth: number, budget:
 /** Validate a spec and compile it; throws `InvalidArgumentError` naming the field. */
 export function compileTrigger(spec: TriggerSpec): Trigger {
   const budget: Budget = { left: TRIGGER_LIMITS.maxAndRounds };
-  const root = compileAt(spec, 0, true, budget);
+  const root = compileAt(spec, 0, true, budget, "");
   return root instanceof BaseTrigger && (spec.type === "and" || spec.type === "or")
     ? new BudgetedTrigger(root, budget)
     : root;
