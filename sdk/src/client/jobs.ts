@@ -28,7 +28,10 @@ export interface RetryOptions {
   readonly maxAttempts: number;
   /** Delay before the second attempt, up to a day; default 1 s. */
   readonly initialBackoff?: number | undefined;
-  /** Longest delay, from `initialBackoff` to a day; default 5 minutes (300 s). */
+  /**
+   * Longest delay, from `initialBackoff` to a day; default 5 minutes (300 s), or `initialBackoff`
+   * when that is longer.
+   */
   readonly maxBackoff?: number | undefined;
   /** Growth of the delay per attempt, 1 to 10; default 2. */
   readonly multiplier?: number | undefined;

@@ -20,12 +20,21 @@ import { misfireFromProto, misfireToProto } from "./misfire.js";
 import { nonNegativeMs, optionalTs, ts } from "./time.js";
 import { triggerFromProto, triggerToProto } from "./triggers.js";
 
+/** An unset max_backoff: 5 minutes, or initial_backoff when that is longer. */
+const DEFAULT_MAX_BACKOFF_MS = 300_000;
+
 function retryFromProto(r: PbRetry | undefined, path: string): RetryPolicy | null {
   if (r === undefined) return null;
+  const initialBackoffMs =
+    nonNegativeMs(r.initialBackoff, joinPath(path, "initial_backoff")) ?? 1000;
   return {
     maxAttempts: r.maxAttempts,
-    initialBackoffMs: nonNegativeMs(r.initialBackoff, joinPath(path, "initial_backoff")) ?? 1000,
-    maxBackoffMs: nonNegativeMs(r.maxBackoff, joinPath(path, "max_backoff")) ?? 300_000,
+    initialBackoffMs,
+    // Never below initial_backoff: a policy that sets only a long initial_backoff is not
+    // refused on max_backoff, a field its caller never set.
+    maxBackoffMs:
+      nonNegativeMs(r.maxBackoff, joinPath(path, "max_backoff")) ??
+      Math.max(DEFAULT_MAX_BACKOFF_MS, initialBackoffMs),
     multiplier: r.backoffMultiplier === 0 ? 2 : r.backoffMultiplier,
   };
 }

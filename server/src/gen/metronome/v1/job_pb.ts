@@ -308,7 +308,8 @@ export type RetryPolicy = Message<"metronome.v1.RetryPolicy"> & {
   initialBackoff?: Duration | undefined;
 
   /**
-   * Upper bound of the delay, at least initial_backoff and at most 1 day. Unset: 5 minutes.
+   * Upper bound of the delay, at least initial_backoff and at most 1 day. Unset: 5 minutes, or
+   * initial_backoff when that is longer.
    *
    * @generated from field: google.protobuf.Duration max_backoff = 3;
    */
