@@ -16,7 +16,7 @@ import { job, T0 } from "./contract/fixtures.js";
 import { createPostgresDatabase, describePostgres, POSTGRES_URL } from "../support/postgres.js";
 
 /** The number of PostgreSQL migrations of this build. */
-const MIGRATIONS = 5;
+const MIGRATIONS = 6;
 
 /** `url` with a user and a search_path of its own (`options`), as an operator would write it. */
 function urlOf(url: string, { user, searchPath }: { user?: string; searchPath?: string }): string {

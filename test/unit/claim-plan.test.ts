@@ -44,7 +44,9 @@ describe("a claim's plan", () => {
       return { runs: [runOf(j)], nextRunTime: j.id === "going" ? T0 + 1000 : null };
     });
     expect(plan.runs.map((r) => r.jobId)).toEqual(["going", "ending"]);
-    expect(plan.advance).toEqual([{ job: going, nextRunTime: T0 + 1000 }]);
+    expect(plan.advance).toEqual([
+      { job: going, nextRunTime: T0 + 1000, preparedFirst: null, lastFirePrepared: false },
+    ]);
     expect(plan.ended).toEqual([ending]);
     expect(plan.broken).toEqual([broken]);
   });
@@ -84,7 +86,7 @@ describe("runs prepared ahead", () => {
     expect(rewoundToPrepared(job("a", T0 + 5000), T0 + 1000).nextRunTime).toBe(T0 + 1000);
     expect(rewoundToPrepared(job("b", null), T0 + 1000).nextRunTime).toBe(T0 + 1000);
     const earlier = job("c", T0);
-    expect(rewoundToPrepared(earlier, T0 + 1000)).toBe(earlier);
-    expect(rewoundToPrepared(earlier, null)).toBe(earlier);
+    expect(rewoundToPrepared(earlier, T0 + 1000)).toEqual(earlier);
+    expect(rewoundToPrepared(earlier, null)).toEqual(earlier);
   });
 });

@@ -4,7 +4,8 @@
  * `plan`, from the job's trigger) gives the runs its fire times become and its next run time. A
  * job whose trigger ended (no next run time) is removed, its runs stay; a job that cannot be
  * planned is paused with no next run time, so that it does not block the others (it would sort
- * first every time).
+ * first every time). A job whose trigger ended with a run prepared ahead stays until that run is
+ * due (prepared-runs.ts, keepingPrepared); the claim that then takes it removes it.
  *
  * A run that several overdue fire times of a coalescing job became (`coalesced`) takes the place
  * of the job's runs prepared for earlier fire times that never ran: a node prepared them (claimed
@@ -22,14 +23,32 @@ export interface JobPlan {
   readonly nextRunTime: number | null;
   /** The run (one of `runs`) several overdue fire times became, with coalesce (runs.ts). */
   readonly coalesced?: Run | undefined;
+  /** The first fire time prepared ahead that has not come (Job.preparedFirst; absent: none). */
+  readonly preparedFirst?: number | null | undefined;
+  /**
+   * The trigger ended with a run prepared ahead not due yet: the job stays until it is due, and
+   * `nextRunTime` is where the claim that removes it starts (prepared-runs.ts, keepingPrepared).
+   */
+  readonly lastFirePrepared?: boolean | undefined;
+}
+
+/** A job a claim keeps: its next run time and what it keeps of the runs prepared ahead. */
+export interface Advance {
+  readonly job: Job;
+  readonly nextRunTime: number;
+  readonly preparedFirst: number | null;
+  readonly lastFirePrepared: boolean;
 }
 
 export interface ClaimPlan {
   /** The runs to create (one that exists for the same job and fire time is not created again). */
   readonly runs: Run[];
-  /** The jobs that go on, with their next run time. */
-  readonly advance: { readonly job: Job; readonly nextRunTime: number }[];
-  /** The jobs whose trigger ended: removed. */
+  /**
+   * The jobs that go on, with their next run time (and those whose trigger ended with a run
+   * prepared ahead: they stay until it is due).
+   */
+  readonly advance: Advance[];
+  /** The jobs whose trigger ended (and whose last run is due): removed. */
   readonly ended: Job[];
   /** The jobs that cannot be planned (`plan` answered null): paused. */
   readonly broken: Job[];
@@ -51,7 +70,13 @@ export function planClaim(jobs: readonly Job[], plan: (job: Job) => JobPlan | nu
     out.runs.push(...decided.runs);
     if (decided.coalesced !== undefined) out.coalesced.push(decided.coalesced);
     if (decided.nextRunTime === null) out.ended.push(job);
-    else out.advance.push({ job, nextRunTime: decided.nextRunTime });
+    else
+      out.advance.push({
+        job,
+        nextRunTime: decided.nextRunTime,
+        preparedFirst: decided.preparedFirst ?? null,
+        lastFirePrepared: decided.lastFirePrepared === true,
+      });
   }
   return out;
 }

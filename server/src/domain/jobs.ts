@@ -49,8 +49,25 @@ export interface Job extends JobSettings {
   readonly timeoutMs: number | null;
   readonly retry: RetryPolicy | null;
   readonly paused: boolean;
-  /** The next nominal fire time; null when paused or when the trigger has no more fire times. */
+  /**
+   * Where the engine's next claim of the job starts: the next nominal fire time that has no run
+   * yet; null when paused or when the trigger has no more fire times. Claims run ahead of time
+   * (engine/firing.ts), so this may lie past a fire time whose run was prepared and has not come
+   * yet: what clients see is upcomingFireTime (prepared-runs.ts).
+   */
   readonly nextRunTime: number | null;
+  /**
+   * The first nominal fire time the claims prepared a run for ahead of time that had not come when
+   * the job was last claimed (null or absent: none). Cleared when the job changes, as the change
+   * withdraws those runs (prepared-runs.ts).
+   */
+  readonly preparedFirst?: number | null | undefined;
+  /**
+   * The trigger has no fire time after the runs prepared ahead: the job stays until the last of
+   * them is due (it can still be read, paused or removed, as APScheduler keeps a date job until
+   * its fire time), and `nextRunTime` is then where the claim that removes it starts.
+   */
+  readonly lastFirePrepared?: boolean | undefined;
   readonly createdAt: number;
   readonly updatedAt: number;
   /** Incremented by every change; compare-and-set for modifications. */

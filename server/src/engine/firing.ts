@@ -2,11 +2,15 @@
  * The firing loop's pass: claim due jobs and turn their fire times into runs. A node claims
  * LOOKAHEAD_MS ahead, so that when a fire time comes only the hand-out to a worker is left to do
  * (a burst of 1,000 jobs due at one instant takes a few hundred milliseconds to claim on a small
- * machine); a job changed meanwhile has its prepared runs withdrawn (JobStore.updateJob).
+ * machine); a job changed meanwhile has its prepared runs withdrawn (JobStore.updateJob). Reads
+ * show a job's first prepared fire time while it has not come, and a job whose trigger ended
+ * stays until its last run is due (domain/prepared-runs.ts).
  */
 import type { Clock } from "../clock.js";
+import type { JobPlan } from "../domain/claim-plan.js";
 import { jobEvent, runEvents } from "../domain/events.js";
 import type { Job } from "../domain/jobs.js";
+import { keepingPrepared } from "../domain/prepared-runs.js";
 import { planFires, type Run } from "../domain/runs.js";
 import { compileTrigger } from "../domain/triggers/index.js";
 import type { Logger } from "../logger.js";
@@ -141,14 +145,22 @@ export class Firing {
       this.drain = undefined;
   }
 
-  /** A job's fire times up to the lookahead as runs; null (the job is paused) when unplannable. */
-  private plan(job: Job, now: number): { runs: Run[]; nextRunTime: number | null } | null {
+  /**
+   * A job's fire times up to the lookahead as runs, with what it keeps of the runs prepared
+   * ahead (keepingPrepared); null (the job is paused) when unplannable.
+   */
+  private plan(job: Job, now: number): JobPlan | null {
+    // Its trigger ended with its last run prepared ahead, and that run is due now: the job is
+    // removed (its next run time was where this claim would start, not a fire time).
+    if (job.lastFirePrepared === true) return { runs: [], nextRunTime: null };
     try {
-      return planFires(job, compileTrigger(job.trigger), {
+      const trigger = compileTrigger(job.trigger);
+      const fires = planFires(job, trigger, {
         now,
         horizon: now + LOOKAHEAD_MS,
         newId: newRunId,
       });
+      return keepingPrepared(job, trigger, fires, now, LOOKAHEAD_MS);
     } catch (err) {
       this.log.error(
         { err, scheduler: job.scheduler, jobId: job.id },

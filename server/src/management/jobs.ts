@@ -15,6 +15,7 @@ import {
 import { byActor, jobEvent, runEvents, schedulerEvent, type EventDraft } from "../domain/events.js";
 import { at, itemPath, joinPath } from "../domain/fields.js";
 import { DEFAULT_LIMITS, checkId, type Job, type Limits, type Scheduler } from "../domain/jobs.js";
+import { upcomingFireTime } from "../domain/prepared-runs.js";
 import { compileTrigger, triggerWarnings, type TriggerWarning } from "../domain/triggers/index.js";
 import { currentActor } from "../lib/actor.js";
 import { sameJson } from "../lib/same-json.js";
@@ -67,6 +68,9 @@ export const CANCEL_BATCH = 2000;
 export const MAX_ADD_JOBS = 1000;
 
 export class JobManager {
+  /** Each job a listing answered (shown) and its stored record, which holds its position. */
+  private readonly listed = new WeakMap<Job, Job>();
+
   constructor(
     private readonly store: ManagementStore,
     private readonly clock: Clock,
@@ -148,7 +152,7 @@ export class JobManager {
         } catch (err) {
           if (!(err instanceof AlreadyExistsError)) throw err;
           return {
-            job: await this.store.getJob(p.scheduler.name, p.id),
+            job: this.shownOrNull(await this.store.getJob(p.scheduler.name, p.id)),
             outcome: "exists" as const,
             warnings: this.warnings(p.input.trigger, p.path),
           };
@@ -161,7 +165,7 @@ export class JobManager {
     this.checkRef(scheduler, jobId);
     const job = await this.store.getJob(scheduler, jobId);
     if (!job) throw notFound(scheduler, jobId);
-    return job;
+    return this.shown(job);
   }
 
   /**
@@ -178,7 +182,7 @@ export class JobManager {
     this.checkRef(scheduler, jobId);
     const found = await this.store.getJobServed(scheduler, jobId, this.clock.now(), this.nodeId);
     if (!found) throw notFound(scheduler, jobId);
-    return found;
+    return { ...found, job: this.shown(found.job) };
   }
 
   async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
@@ -192,7 +196,12 @@ export class JobManager {
     }
     // A token is bound to its listing (scheduler, filters, order); the store pages by position.
     const page = await this.store.listJobs({ ...query, pageToken: storeJobPageToken(query) });
-    return { items: page.items, nextPageToken: boundJobPageToken(query, page.nextPageToken) };
+    const items = page.items.map((job) => {
+      const shown = this.shown(job);
+      if (shown !== job) this.listed.set(shown, job);
+      return shown;
+    });
+    return { items, nextPageToken: boundJobPageToken(query, page.nextPageToken) };
   }
 
   /**
@@ -200,7 +209,22 @@ export class JobManager {
    * answered shorter than the store read it (a page may hold fewer jobs, see api/services/jobs.ts).
    */
   pageTokenAfter(query: ListJobsQuery, job: Job): string {
-    return jobPageTokenAfter(query, job);
+    return jobPageTokenAfter(query, this.listed.get(job) ?? job);
+  }
+
+  /**
+   * A job as clients see it: its next run time is the upcoming fire time, which a claim may have
+   * prepared a run for ahead of time (domain/prepared-runs.ts, upcomingFireTime), not where the
+   * next claim starts. Every answer with a job goes through here (the API, the SDK, the CLI and
+   * the dashboard read these answers).
+   */
+  private shown(job: Job): Job {
+    const upcoming = upcomingFireTime(job, this.clock.now());
+    return upcoming === job.nextRunTime ? job : { ...job, nextRunTime: upcoming };
+  }
+
+  private shownOrNull(job: Job | null): Job | null {
+    return job === null ? null : this.shown(job);
   }
 
   /**
@@ -237,7 +261,7 @@ export class JobManager {
     );
     const warnings =
       has("trigger") && job.trigger !== undefined ? this.warnings(job.trigger, "job") : [];
-    return { job: modified, warnings };
+    return { job: this.shown(modified), warnings };
   }
 
   /** RescheduleJob: errors name the fields of the request (`job_id`, `trigger.cron.hour`). */
@@ -251,13 +275,15 @@ export class JobManager {
     const job = await this.updateJob(scheduler, jobId, expectedVersion, (current, sched, now) =>
       this.build(sched, current.id, { ...current, trigger }, now),
     );
-    return { job, warnings: this.warnings(trigger, "") };
+    return { job: this.shown(job), warnings: this.warnings(trigger, "") };
   }
 
   async pauseJob(scheduler: string, jobId: string): Promise<Job> {
     this.checkRef(scheduler, jobId);
-    return await this.updateJob(scheduler, jobId, undefined, (job) =>
-      job.paused ? job : { ...job, paused: true, nextRunTime: null },
+    return this.shown(
+      await this.updateJob(scheduler, jobId, undefined, (job) =>
+        job.paused ? job : { ...job, paused: true, nextRunTime: null },
+      ),
     );
   }
 
@@ -271,7 +297,7 @@ export class JobManager {
       if (!job.paused) return job;
       return { ...job, paused: false, nextRunTime: compileTrigger(job.trigger).nextAtOrAfter(now) };
     });
-    if (job.paused || job.nextRunTime !== null) return { job, removed: false };
+    if (job.paused || job.nextRunTime !== null) return { job: this.shown(job), removed: false };
     // Only the version this call wrote: a change made meanwhile (a reschedule) wins.
     const removed = await this.store.deleteJob(scheduler, jobId, {
       expectedVersion: job.version,
@@ -375,7 +401,7 @@ export class JobManager {
       }
       if (conflict === "keep_existing") {
         const existing = await this.store.getJob(scheduler.name, id);
-        if (existing) return { job: existing, outcome: "kept", warnings };
+        if (existing) return { job: this.shown(existing), outcome: "kept", warnings };
         continue; // removed meanwhile: insert again
       }
       const replaced = await this.store.updateJob(
@@ -408,7 +434,7 @@ export class JobManager {
         now,
         (job) => byActor([jobEvent("job_modified", job, now, this.nodeId)], currentActor()),
       );
-      if (replaced) return { job: replaced, outcome: "replaced", warnings };
+      if (replaced) return { job: this.shown(replaced), outcome: "replaced", warnings };
       // removed meanwhile: insert again
     }
   }

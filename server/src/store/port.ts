@@ -17,6 +17,7 @@
  *   the same transaction (and calls them once, after the change is decided, before it commits).
  * - Operations the engine runs in batches take and answer batches.
  */
+import type { JobPlan } from "../domain/claim-plan.js";
 import type { EventDraft } from "../domain/events.js";
 import type { Job, Scheduler } from "../domain/jobs.js";
 import type { Lease, Outcome, Run, RunStatus } from "../domain/runs.js";
@@ -170,8 +171,11 @@ export interface JobStore {
 
 // ---- firing: claims and manual runs ----
 
-/** What one claim decided for one job; null: the job cannot be planned (it is paused). */
-export type PlanFn = (job: Job) => { runs: Run[]; nextRunTime: number | null } | null;
+/**
+ * What one claim decided for one job (its runs, its next run time, what it keeps of the runs
+ * prepared ahead: domain/claim-plan.ts); null: the job cannot be planned (it is paused).
+ */
+export type PlanFn = (job: Job) => JobPlan | null;
 
 export interface ClaimRequest {
   /** Jobs with next_run_time up to this instant are claimed. */
@@ -202,7 +206,10 @@ export interface ClaimResult {
   readonly ignored: number;
   /** The paused schedulers, as the claim read them. */
   readonly paused: readonly string[];
-  /** Jobs removed because their trigger has no fire time left. */
+  /**
+   * Jobs removed because their trigger has no fire time left (once their last run is due: a
+   * job whose last run was prepared ahead stays until then, and a later claim removes it).
+   */
   readonly ended: readonly Job[];
   /** Jobs paused because they cannot be planned. */
   readonly broken: readonly Job[];

@@ -178,7 +178,7 @@ export function claimsContract(factory: StoreFactory): void {
         if (j.id !== "co") return { runs: [run], nextRunTime: now + 5 * S };
         into = { ...run, statusReason: "coalesced 4 earlier fire times" };
         const decided: JobPlan = { runs: [into], nextRunTime: now + 5 * S, coalesced: into };
-        return decided as ReturnType<PlanFn>;
+        return decided;
       };
       const claimed = await store.claimDueJobs({ horizon: now, limit: 10, plan }, (c) =>
         runEvents(c.runs, now, "claim-fold"),

@@ -9,6 +9,7 @@ import { contentionContract } from "./contention.js";
 import { eventsContract } from "./events.js";
 import type { StoreFactory } from "./fixtures.js";
 import { jobsContract } from "./jobs.js";
+import { keptPreparedContract } from "./kept-prepared.js";
 import { keysContract } from "./keys.js";
 import { largeBatchesContract } from "./large-batches.js";
 import { leasesContract } from "./leases.js";
@@ -24,6 +25,7 @@ export function storeContract(factory: StoreFactory): void {
     jobsContract(factory);
     claimsContract(factory);
     preparedRunsContract(factory);
+    keptPreparedContract(factory);
     leasesContract(factory);
     resultsContract(factory);
     sweepsContract(factory);

@@ -62,6 +62,8 @@ function rowFromCells(c: Cell[]): JobRow {
     updatedAt: c[15] as number,
     version: c[16] as number,
     modifiedBy: c[17] as string | null,
+    preparedFirst: c[18] as number | null,
+    lastFirePrepared: c[19] === 1,
   };
 }
 

@@ -62,12 +62,17 @@ export const jobs = pgTable(
     timeoutMs: ms("timeout_ms"),
     retry: json("retry"),
     paused: flag("paused").notNull(),
+    /** The claim's position: past the runs prepared ahead (domain/jobs.ts). */
     nextRunTime: ms("next_run_time"),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
     version: ms("version").notNull(),
     /** Who made the last change through the API (a key id, env:<n>, anonymous). */
     modifiedBy: ident("modified_by"),
+    /** The first fire time prepared ahead not come at the last claim: what reads show. */
+    preparedFirst: ms("prepared_first"),
+    /** The trigger ended with its last run prepared ahead: removed once it is due. */
+    lastFirePrepared: flag("last_fire_prepared").notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.scheduler, t.id] }),

@@ -198,6 +198,8 @@ export function claimDueJobs(
         a.job.id,
         String(a.nextRunTime),
         nextRev(read.get(db.keys.job(a.job.scheduler, a.job.id))?.rev ?? "0"),
+        a.preparedFirst === null ? "" : String(a.preparedFirst),
+        a.lastFirePrepared ? "1" : "0",
       ]),
       finished: ended.map((j) => [j.scheduler, j.id]),
       broken: broken.map((j) => [j.scheduler, j.id]),
@@ -218,6 +220,8 @@ export function claimDueJobs(
         db.jobs.set(key, `${was.inc}:${nextRev(was.rev)}`, {
           ...a.job,
           nextRunTime: a.nextRunTime,
+          preparedFirst: a.preparedFirst ?? undefined,
+          lastFirePrepared: a.lastFirePrepared || undefined,
         });
     }
     for (const j of [...ended, ...broken]) db.jobs.delete(db.keys.job(j.scheduler, j.id));
@@ -238,15 +242,17 @@ export async function dueJobsOf(
   limit: number,
 ): Promise<DueJob[]> {
   const found = await due(db, schedulers, horizon, limit);
-  const handlers = await db.batch((pipe) => {
-    for (const j of found) pipe.hget(db.keys.job(j.scheduler, j.id), "handler");
+  const read = await db.batch((pipe) => {
+    for (const j of found)
+      pipe.hmget(db.keys.job(j.scheduler, j.id), "handler", "last_fire_prepared");
   });
-  return found.map((j, i) => ({
-    scheduler: j.scheduler,
-    id: j.id,
-    handler: stringOf(handlers[i]),
-    nextRunTime: j.t,
-  }));
+  // A job kept until its last run is due has no fire time left: its score is where the claim
+  // that removes it starts (domain/prepared-runs.ts), not a fire time.
+  return found.flatMap((j, i) => {
+    const [handler, last] = (read[i] ?? []) as (string | null)[];
+    if (last === "1") return [];
+    return [{ scheduler: j.scheduler, id: j.id, handler: stringOf(handler), nextRunTime: j.t }];
+  });
 }
 
 export function createManualRun(

@@ -7,7 +7,7 @@
 import type { EventDraft } from "../../domain/events.js";
 import { currentIdempotentCall } from "../../lib/idempotent-call.js";
 import type { Job } from "../../domain/jobs.js";
-import { isPrepared, rewoundToPrepared } from "../../domain/prepared-runs.js";
+import { changedJob, isPrepared, rewoundToPrepared } from "../../domain/prepared-runs.js";
 import type { Run } from "../../domain/runs.js";
 import { cancelled, REASONS } from "../../domain/run-transitions.js";
 import type { CancelPendingRunsOptions, DeleteAllJobsOptions, DeleteJobOptions } from "../port.js";
@@ -115,8 +115,9 @@ export function updateJob(
             prepared = run.scheduledTime;
       }
       const base = rewoundToPrepared(current, prepared);
-      const next = change(base);
-      if (next === base) return current;
+      const changed = change(base);
+      if (changed === base) return current;
+      const next = changedJob(base, changed);
       const reply = await db.run(UPDATE_JOB, {
         checks: [[key, revOf(h)]],
         ...(now === undefined

@@ -26,6 +26,10 @@ export interface JobRow {
   updatedAt: number;
   version: number;
   modifiedBy: string | null;
+  /** The first fire time prepared ahead not come at the last claim (domain/jobs.ts). */
+  preparedFirst: number | null;
+  /** The trigger ended with its last run prepared ahead (domain/jobs.ts). */
+  lastFirePrepared: boolean;
 }
 
 export function jobToRow(j: Job): JobRow {
@@ -48,6 +52,8 @@ export function jobToRow(j: Job): JobRow {
     updatedAt: j.updatedAt,
     version: j.version,
     modifiedBy: j.modifiedBy ?? null,
+    preparedFirst: j.preparedFirst ?? null,
+    lastFirePrepared: j.lastFirePrepared === true,
   };
 }
 
@@ -71,6 +77,8 @@ export function jobFromRow(r: JobRow): Job {
     updatedAt: r.updatedAt,
     version: r.version,
     ...(r.modifiedBy === null ? {} : { modifiedBy: r.modifiedBy }),
+    ...(r.preparedFirst === null ? {} : { preparedFirst: r.preparedFirst }),
+    ...(r.lastFirePrepared ? { lastFirePrepared: true } : {}),
   };
 }
 
@@ -94,6 +102,8 @@ export const JOB_COLUMNS: readonly (readonly [keyof JobRow, string])[] = [
   ["updatedAt", "updated_at"],
   ["version", "version"],
   ["modifiedBy", "modified_by"],
+  ["preparedFirst", "prepared_first"],
+  ["lastFirePrepared", "last_fire_prepared"],
 ];
 
 /** A JobRow's values in JOB_COLUMNS order, booleans as 0/1 (what both drivers accept). */
@@ -123,6 +133,9 @@ export function jobFromSelected(r: Row): Job {
     updatedAt: num(r.updatedAt),
     version: num(r.version),
     modifiedBy: strOrNull(r.modifiedBy),
+    preparedFirst: numOrNull(r.preparedFirst),
+    // Absent on a Redis record written before the field existed, as NULL is.
+    lastFirePrepared: r.lastFirePrepared !== null && num(r.lastFirePrepared) === 1,
   });
 }
 

@@ -9,7 +9,9 @@ import type { Script } from "./script.js";
  * reserve-jobs.ts on \`release\` end. The runs are new runs' changes (lib.ts, put_changes) — and
  * the changes of the existing runs a coalesced run folds (firing.ts), whose revisions are in
  * \`checks\` — and a
- * job advanced, [scheduler, id, next run time, revision], takes the revision after the one checked.
+ * job advanced, [scheduler, id, next run time, revision, first fire time prepared ahead ('':
+ * none), last fire prepared ('1'/'0')], takes the revision after the one checked (a job whose
+ * trigger ended with a run prepared ahead is advanced: it stays until that run is due).
  */
 export const CLAIM_DUE_JOBS: Script = {
   name: "metronomeClaimDueJobs",
@@ -26,7 +28,10 @@ end
 put_changes(p.runs)
 local due = {}
 for _, a in ipairs(p.advance or {}) do
-  redis.call('HSET', sk(a[1], 'job:' .. a[2]), 'next_run_time', a[3], 'rev', a[4])
+  local key = sk(a[1], 'job:' .. a[2])
+  redis.call('HSET', key, 'next_run_time', a[3], 'rev', a[4], 'last_fire_prepared', a[6])
+  if a[5] == '' then redis.call('HDEL', key, 'prepared_first')
+  else redis.call('HSET', key, 'prepared_first', a[5]) end
   local k = sk(a[1], 'jobs')
   local l = due[k]
   if l == nil then l = {}; due[k] = l end

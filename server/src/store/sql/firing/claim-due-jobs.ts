@@ -12,11 +12,12 @@ import { insertRuns } from "./insert-runs.js";
  * Claims up to `limit` jobs due by `horizon` (next_run_time <= horizon, scheduler not paused)
  * with row locks that other nodes skip, and does what the domain's `planClaim` makes of them:
  * their fire times become runs as `plan` decides (fire times after now become runs due later:
- * prepared ahead), their next_run_time advances, jobs whose trigger has ended are removed and
- * those that cannot be planned paused. A run that already exists for the same job and fire
- * time is not created again (the unique key). A coalesced run created (several overdue fire
- * times of a job became one) ends its job's earlier pending runs, prepared before an outage
- * (foldPrepared): they are in the claim's `runs` too, missed.
+ * prepared ahead), their next_run_time advances (with the first fire time prepared ahead, which
+ * reads show), jobs whose trigger has ended are removed (once their last run is due: until then
+ * they stay, not claimed before it) and those that cannot be planned paused. A run that already
+ * exists for the same job and fire time is not created again (the unique key). A coalesced run
+ * created (several overdue fire times of a job became one) ends its job's earlier pending runs,
+ * prepared before an outage (foldPrepared): they are in the claim's `runs` too, missed.
  */
 export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
   const paused = yield* pausedSchedulers();
@@ -32,6 +33,8 @@ export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
     scheduler: a.job.scheduler,
     id: a.job.id,
     next: a.nextRunTime,
+    first: a.preparedFirst,
+    last: a.lastFirePrepared ? 1 : 0,
   }));
   const created = yield* insertRuns(d, runs);
   const folded =
@@ -41,10 +44,22 @@ export function* claimDueJobs(d: Dialect, req: ClaimRequest): Tx<ClaimResult> {
           d,
           coalesced.filter((r) => created.has(r.id)),
         );
+  // What the job keeps of its runs prepared ahead goes in the same statement (reads show the
+  // first of them; a job whose trigger ended stays until the last is due): no statement more.
   for (const [scheduler, part] of byScheduler(advance, 500)) {
+    // ELSE the column itself (never taken): on PostgreSQL a CASE of untyped NULL parameters alone
+    // would be text, and its ELSE gives it the column's type.
+    const cases = (column: string) =>
+      `\`${column}\` = CASE \`id\` ${part.map(() => "WHEN ? THEN ?").join(" ")} ELSE \`${column}\` END`;
     yield* write(
-      `UPDATE \`jobs\` SET \`next_run_time\` = CASE \`id\` ${part.map(() => "WHEN ? THEN ?").join(" ")} END WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
-      [...part.flatMap((a) => [a.id, a.next]), scheduler, ...part.map((a) => a.id)],
+      `UPDATE \`jobs\` SET ${cases("next_run_time")}, ${cases("prepared_first")}, ${cases("last_fire_prepared")} WHERE \`scheduler\` = ? AND \`id\` IN (${placeholders(part.length)})`,
+      [
+        ...part.flatMap((a) => [a.id, a.next]),
+        ...part.flatMap((a) => [a.id, a.first]),
+        ...part.flatMap((a) => [a.id, a.last]),
+        scheduler,
+        ...part.map((a) => a.id),
+      ],
     );
   }
   // Jobs whose trigger ended are deleted (their runs stay).

@@ -26,12 +26,13 @@ export function* withdrawPreparedRuns(d: Dialect, scheduler: string, since: numb
     for (const j of jobs) {
       const t = first.get(String(j.id));
       const next = numOrNull(j.t);
-      if (t !== undefined && (next === null || t < next))
-        yield* exec("UPDATE `jobs` SET `next_run_time` = ? WHERE `scheduler` = ? AND `id` = ?", [
-          t,
-          scheduler,
-          String(j.id),
-        ]);
+      if (t === undefined) continue;
+      // The job keeps nothing of the runs withdrawn: no first fire time prepared to show, and
+      // a trigger that ended with them has its last fire time to claim again.
+      yield* exec(
+        "UPDATE `jobs` SET `next_run_time` = ?, `prepared_first` = NULL, `last_fire_prepared` = 0 WHERE `scheduler` = ? AND `id` = ?",
+        [next === null || t < next ? t : next, scheduler, String(j.id)],
+      );
     }
   }
   return yield* exec(

@@ -1,6 +1,6 @@
 import type { EventDraft } from "../../../domain/events.js";
 import type { Job } from "../../../domain/jobs.js";
-import { rewoundToPrepared } from "../../../domain/prepared-runs.js";
+import { changedJob, rewoundToPrepared } from "../../../domain/prepared-runs.js";
 import type { Dialect } from "../dialect.js";
 import { appendEvents } from "../events/append-events.js";
 import { JOB_COLUMNS, JOB_SELECT, jobFromSelected, jobRowCells, jobToRow } from "../job-rows.js";
@@ -13,7 +13,7 @@ import { all, exec, num, type Tx } from "../runner.js";
  * engine prepared ahead for the job (not due yet at `now`, whatever their nominal time: see
  * `PREPARED`) are withdrawn when the job changes and its next_run_time rewound to the first of
  * them (by nominal time), so the change applies to those fire times too (new arguments, a pause,
- * a new trigger) and none is lost.
+ * a new trigger) and none is lost; the job keeps nothing of them (changedJob).
  */
 export function* updateJob(
   d: Dialect,
@@ -45,8 +45,9 @@ export function* updateJob(
     }
   }
   const base = rewoundToPrepared(current, prepared);
-  const next = change(base);
-  if (next === base) return current;
+  const changed = change(base);
+  if (changed === base) return current;
+  const next = changedJob(base, changed);
   if (prepared !== null)
     yield* exec(`DELETE FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` = ? AND ${PREPARED}`, [
       scheduler,
