@@ -109,6 +109,21 @@ describe("hand-out", () => {
     expect(ended).toEqual([]); // neither is skipped: they wait for their time
   });
 
+  it("decides max_instances for a handler without a free slot too: skipped, or left to wait for a slot", () => {
+    // The node reads a busy handler's first attempts as they come due (LeaseRequest.busy).
+    const full = run({ jobId: "full" });
+    const room = run({ jobId: "room" });
+    const retry = run({ jobId: "full", attempt: 2 });
+    const { taken, ended } = decide([full, room, retry], {
+      slots: new Map(),
+      running: (r) => (r.jobId === "full" ? 1 : 0),
+    });
+    expect(taken).toEqual([]);
+    expect(ended).toMatchObject([
+      { id: full.id, status: "skipped", statusReason: "max_instances 1 reached" },
+    ]);
+  });
+
   it("leaves the runs its store says must wait, and the runs of handlers without a slot", () => {
     const locked = run({ jobId: "locked" });
     const other = run({ jobId: "o", handler: "other" });

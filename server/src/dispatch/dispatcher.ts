@@ -64,6 +64,14 @@ export class Dispatcher implements SessionHost {
     this.sessions.waiter.wake();
   }
 
+  /**
+   * Runs this node made (a claim, a run now): the hand-out looks at those made at or after their
+   * due time for max_instances even when their handler has no free slot (HandOut.made).
+   */
+  runsMade(runs: readonly Run[]): void {
+    this.handOut.made(runs);
+  }
+
   // ---- sessions ----
 
   /** A session for a worker's hello; it joins the node with `start`. */

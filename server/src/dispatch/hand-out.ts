@@ -36,6 +36,11 @@ const LEASE_BATCH = 1000;
 export const LEASE_SLICE_MS = 100;
 /** When a due run is locked by another node, look again this soon instead of spinning. */
 const BUSY_RETRY_MS = 20;
+/**
+ * The shortest wait between two looks at a busy handler's runs that came due (max_instances):
+ * runs coming due every few milliseconds are looked at together, at most this late.
+ */
+const BUSY_LOOK_MS = LEASE_SLICE_MS;
 
 export type HandOutStore = Pick<
   RunStore,
@@ -52,6 +57,20 @@ export interface HandOutConfig {
 export class HandOut {
   /** Timers that send runs leased ahead. */
   private readonly sendTimers = new Set<() => void>();
+  /**
+   * Per handler of this node's sessions, the due time up to which its runs were all read: by a
+   * lease with slots to spare, or by a look for max_instances while it is busy. Each look reads
+   * only the runs that came due since.
+   */
+  private readonly lookedAt = new Map<string, number>();
+  /** When the next run of a busy handler not looked at yet is due, as the last look found it. */
+  private busyDue: number | null = null;
+  /**
+   * Per handler, the earliest due time of the first attempts this node made at or after their
+   * due time (a late claim, a run now), which a look may already have passed: the next pass looks
+   * back to it.
+   */
+  private readonly madeLate = new Map<string, number>();
 
   constructor(
     private readonly sessions: NodeSessions,
@@ -68,7 +87,16 @@ export class HandOut {
     const now = this.clock.now();
     let again = false;
     const handlers = new Set<string>();
+    const covered = new Set<string>(); // handlers whose every due run a lease read
     let paused: string[] | undefined; // read once per pass, when a session has room
+    // max_instances is decided at a fire's time, slot or not: the first attempts of busy
+    // handlers that came due since the last look go with the pass's first lease (or alone).
+    const { served, busy } = this.busyHandlers();
+    for (const h of this.lookedAt.keys()) if (!served.has(h)) this.lookedAt.delete(h);
+    // Runs made late for a handler with a slot are handed out (or decided) by its lease.
+    for (const h of this.madeLate.keys()) if (!busy.includes(h)) this.madeLate.delete(h);
+    let looking: Map<string, number> | undefined = this.toLookAt(busy, now);
+    const looks = looking !== undefined;
     for (const s of this.sessions.values()) {
       const { slots, total } = s.free();
       s.waitsForSlot = true;
@@ -87,9 +115,13 @@ export class HandOut {
           leaseMs: this.config.leaseMs,
           paused,
           dueBy: now + PRELEASE_MS,
+          ...(looking === undefined ? {} : { busy: looking }),
         },
         (r) => runEvents([...r.ended, ...r.taken], this.clock.now(), this.config.nodeId),
       );
+      if (looking !== undefined) this.looked(looking, now);
+      looking = undefined;
+      for (const h of readAll(slots, [...taken, ...ended])) covered.add(h);
       if (ended.length > 0) again = true;
       s.waitsForSlot = slotBound(s.handlers, slots, taken);
       if (taken.length === 0) continue;
@@ -106,13 +138,108 @@ export class HandOut {
       this.send(s, taken, now);
       if (taken.length === limit) again = true;
     }
+    // A lease that read fewer runs of a handler than its slots read every due run of it: they
+    // are handed out or decided. One that filled them may have left some: the next look of the
+    // handler, busy, starts where the last one ended.
+    for (const h of covered) this.lookedAt.set(h, now);
+    if (looking !== undefined) {
+      // No session had room: the busy handlers' runs alone (nothing is taken, so no worker).
+      paused ??= await this.store.pausedSchedulers();
+      const { ended } = await this.store.leaseRuns(
+        {
+          now,
+          slots: new Map(),
+          total: 0,
+          workerId: "",
+          leaseToken: "",
+          leaseMs: this.config.leaseMs,
+          paused,
+          busy: looking,
+        },
+        (r) => runEvents(r.ended, this.clock.now(), this.config.nodeId),
+      );
+      this.looked(looking, now);
+      if (ended.length > 0) this.log.debug({ runs: ended.length }, "ended runs of busy handlers");
+    }
     if (again) return now;
     const poll = now + this.config.pollIntervalMs;
-    if (handlers.size === 0) return poll;
+    const next =
+      busy.length === 0 ? poll : await this.nextBusyLook(busy, paused ?? [], now, poll, looks);
+    if (handlers.size === 0) return next;
     const due = await this.store.nextPendingDue([...handlers], paused ?? []);
-    if (due === null) return poll;
+    if (due === null) return next;
     if (due <= now + PRELEASE_MS) return now + BUSY_RETRY_MS;
-    return Math.min(due - PRELEASE_MS + LEASE_SLICE_MS, poll);
+    return Math.min(due - PRELEASE_MS + LEASE_SLICE_MS, next);
+  }
+
+  /** The handlers of this node's sessions (`served`), and those none of them has a slot for. */
+  private busyHandlers(): { served: Set<string>; busy: string[] } {
+    const served = new Set<string>();
+    const free = new Set<string>();
+    for (const s of this.sessions.values()) {
+      for (const h of s.handlers.keys()) served.add(h);
+      for (const h of s.free().slots.keys()) free.add(h);
+    }
+    return { served, busy: [...served].filter((h) => !free.has(h)) };
+  }
+
+  /**
+   * Pending first attempts this node made (a claim, a run now): those made at or after their
+   * due time are looked at by the next pass although a look may have passed their due time.
+   */
+  made(runs: readonly Run[]): void {
+    const now = this.clock.now();
+    for (const r of runs) {
+      if (r.status !== "pending" || r.attempt !== 1 || r.dueAt === null || r.dueAt > now) continue;
+      this.madeLate.set(r.handler, Math.min(r.dueAt, this.madeLate.get(r.handler) ?? r.dueAt));
+    }
+  }
+
+  /**
+   * The busy handlers to look at now, each with the due time its look starts after: those not
+   * looked at (nor handed out) for BUSY_LOOK_MS, and at once those with runs made late. A handler
+   * this node has no time for yet (its sessions just came, busy) starts from now: its runs that
+   * came due before, while no session here served it, are decided when they are handed out.
+   */
+  private toLookAt(busy: readonly string[], now: number): Map<string, number> | undefined {
+    const due = busy.flatMap((h): [string, number][] => {
+      const at = this.lookedAt.get(h);
+      const late = this.madeLate.get(h);
+      if (late !== undefined) {
+        this.madeLate.delete(h);
+        return [[h, Math.min(at ?? late, late - 1)]];
+      }
+      if (at === undefined) {
+        this.lookedAt.set(h, now);
+        return [];
+      }
+      return at + BUSY_LOOK_MS <= now ? [[h, at]] : [];
+    });
+    return due.length === 0 ? undefined : new Map(due);
+  }
+
+  private looked(handlers: ReadonlyMap<string, number>, now: number): void {
+    for (const h of handlers.keys()) this.lookedAt.set(h, now);
+  }
+
+  /**
+   * When to look at the busy handlers' runs next: when the next not looked at comes due (at most
+   * `poll`), but not sooner than BUSY_LOOK_MS after the last look. Read after a look only: a
+   * pass between looks (a saturated node's, after each lease that fills its slots) reads
+   * nothing, and looks again BUSY_LOOK_MS after the last look for runs made since.
+   */
+  private async nextBusyLook(
+    busy: readonly string[],
+    paused: readonly string[],
+    now: number,
+    poll: number,
+    looked: boolean,
+  ): Promise<number> {
+    const since = Math.min(...busy.map((h) => this.lookedAt.get(h) ?? now));
+    if (!looked) return Math.min(this.busyDue ?? poll, since + BUSY_LOOK_MS, poll);
+    const due = await this.store.nextPendingDue(busy, paused, since);
+    this.busyDue = due === null ? null : Math.max(due, since + BUSY_LOOK_MS);
+    return Math.min(this.busyDue ?? poll, poll);
   }
 
   /** Cancels the timers of runs not sent yet (the node stops: they are handed back). */
@@ -189,6 +316,13 @@ export class HandOut {
       this.log.warn({ err, runId: lease.runId }, "timing out a run failed; the sweeper retries");
     }
   }
+}
+
+/** The handlers of `slots` that a lease's runs (taken or ended) did not fill. */
+function readAll(slots: ReadonlyMap<string, number>, runs: readonly Run[]): string[] {
+  const n = new Map<string, number>();
+  for (const r of runs) n.set(r.handler, (n.get(r.handler) ?? 0) + 1);
+  return [...slots].flatMap(([h, free]) => ((n.get(h) ?? 0) < free ? [h] : []));
 }
 
 /**

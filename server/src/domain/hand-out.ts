@@ -13,9 +13,11 @@
  *   retry waits for its retry_at (the worker starts early runs at their fire time), and
  *   max_instances cannot change before it starts;
  * - one due now whose job has max_instances runs running is recorded skipped (this is when
- *   max_instances is decided) — if it is a fire's first attempt: max_instances skips fire times,
- *   and a retry of a fire that already started waits for room instead (its misfire grace, counted
- *   from its retry time, still ends it as missed if none comes);
+ *   max_instances is decided; the node reads a handler's first attempts as they come due, with no
+ *   slot for them too, so this holds whether or not a slot is free) — if it is a fire's first
+ *   attempt: max_instances skips fire times, and a retry of a fire that already started waits for
+ *   room instead (its misfire grace, counted from its retry time, still ends it as missed if none
+ *   comes);
  * - the others go to the worker, `leased` under its grant, while its slots for their handler last;
  *   each counts as running for the runs of its job after it.
  */

@@ -93,7 +93,10 @@ export class Engine {
         runsPending: () => {
           this.dispatch.wake();
         },
-        claimed: (runs, paused, now) => this.atRisk.afterClaim(runs, paused, now),
+        claimed: (runs, paused, now) => {
+          this.dispatch.runsMade(runs);
+          return this.atRisk.afterClaim(runs, paused, now);
+        },
       },
     );
     this.sweeper = new Sweeper(store, this.dispatch, clock, log, config, {

@@ -20,7 +20,7 @@ export type RunControlStore = Pick<FiringStore, "createManualRun" | "withdrawPre
 export class RunControl {
   constructor(
     private readonly store: RunControlStore,
-    private readonly dispatch: Pick<Dispatcher, "wake" | "cancelled">,
+    private readonly dispatch: Pick<Dispatcher, "wake" | "runsMade" | "cancelled">,
     private readonly atRisk: Pick<AtRisk, "manualRun">,
     private readonly clock: Clock,
     private readonly nodeId: string,
@@ -48,6 +48,7 @@ export class RunControl {
         `job ${JSON.stringify(jobId)} in scheduler ${JSON.stringify(scheduler)}`,
       );
     if (run.status === "pending") {
+      this.dispatch.runsMade([run]);
       this.dispatch.wake();
       await this.atRisk.manualRun(run);
     }

@@ -275,7 +275,18 @@ export interface LeaseRequest {
    * Only first attempts of jobs with none running are leased ahead.
    */
   readonly dueBy?: number;
+  /**
+   * Handlers no session of the node has a free slot for, each with the due time up to which the
+   * node looked at their runs before: their pending first attempts due after it and by now (at
+   * most BUSY_LIMIT each) are read only for max_instances, which is decided at a fire's time
+   * whether a slot is free or not. Skipped if their job has max_instances runs running, else left
+   * pending for a slot (past their grace, missed). Nothing of theirs is taken.
+   */
+  readonly busy?: ReadonlyMap<string, number>;
 }
+
+/** The most runs of one busy handler (LeaseRequest.busy) one hand-out reads. */
+export const BUSY_LIMIT = 1000;
 
 export interface LeaseResult {
   /** Runs now running under the lease. */
@@ -355,8 +366,15 @@ export interface RunStore {
   leaseRuns(request: LeaseRequest, events?: EventsOf<LeaseResult>): Promise<LeaseResult>;
   /** Hands back runs leased ahead and never sent (handedBack); answers how many. */
   releaseLeases(now: number, leases: readonly Lease[]): Promise<number>;
-  /** The earliest due time of a pending run of these handlers outside `paused`. */
-  nextPendingDue(handlers: readonly string[], paused: readonly string[]): Promise<number | null>;
+  /**
+   * The earliest due time of a pending run of these handlers outside `paused` (only of those due
+   * after `after` when given).
+   */
+  nextPendingDue(
+    handlers: readonly string[],
+    paused: readonly string[],
+    after?: number,
+  ): Promise<number | null>;
   /**
    * Extends the leases that are still their run's current, unexpired lease to now + leaseMs
    * (moving them to `workerId`); answers the others (lost).

@@ -131,6 +131,42 @@ export function leasesContract(factory: StoreFactory): void {
       expect((await store.getRun(first.id))?.status).toBe("running");
     });
 
+    it("decides max_instances for a busy handler too: its first attempts due since `after` are skipped if their job is at its limit; nothing else changes", async () => {
+      const { store } = stores;
+      const s = "lease-busy";
+      const j = job("lb", { scheduler: s, handler: "h.busy", maxInstances: 1 });
+      const first = await addRun(store, j, T0);
+      expect(await lease(store, "h.busy", T0)).toHaveLength(1);
+      const seen = await addRun(store, j, T0 + S); // due by `after`: looked at before
+      const fire = await addRun(store, j, T0 + 2 * S);
+      const retry = await addRun(store, j, T0 + 3 * S, { attempt: 2 });
+      const later = await addRun(store, j, T0 + 10 * S);
+      const room = await addRun(store, job("lb-room", { scheduler: s, handler: "h.busy" }), T0 + S);
+      const { taken, ended } = await store.leaseRuns({
+        now: T0 + 5 * S,
+        slots: new Map(),
+        total: 0,
+        workerId: "",
+        leaseToken: "",
+        leaseMs: 10 * S,
+        paused: [],
+        busy: new Map([["h.busy", T0 + S]]),
+      });
+      expect(taken).toEqual([]);
+      expect(ended.map((r) => [r.id, r.status])).toEqual([[fire.id, "skipped"]]);
+      expect(await store.getRun(fire.id)).toMatchObject({
+        status: "skipped",
+        statusReason: "max_instances 1 reached",
+      });
+      for (const r of [seen, retry, later, room])
+        expect((await store.getRun(r.id))?.status).toBe("pending");
+      expect((await store.getRun(first.id))?.status).toBe("running");
+      // The next due after a time, for the node's next look.
+      expect(await store.nextPendingDue(["h.busy"], [], T0 + 5 * S)).toBe(T0 + 10 * S);
+      expect(await store.nextPendingDue(["h.busy"], [], T0 + 10 * S)).toBeNull();
+      expect(await store.nextPendingDue(["h.busy"], [])).toBe(T0 + S);
+    });
+
     it("extends current leases only; hands back runs never sent; knows which leases are current", async () => {
       const { store } = stores;
       const j = job("l4", { scheduler: "lease-extend", handler: "h.l4", maxInstances: 5 });

@@ -295,14 +295,28 @@ export class RedisClusterStore extends OnHomeShard implements Store {
 
   // ---- runs ----
 
-  /** Hands out from the shards whose runs are due first (across-shards.ts). */
+  /**
+   * Hands out from the shards whose runs are due first (across-shards.ts); the busy handlers'
+   * first attempts (max_instances only, nothing taken) are decided on every shard.
+   */
   async leaseRuns(request: LeaseRequest, events?: EventsOf<LeaseResult>): Promise<LeaseResult> {
+    const { busy, ...slotted } = request;
     const handlers = [...request.slots.keys()];
-    if (handlers.length === 0 || request.total <= 0) return { taken: [], ended: [] };
-    const firsts = await this.each((s) => s.nextPendingDue(handlers, request.paused));
-    const { taken, ended } = await leaseInDueOrder(request, firsts, (k, part) =>
-      this.shard(k).leaseRuns(part, events),
-    );
+    const taken: Run[] = [];
+    const ended: Run[] = [];
+    if (handlers.length > 0 && request.total > 0) {
+      const firsts = await this.each((s) => s.nextPendingDue(handlers, request.paused));
+      const part = await leaseInDueOrder(slotted, firsts, (k, p) =>
+        this.shard(k).leaseRuns(p, events),
+      );
+      taken.push(...part.taken);
+      ended.push(...part.ended);
+    }
+    if (busy !== undefined && busy.size > 0) {
+      const skipOnly = { ...slotted, slots: new Map<string, number>(), total: 0, busy };
+      for (const part of await this.each((s) => s.leaseRuns(skipOnly, events)))
+        ended.push(...part.ended);
+    }
     this.runs.remember([...taken, ...ended]);
     return { taken, ended };
   }
@@ -319,8 +333,9 @@ export class RedisClusterStore extends OnHomeShard implements Store {
   async nextPendingDue(
     handlers: readonly string[],
     paused: readonly string[],
+    after?: number,
   ): Promise<number | null> {
-    return earliest(await this.each((s) => s.nextPendingDue(handlers, paused)));
+    return earliest(await this.each((s) => s.nextPendingDue(handlers, paused, after)));
   }
 
   async extendLeases(

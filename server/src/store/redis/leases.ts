@@ -10,7 +10,13 @@ import type { Lease, Run } from "../../domain/runs.js";
 import { handOut } from "../../domain/hand-out.js";
 import { handedBack } from "../../domain/run-transitions.js";
 import { jobKey } from "../sql/job-rows.js";
-import type { EventsOf, LeaseRequest, LeaseResult, LeaseState } from "../port.js";
+import {
+  BUSY_LIMIT,
+  type EventsOf,
+  type LeaseRequest,
+  type LeaseResult,
+  type LeaseState,
+} from "../port.js";
 import { nextRev } from "./cache.js";
 import {
   type Fields,
@@ -67,16 +73,23 @@ export function leaseRuns(
   events: EventsOf<LeaseResult> | undefined,
 ): Promise<LeaseResult> {
   const now = req.now;
-  const handlers = [...req.slots.keys()];
-  if (handlers.length === 0 || req.total <= 0) return Promise.resolve({ taken: [], ended: [] });
+  const handlers = req.total > 0 ? [...req.slots.keys()] : [];
+  const busy = [...(req.busy ?? [])].filter(([h]) => !handlers.includes(h));
+  if (handlers.length === 0 && busy.length === 0) return Promise.resolve({ taken: [], ended: [] });
+  const dueBy = String(Math.max(now, req.dueBy ?? now));
+  // Each handler's read: [handler, limit, due after (exclusive; "-inf": none), due by]. A busy
+  // handler's (no free slot) is for max_instances only: its runs that came due since the node
+  // last looked, of jobs with a run running (handOut takes none of them: they have no slot).
+  const reads = [
+    ...handlers.map((h) => [h, String(Math.min(req.total, req.slots.get(h) ?? 0)), "-inf", dueBy]),
+    ...busy.map(([h, after]) => [h, String(BUSY_LIMIT), `(${String(after)}`, String(now), "busy"]),
+  ];
   return optimistic("leaseRuns", async () => {
-    const dueBy = Math.max(now, req.dueBy ?? now);
     const [reserved, runningNow] = (await db.run(RESERVE_RUNS, {
       now: String(now),
       until: String(now + HOLD_MS),
-      dueBy: String(dueBy),
       paused: req.paused,
-      handlers: handlers.map((h) => [h, String(Math.min(req.total, req.slots.get(h) ?? 0))]),
+      handlers: reads,
     })) as [[string, string, string][], [string, string, string[]][]];
     const checks: [string, string][] = [];
     const candidates: Run[] = [];
@@ -172,11 +185,13 @@ export async function nextPendingDue(
   db: Db,
   handlers: readonly string[],
   paused: readonly string[],
+  after?: number,
 ): Promise<number | null> {
   if (handlers.length === 0) return null;
   const first = await db.run(NEXT_DUE, {
     paused,
     indexes: handlers.map((h) => `pending:${h}`),
+    min: after === undefined ? "-inf" : `(${String(after)}`,
     max: String(Number.MAX_SAFE_INTEGER),
   });
   return typeof first === "string" ? Number(first) : null;

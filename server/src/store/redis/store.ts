@@ -282,8 +282,12 @@ export class RedisStore implements Store {
     return leases.releaseLeases(this.db, now, list);
   }
 
-  nextPendingDue(handlers: readonly string[], paused: readonly string[]): Promise<number | null> {
-    return leases.nextPendingDue(this.db, handlers, paused);
+  nextPendingDue(
+    handlers: readonly string[],
+    paused: readonly string[],
+    after?: number,
+  ): Promise<number | null> {
+    return leases.nextPendingDue(this.db, handlers, paused, after);
   }
 
   extendLeases(

@@ -325,8 +325,12 @@ export abstract class SqlStore implements Store {
     );
   }
 
-  nextPendingDue(handlers: readonly string[], paused: readonly string[]): Promise<number | null> {
-    return this.engine.autocommit(() => nextPendingDue(handlers, paused));
+  nextPendingDue(
+    handlers: readonly string[],
+    paused: readonly string[],
+    after?: number,
+  ): Promise<number | null> {
+    return this.engine.autocommit(() => nextPendingDue(handlers, paused, after));
   }
 
   extendLeases(

@@ -1,9 +1,11 @@
 import type { Script } from "./script.js";
 
 /**
- * The hand-out's first step, as `SKIP LOCKED` is on SQL: for each handler, the earliest pending
- * runs due by \`dueBy\` in the schedulers not \`paused\` that no other hand-out holds and no change of their job
- * or scheduler fences (fences.ts), up to its limit, each
+ * The hand-out's first step, as `SKIP LOCKED` is on SQL: for each handler (\`handlers\`: [handler,
+ * limit, due after (a ZRANGEBYSCORE min), due by, 'busy' or nothing]), the earliest pending runs
+ * due in that range in the schedulers not \`paused\` that no other hand-out holds and no change of
+ * their job or scheduler fences (fences.ts), up to its limit — of a 'busy' handler (no free
+ * slot: its runs are read for max_instances only) only runs whose job has a run running — each
  * then held until \`until\` (a \`held_until\` field, which leaves the run's revision alone).
  * Concurrent hand-outs of several nodes so read different runs instead of all racing for the
  * first ones; the hold is only that: the hand-out's commit (lease-runs.ts) still checks every
@@ -21,13 +23,13 @@ local out = {}
 local running = {}
 local seen = {}
 for _, h in ipairs(p.handlers) do
-  local handler, limit = h[1], tonumber(h[2])
+  local handler, limit, after, dueBy, busy = h[1], tonumber(h[2]), h[3], h[4], h[5] == 'busy'
   local found = {}
   for _, s in ipairs(schedulers) do
     local offset, taken = 0, 0
     if redis.call('EXISTS', sk(s, 'fence')) == 1 then taken = limit end
     while taken < limit do
-      local page = redis.call('ZRANGEBYSCORE', sk(s, 'pending:' .. handler), '-inf', p.dueBy,
+      local page = redis.call('ZRANGEBYSCORE', sk(s, 'pending:' .. handler), after, dueBy,
         'WITHSCORES', 'LIMIT', offset, 100)
       if #page == 0 then break end
       local gone = 0
@@ -40,7 +42,8 @@ for _, h in ipairs(p.handlers) do
           redis.call('ZREM', sk(s, 'pending:' .. handler), page[i])
           gone = gone + 1
         elseif taken < limit and (held == false or tonumber(held) <= now) and (f[2] == false
-          or redis.call('EXISTS', sk(s, 'fence:' .. f[2])) == 0) then
+          or redis.call('EXISTS', sk(s, 'fence:' .. f[2])) == 0) and (not busy
+          or (f[2] ~= false and redis.call('SCARD', sk(s, 'running:' .. f[2])) > 0)) then
           found[#found + 1] = {s, page[i], tonumber(page[i + 1]), f[3], f[2]}
           taken = taken + 1
         end

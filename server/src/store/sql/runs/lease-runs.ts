@@ -1,5 +1,5 @@
 import { handOut } from "../../../domain/hand-out.js";
-import type { LeaseRequest, LeaseResult } from "../../port.js";
+import { BUSY_LIMIT, type LeaseRequest, type LeaseResult } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { byScheduler, jobKey } from "../job-rows.js";
 import { RUN_SELECT, runFromRow, writeRun } from "../run-rows.js";
@@ -9,12 +9,14 @@ import { all, notIn, num, placeholders, write, type Row, type Tx } from "../runn
  * Hands due pending runs of these handlers to one worker, as the domain's `handOut` decides
  * (running under the lease, skipped for max_instances, missed past their grace), with their
  * timeout deadline counted from their start. The job rows are locked for the decision (runs of a
- * job locked elsewhere wait for the next pass). Runs of paused schedulers wait.
+ * job locked elsewhere wait for the next pass). Runs of paused schedulers wait. The first
+ * attempts of busy handlers (no free slot) that came due are decided too, for max_instances.
  */
 export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
   const now = req.now;
-  const handlers = [...req.slots.keys()];
-  if (handlers.length === 0 || req.total <= 0) return { taken: [], ended: [] };
+  const handlers = req.total > 0 ? [...req.slots.keys()] : [];
+  const busy = [...(req.busy ?? [])].filter(([h]) => !handlers.includes(h));
+  if (handlers.length === 0 && busy.length === 0) return { taken: [], ended: [] };
   const paused = req.paused;
   // One query per handler: its order is the index's (status, handler, due_at), so InnoDB locks
   // only the rows it returns (with `handler IN (…)` it would sort, locking every due row).
@@ -29,6 +31,18 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
           ...paused,
           Math.min(req.total, req.slots.get(handler) ?? 0),
         ],
+      )),
+    );
+  }
+  // Handlers without a free slot: their first attempts that came due since the node last looked,
+  // for max_instances only (the domain leaves those whose job has room pending). Only those
+  // whose job has a run running can be skipped, so only they are read and locked (one probe of
+  // the (scheduler, job_id, status) index each); a retry waits for room whatever happens.
+  for (const [handler, after] of busy) {
+    rows.push(
+      ...(yield* all(
+        `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`status\` = 'pending' AND \`handler\` = ? AND \`due_at\` > ? AND \`due_at\` <= ? AND \`attempt\` = 1${notIn("scheduler", paused)} AND EXISTS (SELECT 1 FROM \`runs\` AS \`x\` WHERE \`x\`.\`scheduler\` = \`runs\`.\`scheduler\` AND \`x\`.\`job_id\` = \`runs\`.\`job_id\` AND \`x\`.\`status\` = 'running') ORDER BY \`due_at\` LIMIT ?${d.lockSkipLocked}`,
+        [handler, after, now, ...paused, BUSY_LIMIT],
       )),
     );
   }
