@@ -96,6 +96,11 @@ export class HandOut {
     // Runs made late for a handler with a slot are handed out (or decided) by its lease.
     for (const h of this.madeLate.keys()) if (!busy.includes(h)) this.madeLate.delete(h);
     let looking: Map<string, number> | undefined = this.toLookAt(busy, now);
+    // Nothing of theirs came due since the last look (a node whose slots runs leased ahead
+    // took: most looks): one read of when the next comes due instead of a look's transaction.
+    // Paused schedulers' runs count here (they are not read yet): a look then decides.
+    if (looking !== undefined && (await this.nothingDue(looking, paused ?? [], now)))
+      looking = undefined;
     const looks = looking !== undefined;
     for (const s of this.sessions.values()) {
       const { slots, total } = s.free();
@@ -216,6 +221,24 @@ export class HandOut {
       return at + BUSY_LOOK_MS <= now ? [[h, at]] : [];
     });
     return due.length === 0 ? undefined : new Map(due);
+  }
+
+  /**
+   * Whether no pending run of these busy handlers came due since their last look (the earliest
+   * due after it is in the future, or none): then they count as looked at now, and the next look
+   * is when that run comes due (see nextBusyLook).
+   */
+  private async nothingDue(
+    looking: ReadonlyMap<string, number>,
+    paused: readonly string[],
+    now: number,
+  ): Promise<boolean> {
+    const since = Math.min(...looking.values());
+    const due = await this.store.nextPendingDue([...looking.keys()], paused, since);
+    if (due !== null && due <= now) return false;
+    this.looked(looking, now);
+    this.busyDue = due === null ? null : Math.max(due, now + BUSY_LOOK_MS);
+    return true;
   }
 
   private looked(handlers: ReadonlyMap<string, number>, now: number): void {
