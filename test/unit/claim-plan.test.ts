@@ -5,29 +5,20 @@ import type { Job } from "../../server/src/domain/jobs.js";
 import { isPrepared, rewoundToPrepared } from "../../server/src/domain/prepared-runs.js";
 import { manualRun, type Run } from "../../server/src/domain/runs.js";
 import { compileTrigger } from "../../server/src/domain/triggers/index.js";
+import { jobRecord } from "../support/job-record.js";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z");
 
 function job(id: string, nextRunTime: number | null = T0): Job {
-  return {
-    scheduler: "default",
+  return jobRecord({
     id,
     name: id,
-    handler: "h",
     trigger: { type: "date", runDate: T0, timezone: "UTC", jitter: null },
-    args: [],
-    kwargs: {},
     coalesce: false,
-    maxInstances: 1,
-    misfireGraceTimeMs: 60_000,
-    timeoutMs: null,
-    retry: null,
-    paused: false,
     nextRunTime,
     createdAt: T0,
     updatedAt: T0,
-    version: 1,
-  };
+  });
 }
 
 const runOf = (j: Job, overrides: Partial<Run> = {}): Run => ({

@@ -10,31 +10,19 @@ import type { Job } from "../../server/src/domain/jobs.js";
 import { canTransition } from "../../server/src/domain/run-transitions.js";
 import { planFires, type Run } from "../../server/src/domain/runs.js";
 import { compileTrigger } from "../../server/src/domain/triggers/index.js";
+import { jobRecord } from "../support/job-record.js";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z");
 const S = 1000;
 
 function job(over: Partial<Job> = {}): Job {
-  return {
-    scheduler: "default",
-    id: "j",
-    name: "J",
-    handler: "h",
+  return jobRecord({
     trigger: { type: "interval", seconds: 5, timezone: "UTC", startDate: T0, jitter: null },
-    args: [],
-    kwargs: {},
-    coalesce: true,
-    maxInstances: 1,
-    misfireGraceTimeMs: 60_000,
-    timeoutMs: null,
-    retry: null,
-    paused: false,
     nextRunTime: T0,
     createdAt: T0,
     updatedAt: T0,
-    version: 1,
     ...over,
-  };
+  });
 }
 
 let seq = 0;

@@ -11,6 +11,7 @@ import {
 } from "../../server/src/domain/runs.js";
 import { skippedForMaxInstances } from "../../server/src/domain/run-transitions.js";
 import { compileTrigger, type TriggerSpec } from "../../server/src/domain/triggers/index.js";
+import { jobRecord } from "../support/job-record.js";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z");
 const MIN = 60_000;
@@ -20,26 +21,16 @@ function everyMinute(jitter?: number): TriggerSpec {
 }
 
 function job(over: Partial<Job> = {}): Job {
-  return {
-    scheduler: "default",
-    id: "j",
-    name: "J",
-    handler: "h",
+  return jobRecord({
     trigger: everyMinute(),
     args: [1],
     kwargs: { a: true },
     coalesce: false,
-    maxInstances: 1,
-    misfireGraceTimeMs: 60_000,
-    timeoutMs: null,
-    retry: null,
-    paused: false,
     nextRunTime: T0,
     createdAt: T0 - MIN,
     updatedAt: T0 - MIN,
-    version: 1,
     ...over,
-  };
+  });
 }
 
 let seq = 0;

@@ -13,32 +13,14 @@ import {
 } from "../../server/src/domain/prepared-runs.js";
 import { planFires } from "../../server/src/domain/runs.js";
 import { compileTrigger, type TriggerSpec } from "../../server/src/domain/triggers/index.js";
+import { jobRecord } from "../support/job-record.js";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z");
 const S = 1000;
 const AHEAD = 2 * S;
 
 function job(trigger: TriggerSpec, nextRunTime: number | null, more: Partial<Job> = {}): Job {
-  return {
-    scheduler: "default",
-    id: "j",
-    name: "j",
-    handler: "h",
-    trigger,
-    args: [],
-    kwargs: {},
-    coalesce: true,
-    maxInstances: 1,
-    misfireGraceTimeMs: 60_000,
-    timeoutMs: null,
-    retry: null,
-    paused: false,
-    nextRunTime,
-    createdAt: T0,
-    updatedAt: T0,
-    version: 1,
-    ...more,
-  };
+  return jobRecord({ name: "j", trigger, nextRunTime, createdAt: T0, updatedAt: T0, ...more });
 }
 
 const everySeconds = (seconds: number, jitter: number | null = null): TriggerSpec => ({
