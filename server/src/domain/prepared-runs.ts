@@ -55,9 +55,9 @@ export function changedJob(base: Job, next: Job): Job {
 
 /**
  * The next run time clients see (GetJob, ListJobs and every answer with a job, through
- * management/jobs.ts): the first fire time prepared ahead while it has not come, as APScheduler
- * shows the upcoming fire time; then the claim's position, or none when the trigger ended with
- * the runs prepared.
+ * management/shown-jobs.ts): the first fire time prepared ahead while it has not come, as
+ * APScheduler shows the upcoming fire time; then the claim's position, or none when the trigger
+ * ended with the runs prepared.
  */
 export function upcomingFireTime(job: Job, now: number): number | null {
   const first = job.preparedFirst ?? null;

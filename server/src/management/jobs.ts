@@ -2,7 +2,7 @@
  * Job use cases: add (one or many), get, list, modify, reschedule, pause, resume, remove. Each
  * validates its input, builds the job with its scheduler's defaults (build-job.ts) and writes
  * through the store with compare-and-set versions, so that concurrent requests on several nodes
- * lose no update.
+ * lose no update. The jobs they answer are as reads show them (shown-jobs.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.js";
@@ -15,7 +15,6 @@ import {
 import { byActor, jobEvent, runEvents, schedulerEvent, type EventDraft } from "../domain/events.js";
 import { at, itemPath, joinPath } from "../domain/fields.js";
 import { DEFAULT_LIMITS, checkId, type Job, type Limits, type Scheduler } from "../domain/jobs.js";
-import { upcomingFireTime } from "../domain/prepared-runs.js";
 import { compileTrigger, triggerWarnings, type TriggerWarning } from "../domain/triggers/index.js";
 import { currentActor } from "../lib/actor.js";
 import { sameJson } from "../lib/same-json.js";
@@ -35,6 +34,7 @@ import {
   type TriggerInput,
 } from "./job-input.js";
 import { DEFAULT_SCHEDULER, type SchedulerManager } from "./schedulers.js";
+import { ShownJobs } from "./shown-jobs.js";
 
 /** A job validated and built, ready to be added. */
 interface PreparedJob {
@@ -68,8 +68,8 @@ export const CANCEL_BATCH = 2000;
 export const MAX_ADD_JOBS = 1000;
 
 export class JobManager {
-  /** Each job a listing answered (shown) and its stored record, which holds its position. */
-  private readonly listed = new WeakMap<Job, Job>();
+  /** What reads show of the jobs: every answer with a job goes through it (shown-jobs.ts). */
+  private readonly shown: ShownJobs;
 
   constructor(
     private readonly store: ManagementStore,
@@ -82,7 +82,9 @@ export class JobManager {
     private readonly quota = new JobQuota(store, null),
     /** Pending runs a RemoveAllJobs cancels per transaction. */
     private readonly cancelBatch = CANCEL_BATCH,
-  ) {}
+  ) {
+    this.shown = new ShownJobs(clock);
+  }
 
   /** AddJob: errors name the fields of the request (`job.trigger.cron.hour`). */
   async addJob(job: JobInput, conflict: ConflictPolicy = "error"): Promise<Added> {
@@ -152,7 +154,7 @@ export class JobManager {
         } catch (err) {
           if (!(err instanceof AlreadyExistsError)) throw err;
           return {
-            job: this.shownOrNull(await this.store.getJob(p.scheduler.name, p.id)),
+            job: this.shown.orNull(await this.store.getJob(p.scheduler.name, p.id)),
             outcome: "exists" as const,
             warnings: this.warnings(p.input.trigger, p.path),
           };
@@ -165,7 +167,7 @@ export class JobManager {
     this.checkRef(scheduler, jobId);
     const job = await this.store.getJob(scheduler, jobId);
     if (!job) throw notFound(scheduler, jobId);
-    return this.shown(job);
+    return this.shown.job(job);
   }
 
   /**
@@ -182,7 +184,7 @@ export class JobManager {
     this.checkRef(scheduler, jobId);
     const found = await this.store.getJobServed(scheduler, jobId, this.clock.now(), this.nodeId);
     if (!found) throw notFound(scheduler, jobId);
-    return { ...found, job: this.shown(found.job) };
+    return { ...found, job: this.shown.job(found.job) };
   }
 
   async listJobs(query: ListJobsQuery): Promise<Page<Job>> {
@@ -196,12 +198,10 @@ export class JobManager {
     }
     // A token is bound to its listing (scheduler, filters, order); the store pages by position.
     const page = await this.store.listJobs({ ...query, pageToken: storeJobPageToken(query) });
-    const items = page.items.map((job) => {
-      const shown = this.shown(job);
-      if (shown !== job) this.listed.set(shown, job);
-      return shown;
-    });
-    return { items, nextPageToken: boundJobPageToken(query, page.nextPageToken) };
+    return {
+      items: this.shown.listing(page.items),
+      nextPageToken: boundJobPageToken(query, page.nextPageToken),
+    };
   }
 
   /**
@@ -209,22 +209,8 @@ export class JobManager {
    * answered shorter than the store read it (a page may hold fewer jobs, see api/services/jobs.ts).
    */
   pageTokenAfter(query: ListJobsQuery, job: Job): string {
-    return jobPageTokenAfter(query, this.listed.get(job) ?? job);
-  }
-
-  /**
-   * A job as clients see it: its next run time is the upcoming fire time, which a claim may have
-   * prepared a run for ahead of time (domain/prepared-runs.ts, upcomingFireTime), not where the
-   * next claim starts. Every answer with a job goes through here (the API, the SDK, the CLI and
-   * the dashboard read these answers).
-   */
-  private shown(job: Job): Job {
-    const upcoming = upcomingFireTime(job, this.clock.now());
-    return upcoming === job.nextRunTime ? job : { ...job, nextRunTime: upcoming };
-  }
-
-  private shownOrNull(job: Job | null): Job | null {
-    return job === null ? null : this.shown(job);
+    // The store pages by the stored position, not the one shown.
+    return jobPageTokenAfter(query, this.shown.stored(job));
   }
 
   /**
@@ -261,7 +247,7 @@ export class JobManager {
     );
     const warnings =
       has("trigger") && job.trigger !== undefined ? this.warnings(job.trigger, "job") : [];
-    return { job: this.shown(modified), warnings };
+    return { job: this.shown.job(modified), warnings };
   }
 
   /** RescheduleJob: errors name the fields of the request (`job_id`, `trigger.cron.hour`). */
@@ -275,12 +261,12 @@ export class JobManager {
     const job = await this.updateJob(scheduler, jobId, expectedVersion, (current, sched, now) =>
       this.build(sched, current.id, { ...current, trigger }, now),
     );
-    return { job: this.shown(job), warnings: this.warnings(trigger, "") };
+    return { job: this.shown.job(job), warnings: this.warnings(trigger, "") };
   }
 
   async pauseJob(scheduler: string, jobId: string): Promise<Job> {
     this.checkRef(scheduler, jobId);
-    return this.shown(
+    return this.shown.job(
       await this.updateJob(scheduler, jobId, undefined, (job) =>
         job.paused ? job : { ...job, paused: true, nextRunTime: null },
       ),
@@ -297,7 +283,7 @@ export class JobManager {
       if (!job.paused) return job;
       return { ...job, paused: false, nextRunTime: compileTrigger(job.trigger).nextAtOrAfter(now) };
     });
-    if (job.paused || job.nextRunTime !== null) return { job: this.shown(job), removed: false };
+    if (job.paused || job.nextRunTime !== null) return { job: this.shown.job(job), removed: false };
     // Only the version this call wrote: a change made meanwhile (a reschedule) wins.
     const removed = await this.store.deleteJob(scheduler, jobId, {
       expectedVersion: job.version,
@@ -401,7 +387,7 @@ export class JobManager {
       }
       if (conflict === "keep_existing") {
         const existing = await this.store.getJob(scheduler.name, id);
-        if (existing) return { job: this.shown(existing), outcome: "kept", warnings };
+        if (existing) return { job: this.shown.job(existing), outcome: "kept", warnings };
         continue; // removed meanwhile: insert again
       }
       const replaced = await this.store.updateJob(
@@ -434,7 +420,7 @@ export class JobManager {
         now,
         (job) => byActor([jobEvent("job_modified", job, now, this.nodeId)], currentActor()),
       );
-      if (replaced) return { job: this.shown(replaced), outcome: "replaced", warnings };
+      if (replaced) return { job: this.shown.job(replaced), outcome: "replaced", warnings };
       // removed meanwhile: insert again
     }
   }
