@@ -1,6 +1,5 @@
 /** The run state machine (domain/run-transitions.ts): which moves exist, and what each changes. */
 import { describe, expect, it } from "vitest";
-import type { Job } from "../../server/src/domain/jobs.js";
 import {
   attemptFailed,
   canTransition,
@@ -17,28 +16,15 @@ import {
 } from "../../server/src/domain/run-transitions.js";
 import { manualRun, type Run, type RunStatus } from "../../server/src/domain/runs.js";
 import { compileTrigger } from "../../server/src/domain/triggers/index.js";
+import { jobRecord } from "../support/job-record.js";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z");
 
-const JOB: Job = {
-  scheduler: "default",
-  id: "j",
-  name: "J",
-  handler: "h",
-  trigger: { type: "date", runDate: T0, timezone: "UTC", jitter: null },
-  args: [],
-  kwargs: {},
+const JOB = jobRecord({
   coalesce: false,
-  maxInstances: 1,
-  misfireGraceTimeMs: 60_000,
   timeoutMs: 30_000,
   retry: { maxAttempts: 2, initialBackoffMs: 1000, maxBackoffMs: 60_000, multiplier: 2 },
-  paused: false,
-  nextRunTime: T0,
-  createdAt: T0,
-  updatedAt: T0,
-  version: 1,
-};
+});
 
 const pending = (): Run =>
   manualRun(JOB, compileTrigger(JOB.trigger), { now: T0, newId: () => "r1" });

@@ -11,30 +11,18 @@ import { manualRun, type Run } from "../../server/src/domain/runs.js";
 import { compileTrigger } from "../../server/src/domain/triggers/index.js";
 import { envelopeKeyId, isEnvelope, SealingKeys } from "../../server/src/lib/envelope.js";
 import { SealedDataError, Sealer } from "../../server/src/store/sealing.js";
+import { jobRecord } from "../support/job-record.js";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z");
 const k1 = { id: "k1", key: randomBytes(32) };
 const k2 = { id: "k2", key: randomBytes(32) };
 
-const JOB: Job = {
-  scheduler: "default",
-  id: "j",
-  name: "J",
-  handler: "h",
-  trigger: { type: "date", runDate: T0, timezone: "UTC", jitter: null },
+const JOB = jobRecord({
   args: ["arg-secret", 42],
   kwargs: { token: "kwarg-secret" },
   coalesce: false,
-  maxInstances: 1,
-  misfireGraceTimeMs: 60_000,
   timeoutMs: 30_000,
-  retry: null,
-  paused: false,
-  nextRunTime: T0,
-  createdAt: T0,
-  updatedAt: T0,
-  version: 1,
-};
+});
 
 const runOf = (job: Job, id = "r1"): Run =>
   manualRun(job, compileTrigger(job.trigger), { now: T0, newId: () => id });
