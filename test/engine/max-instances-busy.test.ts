@@ -25,21 +25,32 @@ describeEachStore("max_instances with no free slot", busyWorker, { cluster: true
 function busyWorker(makeStore: () => Promise<TestStore>): void {
   const h = engineHarness(makeStore);
   const { clock, advance, runs } = h;
-
-  it("a fire that comes while the job runs on the worker's only slot is skipped, not run late or missed", async () => {
-    const w = await h.worker("w-long", "h.long", 1);
+  /**
+   * The set-up of a case: a worker (`w-<id>`) with one slot for handler `h.<id>`, and job `id`
+   * on it firing every 10 s from 10 s on (max_instances 1, `more` on top), its first run
+   * assigned to the worker.
+   */
+  const firstRunning = async (id: string, more: Record<string, unknown> = {}) => {
+    const w = await h.worker(`w-${id}`, `h.${id}`, 1);
     const start = clock.now();
     await h.c.job("AddJob", {
       job: {
-        id: "long",
-        handler: "h.long",
+        id,
+        handler: `h.${id}`,
         trigger: { interval: { seconds: 10, start_date: ts(start + 10 * S) } },
         max_instances: 1,
-        misfire_grace_time: { duration: dur(30 * S) },
+        ...more,
       },
     });
     await advance(10 * S);
     const first = await h.next(w, "assignment");
+    return { w, start, first };
+  };
+
+  it("a fire that comes while the job runs on the worker's only slot is skipped, not run late or missed", async () => {
+    const { w, start, first } = await firstRunning("long", {
+      misfire_grace_time: { duration: dur(30 * S) },
+    });
     // The run outlasts eight fire times, and its misfire grace (30 s) three times over.
     for (let i = 0; i < 8; i++) await advance(10 * S);
     const during = await runs("long");
@@ -60,18 +71,7 @@ function busyWorker(makeStore: () => Promise<TestStore>): void {
   });
 
   it("the node looks at the fire at its time by itself: no pass is run by the test then", async () => {
-    const w = await h.worker("w-self", "h.self", 1);
-    const start = clock.now();
-    await h.c.job("AddJob", {
-      job: {
-        id: "self",
-        handler: "h.self",
-        trigger: { interval: { seconds: 10, start_date: ts(start + 10 * S) } },
-        max_instances: 1,
-      },
-    });
-    await advance(10 * S);
-    await h.next(w, "assignment");
+    await firstRunning("self");
     // The next fire's run is made ahead (within 2 s of its time), pending, the slot taken.
     await advance(8500);
     expect((await runs("self")).map((r) => r.status)).toEqual([

@@ -51,6 +51,9 @@ function planAhead(next: (j: Job) => number | null): PlanFn {
   };
 }
 
+/** The plan of jobs whose trigger ends with the run it prepares. */
+const LAST = planAhead(() => null);
+
 export function keptPreparedContract(factory: StoreFactory): void {
   describe("what a job keeps of its runs prepared ahead", () => {
     const stores = useStores(factory);
@@ -72,35 +75,30 @@ export function keptPreparedContract(factory: StoreFactory): void {
       jobs.push([j.scheduler, j.id]);
       await store.insertJob(j);
     };
+    /**
+     * The set-up of a case: job "j" of scheduler `s` (named for the case) added with its next run
+     * time at this case's hour (`at`), and a claim by node `s` 1.5 s before it (`now`) that
+     * prepares its run, `next` giving the fire time after it (null: the trigger ends with it).
+     */
+    const prepared = async (s: string, next: (j: Job) => number | null) => {
+      const at = T0 + hour * HOUR;
+      const added = job("j", { scheduler: s, nextRunTime: at });
+      await add(added);
+      const now = at - 1500;
+      return { added, at, now, claimed: await claim(store, now, planAhead(next), s) };
+    };
+    /** A claim by node `s` at `now` of jobs whose trigger ends with the run it prepares. */
+    const claimLast = (s: string, now: number) => claim(store, now, LAST, s);
 
     it("a claim records the first fire time it prepared with the job's next run time", async () => {
       const s = "kept-first";
-      await add(job("j", { scheduler: s, nextRunTime: T0 + hour * HOUR }));
-      const now = T0 + hour * HOUR - 1500;
-      const claimed = await claim(
-        store,
-        now,
-        planAhead((j) => must(j.nextRunTime) + MINUTE),
-        s,
-      );
+      const { at, now, claimed } = await prepared(s, (j) => must(j.nextRunTime) + MINUTE);
       expect(claimed.jobs).toBe(1);
       const kept = must(await store.getJob(s, "j"));
-      expect(kept).toMatchObject({
-        nextRunTime: T0 + hour * HOUR + MINUTE,
-        preparedFirst: T0 + hour * HOUR,
-      });
+      expect(kept).toMatchObject({ nextRunTime: at + MINUTE, preparedFirst: at });
       expect(kept.lastFirePrepared).toBeFalsy();
       // The next claim starts past the prepared run: nothing is due before it.
-      expect(
-        (
-          await claim(
-            store,
-            now,
-            planAhead(() => null),
-            s,
-          )
-        ).jobs,
-      ).toBe(0);
+      expect((await claimLast(s, now)).jobs).toBe(0);
       // A listing shows the record as stored (its position is the claim's).
       const page = await store.listJobs({ scheduler: s, orderBy: "next_run_time", pageSize: 10 });
       expect(page.items).toEqual([kept]);
@@ -108,14 +106,7 @@ export function keptPreparedContract(factory: StoreFactory): void {
 
     it("a change withdraws the prepared run and the job keeps nothing of it", async () => {
       const s = "kept-change";
-      await add(job("j", { scheduler: s, nextRunTime: T0 + hour * HOUR }));
-      const now = T0 + hour * HOUR - 1500;
-      const claimed = await claim(
-        store,
-        now,
-        planAhead((j) => must(j.nextRunTime) + MINUTE),
-        s,
-      );
+      const { at, now, claimed } = await prepared(s, (j) => must(j.nextRunTime) + MINUTE);
       const run = must(claimed.runs[0]);
       const seen: Job[] = [];
       const after = await store.updateJob(
@@ -127,10 +118,10 @@ export function keptPreparedContract(factory: StoreFactory): void {
         },
         now + 500,
       );
-      expect(seen.at(-1)?.nextRunTime).toBe(T0 + hour * HOUR);
+      expect(seen.at(-1)?.nextRunTime).toBe(at);
       expect(await store.getRun(run.id)).toBeNull();
       const stored = must(await store.getJob(s, "j"));
-      expect(stored).toMatchObject({ nextRunTime: T0 + hour * HOUR, args: ["changed"] });
+      expect(stored).toMatchObject({ nextRunTime: at, args: ["changed"] });
       expect(stored.preparedFirst ?? null).toBeNull();
       expect(stored.lastFirePrepared).toBeFalsy();
       expect(after?.preparedFirst ?? null).toBeNull();
@@ -138,14 +129,7 @@ export function keptPreparedContract(factory: StoreFactory): void {
 
     it("a job whose trigger ended with its last run prepared stays until the run is due, then a claim removes it", async () => {
       const s = "kept-last";
-      const at = T0 + hour * HOUR;
-      await add(job("j", { scheduler: s, nextRunTime: at }));
-      const first = await claim(
-        store,
-        at - 1500,
-        planAhead(() => null),
-        s,
-      );
+      const { at, claimed: first } = await prepared(s, () => null);
       expect(first.ended).toEqual([]);
       expect(first.runs.map((r) => r.scheduledTime)).toEqual([at]);
       expect(must(await store.getJob(s, "j"))).toMatchObject({
@@ -154,26 +138,12 @@ export function keptPreparedContract(factory: StoreFactory): void {
         lastFirePrepared: true,
       });
       // Not claimed again before its run is due (no claim takes it for nothing meanwhile).
-      expect(
-        (
-          await claim(
-            store,
-            at - 1,
-            planAhead(() => null),
-            s,
-          )
-        ).jobs,
-      ).toBe(0);
+      expect((await claimLast(s, at - 1)).jobs).toBe(0);
       expect(await store.nextDueTime([])).toBe(at + AHEAD);
       // Its run is due: the claim removes it, with its event then.
       const events = (await allEvents(store)).filter((e) => e.data.nodeId === s);
       expect(events).toEqual([]);
-      const last = await claim(
-        store,
-        at,
-        planAhead(() => null),
-        s,
-      );
+      const last = await claimLast(s, at);
       expect(last.ended.map((j) => j.id)).toEqual(["j"]);
       expect(last.runs).toEqual([]);
       expect(await store.getJob(s, "j")).toBeNull();
@@ -184,18 +154,8 @@ export function keptPreparedContract(factory: StoreFactory): void {
 
     it("a job kept for its last run: a pause withdraws the run and brings its fire time back", async () => {
       const s = "kept-last-pause";
-      const at = T0 + hour * HOUR;
-      await add(job("j", { scheduler: s, nextRunTime: at }));
-      const run = must(
-        (
-          await claim(
-            store,
-            at - 1500,
-            planAhead(() => null),
-            s,
-          )
-        ).runs[0],
-      );
+      const { at, claimed } = await prepared(s, () => null);
+      const run = must(claimed.runs[0]);
       const seen: Job[] = [];
       const paused = await store.updateJob(
         s,
@@ -218,28 +178,12 @@ export function keptPreparedContract(factory: StoreFactory): void {
 
     it("a job kept for its last run, removed and added again with the same fire time: one run, the new job's", async () => {
       const s = "kept-last-readd";
-      const at = T0 + hour * HOUR;
-      const j = job("j", { scheduler: s, nextRunTime: at });
-      await add(j);
-      const run = must(
-        (
-          await claim(
-            store,
-            at - 1500,
-            planAhead(() => null),
-            s,
-          )
-        ).runs[0],
-      );
+      const { added, at, claimed } = await prepared(s, () => null);
+      const run = must(claimed.runs[0]);
       expect(await store.deleteJob(s, "j", { cancelPendingRunsAt: at - 1000 })).toBe(true);
       expect(await store.getRun(run.id)).toBeNull();
-      await add({ ...j, args: ["again"] });
-      const again = await claim(
-        store,
-        at - 900,
-        planAhead(() => null),
-        s,
-      );
+      await add({ ...added, args: ["again"] });
+      const again = await claimLast(s, at - 900);
       expect(again.ignored).toBe(0);
       expect(again.runs).toHaveLength(1);
       expect(must(await store.getRun(must(again.runs[0]).id))).toMatchObject({
