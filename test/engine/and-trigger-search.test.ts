@@ -9,7 +9,7 @@
  */
 import { expect, it } from "vitest";
 import { engineHarness, T0 } from "../support/engine-harness.js";
-import { timestamp as ts, type Reply } from "../support/grpc-js.js";
+import { rawSubscription, timestamp as ts, type Reply } from "../support/grpc-js.js";
 import { describeEachStore } from "../support/mysql.js";
 import type { TestStore } from "../support/stores.js";
 import type { TriggerSpec } from "../../server/src/domain/triggers/index.js";
@@ -60,7 +60,21 @@ function andSearch(makeStore: () => Promise<TestStore>): void {
     }));
     expect(changed?.nextRunTime).toBe(START);
 
-    await h.advance(START - h.clock.now());
+    const sub = rawSubscription(h.node.port, {
+      from_now: true,
+      filter: { job_ids: ["stored"], types: ["EVENT_TYPE_JOB_MODIFIED"] },
+    });
+    try {
+      expect(await sub.next()).toMatchObject({ live: true });
+      await h.advance(START - h.clock.now());
+      // The pause says why, naming the and (not "cannot be read by this version").
+      const [paused] = await sub.events((got) => got.length > 0);
+      expect(paused?.reason).toMatch(
+        /^paused: all_of\.triggers: no common fire time at or after 2026-06-01T00:01:00\.001Z/,
+      );
+    } finally {
+      sub.cancel();
+    }
     const { job } = (await h.c.job("GetJob", { job_id: "stored" })) as { job: Reply };
     expect(job).toMatchObject({ id: "stored", paused: true });
     expect(job.next_run_time ?? null).toBeNull();

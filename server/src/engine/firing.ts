@@ -12,7 +12,7 @@ import { jobEvent, runEvents } from "../domain/events.js";
 import type { Job } from "../domain/jobs.js";
 import { keepingPrepared } from "../domain/prepared-runs.js";
 import { planFires, type Run } from "../domain/runs.js";
-import { compileTrigger } from "../domain/triggers/index.js";
+import { compileTrigger, TriggerSearchExhaustedError } from "../domain/triggers/index.js";
 import type { Logger } from "../logger.js";
 import type { FiringStore } from "../store/port.js";
 import { newRunId } from "./ids.js";
@@ -38,6 +38,9 @@ const BUSY_RETRY_MS = 20;
  * on another node) waits at most this much longer. A change on this node starts over at once.
  */
 const DRAIN_MS = CLAIM_SLICE_MS;
+
+/** Why a job whose trigger this version cannot compile is paused. */
+const UNREADABLE = "its trigger cannot be read by this version";
 
 export interface FiringConfig {
   readonly nodeId: string;
@@ -77,11 +80,13 @@ export class Firing {
         ? drain.after
         : undefined;
     this.drain = undefined;
+    // Why each job that cannot be planned is paused, for its event.
+    const unplannable = new Map<Job, string>();
     const claimed = await this.store.claimDueJobs(
       {
         horizon: now + LOOKAHEAD_MS,
         limit: batch,
-        plan: (job) => this.plan(job, now),
+        plan: (job) => this.plan(job, now, unplannable),
         ...(after === undefined ? {} : { after }),
       },
       (c) => [
@@ -101,7 +106,7 @@ export class Firing {
             job,
             now,
             nodeId,
-            "paused: its trigger cannot be read by this version",
+            `paused: ${unplannable.get(job) ?? UNREADABLE}`,
           ),
         ),
       ],
@@ -149,7 +154,7 @@ export class Firing {
    * A job's fire times up to the lookahead as runs, with what it keeps of the runs prepared
    * ahead (keepingPrepared); null (the job is paused) when unplannable.
    */
-  private plan(job: Job, now: number): JobPlan | null {
+  private plan(job: Job, now: number, unplannable: Map<Job, string>): JobPlan | null {
     // Its trigger ended with its last run prepared ahead, and that run is due now: the job is
     // removed (its next run time was where this claim would start, not a fire time).
     if (job.lastFirePrepared === true) return { runs: [], nextRunTime: null };
@@ -166,6 +171,9 @@ export class Firing {
         { err, scheduler: job.scheduler, jobId: job.id },
         "job cannot be planned: paused",
       );
+      // An `and` whose search for a common fire time ran out says so (naming the `and`); any
+      // other error is a trigger this version cannot read (one a newer version stored).
+      unplannable.set(job, err instanceof TriggerSearchExhaustedError ? err.message : UNREADABLE);
       return null;
     }
   }
