@@ -58,4 +58,39 @@ function restartCoalesce(makeStore: () => Promise<TestStore>): void {
       [35, "RUN_STATUS_PENDING"],
     ]);
   });
+
+  it("after an outage shorter than two intervals the prepared run folds at hand-out: one run, the latest", async () => {
+    const t0 = h.clock.now();
+    const at = (r: Reply) => (msOf(r.scheduled_time as Reply) - t0) / S;
+    await h.c.job("AddJob", {
+      job: {
+        id: "short",
+        handler: "h.short",
+        trigger: { interval: { seconds: 5, start_date: ts(t0 + 5 * S) } },
+        coalesce: true,
+      },
+    });
+    await h.advance(4 * S); // the +5 s run is prepared
+    // Down from +4 s to +10 s: one fire time passes, the next is due as the node starts. The
+    // claim makes one run (nothing to coalesce: only +10 s is overdue from next_run_time).
+    await h.restart(() => {
+      h.clock.advance(6 * S);
+    });
+    expect((await h.runs("short")).map((r) => [at(r), r.status])).toEqual([
+      [5, "RUN_STATUS_PENDING"],
+      [10, "RUN_STATUS_PENDING"],
+    ]);
+    // When a worker comes, both are due: the older folds into the latest.
+    const s = await h.worker("w-short", "h.short");
+    await h.advance(0);
+    expect(at(await h.next(s, "assignment"))).toBe(10);
+    const after = await h.runs("short");
+    expect(after.map((r) => [at(r), r.status])).toEqual([
+      [5, "RUN_STATUS_MISSED"],
+      [10, "RUN_STATUS_RUNNING"],
+    ]);
+    expect(after[0]?.status_reason).toBe(
+      `coalesced into the run of ${new Date(t0 + 10 * S).toISOString()}`,
+    );
+  });
 }

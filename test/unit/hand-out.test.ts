@@ -1,6 +1,6 @@
 /** The hand-out's decision (domain/hand-out.ts), which the SQL and Redis stores share. */
 import { describe, expect, it } from "vitest";
-import { handOut, type HandOutInput } from "../../server/src/domain/hand-out.js";
+import { handOut, type HandOutInput, waitedUnserved } from "../../server/src/domain/hand-out.js";
 import { leased } from "../../server/src/domain/run-transitions.js";
 import type { Run } from "../../server/src/domain/runs.js";
 
@@ -122,6 +122,65 @@ describe("hand-out", () => {
     expect(ended).toMatchObject([
       { id: full.id, status: "skipped", statusReason: "max_instances 1 reached" },
     ]);
+  });
+
+  it("folds a coalescing job's due fires into its latest due one: missed, not run, no slot taken", () => {
+    // The worker was away while three fire times came: the store says the latest is T0.
+    const a = run({ jobId: "co", scheduledTime: T0 - 2000, fireTime: T0 - 2000, dueAt: T0 - 2000 });
+    const b = run({ jobId: "co", scheduledTime: T0 - 1000, fireTime: T0 - 1000, dueAt: T0 - 1000 });
+    const c = run({ jobId: "co", scheduledTime: T0, fireTime: T0, dueAt: T0 });
+    const { taken, ended } = decide([c, b, a], {
+      slots: new Map([["h", 1]]),
+      latestDue: (r) => (r.jobId === "co" ? T0 : undefined),
+    });
+    expect(ids(taken)).toEqual([c.id]);
+    expect(ended).toEqual([
+      expect.objectContaining({
+        id: a.id,
+        status: "missed",
+        statusReason: "coalesced into the run of 2026-03-02T08:00:00.000Z",
+        dueAt: null,
+        expiresAt: null,
+        finishedAt: T0,
+      }),
+      expect.objectContaining({ id: b.id, status: "missed" }),
+    ]);
+  });
+
+  it("folds before max_instances, and only due scheduled first attempts of a job with a later due fire", () => {
+    const later = (jobId: string) => (jobId === "co" ? T0 : undefined);
+    const into = (t: number) => `coalesced into the run of ${new Date(t).toISOString()}`;
+    const waited = run({ jobId: "co", scheduledTime: T0 - 1000, dueAt: T0 - 1000 });
+    const manual = run({ jobId: "co", scheduledTime: T0 - 900, dueAt: T0 - 900, manual: true });
+    const retry = run({ jobId: "co", scheduledTime: T0 - 800, dueAt: T0 - 800, attempt: 2 });
+    // Jittered: its nominal time is before the latest, but it is not due yet.
+    const ahead = run({ jobId: "co", scheduledTime: T0 - 700, dueAt: T0 + 300 });
+    const alone = run({ jobId: "alone", scheduledTime: T0 - 1000, dueAt: T0 - 1000 });
+    const { taken, ended } = decide([waited, manual, retry, ahead, alone], {
+      running: (r) => (r.jobId === "co" ? 1 : 0),
+      latestDue: (r) => later(r.jobId),
+    });
+    // With a run of its job running, the waited fire would be skipped: it folds instead.
+    expect(ended).toMatchObject([
+      { id: waited.id, status: "missed", statusReason: into(T0) },
+      { id: manual.id, status: "skipped" },
+    ]);
+    // The retry waits for room; the run ahead waits for its job to have none running.
+    expect(ids(taken)).toEqual([alone.id]);
+    // The latest fire itself is not folded, nor a run of a job the store has no later fire for.
+    const latest = run({ jobId: "co", scheduledTime: T0, dueAt: T0 });
+    expect(ids(decide([latest], { latestDue: (r) => later(r.jobId) }).taken)).toEqual([latest.id]);
+  });
+
+  it("has the store read a job's later fires only for a fire that came due before its handler was served", () => {
+    const since = new Map([["h", T0 - 500]]);
+    expect(waitedUnserved(run({ dueAt: T0 - 1000 }), T0, since)).toBe(true);
+    // Due while a worker here served the handler (its slots taken): max_instances decides.
+    expect(waitedUnserved(run({ dueAt: T0 - 500 }), T0, since)).toBe(false);
+    expect(waitedUnserved(run({ dueAt: T0 - 1000, handler: "other" }), T0, since)).toBe(false);
+    expect(waitedUnserved(run({ dueAt: T0 - 1000 }), T0, undefined)).toBe(false);
+    expect(waitedUnserved(run({ dueAt: T0 - 1000, manual: true }), T0, since)).toBe(false);
+    expect(waitedUnserved(run({ dueAt: T0 - 1000, attempt: 2 }), T0, since)).toBe(false);
   });
 
   it("leaves the runs its store says must wait, and the runs of handlers without a slot", () => {

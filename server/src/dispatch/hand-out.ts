@@ -71,6 +71,12 @@ export class HandOut {
    * back to it.
    */
   private readonly madeLate = new Map<string, number>();
+  /**
+   * Per handler, the pass since which this node's sessions have served it without a gap: fires of
+   * coalescing jobs that came due before it waited for a worker and fold into their job's latest
+   * due fire (LeaseRequest.servedSince).
+   */
+  private readonly servedSince = new Map<string, number>();
 
   constructor(
     private readonly sessions: NodeSessions,
@@ -93,6 +99,8 @@ export class HandOut {
     // handlers that came due since the last look go with the pass's first lease (or alone).
     const { served, busy } = this.busyHandlers();
     for (const h of this.lookedAt.keys()) if (!served.has(h)) this.lookedAt.delete(h);
+    for (const h of this.servedSince.keys()) if (!served.has(h)) this.servedSince.delete(h);
+    for (const h of served) if (!this.servedSince.has(h)) this.servedSince.set(h, now);
     // Runs made late for a handler with a slot are handed out (or decided) by its lease.
     for (const h of this.madeLate.keys()) if (!busy.includes(h)) this.madeLate.delete(h);
     let looking: Map<string, number> | undefined = this.toLookAt(busy, now);
@@ -120,6 +128,7 @@ export class HandOut {
           leaseMs: this.config.leaseMs,
           paused,
           dueBy: now + PRELEASE_MS,
+          servedSince: this.servedSince,
           ...(looking === undefined ? {} : { busy: looking }),
         },
         (r) => runEvents([...r.ended, ...r.taken], this.clock.now(), this.config.nodeId),
@@ -160,6 +169,7 @@ export class HandOut {
           leaseMs: this.config.leaseMs,
           paused,
           busy: looking,
+          servedSince: this.servedSince,
         },
         (r) => runEvents(r.ended, this.clock.now(), this.config.nodeId),
       );

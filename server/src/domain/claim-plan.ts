@@ -99,5 +99,5 @@ export function foldIntoCoalesced(into: Run, pending: readonly Run[]): Run[] {
         r.attempt === 1 &&
         r.scheduledTime < into.scheduledTime,
     )
-    .map((r) => coalescedInto(r, into, into.createdAt));
+    .map((r) => coalescedInto(r, into.scheduledTime, into.createdAt));
 }

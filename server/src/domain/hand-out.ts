@@ -7,6 +7,11 @@
  * Candidates go earliest due first:
  * - one whose misfire grace ran out while it waited is recorded missed (the oldest come first, so
  *   the hand-out records them as the sweeper would);
+ * - a scheduled fire's first attempt, due, whose job coalesces and has a later fire's first
+ *   attempt due too (`latestDue`: read by the store when a fire of the job waited while no
+ *   worker served its handler, see waitedUnserved) folds into the run of the latest: recorded
+ *   missed, "coalesced into the run of <its fire time>" — the job runs once for the fire times
+ *   that passed, as after an outage (claim-plan.ts);
  * - one its store says must wait (`waits`: on SQL, its job is locked by another change) waits
  *   for the next pass;
  * - one due later (leased ahead) goes only as a first attempt of a job with none running: a
@@ -22,7 +27,13 @@
  *   each counts as running for the runs of its job after it.
  */
 import type { Run } from "./runs.js";
-import { type LeaseGrant, leased, missed, skippedForMaxInstances } from "./run-transitions.js";
+import {
+  coalescedInto,
+  type LeaseGrant,
+  leased,
+  missed,
+  skippedForMaxInstances,
+} from "./run-transitions.js";
 
 export interface HandOutInput {
   readonly now: number;
@@ -34,6 +45,12 @@ export interface HandOutInput {
   readonly running: (run: Run) => number;
   /** The lease the runs taken are handed out under. */
   readonly grant: LeaseGrant;
+  /**
+   * For a run whose job coalesces and had a fire wait unserved: the nominal time of the latest
+   * scheduled fire of its job whose first attempt is pending and due by now (undefined: none, or
+   * the job is not folded).
+   */
+  readonly latestDue?: (run: Run) => number | undefined;
   /** Runs that wait for the next pass although they could go (none by default). */
   readonly waits?: (run: Run) => boolean;
 }
@@ -46,6 +63,29 @@ export interface HandOut {
 }
 
 const jobOf = (run: Run): string => `${run.scheduler}\u0000${run.jobId}`;
+
+/**
+ * What folds into a later due fire of its job: a scheduled fire's first attempt (manual runs and
+ * retries are not folded) that is due (a run leased ahead has no later fire due).
+ */
+export const foldable = (run: Run, now: number): boolean =>
+  !run.manual && run.attempt === 1 && run.dueAt !== null && run.dueAt <= now;
+
+/**
+ * The candidates whose job's latest due fire the store reads when their job coalesces: foldable
+ * ones that came due before the node's sessions served their handler (`servedSince`), so waited
+ * while no worker here could take them. A fire that waits while a worker serves its handler
+ * (its slots taken) is not folded: max_instances decides it, and an overloaded node's claims
+ * coalesce the fire times they reach late, without a run each.
+ */
+export const waitedUnserved = (
+  run: Run,
+  now: number,
+  servedSince: ReadonlyMap<string, number> | undefined,
+): boolean => {
+  const since = servedSince?.get(run.handler);
+  return since !== undefined && foldable(run, now) && (run.dueAt ?? since) < since;
+};
 
 export function handOut(input: HandOutInput): HandOut {
   const { now } = input;
@@ -60,6 +100,11 @@ export function handOut(input: HandOutInput): HandOut {
       continue;
     }
     if (input.waits?.(run) === true) continue;
+    const latest = foldable(run, now) ? input.latestDue?.(run) : undefined;
+    if (latest !== undefined && latest > run.scheduledTime) {
+      ended.push(coalescedInto(run, latest, now));
+      continue;
+    }
     const k = jobOf(run);
     const n = running.get(k) ?? input.running(run);
     const early = (run.dueAt ?? now) > now;

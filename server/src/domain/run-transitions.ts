@@ -209,17 +209,20 @@ export function skippedForMaxInstances(run: Run, running: number, now: number): 
     dueAt: null,
     expiresAt: null,
     finishedAt: now,
+    updatedAt: now,
   });
 }
 
 /**
- * pending → missed: a run prepared for a fire time that then passed with later ones while no
- * node claimed (an outage): with coalesce they became one run, for the latest, and this one
- * folds into it (claim-plan.ts, foldIntoCoalesced) instead of running too.
+ * pending → missed: a run of a coalescing job whose fire time passed with later ones before it
+ * ran folds into the run of the latest (`into`, that run's nominal fire time) instead of running
+ * too — a run prepared before an outage whose later fire times the claim coalesced
+ * (claim-plan.ts, foldIntoCoalesced), or a run that waited for a worker until a later fire of its
+ * job came due (hand-out.ts).
  */
-export function coalescedInto(run: Run, into: Run, now: number): Run {
+export function coalescedInto(run: Run, into: number, now: number): Run {
   return move(run, "missed", {
-    statusReason: `coalesced into the run of ${new Date(into.scheduledTime).toISOString()}`,
+    statusReason: `coalesced into the run of ${new Date(into).toISOString()}`,
     dueAt: null,
     expiresAt: null,
     finishedAt: now,

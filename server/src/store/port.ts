@@ -283,6 +283,13 @@ export interface LeaseRequest {
    * pending for a slot (past their grace, missed). Nothing of theirs is taken.
    */
   readonly busy?: ReadonlyMap<string, number>;
+  /**
+   * Per handler, since when the node's sessions have served it without a gap. A coalescing job's
+   * fire whose first attempt came due before then waited while no worker here served it: if a
+   * later fire of its job is due too, it folds into the latest (domain/hand-out.ts). Absent: no
+   * run folds.
+   */
+  readonly servedSince?: ReadonlyMap<string, number>;
 }
 
 /** The most runs of one busy handler (LeaseRequest.busy) one hand-out reads. */

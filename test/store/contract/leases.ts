@@ -24,6 +24,9 @@ export function leasesContract(factory: StoreFactory): void {
         handler: "h.l1",
         timeoutMs: 60 * S,
         maxInstances: 5,
+        // Several due fires of one job, each handed out: it does not coalesce (a coalescing
+        // job's would fold into the latest: "folds a coalescing job's …" below).
+        coalesce: false,
       });
       const a = await addRun(store, j, T0);
       const b = await addRun(store, j, T0 + S);
@@ -134,7 +137,8 @@ export function leasesContract(factory: StoreFactory): void {
     it("decides max_instances for a busy handler too: its first attempts due since `after` are skipped if their job is at its limit; nothing else changes", async () => {
       const { store } = stores;
       const s = "lease-busy";
-      const j = job("lb", { scheduler: s, handler: "h.busy", maxInstances: 1 });
+      // Not coalescing: its due fires are decided each (see "folds a coalescing job's …").
+      const j = job("lb", { scheduler: s, handler: "h.busy", maxInstances: 1, coalesce: false });
       const first = await addRun(store, j, T0);
       expect(await lease(store, "h.busy", T0)).toHaveLength(1);
       const seen = await addRun(store, j, T0 + S); // due by `after`: looked at before
@@ -167,9 +171,71 @@ export function leasesContract(factory: StoreFactory): void {
       expect(await store.nextPendingDue(["h.busy"], [])).toBe(T0 + S);
     });
 
+    it("folds a coalescing job's fires that waited unserved into its latest due one: missed with a reason, the latest handed out in their place", async () => {
+      const { store } = stores;
+      const s = "lease-fold";
+      const j = job("lf", { scheduler: s, handler: "h.fold", maxInstances: 1, coalesce: true });
+      // Three fire times passed while no worker took them.
+      const a = await addRun(store, j, T0);
+      const b = await addRun(store, j, T0 + S);
+      const c = await addRun(store, j, T0 + 2 * S);
+      const manual = await addRun(store, j, T0 + 500, { manual: true });
+      const ahead = await addRun(store, j, T0 + 10 * S); // prepared ahead: not due
+      const now = T0 + 3 * S;
+      const request = {
+        now,
+        slots: new Map([["h.fold", 1]]),
+        total: 1,
+        workerId: "w1",
+        leaseToken: "tok",
+        leaseMs: 10 * S,
+        paused: [],
+      };
+      // Served since now: the fires that came due before waited unserved. One slot: the oldest
+      // due run is read; the job's later due fires join it.
+      const { taken, ended } = await store.leaseRuns({
+        ...request,
+        servedSince: new Map([["h.fold", now]]),
+      });
+      expect(taken.map((r) => r.id)).toEqual([c.id]);
+      const reason = `coalesced into the run of ${new Date(T0 + 2 * S).toISOString()}`;
+      expect(ended.map((r) => [r.id, r.status, r.statusReason])).toEqual([
+        [a.id, "missed", reason],
+        [b.id, "missed", reason],
+      ]);
+      for (const r of [a, b])
+        expect(await store.getRun(r.id)).toMatchObject({
+          status: "missed",
+          statusReason: reason,
+          dueAt: null,
+          expiresAt: null,
+          finishedAt: now,
+        });
+      expect((await store.getRun(c.id))?.status).toBe("running");
+      // A manual run and a run not due yet stay.
+      for (const r of [manual, ahead]) expect((await store.getRun(r.id))?.status).toBe("pending");
+      // Fires that waited while the node's sessions served the handler (slots taken) do not
+      // fold: the oldest goes (max_instances decides the others).
+      const busy = job("lf-busy", { scheduler: s, handler: "h.fold-busy", coalesce: true });
+      const first = await addRun(store, busy, T0);
+      const second = await addRun(store, busy, T0 + S);
+      const served = await store.leaseRuns({
+        ...request,
+        slots: new Map([["h.fold-busy", 1]]),
+        servedSince: new Map([["h.fold-busy", T0]]),
+      });
+      expect(served).toMatchObject({ taken: [{ id: first.id }], ended: [] });
+      expect((await store.getRun(second.id))?.status).toBe("pending");
+    });
+
     it("extends current leases only; hands back runs never sent; knows which leases are current", async () => {
       const { store } = stores;
-      const j = job("l4", { scheduler: "lease-extend", handler: "h.l4", maxInstances: 5 });
+      const j = job("l4", {
+        scheduler: "lease-extend",
+        handler: "h.l4",
+        maxInstances: 5,
+        coalesce: false, // two runs of one job leased side by side
+      });
       await addRun(store, j, T0);
       await addRun(store, j, T0);
       const [a, b] = await lease(store, "h.l4", T0 + S, { leaseMs: 10 * S, token: "t4" });

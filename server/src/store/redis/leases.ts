@@ -2,12 +2,13 @@
  * Leases on Redis: the hand-out of pending runs to a worker, leases handed back, extended and
  * checked. Pending runs wait in `{sched:S}:pending:<handler>` by due time; running runs sit in
  * `{sched:S}:running` by lease expiry and in `{sched:S}:running:<job>` (max_instances). The
- * hand-out decides in TypeScript (domain/hand-out.ts, as the SQL stores do) and commits with
+ * hand-out decides in TypeScript (domain/hand-out.ts, as the SQL stores do; a coalescing job's
+ * due fire that waited while a later one came due folds into it) and commits with
  * scripts/lease-runs.ts only if the runs are still as read and no other run of their jobs
  * started meanwhile.
  */
 import type { Lease, Run } from "../../domain/runs.js";
-import { handOut } from "../../domain/hand-out.js";
+import { foldable, handOut, waitedUnserved } from "../../domain/hand-out.js";
 import { handedBack } from "../../domain/run-transitions.js";
 import { jobKey } from "../sql/job-rows.js";
 import {
@@ -32,6 +33,7 @@ import { EXTEND_LEASES } from "./scripts/extend-leases.js";
 import { LEASE_RUNS } from "./scripts/lease-runs.js";
 import { PUT_RUNS } from "./scripts/put-runs.js";
 import { NEXT_DUE } from "./scripts/next-due.js";
+import { jobPendingKey } from "./pending-of-jobs.js";
 import { RESERVE_RUNS } from "./scripts/reserve-runs.js";
 
 /** How long a hand-out holds the runs it reserved (the hold ends with its commit). */
@@ -62,6 +64,50 @@ async function reservedRuns(
       h === null || h === undefined ? null : { run: runFromFields(h), fields: h, rev: revOf(h) };
   });
   return out.filter((r) => r !== null);
+}
+
+/**
+ * For the jobs of these candidates (due first attempts that waited unserved) that coalesce: their due fires' pending
+ * first attempts (`runs`, to join the candidates: the earlier fold, the latest goes in their
+ * place) and the nominal time of the latest (domain/hand-out.ts). Read from the job's `coalesce`
+ * field and its index of pending runs (`{sched:S}:job-pending:<job>`, pending-of-jobs.ts); runs
+ * another hand-out holds are left to it (`mine`: this hand-out's candidates). Nothing is read when no candidate waited.
+ */
+async function dueFiresToFold(
+  db: Db,
+  late: readonly Run[],
+  mine: ReadonlyMap<string, unknown>,
+  now: number,
+): Promise<{ latest: Map<string, number>; runs: { run: Run; fields: Fields; rev: string }[] }> {
+  const out = {
+    latest: new Map<string, number>(),
+    runs: [] as { run: Run; fields: Fields; rev: string }[],
+  };
+  const jobs = [...new Map(late.map((r) => [jobKey(r.scheduler, r.jobId), r])).values()];
+  if (jobs.length === 0) return out;
+  const replies = await db.batch((pipe) => {
+    for (const r of jobs) {
+      pipe.hget(db.keys.job(r.scheduler, r.jobId), "coalesce");
+      pipe.smembers(jobPendingKey(db, r.scheduler, r.jobId));
+    }
+  });
+  const keys: string[] = [];
+  jobs.forEach((r, i) => {
+    if (replies[2 * i] !== "1") return;
+    for (const id of replies[2 * i + 1] as string[]) keys.push(db.keys.run(r.scheduler, id));
+  });
+  if (keys.length === 0) return out;
+  for (const h of await db.hashes(keys)) {
+    if (h === null || h.status === undefined) continue;
+    const run = runFromFields(h);
+    if (run.status !== "pending" || !foldable(run, now)) continue;
+    // Held by another hand-out (this one's own candidates are held by it).
+    if (!mine.has(run.id) && Number(h.held_until ?? "0") > now) continue;
+    const k = jobKey(run.scheduler, run.jobId);
+    out.latest.set(k, Math.max(out.latest.get(k) ?? run.scheduledTime, run.scheduledTime));
+    out.runs.push({ run, fields: h, rev: revOf(h) });
+  }
+  return out;
 }
 
 /** What a hold leaves on a run that its hand-out's write removes (reserve-runs.ts). */
@@ -111,12 +157,25 @@ export function leaseRuns(
       running.set(k, ids.length);
       startedBefore.push([scheduler, job, ids]);
     }
+    const fold = await dueFiresToFold(
+      db,
+      candidates.filter((r) => waitedUnserved(r, now, req.servedSince)),
+      read,
+      now,
+    );
+    for (const { run, fields, rev } of fold.runs) {
+      if (read.has(run.id)) continue;
+      checks.push([db.keys.run(run.scheduler, run.id), rev]);
+      read.set(run.id, { fields, rev });
+      candidates.push(run);
+    }
     const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
     const result: LeaseResult = handOut({
       now,
       slots: req.slots,
       candidates,
       running: (r) => running.get(jobKey(r.scheduler, r.jobId)) ?? 0,
+      latestDue: (r) => fold.latest.get(jobKey(r.scheduler, r.jobId)),
       grant,
     });
     const drafts = eventArgs(events?.(result));

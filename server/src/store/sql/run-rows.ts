@@ -1,7 +1,16 @@
 /** The `runs` table's rows, the same in every SQL store, and their mapping to runs. */
 import type { JsonObject, JsonValue, RetryPolicy } from "../../domain/jobs.js";
 import type { Run, RunError, RunStatus } from "../../domain/runs.js";
-import { num, numOrNull, strOrNull, type Param, type Row, type Tx, write } from "./runner.js";
+import {
+  num,
+  numOrNull,
+  placeholders,
+  strOrNull,
+  type Param,
+  type Row,
+  type Tx,
+  write,
+} from "./runner.js";
 
 const json = (v: unknown): string => JSON.stringify(v);
 
@@ -113,6 +122,37 @@ export function* writeRun(r: Run): Tx<void> {
     `UPDATE \`runs\` SET ${RUN_MUTABLE_FIELDS.map(([c]) => `\`${c}\` = ?`).join(", ")} WHERE \`id\` = ?`,
     [...RUN_MUTABLE_FIELDS.map(([, cell]) => cell(r)), r.id],
   );
+}
+
+/** Pending runs ended per statement by writeEnded (each a status, a reason and an id). */
+const ENDED_PER_STATEMENT = 500;
+
+/**
+ * Pending runs that ended without running (missed, skipped): their status, reason and finish
+ * time, their due and expiry cleared, in one statement per ENDED_PER_STATEMENT runs instead of one
+ * per run. A run whose transition changed more than that is written whole (writeRun).
+ */
+export function* writeEnded(runs: readonly Run[]): Tx<void> {
+  const ended: Run[] = [];
+  for (const r of runs)
+    if (r.dueAt === null && r.expiresAt === null) ended.push(r);
+    else yield* writeRun(r);
+  for (let i = 0; i < ended.length; i += ENDED_PER_STATEMENT) {
+    const part = ended.slice(i, i + ENDED_PER_STATEMENT);
+    // ELSE the column itself (never taken): on PostgreSQL it gives the CASE the column's type.
+    const cases = (column: string) =>
+      `\`${column}\` = CASE \`id\` ${part.map(() => "WHEN ? THEN ?").join(" ")} ELSE \`${column}\` END`;
+    yield* write(
+      `UPDATE \`runs\` SET ${cases("status")}, ${cases("status_reason")}, ${cases("finished_at")}, ${cases("updated_at")}, \`due_at\` = NULL, \`expires_at\` = NULL WHERE \`status\` = 'pending' AND \`id\` IN (${placeholders(part.length)})`,
+      [
+        ...part.flatMap((r) => [r.id, r.status]),
+        ...part.flatMap((r) => [r.id, r.statusReason]),
+        ...part.flatMap((r) => [r.id, r.finishedAt]),
+        ...part.flatMap((r) => [r.id, r.updatedAt]),
+        ...part.map((r) => r.id),
+      ],
+    );
+  }
 }
 
 /**

@@ -1,15 +1,17 @@
-import { handOut } from "../../../domain/hand-out.js";
+import { handOut, waitedUnserved } from "../../../domain/hand-out.js";
+import { chunks } from "../../../lib/chunks.js";
 import { BUSY_LIMIT, type LeaseRequest, type LeaseResult } from "../../port.js";
 import type { Dialect } from "../dialect.js";
 import { byScheduler, jobKey } from "../job-rows.js";
-import { RUN_SELECT, runFromRow, writeRun } from "../run-rows.js";
+import { RUN_SELECT, runFromRow, writeEnded } from "../run-rows.js";
 import { all, notIn, num, placeholders, write, type Row, type Tx } from "../runner.js";
 
 /**
  * Hands due pending runs of these handlers to one worker, as the domain's `handOut` decides
  * (running under the lease, skipped for max_instances, missed past their grace), with their
  * timeout deadline counted from their start. The job rows are locked for the decision (runs of a
- * job locked elsewhere wait for the next pass). Runs of paused schedulers wait. The first
+ * job locked elsewhere wait for the next pass; a coalescing job's due fire that waited for a
+ * worker until a later one came due folds into it). Runs of paused schedulers wait. The first
  * attempts of busy handlers (no free slot) that came due are decided too, for max_instances.
  */
 export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
@@ -48,6 +50,7 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
   }
   if (rows.length === 0) return { taken: [], ended: [] };
   const candidates = rows.map(runFromRow);
+  const read = new Set(candidates.map((r) => r.id));
   // Lock the jobs whose max_instances is decided (a removed job has no row: nothing to lock).
   const jobKeys = [
     ...new Map(
@@ -59,15 +62,20 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
   ];
   const existing = new Set<string>();
   const locked = new Set<string>();
+  const coalescing = new Set<string>();
   const running = new Map<string, number>();
+  const latest = new Map<string, number>();
   for (const [scheduler, part] of byScheduler(jobKeys, 500)) {
     const ids = part.map((j) => j.id);
     const marks = placeholders(ids.length);
     for (const r of yield* all(
-      `SELECT \`id\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${marks})${d.lockSkipLocked}`,
+      `SELECT \`id\`, \`coalesce\` FROM \`jobs\` WHERE \`scheduler\` = ? AND \`id\` IN (${marks})${d.lockSkipLocked}`,
       [scheduler, ...ids],
-    ))
-      locked.add(jobKey(scheduler, String(r.id)));
+    )) {
+      const k = jobKey(scheduler, String(r.id));
+      locked.add(k);
+      if (num(r.coalesce) === 1) coalescing.add(k);
+    }
     // Of the others, which exist (locked elsewhere) rather than are gone (a removed date job)?
     const others = ids.filter((id) => !locked.has(jobKey(scheduler, id)));
     if (others.length > 0)
@@ -81,6 +89,39 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
       [scheduler, ...ids],
     ))
       running.set(jobKey(scheduler, String(r.job_id)), num(r.n));
+    // A due fire of a coalescing job that waited while no worker here served its handler folds
+    // into its job's latest due fire (domain/hand-out.ts). For the jobs with such a candidate
+    // only (none while the node's sessions serve the handler), their due fires' first attempts
+    // are found and locked (rows another node holds are skipped); those not read yet join the
+    // candidates — the earlier fold at once, and the latest goes in their place.
+    const folding = [
+      ...new Set(
+        candidates
+          .filter((c) => c.scheduler === scheduler && waitedUnserved(c, now, req.servedSince))
+          .map((c) => c.jobId)
+          .filter((id) => coalescing.has(jobKey(scheduler, id))),
+      ),
+    ];
+    if (folding.length === 0) continue;
+    const more: string[] = [];
+    for (const r of yield* all(
+      `SELECT \`id\`, \`job_id\`, \`scheduled_time\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` IN (${placeholders(folding.length)}) AND \`status\` = 'pending' AND \`manual\` = 0 AND \`attempt\` = 1 AND \`due_at\` <= ?${d.lockSkipLocked}`,
+      [scheduler, ...folding, now],
+    )) {
+      const k = jobKey(scheduler, String(r.job_id));
+      const at = num(r.scheduled_time);
+      latest.set(k, Math.max(latest.get(k) ?? at, at));
+      if (!read.has(String(r.id))) more.push(String(r.id));
+    }
+    // Locked above: read whole for their transitions and events.
+    for (const ids of chunks(more, 500))
+      for (const run of (yield* all(
+        `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`id\` IN (${placeholders(ids.length)})${d.lock}`,
+        ids,
+      )).map(runFromRow)) {
+        read.add(run.id);
+        candidates.push(run);
+      }
   }
   const grant = { workerId: req.workerId, token: req.leaseToken, leaseMs: req.leaseMs };
   const { taken, ended } = handOut({
@@ -88,11 +129,12 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
     slots: req.slots,
     candidates,
     running: (r) => running.get(jobKey(r.scheduler, r.jobId)) ?? 0,
+    latestDue: (r) => latest.get(jobKey(r.scheduler, r.jobId)),
     grant,
     // Its job is being changed or claimed: next pass.
     waits: (r) => existing.has(jobKey(r.scheduler, r.jobId)),
   });
-  for (const r of ended) yield* writeRun(r);
+  yield* writeEnded(ended);
   if (taken.length === 0) return { taken, ended };
   // One statement for every run taken, computing `leased` per row: a run starts at its due time
   // when leased ahead, else now.
