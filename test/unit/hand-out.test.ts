@@ -1,6 +1,11 @@
 /** The hand-out's decision (domain/hand-out.ts), which the SQL and Redis stores share. */
 import { describe, expect, it } from "vitest";
-import { handOut, type HandOutInput, waitedUnserved } from "../../server/src/domain/hand-out.js";
+import {
+  foldPlan,
+  handOut,
+  type HandOutInput,
+  waitedUnserved,
+} from "../../server/src/domain/hand-out.js";
 import { leased } from "../../server/src/domain/run-transitions.js";
 import type { Run } from "../../server/src/domain/runs.js";
 
@@ -181,6 +186,28 @@ describe("hand-out", () => {
     expect(waitedUnserved(run({ dueAt: T0 - 1000 }), T0, undefined)).toBe(false);
     expect(waitedUnserved(run({ dueAt: T0 - 1000, manual: true }), T0, since)).toBe(false);
     expect(waitedUnserved(run({ dueAt: T0 - 1000, attempt: 2 }), T0, since)).toBe(false);
+  });
+
+  it("plans a fold per job: the earlier fires and the latest, or only the oldest earlier ones past the limit", () => {
+    const fire = (id: string, job: string, at: number) => ({ id, job, scheduledTime: at });
+    const plan = foldPlan(
+      [
+        fire("a2", "a", T0 + 2), // in any order
+        fire("a1", "a", T0 + 1),
+        fire("a3", "a", T0 + 3),
+        fire("b1", "b", T0), // alone: nothing to fold
+        ...[1, 2, 3, 4].map((i) => fire(`c${String(i)}`, "c", T0 + i)),
+      ],
+      2,
+    );
+    expect(plan.latest).toEqual(
+      new Map([
+        ["a", T0 + 3],
+        ["c", T0 + 4],
+      ]),
+    );
+    // Job c has three earlier fires, past the limit of 2: its latest waits for the next pass.
+    expect(plan.take).toEqual(["a1", "a2", "a3", "c1", "c2"]);
   });
 
   it("leaves the runs its store says must wait, and the runs of handlers without a slot", () => {

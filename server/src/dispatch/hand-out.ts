@@ -115,7 +115,11 @@ export class HandOut {
       s.waitsForSlot = true;
       if (total === 0) continue;
       paused ??= await this.store.pausedSchedulers();
-      for (const h of slots.keys()) handlers.add(h);
+      for (const h of slots.keys()) {
+        handlers.add(h);
+        // A session that came during this pass serves its handlers from now on too.
+        if (!this.servedSince.has(h)) this.servedSince.set(h, now);
+      }
       const t0 = performance.now();
       const limit = Math.min(total, LEASE_BATCH);
       const { taken, ended } = await this.store.leaseRuns(

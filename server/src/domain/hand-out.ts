@@ -87,6 +87,49 @@ export const waitedUnserved = (
   return since !== undefined && foldable(run, now) && (run.dueAt ?? since) < since;
 };
 
+/** The most earlier fires of one job one hand-out folds; the next passes fold the rest. */
+export const FOLD_LIMIT = 1000;
+
+/** A job's pending first attempt of a scheduled fire, due and within its grace, as a store read it. */
+export interface DueFire {
+  readonly id: string;
+  /** Its job (scheduler and id, as the store keys it). */
+  readonly job: string;
+  readonly scheduledTime: number;
+}
+
+/**
+ * What one hand-out does with the due fires of jobs that fold (read without locks): per job, the
+ * nominal time of the latest, which the earlier fold into (`latest`, for handOut's `latestDue`),
+ * and the runs it takes up as candidates (`take`, to lock and read whole): the earlier ones, at
+ * most `limit` (the oldest), and the latest when every earlier one is among them — else the
+ * latest waits, pending, for the pass that folds the last of them, so a job never runs an older
+ * fire after its latest.
+ */
+export function foldPlan(
+  fires: readonly DueFire[],
+  limit = FOLD_LIMIT,
+): { latest: Map<string, number>; take: string[] } {
+  const byJob = new Map<string, DueFire[]>();
+  for (const f of fires) {
+    let list = byJob.get(f.job);
+    if (list === undefined) byJob.set(f.job, (list = []));
+    list.push(f);
+  }
+  const latest = new Map<string, number>();
+  const take: string[] = [];
+  for (const [job, list] of byJob) {
+    list.sort((a, b) => a.scheduledTime - b.scheduledTime);
+    const last = list[list.length - 1];
+    if (last === undefined || list.length < 2) continue;
+    latest.set(job, last.scheduledTime);
+    const earlier = list.slice(0, -1);
+    take.push(...earlier.slice(0, limit).map((f) => f.id));
+    if (earlier.length <= limit) take.push(last.id);
+  }
+  return { latest, take };
+}
+
 export function handOut(input: HandOutInput): HandOut {
   const { now } = input;
   const candidates = [...input.candidates].sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));

@@ -226,6 +226,19 @@ export function leasesContract(factory: StoreFactory): void {
       });
       expect(served).toMatchObject({ taken: [{ id: first.id }], ended: [] });
       expect((await store.getRun(second.id))?.status).toBe("pending");
+      // A later fire past its grace is no run to fold into: its grace ends it, the earlier goes.
+      const graced = job("lf-grace", { scheduler: s, handler: "h.fold-grace", coalesce: true });
+      const kept = await addRun(store, graced, T0, { expiresAt: null });
+      const stale = await addRun(store, graced, T0 + S, { expiresAt: T0 + 2 * S });
+      const late = await store.leaseRuns({
+        ...request,
+        slots: new Map([["h.fold-grace", 2]]),
+        total: 2,
+        servedSince: new Map([["h.fold-grace", now]]),
+      });
+      expect(late.taken.map((r) => r.id)).toEqual([kept.id]);
+      expect(late.ended.map((r) => [r.id, r.status])).toEqual([[stale.id, "missed"]]);
+      expect(late.ended[0]?.statusReason).toMatch(/^no worker took it within its misfire grace/);
     });
 
     it("extends current leases only; hands back runs never sent; knows which leases are current", async () => {

@@ -8,7 +8,7 @@
  * started meanwhile.
  */
 import type { Lease, Run } from "../../domain/runs.js";
-import { foldable, handOut, waitedUnserved } from "../../domain/hand-out.js";
+import { foldable, foldPlan, handOut, waitedUnserved } from "../../domain/hand-out.js";
 import { handedBack } from "../../domain/run-transitions.js";
 import { jobKey } from "../sql/job-rows.js";
 import {
@@ -67,11 +67,14 @@ async function reservedRuns(
 }
 
 /**
- * For the jobs of these candidates (due first attempts that waited unserved) that coalesce: their due fires' pending
- * first attempts (`runs`, to join the candidates: the earlier fold, the latest goes in their
- * place) and the nominal time of the latest (domain/hand-out.ts). Read from the job's `coalesce`
- * field and its index of pending runs (`{sched:S}:job-pending:<job>`, pending-of-jobs.ts); runs
- * another hand-out holds are left to it (`mine`: this hand-out's candidates). Nothing is read when no candidate waited.
+ * For the jobs of these candidates (due first attempts that waited unserved) that coalesce: the
+ * nominal time of their latest due fire within its grace, which the earlier fold into, and the
+ * runs the fold plan takes up (`runs`, to join the candidates: the earlier ones, and the latest
+ * when all of them are there; domain/hand-out.ts, foldPlan). Read from the job's `coalesce`
+ * field (just before the commit, not checked by it) and its index of pending runs
+ * (`{sched:S}:job-pending:<job>`, pending-of-jobs.ts); runs another hand-out holds count for
+ * the latest but are left to it (`mine`: this hand-out's candidates). Nothing is read when no
+ * candidate waited unserved.
  */
 async function dueFiresToFold(
   db: Db,
@@ -79,12 +82,9 @@ async function dueFiresToFold(
   mine: ReadonlyMap<string, unknown>,
   now: number,
 ): Promise<{ latest: Map<string, number>; runs: { run: Run; fields: Fields; rev: string }[] }> {
-  const out = {
-    latest: new Map<string, number>(),
-    runs: [] as { run: Run; fields: Fields; rev: string }[],
-  };
+  const none = { latest: new Map<string, number>(), runs: [] };
   const jobs = [...new Map(late.map((r) => [jobKey(r.scheduler, r.jobId), r])).values()];
-  if (jobs.length === 0) return out;
+  if (jobs.length === 0) return none;
   const replies = await db.batch((pipe) => {
     for (const r of jobs) {
       pipe.hget(db.keys.job(r.scheduler, r.jobId), "coalesce");
@@ -96,18 +96,29 @@ async function dueFiresToFold(
     if (replies[2 * i] !== "1") return;
     for (const id of replies[2 * i + 1] as string[]) keys.push(db.keys.run(r.scheduler, id));
   });
-  if (keys.length === 0) return out;
+  if (keys.length === 0) return none;
+  const found = new Map<string, { run: Run; fields: Fields; rev: string; free: boolean }>();
   for (const h of await db.hashes(keys)) {
     if (h === null || h.status === undefined) continue;
     const run = runFromFields(h);
     if (run.status !== "pending" || !foldable(run, now)) continue;
+    if (run.expiresAt !== null && run.expiresAt < now) continue; // its grace ends it instead
     // Held by another hand-out (this one's own candidates are held by it).
-    if (!mine.has(run.id) && Number(h.held_until ?? "0") > now) continue;
-    const k = jobKey(run.scheduler, run.jobId);
-    out.latest.set(k, Math.max(out.latest.get(k) ?? run.scheduledTime, run.scheduledTime));
-    out.runs.push({ run, fields: h, rev: revOf(h) });
+    const free = mine.has(run.id) || Number(h.held_until ?? "0") <= now;
+    found.set(run.id, { run, fields: h, rev: revOf(h), free });
   }
-  return out;
+  const plan = foldPlan(
+    [...found.values()].map(({ run }) => ({
+      id: run.id,
+      job: jobKey(run.scheduler, run.jobId),
+      scheduledTime: run.scheduledTime,
+    })),
+  );
+  const runs = plan.take.flatMap((id) => {
+    const f = found.get(id);
+    return f?.free === true ? [{ run: f.run, fields: f.fields, rev: f.rev }] : [];
+  });
+  return { latest: plan.latest, runs };
 }
 
 /** What a hold leaves on a run that its hand-out's write removes (reserve-runs.ts). */

@@ -128,14 +128,20 @@ export function* writeRun(r: Run): Tx<void> {
 const ENDED_PER_STATEMENT = 500;
 
 /**
- * Pending runs that ended without running (missed, skipped): their status, reason and finish
- * time, their due and expiry cleared, in one statement per ENDED_PER_STATEMENT runs instead of one
- * per run. A run whose transition changed more than that is written whole (writeRun).
+ * Pending runs that ended without running — missed (grace, coalesced into a later run) or
+ * skipped (max_instances), the transitions that change only these columns: their status, reason,
+ * finish and update times, their due and expiry cleared, in one statement per
+ * ENDED_PER_STATEMENT runs instead of one per run. Any other run is written whole (writeRun).
  */
 export function* writeEnded(runs: readonly Run[]): Tx<void> {
   const ended: Run[] = [];
   for (const r of runs)
-    if (r.dueAt === null && r.expiresAt === null) ended.push(r);
+    if (
+      (r.status === "missed" || r.status === "skipped") &&
+      r.dueAt === null &&
+      r.expiresAt === null
+    )
+      ended.push(r);
     else yield* writeRun(r);
   for (let i = 0; i < ended.length; i += ENDED_PER_STATEMENT) {
     const part = ended.slice(i, i + ENDED_PER_STATEMENT);

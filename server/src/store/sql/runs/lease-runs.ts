@@ -1,4 +1,4 @@
-import { handOut, waitedUnserved } from "../../../domain/hand-out.js";
+import { foldPlan, handOut, waitedUnserved } from "../../../domain/hand-out.js";
 import { chunks } from "../../../lib/chunks.js";
 import { BUSY_LIMIT, type LeaseRequest, type LeaseResult } from "../../port.js";
 import type { Dialect } from "../dialect.js";
@@ -91,9 +91,10 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
       running.set(jobKey(scheduler, String(r.job_id)), num(r.n));
     // A due fire of a coalescing job that waited while no worker here served its handler folds
     // into its job's latest due fire (domain/hand-out.ts). For the jobs with such a candidate
-    // only (none while the node's sessions serve the handler), their due fires' first attempts
-    // are found and locked (rows another node holds are skipped); those not read yet join the
-    // candidates — the earlier fold at once, and the latest goes in their place.
+    // only (none while the node's sessions serve the handler), their due fires within their
+    // grace are read without locks (the latest is the latest whoever holds it); the runs the
+    // plan takes up are then locked (rows another node holds are left to it) and join the
+    // candidates — the earlier fold, and the latest goes in their place.
     const folding = [
       ...new Set(
         candidates
@@ -103,20 +104,22 @@ export function* leaseRuns(d: Dialect, req: LeaseRequest): Tx<LeaseResult> {
       ),
     ];
     if (folding.length === 0) continue;
-    const more: string[] = [];
-    for (const r of yield* all(
-      `SELECT \`id\`, \`job_id\`, \`scheduled_time\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` IN (${placeholders(folding.length)}) AND \`status\` = 'pending' AND \`manual\` = 0 AND \`attempt\` = 1 AND \`due_at\` <= ?${d.lockSkipLocked}`,
-      [scheduler, ...folding, now],
-    )) {
-      const k = jobKey(scheduler, String(r.job_id));
-      const at = num(r.scheduled_time);
-      latest.set(k, Math.max(latest.get(k) ?? at, at));
-      if (!read.has(String(r.id))) more.push(String(r.id));
-    }
-    // Locked above: read whole for their transitions and events.
-    for (const ids of chunks(more, 500))
+    const fires = (yield* all(
+      `SELECT \`id\`, \`job_id\`, \`scheduled_time\` FROM \`runs\` WHERE \`scheduler\` = ? AND \`job_id\` IN (${placeholders(folding.length)}) AND \`status\` = 'pending' AND \`manual\` = 0 AND \`attempt\` = 1 AND \`due_at\` <= ? AND (\`expires_at\` IS NULL OR \`expires_at\` >= ?)`,
+      [scheduler, ...folding, now, now],
+    )).map((r) => ({
+      id: String(r.id),
+      job: jobKey(scheduler, String(r.job_id)),
+      scheduledTime: num(r.scheduled_time),
+    }));
+    const plan = foldPlan(fires);
+    for (const [k, t] of plan.latest) latest.set(k, t);
+    for (const ids of chunks(
+      plan.take.filter((id) => !read.has(id)),
+      500,
+    ))
       for (const run of (yield* all(
-        `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`id\` IN (${placeholders(ids.length)})${d.lock}`,
+        `SELECT ${RUN_SELECT} FROM \`runs\` WHERE \`id\` IN (${placeholders(ids.length)}) AND \`status\` = 'pending'${d.lockSkipLocked}`,
         ids,
       )).map(runFromRow)) {
         read.add(run.id);
